@@ -1,0 +1,78 @@
+// Command postern is the postern mail server: one binary that is the
+// daemon, its administration commands, and — by the name it is called
+// under — the sendmail, mailq and newaliases commands.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// command is one subcommand of postern.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"check", "validate main.cf, master.cf and the files they name", runCheck},
+		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
+		{"version", "print the version", runVersion},
+		{"help", "list the commands", runHelp},
+	}
+}
+
+// personalities are the commands postern answers as by argv[0].
+var personalities = map[string]string{
+	"postconf": "conf",
+}
+
+func main() {
+	os.Exit(dispatch(os.Args, os.Stdout, os.Stderr))
+}
+
+func dispatch(argv []string, stdout, stderr io.Writer) int {
+	base := filepath.Base(argv[0])
+	switch base {
+	case "sendmail", "mailq", "newaliases":
+		fmt.Fprintf(stderr, "%s: fatal: the %s command is not implemented yet\n", base, base)
+		return 1
+	}
+	if sub, ok := personalities[base]; ok {
+		return find(sub).run(argv[1:], stdout, stderr)
+	}
+	if len(argv) < 2 {
+		runHelp(nil, stderr, stderr)
+		return 2
+	}
+	c := find(argv[1])
+	if c == nil {
+		fmt.Fprintf(stderr, "postern: fatal: unknown command %q (run \"postern help\")\n", argv[1])
+		return 2
+	}
+	return c.run(argv[2:], stdout, stderr)
+}
+
+func find(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+func runHelp(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprintln(stdout, "usage: postern COMMAND [options]")
+	fmt.Fprintln(stdout, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(stdout, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(stdout, "\nThe configuration directory is -c DIR, else $POSTERN_CONFIG_DIR, else /etc/postern.")
+	return 0
+}

@@ -1,0 +1,3 @@
+module github.com/postern-mta/postern
+
+go 1.26

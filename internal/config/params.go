@@ -1,0 +1,141 @@
+package config
+
+import "slices"
+
+// Param describes one parameter postern implements. Adding a parameter is
+// one entry in the table below.
+type Param struct {
+	Name    string
+	Default string // Postfix's built-in default, unexpanded
+	Kind    Kind
+	Unit    byte  // Time: unit of a bare number
+	Min     int64 // Int, Size, Time: smallest allowed value (in seconds for Time)
+	HasMin  bool
+	// Dynamic computes the default at run time (hostname-derived values,
+	// mynetworks); Default is then ignored.
+	Dynamic func(c *Config) (string, error)
+	// Check validates the expanded value beyond its Kind.
+	Check func(c *Config, v string) error
+}
+
+// params is the registry. Defaults are Postfix 3.7's (postconf -d), except
+// where postern deliberately differs (paths and names: see DifferFromPostfix).
+var paramList = []Param{
+	{Name: "alias_database", Default: "hash:/etc/aliases", Kind: MapList},
+	{Name: "alias_maps", Default: "hash:/etc/aliases, nis:mail.aliases", Kind: MapList},
+	{Name: "allow_mail_to_commands", Default: "alias, forward", Kind: List},
+	{Name: "allow_mail_to_files", Default: "alias, forward", Kind: List},
+	{Name: "append_dot_mydomain", Default: "${{$compatibility_level} <level {1} ? {yes} : {no}}", Kind: Bool},
+	{Name: "bounce_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
+	{Name: "command_directory", Default: "/usr/sbin", Kind: String},
+	{Name: "compatibility_level", Default: "0", Kind: String, Check: checkCompatLevel},
+	{Name: "config_directory", Default: "/etc/postern", Kind: String},
+	{Name: "daemon_directory", Default: "/usr/lib/postern", Kind: String},
+	{Name: "data_directory", Default: "/var/lib/postern", Kind: String},
+	{Name: "default_destination_concurrency_limit", Default: "20", Kind: Int, Min: 1, HasMin: true},
+	{Name: "default_privs", Default: "nobody", Kind: String},
+	{Name: "default_process_limit", Default: "100", Kind: Int, Min: 1, HasMin: true},
+	{Name: "disable_vrfy_command", Default: "no", Kind: Bool},
+	{Name: "enable_long_queue_ids", Default: "no", Kind: Bool},
+	{Name: "home_mailbox", Default: "", Kind: String},
+	{Name: "inet_interfaces", Default: "all", Kind: List, Check: checkInetInterfaces},
+	{Name: "inet_protocols", Default: "all", Kind: List, Check: checkInetProtocols},
+	{Name: "line_length_limit", Default: "2048", Kind: Int, Min: 512, HasMin: true},
+	{Name: "mail_name", Default: "postern", Kind: String},
+	{Name: "mail_owner", Default: "postern", Kind: String, Check: checkUser},
+	{Name: "mail_spool_directory", Default: "/var/mail", Kind: String},
+	{Name: "mail_version", Default: Version, Kind: String},
+	{Name: "maillog_file", Default: "", Kind: String},
+	{Name: "maximal_backoff_time", Default: "4000s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
+	{Name: "maximal_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
+	{Name: "message_size_limit", Default: "10240000", Kind: Size},
+	{Name: "minimal_backoff_time", Default: "300s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
+	{Name: "mydestination", Default: "$myhostname, localhost.$mydomain, localhost", Kind: List},
+	{Name: "mydomain", Kind: String, Dynamic: defaultMydomain, Check: checkHostname},
+	{Name: "myhostname", Kind: String, Dynamic: defaultMyhostname, Check: checkMyhostname},
+	{Name: "mynetworks", Kind: List, Dynamic: defaultMynetworks, Check: checkMynetworks},
+	{Name: "mynetworks_style", Default: "${{$compatibility_level} <level {2} ? {subnet} : {host}}", Kind: String, Check: checkMynetworksStyle},
+	{Name: "myorigin", Default: "$myhostname", Kind: String, Check: checkMyorigin},
+	{Name: "parent_domain_matches_subdomains", Default: "debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps", Kind: List},
+	{Name: "proxy_interfaces", Default: "", Kind: List, Check: checkProxyInterfaces},
+	{Name: "queue_directory", Default: "/var/spool/postern", Kind: String},
+	{Name: "queue_minfree", Default: "0", Kind: Size, Min: 0, HasMin: true},
+	{Name: "queue_run_delay", Default: "300s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
+	{Name: "recipient_delimiter", Default: "", Kind: String},
+	{Name: "relay_domains", Default: "${{$compatibility_level} <level {2} ? {$mydestination} : {}}", Kind: List},
+	{Name: "relayhost", Default: "", Kind: String, Check: checkRelayhost},
+	{Name: "smtp_bind_address", Default: "", Kind: String, Check: checkBindAddress4},
+	{Name: "smtp_bind_address6", Default: "", Kind: String, Check: checkBindAddress6},
+	{Name: "smtp_helo_name", Default: "$myhostname", Kind: String},
+	{Name: "smtp_tls_security_level", Default: "", Kind: String, Check: oneOf("", "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")},
+	{Name: "smtpd_banner", Default: "$myhostname ESMTP $mail_name", Kind: String},
+	{Name: "smtpd_client_connection_count_limit", Default: "50", Kind: Int, Min: 0, HasMin: true},
+	{Name: "smtpd_client_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_data_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_delay_reject", Default: "yes", Kind: Bool},
+	{Name: "smtpd_end_of_data_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_error_sleep_time", Default: "1s", Kind: Time, Unit: 's'},
+	{Name: "smtpd_etrn_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_hard_error_limit", Default: "${stress?{1}:{20}}", Kind: Int, Min: 1, HasMin: true},
+	{Name: "smtpd_helo_required", Default: "no", Kind: Bool},
+	{Name: "smtpd_helo_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_recipient_limit", Default: "1000", Kind: Int, Min: 1, HasMin: true},
+	{Name: "smtpd_recipient_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_relay_before_recipient_restrictions", Default: "${{$compatibility_level} <level {3.6} ? {no} : {yes}}", Kind: Bool},
+	{Name: "smtpd_relay_restrictions", Default: "${{$compatibility_level} <level {1} ? {} : {permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination}}", Kind: Restrictions},
+	{Name: "smtpd_restriction_classes", Default: "", Kind: List},
+	{Name: "smtpd_sender_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_soft_error_limit", Default: "10", Kind: Int, Min: 1, HasMin: true},
+	{Name: "smtpd_timeout", Default: "${stress?{10}:{300}}s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
+	{Name: "smtpd_tls_cert_file", Default: "", Kind: String, Check: checkReadableFile},
+	{Name: "smtpd_tls_key_file", Default: "$smtpd_tls_cert_file", Kind: String, Check: checkReadableFile},
+	{Name: "smtpd_tls_security_level", Default: "", Kind: String, Check: oneOf("", "none", "may", "encrypt")},
+	{Name: "smtputf8_enable", Default: "${{$compatibility_level} <level {1} ? {no} : {yes}}", Kind: Bool},
+	{Name: "stress", Default: "", Kind: String},
+	{Name: "transport_maps", Default: "", Kind: MapList},
+}
+
+var params map[string]*Param
+
+// The registry is indexed in init because its Check functions consult the
+// registry themselves.
+func init() { params = index(paramList) }
+
+// DifferFromPostfix lists the parameters whose default postern changes on
+// purpose, so that postern never shares Postfix's directories or identity.
+var DifferFromPostfix = map[string]string{
+	"config_directory": "/etc/postfix",
+	"daemon_directory": "/usr/lib/postfix/sbin",
+	"data_directory":   "/var/lib/postfix",
+	"mail_name":        "Postfix",
+	"mail_owner":       "postfix",
+	"mail_version":     "3.7.11",
+	"queue_directory":  "/var/spool/postfix",
+}
+
+// Version is postern's version, the default of mail_version.
+const Version = "0.1.0"
+
+func index(list []Param) map[string]*Param {
+	m := make(map[string]*Param, len(list))
+	for i := range list {
+		m[list[i].Name] = &list[i]
+	}
+	return m
+}
+
+// Lookup returns the registry entry for name.
+func Lookup(name string) (*Param, bool) {
+	p, ok := params[name]
+	return p, ok
+}
+
+// Names returns every implemented parameter name, sorted.
+func Names() []string {
+	out := make([]string, 0, len(params))
+	for n := range params {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
