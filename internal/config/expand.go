@@ -107,7 +107,7 @@ func (e *Expander) parse(b *strings.Builder, s string) {
 			level, j := 1, i+1
 			for level > 0 {
 				if j >= len(s) {
-					e.fail("truncated macro reference: %q", s)
+					e.fail("truncated macro reference: \"%s\"", s)
 					return
 				}
 				switch s[j] {
@@ -127,7 +127,7 @@ func (e *Expander) parse(b *strings.Builder, s string) {
 			name, i = s[i:j], j
 		}
 		if name == "" {
-			e.fail("empty macro name: %q", s)
+			e.fail("empty macro name: \"%s\"", s)
 			return
 		}
 		e.callback(b, true, name)
@@ -141,7 +141,7 @@ func (e *Expander) parse(b *strings.Builder, s string) {
 // literal tokens too, and is not decremented when a macro fails early.
 func (e *Expander) callback(b *strings.Builder, isMacro bool, text string) {
 	if e.level > maxNesting {
-		e.fail("unreasonable macro call nesting: %q", text)
+		e.fail("unreasonable macro call nesting: \"%s\"", text)
 	}
 	e.level++
 	if e.failed {
@@ -186,7 +186,7 @@ func (e *Expander) curly(s string) (payload, rest string, ok bool) {
 			}
 		}
 	}
-	e.fail("unbalanced {} in attribute expression: %q", s)
+	e.fail("unbalanced {} in attribute expression: \"%s\"", s)
 	return "", "", false
 }
 
@@ -202,7 +202,7 @@ func trunc20(s string) string {
 // skip the nesting counter's decrement.
 func (e *Expander) macro(b *strings.Builder, body string) (early bool) {
 	if e.depth > 10*maxNesting {
-		e.fail("unreasonable macro call nesting: %q", body)
+		e.fail("unreasonable macro call nesting: \"%s\"", body)
 		return true
 	}
 	var (
@@ -245,7 +245,7 @@ func (e *Expander) macro(b *strings.Builder, body string) (early bool) {
 			e.Referenced(name)
 		}
 		value, defined = e.Lookup(name)
-		if !defined && op == 0 && e.Undefined != nil && !e.Scan {
+		if !defined && e.Undefined != nil && !e.Scan {
 			e.Undefined(name)
 		}
 	}

@@ -23,6 +23,8 @@ type Diag struct {
 	Line     int
 	Param    string
 	Msg      string
+	// Unlined: Postfix words this one without a line number.
+	Unlined bool
 }
 
 // String renders the diagnostic as `FILE:LINE: parameter NAME: message`.
@@ -43,7 +45,7 @@ func (d Diag) String() string {
 // Postfix renders the diagnostic the way Postfix programs word it:
 // `FILE, line N: message`.
 func (d Diag) Postfix() string {
-	if d.Line > 0 {
+	if d.Line > 0 && !d.Unlined {
 		return fmt.Sprintf("%s, line %d: %s", d.File, d.Line, d.Msg)
 	}
 	return d.File + ": " + d.Msg
@@ -105,14 +107,14 @@ func ParseMain(path, data string) *MainFile {
 	f := &MainFile{Path: path, Values: map[string]Entry{}}
 	lines, dropped := LogicalLines(data)
 	for _, l := range dropped {
-		f.Diags = append(f.Diags, Diag{Severity: Warning, File: path, Line: l.Num,
-			Msg: fmt.Sprintf("logical line must not start with whitespace: %q", DroppedLineText(l.Text))})
+		f.Diags = append(f.Diags, Diag{Severity: Warning, File: path, Line: l.Num, Unlined: true,
+			Msg: fmt.Sprintf("logical line must not start with whitespace: \"%s\"", DroppedLineText(l.Text))})
 	}
 	for _, l := range lines {
 		name, value, err := SplitNameValue(l.Text)
 		if err != nil {
 			f.Diags = append(f.Diags, Diag{Severity: Error, File: path, Line: l.Num,
-				Msg: fmt.Sprintf("%v: %q", err, l.Text)})
+				Msg: fmt.Sprintf("%v: \"%s\"", err, l.Text)})
 			continue
 		}
 		if old, ok := f.Values[name]; ok {

@@ -1,0 +1,237 @@
+package postconf
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postern-mta/postern/internal/config"
+)
+
+// The differential test runs Postfix's postconf and ours on the same
+// configuration directories (testdata/diff/NN-name) and compares stdout
+// and exit status exactly and diagnostics as sets. Each directory may hold
+// a `cmds` file: one postconf argument list per line; `NAMES` stands for
+// every parameter postern implements with Postfix's default.
+func TestDifferentialPostconf(t *testing.T) {
+	postconf := postconfPath(t)
+	dirs, err := filepath.Glob("testdata/diff/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no differential cases: %v", err)
+	}
+	for _, dir := range dirs {
+		abs, _ := filepath.Abs(dir)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Parallel() // postconf sleeps a second before each fatal exit
+			for _, args := range caseCommands(t, abs) {
+				full := append([]string{"-c", abs}, args...)
+				compareWithPostconf(t, postconf, abs, full)
+			}
+		})
+	}
+}
+
+// TestDifferentialDefaults compares postconf -d for every implemented name.
+func TestDifferentialDefaults(t *testing.T) {
+	postconf := postconfPath(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.cf"), nil, 0o644)
+	for _, args := range [][]string{append([]string{"-d"}, comparableNames()...), append([]string{"-dx"}, independentNames()...)} {
+		compareWithPostconf(t, postconf, dir, args)
+	}
+}
+
+func postconfPath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("postconf")
+	if err != nil {
+		p = "/usr/sbin/postconf"
+		if _, err := os.Stat(p); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("postconf is not installed, but CI must run the differential test (see scripts/install-test-deps)")
+			}
+			t.Skip("postconf (Debian package postfix) is not installed: run scripts/install-test-deps")
+		}
+	}
+	return p
+}
+
+// comparableNames are the implemented parameters whose default postern
+// keeps as Postfix has it.
+func comparableNames() []string {
+	var out []string
+	for _, n := range config.Names() {
+		if _, differs := config.DifferFromPostfix[n]; !differs {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// independentNames are comparable names whose default does not refer to
+// a parameter postern changes (smtpd_banner says $mail_name).
+func independentNames() []string {
+	var out []string
+	for _, n := range comparableNames() {
+		def, _ := config.New("", nil).Default(n)
+		if !slices.ContainsFunc(config.References(def), func(r string) bool { _, d := config.DifferFromPostfix[r]; return d }) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// postfixDefaults are -o settings that give postern's changed parameters
+// Postfix's values, so that -x output can be compared.
+func postfixDefaults() []string {
+	var out []string
+	for n, v := range config.DifferFromPostfix {
+		if n != "config_directory" {
+			out = append(out, "-o", n+"="+v)
+		}
+	}
+	return out
+}
+
+func caseCommands(t *testing.T, dir string) [][]string {
+	data, err := os.ReadFile(filepath.Join(dir, "cmds"))
+	if os.IsNotExist(err) {
+		data = []byte("-n\n-nx\n-h NAMES\n-x PFDEFAULTS NAMES\n")
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var cmds [][]string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line == "" || line[0] == '#' {
+			continue
+		}
+		var args []string
+		for _, f := range strings.Fields(line) {
+			switch f {
+			case "NAMES":
+				args = append(args, comparableNames()...)
+			case "PFDEFAULTS":
+				args = append(args, postfixDefaults()...)
+			default:
+				args = append(args, f)
+			}
+		}
+		cmds = append(cmds, args)
+	}
+	return cmds
+}
+
+func compareWithPostconf(t *testing.T, postconf, dir string, args []string) {
+	t.Helper()
+	// Edits change the directory: run each side on its own copy.
+	theirDir, ourDir := copyDir(t, dir), copyDir(t, dir)
+	theirArgs := replaceDir(args, dir, theirDir)
+	ourArgs := replaceDir(args, dir, ourDir)
+
+	cmd := exec.Command(postconf, theirArgs...)
+	cmd.Args[0] = "postconf" // diagnostics start with argv[0]
+	cmd.Env = append(os.Environ(), "LANG=C")
+	var tOut, tErr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &tOut, &tErr
+	theirCode := 0
+	if err := cmd.Run(); err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run postconf: %v", err)
+		}
+		theirCode = ee.ExitCode()
+	}
+	var oOut, oErr bytes.Buffer
+	ourCode := Run(ourArgs, Env{Stdout: &oOut, Stderr: &oErr, Prog: "postconf", Getenv: func(string) string { return "" }})
+
+	label := strings.Join(args, " ")
+	if len(label) > 60 {
+		label = label[:60] + "..."
+	}
+	label = strings.ReplaceAll(label, dir, "DIR")
+	theirStdout := strings.ReplaceAll(tOut.String(), theirDir, "DIR")
+	ourStdout := strings.ReplaceAll(oOut.String(), ourDir, "DIR")
+	if theirStdout != ourStdout {
+		t.Errorf("postconf %s: stdout differs\n--- postconf\n%s--- postern\n%s", label, theirStdout, ourStdout)
+	}
+	if theirCode != ourCode {
+		t.Errorf("postconf %s: exit %d, postern exit %d\nstderr postconf:\n%spostern:\n%s", label, theirCode, ourCode, tErr.String(), oErr.String())
+	}
+	theirs := diagSet(tErr.String(), theirDir)
+	ours := diagSet(oErr.String(), ourDir)
+	for _, l := range ours {
+		if !slices.Contains(theirs, l) {
+			t.Errorf("postconf %s: postern printed %q, postconf did not (postconf: %q)", label, l, theirs)
+		}
+	}
+	for _, l := range theirs {
+		if !slices.Contains(ours, l) && !postconfArtefact(l) {
+			t.Errorf("postconf %s: postconf printed %q, postern did not (postern: %q)", label, l, ours)
+		}
+	}
+	if a, b := readOr(filepath.Join(theirDir, "main.cf")), readOr(filepath.Join(ourDir, "main.cf")); a != b {
+		t.Errorf("postconf %s: main.cf after the command differs\n--- postconf\n%s--- postern\n%s", label, a, b)
+	}
+}
+
+// postconfArtefact matches diagnostics postconf repeats with stale line
+// numbers because it reads main.cf several times; postern prints each once.
+func postconfArtefact(l string) bool {
+	return strings.Contains(l, "overriding earlier entry")
+}
+
+func diagSet(s, dir string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(s, dir, "DIR"), "\n") {
+		if l != "" && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func replaceDir(args []string, from, to string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.ReplaceAll(a, from, to)
+	}
+	return out
+}
+
+func copyDir(t *testing.T, dir string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dst, "master.cf")); os.IsNotExist(err) {
+		os.WriteFile(filepath.Join(dst, "master.cf"), nil, 0o644)
+	}
+	// Postfix waits until a freshly written file is a second or two old.
+	old := time.Now().Add(-time.Hour)
+	for _, f := range []string{"main.cf", "master.cf"} {
+		os.Chtimes(filepath.Join(dst, f), old, old)
+	}
+	return dst
+}
+
+func readOr(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
