@@ -16,8 +16,3 @@ func runVersion(_ []string, stdout, _ io.Writer) int {
 	fmt.Fprintf(stdout, "postern %s\n", config.Version)
 	return 0
 }
-
-func runCheck(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "postern: fatal: check is not implemented yet")
-	return 1
-}

@@ -53,7 +53,12 @@ func Load(dir string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(dir, f), nil
+	c := New(dir, f)
+	if dir != DefaultDir {
+		// As in Postfix, $config_directory is the directory actually read.
+		c.Overrides["config_directory"] = dir
+	}
+	return c, nil
 }
 
 // New builds a Config around a parsed main.cf (nil means empty).

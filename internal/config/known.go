@@ -22,3 +22,6 @@ var postfixParameters = func() map[string]bool {
 
 // KnownToPostfix reports whether name is a Postfix built-in parameter.
 func KnownToPostfix(name string) bool { return postfixParameters[name] }
+
+// PostfixNames returns the Postfix built-in parameter names.
+func PostfixNames() []string { return strings.Fields(postfixParameterList) }

@@ -28,7 +28,9 @@ var paramList = []Param{
 	{Name: "append_dot_mydomain", Default: "${{$compatibility_level} <level {1} ? {yes} : {no}}", Kind: Bool},
 	{Name: "bounce_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
 	{Name: "command_directory", Default: "/usr/sbin", Kind: String},
-	{Name: "compatibility_level", Default: "0", Kind: String, Check: checkCompatLevel},
+	// postern starts at 3.6: Postfix's level-0 defaults (subnet-wide
+	// mynetworks, no relay restrictions) are what makes an unset level unsafe.
+	{Name: "compatibility_level", Default: "3.6", Kind: String, Check: checkCompatLevel},
 	{Name: "config_directory", Default: "/etc/postern", Kind: String},
 	{Name: "daemon_directory", Default: "/usr/lib/postern", Kind: String},
 	{Name: "data_directory", Default: "/var/lib/postern", Kind: String},
@@ -104,13 +106,14 @@ func init() { params = index(paramList) }
 // DifferFromPostfix lists the parameters whose default postern changes on
 // purpose, so that postern never shares Postfix's directories or identity.
 var DifferFromPostfix = map[string]string{
-	"config_directory": "/etc/postfix",
-	"daemon_directory": "/usr/lib/postfix/sbin",
-	"data_directory":   "/var/lib/postfix",
-	"mail_name":        "Postfix",
-	"mail_owner":       "postfix",
-	"mail_version":     "3.7.11",
-	"queue_directory":  "/var/spool/postfix",
+	"compatibility_level": "0",
+	"config_directory":    "/etc/postfix",
+	"daemon_directory":    "/usr/lib/postfix/sbin",
+	"data_directory":      "/var/lib/postfix",
+	"mail_name":           "Postfix",
+	"mail_owner":          "postfix",
+	"mail_version":        "3.7.11",
+	"queue_directory":     "/var/spool/postfix",
 }
 
 // Version is postern's version, the default of mail_version.

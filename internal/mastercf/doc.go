@@ -1,0 +1,18 @@
+// Package mastercf reads, checks and prints master.cf, the Postfix service
+// table: one line per service with the columns service, type, private,
+// unpriv, chroot, wakeup, maxproc and command + arguments (master(5),
+// ../shared/postfix-spec.md §7.1).
+//
+// Parsing follows postconf(1), not the master daemon: columns are split on
+// blanks, `{ ... }` groups text with blanks into one argument, and
+// `-oname=value`, `-vo name=value` and `-o { name = value }` are brought into
+// the canonical `-o` `name=value` form. Keeping postconf's normalisation
+// lets the printers reproduce `postconf -M`, `-Mf`, `-F` and `-P` byte for
+// byte, so scripts written against Postfix keep working.
+//
+// Unlike postconf, Parse never stops at the first bad line, and it also
+// reports what Postfix only finds when the master daemon starts (an inet
+// service marked private, a bad host:port, an unknown port name, two
+// services listening on the same address). Every problem is a config.Diag
+// naming the file, the line and the service.
+package mastercf
