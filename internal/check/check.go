@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"slices"
 
 	"github.com/postern-mta/postern/internal/config"
@@ -40,12 +41,15 @@ func (r *Report) Errors() int {
 type Options struct {
 	Sys      inetaddr.System
 	Hostname string
+	// Overrides win over main.cf, like postconf -o.
+	Overrides map[string]string
 }
 
 type checker struct {
 	cfg    *config.Config
 	master *mastercf.File
 	rep    *Report
+	failed map[string]bool // parameters already reported as errors
 }
 
 // Run checks the configuration in dir.
@@ -68,7 +72,10 @@ func Run(dir string, opt Options) *Report {
 	if opt.Hostname != "" {
 		cfg.Hostname = opt.Hostname
 	}
-	c := &checker{cfg: cfg, rep: rep}
+	for k, v := range opt.Overrides {
+		cfg.Overrides[k] = v
+	}
+	c := &checker{cfg: cfg, rep: rep, failed: map[string]bool{}}
 	c.readMaster(filepath.Join(dir, "master.cf"))
 	c.parameters()
 	c.interfaces()
@@ -115,6 +122,9 @@ func (c *checker) add(sev config.Severity, name string, err error) {
 	msg := err.Error()
 	if p := "parameter " + name + ": "; len(msg) > len(p) && msg[:len(p)] == p {
 		msg = msg[len(p):]
+	}
+	if strings.Contains(msg, "unreasonable macro call nesting") {
+		msg = "its $name references form a loop (Postfix: unreasonable macro call nesting)"
 	}
 	if line == 0 {
 		if _, set := c.cfg.SetInMain(name); !set {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -36,7 +37,11 @@ func (c *checker) exposure() {
 		return // reported by validate
 	}
 	if !hasWorkingInstance(relay) && !hasWorkingInstance(rcpt) {
-		c.errorf("smtpd_relay_restrictions", "neither smtpd_relay_restrictions nor smtpd_recipient_restrictions has reject_unauth_destination, defer_unauth_destination, reject, defer or defer_if_permit: the SMTP server refuses to run (Postfix: compatibility_level %s keeps the old empty default; set compatibility_level = 3.6)", c.value("compatibility_level"))
+		why := "add reject_unauth_destination after the permit_* restrictions"
+		if _, set := c.cfg.SetInMain("smtpd_relay_restrictions"); !set {
+			why = fmt.Sprintf("compatibility_level %s leaves smtpd_relay_restrictions empty; set compatibility_level = 3.6 or list the restrictions", c.value("compatibility_level"))
+		}
+		c.errorf("smtpd_relay_restrictions", "neither smtpd_relay_restrictions nor smtpd_recipient_restrictions contains reject_unauth_destination, defer_unauth_destination, reject, defer or defer_if_permit, so the SMTP server refuses to run: %s", why)
 		return
 	}
 	nets := c.trustedNetworks()

@@ -10,7 +10,7 @@ import (
 
 // alwaysValidated are checked even when main.cf leaves them at their
 // default, because their defaults depend on the host or on other values.
-var alwaysValidated = []string{"inet_interfaces", "myhostname", "mydomain", "compatibility_level", "inet_protocols", "mynetworks_style"}
+var alwaysValidated = []string{"myhostname", "mydomain", "compatibility_level", "inet_protocols", "inet_interfaces", "mynetworks_style"}
 
 // parameters validates every main.cf assignment: its expansion, its type
 // and its own rules; it flags names postern ignores.
@@ -38,6 +38,7 @@ func (c *checker) parameters() {
 			c.warnf(e.Name, "%s", msg)
 		}
 	}
+	// Validate in dependency order so derived defaults can be skipped.
 	for _, n := range alwaysValidated {
 		if !seen[n] {
 			c.validate(n)
@@ -48,7 +49,16 @@ func (c *checker) parameters() {
 	}
 }
 
+// derivedFrom: a default computed from another parameter is not checked
+// when that one is already reported (mydomain from a bad myhostname).
+var derivedFrom = map[string]string{"mydomain": "myhostname", "inet_interfaces": "inet_protocols"}
+
 func (c *checker) validate(name string) {
+	if src, ok := derivedFrom[name]; ok && c.failed[src] {
+		if _, set := c.cfg.SetInMain(name); !set {
+			return
+		}
+	}
 	undefined := c.undefinedRefs(name)
 	for _, u := range undefined {
 		c.warnf(name, "refers to undefined parameter $%s (it expands to nothing)", u)
@@ -60,8 +70,24 @@ func (c *checker) validate(name string) {
 	case errors.As(err, &w):
 		c.add(config.Warning, name, w)
 	default:
-		c.add(config.Error, name, err)
+		c.failed[name] = true
+		for _, e := range splitJoined(err, "parameter "+name+": ") {
+			c.add(config.Error, name, e)
+		}
 	}
+}
+
+// splitJoined turns an errors.Join result (possibly behind a prefix) into
+// one error per problem, so each gets its own report line.
+func splitJoined(err error, prefix string) []error {
+	inner := err
+	if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), prefix) {
+		inner = u
+	}
+	if j, ok := inner.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func (c *checker) expandOnly(name string) {

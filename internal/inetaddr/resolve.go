@@ -2,6 +2,7 @@ package inetaddr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -39,12 +40,17 @@ func Resolve(ctx context.Context, value string, p Protocols, sys System) ([]IfAd
 		return byFamily(out), nil
 	}
 	var out []IfAddr
+	var errs []error
 	for _, elem := range Fields(value) {
 		addrs, err := resolveElem(ctx, elem, p, local, sys)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err) // report every bad element, not the first
+			continue
 		}
 		out = append(out, addrs...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return sortAddrs(out), nil
 }

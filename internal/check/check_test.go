@@ -1,0 +1,50 @@
+package check
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/postern-mta/postern/internal/inetaddr/inetaddrtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected outputs")
+
+// Each testdata/NN-name folder is a configuration directory; "expected"
+// is the report of `postern check -v` on it (DIR stands for the folder),
+// on the fake host of inetaddrtest.Standard with hostname "mail".
+func TestCases(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/[0-9]*")
+	if len(dirs) == 0 {
+		t.Fatal("no test cases")
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			abs, _ := filepath.Abs(dir)
+			queue := t.TempDir()
+			rep := Run(abs, Options{
+				Sys:       inetaddrtest.Standard(),
+				Hostname:  "mail",
+				Overrides: map[string]string{"queue_directory": queue, "data_directory": queue},
+			})
+			var out bytes.Buffer
+			rep.Write(&out, true)
+			got := strings.ReplaceAll(out.String(), abs, "DIR")
+			expPath := filepath.Join(dir, "expected")
+			if *update {
+				os.WriteFile(expPath, []byte(got), 0o644)
+				return
+			}
+			want, err := os.ReadFile(expPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("report differs\n--- want\n%s--- got\n%s", want, got)
+			}
+		})
+	}
+}
