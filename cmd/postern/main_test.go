@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var binDir string
+
+// TestMain builds the real binary once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "postern-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "postern"), ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "build postern:", err)
+		os.Exit(1)
+	}
+	for _, name := range []string{"postconf", "sendmail", "mailq", "newaliases"} {
+		os.Symlink("postern", filepath.Join(dir, name))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runBin(t *testing.T, name string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), "POSTERN_CONFIG_DIR=")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func examples(t *testing.T) string {
+	d, err := filepath.Abs("../../examples/local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestCheckExampleConfig(t *testing.T) {
+	out, errOut, code := runBin(t, "postern", "check", "-v", "-c", examples(t))
+	if code != 0 || !strings.Contains(out, "0 errors") || !strings.Contains(out, "listens on 127.0.0.1:2525, [::1]:2525") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestCheckBrokenConfigNamesFileLineAndParameter(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte("inet_interfaces = loopback-only\nmessage_size_limit = 10M\nsmtpd_delay_reject = maybe\n"), 0o644)
+	out, _, code := runBin(t, "postern", "check", "-c", dir)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		dir + "/main.cf:2: parameter message_size_limit: ",
+		dir + "/main.cf:3: parameter smtpd_delay_reject: ",
+		"2 errors",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestAnswersAsPostconf(t *testing.T) {
+	out, errOut, code := runBin(t, "postconf", "-c", examples(t), "-h", "inet_interfaces")
+	if code != 0 || out != "loopback-only\n" {
+		t.Errorf("exit %d, out %q, err %q", code, out, errOut)
+	}
+}
+
+func TestDispatch(t *testing.T) {
+	if out, _, code := runBin(t, "postern", "version"); code != 0 || !strings.HasPrefix(out, "postern ") {
+		t.Errorf("version: exit %d %q", code, out)
+	}
+	if _, e, code := runBin(t, "postern", "frobnicate"); code != 2 || !strings.Contains(e, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: exit %d %q", code, e)
+	}
+	if _, e, code := runBin(t, "postern"); code != 2 || !strings.Contains(e, "usage: postern COMMAND") {
+		t.Errorf("no command: exit %d %q", code, e)
+	}
+	for _, name := range []string{"sendmail", "mailq", "newaliases"} {
+		if _, e, code := runBin(t, name); code != 1 || !strings.Contains(e, "not implemented yet") {
+			t.Errorf("%s: exit %d %q", name, code, e)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package atomicfile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWriteFileReplacesAndKeepsMode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "main.cf")
+	if err := os.WriteFile(p, []byte("old\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("new\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(p)
+	st, _ := os.Stat(p)
+	if string(got) != "new\n" || st.Mode().Perm() != 0o640 {
+		t.Errorf("content %q mode %o", got, st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}
+
+// A failed directory fsync is reported: the caller must not claim the
+// change is durable.
+func TestWriteFileReportsDirectorySyncFailure(t *testing.T) {
+	old := syncDir
+	defer func() { syncDir = old }()
+	syncDir = func(string) error { return errors.New("injected") }
+	p := filepath.Join(t.TempDir(), "f")
+	if err := WriteFile(p, []byte("x"), 0o644); err == nil {
+		t.Fatal("no error after a failed directory fsync")
+	}
+}
+
+// A write into a missing directory fails and leaves nothing behind.
+func TestWriteFileMissingDirectory(t *testing.T) {
+	if err := WriteFile(filepath.Join(t.TempDir(), "no", "f"), []byte("x"), 0o644); err == nil {
+		t.Fatal("no error")
+	}
+}
