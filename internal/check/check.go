@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"slices"
+	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/inetaddr"
