@@ -48,3 +48,31 @@ func TestCases(t *testing.T) {
 		})
 	}
 }
+
+// Debian's annotated main.cf.dist and master.cf.dist (installed with the
+// postfix package the test suite installs) must draw no errors.
+func TestDebianDistributionFiles(t *testing.T) {
+	const dist = "/usr/share/postfix"
+	mainDist, err := os.ReadFile(filepath.Join(dist, "main.cf.dist"))
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must have Debian's postfix installed: %v", err)
+		}
+		t.Skipf("Debian's postfix is not installed (scripts/install-test-deps): %v", err)
+	}
+	masterDist, err := os.ReadFile(filepath.Join(dist, "master.cf.dist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.cf"), mainDist, 0o644)
+	os.WriteFile(filepath.Join(dir, "master.cf"), masterDist, 0o644)
+	queue := t.TempDir()
+	rep := Run(dir, Options{Sys: inetaddrtest.Standard(), Hostname: "mail",
+		Overrides: map[string]string{"queue_directory": queue, "data_directory": queue}})
+	if rep.Errors() != 0 {
+		var out bytes.Buffer
+		rep.Write(&out, false)
+		t.Errorf("errors on Debian's distribution files:\n%s", out.String())
+	}
+}
