@@ -8,14 +8,14 @@ import (
 // options are postconf's flags. Short options combine (`-nx`), and an
 // option that takes a value takes the rest of its word or the next word.
 type options struct {
-	dir                   string
-	defaults, nonDefault  bool // -d, -n
-	valueOnly, nameOnly   bool // -h, -H
-	expand, fold, verbose bool // -x, -f, -v
-	edit, remove, comment bool // -e, -X, -#
-	master                bool // -M
-	overrides             []string
-	args                  []string
+	dir                    string
+	defaults, nonDefault   bool // -d, -n
+	valueOnly, nameOnly    bool // -h, -H
+	expand, fold, verbose  bool // -x, -f, -v
+	edit, remove, comment  bool // -e, -X, -#
+	master, fields, params bool // -M, -F, -P
+	overrides              []string
+	args                   []string
 }
 
 func parseOptions(argv []string) (*options, error) {
@@ -69,6 +69,10 @@ func parseOptions(argv []string) (*options, error) {
 				o.comment = true
 			case 'M':
 				o.master = true
+			case 'F':
+				o.fields = true
+			case 'P':
+				o.params = true
 			default:
 				return nil, fmt.Errorf("invalid option -- '%c'", c)
 			}

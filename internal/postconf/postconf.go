@@ -14,6 +14,7 @@ import (
 	"github.com/postern-mta/postern/internal/atomicfile"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/inetaddr"
+	"github.com/postern-mta/postern/internal/mastercf"
 )
 
 // Env is what the command reads and writes besides its arguments.
@@ -63,7 +64,7 @@ func Run(argv []string, env Env) int {
 		dir = config.DefaultDir
 	}
 	switch {
-	case o.master:
+	case o.master || o.fields || o.params:
 		return r.master(dir)
 	case o.editRequested():
 		return r.editMain(dir)
@@ -127,8 +128,46 @@ func (r *run) editMain(dir string) int {
 	return 0
 }
 
+// master shows master.cf entries (-M), fields (-F) or -o parameters (-P).
+// A missing master.cf means the bundled default, as everywhere in postern.
 func (r *run) master(dir string) int {
-	return r.fatal("-M is not implemented yet")
+	o := r.o
+	if o.master && (o.fields || o.params) || o.fields && o.params {
+		return r.fatal("specify one of -M -F -P")
+	}
+	if o.edit || o.remove || o.comment {
+		return r.fatal("editing master.cf is not implemented yet")
+	}
+	path := filepath.Join(dir, "master.cf")
+	f, diags, err := mastercf.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		f, diags = mastercf.Parse(path, mastercf.Default())
+	} else if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return r.fatal("%s %s: %s", pe.Op, pe.Path, strerror(pe.Err))
+		}
+		return r.fatal("%v", err)
+	}
+	for _, d := range diags {
+		r.warnf("%s", d.String())
+	}
+	mo := mastercf.Options{Fold: o.fold, HideName: o.valueOnly}
+	write := f.WriteEntries
+	switch {
+	case o.fields:
+		write = f.WriteFields
+	case o.params:
+		write = f.WriteParams
+	}
+	warns, err := write(r.Stdout, mo, o.args...)
+	if err != nil {
+		return r.fatal("%v", err)
+	}
+	for _, w := range warns {
+		r.warnf("%s", w)
+	}
+	return 0
 }
 
 // printable collapses whitespace runs to one space and trims the ends, as

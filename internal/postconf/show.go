@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/mastercf"
 )
 
 // show prints parameters: all of them, those set (-n), defaults (-d), or
@@ -108,6 +110,14 @@ func (r *run) knownNames(cfg *config.Config) map[string]bool {
 	for n, v := range cfg.Overrides {
 		known[n] = true
 		refs(v)
+	}
+	// master.cf -o settings refer to main.cf macros too.
+	if f, _, err := mastercf.Read(filepath.Join(cfg.Dir, "master.cf")); err == nil {
+		for _, s := range f.Services {
+			for _, o := range s.Overrides {
+				refs(o.Value)
+			}
+		}
 	}
 	return known
 }
