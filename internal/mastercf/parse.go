@@ -97,22 +97,27 @@ func (p *parser) service(l config.Line) *Service {
 			toks[len(toks)-1])
 	}
 	args, fixes, misread := normalize(toks[8:])
-	s.Args = args
+	if len(args) > 0 {
+		s.Args = args
+	}
 	for _, fx := range fixes {
 		if !open || fx.problem != missingBrace {
 			p.add(config.Error, s.Line, s.Key(), "argument %q: %s", fx.tok, fx.problem)
 		}
 	}
 	if misread != "" {
-		k := 1 + strings.IndexByte(misread[1:], 'o')
-		fix := "-o " + misread[k+1:]
-		if k > 1 {
-			fix = misread[:k] + " " + fix
-		}
+		fix := "-o " + misread[2:] // normalize() reports clusters that start with -o
 		p.add(config.Error, s.Line, s.Key(), "option %q: postconf splits it at every letter o, unlike the "+
 			"daemon, which reads %q; write %q with a space", misread, fix, fix)
 	}
 	p.overrides(s, misread != "")
+	for _, a := range toks[8:] {
+		if strings.HasPrefix(a, "#") {
+			p.add(config.Warning, s.Line, s.Key(), "%q is passed to the command, not a comment: "+
+				"'#' starts a comment only at the beginning of a line", a)
+			break
+		}
+	}
 	if len(p.diags) == before {
 		if line, ok := s.readsBack(); !ok {
 			p.add(config.Warning, s.Line, s.Key(), "arguments change when written back: postconf -M shows "+

@@ -49,8 +49,12 @@ func (s *Service) Entry(fold bool) string {
 	return w.String()
 }
 
-// Field formats column i (0-7, see postconf -F) as `postconf -F` does.
+// Field formats column i (0-7, see postconf -F) as `postconf -F` does;
+// "" for any other i.
 func (s *Service) Field(i int, o Options) string {
+	if i < 0 || i >= len(fieldNames) {
+		return ""
+	}
 	var w lineWriter
 	v := s.columns()[i]
 	if !o.HideName {

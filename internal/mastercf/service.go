@@ -63,7 +63,9 @@ type Service struct {
 	// form: {} groups removed, "-oname=value" split into "-o" "name=value",
 	// "-o { name = value }" written as "name=value".
 	Args []string
-	// Overrides are the well-formed -o options, in file order.
+	// Overrides are the -o name=value options before the first non-option
+	// argument, in file order: what postconf -P lists and the daemon
+	// applies. Later ones win (see Param).
 	Overrides []Override
 	Line      int // first physical line of the entry
 }

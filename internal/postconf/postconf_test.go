@@ -122,3 +122,16 @@ func TestNotImplementedPostfixParameter(t *testing.T) {
 		t.Errorf("stderr %q", e)
 	}
 }
+
+// Postfix appends several new names in its hash table's (randomised)
+// order; postern appends them in the order they were given.
+func TestEditAppendsInArgumentOrder(t *testing.T) {
+	dir := writeMain(t, "# only a comment\n")
+	if _, e, code := conf(t, dir, "zz=1", "aa=2", "mm=3"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "main.cf"))
+	if string(got) != "# only a comment\nzz = 1\naa = 2\nmm = 3\n" {
+		t.Errorf("main.cf = %q", got)
+	}
+}
