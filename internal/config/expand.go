@@ -350,15 +350,23 @@ func (e *Expander) relational(s string) (result, rest string, ok bool) {
 	}
 	var delta int
 	if suffix == "level" {
-		l, err1 := ParseCompatLevel(lv)
-		r, err2 := ParseCompatLevel(rv)
-		if err := errors.Join(err1, err2); err != nil {
+		l, err := ParseCompatLevel(lv)
+		if err != nil {
+			e.fail("%v", err)
+			return "", "", false
+		}
+		r, err := ParseCompatLevel(rv)
+		if err != nil {
 			e.fail("%v", err)
 			return "", "", false
 		}
 		delta = l.Compare(r)
 	} else {
-		delta = compareValues(lv, rv)
+		var err error
+		if delta, err = compareValues(lv, rv); err != nil {
+			e.fail("%v", err)
+			return "", "", false
+		}
 	}
 	if relopHolds(op, delta) {
 		return "true", cp, true
@@ -419,20 +427,24 @@ func allDigits(s string) bool {
 }
 
 // compareValues compares numerically when both sides are all digits, else
-// as strings, as Postfix does.
-func compareValues(a, b string) int {
-	if allDigits(a) && allDigits(b) {
-		x, err1 := strconv.ParseInt(a, 10, 64)
-		y, err2 := strconv.ParseInt(b, 10, 64)
-		if err1 == nil && err2 == nil {
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
-		}
+// as strings, as Postfix does; a number beyond int64 is an error there.
+func compareValues(a, b string) (int, error) {
+	if !allDigits(a) || !allDigits(b) {
+		return strings.Compare(a, b), nil
 	}
-	return strings.Compare(a, b)
+	x, err := strconv.ParseInt(a, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("mac_exp_eval: bad conversion: %s", a)
+	}
+	y, err := strconv.ParseInt(b, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("mac_exp_eval: bad conversion: %s", b)
+	}
+	switch {
+	case x < y:
+		return -1, nil
+	case x > y:
+		return 1, nil
+	}
+	return 0, nil
 }

@@ -53,9 +53,9 @@ var expandCases = []struct{ in, want string }{
 	{"${{3.6} ==level {3.6.0}}", "true"}, {"${{01} ==level {1}}", "true"}, {"${{3.06} ==level {3.6}}", "true"},
 	{"${{1.1023} <level {2}}", "true"}, {"${{4294967296} <level {1}}", ""},
 	{"${{8796093022207} >level {2}}", "true"},
-	// BUG: postconf skips leading whitespace and accepts a sign in levels (strtoul); postern: malformed.
-	// {"${{ 3} <level {4}}", "true"}, {"${{3} <level {+4}}", "true"}, {"${{-0} <level {1}}", "true"},
-	// {"${{3. 1} <level {4}}", "true"}, {"${{3.+1} <level {4}}", "true"},
+	// Postfix reads level parts with strtoul: leading blanks and a sign.
+	{"${{ 3} <level {4}}", "true"}, {"${{3} <level {+4}}", "true"}, {"${{-0} <level {1}}", "true"},
+	{"${{3. 1} <level {4}}", "true"}, {"${{3.+1} <level {4}}", "true"},
 }
 
 var expandErrCases = []struct {
@@ -120,15 +120,14 @@ var expandErrCases = []struct {
 	{"${a b} $", []string{`attribute name syntax error at: "...a>>> b"`, `empty macro name: "${a b} $"`}},
 	{"${a?{x}junk}${c", []string{`":" expected at: "...x}>>>junk"`, `truncated macro reference: "${a?{x}junk}${c"`}},
 	{"${a b}$(c", []string{`attribute name syntax error at: "...a>>> b"`, `truncated macro reference: "${a b}$(c"`}},
-	// BUG: postconf warns about the left operand only; postern also names "y".
-	// {"${{x} <level {y}}", []string{`malformed compatibility level syntax: "x"`}},
-	// BUG: postconf limits minor and patch to 1023 and major to 2^43-1; postern: "true".
-	// {"${{1.1024} <level {2}}", []string{`malformed compatibility level syntax: "1.1024"`}},
-	// {"${{1.1.1024} <level {2}}", []string{`malformed compatibility level syntax: "1.1.1024"`}},
-	// {"${{8796093022208} >level {2}}", []string{`malformed compatibility level syntax: "8796093022208"`}},
-	// BUG: postconf dies with "fatal: mac_exp_eval: bad conversion: 9223372036854775808"
-	// (an all-digit operand beyond int64); postern compares as strings and says "true".
-	// {"${{9223372036854775808} > {1}}", []string{`mac_exp_eval: bad conversion: 9223372036854775808`}},
+	// Only the left operand is reported.
+	{"${{x} <level {y}}", []string{`malformed compatibility level syntax: "x"`}},
+	// Minor and patch are at most 1023, the major at most 2^43-1.
+	{"${{1.1024} <level {2}}", []string{`malformed compatibility level syntax: "1.1024"`}},
+	{"${{1.1.1024} <level {2}}", []string{`malformed compatibility level syntax: "1.1.1024"`}},
+	{"${{8796093022208} >level {2}}", []string{`malformed compatibility level syntax: "8796093022208"`}},
+	// Postfix dies on an all-digit operand beyond int64; postern reports it.
+	{"${{9223372036854775808} > {1}}", []string{`mac_exp_eval: bad conversion: 9223372036854775808`}},
 }
 
 func relopsExpectedWarn(left, rest string) string {

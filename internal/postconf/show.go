@@ -142,6 +142,12 @@ func (r *run) checkExpansions(cfg *config.Config, known map[string]bool) int {
 		if _, err := ex.Expand(raw); err != nil {
 			failed = true
 		}
+		// postconf also warns about names in branches not taken.
+		for _, n := range config.References(raw) {
+			if _, ok := cfg.Raw(n); !ok {
+				msgs = append(msgs, fmt.Sprintf("%s: undefined parameter: %s", cfg.Main.Path, n))
+			}
+		}
 	}
 	for _, m := range dedupe(msgs) {
 		r.warnf("%s", m)
