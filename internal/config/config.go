@@ -90,14 +90,7 @@ func (c *Config) Raw(name string) (string, bool) {
 	if e, ok := c.SetInMain(name); ok {
 		return e.Value, true
 	}
-	p, ok := params[name]
-	if !ok {
-		return "", false
-	}
-	if p.Dynamic == nil {
-		return p.Default, true
-	}
-	return c.dynamicDefault(p), true
+	return c.Default(name)
 }
 
 // Default returns name's built-in default (computed for dynamic ones).
