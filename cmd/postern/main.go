@@ -20,6 +20,12 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"start", "start the mail system in the background (-f: foreground)", runStart},
+		{"start-fg", "run the mail system in the foreground (systemd, containers)", runStartFG},
+		{"stop", "stop accepting mail, let sessions finish (-t SECONDS), exit", runStop},
+		{"abort", "stop at once", runAbort},
+		{"reload", "re-read the configuration; listeners follow inet_interfaces live", runReload},
+		{"status", "show whether postern runs and where it listens (-j: JSON)", runStatus},
 		{"check", "validate main.cf, master.cf and the files they name", runCheck},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},

@@ -240,7 +240,11 @@ func (c *Config) resolveInterfaces(ctx context.Context, name string) ([]inetaddr
 	if err != nil {
 		return nil, err
 	}
-	addrs, err := inetaddr.Resolve(ctx, v, p, c.Sys)
+	freebind, _ := c.Bool("inet_interfaces_freebind")
+	if name != "inet_interfaces" {
+		freebind = false
+	}
+	addrs, err := inetaddr.ResolveFree(ctx, v, p, c.Sys, freebind)
 	if err != nil {
 		return nil, fmt.Errorf("parameter %s: %w", name, err)
 	}

@@ -41,6 +41,8 @@ var paramList = []Param{
 	{Name: "enable_long_queue_ids", Default: "no", Kind: Bool},
 	{Name: "home_mailbox", Default: "", Kind: String},
 	{Name: "inet_interfaces", Default: "all", Kind: List, Check: checkInetInterfaces},
+	// postern only: bind inet_interfaces addresses that are not up yet.
+	{Name: "inet_interfaces_freebind", Default: "no", Kind: Bool},
 	{Name: "inet_protocols", Default: "all", Kind: List, Check: checkInetProtocols},
 	{Name: "line_length_limit", Default: "2048", Kind: Int, Min: 512, HasMin: true},
 	{Name: "mail_name", Default: "postern", Kind: String},

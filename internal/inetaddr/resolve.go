@@ -14,6 +14,12 @@ import (
 // names (a postern extension; an interface name wins over a hostname), or
 // hostnames resolved now. Every address must be configured locally.
 func Resolve(ctx context.Context, value string, p Protocols, sys System) ([]IfAddr, error) {
+	return ResolveFree(ctx, value, p, sys, false)
+}
+
+// ResolveFree is Resolve that, with freebind, also accepts addresses not
+// configured on this host (to be bound with IP_FREEBIND before they are up).
+func ResolveFree(ctx context.Context, value string, p Protocols, sys System, freebind bool) ([]IfAddr, error) {
 	local, err := sys.Addrs()
 	if err != nil {
 		return nil, fmt.Errorf("could not list network interfaces: %w", err)
@@ -42,7 +48,7 @@ func Resolve(ctx context.Context, value string, p Protocols, sys System) ([]IfAd
 	var out []IfAddr
 	var errs []error
 	for _, elem := range Fields(value) {
-		addrs, err := resolveElem(ctx, elem, p, local, sys)
+		addrs, err := resolveElem(ctx, elem, p, local, sys, freebind)
 		if err != nil {
 			errs = append(errs, err) // report every bad element, not the first
 			continue
@@ -69,7 +75,7 @@ func byFamily(as []IfAddr) []IfAddr {
 	return append(v4, v6...)
 }
 
-func resolveElem(ctx context.Context, elem string, p Protocols, local []IfAddr, sys System) ([]IfAddr, error) {
+func resolveElem(ctx context.Context, elem string, p Protocols, local []IfAddr, sys System, freebind bool) ([]IfAddr, error) {
 	host := elem
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1]
@@ -95,6 +101,9 @@ func resolveElem(ctx context.Context, elem string, p Protocols, local []IfAddr, 
 	var out []IfAddr
 	for _, ip := range ips {
 		a, ok := findLocal(local, ip)
+		if !ok && freebind {
+			a, ok = IfAddr{Prefix: netip.PrefixFrom(ip, ip.BitLen())}, true
+		}
 		if !ok {
 			return nil, fmt.Errorf("no local interface found for %s", ip)
 		}

@@ -72,12 +72,12 @@ func postconfPath(t *testing.T) string {
 // follows compatibility_level.
 var derivedFromDiffering = map[string]bool{"mynetworks": true}
 
-// comparableNames are the implemented parameters whose default postern
-// keeps as Postfix has it.
+// comparableNames are the implemented Postfix parameters whose default
+// postern keeps as Postfix has it.
 func comparableNames() []string {
 	var out []string
 	for _, n := range config.Names() {
-		if _, differs := config.DifferFromPostfix[n]; !differs {
+		if _, differs := config.DifferFromPostfix[n]; !differs && config.KnownToPostfix(n) {
 			out = append(out, n)
 		}
 	}

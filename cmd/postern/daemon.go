@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/master"
+)
+
+// readyFdEnv names the pipe on which `start-fg` tells `start` that every
+// listener is bound ("ready") or why it could not start.
+const readyFdEnv = "POSTERN_READY_FD"
+
+func daemonFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("postern "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("c", "", "configuration `directory` (default $POSTERN_CONFIG_DIR or /etc/postern)")
+	return fs, dir
+}
+
+func fatalf(w io.Writer, format string, args ...any) int {
+	fmt.Fprintf(w, "postern: fatal: "+format+"\n", args...)
+	return 1
+}
+
+// configDir returns the absolute configuration directory.
+func configDir(flagDir string) string {
+	d, err := filepath.Abs(config.Dir(flagDir))
+	if err != nil {
+		return config.Dir(flagDir)
+	}
+	return d
+}
+
+// dataDir finds data_directory without validating the rest, so that
+// stop/status work even when main.cf has since been broken.
+func dataDir(dir string) (string, error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Get("data_directory")
+}
+
+func runStartFG(args []string, _, stderr io.Writer) int {
+	fs, dirFlag := daemonFlags("start-fg", stderr)
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	dir := configDir(*dirFlag)
+	host, _ := os.Hostname()
+	log := slog.New(maillog.New(stderr, host, "postern/master", nil))
+	var ready *os.File
+	if fd := os.Getenv(readyFdEnv); fd == "3" {
+		ready = os.NewFile(3, "ready")
+	}
+	var once sync.Once
+	d := &master.Daemon{Dir: dir, Log: log}
+	d.Ready = func() {
+		once.Do(func() {
+			if ready != nil {
+				fmt.Fprintln(ready, "ready")
+				ready.Close()
+			}
+		})
+		notifyReady()
+	}
+	d.Reloading = notifyReloading
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for s := range sig {
+			if s == syscall.SIGHUP {
+				d.Reload(context.Background()) // errors are logged; the old config keeps serving
+				continue
+			}
+			notifyStopping()
+			go d.Stop(30 * time.Second)
+		}
+	}()
+	if err := d.Run(context.Background()); err != nil {
+		log.Error(err.Error())
+		if ready != nil {
+			fmt.Fprintln(ready, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			ready.Close()
+		}
+		return 1
+	}
+	return 0
+}
+
+func runStart(args []string, stdout, stderr io.Writer) int {
+	fs, dirFlag := daemonFlags("start", stderr)
+	fg := fs.Bool("f", false, "stay in the foreground (same as start-fg)")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	if *fg {
+		return runStartFG(args, stdout, stderr)
+	}
+	dir := configDir(*dirFlag)
+	data, err := dataDir(dir)
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	if pid, ok := master.Running(data); ok {
+		return fatalf(stderr, "postern is already running (pid %d)", pid)
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	logPath, err := logFile(dir, data)
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fatalf(stderr, "open log: %v", err)
+	}
+	defer logf.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	cmd := exec.Command(self, "start-fg", "-c", dir)
+	cmd.Env = append(os.Environ(), readyFdEnv+"=3")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // leave the terminal's session
+	if err := cmd.Start(); err != nil {
+		return fatalf(stderr, "start daemon: %v", err)
+	}
+	w.Close()
+	r.SetReadDeadline(time.Now().Add(60 * time.Second))
+	msg, _ := io.ReadAll(bufio.NewReader(r))
+	if strings.TrimSpace(string(msg)) != "ready" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		reason := strings.TrimSpace(string(msg))
+		if reason == "" {
+			reason = "the daemon exited without saying why; see " + logPath
+		}
+		return fatalf(stderr, "mail system startup failed: %s", reason)
+	}
+	cmd.Process.Release()
+	fmt.Fprintf(stdout, "postern: started (pid %d), logging to %s\n", cmd.Process.Pid, logPath)
+	return 0
+}
+
+// logFile is where a background daemon logs: maillog_file, else
+// $data_directory/maillog.
+func logFile(dir, data string) (string, error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return "", err
+	}
+	if f, err := cfg.Get("maillog_file"); err == nil && f != "" {
+		return f, nil
+	}
+	return filepath.Join(data, "maillog"), nil
+}
+
+func runStop(args []string, stdout, stderr io.Writer) int {
+	fs, dirFlag := daemonFlags("stop", stderr)
+	timeout := fs.Int("t", 30, "`seconds` to let open sessions finish")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	data, err := dataDir(configDir(*dirFlag))
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	if _, err := master.Call(data, master.Request{Cmd: "stop", Timeout: *timeout}, 10*time.Second); err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	deadline := time.Now().Add(time.Duration(*timeout+10) * time.Second)
+	for time.Now().Before(deadline) {
+		if _, running := master.Running(data); !running {
+			fmt.Fprintln(stdout, "postern: stopped")
+			return 0
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fatalf(stderr, "postern did not stop within %ds", *timeout+10)
+}
+
+func runAbort(args []string, stdout, stderr io.Writer) int {
+	fs, dirFlag := daemonFlags("abort", stderr)
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	data, err := dataDir(configDir(*dirFlag))
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	if _, err := master.Call(data, master.Request{Cmd: "abort"}, 10*time.Second); err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	fmt.Fprintln(stdout, "postern: aborted")
+	return 0
+}
+
+func runReload(args []string, stdout, stderr io.Writer) int {
+	fs, dirFlag := daemonFlags("reload", stderr)
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	data, err := dataDir(configDir(*dirFlag))
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	resp, err := master.Call(data, master.Request{Cmd: "reload"}, 2*time.Minute)
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	if !resp.OK {
+		fmt.Fprintf(stderr, "postern: reload failed; still running the previous configuration:\n%s\n", resp.Error)
+		return 1
+	}
+	fmt.Fprintln(stdout, "postern: configuration reloaded")
+	return 0
+}
+
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	fs, dirFlag := daemonFlags("status", stderr)
+	asJSON := fs.Bool("j", false, "print JSON")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	data, err := dataDir(configDir(*dirFlag))
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	resp, err := master.Call(data, master.Request{Cmd: "status"}, 10*time.Second)
+	if err != nil || resp.Status == nil {
+		if *asJSON {
+			fmt.Fprintln(stdout, `{"running":false}`)
+		} else {
+			fmt.Fprintln(stdout, "postern is not running")
+		}
+		return 1
+	}
+	st := resp.Status
+	if *asJSON {
+		out := struct {
+			Running bool `json:"running"`
+			*master.Status
+		}{true, st}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+		return 0
+	}
+	fmt.Fprintf(stdout, "postern is running: pid %d, up %s, configuration %s, %d sessions\n", st.Pid, st.Uptime, st.Config, st.Sessions)
+	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+	for _, l := range st.Listeners {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Service, l.Address, l.Network)
+	}
+	tw.Flush()
+	return 0
+}

@@ -1,0 +1,95 @@
+// Package maillog writes log records in Postfix's maillog format,
+// `Mmm dd hh:mm:ss host program[pid]: message`, as a log/slog handler so
+// that the rest of postern logs through the standard structured logger.
+package maillog
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Handler is a slog.Handler producing maillog lines. Attributes follow
+// the message as ` key=value`; the "program" attribute, if set with With,
+// replaces the program name (postern/master, postern/smtpd).
+type Handler struct {
+	mu      *sync.Mutex
+	w       io.Writer
+	host    string
+	program string
+	pid     int
+	level   slog.Leveler
+	attrs   []slog.Attr
+	now     func() time.Time
+}
+
+// New returns a handler writing to w for the given host and program.
+func New(w io.Writer, host, program string, level slog.Leveler) *Handler {
+	if level == nil {
+		level = slog.LevelInfo
+	}
+	return &Handler{mu: &sync.Mutex{}, w: w, host: host, program: program, pid: os.Getpid(), level: level, now: time.Now}
+}
+
+// Enabled reports whether the level is logged.
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+
+// Handle writes one line. Warnings and errors get Postfix's "warning: " and
+// "fatal: " prefixes.
+func (h *Handler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(h.now().Format("Jan _2 15:04:05"))
+	fmt.Fprintf(&b, " %s %s[%d]: ", h.host, h.program, h.pid)
+	switch {
+	case r.Level >= slog.LevelError:
+		b.WriteString("fatal: ")
+	case r.Level >= slog.LevelWarn:
+		b.WriteString("warning: ")
+	}
+	b.WriteString(oneLine(r.Message))
+	write := func(a slog.Attr) bool {
+		if a.Key != "" {
+			fmt.Fprintf(&b, " %s=%s", a.Key, oneLine(a.Value.String()))
+		}
+		return true
+	}
+	for _, a := range h.attrs {
+		write(a)
+	}
+	r.Attrs(write)
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+// WithAttrs returns a handler that adds attrs to every line.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	h2 := *h
+	h2.attrs = append(append([]slog.Attr{}, h.attrs...), attrs...)
+	for i := len(h2.attrs) - 1; i >= 0; i-- {
+		if h2.attrs[i].Key == "program" {
+			h2.program = h2.attrs[i].Value.String()
+			h2.attrs = append(h2.attrs[:i:i], h2.attrs[i+1:]...)
+		}
+	}
+	return &h2
+}
+
+// WithGroup is not used by postern; groups are flattened.
+func (h *Handler) WithGroup(string) slog.Handler { return h }
+
+// oneLine keeps a record on one line: CR and LF from client input must
+// never forge a second log line.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r", "\\r", "\n", "\\n").Replace(s)
+}

@@ -1,0 +1,250 @@
+// Package master is postern's supervisor: it loads and validates the
+// configuration, opens the listening sockets, hands connections to the
+// SMTP server, and reloads or stops on request — keeping unchanged
+// sockets open across a reload, unlike Postfix's master.
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/inetaddr"
+	"github.com/postern-mta/postern/internal/listen"
+	"github.com/postern-mta/postern/internal/smtpd"
+)
+
+// Daemon is one running postern.
+type Daemon struct {
+	Dir string
+	Log *slog.Logger
+	Sys inetaddr.System // nil: the real host
+	// Ready is called once every listener is bound (start, sd_notify).
+	Ready func()
+	// Reloading is called when a reload begins (sd_notify).
+	Reloading func()
+
+	pool    *listen.Pool
+	gen     atomic.Pointer[generation]
+	mu      sync.Mutex // serialises reload and stop
+	started time.Time
+	dataDir string
+
+	sessions sync.WaitGroup
+	connMu   sync.Mutex
+	conns    map[net.Conn]struct{}
+	done     chan struct{} // closed when Run should return
+	stopOnce sync.Once
+}
+
+// Run loads the configuration, binds every listener (all or nothing),
+// serves until stopped, and returns. Errors before the listeners are up
+// are returned with nothing left behind.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.started = time.Now()
+	d.pool = listen.NewPool()
+	d.conns = map[net.Conn]struct{}{}
+	d.done = make(chan struct{})
+	g, err := load(ctx, d.Dir, d.Sys)
+	if err != nil {
+		return err
+	}
+	queue, data, err := g.dirs()
+	if err != nil {
+		return err
+	}
+	d.dataDir = data
+	for _, dir := range []string{queue, data} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	if pid, running := Running(data); running {
+		return fmt.Errorf("postern is already running (pid %d)", pid)
+	}
+	if _, err := d.pool.Open(g.plan, listen.Options{Freebind: g.freebind}); err != nil {
+		return err
+	}
+	ctl, err := d.listenControl(data)
+	if err != nil {
+		d.pool.Close()
+		return err
+	}
+	defer d.cleanup(ctl, data)
+	if err := dropPrivileges(g.cfg, d.Log, queue, data); err != nil {
+		d.pool.Close()
+		return err
+	}
+	d.gen.Store(g)
+	for _, s := range g.plan {
+		d.serveSocket(s.Key())
+	}
+	go d.serveControl(ctl)
+	d.Log.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", config.Version, d.Dir))
+	for _, s := range g.plan {
+		d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
+	}
+	if d.Ready != nil {
+		d.Ready()
+	}
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+		d.Stop(30 * time.Second)
+	}
+	return nil
+}
+
+func (d *Daemon) cleanup(ctl net.Listener, data string) {
+	ctl.Close()
+	os.Remove(filepath.Join(data, pidFile))
+	os.Remove(filepath.Join(data, controlSocket))
+}
+
+// serveSocket runs the accept loop of one pool socket until it is closed.
+func (d *Daemon) serveSocket(key string) {
+	ln, ok := d.pool.Listener(key)
+	if !ok {
+		return
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				d.Log.Warn(fmt.Sprintf("accept on %s: %v", key, err))
+				time.Sleep(50 * time.Millisecond) // e.g. out of file descriptors
+				continue
+			}
+			g := d.gen.Load() // the configuration at accept time
+			d.sessions.Add(1)
+			d.track(c, true)
+			go func() {
+				defer d.sessions.Done()
+				defer d.track(c, false)
+				smtpd.Placeholder(c, g.banner, g.timeout)
+			}()
+		}
+	}()
+}
+
+func (d *Daemon) track(c net.Conn, add bool) {
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	if add {
+		d.conns[c] = struct{}{}
+	} else {
+		delete(d.conns, c)
+	}
+}
+
+// Reload re-reads the configuration. If it has errors, nothing changes and
+// the errors are returned. Otherwise new sockets are opened, unchanged ones
+// stay open (no connection is refused), removed ones are closed, and new
+// sessions get the new configuration.
+func (d *Daemon) Reload(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.Reloading != nil {
+		d.Reloading()
+	}
+	g, err := load(ctx, d.Dir, d.Sys)
+	if err != nil {
+		d.Log.Warn(fmt.Sprintf("reload failed, keeping the running configuration: %v", err))
+		return err
+	}
+	opened, err := d.pool.Open(g.plan, listen.Options{Freebind: g.freebind})
+	if err != nil {
+		d.Log.Warn(fmt.Sprintf("reload failed, keeping the running configuration: %v", err))
+		return err
+	}
+	old := d.gen.Swap(g)
+	for key := range opened {
+		d.serveSocket(key)
+	}
+	d.pool.Retain(g.plan)
+	d.Log.Info(fmt.Sprintf("reload -- version %s, configuration %s", config.Version, d.Dir))
+	for _, s := range g.plan {
+		if _, isNew := opened[s.Key()]; isNew {
+			d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
+		}
+	}
+	for _, s := range old.plan {
+		if _, kept := g.service[s.Key()]; !kept {
+			d.Log.Info(fmt.Sprintf("service %s: no longer listening on %s", s.Service, s.Addr))
+		}
+	}
+	if d.Ready != nil {
+		d.Ready()
+	}
+	return nil
+}
+
+// Stop stops accepting, lets sessions finish for up to timeout, then
+// closes what is left and makes Run return.
+func (d *Daemon) Stop(timeout time.Duration) {
+	d.stopOnce.Do(func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.pool.Close()
+		d.Log.Info("stopping: no longer accepting connections")
+		idle := make(chan struct{})
+		go func() { d.sessions.Wait(); close(idle) }()
+		select {
+		case <-idle:
+		case <-time.After(timeout):
+			d.connMu.Lock()
+			n := len(d.conns)
+			for c := range d.conns {
+				c.Close()
+			}
+			d.connMu.Unlock()
+			d.Log.Warn(fmt.Sprintf("stop timeout %s: closed %d sessions", timeout, n))
+		}
+		d.Log.Info("terminating")
+		close(d.done)
+	})
+}
+
+// Status is what `postern status` shows.
+type Status struct {
+	Pid       int        `json:"pid"`
+	Started   time.Time  `json:"started"`
+	Uptime    string     `json:"uptime"`
+	Config    string     `json:"config_directory"`
+	Loaded    time.Time  `json:"config_loaded"`
+	Sessions  int        `json:"sessions"`
+	Listeners []Listener `json:"listeners"`
+}
+
+// Listener is one listening socket in Status.
+type Listener struct {
+	Service string `json:"service"`
+	Address string `json:"address"`
+	Network string `json:"network"`
+}
+
+func (d *Daemon) status() Status {
+	g := d.gen.Load()
+	d.connMu.Lock()
+	n := len(d.conns)
+	d.connMu.Unlock()
+	st := Status{Pid: os.Getpid(), Started: d.started, Uptime: time.Since(d.started).Round(time.Second).String(),
+		Config: d.Dir, Loaded: g.loaded, Sessions: n}
+	for _, s := range g.plan {
+		if _, open := d.pool.Listener(s.Key()); open {
+			st.Listeners = append(st.Listeners, Listener{Service: s.Service, Address: s.Addr.String(), Network: s.Network()})
+		}
+	}
+	return st
+}

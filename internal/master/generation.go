@@ -1,0 +1,100 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/postern-mta/postern/internal/check"
+	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/inetaddr"
+	"github.com/postern-mta/postern/internal/listen"
+	"github.com/postern-mta/postern/internal/mastercf"
+)
+
+// generation is one loaded configuration: what new sessions use. A reload
+// builds a new one and swaps it in; sessions keep the one they began with.
+type generation struct {
+	cfg      *config.Config
+	plan     []listen.Socket
+	service  map[string]string // socket key → service name
+	banner   string
+	timeout  time.Duration
+	freebind bool
+	loaded   time.Time
+}
+
+// ConfigError lists what `postern check` found wrong with a configuration.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "configuration has errors:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// load reads and validates dir; it fails if `postern check` reports errors.
+func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, error) {
+	rep := check.Run(dir, check.Options{Sys: sys})
+	if rep.Errors() > 0 {
+		ce := &ConfigError{}
+		for _, d := range rep.Diags {
+			if d.Severity == config.Error {
+				ce.Problems = append(ce.Problems, d.String())
+			}
+		}
+		return nil, ce
+	}
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if sys != nil {
+		cfg.Sys = sys
+	}
+	path := filepath.Join(dir, "master.cf")
+	mf, _, err := mastercf.Read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		mf, _ = mastercf.Parse(path, mastercf.Default())
+	} else if err != nil {
+		return nil, err
+	}
+	var services []*mastercf.Service
+	for _, s := range mf.Services {
+		if s.Type == mastercf.Inet && s.Command == "smtpd" {
+			services = append(services, s)
+		}
+	}
+	plan, err := listen.Plan(ctx, cfg, services)
+	if err != nil {
+		return nil, err
+	}
+	g := &generation{cfg: cfg, plan: plan, service: map[string]string{}, loaded: time.Now()}
+	for _, s := range plan {
+		g.service[s.Key()] = s.Service
+	}
+	if g.banner, err = cfg.Get("smtpd_banner"); err != nil {
+		return nil, err
+	}
+	if g.timeout, err = cfg.Duration("smtpd_timeout"); err != nil {
+		return nil, err
+	}
+	if g.freebind, err = cfg.Bool("inet_interfaces_freebind"); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// dirs returns the queue and data directories.
+func (g *generation) dirs() (queue, data string, err error) {
+	if queue, err = g.cfg.Get("queue_directory"); err != nil {
+		return
+	}
+	data, err = g.cfg.Get("data_directory")
+	if err == nil && (queue == "" || data == "") {
+		err = fmt.Errorf("queue_directory and data_directory must be set")
+	}
+	return
+}
