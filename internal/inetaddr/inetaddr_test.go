@@ -35,6 +35,7 @@ func TestResolve(t *testing.T) {
 		{"[::1] 127.0.0.1 127.0.0.1", both, "127.0.0.1 ::1", ""},    // brackets, duplicates
 		{"2001:db8::10", both, "2001:db8::10", ""},
 		{"localhost", both, "127.0.0.1", ""},
+		{"127.0.0.2", both, "127.0.0.2", ""},          // inside lo's 127.0.0.0/8
 		{"eth0", both, "192.0.2.10 2001:db8::10", ""}, // interface name wins over the host name
 		{"eth0", v4, "192.0.2.10", ""},
 		{"mail.example.test", v4, "192.0.2.10", ""},

@@ -137,10 +137,18 @@ func IsInterface(sys System, name string) bool {
 	return false
 }
 
+// findLocal finds ip among the interface addresses. Every address in a
+// loopback interface's network is local too (Linux routes all of
+// 127.0.0.0/8 to lo), so 127.0.0.2 can be listened on.
 func findLocal(local []IfAddr, ip netip.Addr) (IfAddr, bool) {
 	for _, a := range local {
 		if a.Addr() == ip {
 			return a, true
+		}
+	}
+	for _, a := range local {
+		if a.Addr().IsLoopback() && a.Prefix.Contains(ip) {
+			return IfAddr{Iface: a.Iface, Prefix: netip.PrefixFrom(ip, a.Prefix.Bits())}, true
 		}
 	}
 	return IfAddr{}, false

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// instance is a configuration directory for one test daemon: its own
+// queue and data directories, the test's user as mail_owner, one smtpd
+// service on a free unprivileged port.
+type instance struct {
+	dir, data string
+	port      int
+}
+
+func newInstance(t *testing.T, mainCf string) *instance {
+	t.Helper()
+	dir := t.TempDir()
+	in := &instance{dir: dir, data: filepath.Join(dir, "data"), port: freePort(t)}
+	in.writeMain(t, mainCf)
+	master := fmt.Sprintf("%d inet n - n - - smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, _, code := runBin(t, "postern", "status", "-c", dir); code == 0 {
+			runBin(t, "postern", "abort", "-c", dir)
+		}
+	})
+	return in
+}
+
+func (in *instance) writeMain(t *testing.T, extra string) {
+	t.Helper()
+	u, _ := user.Current()
+	text := fmt.Sprintf("queue_directory = %s/queue\ndata_directory = %s\nmail_owner = %s\nmyhostname = mx.example.test\n%s\n",
+		in.dir, in.data, u.Username, extra)
+	if err := os.WriteFile(filepath.Join(in.dir, "main.cf"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (in *instance) run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return runBin(t, "postern", append(args[:1:1], append([]string{"-c", in.dir}, args[1:]...)...)...)
+}
+
+func (in *instance) start(t *testing.T) {
+	t.Helper()
+	if out, e, code := in.run(t, "start"); code != 0 {
+		t.Fatalf("start: exit %d\n%s%s", code, out, e)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// listening reads the kernel's table of listening TCP sockets on port, as
+// `ss -ltn` does.
+func listening(t *testing.T, port int) []string {
+	t.Helper()
+	var out []string
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 4 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			hostHex, portHex, _ := strings.Cut(fields[1], ":")
+			p, _ := strconv.ParseUint(portHex, 16, 16)
+			if int(p) != port {
+				continue
+			}
+			raw, _ := hex.DecodeString(hostHex)
+			for i := 0; i+4 <= len(raw); i += 4 { // each 32-bit word is little-endian
+				raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+			}
+			a, _ := netip.AddrFromSlice(raw)
+			out = append(out, netip.AddrPortFrom(a, uint16(p)).String())
+		}
+		fh.Close()
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sockets(port int, addrs ...string) []string {
+	var out []string
+	for _, a := range addrs {
+		out = append(out, netip.AddrPortFrom(netip.MustParseAddr(a), uint16(port)).String())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// greet connects and reads the 220 banner.
+func greet(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "220 mx.example.test ESMTP postern") {
+		return fmt.Errorf("banner %q", line)
+	}
+	return nil
+}
+
+func TestStartStatusStop(t *testing.T) {
+	in := newInstance(t, "inet_interfaces = loopback-only")
+	in.start(t)
+	if got, want := listening(t, in.port), sockets(in.port, "127.0.0.1", "::1"); !slices.Equal(got, want) {
+		t.Errorf("listening on %v, want %v", got, want)
+	}
+	if err := greet(fmt.Sprintf("127.0.0.1:%d", in.port)); err != nil {
+		t.Error(err)
+	}
+	out, _, code := in.run(t, "status")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var rows []string
+	for _, l := range lines[1:] {
+		rows = append(rows, strings.Join(strings.Fields(l), " "))
+	}
+	wantRows := []string{fmt.Sprintf("%d 127.0.0.1:%d tcp4", in.port, in.port), fmt.Sprintf("%d [::1]:%d tcp6", in.port, in.port)}
+	if code != 0 || !strings.HasPrefix(lines[0], "postern is running: pid ") || !slices.Equal(rows, wantRows) {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	out, _, _ = in.run(t, "status", "-j")
+	var st struct {
+		Running   bool
+		Pid       int
+		Listeners []struct{ Service, Address, Network string }
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || !st.Running || st.Pid == 0 || len(st.Listeners) != 2 {
+		t.Errorf("status -j: %v\n%s", err, out)
+	}
+	if _, e, code := in.run(t, "start"); code != 1 || !strings.Contains(e, "already running") {
+		t.Errorf("second start: exit %d %q", code, e)
+	}
+	if out, e, code := in.run(t, "stop"); code != 0 {
+		t.Fatalf("stop: exit %d %s%s", code, out, e)
+	}
+	if got := listening(t, in.port); len(got) != 0 {
+		t.Errorf("still listening after stop: %v", got)
+	}
+	if out, _, code := in.run(t, "status"); code != 1 || out != "postern is not running\n" {
+		t.Errorf("status after stop: exit %d %q", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(in.data, "postern.pid")); !os.IsNotExist(err) {
+		t.Errorf("pid file left behind: %v", err)
+	}
+}
+
+func TestListenOnOneAddressOnly(t *testing.T) {
+	in := newInstance(t, "inet_interfaces = 127.0.0.2")
+	in.start(t)
+	if got, want := listening(t, in.port), sockets(in.port, "127.0.0.2"); !slices.Equal(got, want) {
+		t.Errorf("listening on %v, want %v", got, want)
+	}
+	if err := greet(fmt.Sprintf("127.0.0.2:%d", in.port)); err != nil {
+		t.Error(err)
+	}
+	if err := greet(fmt.Sprintf("127.0.0.1:%d", in.port)); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("127.0.0.1 was not refused: %v", err)
+	}
+}
+
+func TestListenAll(t *testing.T) {
+	in := newInstance(t, "inet_interfaces = all\nmynetworks = 127.0.0.0/8")
+	in.start(t)
+	if got, want := listening(t, in.port), sockets(in.port, "0.0.0.0", "::"); !slices.Equal(got, want) {
+		t.Errorf("listening on %v, want %v", got, want)
+	}
+}
+
+// A start that cannot bind every socket fails, says why, and leaves
+// nothing behind.
+func TestStartFailsCleanly(t *testing.T) {
+	in := newInstance(t, "inet_interfaces = loopback-only")
+	busy, err := net.Listen("tcp6", fmt.Sprintf("[::1]:%d", in.port))
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer busy.Close()
+	_, e, code := in.run(t, "start")
+	if code != 1 || !strings.Contains(e, fmt.Sprintf("cannot listen on [::1]:%d", in.port)) {
+		t.Errorf("exit %d %q", code, e)
+	}
+	if got := listening(t, in.port); !slices.Equal(got, sockets(in.port, "::1")) {
+		t.Errorf("sockets left open: %v", got)
+	}
+	in.writeMain(t, "inet_interfaces = eth9")
+	_, e, code = in.run(t, "start")
+	if code != 1 || !strings.Contains(e, "parameter inet_interfaces: host not found: eth9") {
+		t.Errorf("bad inet_interfaces: exit %d %q", code, e)
+	}
+}
+
+// Reloads never refuse a connection on an unchanged listener; a changed
+// inet_interfaces moves the listener live; a broken change keeps the old.
+func TestReload(t *testing.T) {
+	in := newInstance(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4")
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	var refused, served atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := greet(addr); err != nil {
+					refused.Add(1)
+				} else {
+					served.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if out, e, code := in.run(t, "reload"); code != 0 {
+			t.Fatalf("reload %d: exit %d %s%s", i, code, out, e)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if refused.Load() != 0 || served.Load() == 0 {
+		t.Errorf("during 20 reloads: %d connections failed, %d served", refused.Load(), served.Load())
+	}
+
+	in.writeMain(t, "inet_interfaces = 127.0.0.2\ninet_protocols = ipv4")
+	if out, e, code := in.run(t, "reload"); code != 0 {
+		t.Fatalf("reload to 127.0.0.2: exit %d %s%s", code, out, e)
+	}
+	if got, want := listening(t, in.port), sockets(in.port, "127.0.0.2"); !slices.Equal(got, want) {
+		t.Errorf("after moving: listening on %v, want %v", got, want)
+	}
+
+	in.writeMain(t, "inet_interfaces = eth9\ninet_protocols = ipv4")
+	_, e, code := in.run(t, "reload")
+	if code != 1 || !strings.Contains(e, "host not found: eth9") || !strings.Contains(e, "still running the previous configuration") {
+		t.Errorf("broken reload: exit %d %q", code, e)
+	}
+	if err := greet(fmt.Sprintf("127.0.0.2:%d", in.port)); err != nil {
+		t.Errorf("old listener no longer serves after a failed reload: %v", err)
+	}
+
+	// SIGHUP reloads too.
+	in.writeMain(t, "inet_interfaces = 127.0.0.1\ninet_protocols = ipv4")
+	out, _, _ := in.run(t, "status", "-j")
+	var st struct{ Pid int }
+	json.Unmarshal([]byte(out), &st)
+	syscall.Kill(st.Pid, syscall.SIGHUP)
+	want := sockets(in.port, "127.0.0.1")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if slices.Equal(listening(t, in.port), want) {
+			return
+		}
+	}
+	t.Errorf("after SIGHUP: listening on %v, want %v", listening(t, in.port), want)
+}
+
+// stop lets open sessions finish, up to its timeout, then closes them.
+func TestStopWaitsForSessions(t *testing.T) {
+	in := newInstance(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4")
+	in.start(t)
+	c, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", in.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	if out, e, code := in.run(t, "stop", "-t", "2"); code != 0 {
+		t.Fatalf("stop: exit %d %s%s", code, out, e)
+	}
+	if d := time.Since(begin); d < 2*time.Second || d > 10*time.Second {
+		t.Errorf("stop took %v with a session open, want about 2s", d)
+	}
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Error("session still open after stop")
+	}
+}
