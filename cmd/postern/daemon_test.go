@@ -81,31 +81,38 @@ func freePort(t *testing.T) int {
 // `ss -ltn` does.
 func listening(t *testing.T, port int) []string {
 	t.Helper()
-	var out []string
+	var text strings.Builder
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		fh, err := os.Open(f)
+		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc := bufio.NewScanner(fh)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 4 || fields[3] != "0A" { // 0A: LISTEN
-				continue
-			}
-			hostHex, portHex, _ := strings.Cut(fields[1], ":")
-			p, _ := strconv.ParseUint(portHex, 16, 16)
-			if int(p) != port {
-				continue
-			}
-			raw, _ := hex.DecodeString(hostHex)
-			for i := 0; i+4 <= len(raw); i += 4 { // each 32-bit word is little-endian
-				raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
-			}
-			a, _ := netip.AddrFromSlice(raw)
-			out = append(out, netip.AddrPortFrom(a, uint16(p)).String())
+		text.Write(b)
+	}
+	return parseProcNetTCP(text.String(), port)
+}
+
+// parseProcNetTCP extracts the listening sockets on port from the text of
+// /proc/net/tcp and /proc/net/tcp6.
+func parseProcNetTCP(text string, port int) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 || fields[3] != "0A" { // 0A: LISTEN
+			continue
 		}
-		fh.Close()
+		hostHex, portHex, _ := strings.Cut(fields[1], ":")
+		p, _ := strconv.ParseUint(portHex, 16, 16)
+		if int(p) != port {
+			continue
+		}
+		raw, _ := hex.DecodeString(hostHex)
+		for i := 0; i+4 <= len(raw); i += 4 { // each 32-bit word is little-endian
+			raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+		}
+		a, _ := netip.AddrFromSlice(raw)
+		out = append(out, netip.AddrPortFrom(a, uint16(p)).String())
 	}
 	slices.Sort(out)
 	return out

@@ -56,10 +56,18 @@ func Fields(v string) []string {
 type IfAddr struct {
 	Iface  string
 	Prefix netip.Prefix // the address and its interface netmask
+	// Zone is set for IPv6 link-local addresses, which cannot be bound
+	// without it (netip.Prefix cannot carry a zone).
+	Zone string
 }
 
-// Addr returns the address itself.
-func (a IfAddr) Addr() netip.Addr { return a.Prefix.Addr() }
+// Addr returns the address itself, with its zone if it has one.
+func (a IfAddr) Addr() netip.Addr {
+	if a.Zone != "" {
+		return a.Prefix.Addr().WithZone(a.Zone)
+	}
+	return a.Prefix.Addr()
+}
 
 // System is the host's view of its interfaces and its resolver.
 type System interface {
@@ -95,7 +103,11 @@ func (hostSystem) Addrs() ([]IfAddr, error) {
 				continue
 			}
 			ones, _ := ipn.Mask.Size()
-			out = append(out, IfAddr{Iface: ifc.Name, Prefix: netip.PrefixFrom(ip.Unmap(), ones)})
+			ia := IfAddr{Iface: ifc.Name, Prefix: netip.PrefixFrom(ip.Unmap(), ones)}
+			if ip.Is6() && ip.IsLinkLocalUnicast() {
+				ia.Zone = ifc.Name
+			}
+			out = append(out, ia)
 		}
 	}
 	return out, nil

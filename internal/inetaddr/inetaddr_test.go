@@ -49,6 +49,19 @@ func TestResolve(t *testing.T) {
 		{"far.example.test", both, "", "no local interface found for 203.0.113.5"},
 		{"eth9, nohost.invalid", both, "", "host not found: eth9\nhost not found: nohost.invalid"},
 	}
+	extra := []struct {
+		value, want string
+	}{
+		{"eth1", "198.51.100.10"},   // link-local left out of an interface name
+		{"fe80::1", "fe80::1%eth1"}, // but usable when listed, with its zone
+		{"all", "127.0.0.1 192.0.2.10 198.51.100.10 ::1 2001:db8::10 fe80::1%eth1"},
+	}
+	for _, tt := range extra {
+		got, err := inetaddr.Resolve(context.Background(), tt.value, both, inetaddrtest.WithEth1())
+		if err != nil || addrs(got) != tt.want {
+			t.Errorf("%s on WithEth1: got %q, %v; want %q", tt.value, addrs(got), err, tt.want)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%v", tt.value, tt.protos), func(t *testing.T) {
 			got, err := inetaddr.Resolve(context.Background(), tt.value, tt.protos, inetaddrtest.Standard())

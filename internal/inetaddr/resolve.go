@@ -112,11 +112,13 @@ func resolveElem(ctx context.Context, elem string, p Protocols, local []IfAddr, 
 	return out, nil
 }
 
-// ifaceAddrs returns the enabled addresses of the interface called name.
+// ifaceAddrs returns the enabled addresses of the interface called name,
+// except IPv6 link-local ones: they need a zone, are refused while
+// tentative, and are no place for SMTP (list one explicitly if wanted).
 func ifaceAddrs(local []IfAddr, name string, p Protocols) []IfAddr {
 	var out []IfAddr
 	for _, a := range local {
-		if a.Iface == name && p.Allows(a.Addr()) {
+		if a.Iface == name && p.Allows(a.Addr()) && !(a.Addr().Is6() && a.Addr().IsLinkLocalUnicast()) {
 			out = append(out, a)
 		}
 	}
@@ -142,12 +144,12 @@ func IsInterface(sys System, name string) bool {
 // 127.0.0.0/8 to lo), so 127.0.0.2 can be listened on.
 func findLocal(local []IfAddr, ip netip.Addr) (IfAddr, bool) {
 	for _, a := range local {
-		if a.Addr() == ip {
+		if a.Addr() == ip || a.Prefix.Addr() == ip.WithZone("") {
 			return a, true
 		}
 	}
 	for _, a := range local {
-		if a.Addr().IsLoopback() && a.Prefix.Contains(ip) {
+		if a.Addr().IsLoopback() && a.Prefix.Contains(ip.WithZone("")) {
 			return IfAddr{Iface: a.Iface, Prefix: netip.PrefixFrom(ip, a.Prefix.Bits())}, true
 		}
 	}

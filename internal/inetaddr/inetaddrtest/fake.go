@@ -46,3 +46,13 @@ func Standard() *Host {
 		},
 	}
 }
+
+// WithEth1 is Standard plus eth1 with 198.51.100.10/24 and a link-local
+// IPv6 address.
+func WithEth1() *Host {
+	h := Standard()
+	h.Ifaces = append(h.Ifaces,
+		inetaddr.IfAddr{Iface: "eth1", Prefix: netip.MustParsePrefix("198.51.100.10/24")},
+		inetaddr.IfAddr{Iface: "eth1", Prefix: netip.MustParsePrefix("fe80::1/64"), Zone: "eth1"})
+	return h
+}
