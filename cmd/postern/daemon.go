@@ -162,8 +162,8 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 		}
 		return fatalf(stderr, "mail system startup failed: %s", reason)
 	}
-	cmd.Process.Release()
 	fmt.Fprintf(stdout, "postern: started (pid %d), logging to %s\n", cmd.Process.Pid, logPath)
+	cmd.Process.Release()
 	return 0
 }
 

@@ -62,8 +62,13 @@ func (in *instance) run(t *testing.T, args ...string) (string, string, int) {
 
 func (in *instance) start(t *testing.T) {
 	t.Helper()
-	if out, e, code := in.run(t, "start"); code != 0 {
+	out, e, code := in.run(t, "start")
+	if code != 0 {
 		t.Fatalf("start: exit %d\n%s%s", code, out, e)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(out, "postern: started (pid %d)", &pid); err != nil || pid <= 0 {
+		t.Errorf("start printed %q", out)
 	}
 }
 
