@@ -65,7 +65,11 @@ func runStartFG(args []string, _, stderr io.Writer) int {
 	}
 	dir := configDir(*dirFlag)
 	host, _ := os.Hostname()
-	log := slog.New(maillog.New(stderr, host, "postern/master", nil))
+	h := maillog.New(stderr, host, "postern/master", nil)
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		h.Journal = true // journald adds time and host itself
+	}
+	log := slog.New(h)
 	var ready *os.File
 	if fd := os.Getenv(readyFdEnv); fd == "3" {
 		ready = os.NewFile(3, "ready")
@@ -82,6 +86,8 @@ func runStartFG(args []string, _, stderr io.Writer) int {
 		notifyReady()
 	}
 	d.Reloading = notifyReloading
+	d.ReloadFailed = notifyReloadFailed
+	d.Stopping = notifyStopping
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -90,7 +96,6 @@ func runStartFG(args []string, _, stderr io.Writer) int {
 				d.Reload(context.Background()) // errors are logged; the old config keeps serving
 				continue
 			}
-			notifyStopping()
 			go d.Stop(30 * time.Second)
 		}
 	}()

@@ -26,6 +26,8 @@ type Handler struct {
 	level   slog.Leveler
 	attrs   []slog.Attr
 	now     func() time.Time
+	// Journal leaves out time and host, which journald records itself.
+	Journal bool
 }
 
 // New returns a handler writing to w for the given host and program.
@@ -43,8 +45,10 @@ func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.
 // "fatal: " prefixes.
 func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString(h.now().Format("Jan _2 15:04:05"))
-	fmt.Fprintf(&b, " %s %s[%d]: ", h.host, h.program, h.pid)
+	if !h.Journal {
+		fmt.Fprintf(&b, "%s %s ", h.now().Format("Jan _2 15:04:05"), h.host)
+	}
+	fmt.Fprintf(&b, "%s[%d]: ", h.program, h.pid)
 	switch {
 	case r.Level >= slog.LevelError:
 		b.WriteString("fatal: ")

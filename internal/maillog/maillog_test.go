@@ -26,3 +26,13 @@ $`)
 		t.Errorf("got:\n%s", buf.String())
 	}
 }
+
+func TestJournalFormat(t *testing.T) {
+	var buf bytes.Buffer
+	h := New(&buf, "mail", "postern/master", nil)
+	h.Journal = true
+	slog.New(h).Info("daemon started")
+	if !regexp.MustCompile(`^postern/master\[\d+\]: daemon started\n$`).MatchString(buf.String()) {
+		t.Errorf("got %q", buf.String())
+	}
+}

@@ -29,8 +29,11 @@ type Daemon struct {
 	Sys inetaddr.System // nil: the real host
 	// Ready is called once every listener is bound (start, sd_notify).
 	Ready func()
-	// Reloading is called when a reload begins (sd_notify).
-	Reloading func()
+	// Reloading is called when a reload begins, ReloadFailed when it is
+	// refused, Stopping when a stop begins (sd_notify).
+	Reloading    func()
+	ReloadFailed func(error)
+	Stopping     func()
 
 	pool    *listen.Pool
 	gen     atomic.Pointer[generation]
@@ -158,15 +161,20 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if d.Reloading != nil {
 		d.Reloading()
 	}
+	refuse := func(err error) error {
+		d.Log.Warn(fmt.Sprintf("reload failed, keeping the running configuration: %v", err))
+		if d.ReloadFailed != nil {
+			d.ReloadFailed(err)
+		}
+		return err
+	}
 	g, err := load(ctx, d.Dir, d.Sys)
 	if err != nil {
-		d.Log.Warn(fmt.Sprintf("reload failed, keeping the running configuration: %v", err))
-		return err
+		return refuse(err)
 	}
 	opened, err := d.pool.Open(g.plan, listen.Options{Freebind: g.freebind})
 	if err != nil {
-		d.Log.Warn(fmt.Sprintf("reload failed, keeping the running configuration: %v", err))
-		return err
+		return refuse(privilegedPortHint(err))
 	}
 	old := d.gen.Swap(g)
 	for key := range opened {
@@ -194,6 +202,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 // closes what is left and makes Run return.
 func (d *Daemon) Stop(timeout time.Duration) {
 	d.stopOnce.Do(func() {
+		if d.Stopping != nil {
+			d.Stopping()
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		d.pool.Close()
@@ -247,4 +258,13 @@ func (d *Daemon) status() Status {
 		}
 	}
 	return st
+}
+
+// privilegedPortHint explains the one bind a reload cannot do: a port
+// below 1024 after the daemon dropped root for mail_owner.
+func privilegedPortHint(err error) error {
+	if errors.Is(err, os.ErrPermission) && os.Geteuid() != 0 {
+		return fmt.Errorf("%w (a port below 1024 needs CAP_NET_BIND_SERVICE once postern runs as mail_owner: run it under systemd with contrib/systemd/postern.service, or stop and start it)", err)
+	}
+	return err
 }
