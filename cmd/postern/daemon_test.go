@@ -335,3 +335,38 @@ func TestStopWaitsForSessions(t *testing.T) {
 		t.Error("session still open after stop")
 	}
 }
+
+// Started as root, the daemon binds, then runs as mail_owner.
+func TestDropsRootForMailOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to test dropping root (CI runs as root)")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	in := newInstance(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmail_owner = nobody")
+	// mail_owner must reach its directories through the test's own.
+	for d := in.dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	in.start(t)
+	out, _, _ := in.run(t, "status", "-j")
+	var st struct{ Pid int }
+	json.Unmarshal([]byte(out), &st)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "Uid:") && strings.Fields(l)[1] != nobody.Uid {
+			t.Errorf("daemon runs as %s, want uid %s (nobody)", l, nobody.Uid)
+		}
+	}
+	if err := greet(fmt.Sprintf("127.0.0.1:%d", in.port)); err != nil {
+		t.Error(err)
+	}
+	if _, e, code := in.run(t, "stop"); code != 0 {
+		t.Errorf("stop: %s", e)
+	}
+}
