@@ -90,7 +90,7 @@ func independentNames() []string {
 	var out []string
 	for _, n := range comparableNames() {
 		def, _ := config.New("", nil).Default(n)
-		if !slices.ContainsFunc(config.References(def), func(r string) bool { _, d := config.DifferFromPostfix[r]; return d }) {
+		if !slices.ContainsFunc(config.References(def), func(r string) bool { _, d := config.DifferFromPostfix[r]; return d || derivedFromDiffering[r] }) {
 			out = append(out, n)
 		}
 	}

@@ -1,0 +1,225 @@
+// Package policy is the SMTP server's access control: the
+// smtpd_*_restrictions lists, evaluated as Postfix evaluates them —
+// left to right, the first restriction that decides ends the list — with
+// Postfix's reply codes and texts. Each restriction is a small function
+// that returns a verdict or Next; access tables and restriction classes
+// can name further restrictions.
+package policy
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/restriction"
+)
+
+// Request is what restrictions look at: the session so far.
+type Request struct {
+	ClientAddr  netip.Addr
+	ClientName  string // verified host name, or "unknown"
+	ReverseName string // PTR name even if not verified, or ""
+	Helo        string
+	Sender      string // without brackets; "" is the null sender
+	Recipient   string // the RCPT being checked
+	SASLUser    string
+	// Pipelined: the client sent more input before our reply although
+	// PIPELINING was not offered (reject_unauth_pipelining).
+	Pipelined bool
+}
+
+// Client is Postfix's "name[addr]" form of the client.
+func (r *Request) Client() string {
+	name := r.ClientName
+	if name == "" {
+		name = "unknown"
+	}
+	return fmt.Sprintf("%s[%s]", name, r.ClientAddr)
+}
+
+func (r *Request) subject(st Stage) string {
+	switch st {
+	case Client:
+		return r.Client()
+	case Helo:
+		return r.Helo
+	case Sender:
+		return r.Sender
+	case Recipient:
+		return r.Recipient
+	case Data:
+		return "DATA"
+	case EndOfData:
+		return "END-OF-MESSAGE"
+	}
+	return "ETRN"
+}
+
+// Policy holds the restriction lists and what they consult.
+type Policy struct {
+	cfg        *config.Config
+	lists      map[string][]string
+	mynetworks *matchList
+	local      *matchList // mydestination
+	relay      *matchList // relay_domains
+	own        []netip.Addr
+	open       TableOpener
+	codes      codes
+	delimiter  string
+	parentAcc  bool // smtpd_access_maps in parent_domain_matches_subdomains
+	// LocalRecipient reports whether a local part is a known local user
+	// (reject_unlisted_recipient); nil accepts every local part.
+	LocalRecipient func(local string) (bool, error)
+	// Warn receives "warning:" log lines (unknown restriction, ...).
+	Warn func(msg string)
+
+	mu     sync.Mutex
+	tables map[string]Table
+}
+
+// New builds a policy from the configuration. open opens lookup tables.
+func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, error) {
+	p := &Policy{cfg: cfg, lists: map[string][]string{}, tables: map[string]Table{}}
+	p.open = p.cachedOpener(open)
+	var err error
+	for _, name := range []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions",
+		"smtpd_relay_restrictions", "smtpd_recipient_restrictions", "smtpd_data_restrictions",
+		"smtpd_end_of_data_restrictions", "smtpd_etrn_restrictions"} {
+		if p.lists[name], err = cfg.List(name); err != nil {
+			return nil, err
+		}
+	}
+	classes, err := cfg.List("smtpd_restriction_classes")
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range classes {
+		if p.lists[c], err = cfg.List(c); err != nil {
+			return nil, err
+		}
+	}
+	if p.mynetworks, err = newMatchList(cfg, "mynetworks"); err != nil {
+		return nil, err
+	}
+	if p.local, err = newMatchList(cfg, "mydestination"); err != nil {
+		return nil, err
+	}
+	if p.relay, err = newMatchList(cfg, "relay_domains"); err != nil {
+		return nil, err
+	}
+	if p.own, err = cfg.OwnAddresses(ctx); err != nil {
+		return nil, err
+	}
+	if p.delimiter, err = cfg.Get("recipient_delimiter"); err != nil {
+		return nil, err
+	}
+	parents, _ := cfg.List("parent_domain_matches_subdomains")
+	for _, n := range parents {
+		p.parentAcc = p.parentAcc || n == "smtpd_access_maps"
+	}
+	p.codes = defaultCodes()
+	return p, nil
+}
+
+func (p *Policy) cachedOpener(open TableOpener) TableOpener {
+	return func(spec string) (Table, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if t, ok := p.tables[spec]; ok {
+			return t, nil
+		}
+		if open == nil {
+			return nil, fmt.Errorf("table %s: lookup tables are not available", spec)
+		}
+		t, err := open(spec)
+		if err != nil {
+			return nil, err
+		}
+		p.tables[spec] = t
+		return t, nil
+	}
+}
+
+func (p *Policy) warn(format string, args ...any) {
+	if p.Warn != nil {
+		p.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// eval is the state of one list evaluation for one command: the
+// conditional defer_if_* and warn_if_reject flags carry across nested
+// classes and table results.
+type eval struct {
+	req           *Request
+	st            Stage
+	deferIfPermit bool
+	deferIfReject bool
+	warnNext      bool
+	depth         int
+}
+
+// Check evaluates the named restriction list (a parameter name) for the
+// stage. An empty or exhausted list permits.
+func (p *Policy) Check(ctx context.Context, list string, st Stage, req *Request) Verdict {
+	e := &eval{req: req, st: st}
+	v := p.run(ctx, e, p.lists[list])
+	if v.Kind != Reject && e.deferIfPermit {
+		return rejectf(450, "4.7.0", req.subject(st), st, "defer_if_permit requested")
+	}
+	return v
+}
+
+func (p *Policy) run(ctx context.Context, e *eval, list []string) Verdict {
+	if e.depth++; e.depth > 20 {
+		p.warn("restriction classes nested too deeply (a loop?)")
+		return serverConfigError
+	}
+	defer func() { e.depth-- }()
+	for i := 0; i < len(list); i++ {
+		name := strings.ToLower(list[i])
+		arg := ""
+		if spec, ok := restriction.Lookup(name); ok && spec.Arg != restriction.NoArg {
+			if i+1 >= len(list) {
+				p.warn("restriction %s needs an argument", name)
+				return serverConfigError
+			}
+			i++
+			arg = list[i]
+		}
+		v := p.one(ctx, e, name, arg)
+		if v.Kind == Next {
+			continue
+		}
+		if v.Kind == Reject {
+			if e.warnNext {
+				e.warnNext = false
+				p.warn("reject warning: %s", v.Reply)
+				continue
+			}
+			if e.deferIfReject && !v.Temporary() {
+				v.Reply = "450 4" + v.Reply[5:]
+			}
+		}
+		return v
+	}
+	return Verdict{Kind: Next}
+}
+
+// one evaluates a single restriction or class.
+func (p *Policy) one(ctx context.Context, e *eval, name, arg string) Verdict {
+	warnNext := e.warnNext
+	e.warnNext = false
+	if fn, ok := handlers[name]; ok {
+		e.warnNext = warnNext
+		return fn(ctx, p, e, arg)
+	}
+	if list, ok := p.lists[name]; ok && !strings.HasPrefix(name, "smtpd_") {
+		e.warnNext = warnNext
+		return p.run(ctx, e, list)
+	}
+	p.warn("unknown smtpd restriction: %q", name)
+	return serverConfigError
+}

@@ -1,0 +1,300 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/postern-mta/postern/internal/config"
+)
+
+// handler is one restriction: it returns a verdict, or Next.
+type handler func(ctx context.Context, p *Policy, e *eval, arg string) Verdict
+
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		"permit": func(context.Context, *Policy, *eval, string) Verdict { return Verdict{Kind: Permit} },
+		"reject": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+			return rejectf(p.codes.reject, "5.7.1", e.req.subject(e.st), e.st, "Access denied")
+		},
+		"defer": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+			return rejectf(p.codes.deferCode, "4.3.2", e.req.subject(e.st), e.st, "Try again later")
+		},
+		"defer_if_permit": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict {
+			e.deferIfPermit = true
+			return Verdict{}
+		},
+		"defer_if_reject": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict {
+			e.deferIfReject = true
+			return Verdict{}
+		},
+		"warn_if_reject": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict { e.warnNext = true; return Verdict{} },
+		"sleep":          sleep,
+
+		"permit_mynetworks":         permitMynetworks,
+		"permit_sasl_authenticated": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict { return permitIf(e.req.SASLUser != "") },
+		"reject_unauth_destination": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+			return p.unauthDestination(e, p.codes.relay)
+		},
+		"defer_unauth_destination": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+			return p.unauthDestination(e, p.codes.relay-100)
+		},
+		"permit_auth_destination":  permitAuthDestination,
+		"reject_unauth_pipelining": unauthPipelining,
+
+		"reject_invalid_helo_hostname":  invalidHelo,
+		"reject_invalid_hostname":       invalidHelo,
+		"reject_non_fqdn_helo_hostname": nonFQDNHelo,
+		"reject_non_fqdn_hostname":      nonFQDNHelo,
+		"reject_non_fqdn_sender": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+			return p.nonFQDNAddress(e, e.req.Sender, Sender)
+		},
+		"reject_non_fqdn_recipient": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+			return p.nonFQDNAddress(e, e.req.Recipient, Recipient)
+		},
+		"reject_unknown_sender_domain": func(ctx context.Context, p *Policy, e *eval, _ string) Verdict {
+			return p.unknownDomain(ctx, e, e.req.Sender, Sender, "4.1.8")
+		},
+		"reject_unknown_recipient_domain": func(ctx context.Context, p *Policy, e *eval, _ string) Verdict {
+			return p.unknownDomain(ctx, e, e.req.Recipient, Recipient, "4.1.2")
+		},
+		"reject_unlisted_recipient":      unlistedRecipient,
+		"reject_unknown_client_hostname": unknownClient,
+		"reject_unknown_client":          unknownClient,
+		"reject_unknown_reverse_client_hostname": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+			if e.req.ReverseName != "" {
+				return Verdict{}
+			}
+			return Verdict{Kind: Reject, Reply: fmt.Sprintf("%d 4.7.1 Client host rejected: cannot find your reverse hostname, [%s]", p.codes.unknownClient, e.req.ClientAddr)}
+		},
+		"reject_rbl_client": rblClient,
+
+		"check_client_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
+			return p.access(ctx, e, t, Client, clientKeys(e.req))
+		},
+		"check_helo_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
+			return p.access(ctx, e, t, Helo, domainKeys(e.req.Helo))
+		},
+		"check_sender_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
+			return p.access(ctx, e, t, Sender, p.addressKeys(e.req.Sender, true))
+		},
+		"check_recipient_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
+			return p.access(ctx, e, t, Recipient, p.addressKeys(e.req.Recipient, false))
+		},
+	}
+}
+
+func permitIf(ok bool) Verdict {
+	if ok {
+		return Verdict{Kind: Permit}
+	}
+	return Verdict{}
+}
+
+func sleep(ctx context.Context, _ *Policy, _ *eval, arg string) Verdict {
+	n, _ := strconv.Atoi(arg)
+	select {
+	case <-time.After(time.Duration(n) * time.Second):
+	case <-ctx.Done():
+	}
+	return Verdict{}
+}
+
+func permitMynetworks(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+	ok, err := p.mynetworks.matchClient(e.req.ClientAddr, e.req.ClientName, p.open)
+	if err != nil {
+		p.warn("%v", err)
+		return lookupFailure(e.req.subject(e.st))
+	}
+	return permitIf(ok)
+}
+
+// authDestination: the recipient's domain is ours (local or relay) and
+// the address carries no sender-specified routing.
+func (p *Policy) authDestination(e *eval) (bool, error) {
+	local, domain := splitAddr(e.req.Recipient)
+	if domain == "" {
+		return true, nil // no domain: local, gets $myorigin
+	}
+	if strings.ContainsAny(local, "@%!") {
+		return false, nil
+	}
+	if config.IsOwnAddressLiteral(domain, p.own) {
+		return true, nil
+	}
+	d := strings.TrimSuffix(domain, ".")
+	if strings.HasSuffix(domain, "..") {
+		return false, nil
+	}
+	if ok, err := p.local.matchDomain(d, p.open); ok || err != nil {
+		return ok, err
+	}
+	return p.relay.matchDomain(d, p.open)
+}
+
+func (p *Policy) unauthDestination(e *eval, code int) Verdict {
+	if e.st != Recipient || e.req.Recipient == "" {
+		return Verdict{}
+	}
+	ok, err := p.authDestination(e)
+	if err != nil {
+		p.warn("%v", err)
+		return lookupFailure(e.req.Recipient)
+	}
+	if ok {
+		return Verdict{}
+	}
+	return plain(code, "5.7.1", e.req.Recipient, "Relay access denied")
+}
+
+func permitAuthDestination(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+	if e.st != Recipient {
+		return Verdict{}
+	}
+	ok, err := p.authDestination(e)
+	if err != nil {
+		return lookupFailure(e.req.Recipient)
+	}
+	return permitIf(ok)
+}
+
+func unauthPipelining(_ context.Context, _ *Policy, e *eval, _ string) Verdict {
+	if !e.req.Pipelined {
+		return Verdict{}
+	}
+	return rejectf(503, "5.5.0", e.req.subject(e.st), e.st, "Improper use of SMTP command pipelining")
+}
+
+func invalidHelo(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+	h := e.req.Helo
+	if h == "" || validHelo(h) {
+		return Verdict{}
+	}
+	return rejectf(p.codes.invalidHost, "5.5.2", h, Helo, "Invalid name")
+}
+
+// validHelo accepts a hostname or an address literal.
+func validHelo(h string) bool {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		return net.ParseIP(strings.TrimPrefix(strings.ToLower(h[1:len(h)-1]), "ipv6:")) != nil
+	}
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, l := range strings.Split(h, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func nonFQDNHelo(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+	h := e.req.Helo
+	if h == "" || strings.HasPrefix(h, "[") || strings.Contains(strings.TrimSuffix(h, "."), ".") {
+		return Verdict{}
+	}
+	return rejectf(p.codes.nonFQDN, "5.5.2", h, Helo, "need fully-qualified hostname")
+}
+
+func (p *Policy) nonFQDNAddress(e *eval, addr string, st Stage) Verdict {
+	if addr == "" || e.st < st {
+		return Verdict{}
+	}
+	_, domain := splitAddr(addr)
+	if strings.HasPrefix(domain, "[") || strings.Contains(strings.TrimSuffix(domain, "."), ".") {
+		return Verdict{}
+	}
+	return rejectf(p.codes.nonFQDN, "5.5.2", addr, st, "need fully-qualified address")
+}
+
+func (p *Policy) unknownDomain(ctx context.Context, e *eval, addr string, st Stage, dsn string) Verdict {
+	_, domain := splitAddr(addr)
+	if addr == "" || e.st < st || domain == "" || strings.HasPrefix(domain, "[") {
+		return Verdict{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	mx, errMX := net.DefaultResolver.LookupMX(ctx, domain)
+	if len(mx) > 0 {
+		return Verdict{}
+	}
+	ips, errA := net.DefaultResolver.LookupHost(ctx, domain)
+	if len(ips) > 0 {
+		return Verdict{}
+	}
+	code := p.codes.unknownAddr
+	if isTemporary(errMX) || isTemporary(errA) {
+		code = 450
+	}
+	return rejectf(code, dsn, addr, st, "Domain not found")
+}
+
+func isTemporary(err error) bool {
+	de, ok := err.(*net.DNSError)
+	return ok && (de.IsTemporary || de.IsTimeout)
+}
+
+func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+	if e.st != Recipient || p.LocalRecipient == nil {
+		return Verdict{}
+	}
+	local, domain := splitAddr(e.req.Recipient)
+	if isLocal, err := p.local.matchDomain(strings.TrimSuffix(domain, "."), p.open); err != nil || !isLocal {
+		return Verdict{}
+	}
+	known, err := p.LocalRecipient(local)
+	if err != nil {
+		return lookupFailure(e.req.Recipient)
+	}
+	if known {
+		return Verdict{}
+	}
+	return rejectf(p.codes.unknownLocal, "5.1.1", e.req.Recipient, Recipient, "User unknown in local recipient table")
+}
+
+func unknownClient(_ context.Context, p *Policy, e *eval, _ string) Verdict {
+	if e.req.ClientName != "" && e.req.ClientName != "unknown" {
+		return Verdict{}
+	}
+	return Verdict{Kind: Reject, Reply: fmt.Sprintf("%d 4.7.25 Client host rejected: cannot find your hostname, [%s]", p.codes.unknownClient, e.req.ClientAddr)}
+}
+
+func rblClient(ctx context.Context, p *Policy, e *eval, zone string) Verdict {
+	a := e.req.ClientAddr.Unmap()
+	if !a.Is4() {
+		return Verdict{}
+	}
+	b := a.As4()
+	q := fmt.Sprintf("%d.%d.%d.%d.%s", b[3], b[2], b[1], b[0], zone)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if ips, err := net.DefaultResolver.LookupHost(ctx, q); err != nil || len(ips) == 0 {
+		return Verdict{}
+	}
+	reason := ""
+	if txt, err := net.DefaultResolver.LookupTXT(ctx, q); err == nil && len(txt) > 0 {
+		reason = "; " + strings.Join(txt, " ")
+	}
+	return Verdict{Kind: Reject, Reply: fmt.Sprintf("%d 5.7.1 Service unavailable; Client host [%s] blocked using %s%s", p.codes.rbl, a, zone, reason)}
+}
+
+// splitAddr splits at the last '@'.
+func splitAddr(addr string) (local, domain string) {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[:i], addr[i+1:]
+	}
+	return addr, ""
+}

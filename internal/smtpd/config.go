@@ -1,0 +1,77 @@
+package smtpd
+
+import (
+	"time"
+
+	"github.com/postern-mta/postern/internal/config"
+)
+
+// Config is what the session needs from main.cf, read once per
+// configuration generation.
+type Config struct {
+	Hostname         string
+	Banner           string
+	MailName         string
+	MessageSizeLimit int64
+	RecipientLimit   int
+	Timeout          time.Duration
+	HardErrorLimit   int
+	SoftErrorLimit   int
+	ErrorSleep       time.Duration
+	DelayReject      bool
+	HeloRequired     bool
+	DisableVRFY      bool
+	SMTPUTF8         bool
+	LineLimit        int
+	// BareNewline is smtpd_forbid_bare_newline: "normalize", "yes", "no".
+	BareNewline string
+	// RelayFirst: smtpd_relay_before_recipient_restrictions.
+	RelayFirst bool
+}
+
+// ConfigFrom reads the session settings, failing on the first bad value.
+func ConfigFrom(cfg *config.Config) (*Config, error) {
+	c := &Config{}
+	var err error
+	get := func(name string, dst *string) {
+		if err == nil {
+			*dst, err = cfg.Get(name)
+		}
+	}
+	getInt := func(name string, dst *int) {
+		if err == nil {
+			var n int64
+			n, err = cfg.Int(name)
+			*dst = int(n)
+		}
+	}
+	getBool := func(name string, dst *bool) {
+		if err == nil {
+			*dst, err = cfg.Bool(name)
+		}
+	}
+	getDur := func(name string, dst *time.Duration) {
+		if err == nil {
+			*dst, err = cfg.Duration(name)
+		}
+	}
+	get("myhostname", &c.Hostname)
+	get("smtpd_banner", &c.Banner)
+	get("mail_name", &c.MailName)
+	get("smtpd_forbid_bare_newline", &c.BareNewline)
+	var size int
+	getInt("message_size_limit", &size)
+	c.MessageSizeLimit = int64(size)
+	getInt("smtpd_recipient_limit", &c.RecipientLimit)
+	getInt("smtpd_hard_error_limit", &c.HardErrorLimit)
+	getInt("smtpd_soft_error_limit", &c.SoftErrorLimit)
+	getInt("line_length_limit", &c.LineLimit)
+	getDur("smtpd_timeout", &c.Timeout)
+	getDur("smtpd_error_sleep_time", &c.ErrorSleep)
+	getBool("smtpd_delay_reject", &c.DelayReject)
+	getBool("smtpd_helo_required", &c.HeloRequired)
+	getBool("disable_vrfy_command", &c.DisableVRFY)
+	getBool("smtputf8_enable", &c.SMTPUTF8)
+	getBool("smtpd_relay_before_recipient_restrictions", &c.RelayFirst)
+	return c, err
+}
