@@ -1,0 +1,236 @@
+package smtpd
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+func (ss *session) cmdHelo(ctx context.Context, verb, arg string) {
+	if arg == "" {
+		ss.fail(fmt.Sprintf("501 Syntax: %s hostname", verb))
+		return
+	}
+	ss.abortTx()
+	ss.req.Helo, ss.helo, ss.esmtp = arg, true, verb == "EHLO"
+	if !ss.cfg.DelayReject {
+		if v := ss.srv.Policy.Check(ctx, "smtpd_helo_restrictions", policy.Helo, &ss.req); v.Kind == policy.Reject {
+			ss.req.Helo, ss.helo = "", false
+			ss.reject("HELO", v)
+			return
+		}
+	}
+	if verb == "HELO" {
+		ss.reply("250 " + ss.cfg.Hostname)
+		return
+	}
+	lines := []string{"250-" + ss.cfg.Hostname, "250-PIPELINING"}
+	if ss.cfg.MessageSizeLimit > 0 {
+		lines = append(lines, fmt.Sprintf("250-SIZE %d", ss.cfg.MessageSizeLimit))
+	} else {
+		lines = append(lines, "250-SIZE")
+	}
+	if !ss.cfg.DisableVRFY {
+		lines = append(lines, "250-VRFY")
+	}
+	lines = append(lines, "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN")
+	if ss.cfg.SMTPUTF8 {
+		lines = append(lines, "250-SMTPUTF8")
+	}
+	lines = append(lines, "250 CHUNKING")
+	ss.reply(lines...)
+}
+
+// reject sends a restriction's reply and logs it as Postfix does.
+func (ss *session) reject(stage string, v policy.Verdict) {
+	ss.log("NOQUEUE: reject: %s from %s: %s", stage, ss.req.Client(), v.Reply)
+	ss.fail(v.Reply)
+}
+
+func (ss *session) cmdMail(ctx context.Context, arg string) {
+	switch {
+	case ss.cfg.HeloRequired && !ss.helo:
+		ss.fail("503 5.5.1 Error: send HELO/EHLO first")
+		return
+	case ss.tx != nil:
+		ss.fail("503 5.5.1 Error: nested MAIL command")
+		return
+	}
+	rest, ok := cutPrefixFold(arg, "FROM:")
+	if !ok {
+		ss.fail("501 5.5.4 Syntax: MAIL FROM:<address>")
+		return
+	}
+	addr, params, err := parsePath(rest, true)
+	if err != nil {
+		ss.fail("501 5.1.7 Bad sender address syntax")
+		return
+	}
+	tx := &transaction{sender: addr}
+	tx.env = queue.Envelope{Sender: addr, Protocol: "SMTP", Arrival: time.Now()}
+	if ss.esmtp {
+		tx.env.Protocol = "ESMTP"
+	}
+	for _, p := range params {
+		key, val, _ := strings.Cut(p, "=")
+		switch strings.ToUpper(key) {
+		case "SIZE":
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || n < 0 {
+				ss.fail("501 5.5.4 Bad message size syntax")
+				return
+			}
+			if ss.cfg.MessageSizeLimit > 0 && n > ss.cfg.MessageSizeLimit {
+				ss.fail("552 5.3.4 Message size exceeds fixed limit")
+				return
+			}
+		case "BODY":
+			switch strings.ToUpper(val) {
+			case "8BITMIME":
+				tx.env.EightBit = true
+			case "7BIT":
+			default:
+				ss.fail("501 5.5.4 Unsupported BODY parameter value")
+				return
+			}
+		case "SMTPUTF8":
+			if !ss.cfg.SMTPUTF8 {
+				ss.fail("555 5.5.4 Unsupported option: SMTPUTF8")
+				return
+			}
+			tx.env.SMTPUTF8 = true
+		case "RET":
+			tx.env.Ret = strings.ToUpper(val)
+		case "ENVID":
+			tx.env.EnvID = val
+		default:
+			ss.fail("555 5.5.4 Unsupported option: " + key)
+			return
+		}
+	}
+	ss.req.Sender = addr
+	if !ss.cfg.DelayReject {
+		for _, l := range []struct {
+			name  string
+			stage policy.Stage
+		}{{"smtpd_client_restrictions", policy.Client}, {"smtpd_helo_restrictions", policy.Helo}, {"smtpd_sender_restrictions", policy.Sender}} {
+			if v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req); v.Kind == policy.Reject {
+				ss.req.Sender = ""
+				ss.reject("MAIL", v)
+				return
+			}
+		}
+	}
+	ss.tx = tx
+	ss.reply("250 2.1.0 Ok")
+}
+
+func (ss *session) cmdRcpt(ctx context.Context, arg string) {
+	if ss.tx == nil {
+		ss.fail("503 5.5.1 Error: need MAIL command")
+		return
+	}
+	rest, ok := cutPrefixFold(arg, "TO:")
+	if !ok {
+		ss.fail("501 5.5.4 Syntax: RCPT TO:<address>")
+		return
+	}
+	addr, params, err := parsePath(rest, false)
+	if err != nil || addr == "" {
+		ss.fail("501 5.1.3 Bad recipient address syntax")
+		return
+	}
+	if len(ss.tx.env.Recipients) >= ss.cfg.RecipientLimit {
+		ss.reply("452 4.5.3 Error: too many recipients")
+		return
+	}
+	r := queue.Recipient{Addr: addr}
+	for _, p := range params {
+		key, val, _ := strings.Cut(p, "=")
+		switch strings.ToUpper(key) {
+		case "NOTIFY":
+			r.Notify = strings.ToUpper(val)
+		case "ORCPT":
+			r.ORcpt = val
+		default:
+			ss.fail("555 5.5.4 Unsupported option: " + key)
+			return
+		}
+	}
+	ss.req.Recipient = addr
+	if v := ss.checkRecipient(ctx); v.Kind == policy.Reject {
+		ss.tx.rejected++
+		ss.reject("RCPT", v)
+		return
+	} else if v.Discard {
+		ss.tx.discard = true
+	}
+	ss.tx.env.Recipients = append(ss.tx.env.Recipients, r)
+	ss.reply("250 2.1.5 Ok")
+}
+
+// checkRecipient runs the lists that decide a RCPT: with
+// smtpd_delay_reject the client, HELO and sender lists first (each decides
+// only for itself), then relay and recipient lists in Postfix's order.
+func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
+	type list struct {
+		name  string
+		stage policy.Stage
+	}
+	var lists []list
+	if ss.cfg.DelayReject {
+		lists = append(lists, list{"smtpd_client_restrictions", policy.Client}, list{"smtpd_helo_restrictions", policy.Helo}, list{"smtpd_sender_restrictions", policy.Sender})
+	}
+	relay, rcpt := list{"smtpd_relay_restrictions", policy.Recipient}, list{"smtpd_recipient_restrictions", policy.Recipient}
+	if ss.cfg.RelayFirst {
+		lists = append(lists, relay, rcpt)
+	} else {
+		lists = append(lists, rcpt, relay)
+	}
+	discard := false
+	for _, l := range lists {
+		v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
+		if v.Kind == policy.Reject {
+			return v
+		}
+		discard = discard || v.Discard
+	}
+	v := ss.srv.Policy.Unlisted(ctx, &ss.req)
+	v.Discard = v.Discard || discard
+	return v
+}
+
+// cutPrefixFold removes a case-insensitive prefix and following blanks.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return strings.TrimLeft(s[len(prefix):], " "), true
+}
+
+// parsePath parses "<addr> PARAM..." (interim, before internal/address).
+func parsePath(s string, sender bool) (addr string, params []string, err error) {
+	s = strings.TrimSpace(s)
+	var path string
+	if strings.HasPrefix(s, "<") {
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return "", nil, fmt.Errorf("missing >")
+		}
+		path, s = s[1:end], s[end+1:]
+	} else {
+		path, s, _ = strings.Cut(s, " ")
+	}
+	if i := strings.IndexByte(path, ':'); i >= 0 && strings.HasPrefix(path, "@") {
+		path = path[i+1:] // source route: ignored, as RFC 5321 says
+	}
+	if strings.ContainsAny(path, " \t<>\x00\r\n") || (!sender && path == "") {
+		return "", nil, fmt.Errorf("bad address")
+	}
+	return path, strings.Fields(s), nil
+}

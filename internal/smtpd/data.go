@@ -1,0 +1,184 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/smtpio"
+)
+
+// dataReady checks what DATA and BDAT need: recipients, and the
+// smtpd_data_restrictions list.
+func (ss *session) dataReady(ctx context.Context, cmd string) bool {
+	switch {
+	case ss.tx == nil:
+		ss.fail("503 5.5.1 Error: need RCPT command")
+		return false
+	case len(ss.tx.env.Recipients) == 0 && ss.tx.rejected > 0:
+		ss.fail("554 5.5.1 Error: no valid recipients")
+		return false
+	case len(ss.tx.env.Recipients) == 0:
+		ss.fail("503 5.5.1 Error: need RCPT command")
+		return false
+	}
+	// Data beyond the command before our reply, although PIPELINING
+	// was not offered (HELO): reject_unauth_pipelining.
+	ss.req.Pipelined = !ss.esmtp && ss.rd.Buffered() > 0
+	if v := ss.srv.Policy.Check(ctx, "smtpd_data_restrictions", policy.Data, &ss.req); v.Kind == policy.Reject {
+		ss.reject(cmd, v)
+		return false
+	}
+	return true
+}
+
+func (ss *session) cmdData(ctx context.Context, arg string) {
+	if strings.TrimSpace(arg) != "" {
+		ss.fail("501 5.5.4 Syntax: DATA")
+		return
+	}
+	if !ss.dataReady(ctx, "DATA") {
+		return
+	}
+	ss.reply("354 End data with <CR><LF>.<CR><LF>")
+	ss.w.Flush()
+	m := ss.startMessage(ctx)
+	ss.conn.SetDeadline(time.Now().Add(ss.cfg.Timeout * 10)) // the whole message, not one line
+	_, err := ss.rd.ReadData(m, ss.cfg.MessageSizeLimit)
+	ss.finish(ctx, m, err)
+}
+
+// startMessage opens the queue file stream with Postfix's Received: header.
+func (ss *session) startMessage(ctx context.Context) *message {
+	env := &ss.tx.env
+	env.ClientAddr, env.ClientName, env.Helo = ss.req.ClientAddr.String(), ss.req.ClientName, ss.req.Helo
+	return startMessage(ctx, ss.srv.Queue, env, ss.received())
+}
+
+// finish ends a message (DATA, or BDAT LAST): errors from reading decide
+// the reply first, then the queue's answer; the transaction is over.
+func (ss *session) finish(ctx context.Context, m *message, readErr error) {
+	defer func() { ss.tx = nil; ss.req.Sender, ss.req.Recipient = "", "" }()
+	switch {
+	case errors.Is(readErr, smtpio.ErrTooBig):
+		m.Abort(readErr)
+		ss.fail("552 5.3.4 Error: message file too big")
+		return
+	case errors.Is(readErr, smtpio.ErrBareLF):
+		m.Abort(readErr)
+		ss.reply(fmt.Sprintf("521 5.5.2 %s Error: bare <LF> received", ss.cfg.Hostname))
+		ss.quit = true
+		return
+	case errors.Is(readErr, os.ErrDeadlineExceeded):
+		m.Abort(readErr)
+		ss.reply(fmt.Sprintf("421 4.4.2 %s Error: timeout exceeded", ss.cfg.Hostname))
+		ss.quit = true
+		return
+	case readErr != nil:
+		m.Abort(readErr) // connection lost: nothing is queued
+		ss.quit = true
+		return
+	}
+	ss.req.Pipelined = false
+	if v := ss.srv.Policy.Check(ctx, "smtpd_end_of_data_restrictions", policy.EndOfData, &ss.req); v.Kind == policy.Reject {
+		m.Abort(errAborted)
+		ss.reject("END-OF-MESSAGE", v)
+		return
+	}
+	if ss.tx.discard {
+		m.Abort(errAborted)
+		ss.log("discard: the message from %s is discarded by an access table", ss.req.Client())
+		ss.reply("250 2.0.0 Ok: queued as DISCARDED")
+		return
+	}
+	id, err := m.Close()
+	if err != nil {
+		ss.log("warning: queue file write error: %v", err)
+		ss.fail("451 4.3.0 Error: queue file write error")
+		return
+	}
+	ss.log("%s: client=%s", id, ss.req.Client())
+	ss.reply("250 2.0.0 Ok: queued as " + id)
+}
+
+// cmdBdat handles RFC 3030 chunks. The chunk is always consumed exactly,
+// even when refused, so its bytes can never be read as commands.
+func (ss *session) cmdBdat(ctx context.Context, arg string) {
+	f := strings.Fields(arg)
+	size, err := int64(0), error(nil)
+	if len(f) >= 1 {
+		size, err = strconv.ParseInt(f[0], 10, 64)
+	}
+	last := len(f) == 2 && strings.EqualFold(f[1], "LAST")
+	if len(f) == 0 || len(f) > 2 || err != nil || size < 0 || len(f) == 2 && !last {
+		ss.abortTx()
+		ss.fail("501 5.5.4 Syntax: BDAT count [LAST]")
+		// The size is unknown: the connection cannot stay in sync.
+		ss.quit = true
+		return
+	}
+	if ss.tx == nil || ss.tx.bdat == nil && !ss.dataReady(ctx, "BDAT") {
+		ss.rd.ReadChunk(io.Discard, size, -1, true)
+		if ss.tx == nil {
+			ss.fail("503 5.5.1 Error: need RCPT command")
+		}
+		ss.abortTx()
+		return
+	}
+	tx := ss.tx
+	if tx.bdat == nil {
+		tx.bdat = ss.startMessage(ctx)
+	}
+	limit := max(ss.cfg.MessageSizeLimit-tx.bdatSize, 0)
+	if ss.cfg.MessageSizeLimit <= 0 {
+		limit = -1
+	}
+	ss.conn.SetDeadline(time.Now().Add(ss.cfg.Timeout * 10))
+	n, err := ss.rd.ReadChunk(tx.bdat, size, limit, last)
+	tx.bdatSize += n
+	if err != nil && !errors.Is(err, smtpio.ErrTooBig) {
+		ss.finish(ctx, tx.bdat, err)
+		return
+	}
+	if errors.Is(err, smtpio.ErrTooBig) || ss.cfg.MessageSizeLimit > 0 && tx.bdatSize > ss.cfg.MessageSizeLimit {
+		tx.bdatErr = "552 5.3.4 Error: message file too big"
+	}
+	if !last {
+		if tx.bdatErr != "" {
+			ss.fail(tx.bdatErr)
+			return
+		}
+		ss.reply(fmt.Sprintf("250 2.0.0 Ok: %d bytes", size))
+		return
+	}
+	m := tx.bdat
+	tx.bdat = nil
+	if tx.bdatErr != "" {
+		ss.finish(ctx, m, smtpio.ErrTooBig)
+		return
+	}
+	ss.finish(ctx, m, nil)
+}
+
+// received is Postfix's Received: header for this message.
+func (ss *session) received() string {
+	env := &ss.tx.env
+	proto := env.Protocol
+	if env.SMTPUTF8 {
+		proto = "UTF8" + proto
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n", ss.req.Helo, ss.req.ClientName, ss.req.ClientAddr)
+	fmt.Fprintf(&b, "\tby %s (%s) with %s", ss.cfg.Hostname, ss.cfg.MailName, proto)
+	if len(env.Recipients) == 1 {
+		fmt.Fprintf(&b, "\r\n\tfor <%s>", env.Recipients[0].Addr)
+	}
+	fmt.Fprintf(&b, "; %s\r\n", time.Now().Format("Mon, 2 Jan 2006 15:04:05 -0700 (MST)"))
+	return b.String()
+}

@@ -1,0 +1,32 @@
+package smtpd
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// Server is the SMTP server of one configuration generation.
+type Server struct {
+	Config *Config
+	Policy *policy.Policy
+	Queue  queue.Queue
+	Log    *slog.Logger
+	// LookupClient returns the verified and the reverse (PTR) name of a
+	// client; nil means "unknown" for every client (no DNS).
+	LookupClient func(ctx context.Context, addr netip.Addr) (verified, reverse string)
+	// BareNewlineExempt reports clients excluded from
+	// smtpd_forbid_bare_newline (default: $mynetworks).
+	BareNewlineExempt func(addr netip.Addr) bool
+}
+
+// ServeConn runs one SMTP session on c and closes it.
+func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	ss := newSession(s, c)
+	ss.run(ctx)
+}

@@ -1,0 +1,223 @@
+package smtpd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/smtpio"
+)
+
+// session is one SMTP conversation. Its state is the client (req), the
+// greeting (helo/esmtp) and the mail transaction (tx), which every failed
+// MAIL, RSET, EHLO/HELO and end of message resets, as Postfix does.
+type session struct {
+	srv    *Server
+	cfg    *Config
+	conn   net.Conn
+	rd     *smtpio.Reader
+	w      *bufio.Writer
+	req    policy.Request
+	esmtp  bool
+	helo   bool
+	tx     *transaction
+	errors int
+	quit   bool
+	// denied is set when smtpd_delay_reject = no rejected the client at
+	// connect: every later command but QUIT gets 503.
+	denied string
+}
+
+type transaction struct {
+	sender   string
+	env      queue.Envelope
+	rejected int // recipients refused, for "no valid recipients"
+	discard  bool
+	bdat     *message
+	bdatSize int64
+	bdatErr  string
+}
+
+func newSession(s *Server, c net.Conn) *session {
+	ss := &session{srv: s, cfg: s.Config, conn: c, w: bufio.NewWriter(c)}
+	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	ss.req.ClientAddr = ap.Addr().Unmap()
+	ss.req.ClientName = "unknown"
+	mode := smtpio.Normalize
+	switch s.Config.BareNewline {
+	case "yes":
+		mode = smtpio.Reject
+	case "no":
+		mode = smtpio.Allow
+	}
+	if mode == smtpio.Reject && s.BareNewlineExempt != nil && s.BareNewlineExempt(ss.req.ClientAddr) {
+		mode = smtpio.Normalize
+	}
+	ss.rd = smtpio.NewReader(c, mode)
+	return ss
+}
+
+func (ss *session) log(format string, args ...any) {
+	if ss.srv.Log != nil {
+		ss.srv.Log.Info(fmt.Sprintf(format, args...))
+	}
+}
+
+// reply sends one reply line (or several joined by "\n") and flushes
+// unless more pipelined commands are already waiting.
+func (ss *session) reply(lines ...string) {
+	for i, l := range lines {
+		sep := " "
+		if i < len(lines)-1 {
+			sep = "-"
+		}
+		ss.w.WriteString(l[:3] + sep + strings.TrimLeft(l[3:], " -") + "\r\n")
+	}
+	if ss.rd.Buffered() == 0 {
+		ss.w.Flush()
+	}
+}
+
+// fail sends an error reply and counts it: past smtpd_soft_error_limit
+// each error is delayed, at smtpd_hard_error_limit the session ends.
+func (ss *session) fail(line string) {
+	ss.errors++
+	if ss.errors >= ss.cfg.HardErrorLimit {
+		ss.reply(line)
+		ss.reply(fmt.Sprintf("421 4.7.0 %s Error: too many errors", ss.cfg.Hostname))
+		ss.quit = true
+		return
+	}
+	if ss.errors >= ss.cfg.SoftErrorLimit {
+		ss.w.Flush()
+		time.Sleep(ss.cfg.ErrorSleep)
+	}
+	ss.reply(line)
+}
+
+func (ss *session) deadline() {
+	ss.conn.SetDeadline(time.Now().Add(ss.cfg.Timeout))
+}
+
+func (ss *session) run(ctx context.Context) {
+	if ss.srv.LookupClient != nil {
+		ss.req.ClientName, ss.req.ReverseName = ss.srv.LookupClient(ctx, ss.req.ClientAddr)
+	}
+	ss.log("connect from %s", ss.req.Client())
+	defer func() { ss.w.Flush(); ss.log("disconnect from %s", ss.req.Client()) }()
+	ss.deadline()
+	if !ss.cfg.DelayReject {
+		if v := ss.srv.Policy.Check(ctx, "smtpd_client_restrictions", policy.Client, &ss.req); v.Kind == policy.Reject {
+			ss.denied = fmt.Sprintf("503 5.7.0 Error: access denied for %s", ss.req.Client())
+			ss.log("NOQUEUE: reject: CONNECT from %s: %s", ss.req.Client(), v.Reply)
+		}
+	}
+	ss.reply("220 " + ss.cfg.Banner)
+	for !ss.quit {
+		ss.deadline()
+		line, err := ss.rd.ReadCommand(ss.cfg.LineLimit)
+		switch {
+		case errors.Is(err, smtpio.ErrLineTooLong):
+			ss.fail("500 5.5.2 Error: line too long")
+			continue
+		case errors.Is(err, smtpio.ErrBareLF):
+			ss.reply(fmt.Sprintf("521 5.5.2 %s Error: bare <LF> received", ss.cfg.Hostname))
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			ss.reply(fmt.Sprintf("421 4.4.2 %s Error: timeout exceeded", ss.cfg.Hostname))
+			ss.log("timeout after %s from %s", "command", ss.req.Client())
+			return
+		case err != nil:
+			ss.abortTx()
+			return
+		}
+		ss.command(ctx, line)
+	}
+}
+
+func (ss *session) command(ctx context.Context, line string) {
+	if strings.ContainsAny(line, "\x00\r") {
+		ss.fail("500 5.5.2 Error: bad syntax")
+		return
+	}
+	verb, arg, _ := strings.Cut(line, " ")
+	verb = strings.ToUpper(verb)
+	if ss.denied != "" && verb != "QUIT" {
+		ss.fail(ss.denied)
+		return
+	}
+	if ss.tx != nil && ss.tx.bdat != nil && verb != "BDAT" && verb != "QUIT" && verb != "RSET" && verb != "NOOP" {
+		ss.abortTx()
+		ss.fail("503 5.5.1 Error: BDAT in progress")
+		return
+	}
+	switch verb {
+	case "EHLO", "HELO":
+		ss.cmdHelo(ctx, verb, strings.TrimSpace(arg))
+	case "MAIL":
+		ss.cmdMail(ctx, arg)
+	case "RCPT":
+		ss.cmdRcpt(ctx, arg)
+	case "DATA":
+		ss.cmdData(ctx, arg)
+	case "BDAT":
+		ss.cmdBdat(ctx, arg)
+	case "RSET":
+		ss.abortTx()
+		ss.reply("250 2.0.0 Ok")
+	case "NOOP":
+		ss.reply("250 2.0.0 Ok")
+	case "QUIT":
+		ss.reply("221 2.0.0 Bye")
+		ss.quit = true
+	case "VRFY":
+		if ss.cfg.DisableVRFY {
+			ss.fail("502 5.5.1 VRFY command is disabled")
+		} else if strings.TrimSpace(arg) == "" {
+			ss.fail("501 5.5.4 Syntax: VRFY address")
+		} else {
+			ss.reply("252 2.0.0 " + strings.Trim(strings.TrimSpace(arg), "<>"))
+		}
+	default:
+		if isHeaderLike(verb) {
+			// A mail header sent as a command: a confused client or an
+			// HTTP/header injection attempt. Postfix hangs up the same way.
+			ss.log("reject: non-SMTP command from %s: %.100s", ss.req.Client(), line)
+			ss.reply("221 2.7.0 Error: I can break rules, too. Goodbye.")
+			ss.quit = true
+			return
+		}
+		ss.fail("500 5.5.2 Error: command not recognized")
+	}
+}
+
+// isHeaderLike matches "Subject:", "From:", "Received:" used as commands.
+func isHeaderLike(verb string) bool {
+	if len(verb) < 2 || verb[len(verb)-1] != ':' {
+		return false
+	}
+	for _, c := range verb[:len(verb)-1] {
+		if !(c == '-' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// abortTx drops the transaction and any BDAT content already received.
+func (ss *session) abortTx() {
+	if ss.tx != nil && ss.tx.bdat != nil {
+		ss.tx.bdat.Abort(errAborted)
+		ss.rd.EndMessage()
+	}
+	ss.tx = nil
+	ss.req.Sender, ss.req.Recipient = "", ""
+}

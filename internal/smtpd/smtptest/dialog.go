@@ -1,0 +1,142 @@
+package smtptest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Dialog is a scripted SMTP conversation, one directive per line:
+//
+//	cf: name = value   main.cf line for the server (before the first C:)
+//	from: 127.0.0.5    the client's source address
+//	C: EHLO x          a command line (CRLF added); consecutive C: and R:
+//	R: "go string"     lines are sent in one write: pipelining
+//	S: 250 2.1.0 Ok    the next reply line, byte for byte
+//	queued: 1          messages in the queue now
+//	body~ "text"       the last queued message contains text
+//	rcpts: a@b c@d     the last queued message's recipients
+//	closed             the server has closed the connection
+type Dialog struct {
+	Name  string
+	Cf    string
+	From  string
+	steps []step
+}
+
+type step struct {
+	kind, arg string
+	line      int
+}
+
+// ReadDialog parses a dialog file.
+func ReadDialog(path string) (*Dialog, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dialog{Name: path, From: "127.0.0.1"}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		kind, arg, _ := strings.Cut(l, ":")
+		if l == "closed" {
+			kind = "closed"
+		} else if k, a, ok := strings.Cut(l, "~ "); ok && !strings.Contains(k, ":") {
+			kind, arg = k+"~", " "+a
+		}
+		arg = strings.TrimPrefix(arg, " ")
+		switch kind {
+		case "cf":
+			d.Cf += arg + "\n"
+		case "from":
+			d.From = arg
+		case "C", "S", "queued", "rcpts", "closed":
+			d.steps = append(d.steps, step{kind, arg, i + 1})
+		case "R", "body~":
+			s, err := strconv.Unquote(arg)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+			}
+			d.steps = append(d.steps, step{kind, s, i + 1})
+		default:
+			return nil, fmt.Errorf("%s:%d: unknown directive %q", path, i+1, l)
+		}
+	}
+	return d, nil
+}
+
+// Run plays the dialog against s.
+func (d *Dialog) Run(t *testing.T, s *Server) {
+	t.Helper()
+	dialer := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(d.From)}}
+	c, err := dialer.Dial("tcp4", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	var pending strings.Builder
+	flush := func() {
+		if pending.Len() > 0 {
+			c.Write([]byte(pending.String()))
+			pending.Reset()
+		}
+	}
+	for _, st := range d.steps {
+		where := fmt.Sprintf("%s:%d", d.Name, st.line)
+		if st.kind != "C" && st.kind != "R" {
+			flush()
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		switch st.kind {
+		case "C":
+			pending.WriteString(st.arg + "\r\n")
+		case "R":
+			pending.WriteString(st.arg)
+		case "S":
+			got, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: want %q, read error %v", where, st.arg, err)
+			}
+			if got != st.arg+"\r\n" {
+				t.Fatalf("%s: got %q, want %q", where, got, st.arg+"\r\n")
+			}
+		case "closed":
+			if got, err := br.ReadString('\n'); err != io.EOF {
+				t.Fatalf("%s: connection still open: read %q, %v", where, got, err)
+			}
+		case "queued":
+			time.Sleep(10 * time.Millisecond)
+			if n, _ := strconv.Atoi(st.arg); len(s.Queue.Messages()) != n {
+				t.Fatalf("%s: %d messages queued, want %d", where, len(s.Queue.Messages()), n)
+			}
+		case "body~", "rcpts":
+			msgs := s.Queue.Messages()
+			if len(msgs) == 0 {
+				t.Fatalf("%s: nothing queued", where)
+			}
+			m := msgs[len(msgs)-1]
+			if st.kind == "body~" && !strings.Contains(string(m.Body), st.arg) {
+				t.Fatalf("%s: body lacks %q:\n%s", where, st.arg, m.Body)
+			}
+			if st.kind == "rcpts" {
+				var got []string
+				for _, r := range m.Envelope.Recipients {
+					got = append(got, r.Addr)
+				}
+				if strings.Join(got, " ") != st.arg {
+					t.Fatalf("%s: recipients %q, want %q", where, strings.Join(got, " "), st.arg)
+				}
+			}
+		}
+	}
+	flush()
+}
