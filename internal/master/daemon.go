@@ -19,7 +19,6 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
-	"github.com/postern-mta/postern/internal/smtpd"
 )
 
 // Daemon is one running postern.
@@ -86,6 +85,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.pool.Close()
 		return err
 	}
+	d.setLog(g)
 	d.gen.Store(g)
 	for _, s := range g.plan {
 		d.serveSocket(s.Key())
@@ -135,7 +135,7 @@ func (d *Daemon) serveSocket(key string) {
 			go func() {
 				defer d.sessions.Done()
 				defer d.track(c, false)
-				smtpd.Placeholder(c, g.banner, g.timeout)
+				g.smtp.ServeConn(context.Background(), c)
 			}()
 		}
 	}()
@@ -176,6 +176,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		return refuse(privilegedPortHint(err))
 	}
+	d.setLog(g)
 	old := d.gen.Swap(g)
 	for key := range opened {
 		d.serveSocket(key)
@@ -267,4 +268,10 @@ func privilegedPortHint(err error) error {
 		return fmt.Errorf("%w (a port below 1024 needs CAP_NET_BIND_SERVICE once postern runs as mail_owner: run it under systemd with contrib/systemd/postern.service, or stop and start it)", err)
 	}
 	return err
+}
+
+// setLog gives a generation's SMTP server the daemon's logger.
+func (d *Daemon) setLog(g *generation) {
+	g.smtp.Log = d.Log.With("program", "postern/smtpd")
+	g.smtp.Policy.Warn = func(m string) { g.smtp.Log.Warn(m) }
 }

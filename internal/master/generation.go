@@ -14,7 +14,25 @@ import (
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
 	"github.com/postern-mta/postern/internal/mastercf"
+	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/smtpd"
 )
+
+// newSMTP builds the SMTP server of a generation. Until the durable queue
+// exists, messages are refused with a temporary error, never accepted.
+func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
+	sc, err := smtpd.ConfigFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := policy.New(ctx, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &smtpd.Server{Config: sc, Policy: pol, Queue: queue.Unavailable{},
+		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt}, nil
+}
 
 // generation is one loaded configuration: what new sessions use. A reload
 // builds a new one and swaps it in; sessions keep the one they began with.
@@ -22,8 +40,7 @@ type generation struct {
 	cfg      *config.Config
 	plan     []listen.Socket
 	service  map[string]string // socket key → service name
-	banner   string
-	timeout  time.Duration
+	smtp     *smtpd.Server
 	freebind bool
 	loaded   time.Time
 }
@@ -75,10 +92,7 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	for _, s := range plan {
 		g.service[s.Key()] = s.Service
 	}
-	if g.banner, err = cfg.Get("smtpd_banner"); err != nil {
-		return nil, err
-	}
-	if g.timeout, err = cfg.Duration("smtpd_timeout"); err != nil {
+	if g.smtp, err = newSMTP(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if g.freebind, err = cfg.Bool("inet_interfaces_freebind"); err != nil {

@@ -65,6 +65,7 @@ type Policy struct {
 	mynetworks *matchList
 	local      *matchList // mydestination
 	relay      *matchList // relay_domains
+	exclusions *matchList // smtpd_forbid_bare_newline_exclusions
 	own        []netip.Addr
 	open       TableOpener
 	codes      codes
@@ -108,6 +109,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 		return nil, err
 	}
 	if p.relay, err = newMatchList(cfg, "relay_domains"); err != nil {
+		return nil, err
+	}
+	if p.exclusions, err = newMatchList(cfg, "smtpd_forbid_bare_newline_exclusions"); err != nil {
 		return nil, err
 	}
 	if p.own, err = cfg.OwnAddresses(ctx); err != nil {
@@ -222,4 +226,18 @@ func (p *Policy) one(ctx context.Context, e *eval, name, arg string) Verdict {
 	}
 	p.warn("unknown smtpd restriction: %q", name)
 	return serverConfigError
+}
+
+// Unlisted is the implicit reject_unlisted_recipient check that runs after
+// the RCPT lists permit (smtpd_reject_unlisted_recipient = yes).
+func (p *Policy) Unlisted(ctx context.Context, req *Request) Verdict {
+	return unlistedRecipient(ctx, p, &eval{req: req, st: Recipient}, "")
+}
+
+// BareNewlineExempt reports whether a client is excluded from
+// smtpd_forbid_bare_newline (smtpd_forbid_bare_newline_exclusions,
+// default $mynetworks). A list that cannot be read exempts nobody.
+func (p *Policy) BareNewlineExempt(addr netip.Addr) bool {
+	ok, err := p.exclusions.matchClient(addr, "", p.open)
+	return ok && err == nil
 }

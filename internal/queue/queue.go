@@ -86,3 +86,16 @@ func (m *Memory) Messages() []Message {
 	defer m.mu.Unlock()
 	return append([]Message(nil), m.msgs...)
 }
+
+// ErrUnavailable is returned by Unavailable.
+var ErrUnavailable = errors.New("the mail queue is not implemented yet")
+
+// Unavailable refuses every message. The daemon uses it until the
+// durable queue lands, so that the server never answers 250 for mail it
+// has not stored: clients get a temporary failure and retry.
+type Unavailable struct{}
+
+// Enqueue refuses the message.
+func (Unavailable) Enqueue(context.Context, *Envelope, io.Reader) (string, error) {
+	return "", ErrUnavailable
+}

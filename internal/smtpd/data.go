@@ -99,7 +99,9 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	}
 	id, err := m.Close()
 	if err != nil {
-		ss.log("warning: queue file write error: %v", err)
+		if ss.srv.Log != nil {
+			ss.srv.Log.Warn(fmt.Sprintf("queue file write error: %v", err))
+		}
 		ss.fail("451 4.3.0 Error: queue file write error")
 		return
 	}
