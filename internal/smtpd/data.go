@@ -77,6 +77,7 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		return
 	case errors.Is(readErr, os.ErrDeadlineExceeded):
 		m.Abort(readErr)
+		ss.deadline()
 		ss.reply(fmt.Sprintf("421 4.4.2 %s Error: timeout exceeded", ss.cfg.Hostname))
 		ss.quit = true
 		return

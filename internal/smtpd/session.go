@@ -132,6 +132,7 @@ func (ss *session) run(ctx context.Context) {
 			ss.reply(fmt.Sprintf("521 5.5.2 %s Error: bare <LF> received", ss.cfg.Hostname))
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			ss.deadline() // the expired deadline would refuse the reply too
 			ss.reply(fmt.Sprintf("421 4.4.2 %s Error: timeout exceeded", ss.cfg.Hostname))
 			ss.log("timeout after %s from %s", "command", ss.req.Client())
 			return

@@ -59,7 +59,7 @@ func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 	}
 	s := &Server{Queue: &queue.Memory{}, ln: ln, cancel: cancel,
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))}
-	s.SMTP = &smtpd.Server{Config: sc, Policy: pol, Queue: s.Queue}
+	s.SMTP = &smtpd.Server{Config: sc, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
