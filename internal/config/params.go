@@ -82,7 +82,8 @@ var paramList = []Param{
 	{Name: "smtpd_etrn_restrictions", Default: "", Kind: Restrictions},
 	// Postfix 3.9's default (3.7 has no such parameter): only
 	// <CR><LF>.<CR><LF> ends DATA, bare <LF> lines are read as <CR><LF>.
-	{Name: "smtpd_forbid_bare_newline", Default: "normalize", Kind: String, Check: oneOf("", "normalize", "yes", "no")},
+	{Name: "smtpd_forbid_bare_newline", Default: "normalize", Kind: String, Check: oneOf("", "normalize", "note", "yes", "reject", "no")},
+	{Name: "smtpd_forbid_bare_newline_reject_code", Default: "550", Kind: Int},
 	{Name: "smtpd_forbid_bare_newline_exclusions", Default: "$mynetworks", Kind: List},
 	{Name: "smtpd_hard_error_limit", Default: "${stress?{1}:{20}}", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_helo_required", Default: "no", Kind: Bool},
@@ -114,13 +115,15 @@ func init() { params = index(paramList) }
 var DifferFromPostfix = map[string]string{
 	"compatibility_level":       "0",
 	"smtpd_forbid_bare_newline": "no",
-	"config_directory":          "/etc/postfix",
-	"daemon_directory":          "/usr/lib/postfix/sbin",
-	"data_directory":            "/var/lib/postfix",
-	"mail_name":                 "Postfix",
-	"mail_owner":                "postfix",
-	"mail_version":              "3.7.11",
-	"queue_directory":           "/var/spool/postfix",
+	// 3.9 parameter, absent from the 3.7 reference
+	"smtpd_forbid_bare_newline_reject_code": "",
+	"config_directory":                      "/etc/postfix",
+	"daemon_directory":                      "/usr/lib/postfix/sbin",
+	"data_directory":                        "/var/lib/postfix",
+	"mail_name":                             "Postfix",
+	"mail_owner":                            "postfix",
+	"mail_version":                          "3.7.11",
+	"queue_directory":                       "/var/spool/postfix",
 }
 
 // Version is postern's version, the default of mail_version.

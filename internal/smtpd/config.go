@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/smtpio"
 )
 
 // Config is what the session needs from main.cf, read once per
@@ -23,8 +24,10 @@ type Config struct {
 	DisableVRFY      bool
 	SMTPUTF8         bool
 	LineLimit        int
-	// BareNewline is smtpd_forbid_bare_newline: "normalize", "yes", "no".
-	BareNewline string
+	// BareNewline is smtpd_forbid_bare_newline (Postfix 3.9 meanings:
+	// normalize, note and yes normalize; reject refuses; no is legacy).
+	BareNewline    smtpio.BareNewline
+	BareRejectCode int
 	// RelayFirst: smtpd_relay_before_recipient_restrictions.
 	RelayFirst bool
 }
@@ -58,7 +61,12 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	get("myhostname", &c.Hostname)
 	get("smtpd_banner", &c.Banner)
 	get("mail_name", &c.MailName)
-	get("smtpd_forbid_bare_newline", &c.BareNewline)
+	var bare string
+	get("smtpd_forbid_bare_newline", &bare)
+	if err == nil {
+		c.BareNewline, err = smtpio.ParseBareNewline(bare)
+	}
+	getInt("smtpd_forbid_bare_newline_reject_code", &c.BareRejectCode)
 	var size int
 	getInt("message_size_limit", &size)
 	c.MessageSizeLimit = int64(size)

@@ -50,7 +50,11 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 	ss.w.Flush()
 	m := ss.startMessage(ctx)
 	ss.conn.SetDeadline(time.Now().Add(ss.cfg.Timeout * 10)) // the whole message, not one line
-	_, err := ss.rd.ReadData(m, ss.cfg.MessageSizeLimit)
+	limit := ss.cfg.MessageSizeLimit
+	if limit <= 0 {
+		limit = -1 // message_size_limit = 0: no limit
+	}
+	_, err := ss.rd.ReadData(m, limit)
 	ss.finish(ctx, m, err)
 }
 
@@ -70,10 +74,9 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		m.Abort(readErr)
 		ss.fail("552 5.3.4 Error: message file too big")
 		return
-	case errors.Is(readErr, smtpio.ErrBareLF):
-		m.Abort(readErr)
-		ss.reply(fmt.Sprintf("521 5.5.2 %s Error: bare <LF> received", ss.cfg.Hostname))
-		ss.quit = true
+	case errors.Is(readErr, smtpio.ErrBareLF), errors.Is(readErr, smtpio.ErrBareCR):
+		m.Abort(readErr) // the content was read to its end: still in step
+		ss.bareNewline()
 		return
 	case errors.Is(readErr, os.ErrDeadlineExceeded):
 		m.Abort(readErr)

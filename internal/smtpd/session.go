@@ -51,15 +51,9 @@ func newSession(s *Server, c net.Conn) *session {
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	ss.req.ClientAddr = ap.Addr().Unmap()
 	ss.req.ClientName = "unknown"
-	mode := smtpio.Normalize
-	switch s.Config.BareNewline {
-	case "yes":
-		mode = smtpio.Reject
-	case "no":
-		mode = smtpio.Allow
-	}
-	if mode == smtpio.Reject && s.BareNewlineExempt != nil && s.BareNewlineExempt(ss.req.ClientAddr) {
-		mode = smtpio.Normalize
+	mode := s.Config.BareNewline
+	if mode != smtpio.Allow && s.BareNewlineExempt != nil && s.BareNewlineExempt(ss.req.ClientAddr) {
+		mode = smtpio.Allow // excluded clients keep the legacy behaviour, as in Postfix
 	}
 	ss.rd = smtpio.NewReader(c, mode)
 	return ss
@@ -129,8 +123,10 @@ func (ss *session) run(ctx context.Context) {
 			ss.fail("500 5.5.2 Error: line too long")
 			continue
 		case errors.Is(err, smtpio.ErrBareLF):
-			ss.reply(fmt.Sprintf("521 5.5.2 %s Error: bare <LF> received", ss.cfg.Hostname))
-			return
+			if ss.bareNewline() {
+				return
+			}
+			continue
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			ss.deadline() // the expired deadline would refuse the reply too
 			ss.reply(fmt.Sprintf("421 4.4.2 %s Error: timeout exceeded", ss.cfg.Hostname))
@@ -221,4 +217,18 @@ func (ss *session) abortTx() {
 	}
 	ss.tx = nil
 	ss.req.Sender, ss.req.Recipient = "", ""
+}
+
+// bareNewline answers a bare <LF> in Reject mode with
+// smtpd_forbid_bare_newline_reject_code (550: the session goes on in
+// step; 521: it ends) and reports whether the session is over.
+func (ss *session) bareNewline() bool {
+	code := ss.cfg.BareRejectCode
+	if code == 521 {
+		ss.reply(fmt.Sprintf("521 5.5.2 %s Error: bare <LF> received", ss.cfg.Hostname))
+		ss.quit = true
+		return true
+	}
+	ss.fail(fmt.Sprintf("%d 5.5.2 Error: bare <LF> received", code))
+	return ss.quit
 }

@@ -55,7 +55,7 @@ func (s *sink) result(bare error) (int64, error) {
 // dataLine is the state of the content line being read.
 type dataLine struct {
 	r    *Reader
-	s    *sink
+	s    sink
 	pend int   // <CR> bytes held back: they may be the <CR> of <CR><LF>
 	bare error // first Reject-mode violation
 }
@@ -123,15 +123,16 @@ func (d *dataLine) end() bool {
 //
 // With maxSize >= 0 at most maxSize bytes are written; past that the
 // rest is read and dropped and ErrTooBig is returned at the end. In
-// Reject mode a bare <LF> or <CR> likewise stops the writing and is
-// reported as ErrBareLF or ErrBareCR once the end is reached, so the
-// session stays in step (it may still answer 521 and hang up). A failing
-// w gives a *WriteError, also at the end. Input that stops before the
-// end-of-data line gives io.ErrUnexpectedEOF; other read errors (such as
-// a deadline) are returned at once.
+// Reject mode a bare <LF> or <CR> likewise stops the writing (what was
+// written is partial, for the caller to throw away) and is reported as
+// ErrBareLF or ErrBareCR once the end is reached, so the session stays
+// in step (it may still answer 521 and hang up). A failing w gives a
+// *WriteError, also at the end. Input that stops before the end-of-data
+// line gives io.ErrUnexpectedEOF; other read errors (such as a deadline)
+// are returned at once.
 func (r *Reader) ReadData(w io.Writer, maxSize int64) (int64, error) {
-	s := &sink{w: w, max: maxSize}
-	d := &dataLine{r: r, s: s}
+	d := dataLine{r: r, s: sink{w: w, max: maxSize}}
+	s := &d.s
 	prevLF := r.prevLF // the DATA command's own line end counts
 	r.chunkCR = false
 	bol := true

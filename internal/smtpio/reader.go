@@ -133,8 +133,11 @@ func (r *Reader) Reset(src io.Reader) {
 // and dropped and ErrLineTooLong is returned. The line is returned as
 // received otherwise: NUL bytes and bare <CR> stay in it for the session
 // to reject as bad syntax, as Postfix does. A clean EOF before any byte
-// is io.EOF; EOF inside a line is io.ErrUnexpectedEOF.
+// is io.EOF; EOF inside a line is io.ErrUnexpectedEOF. At most about max
+// bytes are allocated, whatever the client sends; max is taken as at
+// most 1 GiB.
 func (r *Reader) ReadCommand(max int) (string, error) {
+	max = min(max, 1<<30) // so that max+1 below cannot overflow
 	var (
 		acc   []byte // the line so far, when it spans buffer fills
 		seen  int    // bytes of the line seen so far, without <LF>
