@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/restriction"
 )
@@ -24,7 +25,8 @@ type Request struct {
 	ReverseName string // PTR name even if not verified, or ""
 	Helo        string
 	Sender      string // without brackets; "" is the null sender
-	Recipient   string // the RCPT being checked
+	Recipient   string // the RCPT being checked, as the client wrote it (no route)
+	RcptAddr    address.Address
 	SASLUser    string
 	// Pipelined: the client sent more input before our reply although
 	// PIPELINING was not offered (reject_unauth_pipelining).
@@ -69,6 +71,7 @@ type Policy struct {
 	own        []netip.Addr
 	open       TableOpener
 	codes      codes
+	hostname   string
 	delimiter  string
 	parentAcc  bool // smtpd_access_maps in parent_domain_matches_subdomains
 	// LocalRecipient reports whether a local part is a known local user
@@ -125,6 +128,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 		p.parentAcc = p.parentAcc || n == "smtpd_access_maps"
 	}
 	p.codes = defaultCodes()
+	if p.hostname, err = cfg.Get("myhostname"); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -240,4 +246,32 @@ func (p *Policy) Unlisted(ctx context.Context, req *Request) Verdict {
 func (p *Policy) BareNewlineExempt(addr netip.Addr) bool {
 	ok, err := p.exclusions.matchClient(addr, "", p.open)
 	return ok && err == nil
+}
+
+// isLocal reports whether a domain is this server's: mydestination, or
+// an address literal naming one of its own addresses.
+func (p *Policy) isLocal(domain string) (bool, error) {
+	if config.IsOwnAddressLiteral(domain, p.own) {
+		return true, nil
+	}
+	return p.local.matchDomain(strings.TrimSuffix(domain, "."), p.open)
+}
+
+// resolveOptions are trivial-rewrite's, with Postfix's defaults; a lookup
+// error is remembered in *lookupErr.
+func (p *Policy) resolveOptions(lookupErr *error) address.ResolveOptions {
+	return address.DefaultResolveOptions(p.hostname, func(d string) bool {
+		ok, err := p.isLocal(d)
+		if err != nil && *lookupErr == nil {
+			*lookupErr = err
+		}
+		return ok
+	})
+}
+
+// Resolve returns where a recipient really goes (percent hack, bang
+// paths, quoted local parts, trailing dots resolved as Postfix does).
+func (p *Policy) Resolve(a address.Address) address.Address {
+	var err error
+	return address.Resolve(a, p.resolveOptions(&err))
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/address"
 )
 
 // handler is one restriction: it returns a verdict, or Next.
@@ -114,27 +114,35 @@ func permitMynetworks(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 	return permitIf(ok)
 }
 
-// authDestination: the recipient's domain is ours (local or relay) and
-// the address carries no sender-specified routing.
+// authDestination: the recipient, resolved as trivial-rewrite does, is
+// local, or in relay_domains without sender-specified routing left.
 func (p *Policy) authDestination(e *eval) (bool, error) {
-	local, domain := splitAddr(e.req.Recipient)
-	if domain == "" {
-		return true, nil // no domain: local, gets $myorigin
+	a := e.req.RcptAddr
+	if a == (address.Address{}) {
+		a = parseRecipient(e.req.Recipient)
 	}
-	if strings.ContainsAny(local, "@%!") {
-		return false, nil
+	var lookupErr error
+	opt := p.resolveOptions(&lookupErr)
+	r := address.Resolve(a, opt)
+	if lookupErr != nil {
+		return false, lookupErr
 	}
-	if config.IsOwnAddressLiteral(domain, p.own) {
+	if opt.Local(r) {
 		return true, nil
 	}
-	d := strings.TrimSuffix(domain, ".")
-	if strings.HasSuffix(domain, "..") {
+	if r.Routed() {
 		return false, nil
 	}
-	if ok, err := p.local.matchDomain(d, p.open); ok || err != nil {
-		return ok, err
+	return p.relay.matchDomain(strings.TrimSuffix(r.Domain, "."), p.open)
+}
+
+// parseRecipient is for requests built without a parsed address (tests).
+func parseRecipient(s string) address.Address {
+	path, _, err := address.Options{Rcpt: true}.ParsePath("<"+s+">", true)
+	if err != nil {
+		return address.Address{Local: s}
 	}
-	return p.relay.matchDomain(d, p.open)
+	return path.Addr
 }
 
 func (p *Policy) unauthDestination(e *eval, code int) Verdict {

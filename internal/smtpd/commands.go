@@ -2,11 +2,12 @@ package smtpd
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 )
@@ -66,10 +67,14 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		ss.fail("501 5.5.4 Syntax: MAIL FROM:<address>")
 		return
 	}
-	addr, params, err := parsePath(rest, true)
+	path, params, err := address.Options{}.Parse(rest, ss.cfg.SMTPUTF8)
 	if err != nil {
-		ss.fail("501 5.1.7 Bad sender address syntax")
+		ss.fail(addressReply(err, "501 5.1.7 Bad sender address syntax"))
 		return
+	}
+	addr := ""
+	if !path.Null {
+		addr = path.Addr.String()
 	}
 	tx := &transaction{sender: addr}
 	tx.env = queue.Envelope{Sender: addr, Protocol: "SMTP", Arrival: time.Now()}
@@ -77,39 +82,23 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		tx.env.Protocol = "ESMTP"
 	}
 	for _, p := range params {
-		key, val, _ := strings.Cut(p, "=")
-		switch strings.ToUpper(key) {
+		switch p.Keyword {
 		case "SIZE":
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil || n < 0 {
-				ss.fail("501 5.5.4 Bad message size syntax")
-				return
-			}
-			if ss.cfg.MessageSizeLimit > 0 && n > ss.cfg.MessageSizeLimit {
+			if ss.cfg.MessageSizeLimit > 0 && p.Size > ss.cfg.MessageSizeLimit {
 				ss.fail("552 5.3.4 Message size exceeds fixed limit")
 				return
 			}
 		case "BODY":
-			switch strings.ToUpper(val) {
-			case "8BITMIME":
-				tx.env.EightBit = true
-			case "7BIT":
-			default:
-				ss.fail("501 5.5.4 Unsupported BODY parameter value")
-				return
-			}
+			tx.env.EightBit = p.Decoded == "8BITMIME"
 		case "SMTPUTF8":
-			if !ss.cfg.SMTPUTF8 {
-				ss.fail("555 5.5.4 Unsupported option: SMTPUTF8")
-				return
-			}
 			tx.env.SMTPUTF8 = true
 		case "RET":
-			tx.env.Ret = strings.ToUpper(val)
+			tx.env.Ret = p.Decoded
 		case "ENVID":
-			tx.env.EnvID = val
+			tx.env.EnvID = p.Decoded
+		case "AUTH": // meaningful only with SASL, which is not offered yet
 		default:
-			ss.fail("555 5.5.4 Unsupported option: " + key)
+			ss.fail("555 5.5.4 Unsupported option: " + p.Raw)
 			return
 		}
 	}
@@ -140,28 +129,33 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		ss.fail("501 5.5.4 Syntax: RCPT TO:<address>")
 		return
 	}
-	addr, params, err := parsePath(rest, false)
-	if err != nil || addr == "" {
-		ss.fail("501 5.1.3 Bad recipient address syntax")
+	opt := address.Options{Rcpt: true}
+	path, params, err := opt.Parse(rest, ss.tx.env.SMTPUTF8)
+	if err == nil {
+		err = opt.CheckResolved(ss.srv.Policy.Resolve(path.Addr), ss.tx.env.SMTPUTF8)
+	}
+	if err != nil {
+		ss.fail(addressReply(err, "501 5.1.3 Bad recipient address syntax"))
 		return
 	}
+	addr := path.Addr.String()
 	if len(ss.tx.env.Recipients) >= ss.cfg.RecipientLimit {
 		ss.reply("452 4.5.3 Error: too many recipients")
 		return
 	}
 	r := queue.Recipient{Addr: addr}
 	for _, p := range params {
-		key, val, _ := strings.Cut(p, "=")
-		switch strings.ToUpper(key) {
+		switch p.Keyword {
 		case "NOTIFY":
-			r.Notify = strings.ToUpper(val)
+			r.Notify = p.Decoded
 		case "ORCPT":
-			r.ORcpt = val
+			r.ORcpt = p.AddrType + ";" + p.Decoded
 		default:
-			ss.fail("555 5.5.4 Unsupported option: " + key)
+			ss.fail("555 5.5.4 Unsupported option: " + p.Raw)
 			return
 		}
 	}
+	ss.req.RcptAddr = path.Addr
 	ss.req.Recipient = addr
 	if v := ss.checkRecipient(ctx); v.Kind == policy.Reject {
 		ss.tx.rejected++
@@ -213,24 +207,11 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return strings.TrimLeft(s[len(prefix):], " "), true
 }
 
-// parsePath parses "<addr> PARAM..." (interim, before internal/address).
-func parsePath(s string, sender bool) (addr string, params []string, err error) {
-	s = strings.TrimSpace(s)
-	var path string
-	if strings.HasPrefix(s, "<") {
-		end := strings.IndexByte(s, '>')
-		if end < 0 {
-			return "", nil, fmt.Errorf("missing >")
-		}
-		path, s = s[1:end], s[end+1:]
-	} else {
-		path, s, _ = strings.Cut(s, " ")
+// addressReply is the reply for an address or parameter error.
+func addressReply(err error, fallback string) string {
+	var ae *address.Error
+	if errors.As(err, &ae) {
+		return ae.Reply()
 	}
-	if i := strings.IndexByte(path, ':'); i >= 0 && strings.HasPrefix(path, "@") {
-		path = path[i+1:] // source route: ignored, as RFC 5321 says
-	}
-	if strings.ContainsAny(path, " \t<>\x00\r\n") || (!sender && path == "") {
-		return "", nil, fmt.Errorf("bad address")
-	}
-	return path, strings.Fields(s), nil
+	return fallback
 }

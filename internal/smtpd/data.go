@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/smtpio"
 )
@@ -68,7 +69,7 @@ func (ss *session) startMessage(ctx context.Context) *message {
 // finish ends a message (DATA, or BDAT LAST): errors from reading decide
 // the reply first, then the queue's answer; the transaction is over.
 func (ss *session) finish(ctx context.Context, m *message, readErr error) {
-	defer func() { ss.tx = nil; ss.req.Sender, ss.req.Recipient = "", "" }()
+	defer func() { ss.tx = nil; ss.req.Sender, ss.req.Recipient, ss.req.RcptAddr = "", "", address.Address{} }()
 	switch {
 	case errors.Is(readErr, smtpio.ErrTooBig):
 		m.Abort(readErr)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpio"
@@ -216,7 +217,7 @@ func (ss *session) abortTx() {
 		ss.rd.EndMessage()
 	}
 	ss.tx = nil
-	ss.req.Sender, ss.req.Recipient = "", ""
+	ss.req.Sender, ss.req.Recipient, ss.req.RcptAddr = "", "", address.Address{}
 }
 
 // bareNewline answers a bare <LF> in Reject mode with
