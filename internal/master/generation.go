@@ -13,6 +13,7 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
+	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/mastercf"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
@@ -26,7 +27,7 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pol, err := policy.New(ctx, cfg, nil)
+	pol, err := policy.New(ctx, cfg, OpenTable)
 	if err != nil {
 		return nil, err
 	}
@@ -112,3 +113,6 @@ func (g *generation) dirs() (queue, data string, err error) {
 	}
 	return
 }
+
+// OpenTable opens lookup tables for the restrictions.
+func OpenTable(spec string) (policy.Table, error) { return maps.Open(spec) }

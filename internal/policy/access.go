@@ -18,6 +18,9 @@ func (p *Policy) access(ctx context.Context, e *eval, spec string, st Stage, key
 		p.warn("%s: %v", spec, err)
 		return lookupFailure(e.req.subject(e.st))
 	}
+	if pt, ok := t.(interface{ Pattern() bool }); ok && pt.Pattern() {
+		keys = wholeKeys(e.req, st) // cidr/regexp tables see whole strings only
+	}
 	for _, k := range keys {
 		v, found, err := t.Lookup(k)
 		if err != nil {
@@ -181,4 +184,25 @@ func clientKeys(r *Request) []string {
 		keys = append(keys, s)
 	}
 	return keys
+}
+
+// wholeKeys are what pattern tables are asked: the client's name and
+// address, the whole HELO name or address — never partial keys.
+func wholeKeys(r *Request, st Stage) []string {
+	switch st {
+	case Client:
+		var keys []string
+		if r.ClientName != "" && r.ClientName != "unknown" {
+			keys = append(keys, r.ClientName)
+		}
+		return append(keys, r.ClientAddr.Unmap().WithZone("").String())
+	case Helo:
+		return []string{r.Helo}
+	case Sender:
+		if r.Sender == "" {
+			return []string{"<>"}
+		}
+		return []string{r.Sender}
+	}
+	return []string{r.Recipient}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpd"
@@ -32,7 +33,8 @@ type Server struct {
 const Base = "myhostname = mx.example.test\nmydomain = example.test\n"
 
 // NewServer starts a server with Base plus mainCf, listening on
-// 127.0.0.1 (so clients may dial from any 127.x address).
+// 127.0.0.1 (so clients may dial from any 127.x address). Lookup tables
+// open through internal/maps unless open says otherwise.
 func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 	t.Helper()
 	dir := t.TempDir()
@@ -47,6 +49,9 @@ func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if open == nil {
+		open = func(spec string) (policy.Table, error) { return maps.Open(spec) }
+	}
 	pol, err := policy.New(ctx, cfg, open)
 	if err != nil {
 		cancel()
