@@ -27,6 +27,7 @@ func init() {
 		{"reload", "re-read the configuration; listeners follow inet_interfaces live", runReload},
 		{"status", "show whether postern runs and where it listens (-j: JSON)", runStatus},
 		{"check", "validate main.cf, master.cf and the files they name", runCheck},
+		{"map", "build (postmap FILE), query (-q KEY) or list (-s) lookup tables", runMap},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},
 		{"help", "list the commands", runHelp},
@@ -36,6 +37,7 @@ func init() {
 // personalities are the commands postern answers as by argv[0].
 var personalities = map[string]string{
 	"postconf": "conf",
+	"postmap":  "map",
 }
 
 func main() {

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build postern:", err)
 		os.Exit(1)
 	}
-	for _, name := range []string{"postconf", "sendmail", "mailq", "newaliases"} {
+	for _, name := range []string{"postconf", "postmap", "sendmail", "mailq", "newaliases"} {
 		os.Symlink("postern", filepath.Join(dir, name))
 	}
 	code := m.Run()
@@ -104,5 +104,29 @@ func TestDispatch(t *testing.T) {
 		if _, e, code := runBin(t, name); code != 1 || !strings.Contains(e, "not implemented yet") {
 			t.Errorf("%s: exit %d %q", name, code, e)
 		}
+	}
+}
+
+func TestMapBuildQueryList(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "access")
+	os.WriteFile(src, []byte("# senders\nspammer@bad.test REJECT go away\nfriend@good.test OK\nspammer@bad.test DUNNO\n"), 0o644)
+	if _, e, code := runBin(t, "postern", "map", "hash:"+src); code != 0 || !strings.Contains(e, "duplicate") {
+		t.Fatalf("build: exit %d, stderr %q", code, e)
+	}
+	if _, err := os.Stat(src + ".cdb"); err != nil {
+		t.Fatalf("no indexed file: %v", err)
+	}
+	if out, _, code := runBin(t, "postmap", "-q", "SPAMMER@bad.test", "hash:"+src); code != 0 || out != "REJECT go away\n" {
+		t.Errorf("query: exit %d %q", code, out)
+	}
+	if _, _, code := runBin(t, "postern", "map", "-q", "nobody@x.test", "hash:"+src); code != 1 {
+		t.Errorf("missing key: exit %d, want 1", code)
+	}
+	if out, _, code := runBin(t, "postern", "map", "-s", "hash:"+src); code != 0 || !strings.Contains(out, "friend@good.test\tOK") {
+		t.Errorf("list: exit %d %q", code, out)
+	}
+	if _, e, code := runBin(t, "postern", "map", "-q", "x", "hash:"+filepath.Join(dir, "nosuch")); code != 1 || e == "" {
+		t.Errorf("missing table: exit %d %q", code, e)
 	}
 }
