@@ -17,8 +17,9 @@ import (
 // Empty keys are never looked up.
 //
 // parentMatch is true when parent_domain_matches_subdomains contains
-// smtpd_access_maps (the default up to Postfix 3.x): then "example.com"
-// matches "host.example.com"; otherwise only ".example.com" does.
+// smtpd_access_maps (it does by default: measured with postconf 3.7.11):
+// then "example.com" matches "host.example.com"; otherwise only
+// ".example.com" does.
 
 // lookupStep looks up one key of a search; full marks the first key.
 func lookupStep(t Table, key string, full bool) (string, bool, error) {
