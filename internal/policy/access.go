@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/postern-mta/postern/internal/maps"
 )
 
-// access implements check_*_access: the first key found in the table
-// decides (DUNNO included, which stops less specific keys).
-func (p *Policy) access(ctx context.Context, e *eval, spec string, st Stage, keys []string) Verdict {
-	if e.st < st || len(keys) == 0 {
+// access implements check_*_access: lookup finds the first key present
+// in the table, in Postfix's order for the kind of key (DUNNO included,
+// which stops less specific keys).
+func (p *Policy) access(ctx context.Context, e *eval, spec string, st Stage, lookup func(maps.Table) (string, bool, error)) Verdict {
+	if e.st < st {
 		return Verdict{}
 	}
 	t, err := p.open(spec)
@@ -18,20 +21,15 @@ func (p *Policy) access(ctx context.Context, e *eval, spec string, st Stage, key
 		p.warn("%s: %v", spec, err)
 		return lookupFailure(e.req.subject(e.st))
 	}
-	if pt, ok := t.(interface{ Pattern() bool }); ok && pt.Pattern() {
-		keys = wholeKeys(e.req, st) // cidr/regexp tables see whole strings only
+	v, found, err := lookup(t)
+	if err != nil {
+		p.warn("%s: %v", spec, err)
+		return lookupFailure(e.req.subject(e.st))
 	}
-	for _, k := range keys {
-		v, found, err := t.Lookup(k)
-		if err != nil {
-			p.warn("%s: lookup %s: %v", spec, k, err)
-			return lookupFailure(e.req.subject(e.st))
-		}
-		if found {
-			return p.accessResult(ctx, e, st, strings.TrimSpace(v))
-		}
+	if !found {
+		return Verdict{}
 	}
-	return Verdict{}
+	return p.accessResult(ctx, e, st, strings.TrimSpace(v))
 }
 
 // accessResult interprets an access(5) table result.
@@ -96,113 +94,37 @@ func isDSN(s string) bool {
 	return true
 }
 
-// addressKeys: user+ext@domain, user@domain, domain and its parents (or
-// .parent forms), user+ext@, user@; "<>" for the null sender.
-func (p *Policy) addressKeys(addr string, sender bool) []string {
-	if addr == "" {
-		if sender {
-			return []string{"<>"}
-		}
-		return nil
+// The lookup orders of access(5), as measured against Postfix by internal/maps.
+
+func (p *Policy) clientLookup(r *Request) func(maps.Table) (string, bool, error) {
+	name := r.ClientName
+	if name == "unknown" {
+		name = ""
 	}
-	addr = strings.ToLower(addr)
-	local, domain := splitAddr(addr)
-	var keys []string
-	base := local
-	if p.delimiter != "" {
-		if i := strings.IndexAny(local, p.delimiter); i > 0 {
-			base = local[:i]
-		}
+	return func(t maps.Table) (string, bool, error) {
+		return maps.LookupClient(t, r.ClientAddr.Unmap().WithZone("").String(), name, p.parentAcc)
 	}
-	keys = append(keys, addr)
-	if base != local {
-		keys = append(keys, base+"@"+domain)
-	}
-	if domain != "" {
-		keys = append(keys, p.parentKeys(domain)...)
-	}
-	keys = append(keys, local+"@")
-	if base != local {
-		keys = append(keys, base+"@")
-	}
-	return keys
 }
 
-func (p *Policy) parentKeys(domain string) []string {
-	domain = strings.TrimSuffix(domain, ".")
-	keys := []string{domain}
-	for d := domain; ; {
-		i := strings.IndexByte(d, '.')
-		if i < 0 {
-			break
+func (p *Policy) heloLookup(r *Request) func(maps.Table) (string, bool, error) {
+	return func(t maps.Table) (string, bool, error) {
+		if r.Helo == "" {
+			return "", false, nil
 		}
-		d = d[i+1:]
-		if p.parentAcc {
-			keys = append(keys, d)
-		} else {
-			keys = append(keys, "."+d)
-		}
+		return maps.LookupDomain(t, r.Helo, p.parentAcc)
 	}
-	return keys
 }
 
-func domainKeys(h string) []string {
-	if h == "" {
-		return nil
-	}
-	h = strings.ToLower(strings.TrimSuffix(h, "."))
-	keys := []string{h}
-	for d := h; strings.Contains(d, "."); {
-		d = d[strings.IndexByte(d, '.')+1:]
-		keys = append(keys, d)
-	}
-	return keys
-}
-
-// clientKeys: name and parent domains, then the address and its
-// shorter forms (1.2.3.4, 1.2.3, 1.2, 1).
-func clientKeys(r *Request) []string {
-	var keys []string
-	if r.ClientName != "" && r.ClientName != "unknown" {
-		keys = domainKeys(r.ClientName)
-	}
-	a := r.ClientAddr.Unmap().WithZone("")
-	if a.Is4() {
-		parts := strings.Split(a.String(), ".")
-		for n := 4; n >= 1; n-- {
-			keys = append(keys, strings.Join(parts[:n], "."))
+// addressLookup: the null sender is looked up as "<>"
+// (smtpd_null_access_lookup_key); an absent recipient not at all.
+func (p *Policy) addressLookup(addr string, sender bool) func(maps.Table) (string, bool, error) {
+	return func(t maps.Table) (string, bool, error) {
+		switch {
+		case addr == "" && sender:
+			return t.Lookup("<>")
+		case addr == "":
+			return "", false, nil
 		}
-		return keys
+		return maps.LookupAddressParent(t, addr, p.delimiter, p.parentAcc)
 	}
-	s := a.String()
-	keys = append(keys, s)
-	for strings.Contains(s, ":") {
-		s = s[:strings.LastIndexByte(s, ':')]
-		if s = strings.TrimRight(s, ":"); s == "" {
-			break
-		}
-		keys = append(keys, s)
-	}
-	return keys
-}
-
-// wholeKeys are what pattern tables are asked: the client's name and
-// address, the whole HELO name or address — never partial keys.
-func wholeKeys(r *Request, st Stage) []string {
-	switch st {
-	case Client:
-		var keys []string
-		if r.ClientName != "" && r.ClientName != "unknown" {
-			keys = append(keys, r.ClientName)
-		}
-		return append(keys, r.ClientAddr.Unmap().WithZone("").String())
-	case Helo:
-		return []string{r.Helo}
-	case Sender:
-		if r.Sender == "" {
-			return []string{"<>"}
-		}
-		return []string{r.Sender}
-	}
-	return []string{r.Recipient}
 }

@@ -7,12 +7,11 @@ import (
 	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maps"
 )
 
-// Table is a lookup table (internal/maps implements it).
-type Table interface {
-	Lookup(key string) (value string, found bool, err error)
-}
+// Table is a lookup table.
+type Table = maps.Table
 
 // TableOpener opens "type:name" tables; results are cached by the Policy.
 type TableOpener func(spec string) (Table, error)

@@ -15,6 +15,7 @@ import (
 type mapTable map[string]string
 
 func (m mapTable) Lookup(k string) (string, bool, error) { v, ok := m[k]; return v, ok, nil }
+func (m mapTable) Name() string                          { return "test:map" }
 
 func opener(tables map[string]mapTable) TableOpener {
 	return func(spec string) (Table, error) {

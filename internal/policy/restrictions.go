@@ -75,16 +75,16 @@ func init() {
 		"reject_rbl_client": rblClient,
 
 		"check_client_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
-			return p.access(ctx, e, t, Client, clientKeys(e.req))
+			return p.access(ctx, e, t, Client, p.clientLookup(e.req))
 		},
 		"check_helo_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
-			return p.access(ctx, e, t, Helo, domainKeys(e.req.Helo))
+			return p.access(ctx, e, t, Helo, p.heloLookup(e.req))
 		},
 		"check_sender_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
-			return p.access(ctx, e, t, Sender, p.addressKeys(e.req.Sender, true))
+			return p.access(ctx, e, t, Sender, p.addressLookup(e.req.Sender, true))
 		},
 		"check_recipient_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
-			return p.access(ctx, e, t, Recipient, p.addressKeys(e.req.Recipient, false))
+			return p.access(ctx, e, t, Recipient, p.addressLookup(e.req.Recipient, false))
 		},
 	}
 }
