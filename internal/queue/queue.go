@@ -21,6 +21,7 @@ type Recipient struct {
 
 // Envelope is everything about a message except its content.
 type Envelope struct {
+	ID         string // queue ID; Enqueue assigns one with NewID when empty
 	Sender     string // "" for the null sender <>
 	Recipients []Recipient
 	ClientAddr string // IP address
@@ -42,12 +43,54 @@ type Queue interface {
 	Enqueue(ctx context.Context, env *Envelope, body io.Reader) (id string, err error)
 }
 
-// Message is one message held by Memory.
+// Message is a queued message: its envelope and the delivery state of
+// each recipient, without the content (Memory alone keeps Body).
 type Message struct {
-	ID       string
-	Envelope Envelope
-	Body     []byte
+	ID          string
+	Queue       string // the directory it is in: Incoming, Active, …
+	Envelope    Envelope
+	Status      []RcptStatus // one per Envelope.Recipients, same order
+	Size        int64        // content bytes
+	NextAttempt time.Time    // deferred: not before this time
+	DelayWarned bool         // a delay_warning_time notice was sent
+	Body        []byte       // Memory only
 }
+
+// Queue directory names, as Postfix's.
+const (
+	Maildrop = "maildrop"
+	Incoming = "incoming"
+	Active   = "active"
+	Deferred = "deferred"
+	Hold     = "hold"
+	Corrupt  = "corrupt"
+)
+
+// RcptState is where a recipient stands. Only Pending recipients are
+// ever delivered to, so a recipient marked Sent is never sent twice.
+type RcptState uint8
+
+const (
+	Pending RcptState = iota // not delivered yet (maybe deferred: see Action)
+	Sent                     // delivered, relayed or expanded
+	Bounced                  // failed for good
+)
+
+// RcptStatus is the persisted outcome of the latest attempt for one
+// recipient.
+type RcptStatus struct {
+	State      RcptState
+	Notified   bool      // the DSN due for this final state is queued, or none is due
+	Action     string    // RFC 3464: delivered, relayed, expanded, failed, delayed
+	DSN        string    // enhanced status code, "5.1.1"
+	Reason     string    // maillog status text, "delivered to maildir"
+	Diagnostic string    // RFC 3464 Diagnostic-Code, "smtp; 550 5.1.1 …"
+	RemoteMTA  string    // RFC 3464 Remote-MTA, "dns; mx.example.net"
+	At         time.Time // when this outcome was recorded
+}
+
+// Done reports whether nothing is left to do for this recipient.
+func (s RcptStatus) Done() bool { return s.State != Pending && s.Notified }
 
 // Memory is an in-memory Queue for tests. Fail, when set, makes Enqueue
 // fail as a full disk would.
@@ -73,8 +116,12 @@ func (m *Memory) Enqueue(_ context.Context, env *Envelope, body io.Reader) (stri
 		return "", errors.New("queue: no recipients")
 	}
 	m.n++
-	id := fmt.Sprintf("%010X", m.n)
+	id := env.ID
+	if id == "" {
+		id = fmt.Sprintf("%010X", m.n)
+	}
 	e := *env
+	e.ID = id
 	e.Recipients = append([]Recipient(nil), env.Recipients...)
 	m.msgs = append(m.msgs, Message{ID: id, Envelope: e, Body: data})
 	return id, nil

@@ -1,0 +1,55 @@
+// Package deliver is the contract between the queue manager and the
+// delivery agents (local, smtp, discard, error): the manager hands an
+// agent one message and some of its recipients, and gets one Result per
+// recipient back. Agents never touch the queue file; the manager records
+// the results, logs them and sends the bounces.
+package deliver
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// Request is one delivery attempt.
+type Request struct {
+	ID      string          // queue ID, for logs and Received:/forwarded copies
+	Env     *queue.Envelope // read only
+	Rcpts   []int           // indexes into Env.Recipients to deliver to
+	Nexthop string          // the transport's next hop: a domain, "[host]:port", …
+	Size    int64           // content bytes
+	// Content opens the message content (headers and body, CRLF lines as
+	// received); an agent may open it more than once.
+	Content func() (io.ReadCloser, error)
+}
+
+// Kind is the outcome class of one recipient.
+type Kind uint8
+
+const (
+	Sent     Kind = iota // delivered: remove the recipient
+	Deferred             // try again later
+	Bounced              // give up: notify the sender
+)
+
+// Result is the outcome for one recipient of a Request.
+type Result struct {
+	Rcpt       int           // index into Env.Recipients
+	Kind       Kind          //
+	DSN        string        // enhanced status code: "2.0.0", "4.4.1", "5.1.1"
+	Reason     string        // maillog status text: "delivered to maildir", "250 2.0.0 Ok"
+	Relay      string        // maillog relay=: "local", "mx.example.net[192.0.2.1]:25", "none"
+	Action     string        // RFC 3464 action when not implied by Kind: "relayed", "expanded"
+	Diagnostic string        // RFC 3464 Diagnostic-Code: "smtp; 550 5.1.1 …"; "" when none
+	RemoteMTA  string        // RFC 3464 Remote-MTA: "dns; mx.example.net"; "" for local
+	Setup      time.Duration // delays= c: connection set-up
+	Transfer   time.Duration // delays= d: transmission
+}
+
+// Agent delivers messages. Deliver returns exactly one Result per entry of
+// req.Rcpts; when ctx ends it defers what it has not finished.
+type Agent interface {
+	Deliver(ctx context.Context, req *Request) []Result
+}
