@@ -14,6 +14,10 @@ import (
 var fileTableTypes = map[string]bool{"hash": true, "btree": true, "lmdb": true, "cdb": true,
 	"dbm": true, "texthash": true, "cidr": true, "regexp": true, "pcre": true}
 
+// indexedTableTypes are read from the "name.cdb" file that postern map
+// builds from the source file "name".
+var indexedTableTypes = map[string]bool{"hash": true, "btree": true, "lmdb": true, "cdb": true}
+
 // files checks the lookup tables and files that parameters point to.
 func (c *checker) files() {
 	for _, name := range config.Names() {
@@ -33,8 +37,23 @@ func (c *checker) files() {
 			if !ok || !fileTableTypes[typ] || !strings.HasPrefix(path, "/") {
 				continue
 			}
-			if _, err := os.Stat(path); err != nil {
+			src, err := os.Stat(path)
+			if err != nil {
 				c.warnf(name, "lookup table %s: source file %s: %v", m, path, errors.Unwrap(err))
+				continue
+			}
+			if !indexedTableTypes[typ] {
+				continue
+			}
+			build := "postern map " + m
+			if name == "alias_maps" || name == "alias_database" {
+				build = "newaliases"
+			}
+			switch db, err := os.Stat(path + ".cdb"); {
+			case err != nil:
+				c.warnf(name, "lookup table %s: %s.cdb: %v: run \"%s\"; until then lookups fail and mail waits", m, path, errors.Unwrap(err), build)
+			case db.ModTime().Before(src.ModTime()):
+				c.warnf(name, "lookup table %s: %s.cdb is older than %s: run \"%s\"", m, path, path, build)
 			}
 		}
 	}

@@ -123,6 +123,12 @@ func open(spec string) (Table, error) {
 		return openRegexp(spec, name, pcreDialect)
 	case "cdb", "hash", "btree", "lmdb":
 		return openCDB(spec, name)
+	case "proxy":
+		return open(name)
+	case "unix":
+		return openUnix(spec, name)
+	case "nis":
+		return openNIS(spec), nil
 	}
 	return nil, fmt.Errorf("unsupported dictionary type: %s", typ)
 }

@@ -74,9 +74,10 @@ type Policy struct {
 	hostname   string
 	delimiter  string
 	parentAcc  bool // smtpd_access_maps in parent_domain_matches_subdomains
-	// LocalRecipient reports whether a local part is a known local user
-	// (reject_unlisted_recipient); nil accepts every local part.
-	LocalRecipient func(local string) (bool, error)
+	// LocalRecipient reports whether an address in a local domain is a
+	// known recipient (reject_unlisted_recipient); New sets it from
+	// local_recipient_maps; nil accepts every local part.
+	LocalRecipient func(addr string) (bool, error)
 	// Warn receives "warning:" log lines (unknown restriction, ...).
 	Warn func(msg string)
 
@@ -126,6 +127,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	parents, _ := cfg.List("parent_domain_matches_subdomains")
 	for _, n := range parents {
 		p.parentAcc = p.parentAcc || n == "smtpd_access_maps"
+	}
+	if p.LocalRecipient, err = p.localRecipientMaps(cfg); err != nil {
+		return nil, err
 	}
 	p.codes = defaultCodes()
 	if p.hostname, err = cfg.Get("myhostname"); err != nil {

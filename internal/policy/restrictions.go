@@ -259,11 +259,11 @@ func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict 
 	if e.st != Recipient || p.LocalRecipient == nil {
 		return Verdict{}
 	}
-	local, domain := splitAddr(e.req.Recipient)
-	if isLocal, err := p.local.matchDomain(strings.TrimSuffix(domain, "."), p.open); err != nil || !isLocal {
+	_, domain := splitAddr(e.req.Recipient)
+	if isLocal, err := p.isLocal(domain); err != nil || !isLocal {
 		return Verdict{}
 	}
-	known, err := p.LocalRecipient(local)
+	known, err := p.LocalRecipient(e.req.Recipient)
 	if err != nil {
 		return lookupFailure(e.req.Recipient)
 	}

@@ -29,8 +29,9 @@ type Server struct {
 }
 
 // Base is the configuration every test server starts from: a host name
-// of the documentation domain and no DNS.
-const Base = "myhostname = mx.example.test\nmydomain = example.test\n"
+// of the documentation domain, no DNS, and every local part accepted
+// (the default local_recipient_maps would consult this host's users).
+const Base = "myhostname = mx.example.test\nmydomain = example.test\nlocal_recipient_maps =\n"
 
 // NewServer starts a server with Base plus mainCf, listening on
 // 127.0.0.1 (so clients may dial from any 127.x address). Lookup tables
