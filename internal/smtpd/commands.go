@@ -47,9 +47,39 @@ func (ss *session) cmdHelo(ctx context.Context, verb, arg string) {
 	ss.reply(lines...)
 }
 
+// queueID names the transaction in log lines: NOQUEUE until a recipient
+// was accepted.
+func (ss *session) queueID() string {
+	if ss.tx == nil || ss.tx.env.ID == "" {
+		return "NOQUEUE"
+	}
+	return ss.tx.env.ID
+}
+
+// whatsup is the tail of Postfix's reject log lines: the envelope so far,
+// the protocol and the HELO name.
+func (ss *session) whatsup(stage string) string {
+	var b strings.Builder
+	if ss.tx != nil || stage == "MAIL" {
+		fmt.Fprintf(&b, "from=<%s> ", ss.req.Sender)
+	}
+	if stage == "RCPT" {
+		fmt.Fprintf(&b, "to=<%s> ", ss.req.Recipient)
+	}
+	if ss.esmtp {
+		b.WriteString("proto=ESMTP")
+	} else {
+		b.WriteString("proto=SMTP")
+	}
+	if ss.req.Helo != "" {
+		fmt.Fprintf(&b, " helo=<%s>", ss.req.Helo)
+	}
+	return b.String()
+}
+
 // reject sends a restriction's reply and logs it as Postfix does.
 func (ss *session) reject(stage string, v policy.Verdict) {
-	ss.log("NOQUEUE: reject: %s from %s: %s", stage, ss.req.Client(), v.Reply)
+	ss.log("%s: reject: %s from %s: %s; %s", ss.queueID(), stage, ss.req.Client(), v.Reply, ss.whatsup(stage))
 	ss.fail(v.Reply)
 }
 
@@ -163,6 +193,12 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		return
 	} else if v.Discard {
 		ss.tx.discard = true
+	}
+	if ss.tx.env.ID == "" {
+		// Postfix creates the queue file, and so the ID, at the first
+		// accepted recipient; later log lines and Received: carry it.
+		ss.tx.env.ID = ss.srv.newID()
+		ss.log("%s: client=%s", ss.tx.env.ID, ss.req.Client())
 	}
 	ss.tx.env.Recipients = append(ss.tx.env.Recipients, r)
 	ss.reply("250 2.1.5 Ok")

@@ -110,7 +110,6 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.fail("451 4.3.0 Error: queue file write error")
 		return
 	}
-	ss.log("%s: client=%s", id, ss.req.Client())
 	ss.reply("250 2.0.0 Ok: queued as " + id)
 }
 
@@ -182,7 +181,7 @@ func (ss *session) received() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n", ss.req.Helo, ss.req.ClientName, ss.req.ClientAddr)
-	fmt.Fprintf(&b, "\tby %s (%s) with %s", ss.cfg.Hostname, ss.cfg.MailName, proto)
+	fmt.Fprintf(&b, "\tby %s (%s) with %s id %s", ss.cfg.Hostname, ss.cfg.MailName, proto, env.ID)
 	if len(env.Recipients) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", env.Recipients[0].Addr)
 	}

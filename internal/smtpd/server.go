@@ -22,6 +22,16 @@ type Server struct {
 	// BareNewlineExempt reports clients excluded from
 	// smtpd_forbid_bare_newline (default: $mynetworks).
 	BareNewlineExempt func(addr netip.Addr) bool
+	// NewID returns the queue ID for a new transaction (default
+	// queue.NewID); tests make it predictable.
+	NewID func() string
+}
+
+func (s *Server) newID() string {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	return queue.NewID()
 }
 
 // ServeConn runs one SMTP session on c and closes it.

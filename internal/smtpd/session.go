@@ -112,7 +112,7 @@ func (ss *session) run(ctx context.Context) {
 	if !ss.cfg.DelayReject {
 		if v := ss.srv.Policy.Check(ctx, "smtpd_client_restrictions", policy.Client, &ss.req); v.Kind == policy.Reject {
 			ss.denied = fmt.Sprintf("503 5.7.0 Error: access denied for %s", ss.req.Client())
-			ss.log("NOQUEUE: reject: CONNECT from %s: %s", ss.req.Client(), v.Reply)
+			ss.log("NOQUEUE: reject: CONNECT from %s: %s; %s", ss.req.Client(), v.Reply, ss.whatsup("CONNECT"))
 		}
 	}
 	ss.reply("220 " + ss.cfg.Banner)

@@ -22,6 +22,7 @@ import (
 //	queued: 1          messages in the queue now
 //	body~ "text"       the last queued message contains text
 //	rcpts: a@b c@d     the last queued message's recipients
+//	log~ "text"        a server log line so far contains text
 //	closed             the server has closed the connection
 type Dialog struct {
 	Name  string
@@ -60,7 +61,7 @@ func ReadDialog(path string) (*Dialog, error) {
 			d.From = arg
 		case "C", "S", "queued", "rcpts", "closed":
 			d.steps = append(d.steps, step{kind, arg, i + 1})
-		case "R", "body~":
+		case "R", "body~", "log~":
 			s, err := strconv.Unquote(arg)
 			if err != nil {
 				return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
@@ -117,6 +118,11 @@ func (d *Dialog) Run(t *testing.T, s *Server) {
 			time.Sleep(10 * time.Millisecond)
 			if n, _ := strconv.Atoi(st.arg); len(s.Queue.Messages()) != n {
 				t.Fatalf("%s: %d messages queued, want %d", where, len(s.Queue.Messages()), n)
+			}
+		case "log~":
+			time.Sleep(10 * time.Millisecond)
+			if !strings.Contains(s.Logged(), st.arg) {
+				t.Fatalf("%s: no log line contains %q; log:\n%s", where, st.arg, s.Logged())
 			}
 		case "body~", "rcpts":
 			msgs := s.Queue.Messages()

@@ -5,10 +5,14 @@ package smtptest
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/postern-mta/postern/internal/config"
@@ -26,6 +30,7 @@ type Server struct {
 	ln     net.Listener
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
+	log    logBuffer
 }
 
 // Base is the configuration every test server starts from: a host name
@@ -65,7 +70,10 @@ func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 	}
 	s := &Server{Queue: &queue.Memory{}, ln: ln, cancel: cancel,
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))}
-	s.SMTP = &smtpd.Server{Config: sc, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt}
+	var ids atomic.Int64 // predictable queue IDs: 0000000001, …
+	s.SMTP = &smtpd.Server{Config: sc, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt,
+		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
+		Log:   slog.New(&s.log)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -80,6 +88,31 @@ func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 	}()
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Logged returns the server's log so far, one message per line.
+func (s *Server) Logged() string { return s.log.String() }
+
+// logBuffer keeps log messages for Logged.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logBuffer) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logBuffer) WithGroup(string) slog.Handler            { return l }
+func (l *logBuffer) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(r.Message + "\n")
+	return nil
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Close stops the server and waits for its sessions.
