@@ -7,7 +7,11 @@ import (
 )
 
 func TestNewIDSortsAndRoundTrips(t *testing.T) {
-	base := time.Date(2026, 11, 24, 16, 22, 31, 123456000, time.UTC)
+	// After any ID handed out so far: the ID clock is shared and never
+	// goes back, and the test may run more than once.
+	idClock.Lock()
+	base := time.UnixMicro(idClock.last).Add(24 * time.Hour).Truncate(time.Second).Add(123456 * time.Microsecond)
+	idClock.Unlock()
 	var ids []string
 	for i := 0; i < 1000; i++ {
 		ids = append(ids, newID(base, 4242)) // same instant: still unique

@@ -43,6 +43,13 @@ type Queue interface {
 	Enqueue(ctx context.Context, env *Envelope, body io.Reader) (id string, err error)
 }
 
+// SpaceChecker is a Queue that can tell before a transaction whether a
+// message of the given size (0: unknown) would fit (queue_minfree); the
+// SMTP server then answers MAIL with 452 4.3.1 Insufficient system storage.
+type SpaceChecker interface {
+	CheckSpace(size int64) error
+}
+
 // Message is a queued message: its envelope and the delivery state of
 // each recipient, without the content (Memory alone keeps Body).
 type Message struct {
@@ -125,6 +132,24 @@ func (m *Memory) Enqueue(_ context.Context, env *Envelope, body io.Reader) (stri
 	e.Recipients = append([]Recipient(nil), env.Recipients...)
 	m.msgs = append(m.msgs, Message{ID: id, Envelope: e, Body: data})
 	return id, nil
+}
+
+// CheckSpace fails while Fail is a shortage of space, as the store does
+// below queue_minfree.
+func (m *Memory) CheckSpace(int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if errors.Is(m.Fail, ErrNoSpace) {
+		return m.Fail
+	}
+	return nil
+}
+
+// SetFail makes later Enqueue (and CheckSpace) calls fail with err.
+func (m *Memory) SetFail(err error) {
+	m.mu.Lock()
+	m.Fail = err
+	m.mu.Unlock()
 }
 
 // Messages returns a copy of what was queued.

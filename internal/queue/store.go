@@ -1,0 +1,249 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options configure a Store.
+type Options struct {
+	MinFree          int64        // queue_minfree bytes; 0 = only the 1.5×MessageSizeLimit rule
+	MessageSizeLimit int64        // message_size_limit, for the free-space rule; 0 = no limit
+	Log              *slog.Logger // may be nil
+	Now              func() time.Time
+	// NoRecover skips start-up recovery, for tools that read a queue a
+	// running daemon owns (recovery would take the daemon's active files).
+	NoRecover bool
+}
+
+var (
+	// ErrNoSpace: the queue file system is (nearly) full. The SMTP server
+	// answers 452 4.3.1 Insufficient system storage.
+	ErrNoSpace = errors.New("insufficient system storage")
+	// ErrNotFound: no such message in that queue.
+	ErrNotFound = errors.New("no such queue file")
+	// ErrExists: Enqueue or Move would replace an existing message.
+	ErrExists = errors.New("queue ID already in use")
+)
+
+// tmpDir holds files being written by Enqueue; recovery empties it.
+const tmpDir = "tmp"
+
+// queueDirs are the directories Open creates.
+var queueDirs = []string{Maildrop, Incoming, Active, Deferred, Hold, Corrupt}
+
+// Store is the durable on-disk queue (see store_doc.go for the file
+// format and the durability protocol). It is safe for concurrent use.
+type Store struct {
+	dir   string
+	opt   Options
+	log   *slog.Logger
+	now   func() time.Time
+	syncs map[string]*groupSync // per queue directory
+	locks [64]sync.Mutex        // per message ID (hashed): one writer at a time
+
+	fault     fault                  // tests: make file system steps fail
+	freeSpace func() (int64, error)  // tests: pretend the disk is full
+	syncFile  func(f *os.File) error // benchmarks: other ways to sync
+	bufs      sync.Pool              // chunkSize buffers for Enqueue
+}
+
+// Open opens the queue under dir, creating its directories (mode 0700)
+// and, unless opt.NoRecover, recovering from a crash. It fails only when
+// the directories are unusable; damaged messages go to corrupt.
+func Open(dir string, opt Options) (*Store, error) {
+	s := &Store{dir: dir, opt: opt, log: opt.Log, now: opt.Now, syncs: map[string]*groupSync{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.freeSpace = s.statfs
+	s.syncFile = (*os.File).Sync
+	s.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
+	for _, d := range append(queueDirs, tmpDir) {
+		path := filepath.Join(dir, d)
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		if st, err := os.Stat(path); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("queue: %s is not a directory", path)
+		}
+		s.syncs[d] = &groupSync{sync: func() error { return s.fsyncDir(path) }}
+	}
+	if !opt.NoRecover {
+		if err := s.recover(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Dir returns the queue directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(queue, id string) string { return filepath.Join(s.dir, queue, id) }
+
+// lock serialises changes to one message.
+func (s *Store) lock(id string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+func (s *Store) statfs() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.dir, &st); err != nil {
+		return 0, err
+	}
+	bsize := int64(st.Frsize)
+	if bsize == 0 {
+		bsize = int64(st.Bsize)
+	}
+	return int64(st.Bavail) * bsize, nil
+}
+
+// CheckSpace reports ErrNoSpace when the queue file system cannot take
+// a message of size bytes (0: unknown) and keep its reserve: the larger
+// of queue_minfree and 1.5 × message_size_limit (Postfix's rule). The
+// SMTP server calls it at MAIL; Enqueue calls it with 0.
+func (s *Store) CheckSpace(size int64) error {
+	free, err := s.freeSpace()
+	if err != nil {
+		return fmt.Errorf("queue: free space in %s: %w", s.dir, err)
+	}
+	need := max(s.opt.MinFree, s.opt.MessageSizeLimit/2*3) + max(size, 0)
+	if free < need {
+		s.log.Warn(fmt.Sprintf("not enough free space in mail queue: %d bytes < %d", free, need))
+		return fmt.Errorf("queue: %w: %d bytes free, need %d", ErrNoSpace, free, need)
+	}
+	return nil
+}
+
+// noSpace marks a full file system (or quota) as ErrNoSpace.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// exists reports whether id names a message in any queue.
+func (s *Store) exists(id string) bool {
+	for _, q := range queueDirs {
+		if _, err := os.Lstat(s.path(q, id)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Enqueue stores a message in incoming and returns its ID once the file
+// and its directory entry are on disk. It uses env.ID when set, else a
+// new ID; a body error, a cancelled ctx or any file system error means
+// nothing was queued.
+func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (string, error) {
+	if len(env.Recipients) == 0 {
+		return "", errors.New("queue: no recipients")
+	}
+	if err := s.CheckSpace(0); err != nil {
+		return "", err
+	}
+	e := *env
+	if e.ID != "" && !ValidID(e.ID) {
+		return "", fmt.Errorf("queue: invalid queue ID %q", e.ID)
+	}
+	if e.ID != "" && s.exists(e.ID) {
+		return "", fmt.Errorf("queue: %w: %s", ErrExists, e.ID)
+	}
+	for tries := 0; e.ID == "" || (env.ID == "" && s.exists(e.ID)); tries++ {
+		if tries == 10 {
+			return "", fmt.Errorf("queue: no free queue ID: %w", ErrExists)
+		}
+		e.ID = newID(s.now(), os.Getpid())
+	}
+	if e.Arrival.IsZero() {
+		e.Arrival = s.now()
+	}
+	tmp := filepath.Join(s.dir, tmpDir, e.ID)
+	if err := s.writeNew(ctx, tmp, &e, body); err != nil {
+		return "", noSpace(fmt.Errorf("queue: %w", err))
+	}
+	if err := s.publish(tmp, e.ID); err != nil {
+		return "", noSpace(fmt.Errorf("queue: %w", err))
+	}
+	return e.ID, nil
+}
+
+// writeNew writes, fsyncs and closes a complete queue file at path,
+// streaming the content from body. On failure path is removed.
+func (s *Store) writeNew(ctx context.Context, path string, env *Envelope, body io.Reader) (err error) {
+	if err := s.check("create", path); err != nil {
+		return &os.PathError{Op: "create", Path: path, Err: err}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%w: %s", ErrExists, env.ID)
+	} else if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	if err := encodeQueueFile(ctx, faultWriter{s, f}, env, body, *bp); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := s.fsyncFile(f); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // the client is gone: it will never see the ID
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
+}
+
+// publish links a finished temporary file into incoming and makes the
+// new name durable. A link, unlike a rename, never replaces a message.
+func (s *Store) publish(tmp, id string) error {
+	final := s.path(Incoming, id)
+	unlock := s.lock(id)
+	var err error
+	if s.exists(id) {
+		err = fmt.Errorf("%w: %s", ErrExists, id)
+	} else if err = s.link(tmp, final); errors.Is(err, os.ErrExist) {
+		err = fmt.Errorf("%w: %s", ErrExists, id)
+	}
+	unlock()
+	os.Remove(tmp) // a leftover is removed by recovery
+	if err != nil {
+		return err
+	}
+	if err := s.syncs[Incoming].Wait(); err != nil {
+		// Not acknowledged, so not queued: take it back.
+		unlock := s.lock(id)
+		os.Remove(final)
+		unlock()
+		return err
+	}
+	return nil
+}

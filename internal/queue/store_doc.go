@@ -1,0 +1,96 @@
+// The on-disk queue: Store keeps one file per message under the
+// queue_directory, in Postfix's directories (maildrop, incoming, active,
+// deferred, hold, corrupt) plus "tmp", where files are written before
+// they are linked into a queue. A message is acknowledged (Enqueue
+// returns its ID) only after its file and the directory entry that names
+// it are on disk.
+//
+// # Queue file format (version 1)
+//
+// A queue file is the 8 bytes "POSTERNQ" followed by records. Every
+// record is
+//
+//	type (1 byte) | length (uvarint) | payload (length bytes) | CRC-32C (4 bytes, big-endian)
+//
+// where the checksum (Castagnoli) covers type, length and payload, so a
+// record cut short or overwritten with garbage is recognised. Strings
+// inside payloads are a uvarint length and the bytes; times are a varint
+// of Unix seconds and a uvarint of nanoseconds (the zero time.Time is
+// its own Unix seconds and reads back as the zero time). No record is
+// longer than 1 MiB. The records, in order:
+//
+//	V  header: format version (uvarint, 1) and the offset of the E record (8 bytes, big-endian)
+//	I  queue ID (must match the file name)
+//	T  arrival time
+//	S  sender ("" = the null sender)
+//	R  recipient: address, NOTIFY, ORCPT (one record per recipient, in order)
+//	C  client: address, name, HELO name, protocol
+//	F  flags: uvarint bit set, 1 = BODY=8BITMIME, 2 = SMTPUTF8
+//	D  DSN: RET, ENVID
+//	M  content: up to 64 KiB of the message, exactly as enqueued (zero or more)
+//	E  end marker: the total content size (uvarint)
+//	U  recipient states: count, then per entry the recipient index, state,
+//	   notified (1 byte each after the index), action, DSN code, reason,
+//	   diagnostic, remote MTA and the time (zero or more, appended later;
+//	   one update of many recipients is split into records of about
+//	   64 KiB, and texts are cut at 16 KiB)
+//	W  a delay warning was sent (empty payload; appended later)
+//	A  next attempt time (appended later)
+//
+// A file is complete when the V record is valid and a valid E record
+// sits at the offset V names: truncating a file anywhere before the end
+// of E, or tearing V, the envelope or E, makes Read report ErrCorrupt.
+// The E offset is written into V after the content has been streamed,
+// before the file's fsync, so content is never held in memory. M
+// records are checked when the content is read (Content), not by Read.
+//
+// # Per-recipient state
+//
+// State changes (U, W, A) are appended after E and fsynced. Nothing
+// already written is ever overwritten, so a torn append can only damage
+// the new record: its checksum fails, readers ignore it and everything
+// after it, and the previous state stays valid. The next append first
+// cuts the file back to the last valid record, so a torn record never
+// hides later ones. Later U entries for a recipient replace earlier ones.
+// We chose appending over rewriting a state area in place (a torn
+// in-place write destroys the old state too, unless it is double
+// buffered) and over a sidecar file (two files per message cannot be
+// moved between queues atomically). To bound growth, when the appended
+// area outgrows both 64 KiB and twice a full snapshot of the state, the
+// file is rewritten with a single snapshot (temporary file, fsync, rename
+// over the old one, fsync the directory).
+//
+// NextAttempt is stored in the file (A), not in the file's mtime as
+// Postfix does, so that it is checksummed and survives copying.
+//
+// # Durability
+//
+// Enqueue writes tmp/ID (O_EXCL), fsyncs it, links it as incoming/ID (a
+// link never replaces an existing file, unlike rename), unlinks the
+// temporary name and fsyncs incoming/. Concurrent Enqueue calls share the
+// directory fsync (group commit): one fsync of a directory covers every
+// link or rename finished before it started. If any step fails, the
+// message is removed again and Enqueue returns an error; ENOSPC (and
+// EDQUOT) are reported as ErrNoSpace. Move renames a file and fsyncs the
+// destination directory, then the source directory. Update, SetDelayWarned
+// and Defer fsync the file after appending. (Postfix, qmail and chasquid
+// skip the directory fsyncs; we do not.) A queue manager that scans
+// incoming may see a message between its link and the directory fsync;
+// if that fsync then fails, the message may be delivered although the
+// client was refused and will send it again: a duplicate, never a loss.
+//
+// The file fsyncs are not shared. syncfs(2), one flush of the whole file
+// system per batch, was measured and not kept: no faster than concurrent
+// fsyncs on ext4 (whose journal already merges them), not named in
+// package syscall on amd64, and it flushes unrelated files too.
+//
+// # Recovery
+//
+// Open removes every file in tmp (an Enqueue that never returned), moves
+// files from active back to incoming (the queue manager schedules them
+// again) and moves files in incoming, deferred and hold whose header,
+// envelope or end marker is damaged to corrupt, logging "corrupt queue
+// file". Open therefore assumes it is the only process writing the
+// queue; tools that only read a live queue set Options.NoRecover.
+// Maildrop is left alone: other programs write it.
+package queue

@@ -1,0 +1,130 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// recover repairs the queue after a crash: see "Recovery" in
+// store_doc.go. Only an unusable directory makes it fail.
+func (s *Store) recover() error {
+	tmp := filepath.Join(s.dir, tmpDir)
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(tmp, e.Name())); err != nil {
+			s.log.Warn(fmt.Sprintf("remove temporary queue file: %v", err))
+		}
+	}
+	active, err := s.List(Active)
+	if err != nil {
+		return err
+	}
+	for _, id := range active {
+		if err := s.Move(id, Active, Incoming); err != nil {
+			s.log.Warn(fmt.Sprintf("%s: cannot requeue %s/%s: %v", id, Active, id, err))
+		}
+	}
+	for _, q := range []string{Incoming, Deferred, Hold} {
+		if err := s.checkQueue(q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkQueue moves the damaged files of one queue to corrupt.
+func (s *Store) checkQueue(queue string) error {
+	entries, err := os.ReadDir(filepath.Join(s.dir, queue))
+	if err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !ValidID(name) || !e.Type().IsRegular() {
+			s.log.Warn(fmt.Sprintf("unexpected file %s/%s in the queue: ignored", queue, name))
+			continue
+		}
+		f, _, err := s.openFile(queue, name, os.O_RDONLY)
+		if err == nil {
+			f.Close()
+			continue
+		}
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, syscall.EIO) {
+			s.log.Warn(fmt.Sprintf("%s: cannot check %s/%s: %v", name, queue, name, err))
+			continue
+		}
+		s.log.Warn(fmt.Sprintf("corrupt queue file %s/%s: %v", queue, name, err))
+		if err := s.Move(name, queue, Corrupt); err != nil {
+			s.log.Warn(fmt.Sprintf("%s: cannot move to %s: %v", name, Corrupt, err))
+		}
+	}
+	return nil
+}
+
+// compact rewrites a queue file whose appended state has grown to tail
+// bytes as its envelope and content plus one snapshot of the state, if
+// that is less than half the size. The caller holds the message's lock.
+func (s *Store) compact(queue, id string, f *os.File, tail int64) (err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	qf, err := parseQueueFile(f, st.Size(), id)
+	if err != nil {
+		return err
+	}
+	all := make(map[int]RcptStatus, len(qf.status))
+	for i, r := range qf.status {
+		all[i] = r
+	}
+	snap := statusRecords(nil, all, len(qf.status))
+	if qf.warned {
+		snap = appendRecord(snap, recWarned, nil)
+	}
+	if !qf.next.IsZero() {
+		snap = appendRecord(snap, recNextRetry, appendTime(nil, qf.next))
+	}
+	if tail <= 2*int64(len(snap)) {
+		return nil
+	}
+	tmp := filepath.Join(s.dir, tmpDir, id+".compact")
+	os.Remove(tmp) // left by an earlier failure
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	w := faultWriter{s, out}
+	if _, err := io.Copy(w, io.NewSectionReader(f, 0, qf.tailOff)); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if _, err := w.Write(snap); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := s.fsyncFile(out); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := s.rename(tmp, s.path(queue, id)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s/%s vanished", queue, id)
+		}
+		return err
+	}
+	return s.syncs[queue].Wait()
+}
