@@ -282,5 +282,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Service, l.Address, l.Network)
 	}
 	tw.Flush()
+	q := st.Queue
+	fmt.Fprintf(stdout, "queue: %d incoming, %d active, %d deferred, %d hold, %d corrupt, %d maildrop\n",
+		q["incoming"], q["active"], q["deferred"], q["hold"], q["corrupt"], q["maildrop"])
 	return 0
 }

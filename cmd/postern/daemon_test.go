@@ -162,8 +162,11 @@ func TestStartStatusStop(t *testing.T) {
 	out, _, code := in.run(t, "status")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var rows []string
-	for _, l := range lines[1:] {
+	for _, l := range lines[1 : len(lines)-1] {
 		rows = append(rows, strings.Join(strings.Fields(l), " "))
+	}
+	if q := lines[len(lines)-1]; q != "queue: 0 incoming, 0 active, 0 deferred, 0 hold, 0 corrupt, 0 maildrop" {
+		t.Errorf("status queue line %q", q)
 	}
 	wantRows := []string{fmt.Sprintf("%d 127.0.0.1:%d tcp4", in.port, in.port), fmt.Sprintf("%d [::1]:%d tcp6", in.port, in.port)}
 	if code != 0 || !strings.HasPrefix(lines[0], "postern is running: pid ") || !slices.Equal(rows, wantRows) {

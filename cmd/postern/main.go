@@ -27,6 +27,8 @@ func init() {
 		{"reload", "re-read the configuration; listeners follow inet_interfaces live", runReload},
 		{"status", "show whether postern runs and where it listens (-j: JSON)", runStatus},
 		{"check", "validate main.cf, master.cf and the files they name", runCheck},
+		{"queue", "list the mail queue (-p, as mailq; -j JSON), deliver now (-f, -i ID)", runQueue},
+		{"super", "delete (-d), hold (-h), release (-H), requeue (-r) messages; check the queue (-s)", runSuper},
 		{"map", "build (postmap FILE), query (-q KEY) or list (-s) lookup tables", runMap},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},
@@ -36,8 +38,10 @@ func init() {
 
 // personalities are the commands postern answers as by argv[0].
 var personalities = map[string]string{
-	"postconf": "conf",
-	"postmap":  "map",
+	"postconf":  "conf",
+	"postmap":   "map",
+	"postqueue": "queue",
+	"postsuper": "super",
 }
 
 func main() {
@@ -47,7 +51,9 @@ func main() {
 func dispatch(argv []string, stdout, stderr io.Writer) int {
 	base := filepath.Base(argv[0])
 	switch base {
-	case "sendmail", "mailq", "newaliases":
+	case "mailq":
+		return runQueue(append([]string{"-p"}, argv[1:]...), stdout, stderr)
+	case "sendmail", "newaliases":
 		fmt.Fprintf(stderr, "%s: fatal: the %s command is not implemented yet\n", base, base)
 		return 1
 	}

@@ -100,7 +100,12 @@ func TestDispatch(t *testing.T) {
 	if _, e, code := runBin(t, "postern"); code != 2 || !strings.Contains(e, "usage: postern COMMAND") {
 		t.Errorf("no command: exit %d %q", code, e)
 	}
-	for _, name := range []string{"sendmail", "mailq", "newaliases"} {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte("queue_directory = "+dir+"/queue\n"), 0o644)
+	if out, e, code := runBin(t, "mailq", "-c", dir); code != 0 || out != "Mail queue is empty\n" {
+		t.Errorf("mailq: exit %d %q %q", code, out, e)
+	}
+	for _, name := range []string{"sendmail", "newaliases"} {
 		if _, e, code := runBin(t, name); code != 1 || !strings.Contains(e, "not implemented yet") {
 			t.Errorf("%s: exit %d %q", name, code, e)
 		}

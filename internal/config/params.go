@@ -53,6 +53,8 @@ var paramList = []Param{
 	// postern only: bind inet_interfaces addresses that are not up yet.
 	{Name: "inet_interfaces_freebind", Default: "no", Kind: Bool},
 	{Name: "inet_protocols", Default: "all", Kind: List, Check: checkInetProtocols},
+	{Name: "local_destination_concurrency_limit", Default: "2", Kind: Int, Min: 0, HasMin: true},
+	{Name: "local_destination_recipient_limit", Default: "1", Kind: Int, Min: 0, HasMin: true},
 	{Name: "local_recipient_maps", Default: "proxy:unix:passwd.byname $alias_maps", Kind: MapList},
 	{Name: "local_transport", Default: "local:$myhostname", Kind: String},
 	{Name: "line_length_limit", Default: "2048", Kind: Int, Min: 512, HasMin: true},

@@ -24,6 +24,7 @@ const (
 type Request struct {
 	Cmd     string `json:"cmd"`
 	Timeout int    `json:"timeout,omitempty"` // stop: seconds to let sessions finish
+	ID      string `json:"id,omitempty"`      // flush: one message only
 }
 
 // Response answers a Request.
@@ -91,6 +92,16 @@ func (d *Daemon) handleControl(c net.Conn) {
 		json.NewEncoder(c).Encode(resp) // answer first: stopping takes time
 		d.Stop(timeout)
 		return
+	case "flush":
+		if req.ID != "" {
+			if err := d.qmgr.DeliverNow(req.ID); err != nil {
+				resp.Error = err.Error()
+				break
+			}
+		} else {
+			d.qmgr.Flush()
+		}
+		resp.OK = true
 	case "abort":
 		json.NewEncoder(c).Encode(Response{OK: true})
 		d.Log.Warn("aborting at the administrator's request")

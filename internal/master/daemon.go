@@ -19,6 +19,8 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
+	"github.com/postern-mta/postern/internal/qmgr"
+	"github.com/postern-mta/postern/internal/queue"
 )
 
 // Daemon is one running postern.
@@ -40,6 +42,10 @@ type Daemon struct {
 	started time.Time
 	dataDir string
 
+	store    *queue.Store
+	qmgr     *qmgr.Manager
+	qmgrStop context.CancelFunc
+	qmgrDone chan struct{}
 	sessions sync.WaitGroup
 	connMu   sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -86,6 +92,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.setLog(g)
+	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.Log); err != nil {
+		d.pool.Close()
+		return err
+	}
+	g.smtp.Queue = d.qmgr.Queue()
+	qctx, qstop := context.WithCancel(context.Background())
+	d.qmgrStop, d.qmgrDone = qstop, make(chan struct{})
+	go func() { d.qmgr.Run(qctx); close(d.qmgrDone) }()
 	d.gen.Store(g)
 	for _, s := range g.plan {
 		d.serveSocket(s.Key())
@@ -172,11 +186,17 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		return refuse(err)
 	}
+	mc, err := managerConfig(g.cfg, g.smtp.Policy, d.store, d.Log)
+	if err != nil {
+		return refuse(err)
+	}
 	opened, err := d.pool.Open(g.plan, listen.Options{Freebind: g.freebind})
 	if err != nil {
 		return refuse(privilegedPortHint(err))
 	}
 	d.setLog(g)
+	d.qmgr.Reconfigure(*mc)
+	g.smtp.Queue = d.qmgr.Queue()
 	old := d.gen.Swap(g)
 	for key := range opened {
 		d.serveSocket(key)
@@ -223,6 +243,8 @@ func (d *Daemon) Stop(timeout time.Duration) {
 			d.connMu.Unlock()
 			d.Log.Warn(fmt.Sprintf("stop timeout %s: closed %d sessions", timeout, n))
 		}
+		d.qmgrStop() // deliveries under way are deferred, never lost
+		<-d.qmgrDone
 		d.Log.Info("terminating")
 		close(d.done)
 	})
@@ -237,6 +259,8 @@ type Status struct {
 	Loaded    time.Time  `json:"config_loaded"`
 	Sessions  int        `json:"sessions"`
 	Listeners []Listener `json:"listeners"`
+	// Queue counts the messages in each queue directory.
+	Queue map[string]int `json:"queue"`
 }
 
 // Listener is one listening socket in Status.
@@ -253,6 +277,12 @@ func (d *Daemon) status() Status {
 	d.connMu.Unlock()
 	st := Status{Pid: os.Getpid(), Started: d.started, Uptime: time.Since(d.started).Round(time.Second).String(),
 		Config: d.Dir, Loaded: g.loaded, Sessions: n}
+	st.Queue = map[string]int{}
+	for _, q := range []string{queue.Maildrop, queue.Incoming, queue.Active, queue.Deferred, queue.Hold, queue.Corrupt} {
+		if ids, err := d.store.List(q); err == nil {
+			st.Queue[q] = len(ids)
+		}
+	}
 	for _, s := range g.plan {
 		if _, open := d.pool.Listener(s.Key()); open {
 			st.Listeners = append(st.Listeners, Listener{Service: s.Service, Address: s.Addr.String(), Network: s.Network()})

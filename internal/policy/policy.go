@@ -279,3 +279,12 @@ func (p *Policy) Resolve(a address.Address) address.Address {
 	var err error
 	return address.Resolve(a, p.resolveOptions(&err))
 }
+
+// IsLocal reports whether a domain is in the local class: mydestination,
+// or an address literal of this host.
+func (p *Policy) IsLocal(domain string) (bool, error) { return p.isLocal(domain) }
+
+// IsRelayDomain reports whether a domain is in relay_domains.
+func (p *Policy) IsRelayDomain(domain string) (bool, error) {
+	return p.relay.matchDomain(strings.TrimSuffix(domain, "."), p.open)
+}

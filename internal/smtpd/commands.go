@@ -111,9 +111,11 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 	if ss.esmtp {
 		tx.env.Protocol = "ESMTP"
 	}
+	var size int64
 	for _, p := range params {
 		switch p.Keyword {
 		case "SIZE":
+			size = p.Size
 			if ss.cfg.MessageSizeLimit > 0 && p.Size > ss.cfg.MessageSizeLimit {
 				ss.fail("552 5.3.4 Message size exceeds fixed limit")
 				return
@@ -129,6 +131,13 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		case "AUTH": // meaningful only with SASL, which is not offered yet
 		default:
 			ss.fail("555 5.5.4 Unsupported option: " + p.Raw)
+			return
+		}
+	}
+	if sc, ok := ss.srv.Queue.(queue.SpaceChecker); ok {
+		if err := sc.CheckSpace(size); err != nil {
+			ss.logWarn("%s: %v", ss.queueID(), err)
+			ss.fail("452 4.3.1 Insufficient system storage")
 			return
 		}
 	}

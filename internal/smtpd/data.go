@@ -12,6 +12,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpio"
 )
 
@@ -103,10 +104,13 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		return
 	}
 	id, err := m.Close()
-	if err != nil {
-		if ss.srv.Log != nil {
-			ss.srv.Log.Warn(fmt.Sprintf("queue file write error: %v", err))
-		}
+	switch {
+	case errors.Is(err, queue.ErrNoSpace):
+		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
+		ss.fail("452 4.3.1 Insufficient system storage")
+		return
+	case err != nil:
+		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
 		ss.fail("451 4.3.0 Error: queue file write error")
 		return
 	}

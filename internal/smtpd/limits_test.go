@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 )
 
@@ -121,4 +122,34 @@ func TestNULInCommand(t *testing.T) {
 	cl.send("HELO x\r\nMAIL FROM:<a\x00b@example.test>\r\n")
 	cl.expect("250 ")
 	cl.expect("500 5.5.2 Error: bad syntax")
+}
+
+// A full queue file system: MAIL is refused with 452 4.3.1 while space is
+// short, a message that runs out of space at the end of DATA gets the same
+// temporary reply, nothing is queued, and the session goes on.
+func TestInsufficientStorage(t *testing.T) {
+	s := smtptest.NewServer(t, "mynetworks = 127.0.0.0/8\n", nil)
+	cl := dial(t, s)
+	cl.send("EHLO client.example.test\r\n")
+	cl.expect("250 ")
+	s.Queue.SetFail(queue.ErrNoSpace)
+	cl.send("MAIL FROM:<a@example.test>\r\n")
+	cl.expect("452 4.3.1 Insufficient system storage")
+	s.Queue.SetFail(nil)
+	cl.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@mx.example.test>\r\nDATA\r\n")
+	cl.expect("250 2.1.0")
+	cl.expect("250 2.1.5")
+	cl.expect("354 ")
+	s.Queue.SetFail(fmt.Errorf("write: %w", queue.ErrNoSpace))
+	cl.send("Subject: x\r\n\r\nx\r\n.\r\n")
+	cl.expect("452 4.3.1 Insufficient system storage")
+	s.Queue.SetFail(nil)
+	cl.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@mx.example.test>\r\nDATA\r\nSubject: y\r\n\r\ny\r\n.\r\n")
+	cl.expect("250 2.1.0")
+	cl.expect("250 2.1.5")
+	cl.expect("354 ")
+	cl.expect("250 2.0.0 Ok: queued as ")
+	if m := s.Queue.Messages(); len(m) != 1 {
+		t.Errorf("%d messages queued, want 1", len(m))
+	}
 }

@@ -66,6 +66,12 @@ func (ss *session) log(format string, args ...any) {
 	}
 }
 
+func (ss *session) logWarn(format string, args ...any) {
+	if ss.srv.Log != nil {
+		ss.srv.Log.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
 // reply sends one reply line (or several joined by "\n") and flushes
 // unless more pipelined commands are already waiting.
 func (ss *session) reply(lines ...string) {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"net/smtp"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mailInstance is a daemon that delivers local mail to Maildirs under
+// its own directory (mail_spool_directory ending in "/").
+func mailInstance(t *testing.T, extra string) (*instance, string) {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("no current user:", err)
+	}
+	dir := t.TempDir()
+	in := newInstance(t, fmt.Sprintf("inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8\nalias_maps =\n"+
+		"home_mailbox =\nmail_spool_directory = %s/mail/\n%s", dir, extra))
+	if err := os.MkdirAll(filepath.Join(dir, "mail"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in.start(t)
+	return in, filepath.Join(dir, "mail", u.Username)
+}
+
+// waitFiles waits until dir holds n files and returns their contents.
+func waitFiles(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		entries, _ := os.ReadDir(dir)
+		if len(entries) >= n || time.Now().After(deadline) {
+			var out []string
+			for _, e := range entries {
+				b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+				out = append(out, string(b))
+			}
+			if len(out) != n {
+				t.Fatalf("%s holds %d files, want %d", dir, len(out), n)
+			}
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (in *instance) maillog(t *testing.T) string {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(in.data, "maillog"))
+	return string(b)
+}
+
+// A message sent over SMTP is queued (250 with its queue ID), delivered to
+// the user's Maildir with Postfix's headers, logged as Postfix logs it,
+// and removed from the queue.
+func TestDeliverToMaildir(t *testing.T) {
+	in, maildir := mailInstance(t, "")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	var reply string
+	if _, err := exec.LookPath("swaks"); err == nil {
+		out, err := exec.Command("swaks", "--server", addr, "--from", "app@client.example", "--to", rcpt,
+			"--header", "Subject: maildir test", "--body", "hello from swaks").CombinedOutput()
+		if err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		reply = string(out)
+	} else {
+		msg := "Subject: maildir test\r\n\r\nhello from net/smtp\r\n"
+		if err := smtp.SendMail(addr, nil, "app@client.example", []string{rcpt}, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		reply = "<~ 250 2.0.0 Ok: queued as (net/smtp hides it)"
+	}
+	if !strings.Contains(reply, "250 2.0.0 Ok: queued as ") {
+		t.Fatalf("no queue ID in the reply:\n%s", reply)
+	}
+	files := waitFiles(t, filepath.Join(maildir, "new"), 1)
+	for _, want := range []string{"Return-Path: <app@client.example>\n", "Delivered-To: " + rcpt + "\n",
+		"\tby mx.example.test (postern) with ESMTP id ", "Subject: maildir test\n"} {
+		if !strings.Contains(files[0], want) {
+			t.Errorf("delivered message lacks %q:\n%s", want, files[0])
+		}
+	}
+	if strings.Contains(files[0], "\r") {
+		t.Errorf("delivered message keeps CR line ends")
+	}
+	waitLog(t, in, ": removed")
+	log := in.maillog(t)
+	for _, want := range []string{"postern/smtpd[", ": client=localhost[127.0.0.1]", "postern/qmgr[", "from=<app@client.example>, size=",
+		"nrcpt=1 (queue active)", "postern/local[", "to=<" + rcpt + ">, relay=local, delay=", "dsn=2.0.0, status=sent (delivered to maildir)"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("maillog lacks %q:\n%s", want, log)
+		}
+	}
+	if out, _, code := in.run(t, "queue", "-p"); code != 0 || out != "Mail queue is empty\n" {
+		t.Errorf("queue -p: exit %d %q", code, out)
+	}
+}
+
+func waitLog(t *testing.T, in *instance, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(in.maillog(t), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("maillog never showed %q:\n%s", text, in.maillog(t))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Mail to an unknown local user (local_recipient_maps empty, so smtpd
+// takes it) bounces at delivery; the notice to a remote sender waits in
+// the deferred queue, where mailq and postsuper see it.
+func TestBounceAndQueueTools(t *testing.T) {
+	in, _ := mailInstance(t, "local_recipient_maps =\n")
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	msg := "Subject: to nobody\r\n\r\nhello\r\n"
+	if err := smtp.SendMail(addr, nil, "app@client.example", []string{"no-such-user@mx.example.test"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, in, "sender non-delivery notification: ")
+	waitLog(t, in, "to=<app@client.example>, relay=none")
+	log := in.maillog(t)
+	if !strings.Contains(log, `to=<no-such-user@mx.example.test>, relay=local, delay=`) ||
+		!strings.Contains(log, `dsn=5.1.1, status=bounced (unknown user: "no-such-user")`) {
+		t.Errorf("no bounce line:\n%s", log)
+	}
+	out, _, code := in.run(t, "queue", "-p")
+	if code != 0 || !strings.Contains(out, "MAILER-DAEMON") || !strings.Contains(out, "app@client.example") ||
+		!strings.HasSuffix(out, "in 1 Request.\n") {
+		t.Fatalf("queue -p: exit %d\n%s", code, out)
+	}
+	id := strings.Fields(strings.Split(out, "\n")[1])[0]
+	if _, e, code := in.run(t, "super", "-h", id); code != 0 || !strings.Contains(e, "Placed on hold: 1 message\n") {
+		t.Errorf("super -h: exit %d %q", code, e)
+	}
+	if out, _, _ := in.run(t, "queue", "-p"); !strings.Contains(out, id+"!") {
+		t.Errorf("held message not flagged:\n%s", out)
+	}
+	if _, e, code := in.run(t, "super", "-d", "ALL"); code != 0 || !strings.Contains(e, "Deleted: 1 message\n") {
+		t.Errorf("super -d ALL: exit %d %q", code, e)
+	}
+	if out, _, _ := in.run(t, "queue", "-p"); out != "Mail queue is empty\n" {
+		t.Errorf("after delete:\n%s", out)
+	}
+}

@@ -1,0 +1,22 @@
+// Package qmgr is postern's queue manager, Postfix's qmgr(8): it takes new
+// messages from the incoming queue and due ones from the deferred queue,
+// moves them to active, resolves each pending recipient to a transport
+// and next hop (internal/route), hands recipients to delivery agents
+// (internal/deliver) within per-destination and global concurrency limits,
+// records every outcome in the queue file before anything else happens,
+// sends the notices (internal/bounce), and then removes the message or
+// defers it with Postfix's backoff until maximal_queue_lifetime.
+//
+// A message's life, as the maillog shows it:
+//
+//	qmgr:  ID: from=<s>, size=N, nrcpt=M (queue active)
+//	local: ID: to=<r>, relay=local, delay=…, delays=a/b/c/d, dsn=2.0.0, status=sent (delivered to maildir)
+//	bounce: ID: sender non-delivery notification: NEWID
+//	qmgr:  ID: removed
+//
+// Crash safety follows from the order of operations: an outcome is
+// persisted (Store.Update, fsynced) before the next step depends on it, so
+// a recipient marked Sent is never delivered again, and a notice is queued
+// before the recipients it reports on are marked Notified (a crash in
+// between can send a notice twice, never lose one).
+package qmgr

@@ -1,0 +1,174 @@
+package qmgr
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// memStore is an in-memory Store for the manager's tests.
+type memStore struct {
+	mu    sync.Mutex
+	n     int
+	where map[string]string // id → queue
+	msgs  map[string]*queue.Message
+	body  map[string][]byte
+}
+
+func newMemStore() *memStore {
+	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}}
+}
+
+func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reader) (string, error) {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n++
+	id := env.ID
+	if id == "" {
+		id = fmt.Sprintf("M%04d", s.n)
+	}
+	e := *env
+	e.ID = id
+	e.Recipients = append([]queue.Recipient(nil), env.Recipients...)
+	if e.Arrival.IsZero() {
+		e.Arrival = time.Now()
+	}
+	s.msgs[id] = &queue.Message{ID: id, Envelope: e, Status: make([]queue.RcptStatus, len(e.Recipients)), Size: int64(len(data))}
+	s.body[id] = data
+	s.where[id] = queue.Incoming
+	return id, nil
+}
+
+func (s *memStore) List(q string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, w := range s.where {
+		if w == q {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+func (s *memStore) get(q, id string) (*queue.Message, error) {
+	if s.where[id] != q {
+		return nil, fmt.Errorf("%s/%s: %w", q, id, queue.ErrNotFound)
+	}
+	return s.msgs[id], nil
+}
+
+func (s *memStore) Read(q, id string) (*queue.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.get(q, id)
+	if err != nil {
+		return nil, err
+	}
+	c := *m
+	c.Queue = q
+	c.Status = append([]queue.RcptStatus(nil), m.Status...)
+	return &c, nil
+}
+
+func (s *memStore) Content(q, id string) (io.ReadCloser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.get(q, id); err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(s.body[id])), nil
+}
+
+func (s *memStore) Update(q, id string, st map[int]queue.RcptStatus) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.get(q, id)
+	if err != nil {
+		return err
+	}
+	for i, v := range st {
+		m.Status[i] = v
+	}
+	return nil
+}
+
+func (s *memStore) SetDelayWarned(q, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.get(q, id)
+	if err == nil {
+		m.DelayWarned = true
+	}
+	return err
+}
+
+func (s *memStore) Move(id, from, to string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.get(from, id); err != nil {
+		return err
+	}
+	s.where[id] = to
+	return nil
+}
+
+func (s *memStore) Defer(id, from string, next time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := s.get(from, id)
+	if err != nil {
+		return err
+	}
+	m.NextAttempt = next
+	s.where[id] = queue.Deferred
+	return nil
+}
+
+func (s *memStore) Remove(q, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.get(q, id); err != nil {
+		return err
+	}
+	delete(s.where, id)
+	delete(s.msgs, id)
+	delete(s.body, id)
+	return nil
+}
+
+// snapshot returns a message wherever it is, or nil.
+func (s *memStore) snapshot(id string) (*queue.Message, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.msgs[id]
+	if !ok {
+		return nil, ""
+	}
+	c := *m
+	c.Status = append([]queue.RcptStatus(nil), m.Status...)
+	return &c, s.where[id]
+}
+
+// ids returns every message ID in the store.
+func (s *memStore) ids() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id := range s.msgs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

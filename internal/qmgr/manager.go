@@ -1,0 +1,271 @@
+package qmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/route"
+)
+
+// Config is what the manager needs from main.cf.
+type Config struct {
+	Router *route.Router
+	// Agents by transport name (master.cf service): "local", "smtp", …
+	// A route to a transport without an agent is deferred.
+	Agents map[string]deliver.Agent
+
+	MinBackoff, MaxBackoff time.Duration // minimal_/maximal_backoff_time
+	RunDelay               time.Duration // queue_run_delay
+	MaxLifetime            time.Duration // maximal_queue_lifetime
+	BounceLifetime         time.Duration // bounce_queue_lifetime
+	DelayWarning           time.Duration // delay_warning_time; 0 = none
+	SoftBounce             bool          // soft_bounce
+
+	// Limits returns a transport's destination concurrency and recipient
+	// limits (<transport>_destination_concurrency_limit, …).
+	Limits       func(transport string) (concurrency, recipients int)
+	ProcessLimit int // default_process_limit: deliveries at once, all transports
+	ActiveLimit  int // messages worked on at once
+
+	Hostname        string // myhostname
+	MailName        string // mail_name
+	BounceSizeLimit int64  // bounce_size_limit
+
+	Log *slog.Logger     // maillog; "program" is set per line
+	Now func() time.Time // nil: time.Now
+}
+
+// Manager schedules deliveries. Create it with New, run it with Run.
+type Manager struct {
+	store Store
+	cfgMu sync.Mutex
+	cfg   *Config
+	kick  chan struct{}
+	flush chan struct{}
+	procs chan struct{}
+	msgs  chan struct{}
+
+	mu     sync.Mutex
+	active map[string]bool
+	runCtx context.Context // Run's, for DeliverNow
+	dests  map[string]chan struct{}
+	wg     sync.WaitGroup
+}
+
+// New returns a manager for store.
+func New(store Store, cfg Config) *Manager {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ProcessLimit < 1 {
+		cfg.ProcessLimit = 100
+	}
+	if cfg.ActiveLimit < 1 {
+		cfg.ActiveLimit = 1000
+	}
+	if cfg.RunDelay <= 0 {
+		cfg.RunDelay = 300 * time.Second
+	}
+	return &Manager{store: store, cfg: &cfg,
+		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
+		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
+		active: map[string]bool{}, dests: map[string]chan struct{}{}}
+}
+
+// Reconfigure makes later rounds use cfg (after a reload); rounds under
+// way finish with the configuration they began with. The concurrency
+// limits set by New stay.
+func (m *Manager) Reconfigure(cfg Config) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = m.config().Log
+	}
+	m.cfgMu.Lock()
+	m.cfg = &cfg
+	m.cfgMu.Unlock()
+}
+
+func (m *Manager) config() *Config {
+	m.cfgMu.Lock()
+	defer m.cfgMu.Unlock()
+	return m.cfg
+}
+
+// Queue returns the queue the SMTP server should hand messages to: the
+// store, and a nudge to the manager after each message.
+func (m *Manager) Queue() queue.Queue { return kickingQueue{m} }
+
+type kickingQueue struct{ m *Manager }
+
+func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Reader) (string, error) {
+	id, err := k.m.store.Enqueue(ctx, env, body)
+	if err == nil {
+		k.m.Kick()
+	}
+	return id, err
+}
+
+// CheckSpace passes the store's free-space check through, when it has one.
+func (k kickingQueue) CheckSpace(size int64) error {
+	if sc, ok := k.m.store.(queue.SpaceChecker); ok {
+		return sc.CheckSpace(size)
+	}
+	return nil
+}
+
+// Kick makes the manager look at the incoming queue now.
+func (m *Manager) Kick() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Flush makes every deferred message due now (postqueue -f).
+func (m *Manager) Flush() {
+	select {
+	case m.flush <- struct{}{}:
+	default:
+	}
+}
+
+// DeliverNow starts a delivery attempt for one message in the incoming or
+// deferred queue at once (postqueue -i).
+func (m *Manager) DeliverNow(id string) error {
+	if !queue.ValidID(id) {
+		return fmt.Errorf("%s: invalid queue ID", id)
+	}
+	m.mu.Lock()
+	ctx := m.runCtx
+	m.mu.Unlock()
+	if ctx == nil {
+		return errors.New("the queue manager is not running")
+	}
+	for _, q := range []string{queue.Incoming, queue.Deferred} {
+		if _, err := m.store.Read(q, id); err != nil {
+			continue
+		}
+		if m.claim(id) {
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				defer m.release(id)
+				m.process(ctx, id, q)
+			}()
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: no such message in the incoming or deferred queue", id)
+}
+
+// Run schedules deliveries until ctx ends, then waits for the deliveries
+// under way (their agents see ctx end and defer what is unfinished).
+func (m *Manager) Run(ctx context.Context) error {
+	defer m.wg.Wait()
+	m.mu.Lock()
+	m.runCtx = ctx
+	m.mu.Unlock()
+	tick := time.NewTicker(m.config().RunDelay)
+	defer tick.Stop()
+	m.scan(ctx, queue.Active, false) // left over from a crash (recovery normally moves them)
+	m.scan(ctx, queue.Incoming, false)
+	m.scan(ctx, queue.Deferred, false)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.kick:
+			m.scan(ctx, queue.Incoming, false)
+		case <-tick.C:
+			m.scan(ctx, queue.Incoming, false)
+			m.scan(ctx, queue.Deferred, false)
+		case <-m.flush:
+			m.scan(ctx, queue.Incoming, true)
+			m.scan(ctx, queue.Deferred, true)
+		}
+	}
+}
+
+// scan starts work on the messages of a queue that are due.
+func (m *Manager) scan(ctx context.Context, q string, all bool) {
+	ids, err := m.store.List(q)
+	if err != nil {
+		m.log("qmgr").Warn(fmt.Sprintf("scan %s queue: %v", q, err))
+		return
+	}
+	now := m.config().Now()
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return
+		}
+		if q == queue.Deferred && !all {
+			msg, err := m.store.Read(q, id)
+			if err != nil || msg.NextAttempt.After(now) {
+				continue
+			}
+		}
+		if !m.claim(id) {
+			continue
+		}
+		select {
+		case m.msgs <- struct{}{}:
+		case <-ctx.Done():
+			m.release(id)
+			return
+		}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			defer func() { <-m.msgs; m.release(id) }()
+			m.process(ctx, id, q)
+		}()
+	}
+}
+
+func (m *Manager) claim(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.active[id] {
+		return false
+	}
+	m.active[id] = true
+	return true
+}
+
+func (m *Manager) release(id string) {
+	m.mu.Lock()
+	delete(m.active, id)
+	m.mu.Unlock()
+	m.Kick() // a slot is free: there may be more waiting
+}
+
+// destination returns the semaphore of one transport:nexthop.
+func (m *Manager) destination(key string, limit int) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.dests[key]
+	if !ok {
+		if limit < 1 {
+			limit = 1
+		}
+		d = make(chan struct{}, limit)
+		m.dests[key] = d
+	}
+	return d
+}
+
+func (m *Manager) log(program string) *slog.Logger {
+	return m.config().Log.With("program", "postern/"+program)
+}

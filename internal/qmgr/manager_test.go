@@ -1,0 +1,292 @@
+package qmgr
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/route"
+)
+
+// scripted decides by the recipient's local part: ok… is delivered,
+// soft… deferred, hard… bounced; it counts deliveries and concurrency.
+type scripted struct {
+	mu        sync.Mutex
+	delivered map[string]int
+	running   atomic.Int32
+	peak      atomic.Int32
+	hold      time.Duration
+}
+
+func (a *scripted) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
+	n := a.running.Add(1)
+	defer a.running.Add(-1)
+	for {
+		p := a.peak.Load()
+		if n <= p || a.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(a.hold)
+	var out []deliver.Result
+	for _, i := range req.Rcpts {
+		addr := req.Env.Recipients[i].Addr
+		r := deliver.Result{Rcpt: i, Relay: "local"}
+		switch {
+		case strings.HasPrefix(addr, "ok"):
+			r.Kind, r.DSN, r.Reason = deliver.Sent, "2.0.0", "delivered to maildir"
+			a.mu.Lock()
+			a.delivered[addr]++
+			a.mu.Unlock()
+		case strings.HasPrefix(addr, "soft"):
+			r.Kind, r.DSN, r.Reason = deliver.Deferred, "4.2.2", "mailbox full"
+		default:
+			r.Kind, r.DSN, r.Reason = deliver.Bounced, "5.1.1", `unknown user: "`+addr+`"`
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (a *scripted) count(addr string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.delivered[addr]
+}
+
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logLines) WithGroup(string) slog.Handler            { return l }
+func (l *logLines) WithAttrs(as []slog.Attr) slog.Handler {
+	for _, a := range as {
+		if a.Key == "program" {
+			return &prefixed{l, a.Value.String()}
+		}
+	}
+	return l
+}
+func (l *logLines) Handle(_ context.Context, r slog.Record) error { return l.add(r.Message) }
+func (l *logLines) add(s string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+	return nil
+}
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+type prefixed struct {
+	*logLines
+	program string
+}
+
+func (p *prefixed) Handle(_ context.Context, r slog.Record) error {
+	return p.add(p.program + ": " + r.Message)
+}
+
+type rig struct {
+	t     *testing.T
+	store *memStore
+	agent *scripted
+	log   *logLines
+	mgr   *Manager
+	now   atomic.Pointer[time.Time]
+	stop  func()
+}
+
+func newRig(t *testing.T, tweak func(*Config)) *rig {
+	r := &rig{t: t, store: newMemStore(), agent: &scripted{delivered: map[string]int{}}, log: &logLines{}}
+	start := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	r.now.Store(&start)
+	cfg := Config{
+		Router: &route.Router{Local: route.Route{Transport: "local", Nexthop: "mx.example.test"},
+			Default: route.Route{Transport: "smtp"},
+			IsLocal: func(d string) (bool, error) { return d == "mx.example.test", nil }},
+		Agents:     map[string]deliver.Agent{"local": r.agent, "discard": deliver.Discard{}},
+		MinBackoff: 300 * time.Second, MaxBackoff: 4000 * time.Second, RunDelay: time.Hour,
+		MaxLifetime: 5 * 24 * time.Hour, BounceLifetime: 5 * 24 * time.Hour,
+		Limits:   func(string) (int, int) { return 2, 1 },
+		Hostname: "mx.example.test", MailName: "postern",
+		Log: slog.New(r.log), Now: func() time.Time { return *r.now.Load() },
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	r.mgr = New(r.store, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.mgr.Run(ctx); close(done) }()
+	r.stop = func() { cancel(); <-done }
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *rig) advance(d time.Duration) {
+	n := r.now.Load().Add(d)
+	r.now.Store(&n)
+}
+
+// send queues a message through the manager's queue.
+func (r *rig) send(sender string, rcpts ...string) string {
+	env := &queue.Envelope{Sender: sender, Arrival: *r.now.Load()}
+	for _, a := range rcpts {
+		env.Recipients = append(env.Recipients, queue.Recipient{Addr: a})
+	}
+	id, err := r.mgr.Queue().Enqueue(context.Background(), env, strings.NewReader("Subject: test\r\n\r\nhello\r\n"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return id
+}
+
+// settle waits until no message is active and the condition holds.
+func (r *rig) settle(what string, cond func() bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mgr.mu.Lock()
+		idle := len(r.mgr.active) == 0
+		r.mgr.mu.Unlock()
+		if idle && cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.t.Fatalf("timed out waiting for %s; log:\n%s", what, r.log)
+}
+
+func TestDeliveredMessageIsRemoved(t *testing.T) {
+	r := newRig(t, nil)
+	id := r.send("sender@example.net", "ok1@mx.example.test", "ok2@mx.example.test")
+	r.settle("removal", func() bool { m, _ := r.store.snapshot(id); return m == nil })
+	log := r.log.String()
+	for _, want := range []string{
+		"postern/qmgr: " + id + ": from=<sender@example.net>, size=24, nrcpt=2 (queue active)",
+		"postern/local: " + id + ": to=<ok1@mx.example.test>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+		"postern/qmgr: " + id + ": removed",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if r.agent.count("ok1@mx.example.test") != 1 || r.agent.count("ok2@mx.example.test") != 1 {
+		t.Errorf("deliveries %v", r.agent.delivered)
+	}
+}
+
+func TestMixedOutcomes(t *testing.T) {
+	r := newRig(t, nil)
+	id := r.send("sender@example.net", "ok@mx.example.test", "soft@mx.example.test", "hard@mx.example.test")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	m, _ := r.store.snapshot(id)
+	if st := m.Status; st[0].State != queue.Sent || st[1].State != queue.Pending || st[1].Reason != "mailbox full" ||
+		st[2].State != queue.Bounced || !st[2].Notified {
+		t.Fatalf("statuses %+v", st)
+	}
+	if want := r.now.Load().Add(300 * time.Second); !m.NextAttempt.Equal(want) {
+		t.Errorf("next attempt %v, want %v (minimal_backoff_time)", m.NextAttempt, want)
+	}
+	// The failure notice went to the sender, from <>.
+	var notice *queue.Message
+	for _, nid := range r.store.ids() {
+		if n, _ := r.store.snapshot(nid); nid != id && n != nil {
+			notice = n
+		}
+	}
+	if notice == nil || notice.Envelope.Sender != "" || notice.Envelope.Recipients[0].Addr != "sender@example.net" {
+		t.Fatalf("no failure notice to the sender: %+v; log:\n%s", notice, r.log)
+	}
+	if !strings.Contains(r.log.String(), "postern/bounce: "+id+": sender non-delivery notification: "+notice.ID) {
+		t.Errorf("no bounce log line:\n%s", r.log)
+	}
+	// A retry delivers nothing twice.
+	r.mgr.Flush()
+	r.settle("second attempt", func() bool { return strings.Count(r.log.String(), "to=<soft@mx.example.test>") == 2 })
+	if r.agent.count("ok@mx.example.test") != 1 {
+		t.Errorf("ok@ delivered %d times", r.agent.count("ok@mx.example.test"))
+	}
+}
+
+func TestExpiryReturnsToSender(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.MaxLifetime = time.Hour })
+	id := r.send("sender@example.net", "soft@mx.example.test")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	r.advance(2 * time.Hour)
+	r.mgr.Flush()
+	r.settle("expiry", func() bool { m, _ := r.store.snapshot(id); return m == nil })
+	if !strings.Contains(r.log.String(), "dsn=4.2.2, status=expired, returned to sender (mailbox full)") {
+		t.Errorf("no expiry line:\n%s", r.log)
+	}
+	if !strings.Contains(r.log.String(), id+": sender non-delivery notification: ") {
+		t.Errorf("no notice:\n%s", r.log)
+	}
+}
+
+func TestNullSenderIsNeverBounced(t *testing.T) {
+	r := newRig(t, nil)
+	id := r.send("", "hard@mx.example.test")
+	r.settle("removal", func() bool { m, _ := r.store.snapshot(id); return m == nil })
+	if ids := r.store.ids(); len(ids) != 0 {
+		t.Errorf("a notice was queued for null-sender mail: %v", ids)
+	}
+}
+
+func TestSoftBounce(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.SoftBounce = true })
+	id := r.send("sender@example.net", "hard@mx.example.test")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	if !strings.Contains(r.log.String(), "dsn=4.1.1, status=deferred") {
+		t.Errorf("soft_bounce did not defer:\n%s", r.log)
+	}
+}
+
+func TestDelayWarning(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.DelayWarning = time.Hour })
+	id := r.send("sender@example.net", "soft@mx.example.test")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	for k := 2; k <= 3; k++ { // only one warning, however many rounds
+		r.advance(2 * time.Hour)
+		r.mgr.Flush()
+		r.settle("retry", func() bool {
+			_, q := r.store.snapshot(id)
+			return q == queue.Deferred && strings.Count(r.log.String(), "to=<soft@") == k
+		})
+	}
+	if n := strings.Count(r.log.String(), "sender delay notification"); n != 1 {
+		t.Errorf("%d delay notices, want 1:\n%s", n, r.log)
+	}
+}
+
+func TestDestinationConcurrency(t *testing.T) {
+	r := newRig(t, nil)
+	r.agent.hold = 20 * time.Millisecond
+	for range 10 {
+		r.send("s@example.net", "ok@mx.example.test")
+	}
+	r.settle("all delivered", func() bool { return r.agent.count("ok@mx.example.test") == 10 })
+	if p := r.agent.peak.Load(); p > 2 || p < 2 {
+		t.Errorf("peak concurrency to one local user %d, want 2", p)
+	}
+}
+
+func TestUnknownTransportDefers(t *testing.T) {
+	r := newRig(t, nil)
+	id := r.send("s@example.net", "x@remote.example")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	if !strings.Contains(r.log.String(), `postern/smtp: `+id+`: to=<x@remote.example>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.0, status=deferred (mail transport unavailable: no "smtp" service in master.cf)`) {
+		t.Errorf("log:\n%s", r.log)
+	}
+}

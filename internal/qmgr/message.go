@@ -1,0 +1,163 @@
+package qmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/route"
+)
+
+// job is one message being worked on.
+type job struct {
+	m         *Manager
+	cfg       *Config // the configuration when the round began
+	msg       *queue.Message
+	activated time.Time
+	mu        sync.Mutex // guards msg.Status while deliveries run
+}
+
+// process takes one message through one round of deliveries.
+func (m *Manager) process(ctx context.Context, id, from string) {
+	cfg := m.config()
+	qlog := m.log("qmgr")
+	if from != queue.Active {
+		if err := m.store.Move(id, from, queue.Active); err != nil {
+			if !errors.Is(err, queue.ErrNotFound) {
+				qlog.Warn(fmt.Sprintf("%s: move to active: %v", id, err))
+			}
+			return
+		}
+	}
+	msg, err := m.store.Read(queue.Active, id)
+	if err != nil {
+		qlog.Warn(fmt.Sprintf("%s: %v: moving it to the corrupt queue", id, err))
+		m.store.Move(id, queue.Active, queue.Corrupt)
+		return
+	}
+	j := &job{m: m, cfg: cfg, msg: msg, activated: cfg.Now()}
+	sender := msg.Envelope.Sender
+	qlog.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", id, sender, msg.Size, len(msg.Envelope.Recipients)))
+
+	j.deliverAll(ctx)
+	if ctx.Err() != nil {
+		m.deferMessage(j) // shutting down: what is left waits for the next start
+		return
+	}
+	j.expire()
+	j.notify()
+	if j.done() {
+		if err := m.store.Remove(queue.Active, id); err != nil {
+			qlog.Warn(fmt.Sprintf("%s: remove: %v", id, err))
+			return
+		}
+		qlog.Info(fmt.Sprintf("%s: removed", id))
+		return
+	}
+	m.deferMessage(j)
+}
+
+// deferMessage puts a message with pending recipients in the deferred
+// queue; its next attempt follows Postfix's backoff: the time it has
+// spent in the queue, between minimal_ and maximal_backoff_time.
+func (m *Manager) deferMessage(j *job) {
+	now := j.cfg.Now()
+	wait := now.Sub(j.msg.Envelope.Arrival)
+	wait = max(wait, j.cfg.MinBackoff)
+	if j.cfg.MaxBackoff > 0 {
+		wait = min(wait, j.cfg.MaxBackoff)
+	}
+	if err := m.store.Defer(j.msg.ID, queue.Active, now.Add(wait)); err != nil {
+		m.log("qmgr").Warn(fmt.Sprintf("%s: defer: %v", j.msg.ID, err))
+	}
+}
+
+// group is the recipients of one message that go to one destination.
+type group struct {
+	route route.Route
+	rcpts []int
+}
+
+// deliverAll routes the pending recipients and delivers to every
+// destination at once, each within its limits.
+func (j *job) deliverAll(ctx context.Context) {
+	groups := map[route.Route][]int{}
+	for i, r := range j.msg.Envelope.Recipients {
+		if j.msg.Status[i].State != queue.Pending {
+			continue
+		}
+		rt, err := j.cfg.Router.Resolve(r.Addr)
+		if err != nil {
+			j.record(route.Route{Transport: "qmgr"}, timing{}, []deliver.Result{{Rcpt: i, Kind: deliver.Deferred,
+				DSN: "4.3.0", Reason: "address resolver failure: " + err.Error(), Relay: "none"}})
+			continue
+		}
+		groups[rt] = append(groups[rt], i)
+	}
+	var list []group
+	for rt, rcpts := range groups {
+		list = append(list, group{rt, rcpts})
+	}
+	sort.Slice(list, func(a, b int) bool { return list[a].route.String() < list[b].route.String() })
+	var wg sync.WaitGroup
+	for _, g := range list {
+		conc, limit := 20, 50
+		if j.cfg.Limits != nil {
+			conc, limit = j.cfg.Limits(g.route.Transport)
+		}
+		if limit < 1 {
+			limit = len(g.rcpts)
+		}
+		for start := 0; start < len(g.rcpts); start += limit {
+			chunk := g.rcpts[start:min(start+limit, len(g.rcpts))]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j.deliverChunk(ctx, g.route, chunk, conc)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// deliverChunk hands recipients to their agent once a slot is free.
+func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, conc int) {
+	agent, ok := j.cfg.Agents[rt.Transport]
+	if !ok {
+		agent = deliver.Unavailable{Reason: fmt.Sprintf("mail transport unavailable: no %q service in master.cf", rt.Transport)}
+	}
+	key := rt.String()
+	if rt.Transport == "local" { // local(8) delivers to one user at a time
+		key += "/" + strings.ToLower(j.msg.Envelope.Recipients[rcpts[0]].Addr)
+	}
+	dest := j.m.destination(key, conc)
+	select {
+	case dest <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-dest }()
+	select {
+	case j.m.procs <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-j.m.procs }()
+
+	id := j.msg.ID
+	req := &deliver.Request{ID: id, Env: &j.msg.Envelope, Rcpts: rcpts, Nexthop: rt.Nexthop, Size: j.msg.Size,
+		Content: func() (io.ReadCloser, error) { return j.m.store.Content(queue.Active, id) }}
+	t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
+	results := agent.Deliver(ctx, req)
+	if len(results) != len(rcpts) { // an agent bug must not lose recipients
+		results = deliver.Unavailable{Reason: "delivery agent returned no status"}.Deliver(ctx, req)
+	}
+	j.record(rt, t, results)
+}

@@ -1,0 +1,133 @@
+package qmgr
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/postern-mta/postern/internal/bounce"
+	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/route"
+)
+
+// record persists an agent's results, then logs them: a recipient is
+// logged as sent only once the queue file says so.
+func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
+	now := j.cfg.Now()
+	t.setup, t.transfer = 0, 0
+	updates := make(map[int]queue.RcptStatus, len(results))
+	lines := make([]string, 0, len(results))
+	for _, r := range results {
+		if j.cfg.SoftBounce && r.Kind == deliver.Bounced {
+			r.Kind, r.DSN = deliver.Deferred, "4"+strings.TrimPrefix(r.DSN, "5")
+		}
+		st := j.status(r)
+		st.At = now
+		updates[r.Rcpt] = st
+		tr := t
+		tr.setup, tr.transfer = r.Setup, r.Transfer
+		status := map[deliver.Kind]string{deliver.Sent: "sent", deliver.Deferred: "deferred", deliver.Bounced: "bounced"}[r.Kind]
+		lines = append(lines, fmt.Sprintf("%s: to=<%s>, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
+			j.msg.Envelope.Recipients[r.Rcpt].Addr, orNone(r.Relay), tr.String(now), r.DSN, status, r.Reason))
+	}
+	if !j.update(updates) {
+		return
+	}
+	log := j.m.log(rt.Transport)
+	for _, l := range lines {
+		log.Info(l)
+	}
+}
+
+// status turns an agent's result into the persisted recipient state.
+func (j *job) status(r deliver.Result) queue.RcptStatus {
+	st := queue.RcptStatus{DSN: r.DSN, Reason: r.Reason, Diagnostic: r.Diagnostic, RemoteMTA: r.RemoteMTA, Action: r.Action}
+	env := &j.msg.Envelope
+	switch r.Kind {
+	case deliver.Sent:
+		st.State = queue.Sent
+		if st.Action == "" {
+			st.Action = "delivered"
+		}
+		st.Notified = !bounce.Wanted(bounce.Success, env, r.Rcpt, j.cfg.Hostname)
+	case deliver.Bounced:
+		st.State, st.Action = queue.Bounced, "failed"
+		st.Notified = !bounce.Wanted(bounce.Failure, env, r.Rcpt, j.cfg.Hostname)
+	default:
+		st.State, st.Action = queue.Pending, "delayed"
+	}
+	return st
+}
+
+// update writes new recipient states to the queue file and to memory.
+func (j *job) update(updates map[int]queue.RcptStatus) bool {
+	if len(updates) == 0 {
+		return true
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.m.store.Update(queue.Active, j.msg.ID, updates); err != nil {
+		// The outcome is lost; the recipient stays pending and will be
+		// tried again: a duplicate is better than a loss.
+		j.m.log("qmgr").Warn(fmt.Sprintf("%s: cannot record delivery status: %v", j.msg.ID, err))
+		return false
+	}
+	for i, st := range updates {
+		j.msg.Status[i] = st
+	}
+	return true
+}
+
+// expire returns recipients still pending after the queue lifetime
+// (bounce_queue_lifetime for null-sender mail) to the sender.
+func (j *job) expire() {
+	life := j.cfg.MaxLifetime
+	if j.msg.Envelope.Sender == "" {
+		life = j.cfg.BounceLifetime
+	}
+	now := j.cfg.Now()
+	if now.Sub(j.msg.Envelope.Arrival) < life {
+		return
+	}
+	updates := map[int]queue.RcptStatus{}
+	var lines []string
+	t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: now}
+	for i, st := range j.msg.Status {
+		if st.State != queue.Pending {
+			continue
+		}
+		st.State, st.Action, st.At = queue.Bounced, "failed", now
+		if st.DSN == "" {
+			st.DSN = "4.7.0"
+		}
+		if st.Reason == "" {
+			st.Reason = "message is too old"
+		}
+		st.Notified = !bounce.Wanted(bounce.Failure, &j.msg.Envelope, i, j.cfg.Hostname)
+		updates[i] = st
+		lines = append(lines, fmt.Sprintf("%s: to=<%s>, relay=none, %s, dsn=%s, status=expired, returned to sender (%s)",
+			j.msg.ID, j.msg.Envelope.Recipients[i].Addr, t.String(now), st.DSN, st.Reason))
+	}
+	if j.update(updates) {
+		for _, l := range lines {
+			j.m.log("qmgr").Info(l)
+		}
+	}
+}
+
+// done reports whether nothing is left to do for the message.
+func (j *job) done() bool {
+	for _, st := range j.msg.Status {
+		if !st.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,21 @@
+package qmgr
+
+import (
+	"io"
+	"time"
+
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// Store is the queue the manager works on (*queue.Store).
+type Store interface {
+	queue.Queue
+	List(q string) ([]string, error)
+	Read(q, id string) (*queue.Message, error)
+	Content(q, id string) (io.ReadCloser, error)
+	Update(q, id string, status map[int]queue.RcptStatus) error
+	SetDelayWarned(q, id string) error
+	Move(id, from, to string) error
+	Defer(id, from string, next time.Time) error
+	Remove(q, id string) error
+}
