@@ -153,3 +153,31 @@ func TestBounceAndQueueTools(t *testing.T) {
 		t.Errorf("after delete:\n%s", out)
 	}
 }
+
+// newaliases builds alias_database; mail to an alias then reaches the
+// user it names, and the log shows the original recipient.
+func TestNewaliasesAndAliasDelivery(t *testing.T) {
+	u, _ := user.Current()
+	dir := t.TempDir()
+	aliasFile := filepath.Join(dir, "aliases")
+	os.WriteFile(aliasFile, []byte("# test aliases\npostmaster: "+u.Username+"\nTeam: postmaster,\n  "+u.Username+"\n"), 0o644)
+	extra := fmt.Sprintf("alias_database = hash:%s\nalias_maps = hash:%s\n", aliasFile, aliasFile)
+	cfgDir := t.TempDir()
+	os.WriteFile(filepath.Join(cfgDir, "main.cf"), []byte(extra), 0o644)
+	if _, e, code := runBin(t, "newaliases", "-c", cfgDir); code != 0 {
+		t.Fatalf("newaliases: exit %d %s", code, e)
+	}
+	if out, _, code := runBin(t, "postern", "map", "-q", "team", "hash:"+aliasFile); code != 0 || out != "postmaster,"+u.Username+"\n" && out != "postmaster, "+u.Username+"\n" {
+		t.Errorf("alias lookup: exit %d %q", code, out)
+	}
+	in, maildir := mailInstance(t, extra) // later lines win: these alias_maps replace the empty one
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	if err := smtp.SendMail(addr, nil, "app@client.example", []string{"team@mx.example.test"}, []byte("Subject: alias\r\n\r\nhi\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	files := waitFiles(t, filepath.Join(maildir, "new"), 1) // one copy, though the user is reached twice
+	if !strings.Contains(files[0], "Subject: alias") {
+		t.Errorf("delivered:\n%s", files[0])
+	}
+	waitLog(t, in, ": removed")
+}

@@ -29,6 +29,7 @@ func init() {
 		{"check", "validate main.cf, master.cf and the files they name", runCheck},
 		{"queue", "list the mail queue (-p, as mailq; -j JSON), deliver now (-f, -i ID)", runQueue},
 		{"super", "delete (-d), hold (-h), release (-H), requeue (-r) messages; check the queue (-s)", runSuper},
+		{"newaliases", "build the alias database (alias_database) from its text file", runNewaliases},
 		{"map", "build (postmap FILE), query (-q KEY) or list (-s) lookup tables", runMap},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},
@@ -53,7 +54,9 @@ func dispatch(argv []string, stdout, stderr io.Writer) int {
 	switch base {
 	case "mailq":
 		return runQueue(append([]string{"-p"}, argv[1:]...), stdout, stderr)
-	case "sendmail", "newaliases":
+	case "newaliases":
+		return runNewaliases(argv[1:], stdout, stderr)
+	case "sendmail":
 		fmt.Fprintf(stderr, "%s: fatal: the %s command is not implemented yet\n", base, base)
 		return 1
 	}
