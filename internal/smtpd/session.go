@@ -35,6 +35,9 @@ type session struct {
 	// denied is set when smtpd_delay_reject = no rejected the client at
 	// connect: every later command but QUIT gets 503.
 	denied string
+	// counts and lastCode feed the disconnect line's command counters.
+	counts   counters
+	lastCode byte
 }
 
 type transaction struct {
@@ -82,6 +85,9 @@ func (ss *session) reply(lines ...string) {
 		}
 		ss.w.WriteString(l[:3] + sep + strings.TrimLeft(l[3:], " -") + "\r\n")
 	}
+	if len(lines) > 0 {
+		ss.lastCode = lines[len(lines)-1][0]
+	}
 	if ss.rd.Buffered() == 0 {
 		ss.w.Flush()
 	}
@@ -113,7 +119,7 @@ func (ss *session) run(ctx context.Context) {
 		ss.req.ClientName, ss.req.ReverseName = ss.srv.LookupClient(ctx, ss.req.ClientAddr)
 	}
 	ss.log("connect from %s", ss.req.Client())
-	defer func() { ss.w.Flush(); ss.log("disconnect from %s", ss.req.Client()) }()
+	defer func() { ss.w.Flush(); ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts) }()
 	ss.deadline()
 	if !ss.cfg.DelayReject {
 		if v := ss.srv.Policy.Check(ctx, "smtpd_client_restrictions", policy.Client, &ss.req); v.Kind == policy.Reject {
@@ -154,6 +160,8 @@ func (ss *session) command(ctx context.Context, line string) {
 	}
 	verb, arg, _ := strings.Cut(line, " ")
 	verb = strings.ToUpper(verb)
+	ss.lastCode = 0
+	defer func() { ss.counts.add(verb, ss.lastCode != '4' && ss.lastCode != '5') }()
 	if ss.denied != "" && verb != "QUIT" {
 		ss.fail(ss.denied)
 		return
