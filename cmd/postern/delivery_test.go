@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -180,4 +181,53 @@ func TestNewaliasesAndAliasDelivery(t *testing.T) {
 		t.Errorf("delivered:\n%s", files[0])
 	}
 	waitLog(t, in, ": removed")
+}
+
+// Started as root with an unprivileged mail_owner, the daemon keeps a
+// root process for local delivery only: mail reaches a mailbox directory
+// that mail_owner could not write, owned by the recipient's identity.
+func TestRootLocalDeliveryAgent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the local delivery agent process exists only when the daemon starts as root (CI runs as root)")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	spool := t.TempDir() // root-owned, mode 0700 below: closed to nobody
+	in := newInstance(t, fmt.Sprintf("inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8\nalias_maps =\n"+
+		"home_mailbox =\nmail_spool_directory = %s/\nmail_owner = nobody", spool))
+	for d := in.dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755) // mail_owner reaches its queue through the test's directories
+	}
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	if err := smtp.SendMail(addr, nil, "app@client.example", []string{"root@mx.example.test"}, []byte("Subject: via agent\r\n\r\nhi\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	files := waitFiles(t, filepath.Join(spool, "root", "new"), 1)
+	if !strings.Contains(files[0], "Subject: via agent") {
+		t.Errorf("delivered:\n%s", files[0])
+	}
+	// The daemon itself runs as nobody, which cannot write the spool: the
+	// agent process did it.
+	pid, _ := os.ReadFile(filepath.Join(in.data, "postern.pid"))
+	status, _ := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/status")
+	if !strings.Contains(string(status), "\nUid:\t"+nobody.Uid+"\t") {
+		t.Errorf("the daemon does not run as nobody:\n%s", status)
+	}
+	if st, err := os.Stat(spool); err != nil || st.Sys().(*syscall.Stat_t).Uid != 0 || st.Mode().Perm()&0o022 != 0 {
+		t.Errorf("spool %s is not closed to nobody: %v %v", spool, st.Mode(), err)
+	}
+	// A reload reaches the agent process too.
+	if _, e, code := in.run(t, "reload"); code != 0 {
+		t.Fatalf("reload: %s", e)
+	}
+	if err := smtp.SendMail(addr, nil, "app@client.example", []string{"root@mx.example.test"}, []byte("Subject: after reload\r\n\r\nhi\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFiles(t, filepath.Join(spool, "root", "new"), 2)
+	if _, e, code := in.run(t, "stop"); code != 0 {
+		t.Errorf("stop: %s", e)
+	}
 }

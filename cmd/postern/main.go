@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/postern-mta/postern/internal/master"
 )
 
 // command is one subcommand of postern.
@@ -66,6 +68,9 @@ func dispatch(argv []string, stdout, stderr io.Writer) int {
 	if len(argv) < 2 {
 		runHelp(nil, stderr, stderr)
 		return 2
+	}
+	if argv[1] == master.AgentCommand { // started by the daemon, not listed
+		return runAgent(argv[2:], stdout, stderr)
 	}
 	c := find(argv[1])
 	if c == nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/deliver/proxy"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
 	"github.com/postern-mta/postern/internal/qmgr"
@@ -46,6 +49,7 @@ type Daemon struct {
 	qmgr     *qmgr.Manager
 	qmgrStop context.CancelFunc
 	qmgrDone chan struct{}
+	agent    *proxy.Client // the root local delivery process, if any
 	sessions sync.WaitGroup
 	connMu   sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -87,15 +91,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer d.cleanup(ctl, data)
+	var agentConn net.Conn
+	if needsAgent(g.cfg) {
+		if agentConn, _, err = startAgent(d.Dir); err != nil {
+			d.pool.Close()
+			return err
+		}
+		defer agentConn.Close()
+	}
 	if err := dropPrivileges(g.cfg, d.Log, queue, data); err != nil {
 		d.pool.Close()
 		return err
 	}
 	d.setLog(g)
-	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.Log); err != nil {
+	var lq lateQueue
+	if agentConn != nil {
+		d.agent = proxy.NewClient(agentConn, &lq, d.Log.With("program", "postern/local"))
+	}
+	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.localAgent(), d.Log); err != nil {
 		d.pool.Close()
 		return err
 	}
+	lq.set(d.qmgr.Queue())
 	g.smtp.Queue = d.qmgr.Queue()
 	qctx, qstop := context.WithCancel(context.Background())
 	d.qmgrStop, d.qmgrDone = qstop, make(chan struct{})
@@ -186,9 +203,14 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		return refuse(err)
 	}
-	mc, err := managerConfig(g.cfg, g.smtp.Policy, d.store, d.Log)
+	mc, err := managerConfig(g.cfg, g.smtp.Policy, d.qmgr.Queue(), d.localAgent(), d.Log)
 	if err != nil {
 		return refuse(err)
+	}
+	if d.agent != nil {
+		if err := d.agent.Reload(ctx); err != nil {
+			return refuse(fmt.Errorf("local delivery agent: %w", err))
+		}
 	}
 	opened, err := d.pool.Open(g.plan, listen.Options{Freebind: g.freebind})
 	if err != nil {
@@ -298,6 +320,33 @@ func privilegedPortHint(err error) error {
 		return fmt.Errorf("%w (a port below 1024 needs CAP_NET_BIND_SERVICE once postern runs as mail_owner: run it under systemd with contrib/systemd/postern.service, or stop and start it)", err)
 	}
 	return err
+}
+
+// localAgent is the agent process's client, or nil to deliver in process.
+func (d *Daemon) localAgent() deliver.Agent {
+	if d.agent == nil {
+		return nil
+	}
+	return d.agent
+}
+
+// lateQueue lets the agent client queue forwarded copies through the
+// queue manager, which is created after the client.
+type lateQueue struct {
+	mu sync.Mutex
+	q  queue.Queue
+}
+
+func (l *lateQueue) set(q queue.Queue) { l.mu.Lock(); l.q = q; l.mu.Unlock() }
+
+func (l *lateQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Reader) (string, error) {
+	l.mu.Lock()
+	q := l.q
+	l.mu.Unlock()
+	if q == nil {
+		return "", errors.New("the queue is not open yet")
+	}
+	return q.Enqueue(ctx, env, body)
 }
 
 // setLog gives a generation's SMTP server the daemon's logger.

@@ -17,7 +17,7 @@ import (
 
 // openQueue opens the durable queue (running start-up recovery) and the
 // queue manager that delivers from it.
-func openQueue(cfg *config.Config, pol *policy.Policy, log *slog.Logger) (*queue.Store, *qmgr.Manager, error) {
+func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent, log *slog.Logger) (*queue.Store, *qmgr.Manager, error) {
 	dir, err := cfg.Get("queue_directory")
 	if err != nil {
 		return nil, nil, err
@@ -35,7 +35,7 @@ func openQueue(cfg *config.Config, pol *policy.Policy, log *slog.Logger) (*queue
 	if err != nil {
 		return nil, nil, err
 	}
-	mc, err := managerConfig(cfg, pol, store, log)
+	mc, err := managerConfig(cfg, pol, store, localAgent, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -43,101 +43,120 @@ func openQueue(cfg *config.Config, pol *policy.Policy, log *slog.Logger) (*queue
 }
 
 // managerConfig builds the queue manager's routing, agents and timers
-// from main.cf; a reload builds a new one.
-func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, log *slog.Logger) (*qmgr.Config, error) {
-	var firstErr error
-	get := func(name string) string {
-		v, err := cfg.Get(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	dur := func(name string) time.Duration {
-		v, err := cfg.Duration(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	num := func(name string) int64 {
-		v, err := cfg.Int(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	list := func(name string) []string {
-		v, err := cfg.List(name)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return v
-	}
-	hostname := get("myhostname")
+// from main.cf; a reload builds a new one. localAgent, when set, is the
+// privileged agent process (see agent.go); otherwise local delivery runs
+// in this process.
+func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localAgent deliver.Agent, log *slog.Logger) (*qmgr.Config, error) {
+	p := params{cfg: cfg}
 	rt := &route.Router{
-		Local:     route.Parse(get("local_transport")),
-		Relay:     route.Parse(get("relay_transport")),
-		Default:   route.Parse(get("default_transport")),
-		Relayhost: get("relayhost"),
-		Delimiter: get("recipient_delimiter"),
+		Local:     route.Parse(p.get("local_transport")),
+		Relay:     route.Parse(p.get("relay_transport")),
+		Default:   route.Parse(p.get("default_transport")),
+		Relayhost: p.get("relayhost"),
+		Delimiter: p.get("recipient_delimiter"),
 		IsLocal:   pol.IsLocal,
 		IsRelay:   pol.IsRelayDomain,
 	}
-	for _, spec := range list("transport_maps") {
+	for _, spec := range p.list("transport_maps") {
 		rt.Transport = append(rt.Transport, openOrFail(spec))
 	}
-	lc := local.Defaults()
-	for _, spec := range list("alias_maps") {
-		lc.AliasMaps = append(lc.AliasMaps, openOrFail(spec))
-	}
-	lc.RecipientDelimiter = get("recipient_delimiter")
-	lc.HomeMailbox = get("home_mailbox")
-	lc.MailSpoolDirectory = get("mail_spool_directory")
-	lc.AllowMailToCommands = list("allow_mail_to_commands")
-	lc.AllowMailToFiles = list("allow_mail_to_files")
-	lc.MailboxSizeLimit = num("mailbox_size_limit")
-	lc.CommandTimeLimit = dur("command_time_limit")
-	lc.MyHostname = hostname
-	lc.MyOrigin = get("myorigin")
-	lc.DefaultPrivs = get("default_privs")
-	lc.IsLocalDomain = func(d string) bool { ok, _ := pol.IsLocal(d); return ok }
-	lc.Queue = q
-	lc.Logger = log.With("program", "postern/local")
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	agent, err := local.New(lc)
-	if err != nil {
-		return nil, err
+	if localAgent == nil {
+		lc, err := localConfig(cfg, pol, q, log)
+		if err != nil {
+			return nil, err
+		}
+		if localAgent, err = local.New(lc); err != nil {
+			return nil, err
+		}
 	}
 	smtp := deliver.Unavailable{Reason: "delivery to other hosts is not built yet: the smtp transport comes with postern's next release"}
 	mc := &qmgr.Config{
 		Router: rt,
 		Agents: map[string]deliver.Agent{
-			"local": agent, "discard": deliver.Discard{}, "error": deliver.Error{}, "retry": deliver.Error{Defer: true},
+			"local": localAgent, "discard": deliver.Discard{}, "error": deliver.Error{}, "retry": deliver.Error{Defer: true},
 			"smtp": smtp, "relay": smtp,
 		},
-		MinBackoff:      dur("minimal_backoff_time"),
-		MaxBackoff:      dur("maximal_backoff_time"),
-		RunDelay:        dur("queue_run_delay"),
-		MaxLifetime:     dur("maximal_queue_lifetime"),
-		BounceLifetime:  dur("bounce_queue_lifetime"),
-		DelayWarning:    dur("delay_warning_time"),
+		MinBackoff:      p.dur("minimal_backoff_time"),
+		MaxBackoff:      p.dur("maximal_backoff_time"),
+		RunDelay:        p.dur("queue_run_delay"),
+		MaxLifetime:     p.dur("maximal_queue_lifetime"),
+		BounceLifetime:  p.dur("bounce_queue_lifetime"),
+		DelayWarning:    p.dur("delay_warning_time"),
+		SoftBounce:      p.bool("soft_bounce"),
 		Limits:          limits(cfg),
-		ProcessLimit:    int(num("default_process_limit")),
+		ProcessLimit:    int(p.num("default_process_limit")),
 		ActiveLimit:     1000,
-		Hostname:        hostname,
-		MailName:        get("mail_name"),
-		BounceSizeLimit: num("bounce_size_limit"),
+		Hostname:        p.get("myhostname"),
+		MailName:        p.get("mail_name"),
+		BounceSizeLimit: p.num("bounce_size_limit"),
 		Log:             log,
 	}
-	soft, err := cfg.Bool("soft_bounce")
-	if err != nil {
-		return nil, err
+	return mc, p.err
+}
+
+// localConfig is local delivery's part of main.cf.
+func localConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, log *slog.Logger) (local.Config, error) {
+	p := params{cfg: cfg}
+	lc := local.Defaults()
+	for _, spec := range p.list("alias_maps") {
+		lc.AliasMaps = append(lc.AliasMaps, openOrFail(spec))
 	}
-	mc.SoftBounce = soft
-	return mc, firstErr
+	lc.RecipientDelimiter = p.get("recipient_delimiter")
+	lc.HomeMailbox = p.get("home_mailbox")
+	lc.MailSpoolDirectory = p.get("mail_spool_directory")
+	lc.AllowMailToCommands = p.list("allow_mail_to_commands")
+	lc.AllowMailToFiles = p.list("allow_mail_to_files")
+	lc.MailboxSizeLimit = p.num("mailbox_size_limit")
+	lc.CommandTimeLimit = p.dur("command_time_limit")
+	lc.MyHostname = p.get("myhostname")
+	lc.MyOrigin = p.get("myorigin")
+	lc.DefaultPrivs = p.get("default_privs")
+	lc.IsLocalDomain = func(d string) bool { ok, _ := pol.IsLocal(d); return ok }
+	lc.Queue = q
+	lc.Logger = log.With("program", "postern/local")
+	return lc, p.err
+}
+
+// params reads typed parameters and keeps the first error.
+type params struct {
+	cfg *config.Config
+	err error
+}
+
+func (p *params) keep(err error) {
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+}
+
+func (p *params) get(name string) string {
+	v, err := p.cfg.Get(name)
+	p.keep(err)
+	return v
+}
+
+func (p *params) dur(name string) time.Duration {
+	v, err := p.cfg.Duration(name)
+	p.keep(err)
+	return v
+}
+
+func (p *params) num(name string) int64 {
+	v, err := p.cfg.Int(name)
+	p.keep(err)
+	return v
+}
+
+func (p *params) bool(name string) bool {
+	v, err := p.cfg.Bool(name)
+	p.keep(err)
+	return v
+}
+
+func (p *params) list(name string) []string {
+	v, err := p.cfg.List(name)
+	p.keep(err)
+	return v
 }
 
 // limits returns a transport's destination concurrency and recipient

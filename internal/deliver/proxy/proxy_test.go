@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// forwarder reads the content, forwards a copy through its queue, and
+// reports the copy's ID; generation tells which build served.
+type forwarder struct {
+	q          queue.Queue
+	generation int32
+}
+
+func (f *forwarder) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
+	rc, err := req.Content()
+	if err != nil {
+		return deliver.Unavailable{Reason: err.Error()}.Deliver(ctx, req)
+	}
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	id, err := f.q.Enqueue(ctx, &queue.Envelope{Sender: req.Env.Sender,
+		Recipients: []queue.Recipient{{Addr: "elsewhere@example.net"}}}, strings.NewReader(string(body)))
+	if err != nil {
+		return deliver.Unavailable{Reason: err.Error()}.Deliver(ctx, req)
+	}
+	var out []deliver.Result
+	for _, i := range req.Rcpts {
+		out = append(out, deliver.Result{Rcpt: i, Kind: deliver.Sent, DSN: "2.0.0",
+			Reason: "forwarded as " + id, Relay: "local", Action: string(rune('0' + f.generation))})
+	}
+	return out
+}
+
+func TestRoundTrip(t *testing.T) {
+	daemonEnd, agentEnd := net.Pipe()
+	mem := &queue.Memory{}
+	var builds atomic.Int32
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(agentEnd, func(q queue.Queue) (deliver.Agent, error) {
+			return &forwarder{q: q, generation: builds.Add(1)}, nil
+		}, func(id string) (io.ReadCloser, error) {
+			return io.NopCloser(strings.NewReader("Subject: " + id + "\r\n\r\nbody\r\n")), nil
+		})
+	}()
+	c := NewClient(daemonEnd, mem, nil)
+	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}, {Addr: "b@x"}}}
+	req := &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0, 1}}
+	res := c.Deliver(context.Background(), req)
+	if len(res) != 2 || res[0].Kind != deliver.Sent || res[1].Rcpt != 1 || res[0].Reason != "forwarded as 0000000001" || res[0].Action != "1" {
+		t.Fatalf("results %+v", res)
+	}
+	msgs := mem.Messages()
+	if len(msgs) != 1 || string(msgs[0].Body) != "Subject: Q1\r\n\r\nbody\r\n" || msgs[0].Envelope.Sender != "s@example.org" {
+		t.Fatalf("forwarded copy %+v", msgs)
+	}
+	if err := c.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.Deliver(context.Background(), req); res[0].Action != "2" {
+		t.Errorf("after reload the old agent answered: %+v", res[0])
+	}
+	agentEnd.Close() // the agent process is gone: mail waits
+	<-served
+	res = c.Deliver(context.Background(), req)
+	if len(res) != 2 || res[0].Kind != deliver.Deferred || !strings.HasPrefix(res[0].Reason, "local delivery agent unavailable") {
+		t.Fatalf("after the agent died: %+v", res)
+	}
+}

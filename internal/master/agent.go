@@ -1,0 +1,124 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/deliver/local"
+	"github.com/postern-mta/postern/internal/deliver/proxy"
+	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// AgentCommand is the hidden subcommand that runs the privileged local
+// delivery agent (see internal/deliver/proxy).
+const AgentCommand = "local-agent"
+
+// needsAgent reports whether local delivery must run in a separate root
+// process: the daemon is root now and will drop to a mail_owner that is
+// not root.
+func needsAgent(cfg *config.Config) bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	name, err := cfg.Get("mail_owner")
+	if err != nil {
+		return false
+	}
+	u, err := user.Lookup(name)
+	return err == nil && u.Uid != "0"
+}
+
+// startAgent starts the agent process, still as root, connected to the
+// daemon by a socket pair; it dies with the daemon (the socket closes,
+// and the kernel kills it if the daemon dies first).
+func startAgent(dir string) (net.Conn, *exec.Cmd, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("local delivery agent: socketpair: %w", err)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "agent"), os.NewFile(uintptr(fds[1]), "daemon")
+	defer theirs.Close()
+	self, err := os.Executable()
+	if err != nil {
+		mine.Close()
+		return nil, nil, fmt.Errorf("local delivery agent: %w", err)
+	}
+	cmd := exec.Command(self, AgentCommand, "-c", dir)
+	cmd.Stderr = os.Stderr // the daemon's log
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		mine.Close()
+		return nil, nil, fmt.Errorf("local delivery agent: %w", err)
+	}
+	conn, err := net.FileConn(mine)
+	mine.Close()
+	if err != nil {
+		cmd.Process.Kill()
+		return nil, nil, fmt.Errorf("local delivery agent: %w", err)
+	}
+	go cmd.Wait()
+	return conn, cmd, nil
+}
+
+// RunAgent is the agent process: it serves local deliveries for the
+// daemon on conn (fd 3) until the daemon goes away. It reads message
+// content straight from the queue files and reloads the configuration
+// when the daemon does.
+func RunAgent(dir string, conn io.ReadWriter, log *slog.Logger) error {
+	build := func(q queue.Queue) (deliver.Agent, error) {
+		cfg, err := config.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		pol, err := policy.New(context.Background(), cfg, OpenTable)
+		if err != nil {
+			return nil, err
+		}
+		lc, err := localConfig(cfg, pol, q, log)
+		if err != nil {
+			return nil, err
+		}
+		return local.New(lc)
+	}
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return err
+	}
+	qdir, err := cfg.Get("queue_directory")
+	if err != nil {
+		return err
+	}
+	// The queue is opened at the first delivery, by then created by the
+	// daemon as mail_owner: opened here, as root, its directories would
+	// be root's.
+	var mu sync.Mutex
+	var store *queue.Store
+	return proxy.Serve(conn, build, func(id string) (io.ReadCloser, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if store == nil {
+			if _, err := os.Stat(filepath.Join(qdir, queue.Active)); err != nil {
+				return nil, err
+			}
+			s, err := queue.Open(qdir, queue.Options{NoRecover: true})
+			if err != nil {
+				return nil, err
+			}
+			store = s
+		}
+		return store.Content(queue.Active, id)
+	})
+}
