@@ -350,7 +350,7 @@ func TestDropsRootForMailOwner(t *testing.T) {
 	}
 	in := newInstance(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmail_owner = nobody")
 	// mail_owner must reach its directories through the test's own.
-	for d := in.dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) {
+	for d := in.dir; d != filepath.Dir(d) && d != os.TempDir() && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) { // never /tmp itself
 		os.Chmod(d, 0o755)
 	}
 	in.start(t)
