@@ -114,6 +114,9 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.fail("451 4.3.0 Error: queue file write error")
 		return
 	}
+	if ss.srv.Log != nil {
+		ss.srv.Log.With("program", "postern/cleanup").Info(fmt.Sprintf("%s: message-id=%s", id, m.id.messageID()))
+	}
 	ss.reply("250 2.0.0 Ok: queued as " + id)
 }
 

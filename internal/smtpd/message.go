@@ -16,6 +16,7 @@ type message struct {
 	pw   *io.PipeWriter
 	done chan result
 	err  error // first write error; later writes are swallowed
+	id   msgIDSniffer
 }
 
 // errAborted ends the content when the session gives up on a message.
@@ -40,6 +41,7 @@ func startMessage(ctx context.Context, q queue.Queue, env *queue.Envelope, heade
 // Write never fails, so that the reader keeps consuming the client's
 // data up to the end marker even after the queue refused it.
 func (m *message) Write(p []byte) (int, error) {
+	m.id.write(p)
 	if m.err == nil {
 		_, m.err = m.pw.Write(p)
 	}
