@@ -11,6 +11,9 @@ type Param struct {
 	Unit    byte  // Time: unit of a bare number
 	Min     int64 // Int, Size, Time: smallest allowed value (in seconds for Time)
 	HasMin  bool
+	// Raw parameters are never expanded as a whole (Postfix's raw
+	// parameter table): their $names are filled in per use.
+	Raw bool
 	// Dynamic computes the default at run time (hostname-derived values,
 	// mynetworks); Default is then ignored.
 	Dynamic func(c *Config) (string, error)
@@ -22,6 +25,8 @@ type Param struct {
 // where postern deliberately differs (paths and names: see DifferFromPostfix).
 var paramList = []Param{
 	{Name: "2bounce_notice_recipient", Default: "postmaster", Kind: String},
+	{Name: "access_map_defer_code", Default: "450", Kind: Int},
+	{Name: "access_map_reject_code", Default: "554", Kind: Int},
 	{Name: "alias_database", Default: "hash:/etc/aliases", Kind: MapList},
 	{Name: "alias_maps", Default: "hash:/etc/aliases, nis:mail.aliases", Kind: MapList},
 	{Name: "allow_mail_to_commands", Default: "alias, forward", Kind: List},
@@ -39,6 +44,8 @@ var paramList = []Param{
 	{Name: "daemon_directory", Default: "/usr/lib/postern", Kind: String},
 	{Name: "data_directory", Default: "/var/lib/postern", Kind: String},
 	{Name: "default_destination_concurrency_limit", Default: "20", Kind: Int, Min: 1, HasMin: true},
+	{Name: "default_rbl_reply", Default: "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}", Kind: String, Raw: true},
+	{Name: "defer_code", Default: "450", Kind: Int},
 	{Name: "default_delivery_status_filter", Default: "", Kind: String},
 	{Name: "default_destination_recipient_limit", Default: "50", Kind: Int, Min: 0, HasMin: true},
 	{Name: "default_privs", Default: "nobody", Kind: String},
@@ -57,6 +64,7 @@ var paramList = []Param{
 	{Name: "local_destination_recipient_limit", Default: "1", Kind: Int, Min: 0, HasMin: true},
 	{Name: "local_recipient_maps", Default: "proxy:unix:passwd.byname $alias_maps", Kind: MapList},
 	{Name: "local_transport", Default: "local:$myhostname", Kind: String},
+	{Name: "invalid_hostname_reject_code", Default: "501", Kind: Int},
 	{Name: "line_length_limit", Default: "2048", Kind: Int, Min: 512, HasMin: true},
 	{Name: "mailbox_command", Default: "", Kind: String},
 	{Name: "mailbox_size_limit", Default: "51200000", Kind: Size},
@@ -64,6 +72,7 @@ var paramList = []Param{
 	{Name: "mail_owner", Default: "postern", Kind: String, Check: checkUser},
 	{Name: "mail_spool_directory", Default: "/var/mail", Kind: String},
 	{Name: "mail_version", Default: Version, Kind: String},
+	{Name: "maps_rbl_reject_code", Default: "554", Kind: Int},
 	{Name: "maillog_file", Default: "", Kind: String},
 	{Name: "maximal_backoff_time", Default: "4000s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "maximal_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
@@ -75,6 +84,7 @@ var paramList = []Param{
 	{Name: "mynetworks", Kind: List, Dynamic: defaultMynetworks, Check: checkMynetworks},
 	{Name: "mynetworks_style", Default: "${{$compatibility_level} <level {2} ? {subnet} : {host}}", Kind: String, Check: checkMynetworksStyle},
 	{Name: "myorigin", Default: "$myhostname", Kind: String, Check: checkMyorigin},
+	{Name: "non_fqdn_reject_code", Default: "504", Kind: Int},
 	{Name: "owner_request_special", Default: "yes", Kind: Bool},
 	{Name: "parent_domain_matches_subdomains", Default: "debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks,qmqpd_authorized_clients,relay_domains,smtpd_access_maps", Kind: List},
 	{Name: "proxy_interfaces", Default: "", Kind: List, Check: checkProxyInterfaces},
@@ -84,6 +94,9 @@ var paramList = []Param{
 	{Name: "queue_run_delay", Default: "300s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "recipient_delimiter", Default: "", Kind: String},
 	{Name: "relay_domains", Default: "${{$compatibility_level} <level {2} ? {$mydestination} : {}}", Kind: List},
+	{Name: "reject_code", Default: "554", Kind: Int},
+	{Name: "reject_tempfail_action", Default: "defer_if_permit", Kind: String},
+	{Name: "relay_domains_reject_code", Default: "554", Kind: Int},
 	{Name: "relay_transport", Default: "relay", Kind: String},
 	{Name: "relayhost", Default: "", Kind: String, Check: checkRelayhost},
 	{Name: "smtp_bind_address", Default: "", Kind: String, Check: checkBindAddress4},
@@ -120,6 +133,12 @@ var paramList = []Param{
 	{Name: "smtputf8_enable", Default: "${{$compatibility_level} <level {1} ? {no} : {yes}}", Kind: Bool},
 	{Name: "soft_bounce", Default: "no", Kind: Bool},
 	{Name: "stress", Default: "", Kind: String},
+	{Name: "unknown_address_reject_code", Default: "450", Kind: Int},
+	{Name: "unknown_address_tempfail_action", Default: "$reject_tempfail_action", Kind: String},
+	{Name: "unknown_client_reject_code", Default: "450", Kind: Int},
+	{Name: "unknown_helo_hostname_tempfail_action", Default: "$reject_tempfail_action", Kind: String},
+	{Name: "unknown_hostname_reject_code", Default: "450", Kind: Int},
+	{Name: "unknown_local_recipient_reject_code", Default: "550", Kind: Int},
 	{Name: "transport_maps", Default: "", Kind: MapList},
 }
 
@@ -143,6 +162,13 @@ var DifferFromPostfix = map[string]string{
 	"mail_owner":                            "postfix",
 	"mail_version":                          "3.7.11",
 	"queue_directory":                       "/var/spool/postfix",
+}
+
+// IsRaw reports whether name is a raw parameter: postconf -x shows it
+// unexpanded, and its $names are not checked.
+func IsRaw(name string) bool {
+	p, ok := params[name]
+	return ok && p.Raw
 }
 
 // Version is postern's version, the default of mail_version.

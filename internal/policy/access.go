@@ -50,7 +50,11 @@ func (p *Policy) accessResult(ctx context.Context, e *eval, st Stage, v string) 
 		e.deferIfReject = true
 		return Verdict{}
 	case "DEFER_IF_PERMIT":
-		e.deferIfPermit = true
+		dsn := "4.7.1"
+		if d, rest, _ := strings.Cut(text, " "); isDSN(d) {
+			dsn, text = d, strings.TrimSpace(rest)
+		}
+		e.deferIfPermit(rejectf(p.codes.accessDefer, dsn, subject, st, orText(text, "Service unavailable")))
 		return Verdict{}
 	case "DISCARD":
 		return Verdict{Kind: Permit, Discard: true, Log: orText(text, "triggers DISCARD action")}

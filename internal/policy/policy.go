@@ -9,6 +9,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -23,11 +24,16 @@ type Request struct {
 	ClientAddr  netip.Addr
 	ClientName  string // verified host name, or "unknown"
 	ReverseName string // PTR name even if not verified, or ""
-	Helo        string
-	Sender      string // without brackets; "" is the null sender
-	Recipient   string // the RCPT being checked, as the client wrote it (no route)
-	RcptAddr    address.Address
-	SASLUser    string
+	// ClientNameTemp, ReverseNameTemp: the name is unknown because DNS
+	// failed temporarily (Postfix's SMTPD_PEER_CODE_TEMP), so
+	// reject_unknown_(reverse_)client_hostname answer 450 whatever
+	// unknown_client_reject_code says.
+	ClientNameTemp, ReverseNameTemp bool
+	Helo                            string
+	Sender                          string // without brackets; "" is the null sender
+	Recipient                       string // the RCPT being checked, as the client wrote it (no route)
+	RcptAddr                        address.Address
+	SASLUser                        string
 	// Pipelined: the client sent more input before our reply although
 	// PIPELINING was not offered (reject_unauth_pipelining).
 	Pipelined bool
@@ -80,6 +86,12 @@ type Policy struct {
 	LocalRecipient func(addr string) (bool, error)
 	// Warn receives "warning:" log lines (unknown restriction, ...).
 	Warn func(msg string)
+	// Resolver answers the DNS lookups of reject_unknown_sender_domain,
+	// reject_unknown_recipient_domain, reject_unknown_helo_hostname and
+	// reject_rbl_client; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+
+	dns dnsSettings
 
 	mu     sync.Mutex
 	tables map[string]Table
@@ -131,7 +143,12 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	if p.LocalRecipient, err = p.localRecipientMaps(cfg); err != nil {
 		return nil, err
 	}
-	p.codes = defaultCodes()
+	if p.codes, err = readCodes(cfg); err != nil {
+		return nil, err
+	}
+	if p.dns, err = readDNSSettings(cfg); err != nil {
+		return nil, err
+	}
 	if p.hostname, err = cfg.Get("myhostname"); err != nil {
 		return nil, err
 	}
@@ -167,9 +184,11 @@ func (p *Policy) warn(format string, args ...any) {
 // conditional defer_if_* and warn_if_reject flags carry across nested
 // classes and table results.
 type eval struct {
-	req           *Request
-	st            Stage
-	deferIfPermit bool
+	req *Request
+	st  Stage
+	// deferred is the first defer_if_permit reply (from the restriction,
+	// an access table or a *_tempfail_action): it replaces a permit.
+	deferred      Verdict
 	deferIfReject bool
 	warnNext      bool
 	depth         int
@@ -180,10 +199,18 @@ type eval struct {
 func (p *Policy) Check(ctx context.Context, list string, st Stage, req *Request) Verdict {
 	e := &eval{req: req, st: st}
 	v := p.run(ctx, e, p.lists[list])
-	if v.Kind != Reject && e.deferIfPermit {
-		return rejectf(450, "4.7.0", req.subject(st), st, "defer_if_permit requested")
+	if v.Kind != Reject && e.deferred.Kind == Reject {
+		return e.deferred
 	}
 	return v
+}
+
+// deferIfPermit raises the defer_if_permit flag with its reply; the
+// first reason is kept, as Postfix's defer_if() does.
+func (e *eval) deferIfPermit(v Verdict) {
+	if e.deferred.Kind != Reject {
+		e.deferred = v
+	}
 }
 
 func (p *Policy) run(ctx context.Context, e *eval, list []string) Verdict {

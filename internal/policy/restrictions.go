@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -26,7 +25,11 @@ func init() {
 			return rejectf(p.codes.deferCode, "4.3.2", e.req.subject(e.st), e.st, "Try again later")
 		},
 		"defer_if_permit": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict {
-			e.deferIfPermit = true
+			v := rejectf(450, "4.7.0", e.req.subject(e.st), e.st, "defer_if_permit requested")
+			if e.warnNext {
+				return v // warn_if_reject: logged, not deferred
+			}
+			e.deferIfPermit(v)
 			return Verdict{}
 		},
 		"defer_if_reject": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict {
@@ -58,21 +61,18 @@ func init() {
 			return p.nonFQDNAddress(e, e.req.Recipient, Recipient)
 		},
 		"reject_unknown_sender_domain": func(ctx context.Context, p *Policy, e *eval, _ string) Verdict {
-			return p.unknownDomain(ctx, e, e.req.Sender, Sender, "4.1.8")
+			return p.unknownAddress(ctx, e, Sender)
 		},
 		"reject_unknown_recipient_domain": func(ctx context.Context, p *Policy, e *eval, _ string) Verdict {
-			return p.unknownDomain(ctx, e, e.req.Recipient, Recipient, "4.1.2")
+			return p.unknownAddress(ctx, e, Recipient)
 		},
-		"reject_unlisted_recipient":      unlistedRecipient,
-		"reject_unknown_client_hostname": unknownClient,
-		"reject_unknown_client":          unknownClient,
-		"reject_unknown_reverse_client_hostname": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
-			if e.req.ReverseName != "" {
-				return Verdict{}
-			}
-			return Verdict{Kind: Reject, Reply: fmt.Sprintf("%d 4.7.1 Client host rejected: cannot find your reverse hostname, [%s]", p.codes.unknownClient, e.req.ClientAddr)}
-		},
-		"reject_rbl_client": rblClient,
+		"reject_unlisted_recipient":              unlistedRecipient,
+		"reject_unknown_client_hostname":         unknownClient,
+		"reject_unknown_client":                  unknownClient,
+		"reject_unknown_reverse_client_hostname": unknownReverseClient,
+		"reject_unknown_helo_hostname":           unknownHelo,
+		"reject_unknown_hostname":                unknownHelo,
+		"reject_rbl_client":                      rblClient,
 
 		"check_client_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
 			return p.access(ctx, e, t, Client, p.clientLookup(e.req))
@@ -228,33 +228,6 @@ func (p *Policy) nonFQDNAddress(e *eval, addr string, st Stage) Verdict {
 	return rejectf(p.codes.nonFQDN, "5.5.2", addr, st, "need fully-qualified address")
 }
 
-func (p *Policy) unknownDomain(ctx context.Context, e *eval, addr string, st Stage, dsn string) Verdict {
-	_, domain := splitAddr(addr)
-	if addr == "" || e.st < st || domain == "" || strings.HasPrefix(domain, "[") {
-		return Verdict{}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	mx, errMX := net.DefaultResolver.LookupMX(ctx, domain)
-	if len(mx) > 0 {
-		return Verdict{}
-	}
-	ips, errA := net.DefaultResolver.LookupHost(ctx, domain)
-	if len(ips) > 0 {
-		return Verdict{}
-	}
-	code := p.codes.unknownAddr
-	if isTemporary(errMX) || isTemporary(errA) {
-		code = 450
-	}
-	return rejectf(code, dsn, addr, st, "Domain not found")
-}
-
-func isTemporary(err error) bool {
-	de, ok := err.(*net.DNSError)
-	return ok && (de.IsTemporary || de.IsTimeout)
-}
-
 func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 	if e.st != Recipient || p.LocalRecipient == nil {
 		return Verdict{}
@@ -271,32 +244,6 @@ func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict 
 		return Verdict{}
 	}
 	return rejectf(p.codes.unknownLocal, "5.1.1", e.req.Recipient, Recipient, "User unknown in local recipient table")
-}
-
-func unknownClient(_ context.Context, p *Policy, e *eval, _ string) Verdict {
-	if e.req.ClientName != "" && e.req.ClientName != "unknown" {
-		return Verdict{}
-	}
-	return Verdict{Kind: Reject, Reply: fmt.Sprintf("%d 4.7.25 Client host rejected: cannot find your hostname, [%s]", p.codes.unknownClient, e.req.ClientAddr)}
-}
-
-func rblClient(ctx context.Context, p *Policy, e *eval, zone string) Verdict {
-	a := e.req.ClientAddr.Unmap()
-	if !a.Is4() {
-		return Verdict{}
-	}
-	b := a.As4()
-	q := fmt.Sprintf("%d.%d.%d.%d.%s", b[3], b[2], b[1], b[0], zone)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if ips, err := net.DefaultResolver.LookupHost(ctx, q); err != nil || len(ips) == 0 {
-		return Verdict{}
-	}
-	reason := ""
-	if txt, err := net.DefaultResolver.LookupTXT(ctx, q); err == nil && len(txt) > 0 {
-		reason = "; " + strings.Join(txt, " ")
-	}
-	return Verdict{Kind: Reject, Reply: fmt.Sprintf("%d 5.7.1 Service unavailable; Client host [%s] blocked using %s%s", p.codes.rbl, a, zone, reason)}
 }
 
 // splitAddr splits at the last '@'.

@@ -68,7 +68,7 @@ func (r *run) show(dir string, explicitDir bool) int {
 	for _, n := range names {
 		raw, _ := cfg.Raw(n)
 		v := raw
-		if o.expand {
+		if o.expand && !config.IsRaw(n) {
 			v = r.expand(cfg, raw)
 		}
 		switch {
@@ -132,7 +132,7 @@ func (r *run) checkExpansions(cfg *config.Config, known map[string]bool) int {
 		if cfg.Main.Values[e.Name].Line != e.Line {
 			continue // overridden later in the file
 		}
-		if !config.Implemented(e.Name) && !config.KnownToPostfix(e.Name) {
+		if !config.Implemented(e.Name) && !config.KnownToPostfix(e.Name) || config.IsRaw(e.Name) {
 			continue
 		}
 		raw, _ := cfg.Raw(e.Name)

@@ -21,8 +21,8 @@ func (ss *session) cmdHelo(ctx context.Context, verb, arg string) {
 	ss.req.Helo, ss.helo, ss.esmtp = arg, true, verb == "EHLO"
 	if !ss.cfg.DelayReject {
 		if v := ss.srv.Policy.Check(ctx, "smtpd_helo_restrictions", policy.Helo, &ss.req); v.Kind == policy.Reject {
+			ss.reject("HELO", v) // the log line names the refused HELO
 			ss.req.Helo, ss.helo = "", false
-			ss.reject("HELO", v)
 			return
 		}
 	}
@@ -148,8 +148,8 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 			stage policy.Stage
 		}{{"smtpd_client_restrictions", policy.Client}, {"smtpd_helo_restrictions", policy.Helo}, {"smtpd_sender_restrictions", policy.Sender}} {
 			if v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req); v.Kind == policy.Reject {
+				ss.reject("MAIL", v) // the log line names the refused sender
 				ss.req.Sender = ""
-				ss.reject("MAIL", v)
 				return
 			}
 		}

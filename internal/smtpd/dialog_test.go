@@ -22,8 +22,7 @@ func TestDialogs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := smtptest.NewServer(t, d.Cf, nil)
-			d.Run(t, s)
+			d.Run(t, d.Start(t))
 		})
 	}
 }

@@ -17,8 +17,9 @@ type Server struct {
 	Queue  queue.Queue
 	Log    *slog.Logger
 	// LookupClient returns the verified and the reverse (PTR) name of a
-	// client; nil means "unknown" for every client (no DNS).
-	LookupClient func(ctx context.Context, addr netip.Addr) (verified, reverse string)
+	// client (DNSLookupClient, or ClientLookup.Lookup with a resolver of
+	// choice); nil means "unknown" for every client (no DNS).
+	LookupClient func(ctx context.Context, addr netip.Addr) ClientNames
 	// BareNewlineExempt reports clients excluded from
 	// smtpd_forbid_bare_newline (default: $mynetworks).
 	BareNewlineExempt func(addr netip.Addr) bool

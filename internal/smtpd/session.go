@@ -116,7 +116,12 @@ func (ss *session) deadline() {
 
 func (ss *session) run(ctx context.Context) {
 	if ss.srv.LookupClient != nil {
-		ss.req.ClientName, ss.req.ReverseName = ss.srv.LookupClient(ctx, ss.req.ClientAddr)
+		n := ss.srv.LookupClient(ctx, ss.req.ClientAddr)
+		ss.req.ClientName, ss.req.ReverseName = n.Verified, n.Reverse
+		ss.req.ClientNameTemp, ss.req.ReverseNameTemp = n.VerifiedTemp, n.ReverseTemp
+		if n.Warning != "" {
+			ss.logWarn("%s", n.Warning)
+		}
 	}
 	ss.log("connect from %s", ss.req.Client())
 	defer func() { ss.w.Flush(); ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts) }()

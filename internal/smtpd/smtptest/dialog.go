@@ -10,11 +10,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern-mta/postern/internal/dnstest"
 )
 
 // Dialog is a scripted SMTP conversation, one directive per line:
 //
 //	cf: name = value   main.cf line for the server (before the first C:)
+//	dns: NAME TYPE DATA a record of the DNS zone the server alone sees
+//	                   (dnstest.ParseRecord's form); without dns: lines
+//	                   the server does no client name lookups
 //	from: 127.0.0.5    the client's source address
 //	C: EHLO x          a command line (CRLF added); consecutive C: and R:
 //	R: "go string"     lines are sent in one write: pipelining
@@ -28,6 +33,7 @@ type Dialog struct {
 	Name  string
 	Cf    string
 	From  string
+	Zone  dnstest.Zone // from dns: lines
 	steps []step
 }
 
@@ -59,6 +65,15 @@ func ReadDialog(path string) (*Dialog, error) {
 			d.Cf += arg + "\n"
 		case "from":
 			d.From = arg
+		case "dns":
+			name, rec, err := dnstest.ParseRecord(arg)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+			}
+			if d.Zone == nil {
+				d.Zone = dnstest.Zone{}
+			}
+			d.Zone[name] = append(d.Zone[name], rec)
 		case "C", "S", "queued", "rcpts", "closed":
 			d.steps = append(d.steps, step{kind, arg, i + 1})
 		case "R", "body~", "log~":
@@ -72,6 +87,17 @@ func ReadDialog(path string) (*Dialog, error) {
 		}
 	}
 	return d, nil
+}
+
+// Start starts a server for the dialog: its cf: lines, and, if it has
+// dns: lines, a test DNS server answering from them as its only DNS.
+func (d *Dialog) Start(t testing.TB) *Server {
+	t.Helper()
+	if d.Zone == nil {
+		return NewServer(t, d.Cf, nil)
+	}
+	dns := dnstest.Start(t, d.Zone)
+	return NewServerWith(t, d.Cf, Options{Resolver: dns.Resolver()})
 }
 
 // Run plays the dialog against s.

@@ -43,6 +43,23 @@ const Base = "myhostname = mx.example.test\nmydomain = example.test\nlocal_recip
 // open through internal/maps unless open says otherwise.
 func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 	t.Helper()
+	return NewServerWith(t, mainCf, Options{Open: open})
+}
+
+// Options are NewServerWith's settings beyond main.cf.
+type Options struct {
+	// Open opens lookup tables; nil means internal/maps.
+	Open policy.TableOpener
+	// Resolver, if set, answers every DNS lookup of the server: the
+	// restrictions' and the client's names (see internal/dnstest).
+	// Without it client names are not looked up ("unknown").
+	Resolver *net.Resolver
+}
+
+// NewServerWith is NewServer with more settings.
+func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
+	t.Helper()
+	open := opt.Open
 	dir := t.TempDir()
 	cfg := config.New(dir, config.ParseMain(filepath.Join(dir, "main.cf"), Base+mainCf))
 	for _, d := range cfg.Main.Diags {
@@ -63,6 +80,7 @@ func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 		cancel()
 		t.Fatal(err)
 	}
+	pol.Resolver = opt.Resolver
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		cancel()
@@ -74,6 +92,10 @@ func NewServer(t testing.TB, mainCf string, open policy.TableOpener) *Server {
 	s.SMTP = &smtpd.Server{Config: sc, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt,
 		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
 		Log:   slog.New(&s.log)}
+	pol.Warn = func(m string) { s.SMTP.Log.Warn(m) } // as the daemon wires it
+	if opt.Resolver != nil {
+		s.SMTP.LookupClient = smtpd.ClientLookup{Resolver: opt.Resolver}.Lookup
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
