@@ -1,0 +1,63 @@
+// Command profiled runs postern's daemon in the foreground, as `postern
+// start-fg` does, and writes a CPU profile of it (runtime/pprof) when it
+// stops: bench/run -p uses it to show where postern's time goes. It
+// serves no local delivery agent process, so run it as root with
+// mail_owner = root, or as an ordinary user.
+//
+//	profiled -c DIR -cpuprofile FILE   (SIGTERM or SIGINT stops it)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/master"
+)
+
+func main() {
+	dir := flag.String("c", "", "postern configuration `directory`")
+	profile := flag.String("cpuprofile", "", "write the CPU profile to `file`")
+	flag.Parse()
+	if *dir == "" || *profile == "" || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(*dir, *profile); err != nil {
+		fmt.Fprintln(os.Stderr, "profiled:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir, profile string) error {
+	f, err := os.Create(profile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	host, _ := os.Hostname()
+	d := &master.Daemon{Dir: dir, Log: slog.New(maillog.New(os.Stderr, host, "postern/master", nil))}
+	d.Ready = func() { fmt.Println("ready") }
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sig
+		d.Stop(30 * time.Second)
+	}()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("start profile: %w", err)
+	}
+	err = d.Run(context.Background())
+	pprof.StopCPUProfile()
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	return f.Close()
+}
