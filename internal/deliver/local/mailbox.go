@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/postern-mta/postern/internal/aliases"
+	"github.com/postern-mta/postern/internal/queue"
 )
 
 // mailbox delivers to the mailbox of the local user t.Value.
@@ -212,9 +213,13 @@ func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 				fmt.Sprintf("create maildir directory %s: %s", path.Join(r.Name(), name), strerror(err))})
 		}
 	}
-	name := d.a.uniqueName()
+	name := d.maildirName()
 	tmp, dst := dir+"/tmp/"+name, dir+"/new/"+name
 	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // left by an attempt that crashed: the name is ours
+		r.Remove(tmp)
+		f, err = r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
 	if err != nil {
 		return fail(&stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("create maildir file %s: %s", path.Join(r.Name(), tmp), strerror(err))})
 	}
@@ -234,7 +239,12 @@ func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 		return f.Close()
 	}()
 	if err == nil {
-		if err = r.Link(tmp, dst); err != nil {
+		if err = r.Link(tmp, dst); errors.Is(err, fs.ErrExist) {
+			// An earlier attempt delivered this very copy but died before
+			// the queue recorded it: delivering again would duplicate it.
+			d.a.cfg.Logger.Info(fmt.Sprintf("%s: %s already holds this message (an earlier attempt was interrupted)", d.m.req.ID, path.Join(r.Name(), dst)))
+			err = nil
+		} else if err != nil {
 			err = &stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("link to %s: %s", path.Join(r.Name(), dst), strerror(err))}
 		}
 	}
@@ -259,6 +269,22 @@ func syncDir(r *os.Root, name string) error {
 	return dir.Sync()
 }
 
+// maildirName names a queued message's copy for one recipient after its
+// queue ID and recipient index, "arrival.QidRn.host": unique like the
+// spec's delivery identifiers, and the same on every attempt, so that a
+// retry after a crash finds the copy it already made (in new/; a copy a
+// mail reader has moved to cur/ meanwhile is not looked for).
+func (d *delivery) maildirName() string {
+	id := d.m.req.ID
+	t, ok := queue.IDTime(id)
+	if !ok {
+		return d.a.uniqueName()
+	}
+	return fmt.Sprintf("%d.Q%sR%d.%s", t.Unix(), id, d.idx, maildirHost(d.a.cfg.MyHostname))
+}
+
+func maildirHost(h string) string { return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(h) }
+
 var maildirCount atomic.Uint64
 
 // uniqueName is a Maildir file name: "seconds.MmicrosecondsPpidQn.host",
@@ -267,6 +293,5 @@ var maildirCount atomic.Uint64
 // the time this process has been running.
 func (a *Agent) uniqueName() string {
 	now := a.cfg.Now()
-	host := strings.NewReplacer("/", `\057`, ":", `\072`).Replace(a.cfg.MyHostname)
-	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), maildirCount.Add(1), host)
+	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), maildirCount.Add(1), maildirHost(a.cfg.MyHostname))
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/queue"
 )
 
 const wantMbox = "From sender@remote.test  Sat Mar  7 09:05:03 2026\n" +
@@ -359,4 +360,39 @@ func TestRecipientsAndContext(t *testing.T) {
 	cancel()
 	res = a.Deliver(ctx, request(testBody, "alice@example.test"))
 	expect(t, res[0], deliver.Deferred, "4.3.0", "delivery interrupted: context canceled")
+}
+
+// A queued message's Maildir copy is named after its queue ID and
+// recipient index, so an attempt repeated after a crash (the copy was
+// made, the queue had not recorded it) finds the copy instead of making a
+// second one; a stale temporary file of the crashed attempt is replaced.
+func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.HomeMailbox = "Maildir/"
+	req := request(testBody, "alice@example.test", "ALICE@example.test")
+	req.ID = queue.NewID()
+	req.Env.ID = req.ID
+	md := filepath.Join(e.home["alice"], "Maildir")
+	for attempt := range 2 {
+		if attempt == 1 { // what a crash between open and link leaves
+			at, _ := queue.IDTime(req.ID)
+			os.WriteFile(filepath.Join(md, "tmp", fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID)), []byte("half"), 0o600)
+		}
+		for _, r := range e.agent().Deliver(context.Background(), req) {
+			expect(t, r, deliver.Sent, "2.0.0", "delivered to maildir")
+		}
+	}
+	if tmp, _ := os.ReadDir(filepath.Join(md, "tmp")); len(tmp) != 0 {
+		t.Errorf("tmp keeps %v", tmp)
+	}
+	files, _ := os.ReadDir(filepath.Join(md, "new"))
+	if len(files) != 2 { // one per recipient, however many attempts
+		t.Fatalf("new holds %v", files)
+	}
+	want := regexp.MustCompile(`^\d+\.Q` + req.ID + `R[01]\.mx\.example\.test$`)
+	for _, f := range files {
+		if !want.MatchString(f.Name()) {
+			t.Errorf("file name %q", f.Name())
+		}
+	}
 }

@@ -17,6 +17,7 @@ type delivery struct {
 	ctx    context.Context
 	m      *message
 	rcpt   queue.Recipient
+	idx    int    // the recipient's index in the envelope
 	domain string // of the recipient address
 }
 
@@ -30,7 +31,7 @@ func (a *Agent) recipient(ctx context.Context, m *message, i int) deliver.Result
 	if at := strings.LastIndexByte(rcpt.Addr, '@'); at >= 0 {
 		localPart, domain = rcpt.Addr[:at], rcpt.Addr[at+1:]
 	}
-	d := &delivery{a: a, ctx: ctx, m: m, rcpt: rcpt, domain: domain}
+	d := &delivery{a: a, ctx: ctx, m: m, rcpt: rcpt, idx: i, domain: domain}
 	if o, loop := d.loopCheck(rcpt.Addr); loop {
 		return result(o, "")
 	}
