@@ -140,4 +140,3 @@ func grepLines(text, word string) string {
 	}
 	return firstLines(strings.Join(out, "\n"), 20)
 }
-
