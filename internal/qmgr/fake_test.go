@@ -148,6 +148,9 @@ func (s *memStore) Remove(q, id string) error {
 	return nil
 }
 
+func (s *memStore) Activate(id, from string) error { return s.Move(id, from, queue.Active) }
+func (s *memStore) Finish(q, id string) error      { return s.Remove(q, id) }
+
 // snapshot returns a message wherever it is, or nil.
 func (s *memStore) snapshot(id string) (*queue.Message, string) {
 	s.mu.Lock()

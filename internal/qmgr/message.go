@@ -29,7 +29,7 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 	cfg := m.config()
 	qlog := m.log("qmgr")
 	if from != queue.Active {
-		if err := m.store.Move(id, from, queue.Active); err != nil {
+		if err := m.store.Activate(id, from); err != nil {
 			if !errors.Is(err, queue.ErrNotFound) {
 				qlog.Warn(fmt.Sprintf("%s: move to active: %v", id, err))
 			}
@@ -54,7 +54,7 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 	j.expire()
 	j.notify()
 	if j.done() {
-		if err := m.store.Remove(queue.Active, id); err != nil {
+		if err := m.store.Finish(queue.Active, id); err != nil {
 			qlog.Warn(fmt.Sprintf("%s: remove: %v", id, err))
 			return
 		}

@@ -18,4 +18,8 @@ type Store interface {
 	Move(id, from, to string) error
 	Defer(id, from string, next time.Time) error
 	Remove(q, id string) error
+	// Activate and Finish are Move to active and Remove without the
+	// directory fsync, where a crash cannot lose or duplicate anything.
+	Activate(id, from string) error
+	Finish(q, id string) error
 }
