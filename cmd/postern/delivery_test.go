@@ -120,9 +120,10 @@ func waitLog(t *testing.T, in *instance, text string) {
 
 // Mail to an unknown local user (local_recipient_maps empty, so smtpd
 // takes it) bounces at delivery; the notice to a remote sender waits in
-// the deferred queue, where mailq and postsuper see it.
+// the deferred queue (its relay is down), where mailq and postsuper see it.
 func TestBounceAndQueueTools(t *testing.T) {
-	in, _ := mailInstance(t, "local_recipient_maps =\n")
+	// The relay is a closed port: the notice waits in the deferred queue.
+	in, _ := mailInstance(t, fmt.Sprintf("local_recipient_maps =\nrelayhost = [127.0.0.1]:%d\n", freePort(t)))
 	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
 	msg := "Subject: to nobody\r\n\r\nhello\r\n"
 	if err := smtp.SendMail(addr, nil, "app@client.example", []string{"no-such-user@mx.example.test"}, []byte(msg)); err != nil {

@@ -217,7 +217,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return refuse(privilegedPortHint(err))
 	}
 	d.setLog(g)
-	d.qmgr.Reconfigure(*mc)
+	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
 	g.smtp.Queue = d.qmgr.Queue()
 	old := d.gen.Swap(g)
 	for key := range opened {
@@ -267,6 +267,7 @@ func (d *Daemon) Stop(timeout time.Duration) {
 		}
 		d.qmgrStop() // deliveries under way are deferred, never lost
 		<-d.qmgrDone
+		closeAgents(d.qmgr.Reconfigure(qmgr.Config{}))
 		d.Log.Info("terminating")
 		close(d.done)
 	})

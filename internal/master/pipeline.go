@@ -8,6 +8,7 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/local"
+	"github.com/postern-mta/postern/internal/deliver/smtp"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/qmgr"
@@ -42,6 +43,17 @@ func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent,
 	return store, qmgr.New(store, *mc), nil
 }
 
+// closeAgents ends what a configuration's agents keep open (the smtp
+// transport's cached sessions): after a reload, and at stop.
+func closeAgents(mc *qmgr.Config) {
+	if mc == nil {
+		return
+	}
+	if a, ok := mc.Agents["smtp"].(*smtp.Agent); ok {
+		a.Close()
+	}
+}
+
 // managerConfig builds the queue manager's routing, agents and timers
 // from main.cf; a reload builds a new one. localAgent, when set, is the
 // privileged agent process (see agent.go); otherwise local delivery runs
@@ -69,12 +81,15 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 			return nil, err
 		}
 	}
-	smtp := deliver.Unavailable{Reason: "delivery to other hosts is not built yet: the smtp transport comes with postern's next release"}
+	remote, err := smtpAgent(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	mc := &qmgr.Config{
 		Router: rt,
 		Agents: map[string]deliver.Agent{
 			"local": localAgent, "discard": deliver.Discard{}, "error": deliver.Error{}, "retry": deliver.Error{Defer: true},
-			"smtp": smtp, "relay": smtp,
+			"smtp": remote, "relay": remote,
 		},
 		MinBackoff:      p.dur("minimal_backoff_time"),
 		MaxBackoff:      p.dur("maximal_backoff_time"),

@@ -85,7 +85,7 @@ func New(store Store, cfg Config) *Manager {
 // Reconfigure makes later rounds use cfg (after a reload); rounds under
 // way finish with the configuration they began with. The concurrency
 // limits set by New stay.
-func (m *Manager) Reconfigure(cfg Config) {
+func (m *Manager) Reconfigure(cfg Config) (previous *Config) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -93,8 +93,9 @@ func (m *Manager) Reconfigure(cfg Config) {
 		cfg.Log = m.config().Log
 	}
 	m.cfgMu.Lock()
-	m.cfg = &cfg
+	previous, m.cfg = m.cfg, &cfg
 	m.cfgMu.Unlock()
+	return previous
 }
 
 func (m *Manager) config() *Config {
