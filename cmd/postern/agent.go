@@ -17,8 +17,7 @@ func runAgent(args []string, _, stderr io.Writer) int {
 	if fs.Parse(args) != nil {
 		return 2
 	}
-	host, _ := os.Hostname()
-	h := maillog.New(stderr, host, "postern/local", nil)
+	h := maillog.New(stderr, logHost(configDir(*dirFlag)), "postern/local", nil)
 	if os.Getenv("JOURNAL_STREAM") != "" {
 		h.Journal = true
 	}

@@ -48,6 +48,19 @@ func configDir(flagDir string) string {
 	return d
 }
 
+// logHost is the host field of maillog lines: the first label of
+// myhostname, as Postfix's maillog_file shows it.
+func logHost(dir string) string {
+	host, _ := os.Hostname()
+	if cfg, err := config.Load(dir); err == nil {
+		if h, err := cfg.Get("myhostname"); err == nil && h != "" {
+			host = h
+		}
+	}
+	first, _, _ := strings.Cut(host, ".")
+	return first
+}
+
 // dataDir finds data_directory without validating the rest, so that
 // stop/status work even when main.cf has since been broken.
 func dataDir(dir string) (string, error) {
@@ -64,8 +77,7 @@ func runStartFG(args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	dir := configDir(*dirFlag)
-	host, _ := os.Hostname()
-	h := maillog.New(stderr, host, "postern/master", nil)
+	h := maillog.New(stderr, logHost(dir), "postern/master", nil)
 	if os.Getenv("JOURNAL_STREAM") != "" {
 		h.Journal = true // journald adds time and host itself
 	}

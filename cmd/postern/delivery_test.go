@@ -232,3 +232,11 @@ func TestRootLocalDeliveryAgent(t *testing.T) {
 		t.Errorf("stop: %s", e)
 	}
 }
+
+// maillog lines carry myhostname's first label as their host, as
+// Postfix's maillog_file does (mx.example.test → "mx").
+func TestMaillogHostIsMyhostname(t *testing.T) {
+	in := newInstance(t, "inet_interfaces = 127.0.0.1")
+	in.start(t)
+	waitLog(t, in, " mx postern/master[")
+}
