@@ -36,16 +36,19 @@ const (
 
 // Result is the outcome for one recipient of a Request.
 type Result struct {
-	Rcpt       int           // index into Env.Recipients
-	Kind       Kind          //
-	DSN        string        // enhanced status code: "2.0.0", "4.4.1", "5.1.1"
-	Reason     string        // maillog status text: "delivered to maildir", "250 2.0.0 Ok"
-	Relay      string        // maillog relay=: "local", "mx.example.net[192.0.2.1]:25", "none"
-	Action     string        // RFC 3464 action when not implied by Kind: "relayed", "expanded"
-	Diagnostic string        // RFC 3464 Diagnostic-Code: "smtp; 550 5.1.1 …"; "" when none
-	RemoteMTA  string        // RFC 3464 Remote-MTA: "dns; mx.example.net"; "" for local
-	Setup      time.Duration // delays= c: connection set-up
-	Transfer   time.Duration // delays= d: transmission
+	Rcpt       int    // index into Env.Recipients
+	Kind       Kind   //
+	DSN        string // enhanced status code: "2.0.0", "4.4.1", "5.1.1"
+	Reason     string // maillog status text: "delivered to maildir", "250 2.0.0 Ok"
+	Relay      string // maillog relay=: "local", "mx.example.net[192.0.2.1]:25", "none"
+	Action     string // RFC 3464 action when not implied by Kind: "relayed", "expanded"
+	Diagnostic string // RFC 3464 Diagnostic-Code: "smtp; 550 5.1.1 …"; "" when none
+	RemoteMTA  string // RFC 3464 Remote-MTA: "dns; mx.example.net"; "" for local
+	// ConnUse is the maillog conn_use=: which message this is on a
+	// reused connection (2, 3, …); 0 for a new connection.
+	ConnUse  int
+	Setup    time.Duration // delays= c: connection set-up
+	Transfer time.Duration // delays= d: transmission
 }
 
 // Agent delivers messages. Deliver returns exactly one Result per entry of

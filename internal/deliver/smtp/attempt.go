@@ -78,7 +78,7 @@ func (at *attempt) fail(positions []int, f *failure, final bool) {
 	}
 	for _, i := range positions {
 		at.finish(i, deliver.Result{Kind: kind, DSN: f.dsn, Reason: f.reason, Relay: f.relay,
-			Diagnostic: f.diag, RemoteMTA: f.remoteMTA})
+			Diagnostic: f.diag, RemoteMTA: f.remoteMTA, ConnUse: f.connUse})
 	}
 }
 
@@ -90,6 +90,6 @@ func (at *attempt) failRest() {
 		f = fail("4.3.0", "server unavailable or unable to receive mail")
 	}
 	rest := *f
-	rest.relay = "none"
+	rest.relay, rest.connUse = "none", 0
 	at.fail(at.pending(), &rest, true)
 }

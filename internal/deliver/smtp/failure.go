@@ -19,6 +19,7 @@ type failure struct {
 	diag      string // RFC 3464 Diagnostic-Code, "smtp; 550 …"; "" for local trouble
 	remoteMTA string // RFC 3464 Remote-MTA, "dns; host"; ""
 	relay     string // maillog relay=, "none" before a connection
+	connUse   int    // maillog conn_use= on a reused connection
 	loop      bool   // mail loops back to this host: try no fallback relay
 	// retryPlain asks for the same server again without TLS (level may).
 	retryPlain bool
@@ -39,6 +40,7 @@ func remoteFailure(s *session, r reply, format string, args ...any) *failure {
 		diag:      "smtp; " + r.text,
 		remoteMTA: "dns; " + s.srv.host,
 		relay:     s.srv.namaddrport(),
+		connUse:   s.connUse(),
 	}
 }
 
@@ -50,7 +52,7 @@ func said(s *session, r reply, cmd string) *failure {
 // localFailure is a failure decided on this side during a session.
 func localFailure(s *session, dsn, format string, args ...any) *failure {
 	f := fail(dsn, format, args...)
-	f.relay = s.srv.namaddrport()
+	f.relay, f.connUse = s.srv.namaddrport(), s.connUse()
 	return f
 }
 

@@ -281,3 +281,12 @@ func (a *Agent) logf(format string, args ...any) {
 		a.cfg.Log.Info(fmt.Sprintf(format, args...))
 	}
 }
+
+// connUse is Postfix's conn_use: the message's place on a reused
+// connection (2 for the first reuse), 0 on a new one.
+func (s *session) connUse() int {
+	if s.reuses == 0 {
+		return 0
+	}
+	return s.reuses + 1
+}

@@ -90,9 +90,13 @@ func TestConnectionReuse(t *testing.T) {
 	cfg := testConfig(nil, nil)
 	cfg.CacheTimeLimit = 300 * time.Millisecond
 	a := newAgent(t, cfg)
-	for range 5 {
-		if r := deliverOne(t, a, request(relay(srv), "a@example.net"))[0]; r.Kind != deliver.Sent {
+	for i := range 5 {
+		r := deliverOne(t, a, request(relay(srv), "a@example.net"))[0]
+		if r.Kind != deliver.Sent {
 			t.Fatalf("%+v", r)
+		}
+		if want := map[bool]int{true: 0, false: i + 1}[i == 0]; r.ConnUse != want { // Postfix's conn_use=
+			t.Errorf("message %d: ConnUse %d, want %d", i+1, r.ConnUse, want)
 		}
 	}
 	if conns, _ := srv.counts(); conns != 1 || a.IdleSessions() != 1 {

@@ -227,7 +227,7 @@ func (tx *transaction) content() bool {
 	}
 	for _, i := range tx.accepted {
 		at.finish(i, deliver.Result{Kind: deliver.Sent, DSN: r.dsn, Reason: r.text, Relay: s.srv.namaddrport(),
-			Action: "relayed", Diagnostic: "smtp; " + r.text, RemoteMTA: "dns; " + s.srv.host})
+			Action: "relayed", Diagnostic: "smtp; " + r.text, RemoteMTA: "dns; " + s.srv.host, ConnUse: s.connUse()})
 	}
 	return true
 }
