@@ -32,6 +32,9 @@ func init() {
 		{"queue", "list the mail queue (-p, as mailq; -j JSON), deliver now (-f, -i ID)", runQueue},
 		{"super", "delete (-d), hold (-h), release (-H), requeue (-r) messages; check the queue (-s)", runSuper},
 		{"newaliases", "build the alias database (alias_database) from its text file", runNewaliases},
+		{"sendmail", "submit a message from standard input, as Postfix's sendmail (-t -i, -f, -bs, …)", func(args []string, stdout, stderr io.Writer) int {
+			return runSendmail(args, os.Stdin, stdout, stderr)
+		}},
 		{"map", "build (postmap FILE), query (-q KEY) or list (-s) lookup tables", runMap},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},
@@ -59,8 +62,7 @@ func dispatch(argv []string, stdout, stderr io.Writer) int {
 	case "newaliases":
 		return runNewaliases(argv[1:], stdout, stderr)
 	case "sendmail":
-		fmt.Fprintf(stderr, "%s: fatal: the %s command is not implemented yet\n", base, base)
-		return 1
+		return runSendmail(argv[1:], os.Stdin, stdout, stderr)
 	}
 	if sub, ok := personalities[base]; ok {
 		return find(sub).run(argv[1:], stdout, stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,8 @@ import (
 // runSendmail is sendmail(1) (postern sendmail, or the binary called as
 // sendmail): it submits a message through the maildrop, or, by its
 // options, lists the queue (-bp), builds the aliases (-bi, -I), flushes
-// the queue (-q) or starts the daemon (-bd).
+// the queue (-q), starts the daemon (-bd) or speaks SMTP on standard
+// input and output (-bs).
 func runSendmail(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	say := func(msg string) { fmt.Fprintf(stderr, "sendmail: %s\n", msg) }
 	fatal := func(err error) int {
@@ -67,15 +69,19 @@ func runSendmail(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runStart([]string{"-c", dir}, stdout, stderr)
 	case sendmail.Ignore:
 		return 0
-	case sendmail.SMTP:
-		return fatal(&sendmail.Error{Code: sendmail.ExUnavailable, Msg: "-bs (SMTP on standard input) is not implemented yet"})
 	}
 	if o.Verify {
 		return fatal(&sendmail.Error{Code: sendmail.ExUnavailable, Msg: "-bv (address verification) is not implemented yet"})
 	}
-	settings, err := submitSettings(dir)
+	cfg, settings, err := submitSettings(dir)
 	if err != nil {
 		return fatal(&sendmail.Error{Code: sendmail.ExTempFail, Msg: err.Error()})
+	}
+	if o.Mode == sendmail.SMTP {
+		if err := sendmail.ServeSMTP(context.Background(), cfg, settings.Maildrop, stdin, stdout); err != nil {
+			return fatal(err)
+		}
+		return 0
 	}
 	settings.Warn = func(msg string) { say("warning: " + msg) }
 	u, err := sendmail.CurrentUser(os.Getuid(), os.Getenv)
@@ -91,22 +97,22 @@ func runSendmail(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // submitSettings reads what submission needs from main.cf. Run as root
 // (cron, system scripts) before the daemon ever started, it sets up the
 // maildrop for mail_owner, so that the mail waits there for the daemon.
-func submitSettings(dir string) (sendmail.Settings, error) {
+func submitSettings(dir string) (*config.Config, sendmail.Settings, error) {
 	var s sendmail.Settings
 	cfg, err := config.Load(dir)
 	if err != nil {
-		return s, err
+		return nil, s, err
 	}
 	qdir, err := cfg.Get("queue_directory")
 	if err != nil {
-		return s, err
+		return nil, s, err
 	}
 	s.Maildrop = filepath.Join(qdir, queue.Maildrop)
 	if s.MessageSizeLimit, err = cfg.Int("message_size_limit"); err != nil {
-		return s, err
+		return nil, s, err
 	}
 	if s.HeaderSizeLimit, err = pickup.HeaderSizeLimit(cfg); err != nil {
-		return s, err
+		return nil, s, err
 	}
 	if os.Geteuid() == 0 && pickup.CheckMaildrop(s.Maildrop) != nil {
 		if owner, err := cfg.Get("mail_owner"); err == nil {
@@ -117,7 +123,7 @@ func submitSettings(dir string) (sendmail.Settings, error) {
 			}
 		}
 	}
-	return s, nil
+	return cfg, s, nil
 }
 
 // dropSetuid undoes a set-uid or set-gid installation, as Postfix's

@@ -17,27 +17,13 @@ import (
 	"github.com/postern-mta/postern/internal/queue"
 )
 
-// testSendmailEnv makes this test binary act as the sendmail command,
-// so that real clients (a shell pipe, Python, mailx) can run it as
-// main.go will once it dispatches argv[0] "sendmail" to runSendmail.
-const testSendmailEnv = "POSTERN_TEST_SENDMAIL"
-
-func init() {
-	if os.Getenv(testSendmailEnv) == "1" {
-		os.Exit(runSendmail(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-	}
-}
-
-// sendmailScript is an executable that runs runSendmail for in's
-// configuration, as /usr/sbin/sendmail would.
+// sendmailScript is an executable that runs the real binary as
+// "sendmail" (the symlink TestMain makes) for in's configuration, as
+// /usr/sbin/sendmail would.
 func sendmailScript(t *testing.T, in *instance) string {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "sendmail")
-	script := fmt.Sprintf("#!/bin/sh\n%s=1 POSTERN_CONFIG_DIR=%s exec %s \"$@\"\n", testSendmailEnv, in.dir, self)
+	script := fmt.Sprintf("#!/bin/sh\nPOSTERN_CONFIG_DIR=%s exec %s \"$@\"\n", in.dir, filepath.Join(binDir, "sendmail"))
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +169,6 @@ func TestSendmailErrors(t *testing.T) {
 		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00", []string{"a@example.test"}, 65, "sendmail: fatal: %s(%d): message content contains a NUL byte: not a mail message (binary data?)\n"},
 		{"too big", "Subject: x\n\n" + strings.Repeat("0123456789\n", 200), []string{"a@example.test"}, 65, "sendmail: fatal: %s(%d): message file too big\n"},
 		{"-bv", "", []string{"-bv", "a@example.test"}, 69, "sendmail: fatal: -bv (address verification) is not implemented yet\n"},
-		{"-bs", "", []string{"-bs"}, 69, "sendmail: fatal: -bs (SMTP on standard input) is not implemented yet\n"},
 		{"-q with the daemon down", "", []string{"-q"}, 69, "postern queue: fatal: Cannot flush mail queue - mail system is down\n"},
 		{"ignored legacy options", "x\n", []string{"-oem", "-odb", "-L", "x", "-U", "a@example.test"}, 0, ""},
 		{"bad -N is a warning", "x\n", []string{"-N", "sometimes", "a@example.test"}, 0, "sendmail: warning: bad -N option value -- ignored\n"},
@@ -247,6 +232,10 @@ sys.exit(p.returncode)`
 	} else {
 		t.Log("bsd-mailx is not installed: not tried")
 	}
+	if swaks, err := exec.LookPath("swaks"); err == nil {
+		run("swaks --pipe 'sendmail -bs'", exec.Command(swaks, "--pipe", sm+" -bs", "--from", "app@client.example", "--to", rcpt,
+			"--header", "Subject: from swaks", "--body", "hi"))
+	}
 	if n, log := pickupOnce(t, in); n != sent {
 		t.Fatalf("pickup queued %d of %d:\n%s", n, sent, log)
 	}
@@ -255,6 +244,38 @@ sys.exit(p.returncode)`
 	for _, f := range files {
 		if !strings.Contains(f, "Subject: from ") || !strings.Contains(f, "\nhi\n") {
 			t.Errorf("delivered:\n%s", f)
+		}
+	}
+}
+
+// sendmail -bs speaks SMTP on standard input and output, as some clients
+// use it; the message goes through the maildrop and carries both the
+// stand-alone session's Received: and pickup's, as with Postfix.
+func TestSendmailSMTPMode(t *testing.T) {
+	in, maildir := stoppedMailInstance(t, "")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	session := "EHLO client.example\r\nMAIL FROM:<app@client.example>\r\nRCPT TO:<" + rcpt + ">\r\n" +
+		"DATA\r\nSubject: over -bs\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+	out, e, code := sendmailRun(in, session, "-bs")
+	if code != 0 || e != "" {
+		t.Fatalf("-bs: exit %d %s", code, e)
+	}
+	for _, want := range []string{"220 mx.example.test ESMTP", "250 2.1.5 Ok", "354 End data", "250 2.0.0 Ok: queued as ", "221 2.0.0 Bye"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("session lacks %q:\n%s", want, out)
+		}
+	}
+	if n, log := pickupOnce(t, in); n != 1 || !strings.Contains(log, fmt.Sprintf("uid=%d from=<app@client.example>", os.Getuid())) {
+		t.Fatalf("pickup queued %d:\n%s", n, log)
+	}
+	in.start(t)
+	files := waitFiles(t, filepath.Join(maildir, "new"), 1)
+	for _, want := range []string{fmt.Sprintf("Received: by mx.example.test (postern, from userid %d)\n", os.Getuid()),
+		"Received: from client.example (localhost [127.0.0.1])\n\tby mx.example.test (postern) with ESMTP id ",
+		"Subject: over -bs\n", "\n\nhi\n"} {
+		if !strings.Contains(files[0], want) {
+			t.Errorf("delivered message lacks %q:\n%s", want, files[0])
 		}
 	}
 }

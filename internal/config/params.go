@@ -56,6 +56,7 @@ var paramList = []Param{
 	{Name: "double_bounce_sender", Default: "double-bounce", Kind: String},
 	{Name: "enable_long_queue_ids", Default: "no", Kind: Bool},
 	{Name: "fallback_relay", Default: "", Kind: List},
+	{Name: "header_size_limit", Default: "102400", Kind: Int, Min: 0, HasMin: true},
 	{Name: "home_mailbox", Default: "", Kind: String},
 	{Name: "inet_interfaces", Default: "all", Kind: List, Check: checkInetInterfaces},
 	// postern only: bind inet_interfaces addresses that are not up yet.

@@ -22,6 +22,7 @@ import (
 	"github.com/postern-mta/postern/internal/deliver/proxy"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
+	"github.com/postern-mta/postern/internal/pickup"
 	"github.com/postern-mta/postern/internal/qmgr"
 	"github.com/postern-mta/postern/internal/queue"
 )
@@ -50,6 +51,7 @@ type Daemon struct {
 	qmgrStop context.CancelFunc
 	qmgrDone chan struct{}
 	agent    *proxy.Client // the root local delivery process, if any
+	pickup   *pickup.Pickup
 	sessions sync.WaitGroup
 	connMu   sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -116,7 +118,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.smtp.Queue = d.qmgr.Queue()
 	qctx, qstop := context.WithCancel(context.Background())
 	d.qmgrStop, d.qmgrDone = qstop, make(chan struct{})
-	go func() { d.qmgr.Run(qctx); close(d.qmgrDone) }()
+	pc, err := pickup.ConfigFrom(g.cfg)
+	if err != nil {
+		d.pool.Close()
+		return err
+	}
+	d.pickup = pickup.New(pc, d.qmgr.Queue(), d.Log.With("program", "postern/pickup"))
+	pickupDone := make(chan struct{})
+	go func() {
+		if err := d.pickup.Run(qctx); err != nil && qctx.Err() == nil {
+			d.Log.Error(fmt.Sprintf("pickup: %v: mail submitted with sendmail waits in the maildrop", err))
+		}
+		close(pickupDone)
+	}()
+	go func() { d.qmgr.Run(qctx); <-pickupDone; close(d.qmgrDone) }()
 	d.gen.Store(g)
 	for _, s := range g.plan {
 		d.serveSocket(s.Key())
@@ -218,6 +233,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	d.setLog(g)
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
+	if pc, err := pickup.ConfigFrom(g.cfg); err == nil {
+		d.pickup.SetConfig(pc)
+	}
 	g.smtp.Queue = d.qmgr.Queue()
 	old := d.gen.Swap(g)
 	for key := range opened {
