@@ -35,6 +35,7 @@ func init() {
 		{"sendmail", "submit a message from standard input, as Postfix's sendmail (-t -i, -f, -bs, …)", func(args []string, stdout, stderr io.Writer) int {
 			return runSendmail(args, os.Stdin, stdout, stderr)
 		}},
+		{"install", "install the binary as PREFIX/sbin/postern with sendmail, mailq, newaliases links (-prefix, -force)", runInstall},
 		{"map", "build (postmap FILE), query (-q KEY) or list (-s) lookup tables", runMap},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},

@@ -130,3 +130,36 @@ func TestMapBuildQueryList(t *testing.T) {
 		t.Errorf("missing table: exit %d %q", code, e)
 	}
 }
+
+// postern install puts the binary and the sendmail, mailq and newaliases
+// links in place, and leaves another MTA's sendmail alone unless -force.
+func TestInstall(t *testing.T) {
+	prefix := t.TempDir()
+	os.MkdirAll(filepath.Join(prefix, "sbin"), 0o755)
+	os.WriteFile(filepath.Join(prefix, "sbin", "sendmail"), []byte("#!/bin/sh\n# another MTA\n"), 0o755)
+	_, e, code := runBin(t, "postern", "install", "-prefix", prefix)
+	if code != 1 || !strings.Contains(e, "sendmail belongs to another program: left alone") {
+		t.Fatalf("install over another sendmail: exit %d %q", code, e)
+	}
+	if b, _ := os.ReadFile(filepath.Join(prefix, "sbin", "sendmail")); !strings.Contains(string(b), "another MTA") {
+		t.Error("the other MTA's sendmail was replaced without -force")
+	}
+	if _, e, code := runBin(t, "postern", "install", "-prefix", prefix, "-force"); code != 0 {
+		t.Fatalf("install -force: exit %d %q", code, e)
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "sbin", "sendmail.pre-postern")); err != nil {
+		t.Errorf("the replaced sendmail was not kept: %v", err)
+	}
+	for _, name := range []string{"sbin/sendmail", "bin/mailq", "bin/newaliases"} {
+		if target, err := os.Readlink(filepath.Join(prefix, name)); err != nil || target != filepath.Join(prefix, "sbin", "postern") {
+			t.Errorf("%s -> %q, %v", name, target, err)
+		}
+	}
+	out, _, code := runBin(t, "postern", "install", "-prefix", prefix) // again: nothing to do
+	if code != 0 || strings.Contains(out, "linked") {
+		t.Errorf("second install: exit %d %q", code, out)
+	}
+	if out, err := exec.Command(filepath.Join(prefix, "sbin", "postern"), "version").Output(); err != nil || !strings.HasPrefix(string(out), "postern ") {
+		t.Errorf("installed binary: %q %v", out, err)
+	}
+}
