@@ -4,10 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/master"
+	"github.com/postern-mta/postern/internal/pickup"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/showq"
 )
@@ -84,8 +88,11 @@ func readQueue(cfg *config.Config) ([]*queue.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	var msgs []*queue.Message
+	msgs := maildropMessages(st.Dir())
 	for _, q := range listedQueues {
+		if q == queue.Maildrop {
+			continue // not queue files: read above
+		}
 		ids, err := st.List(q)
 		if err != nil {
 			return nil, err
@@ -104,4 +111,46 @@ func readQueue(cfg *config.Config) ([]*queue.Message, error) {
 	}
 	showq.Sort(msgs)
 	return msgs, nil
+}
+
+// maildropMessages lists what sendmail dropped and pickup has not taken
+// yet: as Postfix's showq does, by file, with the file's size and time
+// (the maildrop holds no arrival record); the ID shown is the file
+// name's first 12 characters. Files this user may not read are skipped.
+func maildropMessages(queueDir string) []*queue.Message {
+	dir := filepath.Join(queueDir, queue.Maildrop)
+	entries, _ := os.ReadDir(dir)
+	var msgs []*queue.Message
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "m.") || !e.Type().IsRegular() {
+			continue // t.NAME: still being written
+		}
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			continue
+		}
+		sub, _, err := pickup.ReadSubmission(f, fi.Size())
+		f.Close()
+		if err != nil {
+			continue
+		}
+		id := strings.TrimPrefix(name, "m.")
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		m := &queue.Message{ID: strings.ToUpper(id), Queue: queue.Maildrop, Size: fi.Size(),
+			Envelope: queue.Envelope{Sender: sub.Sender, Arrival: fi.ModTime()}}
+		for _, r := range sub.Recipients {
+			m.Envelope.Recipients = append(m.Envelope.Recipients, queue.Recipient{Addr: r})
+		}
+		m.Status = make([]queue.RcptStatus, len(m.Envelope.Recipients))
+		msgs = append(msgs, m)
+	}
+	return msgs
 }
