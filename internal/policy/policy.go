@@ -200,7 +200,9 @@ func (p *Policy) Check(ctx context.Context, list string, st Stage, req *Request)
 	e := &eval{req: req, st: st}
 	v := p.run(ctx, e, p.lists[list])
 	if v.Kind != Reject && e.deferred.Kind == Reject {
-		return e.deferred
+		d := e.deferred
+		d.DeferIfPermit = true
+		return d
 	}
 	return v
 }

@@ -43,6 +43,11 @@ type Verdict struct {
 	Discard bool
 	// Log is what the maillog "reject:" line should say.
 	Log string
+	// DeferIfPermit marks a temporary reply raised by defer_if_permit
+	// (or a tempfail action) that only stands if nothing later rejects:
+	// a caller evaluating several lists for one command carries it to
+	// the end, as Postfix carries it through the whole RCPT check.
+	DeferIfPermit bool
 }
 
 // Temporary reports whether the reply is a 4xx.

@@ -215,7 +215,9 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 
 // checkRecipient runs the lists that decide a RCPT: with
 // smtpd_delay_reject the client, HELO and sender lists first (each decides
-// only for itself), then relay and recipient lists in Postfix's order.
+// only for itself), then relay and recipient lists in Postfix's order,
+// then reject_unlisted_recipient. A defer_if_permit raised anywhere waits
+// until all of them have had their say: a later reject wins over it.
 func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 	type list struct {
 		name  string
@@ -232,14 +234,24 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 		lists = append(lists, rcpt, relay)
 	}
 	discard := false
+	var pending policy.Verdict
 	for _, l := range lists {
 		v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
+		if v.Kind == policy.Reject && v.DeferIfPermit {
+			if pending.Kind != policy.Reject {
+				pending = v
+			}
+			continue
+		}
 		if v.Kind == policy.Reject {
 			return v
 		}
 		discard = discard || v.Discard
 	}
 	v := ss.srv.Policy.Unlisted(ctx, &ss.req)
+	if v.Kind != policy.Reject && pending.Kind == policy.Reject {
+		return pending
+	}
 	v.Discard = v.Discard || discard
 	return v
 }
