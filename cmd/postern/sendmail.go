@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/postern-mta/postern/internal/config"
@@ -70,12 +71,12 @@ func runSendmail(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case sendmail.Ignore:
 		return 0
 	}
-	if o.Verify {
-		return fatal(&sendmail.Error{Code: sendmail.ExUnavailable, Msg: "-bv (address verification) is not implemented yet"})
-	}
 	cfg, settings, err := submitSettings(dir)
 	if err != nil {
 		return fatal(&sendmail.Error{Code: sendmail.ExTempFail, Msg: err.Error()})
+	}
+	if o.Verify {
+		return sendVerifyReport(cfg, o, settings, fatal)
 	}
 	if o.Mode == sendmail.SMTP {
 		if err := sendmail.ServeSMTP(context.Background(), cfg, settings.Maildrop, stdin, stdout); err != nil {
@@ -146,4 +147,27 @@ func dropSetuid() ([]string, error) {
 		}
 	}
 	return warnings, nil
+}
+
+// sendVerifyReport answers sendmail -bv: the report goes, from the null
+// sender, to whoever asked (-f, else the user), through the maildrop.
+func sendVerifyReport(cfg *config.Config, o *sendmail.Options, settings sendmail.Settings, fatal func(error) int) int {
+	u, err := sendmail.CurrentUser(os.Getuid(), os.Getenv)
+	if err != nil {
+		return fatal(err)
+	}
+	to := o.Sender
+	if !o.SenderSet || to == "" {
+		origin, _ := cfg.Get("myorigin")
+		to = u.Login + "@" + origin
+	}
+	report, err := verifyReport(cfg, o, to)
+	if err != nil {
+		return fatal(err)
+	}
+	ro := &sendmail.Options{Sender: "", SenderSet: true, Recipients: []string{to}}
+	if _, err := sendmail.Submit(ro, settings, u, strings.NewReader(report)); err != nil {
+		return fatal(err)
+	}
+	return 0
 }

@@ -168,7 +168,6 @@ func TestSendmailErrors(t *testing.T) {
 		{"empty", "", []string{"a@example.test"}, 65, "sendmail: fatal: %s(%d): empty message: nothing was read from standard input\n"},
 		{"binary", "\x7fELF\x02\x01\x01\x00\x00\x00", []string{"a@example.test"}, 65, "sendmail: fatal: %s(%d): message content contains a NUL byte: not a mail message (binary data?)\n"},
 		{"too big", "Subject: x\n\n" + strings.Repeat("0123456789\n", 200), []string{"a@example.test"}, 65, "sendmail: fatal: %s(%d): message file too big\n"},
-		{"-bv", "", []string{"-bv", "a@example.test"}, 69, "sendmail: fatal: -bv (address verification) is not implemented yet\n"},
 		{"-q with the daemon down", "", []string{"-q"}, 69, "postern queue: fatal: Cannot flush mail queue - mail system is down\n"},
 		{"ignored legacy options", "x\n", []string{"-oem", "-odb", "-L", "x", "-U", "a@example.test"}, 0, ""},
 		{"bad -N is a warning", "x\n", []string{"-N", "sometimes", "a@example.test"}, 0, "sendmail: warning: bad -N option value -- ignored\n"},
@@ -276,6 +275,26 @@ func TestSendmailSMTPMode(t *testing.T) {
 		"Subject: over -bs\n", "\n\nhi\n"} {
 		if !strings.Contains(files[0], want) {
 			t.Errorf("delivered message lacks %q:\n%s", want, files[0])
+		}
+	}
+}
+
+// sendmail -bv prints nothing and mails the asker a report of what
+// postern would do with each address.
+func TestSendmailVerify(t *testing.T) {
+	in, maildir := mailInstance(t, "alias_maps =\nlocal_recipient_maps = proxy:unix:passwd.byname\n")
+	u, _ := user.Current()
+	out, e, code := sendmailRun(in, "", "-bv", u.Username+"@mx.example.test", "no-such-user@mx.example.test", "x@remote.example")
+	if code != 0 || out != "" || e != "" {
+		t.Fatalf("sendmail -bv: exit %d %q %q", code, out, e)
+	}
+	files := waitFiles(t, filepath.Join(maildir, "new"), 1)
+	for _, want := range []string{"Subject: Mail Delivery Status Report", "Return-Path: <>",
+		"<" + u.Username + "@mx.example.test>: delivery via local: delivers to mailbox",
+		`<no-such-user@mx.example.test>: unknown user: "no-such-user"`,
+		"<x@remote.example>: delivery via smtp to remote.example: deliverable (not probed)"} {
+		if !strings.Contains(files[0], want) {
+			t.Errorf("report lacks %q:\n%s", want, files[0])
 		}
 	}
 }

@@ -60,17 +60,9 @@ func closeAgents(mc *qmgr.Config) {
 // in this process.
 func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localAgent deliver.Agent, log *slog.Logger) (*qmgr.Config, error) {
 	p := params{cfg: cfg}
-	rt := &route.Router{
-		Local:     route.Parse(p.get("local_transport")),
-		Relay:     route.Parse(p.get("relay_transport")),
-		Default:   route.Parse(p.get("default_transport")),
-		Relayhost: p.get("relayhost"),
-		Delimiter: p.get("recipient_delimiter"),
-		IsLocal:   pol.IsLocal,
-		IsRelay:   pol.IsRelayDomain,
-	}
-	for _, spec := range p.list("transport_maps") {
-		rt.Transport = append(rt.Transport, openOrFail(spec))
+	rt, err := NewRouter(cfg, pol)
+	if err != nil {
+		return nil, err
 	}
 	if localAgent == nil {
 		lc, err := localConfig(cfg, pol, q, log)
@@ -107,6 +99,26 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 		Log:             log,
 	}
 	return mc, p.err
+}
+
+// NewRouter is the queue manager's routing from main.cf: address classes
+// (mydestination and own address literals, relay_domains) and
+// transport_maps. sendmail -bv uses it too.
+func NewRouter(cfg *config.Config, pol *policy.Policy) (*route.Router, error) {
+	p := params{cfg: cfg}
+	rt := &route.Router{
+		Local:     route.Parse(p.get("local_transport")),
+		Relay:     route.Parse(p.get("relay_transport")),
+		Default:   route.Parse(p.get("default_transport")),
+		Relayhost: p.get("relayhost"),
+		Delimiter: p.get("recipient_delimiter"),
+		IsLocal:   pol.IsLocal,
+		IsRelay:   pol.IsRelayDomain,
+	}
+	for _, spec := range p.list("transport_maps") {
+		rt.Transport = append(rt.Transport, openOrFail(spec))
+	}
+	return rt, p.err
 }
 
 // localConfig is local delivery's part of main.cf.
