@@ -82,6 +82,7 @@ func Run(dir string, opt Options) *Report {
 	c.files()
 	c.restrictions()
 	c.exposure()
+	c.smtpSASL()
 	c.queueDirectory()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {
