@@ -5,10 +5,10 @@ package maillog
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,21 +44,25 @@ func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.
 // Handle writes one line. Warnings and errors get Postfix's "warning: " and
 // "fatal: " prefixes.
 func (h *Handler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
+	bp := lineBufs.Get().(*[]byte)
+	b := (*bp)[:0]
 	if !h.Journal {
-		fmt.Fprintf(&b, "%s %s ", h.now().Format("Jan _2 15:04:05"), h.host)
+		b = h.now().AppendFormat(b, "Jan _2 15:04:05")
+		b = append(append(append(b, ' '), h.host...), ' ')
 	}
-	fmt.Fprintf(&b, "%s[%d]: ", h.program, h.pid)
+	b = append(append(b, h.program...), '[')
+	b = append(strconv.AppendInt(b, int64(h.pid), 10), "]: "...)
 	switch {
 	case r.Level >= slog.LevelError:
-		b.WriteString("fatal: ")
+		b = append(b, "fatal: "...)
 	case r.Level >= slog.LevelWarn:
-		b.WriteString("warning: ")
+		b = append(b, "warning: "...)
 	}
-	b.WriteString(oneLine(r.Message))
+	b = appendOneLine(b, r.Message)
 	write := func(a slog.Attr) bool {
 		if a.Key != "" {
-			fmt.Fprintf(&b, " %s=%s", a.Key, oneLine(a.Value.String()))
+			b = append(append(append(b, ' '), a.Key...), '=')
+			b = appendOneLine(b, a.Value.String())
 		}
 		return true
 	}
@@ -66,12 +70,19 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		write(a)
 	}
 	r.Attrs(write)
-	b.WriteByte('\n')
+	b = append(b, '\n')
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, b.String())
+	_, err := h.w.Write(b)
+	h.mu.Unlock()
+	if cap(b) <= 64<<10 {
+		*bp = b
+		lineBufs.Put(bp)
+	}
 	return err
 }
+
+// lineBufs hold lines being formatted: a line costs no allocation.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // WithAttrs returns a handler that adds attrs to every line.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
@@ -89,11 +100,11 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup is not used by postern; groups are flattened.
 func (h *Handler) WithGroup(string) slog.Handler { return h }
 
-// oneLine keeps a record on one line: CR and LF from client input must
-// never forge a second log line.
-func oneLine(s string) string {
+// appendOneLine keeps a record on one line: CR and LF from client input
+// must never forge a second log line.
+func appendOneLine(b []byte, s string) []byte {
 	if !strings.ContainsAny(s, "\r\n") {
-		return s
+		return append(b, s...)
 	}
-	return strings.NewReplacer("\r", "\\r", "\n", "\\n").Replace(s)
+	return append(b, strings.NewReplacer("\r", "\\r", "\n", "\\n").Replace(s)...)
 }

@@ -18,5 +18,11 @@
 // persisted (Store.Update, fsynced) before the next step depends on it, so
 // a recipient marked Sent is never delivered again, and a notice is queued
 // before the recipients it reports on are marked Notified (a crash in
-// between can send a notice twice, never lose one).
+// between can send a notice twice, never lose one). Outcomes that leave
+// nothing to do are persisted by removing the message durably instead
+// (Store.Complete), which is cheaper than an Update followed by removal.
+//
+// A message queued through Queue starts at once, without a scan of the
+// incoming queue; scans pick up the rest (start-up, deferred mail, more
+// than ActiveLimit messages at work).
 package qmgr

@@ -14,15 +14,16 @@ import (
 
 // memStore is an in-memory Store for the manager's tests.
 type memStore struct {
-	mu    sync.Mutex
-	n     int
-	where map[string]string // id → queue
-	msgs  map[string]*queue.Message
-	body  map[string][]byte
+	mu     sync.Mutex
+	n      int
+	where  map[string]string // id → queue
+	msgs   map[string]*queue.Message
+	body   map[string][]byte
+	listed map[string]int // List calls per queue
 }
 
 func newMemStore() *memStore {
-	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}}
+	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}}
 }
 
 func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reader) (string, error) {
@@ -52,6 +53,7 @@ func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reade
 func (s *memStore) List(q string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.listed[q]++
 	var ids []string
 	for id, w := range s.where {
 		if w == q {
@@ -149,7 +151,7 @@ func (s *memStore) Remove(q, id string) error {
 }
 
 func (s *memStore) Activate(id, from string) error { return s.Move(id, from, queue.Active) }
-func (s *memStore) Finish(q, id string) error      { return s.Remove(q, id) }
+func (s *memStore) Complete(q, id string) error    { return s.Remove(q, id) }
 
 // snapshot returns a message wherever it is, or nil.
 func (s *memStore) snapshot(id string) (*queue.Message, string) {
@@ -174,4 +176,11 @@ func (s *memStore) ids() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// lists returns how often a queue was listed.
+func (s *memStore) lists(q string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listed[q]
 }

@@ -52,11 +52,12 @@ type Manager struct {
 	procs chan struct{}
 	msgs  chan struct{}
 
-	mu     sync.Mutex
-	active map[string]bool
-	runCtx context.Context // Run's, for DeliverNow
-	dests  map[string]chan struct{}
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	active  map[string]bool
+	runCtx  context.Context // Run's, for DeliverNow
+	stopped bool            // Run is waiting for the last deliveries
+	dests   map[string]chan struct{}
+	wg      sync.WaitGroup
 }
 
 // New returns a manager for store.
@@ -113,9 +114,31 @@ type kickingQueue struct{ m *Manager }
 func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Reader) (string, error) {
 	id, err := k.m.store.Enqueue(ctx, env, body)
 	if err == nil {
-		k.m.Kick()
+		k.m.startNew(id)
 	}
 	return id, err
+}
+
+// startNew starts work on a message just queued in incoming at once, as
+// the next scan would, without listing the queue directory; when the
+// manager is not running or works on ActiveLimit messages, a scan will.
+func (m *Manager) startNew(id string) {
+	m.mu.Lock()
+	ctx := m.runCtx
+	m.mu.Unlock()
+	if ctx == nil {
+		m.Kick()
+		return
+	}
+	select {
+	case m.msgs <- struct{}{}:
+	default:
+		m.Kick()
+		return
+	}
+	if !m.claim(id) || !m.spawn(ctx, id, queue.Incoming, true) {
+		<-m.msgs
+	}
 }
 
 // CheckSpace passes the store's free-space check through, when it has one.
@@ -159,12 +182,7 @@ func (m *Manager) DeliverNow(id string) error {
 			continue
 		}
 		if m.claim(id) {
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
-				defer m.release(id)
-				m.process(ctx, id, q)
-			}()
+			m.spawn(ctx, id, q, false)
 		}
 		return nil
 	}
@@ -174,9 +192,14 @@ func (m *Manager) DeliverNow(id string) error {
 // Run schedules deliveries until ctx ends, then waits for the deliveries
 // under way (their agents see ctx end and defer what is unfinished).
 func (m *Manager) Run(ctx context.Context) error {
-	defer m.wg.Wait()
+	defer func() {
+		m.mu.Lock()
+		m.stopped = true // no more spawn: the WaitGroup must not grow during Wait
+		m.mu.Unlock()
+		m.wg.Wait()
+	}()
 	m.mu.Lock()
-	m.runCtx = ctx
+	m.runCtx, m.stopped = ctx, false
 	m.mu.Unlock()
 	tick := time.NewTicker(m.config().RunDelay)
 	defer tick.Stop()
@@ -226,13 +249,36 @@ func (m *Manager) scan(ctx context.Context, q string, all bool) {
 			m.release(id)
 			return
 		}
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			defer func() { <-m.msgs; m.release(id) }()
-			m.process(ctx, id, q)
-		}()
+		if !m.spawn(ctx, id, q, true) {
+			<-m.msgs
+			return
+		}
 	}
+}
+
+// spawn runs process for a claimed message in a goroutine Run waits for,
+// and frees the claim (and the ActiveLimit slot it holds, if slot) when
+// done. It reports false, having freed the claim, once Run is ending.
+func (m *Manager) spawn(ctx context.Context, id, q string, slot bool) bool {
+	m.mu.Lock()
+	if m.stopped {
+		m.mu.Unlock()
+		m.release(id)
+		return false
+	}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		defer func() {
+			if slot {
+				<-m.msgs
+			}
+			m.release(id)
+		}()
+		m.process(ctx, id, q)
+	}()
+	return true
 }
 
 func (m *Manager) claim(id string) bool {
@@ -249,7 +295,6 @@ func (m *Manager) release(id string) {
 	m.mu.Lock()
 	delete(m.active, id)
 	m.mu.Unlock()
-	m.Kick() // a slot is free: there may be more waiting
 }
 
 // destination returns the semaphore of one transport:nexthop.

@@ -290,3 +290,25 @@ func TestUnknownTransportDefers(t *testing.T) {
 		t.Errorf("log:\n%s", r.log)
 	}
 }
+
+// A message queued through Queue starts at once, without a scan of the
+// incoming queue; beyond ActiveLimit new messages wait for a scan, and
+// none is lost.
+func TestNewMessagesStartWithoutAScan(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.ActiveLimit = 2 })
+	r.settle("start-up scans", func() bool { return r.store.lists(queue.Incoming) > 0 })
+	before := r.store.lists(queue.Incoming)
+	id := r.send("s@example.net", "ok@mx.example.test")
+	r.settle("delivery", func() bool { m, _ := r.store.snapshot(id); return m == nil })
+	if n := r.store.lists(queue.Incoming) - before; n != 0 {
+		t.Errorf("incoming listed %d times for one new message", n)
+	}
+	r.agent.hold = 10 * time.Millisecond
+	for range 10 {
+		r.send("s@example.net", "ok2@mx.example.test")
+	}
+	r.settle("all delivered", func() bool { return r.agent.count("ok2@mx.example.test") == 10 && len(r.store.ids()) == 0 })
+	if r.store.lists(queue.Incoming) == before {
+		t.Error("no scan picked up the messages beyond ActiveLimit")
+	}
+}

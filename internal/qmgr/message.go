@@ -22,6 +22,7 @@ type job struct {
 	msg       *queue.Message
 	activated time.Time
 	mu        sync.Mutex // guards msg.Status while deliveries run
+	completed bool       // removed by update (Store.Complete)
 }
 
 // process takes one message through one round of deliveries.
@@ -47,17 +48,24 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 	qlog.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", id, sender, msg.Size, len(msg.Envelope.Recipients)))
 
 	j.deliverAll(ctx)
-	if ctx.Err() != nil {
+	if !j.completed && ctx.Err() != nil {
 		m.deferMessage(j) // shutting down: what is left waits for the next start
 		return
 	}
-	j.expire()
-	j.notify()
-	if j.done() {
-		if err := m.store.Finish(queue.Active, id); err != nil {
+	if !j.completed {
+		j.expire()
+	}
+	if !j.completed {
+		j.notify()
+	}
+	if !j.completed && j.done() { // done before this round
+		if err := m.store.Complete(queue.Active, id); err != nil {
 			qlog.Warn(fmt.Sprintf("%s: remove: %v", id, err))
 			return
 		}
+		j.completed = true
+	}
+	if j.completed {
 		qlog.Info(fmt.Sprintf("%s: removed", id))
 		return
 	}
@@ -106,25 +114,52 @@ func (j *job) deliverAll(ctx context.Context) {
 		list = append(list, group{rt, rcpts})
 	}
 	sort.Slice(list, func(a, b int) bool { return list[a].route.String() < list[b].route.String() })
+	if len(list) == 1 && j.chunks(list[0]) == 1 { // the common case needs no goroutine
+		j.deliverGroup(ctx, list[0], nil)
+		return
+	}
 	var wg sync.WaitGroup
 	for _, g := range list {
-		conc, limit := 20, 50
-		if j.cfg.Limits != nil {
-			conc, limit = j.cfg.Limits(g.route.Transport)
-		}
-		if limit < 1 {
-			limit = len(g.rcpts)
-		}
-		for start := 0; start < len(g.rcpts); start += limit {
-			chunk := g.rcpts[start:min(start+limit, len(g.rcpts))]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				j.deliverChunk(ctx, g.route, chunk, conc)
-			}()
-		}
+		j.deliverGroup(ctx, g, &wg)
 	}
 	wg.Wait()
+}
+
+// limits returns a transport's destination concurrency and recipients
+// per delivery.
+func (j *job) limits(g group) (conc, limit int) {
+	conc, limit = 20, 50
+	if j.cfg.Limits != nil {
+		conc, limit = j.cfg.Limits(g.route.Transport)
+	}
+	if limit < 1 {
+		limit = len(g.rcpts)
+	}
+	return conc, limit
+}
+
+// chunks is how many deliveries a group takes.
+func (j *job) chunks(g group) int {
+	_, limit := j.limits(g)
+	return (len(g.rcpts) + limit - 1) / limit
+}
+
+// deliverGroup delivers a group's recipients a chunk at a time, each in
+// its own goroutine counted in wg; without wg, in this one.
+func (j *job) deliverGroup(ctx context.Context, g group, wg *sync.WaitGroup) {
+	conc, limit := j.limits(g)
+	for start := 0; start < len(g.rcpts); start += limit {
+		chunk := g.rcpts[start:min(start+limit, len(g.rcpts))]
+		if wg == nil {
+			j.deliverChunk(ctx, g.route, chunk, conc)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j.deliverChunk(ctx, g.route, chunk, conc)
+		}()
+	}
 }
 
 // deliverChunk hands recipients to their agent once a slot is free.

@@ -25,8 +25,12 @@ func (j *job) notify() {
 		}
 	}
 	j.send(bounce.Failure, failed, "sender non-delivery notification")
-	j.send(bounce.Success, sent, "sender delivery status notification")
-	j.delayWarning()
+	if !j.completed {
+		j.send(bounce.Success, sent, "sender delivery status notification")
+	}
+	if !j.completed {
+		j.delayWarning()
+	}
 }
 
 func (j *job) send(kind bounce.Kind, rcpts []int, what string) {

@@ -11,7 +11,8 @@ import (
 )
 
 // record persists an agent's results, then logs them: a recipient is
-// logged as sent only once the queue file says so.
+// logged as sent only once the queue file says so, or the message is
+// durably gone.
 func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 	now := j.cfg.Now()
 	t.setup, t.transfer = 0, 0
@@ -60,20 +61,52 @@ func (j *job) status(r deliver.Result) queue.RcptStatus {
 }
 
 // update writes new recipient states to the queue file and to memory.
+// When they leave nothing to do for the message, the message is removed
+// instead (Store.Complete): its removal is the record, made durable by a
+// directory fsync that concurrent messages share, where an Update would
+// fsync the file and a removal would follow anyway.
 func (j *job) update(updates map[int]queue.RcptStatus) bool {
 	if len(updates) == 0 {
 		return true
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.doneWith(updates) {
+		err := j.m.store.Complete(queue.Active, j.msg.ID)
+		if err == nil {
+			j.apply(updates)
+			j.completed = true
+			return true
+		}
+		// Not removed (or not durably): record the outcome as usual.
+		j.m.log("qmgr").Warn(fmt.Sprintf("%s: remove: %v", j.msg.ID, err))
+	}
 	if err := j.m.store.Update(queue.Active, j.msg.ID, updates); err != nil {
 		// The outcome is lost; the recipient stays pending and will be
 		// tried again: a duplicate is better than a loss.
 		j.m.log("qmgr").Warn(fmt.Sprintf("%s: cannot record delivery status: %v", j.msg.ID, err))
 		return false
 	}
+	j.apply(updates)
+	return true
+}
+
+func (j *job) apply(updates map[int]queue.RcptStatus) {
 	for i, st := range updates {
 		j.msg.Status[i] = st
+	}
+}
+
+// doneWith reports whether nothing would be left to do for the message
+// with updates applied. The caller holds j.mu.
+func (j *job) doneWith(updates map[int]queue.RcptStatus) bool {
+	for i, st := range j.msg.Status {
+		if u, ok := updates[i]; ok {
+			st = u
+		}
+		if !st.Done() {
+			return false
+		}
 	}
 	return true
 }

@@ -18,8 +18,10 @@ type Store interface {
 	Move(id, from, to string) error
 	Defer(id, from string, next time.Time) error
 	Remove(q, id string) error
-	// Activate and Finish are Move to active and Remove without the
-	// directory fsync, where a crash cannot lose or duplicate anything.
+	// Activate is Move to active without the directory fsyncs, where a
+	// crash cannot lose or duplicate anything.
 	Activate(id, from string) error
-	Finish(q, id string) error
+	// Complete removes a message with nothing left to do, durably, so
+	// that its last outcomes need not be recorded first.
+	Complete(q, id string) error
 }

@@ -51,6 +51,17 @@ type Store struct {
 	syncs map[string]*groupSync // per queue directory
 	locks [64]sync.Mutex        // per message ID (hashed): one writer at a time
 
+	// IDs with this process's PID suffix and a time after seenMicros,
+	// the newest ID in the queue when Open recovered it, are fresh (see
+	// fresh); -1 when Open did not look (Options.NoRecover).
+	pidTag     string
+	seenMicros int64
+	spares     spareFiles // finished queue files kept for reuse
+
+	statMu   sync.Mutex // the last statfs answer, see statfs
+	statFree int64
+	statAt   time.Time
+
 	fault     fault                  // tests: make file system steps fail
 	freeSpace func() (int64, error)  // tests: pretend the disk is full
 	syncFile  func(f *os.File) error // benchmarks: other ways to sync
@@ -61,7 +72,8 @@ type Store struct {
 // and, unless opt.NoRecover, recovering from a crash. It fails only when
 // the directories are unusable; damaged messages go to corrupt.
 func Open(dir string, opt Options) (*Store, error) {
-	s := &Store{dir: dir, opt: opt, log: opt.Log, now: opt.Now, syncs: map[string]*groupSync{}}
+	s := &Store{dir: dir, opt: opt, log: opt.Log, now: opt.Now, syncs: map[string]*groupSync{},
+		pidTag: string(appendBase(nil, uint64(os.Getpid()), idDigits51, 1)), seenMicros: -1}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -81,8 +93,14 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 		s.syncs[d] = &groupSync{sync: func() error { return s.fsyncDir(path) }}
 	}
+	// Only the store that recovered the queue owns tmp/, where spares
+	// live.
+	s.spares = newSpareFiles(filepath.Join(dir, tmpDir), !opt.NoRecover)
 	if !opt.NoRecover {
 		if err := s.recover(); err != nil {
+			return nil, err
+		}
+		if err := s.seedIDs(); err != nil {
 			return nil, err
 		}
 	}
@@ -103,28 +121,50 @@ func (s *Store) lock(id string) func() {
 	return m.Unlock
 }
 
+// statfs returns the free space of the queue's file system. CheckSpace
+// runs twice per message (MAIL, Enqueue); a disk with plenty of room
+// does not fill up in a moment, so an answer above statfsSlack is reused
+// for statfsReuse.
 func (s *Store) statfs() (int64, error) {
+	s.statMu.Lock()
+	defer s.statMu.Unlock()
+	if s.statFree > statfsSlack && time.Since(s.statAt) < statfsReuse {
+		return s.statFree, nil
+	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(s.dir, &st); err != nil {
+		s.statFree = 0
 		return 0, err
 	}
 	bsize := int64(st.Frsize)
 	if bsize == 0 {
 		bsize = int64(st.Bsize)
 	}
-	return int64(st.Bavail) * bsize, nil
+	s.statFree, s.statAt = int64(st.Bavail)*bsize, time.Now()
+	return s.statFree, nil
 }
+
+const (
+	statfsSlack = 1 << 30 // bytes free
+	statfsReuse = 100 * time.Millisecond
+)
 
 // CheckSpace reports ErrNoSpace when the queue file system cannot take
 // a message of size bytes (0: unknown) and keep its reserve: the larger
 // of queue_minfree and 1.5 × message_size_limit (Postfix's rule). The
 // SMTP server calls it at MAIL; Enqueue calls it with 0.
 func (s *Store) CheckSpace(size int64) error {
+	need := max(s.opt.MinFree, s.opt.MessageSizeLimit/2*3) + max(size, 0)
 	free, err := s.freeSpace()
+	if err == nil && free < need && s.spares.drain() > 0 {
+		s.statMu.Lock()
+		s.statAt = time.Time{} // forget the answer from before the drain
+		s.statMu.Unlock()
+		free, err = s.freeSpace() // the spares' space is free again
+	}
 	if err != nil {
 		return fmt.Errorf("queue: free space in %s: %w", s.dir, err)
 	}
-	need := max(s.opt.MinFree, s.opt.MessageSizeLimit/2*3) + max(size, 0)
 	if free < need {
 		s.log.Warn(fmt.Sprintf("not enough free space in mail queue: %d bytes < %d", free, need))
 		return fmt.Errorf("queue: %w: %d bytes free, need %d", ErrNoSpace, free, need)
@@ -138,6 +178,42 @@ func noSpace(err error) error {
 		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return err
+}
+
+// seedIDs sets seenMicros to the time of the newest ID in the queue and
+// moves NewID's clock past it, so that every ID NewID hands out from now
+// on is newer than any message already queued, even if the clock went
+// back since those were made.
+func (s *Store) seedIDs() error {
+	var newest int64
+	for _, q := range queueDirs {
+		entries, err := os.ReadDir(filepath.Join(s.dir, q))
+		if err != nil {
+			return fmt.Errorf("queue: %w", err)
+		}
+		for _, e := range entries {
+			if t, ok := IDTime(e.Name()); ok {
+				newest = max(newest, t.UnixMicro())
+			}
+		}
+	}
+	s.seenMicros = newest
+	idClock.Lock()
+	idClock.last = max(idClock.last, newest)
+	idClock.Unlock()
+	return nil
+}
+
+// fresh reports whether id cannot name a message already in the queue,
+// so that Enqueue may skip looking for it in every queue directory: it
+// carries this process's PID, which no other live process has, and a
+// time after every ID that was in the queue at Open. Such an ID comes
+// from NewID in this process, whose clock never repeats itself; only a
+// caller that enqueues one ID twice could collide, and the link into
+// incoming still refuses that while the first copy is there.
+func (s *Store) fresh(id string) bool {
+	t, ok := IDTime(id)
+	return ok && s.seenMicros >= 0 && id[11:] == s.pidTag && t.UnixMicro() > s.seenMicros
 }
 
 // exists reports whether id names a message in any queue.
@@ -165,10 +241,10 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	if e.ID != "" && !ValidID(e.ID) {
 		return "", fmt.Errorf("queue: invalid queue ID %q", e.ID)
 	}
-	if e.ID != "" && s.exists(e.ID) {
+	if e.ID != "" && !s.fresh(e.ID) && s.exists(e.ID) {
 		return "", fmt.Errorf("queue: %w: %s", ErrExists, e.ID)
 	}
-	for tries := 0; e.ID == "" || (env.ID == "" && s.exists(e.ID)); tries++ {
+	for tries := 0; e.ID == "" || (env.ID == "" && !s.fresh(e.ID) && s.exists(e.ID)); tries++ {
 		if tries == 10 {
 			return "", fmt.Errorf("queue: no free queue ID: %w", ErrExists)
 		}
@@ -177,8 +253,8 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	if e.Arrival.IsZero() {
 		e.Arrival = s.now()
 	}
-	tmp := filepath.Join(s.dir, tmpDir, e.ID)
-	if err := s.writeNew(ctx, tmp, &e, body); err != nil {
+	tmp, err := s.writeNew(ctx, &e, body)
+	if err != nil {
 		return "", noSpace(fmt.Errorf("queue: %w", err))
 	}
 	if err := s.publish(tmp, e.ID); err != nil {
@@ -187,17 +263,13 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	return e.ID, nil
 }
 
-// writeNew writes, fsyncs and closes a complete queue file at path,
-// streaming the content from body. On failure path is removed.
-func (s *Store) writeNew(ctx context.Context, path string, env *Envelope, body io.Reader) (err error) {
-	if err := s.check("create", path); err != nil {
-		return &os.PathError{Op: "create", Path: path, Err: err}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("%w: %s", ErrExists, env.ID)
-	} else if err != nil {
-		return err
+// writeNew writes, fsyncs and closes a complete queue file in tmp/,
+// streaming the content from body, and returns its path: a spare (see
+// store_spare.go) or tmp/ID. On failure the file is removed.
+func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader) (_ string, err error) {
+	f, path, spare, err := s.createNew(env.ID)
+	if err != nil {
+		return "", err
 	}
 	defer func() {
 		if err != nil {
@@ -207,19 +279,52 @@ func (s *Store) writeNew(ctx context.Context, path string, env *Envelope, body i
 	}()
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
-	if err := encodeQueueFile(ctx, faultWriter{s, f}, env, body, *bp); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	size, err := encodeQueueFile(ctx, faultWriter{s, f}, env, body, *bp)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if spare { // cut off what is left of the previous message
+		if err := s.check("truncate", path); err != nil {
+			return "", fmt.Errorf("truncate %s: %w", path, err)
+		}
+		if err := f.Truncate(size); err != nil {
+			return "", fmt.Errorf("truncate %s: %w", path, err)
+		}
 	}
 	if err := s.fsyncFile(f); err != nil {
-		return err
+		return "", err
 	}
 	if err := ctx.Err(); err != nil {
-		return err // the client is gone: it will never see the ID
+		return "", err // the client is gone: it will never see the ID
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
+		return "", fmt.Errorf("close %s: %w", path, err)
 	}
-	return nil
+	return path, nil
+}
+
+// createNew opens the file for a new message: a spare when there is
+// one, else a new tmp/ID (O_EXCL).
+func (s *Store) createNew(id string) (f *os.File, path string, spare bool, err error) {
+	if path, ok := s.spares.take(); ok {
+		if err := s.check("create", path); err != nil {
+			os.Remove(path)
+			return nil, "", false, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		if f, err := openNoPoll(path, os.O_WRONLY, 0); err == nil {
+			return f, path, true, nil
+		}
+		os.Remove(path) // unusable: make a new file instead
+	}
+	path = filepath.Join(s.dir, tmpDir, id)
+	if err := s.check("create", path); err != nil {
+		return nil, "", false, &os.PathError{Op: "create", Path: path, Err: err}
+	}
+	f, err = openNoPoll(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil, "", false, fmt.Errorf("%w: %s", ErrExists, id)
+	}
+	return f, path, false, err
 }
 
 // publish links a finished temporary file into incoming and makes the
@@ -228,7 +333,7 @@ func (s *Store) publish(tmp, id string) error {
 	final := s.path(Incoming, id)
 	unlock := s.lock(id)
 	var err error
-	if s.exists(id) {
+	if !s.fresh(id) && s.exists(id) {
 		err = fmt.Errorf("%w: %s", ErrExists, id)
 	} else if err = s.link(tmp, final); errors.Is(err, os.ErrExist) {
 		err = fmt.Errorf("%w: %s", ErrExists, id)

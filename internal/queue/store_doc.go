@@ -65,9 +65,10 @@
 //
 // # Durability
 //
-// Enqueue writes tmp/ID (O_EXCL), fsyncs it, links it as incoming/ID (a
-// link never replaces an existing file, unlike rename), unlinks the
-// temporary name and fsyncs incoming/. Concurrent Enqueue calls share the
+// Enqueue writes tmp/ID (O_EXCL), or overwrites a spare file (below) and
+// cuts it to length, fsyncs it, links it as incoming/ID (a link never
+// replaces an existing file, unlike rename), unlinks the temporary name
+// and fsyncs incoming/. Concurrent Enqueue calls share the
 // directory fsync (group commit): one fsync of a directory covers every
 // link or rename finished before it started. If any step fails, the
 // message is removed again and Enqueue returns an error; ENOSPC (and
@@ -79,6 +80,31 @@
 // if that fsync then fails, the message may be delivered although the
 // client was refused and will send it again: a duplicate, never a loss.
 //
+// Complete removes a finished message durably (the directory fsync is
+// shared like Enqueue's): the removal itself records that nothing is
+// left to do, so the queue manager need not append and fsync the last
+// outcomes first.
+//
+// An ID that Enqueue gets from NewID in the process that opened the
+// store, newer than every ID found at Open, is not looked up in the
+// other queue directories (see fresh): the PID and a clock that never
+// repeats make it unique, and Open moves NewID's clock past the newest
+// ID on disk in case the clock went back.
+//
+// # Spare files
+//
+// Creating a file costs the file system much more than overwriting one
+// (an inode allocation; on ext4 without a journal, a scan past every
+// recently freed inode of the group). So Complete renames a finished
+// file to tmp/spare.* instead of unlinking it, once the removal is
+// durable (after the directory fsync, so that no crash can bring the old
+// name back to a file holding another message), and Enqueue writes the
+// next message into a spare. The pool is bounded (maxSpares files,
+// maxSpareBytes bytes; larger files are removed); CheckSpace gives the
+// spares' space back when the disk runs short. Spares keep their old
+// content until reused, as readable as the queue files were. A reader
+// of a message's content must be closed before Complete.
+//
 // The file fsyncs are not shared. syncfs(2), one flush of the whole file
 // system per batch, was measured and not kept: no faster than concurrent
 // fsyncs on ext4 (whose journal already merges them), not named in
@@ -86,7 +112,8 @@
 //
 // # Recovery
 //
-// Open removes every file in tmp (an Enqueue that never returned), moves
+// Open removes every file in tmp (an Enqueue that never returned) but
+// spares with no other name, which it keeps in the pool, moves
 // files from active back to incoming (the queue manager schedules them
 // again) and moves files in incoming, deferred and hold whose header,
 // envelope or end marker is damaged to corrupt, logging "corrupt queue

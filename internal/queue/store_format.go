@@ -160,50 +160,80 @@ type fileWriter interface {
 
 // encodeQueueFile writes a complete queue file for env, streaming the
 // content from body through buf (chunkSize bytes) and checking ctx
-// between chunks. The E offset goes into V last, with WriteAt.
-func encodeQueueFile(ctx context.Context, fw fileWriter, env *Envelope, body io.Reader, buf []byte) error {
-	w := bufio.NewWriterSize(fw, 32<<10)
+// between chunks, and returns the file's length. Content that fits in
+// buf goes out with the rest in one write; longer content is streamed
+// and the E offset goes into V last, with WriteAt.
+func encodeQueueFile(ctx context.Context, fw fileWriter, env *Envelope, body io.Reader, buf []byte) (int64, error) {
 	head := append([]byte(fileMagic), headerRecord(0)...)
 	head, err := envelopeRecords(head, env.ID, env)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := io.ReadFull(body, buf)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF: // the whole content is in buf
+		if n > 0 {
+			head = appendRecord(head, recContent, buf[:n])
+		}
+		copy(head[len(fileMagic):], headerRecord(int64(len(head))))
+		head = appendRecord(head, recEnd, binary.AppendUvarint(nil, uint64(n)))
+		if _, err := fw.Write(head); err != nil {
+			return 0, fmt.Errorf("write: %w", err)
+		}
+		return int64(len(head)), nil
+	case nil:
+	default:
+		return 0, fmt.Errorf("read message content: %w", err)
+	}
+	return streamQueueFile(ctx, fw, head, body, buf)
+}
+
+// streamQueueFile writes head, then buf (full) and the rest of body as
+// content records, then the end marker, and sets the E offset in V.
+func streamQueueFile(ctx context.Context, fw fileWriter, head []byte, body io.Reader, buf []byte) (int64, error) {
+	w := bufio.NewWriterSize(fw, 32<<10)
 	if _, err := w.Write(head); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return 0, fmt.Errorf("write: %w", err)
 	}
 	off := int64(len(head))
 	var size int64
-	for done := false; !done; {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, err := io.ReadFull(body, buf)
-		switch err {
-		case nil:
-		case io.EOF, io.ErrUnexpectedEOF:
-			done = true
-		default:
-			return fmt.Errorf("read message content: %w", err)
-		}
+	n, err := len(buf), error(nil) // the caller read the first chunk
+	for {
 		if n > 0 {
 			k, err := writeRecord(w, recContent, buf[:n])
 			if err != nil {
-				return fmt.Errorf("write: %w", err)
+				return 0, fmt.Errorf("write: %w", err)
 			}
 			off += k
 			size += int64(n)
 		}
+		if err != nil {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		n, err = io.ReadFull(body, buf)
+		switch err {
+		case nil, io.EOF, io.ErrUnexpectedEOF:
+		default:
+			return 0, fmt.Errorf("read message content: %w", err)
+		}
 	}
-	if _, err := w.Write(appendRecord(nil, recEnd, binary.AppendUvarint(nil, uint64(size)))); err != nil {
-		return fmt.Errorf("write: %w", err)
+	end := appendRecord(nil, recEnd, binary.AppendUvarint(nil, uint64(size)))
+	if _, err := w.Write(end); err != nil {
+		return 0, fmt.Errorf("write: %w", err)
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return 0, fmt.Errorf("write: %w", err)
 	}
 	if _, err := fw.WriteAt(headerRecord(off), int64(len(fileMagic))); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return 0, fmt.Errorf("write: %w", err)
 	}
-	return nil
+	return off + int64(len(end)), nil
 }
 
 // writeRecord writes a record without copying the payload.

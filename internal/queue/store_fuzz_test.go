@@ -24,7 +24,7 @@ func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
 
 func encodeMem(t testing.TB, env *Envelope, body string) []byte {
 	var m memFile
-	if err := encodeQueueFile(context.Background(), &m, env, strings.NewReader(body), make([]byte, chunkSize)); err != nil {
+	if _, err := encodeQueueFile(context.Background(), &m, env, strings.NewReader(body), make([]byte, chunkSize)); err != nil {
 		t.Fatal(err)
 	}
 	return m.b

@@ -50,7 +50,7 @@ func (s *Store) openFile(queue, id string, flag int) (*os.File, *queueFile, erro
 	if err := checkName(queue, id); err != nil {
 		return nil, nil, err
 	}
-	f, err := os.OpenFile(s.path(queue, id), flag, 0)
+	f, err := openNoPoll(s.path(queue, id), flag, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("queue: %w: %s/%s", ErrNotFound, queue, id)
 	} else if err != nil {

@@ -19,7 +19,11 @@ func (s *Store) recover() error {
 		return fmt.Errorf("queue: %w", err)
 	}
 	for _, e := range entries {
-		if err := os.Remove(filepath.Join(tmp, e.Name())); err != nil {
+		path := filepath.Join(tmp, e.Name())
+		if s.spares.adopt(path, e) {
+			continue
+		}
+		if err := os.Remove(path); err != nil {
 			s.log.Warn(fmt.Sprintf("remove temporary queue file: %v", err))
 		}
 	}
@@ -97,7 +101,7 @@ func (s *Store) compact(queue, id string, f *os.File, tail int64) (err error) {
 	}
 	tmp := filepath.Join(s.dir, tmpDir, id+".compact")
 	os.Remove(tmp) // left by an earlier failure
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := openNoPoll(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

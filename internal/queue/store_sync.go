@@ -114,7 +114,7 @@ func (s *Store) fsyncDir(dir string) error {
 	if err := s.check("syncdir", dir); err != nil {
 		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
-	d, err := os.Open(dir)
+	d, err := openNoPoll(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("fsync directory: %w", err)
 	}

@@ -60,7 +60,7 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 	ss.finish(ctx, m, err)
 }
 
-// startMessage opens the queue file stream with Postfix's Received: header.
+// startMessage starts the message with Postfix's Received: header.
 func (ss *session) startMessage(ctx context.Context) *message {
 	env := &ss.tx.env
 	env.ClientAddr, env.ClientName, env.Helo = ss.req.ClientAddr.String(), ss.req.ClientName, ss.req.Helo

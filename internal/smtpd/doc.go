@@ -3,5 +3,6 @@
 // rejections and pipelining match Postfix's smtpd exactly. Input goes
 // through internal/smtpio's strict reader (only <CR><LF>.<CR><LF> ends
 // DATA); access decisions come from internal/policy; accepted messages
-// stream into a queue.Queue, and 250 is sent only once it has stored them.
+// go to a queue.Queue (in one piece up to 64 KiB, streamed beyond), and
+// 250 is sent only once it has stored them.
 package smtpd

@@ -1,23 +1,40 @@
 package smtpd
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
-	"strings"
+	"sync"
 
 	"github.com/postern-mta/postern/internal/queue"
 )
 
-// message streams content into the queue while it arrives: Enqueue runs
-// in its own goroutine reading from a pipe, so the server never holds a
-// whole message in memory, and nothing is queued unless Close succeeds.
+// message collects content while it arrives. Up to memLimit bytes stay
+// in memory and go to the queue in one Enqueue call when the message
+// ends: no goroutine and no pipe, whose hand-over per content line cost
+// more than the copy. Beyond that Enqueue runs in its own goroutine
+// reading from a pipe, so the server never holds a whole large message
+// in memory. Nothing is queued unless Close succeeds.
 type message struct {
-	pw   *io.PipeWriter
+	ctx context.Context
+	q   queue.Queue
+	env *queue.Envelope
+	buf *[]byte // the header and content so far, until streaming starts
+
+	pw   *io.PipeWriter // streaming: the pipe Enqueue reads
+	bw   *bufio.Writer  // batches content lines into pipe writes
 	done chan result
 	err  error // first write error; later writes are swallowed
 	id   msgIDSniffer
 }
+
+// memLimit is the queue's content chunk: a message up to that size also
+// becomes a single write of its queue file.
+const memLimit = 64 << 10
+
+var messageBufs = sync.Pool{New: func() any { b := make([]byte, 0, memLimit); return &b }}
 
 // errAborted ends the content when the session gives up on a message.
 var errAborted = errors.New("message aborted")
@@ -28,28 +45,57 @@ type result struct {
 }
 
 func startMessage(ctx context.Context, q queue.Queue, env *queue.Envelope, header string) *message {
-	pr, pw := io.Pipe()
-	m := &message{pw: pw, done: make(chan result, 1)}
-	go func() {
-		id, err := q.Enqueue(ctx, env, io.MultiReader(strings.NewReader(header), pr))
-		pr.CloseWithError(errAborted) // unblock writers if Enqueue gave up early
-		m.done <- result{id, err}
-	}()
-	return m
+	buf := messageBufs.Get().(*[]byte)
+	*buf = append((*buf)[:0], header...)
+	return &message{ctx: ctx, q: q, env: env, buf: buf}
 }
 
 // Write never fails, so that the reader keeps consuming the client's
 // data up to the end marker even after the queue refused it.
 func (m *message) Write(p []byte) (int, error) {
 	m.id.write(p)
-	if m.err == nil {
-		_, m.err = m.pw.Write(p)
+	switch {
+	case m.err != nil:
+	case m.pw == nil && len(*m.buf)+len(p) <= memLimit:
+		*m.buf = append(*m.buf, p...)
+	default:
+		if m.pw == nil {
+			m.stream()
+		}
+		_, m.err = m.bw.Write(p)
 	}
 	return len(p), nil
 }
 
+// stream starts Enqueue on a pipe, fed first with what is buffered.
+func (m *message) stream() {
+	pr, pw := io.Pipe()
+	m.pw, m.bw, m.done = pw, bufio.NewWriterSize(pw, 32<<10), make(chan result, 1)
+	head := *m.buf
+	go func() {
+		id, err := m.q.Enqueue(m.ctx, m.env, io.MultiReader(bytes.NewReader(head), pr))
+		pr.CloseWithError(errAborted) // unblock writers if Enqueue gave up early
+		m.done <- result{id, err}
+	}()
+}
+
+// release returns the buffer once nothing reads it any more.
+func (m *message) release() {
+	if m.buf != nil && cap(*m.buf) == memLimit {
+		messageBufs.Put(m.buf)
+	}
+	m.buf = nil
+}
+
 // Close ends the content and waits for the queue's answer.
 func (m *message) Close() (string, error) {
+	defer m.release()
+	if m.pw == nil {
+		return m.q.Enqueue(m.ctx, m.env, bytes.NewReader(*m.buf))
+	}
+	if m.err == nil {
+		m.err = m.bw.Flush()
+	}
 	m.pw.Close()
 	r := <-m.done
 	if r.err == nil && m.err != nil {
@@ -60,6 +106,9 @@ func (m *message) Close() (string, error) {
 
 // Abort drops the message: nothing is queued.
 func (m *message) Abort(reason error) {
-	m.pw.CloseWithError(reason)
-	<-m.done
+	defer m.release()
+	if m.pw != nil {
+		m.pw.CloseWithError(reason)
+		<-m.done
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/postern-mta/postern/internal/address"
@@ -30,6 +31,13 @@ var (
 	maildirCopy = copyOptions{deliveredTo: true}
 )
 
+// Buffers for copies, reused: a delivery would otherwise allocate
+// 64 KiB or more of them for a message of a few.
+var (
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+)
+
 // readError marks a failure to read the message content, as opposed to
 // a failure to write the copy: Postfix defers the first and judges the
 // second by its errno.
@@ -41,12 +49,14 @@ func (e *readError) Unwrap() error { return e.err }
 // writeCopy writes the copy of the message for d's recipient to w: the
 // envelope headers, then the content with LF line ends.
 func (d *delivery) writeCopy(w io.Writer, o copyOptions) error {
-	rc, err := d.m.req.Content()
+	rc, err := d.m.content()
 	if err != nil {
 		return &readError{err}
 	}
 	defer rc.Close()
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() { bw.Reset(nil); writers.Put(bw) }()
 	sender := d.m.req.Env.Sender
 	if o.fromLine {
 		from := "MAILER-DAEMON"
@@ -73,7 +83,9 @@ func (d *delivery) writeCopy(w io.Writer, o copyOptions) error {
 // a final line end when the content lacks one. With quoteFrom, lines that
 // begin with "From " get a ">" in front (mboxo quoting, as Postfix).
 func copyLF(w *bufio.Writer, r io.Reader, quoteFrom bool) error {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readers.Put(br) }()
 	atStart := true // at the start of a line (ReadLine returns long lines in pieces)
 	for {
 		line, more, err := br.ReadLine()
@@ -106,7 +118,9 @@ func copyLF(w *bufio.Writer, r io.Reader, quoteFrom bool) error {
 // them for loop detection.
 func readDeliveredTo(r io.Reader) (map[string]bool, error) {
 	found := make(map[string]bool)
-	br := bufio.NewReaderSize(r, 16<<10)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readers.Put(br) }()
 	for {
 		line, more, err := br.ReadLine()
 		if err == io.EOF {

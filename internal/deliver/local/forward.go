@@ -67,7 +67,7 @@ func (d *delivery) enqueue(sender string, addrs []string, list bool) outcome {
 		}
 		env.Recipients = append(env.Recipients, r)
 	}
-	rc, err := d.m.req.Content()
+	rc, err := d.m.content()
 	if err != nil {
 		return failed("4.3.0", "error reading message: "+strerror(err))
 	}

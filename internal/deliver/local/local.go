@@ -58,6 +58,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -240,6 +241,46 @@ type message struct {
 	// folded; err is set when the content could not be read.
 	delivered map[string]bool
 	err       error
+
+	// data is the whole content of a message up to memContent bytes,
+	// read from the queue once for the loop check and every copy.
+	loadOnce sync.Once
+	data     []byte
+	loadErr  error
+	large    bool // more content than Request.Size said: not kept
+}
+
+// memContent is the largest content kept in memory for a delivery.
+const memContent = 256 << 10
+
+// content opens the message content: the copy in memory for a small
+// message, else a new reader of the queue file.
+func (m *message) content() (io.ReadCloser, error) {
+	if m.req.Size <= memContent {
+		m.loadOnce.Do(m.load)
+	}
+	if m.req.Size > memContent || m.large {
+		return m.req.Content()
+	}
+	if m.loadErr != nil {
+		return nil, m.loadErr
+	}
+	return io.NopCloser(bytes.NewReader(m.data)), nil
+}
+
+func (m *message) load() {
+	rc, err := m.req.Content()
+	if err != nil {
+		m.loadErr = err
+		return
+	}
+	defer rc.Close()
+	b := bytes.NewBuffer(make([]byte, 0, max(m.req.Size, 0)+bytes.MinRead))
+	_, m.loadErr = b.ReadFrom(io.LimitReader(rc, memContent+1))
+	m.data = b.Bytes()
+	if len(m.data) > memContent {
+		m.data, m.large = nil, true
+	}
 }
 
 // deliveredTo reports whether the message has a Delivered-To: header
@@ -247,7 +288,7 @@ type message struct {
 func (m *message) deliveredTo(addr string) (bool, error) {
 	m.once.Do(func() {
 		var rc io.ReadCloser
-		if rc, m.err = m.req.Content(); m.err != nil {
+		if rc, m.err = m.content(); m.err != nil {
 			return
 		}
 		defer rc.Close()

@@ -198,30 +198,20 @@ func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 	fail := func(err error) outcome {
 		return stepFailed(err, "maildir delivery failed: ")
 	}
-	// Every directory on the way must be a real one: a symbolic link
-	// could point the delivery at another user's files.
-	var dirs []string
-	for i, c := range dir {
-		if c == '/' {
-			dirs = append(dirs, dir[:i])
-		}
+	md, err := openMaildir(r, dir, o)
+	if err != nil {
+		return fail(err)
 	}
-	dirs = append(dirs, dir, dir+"/tmp", dir+"/new", dir+"/cur")
-	for _, name := range dirs {
-		if err := ensureDir(r, name, o); err != nil {
-			return fail(&stepError{errnoDSN(err, "5.2.0"),
-				fmt.Sprintf("create maildir directory %s: %s", path.Join(r.Name(), name), strerror(err))})
-		}
-	}
+	defer md.Close()
 	name := d.maildirName()
-	tmp, dst := dir+"/tmp/"+name, dir+"/new/"+name
-	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, dst := "tmp/"+name, "new/"+name
+	f, err := md.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) { // left by an attempt that crashed: the name is ours
-		r.Remove(tmp)
-		f, err = r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		md.Remove(tmp)
+		f, err = md.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	}
 	if err != nil {
-		return fail(&stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("create maildir file %s: %s", path.Join(r.Name(), tmp), strerror(err))})
+		return fail(&stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("create maildir file %s: %s", path.Join(md.Name(), tmp), strerror(err))})
 	}
 	err = func() error {
 		defer f.Close()
@@ -239,25 +229,60 @@ func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 		return f.Close()
 	}()
 	if err == nil {
-		if err = r.Link(tmp, dst); errors.Is(err, fs.ErrExist) {
+		if err = md.Link(tmp, dst); errors.Is(err, fs.ErrExist) {
 			// An earlier attempt delivered this very copy but died before
 			// the queue recorded it: delivering again would duplicate it.
-			d.a.cfg.Logger.Info(fmt.Sprintf("%s: %s already holds this message (an earlier attempt was interrupted)", d.m.req.ID, path.Join(r.Name(), dst)))
+			d.a.cfg.Logger.Info(fmt.Sprintf("%s: %s already holds this message (an earlier attempt was interrupted)", d.m.req.ID, path.Join(md.Name(), dst)))
 			err = nil
 		} else if err != nil {
-			err = &stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("link to %s: %s", path.Join(r.Name(), dst), strerror(err))}
+			err = &stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("link to %s: %s", path.Join(md.Name(), dst), strerror(err))}
 		}
 	}
-	if rerr := r.Remove(tmp); rerr != nil {
-		d.a.cfg.Logger.Warn(fmt.Sprintf("remove %s: %s", path.Join(r.Name(), tmp), strerror(rerr)))
+	if rerr := md.Remove(tmp); rerr != nil {
+		d.a.cfg.Logger.Warn(fmt.Sprintf("remove %s: %s", path.Join(md.Name(), tmp), strerror(rerr)))
 	}
 	if err == nil {
-		err = syncDir(r, dir+"/new")
+		err = syncDir(md, "new")
 	}
 	if err != nil {
 		return fail(err)
 	}
 	return sent("delivered to maildir")
+}
+
+// openMaildir makes sure that every directory on the way to the Maildir
+// dir below r, and its tmp, new and cur, is a real directory (a symbolic
+// link could point the delivery at another user's files), creating what
+// is missing for o, and opens the Maildir as a root of its own: the
+// steps of the delivery then start from there instead of walking the
+// path again each (an open and a close per directory per step).
+func openMaildir(r *os.Root, dir string, o owner) (*os.Root, error) {
+	fail := func(r *os.Root, name string, err error) error {
+		return &stepError{errnoDSN(err, "5.2.0"),
+			fmt.Sprintf("create maildir directory %s: %s", path.Join(r.Name(), name), strerror(err))}
+	}
+	var dirs []string
+	for i, c := range dir {
+		if c == '/' {
+			dirs = append(dirs, dir[:i])
+		}
+	}
+	for _, name := range append(dirs, dir) {
+		if err := ensureDir(r, name, o); err != nil {
+			return nil, fail(r, name, err)
+		}
+	}
+	md, err := r.OpenRoot(dir)
+	if err != nil {
+		return nil, &stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("open maildir %s: %s", path.Join(r.Name(), dir), strerror(err))}
+	}
+	for _, name := range []string{"tmp", "new", "cur"} {
+		if err := ensureDir(md, name, o); err != nil {
+			md.Close()
+			return nil, fail(md, name, err)
+		}
+	}
+	return md, nil
 }
 
 func syncDir(r *os.Root, name string) error {

@@ -1,0 +1,213 @@
+package queue
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// spareNames lists the spare files in tmp/.
+func spareNames(t *testing.T, s *Store) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(s.dir, tmpDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "spare.") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Ino
+}
+
+// Complete removes a message and keeps its file; the next Enqueue
+// overwrites that file, a long old message leaving nothing behind.
+func TestCompleteKeepsASpare(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	old := enqueue(t, s, fullEnvelope(), strings.Repeat("old content\r\n", 2000))
+	s.Update(Incoming, old, map[int]RcptStatus{0: {State: Sent, Reason: "x"}})
+	oldIno := inode(t, s.path(Incoming, old))
+	if err := s.Complete(Incoming, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(Incoming, old); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Read after Complete: %v", err)
+	}
+	if err := s.Complete(Incoming, old); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second Complete: %v, want ErrNotFound", err)
+	}
+	if n := spareNames(t, s); len(n) != 1 {
+		t.Fatalf("spares %v, want one", n)
+	}
+	id := enqueue(t, s, fullEnvelope(), "Subject: new\r\n\r\nnew\r\n")
+	if inode(t, s.path(Incoming, id)) != oldIno {
+		t.Error("the new message got a new file, not the spare")
+	}
+	if n := spareNames(t, s); len(n) != 0 {
+		t.Errorf("spares %v after reuse", n)
+	}
+	m, err := s.Read(Incoming, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status[0].State != Pending || m.Size != int64(len("Subject: new\r\n\r\nnew\r\n")) {
+		t.Errorf("reused file carries old state: %+v", m)
+	}
+	if got := readContent(t, s, Incoming, id); string(got) != "Subject: new\r\n\r\nnew\r\n" {
+		t.Errorf("content %q", got)
+	}
+	if st, _ := os.Stat(s.path(Incoming, id)); st.Size() > 1000 {
+		t.Errorf("file of %d bytes: the old message was not cut off", st.Size())
+	}
+}
+
+// A spare joins the pool only after the directory fsync that makes the
+// removal durable; when that fsync fails, Complete fails and keeps no
+// spare.
+func TestCompleteSparesOnlyAfterTheDirectorySync(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	id := enqueue(t, s, fullEnvelope(), "x")
+	pooled := -1
+	s.fault = func(op, path string) error {
+		if op == "syncdir" && filepath.Base(path) == Incoming {
+			s.spares.mu.Lock()
+			pooled = len(s.spares.free)
+			s.spares.mu.Unlock()
+		}
+		return nil
+	}
+	if err := s.Complete(Incoming, id); err != nil {
+		t.Fatal(err)
+	}
+	if pooled != 0 {
+		t.Errorf("%d spares pooled before the directory fsync", pooled)
+	}
+	id = enqueue(t, s, fullEnvelope(), "y")
+	s.fault = failOn("syncdir", Incoming, syscall.EIO)
+	if err := s.Complete(Incoming, id); !errors.Is(err, syscall.EIO) {
+		t.Errorf("Complete: %v, want EIO", err)
+	}
+	if n := spareNames(t, s); len(n) != 0 || len(s.spares.free) != 0 {
+		t.Errorf("spares %v after a failed directory fsync", n)
+	}
+}
+
+// Recovery keeps spares with one name and removes everything else in
+// tmp/, including a spare that is also linked into a queue (a crash
+// between link and unlink).
+func TestRecoveryAdoptsSpares(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	ids := []string{enqueue(t, s, fullEnvelope(), "x"), enqueue(t, s, fullEnvelope(), "x"), enqueue(t, s, fullEnvelope(), "x")}
+	for _, id := range ids {
+		if err := s.Complete(Incoming, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spares := spareNames(t, s)
+	if len(spares) != 3 {
+		t.Fatalf("spares %v", spares)
+	}
+	// As a crash between link and unlink leaves it: the file is also a
+	// message, under the ID it holds.
+	b, _ := os.ReadFile(filepath.Join(dir, tmpDir, spares[0]))
+	qf, err := parseQueueFile(bytes.NewReader(b), int64(len(b)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := qf.env.ID
+	if err := os.Link(filepath.Join(dir, tmpDir, spares[0]), s.path(Hold, linked)); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, tmpDir, newID(time.Now(), 4242)), []byte("half"), 0o600)
+	s2 := openStore(t, dir)
+	if got := spareNames(t, s2); len(got) != 2 || got[0] == spares[0] && got[1] == spares[0] {
+		t.Errorf("spares after recovery %v, want two of %v without %s", got, spares, spares[0])
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, tmpDir)); len(entries) != 2 {
+		t.Errorf("tmp after recovery: %v", entries)
+	}
+	for range 3 { // two spares, then a new file
+		enqueue(t, s2, fullEnvelope(), "y")
+	}
+	if got := spareNames(t, s2); len(got) != 0 {
+		t.Errorf("spares left: %v", got)
+	}
+	if got := readContent(t, s2, Hold, linked); string(got) != "x" {
+		t.Errorf("the held message's content: %q", got)
+	}
+}
+
+// Recovery seeds NewID's clock past the newest ID in the queue; IDs from
+// NewID after Open are fresh (no look-up in every queue), others are not.
+func TestFreshIDs(t *testing.T) {
+	dir := t.TempDir()
+	ahead := time.Now().Add(500 * time.Millisecond)
+	os.MkdirAll(filepath.Join(dir, Deferred), 0o700)
+	newest := newID(ahead, os.Getpid())
+	os.WriteFile(filepath.Join(dir, Deferred, newest), nil, 0o600)
+	s := openStore(t, dir)
+	id := NewID()
+	if id <= newest {
+		t.Errorf("NewID %s after Open, not after the queued %s", id, newest)
+	}
+	tests := []struct {
+		id    string
+		fresh bool
+	}{
+		{id, true},
+		{newest, false},                // was in the queue at Open
+		{newID(time.Now(), 77), false}, // another process
+		{"x", false},
+	}
+	for _, tt := range tests {
+		if got := s.fresh(tt.id); got != tt.fresh {
+			t.Errorf("fresh(%q) = %v, want %v", tt.id, got, tt.fresh)
+		}
+	}
+	ro, err := Open(dir, Options{NoRecover: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ro.fresh(NewID()) {
+		t.Error("a store that did not look at the queue calls an ID fresh")
+	}
+}
+
+// statfs asks the file system again unless its last answer is recent and
+// far from any limit.
+func TestStatfsReuse(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	free, err := s.statfs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := s.statAt
+	s.statfs()
+	if reused := s.statAt.Equal(at); reused != (free > statfsSlack) {
+		t.Errorf("%d bytes free: answer reused %v", free, reused)
+	}
+	s.statFree = statfsSlack // close to the limit: ask again
+	if s.statfs(); s.statAt.Equal(at) {
+		t.Error("answer reused with little room left")
+	}
+}
