@@ -312,3 +312,24 @@ func TestNewMessagesStartWithoutAScan(t *testing.T) {
 		t.Error("no scan picked up the messages beyond ActiveLimit")
 	}
 }
+
+// reusedConn reports every recipient sent over a reused connection.
+type reusedConn struct{}
+
+func (reusedConn) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
+	var out []deliver.Result
+	for _, i := range req.Rcpts {
+		out = append(out, deliver.Result{Rcpt: i, Kind: deliver.Sent, DSN: "2.0.0", Reason: "250 2.0.0 Ok",
+			Relay: "mx.example.net[192.0.2.1]:25", ConnUse: 3})
+	}
+	return out
+}
+
+func TestConnUseLogged(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Agents["smtp"] = reusedConn{} })
+	id := r.send("s@example.net", "x@remote.example")
+	r.settle("removal", func() bool { m, _ := r.store.snapshot(id); return m == nil })
+	if !strings.Contains(r.log.String(), "to=<x@remote.example>, relay=mx.example.net[192.0.2.1]:25, conn_use=3, delay=") {
+		t.Errorf("no conn_use in the delivery line:\n%s", r.log)
+	}
+}

@@ -28,8 +28,12 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 		tr := t
 		tr.setup, tr.transfer = r.Setup, r.Transfer
 		status := map[deliver.Kind]string{deliver.Sent: "sent", deliver.Deferred: "deferred", deliver.Bounced: "bounced"}[r.Kind]
+		relay := orNone(r.Relay)
+		if r.ConnUse > 1 { // Postfix marks deliveries over a reused connection
+			relay += fmt.Sprintf(", conn_use=%d", r.ConnUse)
+		}
 		lines = append(lines, fmt.Sprintf("%s: to=<%s>, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
-			j.msg.Envelope.Recipients[r.Rcpt].Addr, orNone(r.Relay), tr.String(now), r.DSN, status, r.Reason))
+			j.msg.Envelope.Recipients[r.Rcpt].Addr, relay, tr.String(now), r.DSN, status, r.Reason))
 	}
 	if !j.update(updates) {
 		return
