@@ -67,5 +67,10 @@ type Unavailable struct{ Reason string }
 
 // Deliver defers every recipient.
 func (u Unavailable) Deliver(_ context.Context, req *Request) []Result {
-	return each(req, Result{Kind: Deferred, DSN: "4.3.0", Reason: u.Reason, Relay: "none"})
+	return u.DeliverDSN(req, "4.3.0")
+}
+
+// DeliverDSN defers every recipient with the given enhanced status code.
+func (u Unavailable) DeliverDSN(req *Request, dsn string) []Result {
+	return each(req, Result{Kind: Deferred, DSN: dsn, Reason: u.Reason, Relay: "none"})
 }

@@ -57,6 +57,7 @@ type Manager struct {
 	runCtx  context.Context // Run's, for DeliverNow
 	stopped bool            // Run is waiting for the last deliveries
 	dests   map[string]chan struct{}
+	dead    map[string]deadDest // suspended destinations (dead.go)
 	wg      sync.WaitGroup
 }
 
@@ -80,7 +81,7 @@ func New(store Store, cfg Config) *Manager {
 	return &Manager{store: store, cfg: &cfg,
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
-		active: map[string]bool{}, dests: map[string]chan struct{}{}}
+		active: map[string]bool{}, dests: map[string]chan struct{}{}, dead: map[string]deadDest{}}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under

@@ -333,3 +333,50 @@ func TestConnUseLogged(t *testing.T) {
 		t.Errorf("no conn_use in the delivery line:\n%s", r.log)
 	}
 }
+
+// downRelay cannot connect: every recipient deferred with relay=none.
+type downRelay struct{ calls atomic.Int32 }
+
+func (d *downRelay) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
+	d.calls.Add(1)
+	time.Sleep(10 * time.Millisecond)
+	var out []deliver.Result
+	for _, i := range req.Rcpts {
+		out = append(out, deliver.Result{Rcpt: i, Kind: deliver.Deferred, DSN: "4.4.1", Relay: "none",
+			Reason: "connect to relay.example[192.0.2.9]:25: Connection refused"})
+	}
+	return out
+}
+
+// A destination that cannot be reached is suspended: the other messages
+// for it are deferred at once with Postfix's "delivery temporarily
+// suspended" instead of each taking a delivery slot; after
+// minimal_backoff_time it is tried again.
+func TestDeadDestinationIsSuspended(t *testing.T) {
+	down := &downRelay{}
+	r := newRig(t, func(c *Config) {
+		c.Agents["smtp"] = down
+		c.Limits = func(string) (int, int) { return 1, 50 }
+	})
+	var ids []string
+	for range 5 {
+		ids = append(ids, r.send("s@example.net", "x@remote.example"))
+	}
+	r.settle("all deferred", func() bool {
+		for _, id := range ids {
+			if _, q := r.store.snapshot(id); q != queue.Deferred {
+				return false
+			}
+		}
+		return true
+	})
+	if n := down.calls.Load(); n != 1 {
+		t.Errorf("the dead relay was tried %d times, want 1", n)
+	}
+	if c := strings.Count(r.log.String(), "status=deferred (delivery temporarily suspended: connect to relay.example[192.0.2.9]:25: Connection refused)"); c != 4 {
+		t.Errorf("%d suspended deferrals, want 4:\n%s", c, r.log)
+	}
+	r.advance(10 * time.Minute) // past minimal_backoff_time: tried again
+	r.mgr.Flush()
+	r.settle("retry", func() bool { return down.calls.Load() >= 2 })
+}

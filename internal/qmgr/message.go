@@ -172,6 +172,14 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	if rt.Transport == "local" { // local(8) delivers to one user at a time
 		key += "/" + strings.ToLower(j.msg.Envelope.Recipients[rcpts[0]].Addr)
 	}
+	id := j.msg.ID
+	req := &deliver.Request{ID: id, Env: &j.msg.Envelope, Rcpts: rcpts, Nexthop: rt.Nexthop, Size: j.msg.Size,
+		Content: func() (io.ReadCloser, error) { return j.m.store.Content(queue.Active, id) }}
+	if d, dead := j.m.suspended(key, j.cfg.Now()); dead {
+		t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
+		j.record(rt, t, suspendedResults(req, d))
+		return
+	}
 	dest := j.m.destination(key, conc)
 	select {
 	case dest <- struct{}{}:
@@ -179,6 +187,11 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 		return
 	}
 	defer func() { <-dest }()
+	if d, dead := j.m.suspended(key, j.cfg.Now()); dead { // it died while we waited
+		t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
+		j.record(rt, t, suspendedResults(req, d))
+		return
+	}
 	select {
 	case j.m.procs <- struct{}{}:
 	case <-ctx.Done():
@@ -186,13 +199,13 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	}
 	defer func() { <-j.m.procs }()
 
-	id := j.msg.ID
-	req := &deliver.Request{ID: id, Env: &j.msg.Envelope, Rcpts: rcpts, Nexthop: rt.Nexthop, Size: j.msg.Size,
-		Content: func() (io.ReadCloser, error) { return j.m.store.Content(queue.Active, id) }}
 	t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
 	results := agent.Deliver(ctx, req)
 	if len(results) != len(rcpts) { // an agent bug must not lose recipients
 		results = deliver.Unavailable{Reason: "delivery agent returned no status"}.Deliver(ctx, req)
+	} else if ctx.Err() == nil && rt.Transport != "local" {
+		now := j.cfg.Now()
+		j.m.learn(key, results, now, now.Add(max(j.cfg.MinBackoff, time.Second)))
 	}
 	j.record(rt, t, results)
 }
