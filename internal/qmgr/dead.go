@@ -31,8 +31,9 @@ func (m *Manager) suspended(key string, now time.Time) (deadDest, bool) {
 	return d, ok
 }
 
-// learn updates a destination's state from an attempt's results.
-func (m *Manager) learn(key string, results []deliver.Result, now, until time.Time) {
+// learn updates a destination's state from an attempt's results and
+// reports whether the destination could not be reached.
+func (m *Manager) learn(key string, results []deliver.Result, now, until time.Time) bool {
 	unreachable := len(results) > 0
 	for _, r := range results {
 		if r.Kind != deliver.Deferred || (r.Relay != "" && r.Relay != "none") {
@@ -50,6 +51,7 @@ func (m *Manager) learn(key string, results []deliver.Result, now, until time.Ti
 	default:
 		delete(m.dead, key)
 	}
+	return unreachable
 }
 
 // suspendedResults defers every recipient with the suspension's reason.

@@ -56,7 +56,7 @@ type Manager struct {
 	active  map[string]bool
 	runCtx  context.Context // Run's, for DeliverNow
 	stopped bool            // Run is waiting for the last deliveries
-	dests   map[string]chan struct{}
+	dests   map[string]*window
 	dead    map[string]deadDest // suspended destinations (dead.go)
 	wg      sync.WaitGroup
 }
@@ -81,7 +81,7 @@ func New(store Store, cfg Config) *Manager {
 	return &Manager{store: store, cfg: &cfg,
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
-		active: map[string]bool{}, dests: map[string]chan struct{}{}, dead: map[string]deadDest{}}
+		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under
@@ -299,16 +299,15 @@ func (m *Manager) release(id string) {
 }
 
 // destination returns the semaphore of one transport:nexthop.
-func (m *Manager) destination(key string, limit int) chan struct{} {
+func (m *Manager) destination(key string, limit int) *window {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.dests[key]
 	if !ok {
-		if limit < 1 {
-			limit = 1
-		}
-		d = make(chan struct{}, limit)
+		d = newWindow(limit)
 		m.dests[key] = d
+	} else if d.limit != limit {
+		d.setLimit(limit)
 	}
 	return d
 }

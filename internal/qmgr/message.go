@@ -181,12 +181,11 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 		return
 	}
 	dest := j.m.destination(key, conc)
-	select {
-	case dest <- struct{}{}:
-	case <-ctx.Done():
+	if !dest.acquire(ctx) {
 		return
 	}
-	defer func() { <-dest }()
+	var success, failure bool // for the window's slow start
+	defer func() { dest.release(success, failure) }()
 	if d, dead := j.m.suspended(key, j.cfg.Now()); dead { // it died while we waited
 		t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
 		j.record(rt, t, suspendedResults(req, d))
@@ -205,7 +204,10 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 		results = deliver.Unavailable{Reason: "delivery agent returned no status"}.Deliver(ctx, req)
 	} else if ctx.Err() == nil && rt.Transport != "local" {
 		now := j.cfg.Now()
-		j.m.learn(key, results, now, now.Add(max(j.cfg.MinBackoff, time.Second)))
+		failure = j.m.learn(key, results, now, now.Add(max(j.cfg.MinBackoff, time.Second)))
+		for _, r := range results {
+			success = success || r.Kind == deliver.Sent
+		}
 	}
 	j.record(rt, t, results)
 }
