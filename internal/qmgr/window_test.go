@@ -20,7 +20,7 @@ func TestWindowSlowStart(t *testing.T) {
 		t.Fatal("a sixth delivery started before any succeeded: no slow start")
 	}
 	w.release(true, false) // one success: the window grows to 6
-	for range 2 { // the freed slot and the new one
+	for range 2 {          // the freed slot and the new one
 		if !w.acquire(ctx) {
 			t.Fatal("the window did not grow after a success")
 		}
