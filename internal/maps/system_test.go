@@ -53,3 +53,26 @@ func TestSystemTables(t *testing.T) {
 		t.Error("unix:shadow.byname opened")
 	}
 }
+
+// A new user is known at once: the cached passwd file is read again
+// when it changes (a rename into place, as useradd does).
+func TestUnixTableSeesNewUsers(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "passwd")
+	os.WriteFile(pw, []byte("alice:x:1000:1000::/home/alice:/bin/sh\n"), 0o644)
+	defer func(old string) { passwdFile = old }(passwdFile)
+	passwdFile = pw
+	tb, err := Open("unix:passwd.byname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := tb.Lookup("bob"); ok {
+		t.Fatal("bob found before he exists")
+	}
+	tmp := filepath.Join(dir, "passwd.new")
+	os.WriteFile(tmp, []byte("alice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n"), 0o644)
+	os.Rename(tmp, pw)
+	if _, ok, err := tb.Lookup("bob"); !ok || err != nil {
+		t.Errorf("bob not found after useradd: %v", err)
+	}
+}
