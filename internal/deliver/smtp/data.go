@@ -99,7 +99,7 @@ func (d *dotWriter) close() {
 
 // copyContent streams the message into the DATA stream. Read errors are
 // returned as contentError so they are not taken for network trouble.
-func copyContent(d *dotWriter, content io.Reader) error {
+func copyContent(d io.Writer, content io.Reader) error {
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
 	buf := *bp

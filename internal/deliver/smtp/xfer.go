@@ -192,7 +192,16 @@ func (tx *transaction) content() bool {
 	} else {
 		s.w.setTimeout(a.cfg.Timeouts.DataXfer)
 		dw := &dotWriter{w: s.bw, limit: a.cfg.LineLimit}
-		err = copyContent(dw, rc)
+		if at.req.Env.EightBit && !s.ext.eightBit {
+			// 8-bit mail to a server without 8BITMIME: quoted-printable,
+			// as Postfix converts it (disable_mime_output_conversion = no).
+			dg := newDowngrader(dw)
+			if err = copyContent(dg, rc); err == nil {
+				err = dg.Close()
+			}
+		} else {
+			err = copyContent(dw, rc)
+		}
 		rc.Close()
 		if err == nil {
 			dw.close()
