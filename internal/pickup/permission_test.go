@@ -120,7 +120,7 @@ func TestPermissionModel(t *testing.T) {
 	}
 	const userA, userB, owner = 64101, 64102, 64103
 	base := t.TempDir()
-	for d := base; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) {
+	for d := base; d != filepath.Dir(d) && d != os.TempDir() && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) { // never /tmp itself
 		os.Chmod(d, 0o755) // the other users must reach the directories below
 	}
 	self, err := os.ReadFile("/proc/self/exe")
