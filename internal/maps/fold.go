@@ -20,6 +20,10 @@ import (
 // occur in practice: ß/ẞ → "ss" and the Latin ligatures U+FB00–U+FB06.
 // Other full foldings (e.g. "ǰ", Armenian ligatures) are not applied, so
 // such keys only match when written identically in table and query.
+// FoldKey is the folding exact-key tables apply to keys when they are
+// built and queried (aliases uses it too).
+func FoldKey(s string) string { return foldKey(s) }
+
 func foldKey(s string) string {
 	ascii, upper := true, false
 	for i := 0; i < len(s); i++ {
