@@ -175,9 +175,7 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	id := j.msg.ID
 	req := &deliver.Request{ID: id, Env: &j.msg.Envelope, Rcpts: rcpts, Nexthop: rt.Nexthop, Size: j.msg.Size,
 		Content: func() (io.ReadCloser, error) { return j.m.store.Content(queue.Active, id) }}
-	if d, dead := j.m.suspended(key, j.cfg.Now()); dead {
-		t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
-		j.record(rt, t, suspendedResults(req, d))
+	if j.deferIfSuspended(rt, key, req) {
 		return
 	}
 	dest := j.m.destination(key, conc)
@@ -186,9 +184,7 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	}
 	var success, failure bool // for the window's slow start
 	defer func() { dest.release(success, failure) }()
-	if d, dead := j.m.suspended(key, j.cfg.Now()); dead { // it died while we waited
-		t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
-		j.record(rt, t, suspendedResults(req, d))
+	if j.deferIfSuspended(rt, key, req) { // it died while we waited
 		return
 	}
 	select {
@@ -210,4 +206,15 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 		}
 	}
 	j.record(rt, t, results)
+}
+
+// deferIfSuspended defers the request at once when its destination is
+// suspended (dead.go), and says so.
+func (j *job) deferIfSuspended(rt route.Route, key string, req *deliver.Request) bool {
+	d, dead := j.m.suspended(key, j.cfg.Now())
+	if dead {
+		t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
+		j.record(rt, t, suspendedResults(req, d))
+	}
+	return dead
 }
