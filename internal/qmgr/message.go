@@ -182,21 +182,34 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	if !dest.acquire(ctx) {
 		return
 	}
+	t, results, ok := j.deliverInSlot(ctx, agent, rt, key, req, dest)
+	if ok {
+		// Recorded once the slots are free: the queue bookkeeping (a
+		// shared directory fsync) need not hold up the next delivery
+		// to the destination, as Postfix's qmgr frees a slot when the
+		// agent reports, before it removes a finished message.
+		j.record(rt, t, results)
+	}
+}
+
+// deliverInSlot runs one delivery holding dest's slot, which it
+// releases, and a process slot; false when nothing was delivered.
+func (j *job) deliverInSlot(ctx context.Context, agent deliver.Agent, rt route.Route, key string, req *deliver.Request, dest *window) (timing, []deliver.Result, bool) {
 	var success, failure bool // for the window's slow start
 	defer func() { dest.release(success, failure) }()
 	if j.deferIfSuspended(rt, key, req) { // it died while we waited
-		return
+		return timing{}, nil, false
 	}
 	select {
 	case j.m.procs <- struct{}{}:
 	case <-ctx.Done():
-		return
+		return timing{}, nil, false
 	}
 	defer func() { <-j.m.procs }()
 
 	t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
 	results := agent.Deliver(ctx, req)
-	if len(results) != len(rcpts) { // an agent bug must not lose recipients
+	if len(results) != len(req.Rcpts) { // an agent bug must not lose recipients
 		results = deliver.Unavailable{Reason: "delivery agent returned no status"}.Deliver(ctx, req)
 	} else if ctx.Err() == nil && rt.Transport != "local" {
 		now := j.cfg.Now()
@@ -205,7 +218,7 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 			success = success || r.Kind == deliver.Sent
 		}
 	}
-	j.record(rt, t, results)
+	return t, results, true
 }
 
 // deferIfSuspended defers the request at once when its destination is

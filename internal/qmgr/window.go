@@ -11,12 +11,18 @@ import (
 // destination's limit, and a delivery that cannot reach it narrows the
 // window by one (never below one), so that a struggling server is not
 // hammered while a healthy one soon gets the full concurrency.
+//
+// Waiters queue in arrival order and a freed slot is handed to the first
+// of them: a backlog of thousands of messages for one destination costs
+// one wake-up per delivery, not one per waiter (a broadcast would wake
+// them all for every slot, and the scheduler work grows with the square
+// of the backlog).
 type window struct {
-	mu    sync.Mutex
-	wake  chan struct{} // closed and replaced whenever a slot may be free
-	busy  int
-	size  int
-	limit int
+	mu      sync.Mutex
+	waiters []chan struct{} // closed when the slot is theirs
+	busy    int
+	size    int
+	limit   int
 }
 
 // initialWindow is Postfix's initial_destination_concurrency.
@@ -24,31 +30,43 @@ const initialWindow = 5
 
 func newWindow(limit int) *window {
 	limit = max(limit, 1)
-	return &window{wake: make(chan struct{}), size: min(initialWindow, limit), limit: limit}
+	return &window{size: min(initialWindow, limit), limit: limit}
 }
 
 // acquire waits for a slot, or until ctx ends (false).
 func (w *window) acquire(ctx context.Context) bool {
-	for {
-		w.mu.Lock()
-		if w.busy < w.size {
-			w.busy++
-			w.mu.Unlock()
-			return true
-		}
-		wake := w.wake
+	w.mu.Lock()
+	if w.busy < w.size && len(w.waiters) == 0 {
+		w.busy++
 		w.mu.Unlock()
-		select {
-		case <-wake:
-		case <-ctx.Done():
+		return true
+	}
+	granted := make(chan struct{})
+	w.waiters = append(w.waiters, granted)
+	w.mu.Unlock()
+	select {
+	case <-granted:
+		return true
+	case <-ctx.Done():
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, c := range w.waiters {
+		if c == granted {
+			w.waiters = append(w.waiters[:i], w.waiters[i+1:]...)
 			return false
 		}
 	}
+	// Handed a slot just as ctx ended: pass it on.
+	w.busy--
+	w.grant()
+	return false
 }
 
 // release frees a slot and adjusts the window by the outcome.
 func (w *window) release(success, failure bool) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.busy--
 	switch {
 	case success:
@@ -56,15 +74,24 @@ func (w *window) release(success, failure bool) {
 	case failure:
 		w.size = max(w.size-1, 1)
 	}
-	close(w.wake)
-	w.wake = make(chan struct{})
-	w.mu.Unlock()
+	w.grant()
+}
+
+// grant hands free slots to the first waiters. The caller holds w.mu.
+func (w *window) grant() {
+	for w.busy < w.size && len(w.waiters) > 0 {
+		w.busy++
+		close(w.waiters[0])
+		w.waiters[0] = nil
+		w.waiters = w.waiters[1:]
+	}
 }
 
 // setLimit follows a changed limit (reload).
 func (w *window) setLimit(limit int) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.limit = max(limit, 1)
 	w.size = min(w.size, w.limit)
-	w.mu.Unlock()
+	w.grant()
 }

@@ -46,3 +46,52 @@ func TestWindowSlowStart(t *testing.T) {
 		t.Error("the initial window exceeds a small limit")
 	}
 }
+
+// Slots go to waiters in arrival order, one per release, and a waiter
+// whose context ends leaves the queue without taking a slot.
+func TestWindowHandsSlotsInOrder(t *testing.T) {
+	w := newWindow(1)
+	ctx := context.Background()
+	w.acquire(ctx)
+	gone, cancel := context.WithCancel(ctx)
+	order := make(chan int, 3)
+	start := func(i int, ctx context.Context) {
+		go func() {
+			if w.acquire(ctx) {
+				order <- i
+			} else {
+				order <- -i
+			}
+		}()
+		for { // wait until it queues, so that the order is known
+			w.mu.Lock()
+			n := len(w.waiters)
+			w.mu.Unlock()
+			if n == i {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	start(1, ctx)
+	start(2, gone)
+	start(3, ctx)
+	cancel()
+	if got := <-order; got != -2 {
+		t.Fatalf("first event %d, want the cancelled waiter 2 to give up", got)
+	}
+	for _, want := range []int{1, 3} {
+		w.release(false, false)
+		select {
+		case got := <-order:
+			if got != want {
+				t.Fatalf("slot went to waiter %d, want %d", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("waiter %d never got the slot", want)
+		}
+	}
+	if w.busy != 1 || len(w.waiters) != 0 {
+		t.Errorf("busy %d, %d waiting; want 1, 0", w.busy, len(w.waiters))
+	}
+}
