@@ -23,6 +23,14 @@ type Request struct {
 	// Content opens the message content (headers and body, CRLF lines as
 	// received); an agent may open it more than once.
 	Content func() (io.ReadCloser, error)
+	// Release, when set, tells the manager that the part of the delivery
+	// that counts against the destination's concurrency is over: the
+	// local agent calls it once its copies are linked into place, before
+	// it waits for the directory fsync (shared with other deliveries)
+	// that makes them durable, so that the next delivery to the user
+	// need not wait for that fsync. The results still come only when
+	// final. An agent calls it at most once, or not at all.
+	Release func()
 }
 
 // Kind is the outcome class of one recipient.

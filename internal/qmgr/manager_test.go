@@ -22,6 +22,7 @@ type scripted struct {
 	running   atomic.Int32
 	peak      atomic.Int32
 	hold      time.Duration
+	release   bool // call Request.Release before holding
 }
 
 func (a *scripted) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
@@ -32,6 +33,9 @@ func (a *scripted) Deliver(_ context.Context, req *deliver.Request) []deliver.Re
 		if n <= p || a.peak.CompareAndSwap(p, n) {
 			break
 		}
+	}
+	if a.release && req.Release != nil {
+		req.Release()
 	}
 	time.Sleep(a.hold)
 	var out []deliver.Result
@@ -280,6 +284,22 @@ func TestDestinationConcurrency(t *testing.T) {
 	if p := r.agent.peak.Load(); p > 2 || p < 2 {
 		t.Errorf("peak concurrency to one local user %d, want 2", p)
 	}
+}
+
+// An agent's Release frees the destination's slot before its results:
+// the next delivery starts while the released one finishes.
+func TestReleaseFreesTheSlot(t *testing.T) {
+	r := newRig(t, nil)
+	r.agent.hold = 50 * time.Millisecond
+	r.agent.release = true
+	for range 10 {
+		r.send("s@example.net", "ok@mx.example.test")
+	}
+	r.settle("all delivered", func() bool { return r.agent.count("ok@mx.example.test") == 10 })
+	if p := r.agent.peak.Load(); p <= 2 {
+		t.Errorf("peak concurrency %d with early releases, want more than the limit 2", p)
+	}
+	r.settle("all removed", func() bool { return strings.Count(r.log.String(), ": removed") == 10 })
 }
 
 func TestUnknownTransportDefers(t *testing.T) {

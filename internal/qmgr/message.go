@@ -196,18 +196,29 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 // releases, and a process slot; false when nothing was delivered.
 func (j *job) deliverInSlot(ctx context.Context, agent deliver.Agent, rt route.Route, key string, req *deliver.Request, dest *window) (timing, []deliver.Result, bool) {
 	var success, failure bool // for the window's slow start
-	defer func() { dest.release(success, failure) }()
+	var procSlot bool
+	var once sync.Once
+	release := func(success, failure bool) {
+		once.Do(func() {
+			dest.release(success, failure)
+			if procSlot {
+				<-j.m.procs
+			}
+		})
+	}
+	defer func() { release(success, failure) }()
 	if j.deferIfSuspended(rt, key, req) { // it died while we waited
 		return timing{}, nil, false
 	}
 	select {
 	case j.m.procs <- struct{}{}:
+		procSlot = true
 	case <-ctx.Done():
 		return timing{}, nil, false
 	}
-	defer func() { <-j.m.procs }()
 
 	t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
+	req.Release = func() { release(false, false) } // early: neither success nor failure
 	results := agent.Deliver(ctx, req)
 	if len(results) != len(req.Rcpts) { // an agent bug must not lose recipients
 		results = deliver.Unavailable{Reason: "delivery agent returned no status"}.Deliver(ctx, req)

@@ -8,8 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -142,53 +140,6 @@ func TestStoreManagerFailures(t *testing.T) {
 	if err != nil || m.Status[0].State != Pending || m.DelayWarned || m.NextAttempt.Unix() != 9 {
 		t.Errorf("final state %+v, %v", m, err)
 	}
-}
-
-// groupSync: every caller returns only after a sync that started after
-// it called; concurrent callers share syncs; a failed sync fails exactly
-// its batch.
-func TestGroupSync(t *testing.T) {
-	var done, covered atomic.Int64 // renames done; renames covered by finished syncs
-	var syncs atomic.Int64
-	fail := atomic.Bool{}
-	g := &groupSync{sync: func() error {
-		snap := done.Load()
-		syncs.Add(1)
-		time.Sleep(2 * time.Millisecond)
-		if fail.Load() {
-			return errors.New("sync failed")
-		}
-		covered.Store(snap)
-		return nil
-	}}
-	const callers = 64
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Go(func() {
-			for range 5 {
-				mine := done.Add(1)
-				if err := g.Wait(); err != nil {
-					t.Error(err)
-				}
-				if covered.Load() < mine {
-					t.Errorf("Wait returned before rename %d was covered (%d)", mine, covered.Load())
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if n := syncs.Load(); n >= callers*5/2 {
-		t.Errorf("%d syncs for %d callers: not shared", n, callers*5)
-	}
-	fail.Store(true)
-	for range 8 {
-		wg.Go(func() {
-			if err := g.Wait(); err == nil {
-				t.Error("a failed sync was reported as success")
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // On a real, small tmpfs: fill it, get ErrNoSpace (from the free-space

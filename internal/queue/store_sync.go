@@ -3,65 +3,25 @@ package queue
 import (
 	"fmt"
 	"os"
-	"sync"
+
+	"github.com/postern-mta/postern/internal/fsyncgroup"
 )
 
-// groupSync shares one fsync among concurrent callers (group commit). An
-// fsync of a directory makes durable every link, rename and unlink done
-// in it before the fsync started; so callers that finish their renames
-// while an fsync is running join the next batch, and that batch's one
-// fsync answers them all.
+// groupSync is one queue directory's fsync, shared among concurrent
+// callers (fsyncgroup: group commit).
 type groupSync struct {
-	sync func() error
-	solo bool // every Wait runs its own sync: the baseline for benchmarks
-
-	mu   sync.Mutex
-	open *syncBatch // callers waiting for an fsync that has not started
-	busy bool       // an fsync is running
-}
-
-type syncBatch struct {
-	done chan struct{}
-	err  error
+	sync  func() error
+	solo  bool // every Wait runs its own sync: the baseline for benchmarks
+	group fsyncgroup.Group
 }
 
 // Wait returns once an fsync that started after the call has finished,
-// with its error: a failed fsync fails every caller of its batch.
+// with its error.
 func (g *groupSync) Wait() error {
 	if g.solo {
 		return g.sync()
 	}
-	g.mu.Lock()
-	if g.open == nil {
-		g.open = &syncBatch{done: make(chan struct{})}
-	}
-	b := g.open
-	lead := !g.busy
-	if lead {
-		g.busy, g.open = true, nil
-	}
-	g.mu.Unlock()
-	if lead {
-		g.run(b)
-	}
-	<-b.done
-	return b.err
-}
-
-// run syncs batch b and hands the next batch, if callers joined one
-// meanwhile, to a new goroutine, so that a leader waits for its own
-// fsync only.
-func (g *groupSync) run(b *syncBatch) {
-	b.err = g.sync()
-	close(b.done)
-	g.mu.Lock()
-	next := g.open
-	g.open = nil
-	g.busy = next != nil
-	g.mu.Unlock()
-	if next != nil {
-		go g.run(next)
-	}
+	return g.group.Do(g.sync)
 }
 
 // fault is the failure seam (like chasquid's safeio): when set, it runs

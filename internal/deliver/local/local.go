@@ -62,10 +62,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/postern-mta/postern/internal/fsyncgroup"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/postern-mta/postern/internal/aliases"
@@ -137,6 +139,8 @@ func Defaults() Config {
 type Agent struct {
 	cfg      Config
 	expander aliases.Expander
+	dirSyncs fsyncgroup.Set[dirKey] // Maildir new/ fsyncs, shared (syncLater)
+	syncSeq  atomic.Uint64
 }
 
 var _ deliver.Agent = (*Agent)(nil)
@@ -230,7 +234,31 @@ func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 		r.Rcpt, r.Relay, r.Transfer = i, "local", time.Since(start)
 		results = append(results, r)
 	}
+	if len(m.syncs) > 0 {
+		if req.Release != nil {
+			req.Release()
+		}
+		m.finishSyncs(results)
+	}
 	return results
+}
+
+// finishSyncs runs the directory fsyncs the deliveries left (syncLater)
+// and defers a recipient whose copy is not durable: the next attempt
+// finds the copy if it survives (see maildirName) and makes no second.
+func (m *message) finishSyncs(results []deliver.Result) {
+	for _, p := range m.syncs {
+		err := p.sync()
+		if err == nil {
+			continue
+		}
+		for k := range results {
+			if results[k].Rcpt == p.rcpt && results[k].Kind != deliver.Bounced {
+				results[k].Kind, results[k].DSN = deliver.Deferred, "4.3.0"
+				results[k].Reason = "maildir delivery failed: " + err.Error()
+			}
+		}
+	}
 }
 
 // message is the request and what was read from its content once.
@@ -248,6 +276,8 @@ type message struct {
 	data     []byte
 	loadErr  error
 	large    bool // more content than Request.Size said: not kept
+
+	syncs []pendingSync // directory fsyncs to run before the results
 }
 
 // memContent is the largest content kept in memory for a delivery.

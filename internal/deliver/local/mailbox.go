@@ -242,12 +242,54 @@ func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 		d.a.cfg.Logger.Warn(fmt.Sprintf("remove %s: %s", path.Join(md.Name(), tmp), strerror(rerr)))
 	}
 	if err == nil {
-		err = syncDir(md, "new")
+		err = d.syncLater(md, "new")
 	}
 	if err != nil {
 		return fail(err)
 	}
 	return sent("delivered to maildir")
+}
+
+// syncLater opens the directory name below r for an fsync that Deliver
+// runs once every copy of the request is in place: the fsync makes the
+// copy's link durable, and Deliver runs it after releasing the user's
+// delivery slot, shared with the other deliveries into that directory
+// meanwhile (Agent.dirSyncs).
+func (d *delivery) syncLater(r *os.Root, name string) error {
+	dir, err := r.Open(name)
+	if err != nil {
+		return err
+	}
+	var key dirKey
+	if st, err := dir.Stat(); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			key = dirKey{uint64(sys.Dev), uint64(sys.Ino)}
+		}
+	}
+	if key == (dirKey{}) { // no identity: a group of its own
+		key.ino = d.a.syncSeq.Add(1)
+	}
+	path := path.Join(r.Name(), name)
+	d.m.syncs = append(d.m.syncs, pendingSync{rcpt: d.idx, sync: func() error {
+		defer dir.Close()
+		if err := d.a.dirSyncs.Do(key, func() error { return syncDirFile(dir) }); err != nil {
+			return fmt.Errorf("fsync directory %s: %s", path, strerror(err))
+		}
+		return nil
+	}})
+	return nil
+}
+
+// syncDirFile is the fsync of syncLater: a seam for tests.
+var syncDirFile = (*os.File).Sync
+
+// dirKey names a directory by device and inode, for dirSyncs.
+type dirKey struct{ dev, ino uint64 }
+
+// pendingSync is a directory fsync a recipient's delivery waits for.
+type pendingSync struct {
+	rcpt int
+	sync func() error
 }
 
 // openMaildir makes sure that every directory on the way to the Maildir
@@ -283,15 +325,6 @@ func openMaildir(r *os.Root, dir string, o owner) (*os.Root, error) {
 		}
 	}
 	return md, nil
-}
-
-func syncDir(r *os.Root, name string) error {
-	dir, err := r.Open(name)
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	return dir.Sync()
 }
 
 // maildirName names a queued message's copy for one recipient after its

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -394,5 +395,46 @@ func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
 		if !want.MatchString(f.Name()) {
 			t.Errorf("file name %q", f.Name())
 		}
+	}
+}
+
+// The user's delivery slot is released once the copies are linked into
+// new/, before the directory fsync; a failed fsync defers the recipient,
+// and the retry finds the copy instead of making a second.
+func TestMaildirReleaseAndDirectorySync(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.HomeMailbox = "Maildir/"
+	req := request(testBody, "alice@example.test", "bob@example.test")
+	req.ID = queue.NewID()
+	req.Env.ID = req.ID
+	newDir := func(user string) string { return filepath.Join(e.home[user], "Maildir", "new") }
+	var released int
+	req.Release = func() {
+		released++
+		for _, u := range []string{"alice", "bob"} {
+			if files, _ := os.ReadDir(newDir(u)); len(files) != 1 {
+				t.Errorf("released before %s's copy was in new/: %v", u, files)
+			}
+		}
+	}
+	old := syncDirFile
+	t.Cleanup(func() { syncDirFile = old })
+	syncDirFile = func(f *os.File) error {
+		if strings.HasPrefix(f.Name(), newDir("bob")) {
+			return errors.New("injected")
+		}
+		return f.Sync()
+	}
+	res := e.agent().Deliver(context.Background(), req)
+	if released != 1 {
+		t.Errorf("Release called %d times", released)
+	}
+	expect(t, res[0], deliver.Sent, "2.0.0", "delivered to maildir")
+	expect(t, res[1], deliver.Deferred, "4.3.0", "maildir delivery failed: fsync directory "+newDir("bob")+": injected")
+	syncDirFile = old
+	req.Rcpts, req.Release = []int{1}, nil
+	expect(t, e.agent().Deliver(context.Background(), req)[0], deliver.Sent, "2.0.0", "delivered to maildir")
+	if files, _ := os.ReadDir(newDir("bob")); len(files) != 1 {
+		t.Errorf("bob's new/ after the retry: %v", files)
 	}
 }

@@ -50,7 +50,7 @@ func (c *Client) handle(f frame) {
 // gone, or ctx ends first, every recipient is deferred.
 func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
 	a, err := c.p.call(ctx, frame{Kind: "deliver", Req: &wireRequest{ID: req.ID, Env: req.Env, Rcpts: req.Rcpts,
-		Nexthop: req.Nexthop, Size: req.Size}})
+		Nexthop: req.Nexthop, Size: req.Size, Release: req.Release != nil}}, req.Release)
 	if err == nil && a.Err == "" && len(a.Results) == len(req.Rcpts) {
 		return a.Results
 	}
@@ -65,7 +65,7 @@ func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Re
 
 // Reload makes the agent process re-read the configuration.
 func (c *Client) Reload(ctx context.Context) error {
-	a, err := c.p.call(ctx, frame{Kind: "reload"})
+	a, err := c.p.call(ctx, frame{Kind: "reload"}, nil)
 	if err != nil {
 		return err
 	}

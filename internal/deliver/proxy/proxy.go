@@ -51,6 +51,7 @@ type wireRequest struct {
 	Rcpts   []int           `json:"rcpts"`
 	Nexthop string          `json:"nexthop"`
 	Size    int64           `json:"size"`
+	Release bool            `json:"release,omitempty"` // the daemon wants a "released" frame
 }
 
 // maxFrame bounds one frame: a forwarded copy carries a whole message.
@@ -63,13 +64,13 @@ type peer struct {
 	wmu     sync.Mutex
 	mu      sync.Mutex
 	next    uint64
-	waiting map[uint64]chan frame
+	waiting map[uint64]call
 	dead    chan struct{}
 	err     error
 }
 
 func newPeer(w io.Writer) *peer {
-	return &peer{w: w, waiting: map[uint64]chan frame{}, dead: make(chan struct{})}
+	return &peer{w: w, waiting: map[uint64]call{}, dead: make(chan struct{})}
 }
 
 func (p *peer) send(f frame) error {
@@ -83,13 +84,20 @@ func (p *peer) send(f frame) error {
 	return err
 }
 
-// call sends a frame and waits for the answer with the same ID.
-func (p *peer) call(ctx context.Context, f frame) (frame, error) {
+// call is a frame waiting for its answer.
+type call struct {
+	answer   chan frame
+	released func() // for a "released" frame before the answer; may be nil
+}
+
+// call sends a frame and waits for the answer with the same ID; a
+// "released" frame with that ID before it runs released, if not nil.
+func (p *peer) call(ctx context.Context, f frame, released func()) (frame, error) {
 	ch := make(chan frame, 1)
 	p.mu.Lock()
 	p.next++
 	f.ID = p.next
-	p.waiting[f.ID] = ch
+	p.waiting[f.ID] = call{ch, released}
 	p.mu.Unlock()
 	defer func() { p.mu.Lock(); delete(p.waiting, f.ID); p.mu.Unlock() }()
 	if err := p.send(f); err != nil {
@@ -108,10 +116,16 @@ func (p *peer) call(ctx context.Context, f frame) (frame, error) {
 // answer hands a frame to the call waiting for it; false when none is.
 func (p *peer) answer(f frame) bool {
 	p.mu.Lock()
-	ch, ok := p.waiting[f.ID]
+	c, ok := p.waiting[f.ID]
 	p.mu.Unlock()
-	if ok {
-		ch <- f
+	switch {
+	case !ok:
+	case f.Kind == "released":
+		if c.released != nil {
+			c.released()
+		}
+	default:
+		c.answer <- f
 	}
 	return ok
 }

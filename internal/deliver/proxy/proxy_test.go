@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/queue"
@@ -73,5 +74,45 @@ func TestRoundTrip(t *testing.T) {
 	res = c.Deliver(context.Background(), req)
 	if len(res) != 2 || res[0].Kind != deliver.Deferred || !strings.HasPrefix(res[0].Reason, "local delivery agent unavailable") {
 		t.Fatalf("after the agent died: %+v", res)
+	}
+}
+
+// releaser calls Release, then finishes only when told to.
+type releaser struct{ finish chan struct{} }
+
+func (r releaser) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
+	if req.Release != nil {
+		req.Release()
+	}
+	<-r.finish
+	return []deliver.Result{{Rcpt: req.Rcpts[0], Kind: deliver.Sent, DSN: "2.0.0"}}
+}
+
+// An agent's early Release reaches the daemon's request before the
+// results do.
+func TestRelease(t *testing.T) {
+	daemonEnd, agentEnd := net.Pipe()
+	finish := make(chan struct{})
+	go Serve(agentEnd, func(queue.Queue) (deliver.Agent, error) { return releaser{finish}, nil },
+		func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("")), nil })
+	defer agentEnd.Close()
+	c := NewClient(daemonEnd, &queue.Memory{}, nil)
+	env := &queue.Envelope{Recipients: []queue.Recipient{{Addr: "a@x"}}}
+	released := make(chan struct{})
+	done := make(chan []deliver.Result)
+	go func() {
+		done <- c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0},
+			Release: func() { close(released) }})
+	}()
+	select {
+	case <-released:
+	case <-done:
+		t.Fatal("Deliver returned before the agent finished")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the agent's Release never reached the daemon")
+	}
+	close(finish)
+	if res := <-done; len(res) != 1 || res[0].Kind != deliver.Sent {
+		t.Fatalf("results %+v", res)
 	}
 }

@@ -40,9 +40,13 @@ func Serve(conn io.ReadWriter, build Builder, content func(id string) (io.ReadCl
 					ag := agent
 					mu.RUnlock()
 					id := f.Req.ID
-					a.Results = ag.Deliver(context.Background(), &deliver.Request{ID: id, Env: f.Req.Env,
+					req := &deliver.Request{ID: id, Env: f.Req.Env,
 						Rcpts: f.Req.Rcpts, Nexthop: f.Req.Nexthop, Size: f.Req.Size,
-						Content: func() (io.ReadCloser, error) { return content(id) }})
+						Content: func() (io.ReadCloser, error) { return content(id) }}
+					if f.Req.Release {
+						req.Release = func() { p.send(frame{ID: f.ID, Kind: "released"}) }
+					}
+					a.Results = ag.Deliver(context.Background(), req)
 				}
 				p.send(a)
 			}()
@@ -72,7 +76,7 @@ func (q queueProxy) Enqueue(ctx context.Context, env *queue.Envelope, body io.Re
 	if err != nil {
 		return "", err
 	}
-	a, err := q.p.call(ctx, frame{Kind: "enqueue", Env: env, Body: data})
+	a, err := q.p.call(ctx, frame{Kind: "enqueue", Env: env, Body: data}, nil)
 	if err != nil {
 		return "", err
 	}

@@ -1,0 +1,82 @@
+package fsyncgroup
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Every caller returns only after a sync that started after it called;
+// concurrent callers share syncs; a failed sync fails exactly its batch.
+func TestGroup(t *testing.T) {
+	var done, covered atomic.Int64 // renames done; renames covered by finished syncs
+	var syncs atomic.Int64
+	fail := atomic.Bool{}
+	sync1 := func() error {
+		snap := done.Load()
+		syncs.Add(1)
+		time.Sleep(2 * time.Millisecond)
+		if fail.Load() {
+			return errors.New("sync failed")
+		}
+		covered.Store(snap)
+		return nil
+	}
+	var g Group
+	const callers = 64
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for range 5 {
+				mine := done.Add(1)
+				if err := g.Do(sync1); err != nil {
+					t.Error(err)
+				}
+				if covered.Load() < mine {
+					t.Errorf("Do returned before rename %d was covered (%d)", mine, covered.Load())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := syncs.Load(); n >= callers*5/2 {
+		t.Errorf("%d syncs for %d callers: not shared", n, callers*5)
+	}
+	fail.Store(true)
+	for range 8 {
+		wg.Go(func() {
+			if err := g.Do(sync1); err == nil {
+				t.Error("a failed sync was reported as success")
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Keys have groups of their own, which are forgotten when unused.
+func TestSet(t *testing.T) {
+	var s Set[string]
+	var a, b atomic.Int64
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // holds key "a" busy
+		s.Do("a", func() error { a.Add(1); <-release; return nil })
+	})
+	for a.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// "b" is not held up by the sync running for "a".
+	if err := s.Do("b", func() error { b.Add(1); return nil }); err != nil || b.Load() != 1 {
+		t.Fatalf("b: %v, %d syncs", err, b.Load())
+	}
+	close(release)
+	wg.Wait()
+	s.mu.Lock()
+	n := len(s.groups)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d groups kept after use", n)
+	}
+}
