@@ -80,3 +80,24 @@ func TestSet(t *testing.T) {
 		t.Errorf("%d groups kept after use", n)
 	}
 }
+
+// An idle group syncs at once; a busy one waits Gather for company, and
+// callers that come meanwhile share the leader's sync.
+func TestGather(t *testing.T) {
+	var syncs atomic.Int64
+	g := &Group{Gather: 100 * time.Millisecond}
+	sync1 := func() error { syncs.Add(1); return nil }
+	start := time.Now()
+	g.Do(sync1)
+	if d := time.Since(start); d > 80*time.Millisecond {
+		t.Errorf("an idle group waited %v", d)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { g.Do(sync1) }) // busy now: this leader gathers
+	time.Sleep(20 * time.Millisecond)
+	wg.Go(func() { g.Do(sync1) })
+	wg.Wait()
+	if n := syncs.Load(); n != 2 {
+		t.Errorf("%d syncs, want 2: the second caller did not join the gathering batch", n)
+	}
+}

@@ -125,9 +125,15 @@ func TestStoreRoundTrip(t *testing.T) {
 // Enqueue keeps a given ID, refuses a malformed or used one, and sets
 // the arrival time when the envelope has none.
 func TestStoreEnqueueIDs(t *testing.T) {
-	// Not far ahead: IDs come from one process-wide clock that never
-	// goes back.
-	now := time.Now().Add(time.Minute).Truncate(time.Second)
+	// Ahead of the process-wide clock that IDs come from, which never
+	// goes back (other tests, or an earlier -count run, moved it on).
+	now := time.Now()
+	idClock.Lock()
+	if last := time.UnixMicro(idClock.last); last.After(now) {
+		now = last
+	}
+	idClock.Unlock()
+	now = now.Add(time.Minute).Truncate(time.Second)
 	s, err := Open(t.TempDir(), Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
