@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/postern-mta/postern/internal/queue"
@@ -20,6 +21,7 @@ type memStore struct {
 	msgs   map[string]*queue.Message
 	body   map[string][]byte
 	listed map[string]int // List calls per queue
+	opened atomic.Int32   // Content calls
 }
 
 func newMemStore() *memStore {
@@ -84,7 +86,18 @@ func (s *memStore) Read(q, id string) (*queue.Message, error) {
 	return &c, nil
 }
 
+func (s *memStore) ReadWithContent(q, id string, max int64) (*queue.Message, []byte, error) {
+	m, err := s.Read(q, id)
+	if err != nil || m.Size > max {
+		return m, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return m, bytes.Clone(s.body[id]), nil
+}
+
 func (s *memStore) Content(q, id string) (io.ReadCloser, error) {
+	s.opened.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.get(q, id); err != nil {

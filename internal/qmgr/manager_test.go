@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -300,6 +301,34 @@ func TestReleaseFreesTheSlot(t *testing.T) {
 		t.Errorf("peak concurrency %d with early releases, want more than the limit 2", p)
 	}
 	r.settle("all removed", func() bool { return strings.Count(r.log.String(), ": removed") == 10 })
+}
+
+// reader is an agent that reads the content it delivers.
+type reader struct{ got chan string }
+
+func (a reader) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
+	body := "unreadable"
+	if rc, err := req.Content(); err == nil {
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		body = string(b)
+	}
+	a.got <- body
+	return []deliver.Result{{Rcpt: req.Rcpts[0], Kind: deliver.Sent, DSN: "2.0.0", Relay: "local"}}
+}
+
+// A small message's content comes from memory, read with its envelope:
+// the deliveries open no queue file.
+func TestSmallContentFromMemory(t *testing.T) {
+	got := make(chan string, 1)
+	r := newRig(t, func(c *Config) { c.Agents["local"] = reader{got} })
+	r.send("s@example.net", "ok@mx.example.test")
+	if body := <-got; body != "Subject: test\r\n\r\nhello\r\n" {
+		t.Errorf("content %q", body)
+	}
+	if n := r.store.opened.Load(); n != 0 {
+		t.Errorf("the queue file was opened %d times for content", n)
+	}
 }
 
 func TestUnknownTransportDefers(t *testing.T) {

@@ -1,6 +1,7 @@
 package qmgr
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ type job struct {
 	cfg       *Config // the configuration when the round began
 	msg       *queue.Message
 	activated time.Time
+	content   []byte     // a small message's content, read with its envelope
 	mu        sync.Mutex // guards msg.Status while deliveries run
 	completed bool       // removed by update (Store.Complete)
 }
@@ -37,13 +39,13 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 			return
 		}
 	}
-	msg, err := m.store.Read(queue.Active, id)
+	msg, content, err := m.store.ReadWithContent(queue.Active, id, inlineContent)
 	if err != nil {
 		qlog.Warn(fmt.Sprintf("%s: %v: moving it to the corrupt queue", id, err))
 		m.store.Move(id, queue.Active, queue.Corrupt)
 		return
 	}
-	j := &job{m: m, cfg: cfg, msg: msg, activated: cfg.Now()}
+	j := &job{m: m, cfg: cfg, msg: msg, activated: cfg.Now(), content: content}
 	sender := msg.Envelope.Sender
 	qlog.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", id, sender, msg.Size, len(msg.Envelope.Recipients)))
 
@@ -70,6 +72,20 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 		return
 	}
 	m.deferMessage(j)
+}
+
+// inlineContent is the largest queue file whose content a job keeps in
+// memory (at most ActiveLimit of them at once), as smtpd keeps messages
+// of up to 64 KiB: its deliveries then read no file, and a local one
+// reads nothing while it holds the user's delivery slot.
+const inlineContent = 64 << 10
+
+// openContent opens the message's content for a delivery.
+func (j *job) openContent() (io.ReadCloser, error) {
+	if j.content != nil {
+		return io.NopCloser(bytes.NewReader(j.content)), nil
+	}
+	return j.m.store.Content(queue.Active, j.msg.ID)
 }
 
 // deferMessage puts a message with pending recipients in the deferred
@@ -174,7 +190,7 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	}
 	id := j.msg.ID
 	req := &deliver.Request{ID: id, Env: &j.msg.Envelope, Rcpts: rcpts, Nexthop: rt.Nexthop, Size: j.msg.Size,
-		Content: func() (io.ReadCloser, error) { return j.m.store.Content(queue.Active, id) }}
+		Content: j.openContent}
 	if j.deferIfSuspended(rt, key, req) {
 		return
 	}

@@ -12,6 +12,9 @@ type Store interface {
 	queue.Queue
 	List(q string) ([]string, error)
 	Read(q, id string) (*queue.Message, error)
+	// ReadWithContent is Read plus the content of a message whose queue
+	// file holds at most max bytes (nil for a larger one).
+	ReadWithContent(q, id string, max int64) (*queue.Message, []byte, error)
 	Content(q, id string) (io.ReadCloser, error)
 	Update(q, id string, status map[int]queue.RcptStatus) error
 	SetDelayWarned(q, id string) error

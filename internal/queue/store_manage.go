@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -47,26 +48,35 @@ func (s *Store) List(queue string) ([]string, error) {
 
 // openFile opens and parses a queue file; flag is os.O_RDONLY or os.O_RDWR.
 func (s *Store) openFile(queue, id string, flag int) (*os.File, *queueFile, error) {
-	if err := checkName(queue, id); err != nil {
+	f, size, err := s.open(queue, id, flag)
+	if err != nil {
 		return nil, nil, err
 	}
-	f, err := openNoPoll(s.path(queue, id), flag, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("queue: %w: %s/%s", ErrNotFound, queue, id)
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("queue: %w", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("queue: %w", err)
-	}
-	qf, err := parseQueueFile(f, st.Size(), id)
+	qf, err := parseQueueFile(f, size, id)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("queue: %s/%s: %w", queue, id, err)
 	}
 	return f, qf, nil
+}
+
+// open opens a queue file and returns its size.
+func (s *Store) open(queue, id string, flag int) (*os.File, int64, error) {
+	if err := checkName(queue, id); err != nil {
+		return nil, 0, err
+	}
+	f, err := openNoPoll(s.path(queue, id), flag, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, fmt.Errorf("queue: %w: %s/%s", ErrNotFound, queue, id)
+	} else if err != nil {
+		return nil, 0, fmt.Errorf("queue: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("queue: %w", err)
+	}
+	return f, st.Size(), nil
 }
 
 // Read returns a message's envelope and state, without its content. A
@@ -77,8 +87,45 @@ func (s *Store) Read(queue, id string) (*Message, error) {
 		return nil, err
 	}
 	f.Close()
+	return qf.message(queue, id), nil
+}
+
+func (qf *queueFile) message(queue, id string) *Message {
 	return &Message{ID: id, Queue: queue, Envelope: qf.env, Status: qf.status,
-		Size: qf.size, NextAttempt: qf.next, DelayWarned: qf.warned}, nil
+		Size: qf.size, NextAttempt: qf.next, DelayWarned: qf.warned}
+}
+
+// ReadWithContent is Read plus, when the file holds at most max bytes,
+// the content: a small message is read with one open and one read, and
+// the queue manager hands it to every delivery of its round from memory
+// instead of opening the file again in each. A larger message's content
+// is nil: Content opens it.
+func (s *Store) ReadWithContent(queue, id string, max int64) (*Message, []byte, error) {
+	f, size, err := s.open(queue, id, os.O_RDONLY)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var r io.ReaderAt = f
+	if size <= max {
+		buf := make([]byte, size)
+		if _, err := f.ReadAt(buf, 0); err != nil {
+			return nil, nil, fmt.Errorf("queue: %s/%s: %w", queue, id, err)
+		}
+		r = bytes.NewReader(buf)
+	}
+	qf, err := parseQueueFile(r, size, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("queue: %s/%s: %w", queue, id, err)
+	}
+	if size > max {
+		return qf.message(queue, id), nil, nil
+	}
+	content, err := io.ReadAll(newContentReader(r, qf))
+	if err != nil {
+		return nil, nil, fmt.Errorf("queue: %s/%s: %w", queue, id, err)
+	}
+	return qf.message(queue, id), content, nil
 }
 
 type content struct {

@@ -355,3 +355,32 @@ func TestStoreMoveRefusesToReplace(t *testing.T) {
 		t.Errorf("Move onto an existing message: %v", err)
 	}
 }
+
+// ReadWithContent gives a small message's content with its envelope,
+// checked like Content's; a larger one's content is left to Content.
+func TestStoreReadWithContent(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	body := "Subject: inline\r\n\r\n" + strings.Repeat("body line\r\n", 50)
+	id := enqueue(t, s, &Envelope{Sender: "s@x", Recipients: []Recipient{{Addr: "r@y"}}}, body)
+	m, content, err := s.ReadWithContent(Incoming, id, 64<<10)
+	if err != nil || string(content) != body || m.Envelope.Sender != "s@x" || m.Size != int64(len(body)) {
+		t.Fatalf("small: %+v %q %v", m, content, err)
+	}
+	m, content, err = s.ReadWithContent(Incoming, id, 100)
+	if err != nil || content != nil || len(m.Envelope.Recipients) != 1 {
+		t.Fatalf("over the limit: %+v %q %v", m, content, err)
+	}
+	path := filepath.Join(s.Dir(), Incoming, id)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte("body line"))
+	data[i] = 'B' // damaged content
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ReadWithContent(Incoming, id, 64<<10); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("damaged content: %v, want ErrCorrupt", err)
+	}
+}
