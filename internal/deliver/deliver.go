@@ -23,6 +23,10 @@ type Request struct {
 	// Content opens the message content (headers and body, CRLF lines as
 	// received); an agent may open it more than once.
 	Content func() (io.ReadCloser, error)
+	// Body is the content when the manager holds it in memory (a small
+	// message), else nil: an agent in another process gets it with the
+	// request instead of opening the queue file.
+	Body []byte
 	// Release, when set, tells the manager that the part of the delivery
 	// that counts against the destination's concurrency is over: the
 	// local agent calls it once its copies are linked into place, before

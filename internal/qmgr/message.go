@@ -190,7 +190,7 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	}
 	id := j.msg.ID
 	req := &deliver.Request{ID: id, Env: &j.msg.Envelope, Rcpts: rcpts, Nexthop: rt.Nexthop, Size: j.msg.Size,
-		Content: j.openContent}
+		Content: j.openContent, Body: j.content}
 	if j.deferIfSuspended(rt, key, req) {
 		return
 	}

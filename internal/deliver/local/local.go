@@ -299,6 +299,10 @@ func (m *message) content() (io.ReadCloser, error) {
 }
 
 func (m *message) load() {
+	if b := m.req.Body; b != nil && len(b) <= memContent {
+		m.data = b
+		return
+	}
 	rc, err := m.req.Content()
 	if err != nil {
 		m.loadErr = err

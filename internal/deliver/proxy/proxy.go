@@ -44,7 +44,7 @@ type frame struct {
 }
 
 // wireRequest is deliver.Request without the content opener: the child
-// opens the queue file by ID.
+// opens the queue file by ID, unless the content came along.
 type wireRequest struct {
 	ID      string          `json:"id"`
 	Env     *queue.Envelope `json:"env"`
@@ -52,6 +52,7 @@ type wireRequest struct {
 	Nexthop string          `json:"nexthop"`
 	Size    int64           `json:"size"`
 	Release bool            `json:"release,omitempty"` // the daemon wants a "released" frame
+	Body    []byte          `json:"body,omitempty"`    // the content, when the daemon has it in memory
 }
 
 // maxFrame bounds one frame: a forwarded copy carries a whole message.

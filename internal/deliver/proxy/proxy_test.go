@@ -116,3 +116,22 @@ func TestRelease(t *testing.T) {
 		t.Fatalf("results %+v", res)
 	}
 }
+
+// Content the daemon holds in memory travels with the request: the agent
+// process does not open the queue file.
+func TestBodyTravelsWithTheRequest(t *testing.T) {
+	daemonEnd, agentEnd := net.Pipe()
+	go Serve(agentEnd, func(q queue.Queue) (deliver.Agent, error) { return &forwarder{q: q, generation: 1}, nil },
+		func(string) (io.ReadCloser, error) { return nil, io.ErrUnexpectedEOF })
+	defer agentEnd.Close()
+	mem := &queue.Memory{}
+	c := NewClient(daemonEnd, mem, nil)
+	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
+	res := c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}, Body: []byte("Subject: inline\r\n\r\nhi\r\n")})
+	if len(res) != 1 || res[0].Kind != deliver.Sent {
+		t.Fatalf("results %+v", res)
+	}
+	if msgs := mem.Messages(); len(msgs) != 1 || string(msgs[0].Body) != "Subject: inline\r\n\r\nhi\r\n" {
+		t.Fatalf("forwarded copy %+v", msgs)
+	}
+}
