@@ -4,17 +4,21 @@
 // starts a child that keeps root and runs only the local agent, and talks
 // to it over a socket pair: Client in the daemon, Serve in the child.
 //
-// The protocol is newline-delimited JSON frames, multiplexed by ID:
+// The protocol is frames of one JSON line each, multiplexed by ID; a
+// frame with "body_len":N is followed by N bytes of message content
+// (raw: base64 in JSON would cost more than the delivery's other work):
 //
-//	daemon → child  {"id":1,"kind":"deliver","req":{…}}     one attempt
+//	daemon → child  {"id":1,"kind":"deliver","req":{…},"body_len":N}…   one attempt
+//	child → daemon  {"id":1,"kind":"released"}   the user's slot may go (deliver.Request.Release)
 //	child → daemon  {"id":1,"kind":"results","results":[…]}
-//	child → daemon  {"id":7,"kind":"enqueue","env":{…},"body":"…"}   a forwarded copy
+//	child → daemon  {"id":7,"kind":"enqueue","env":{…},"body_len":N}…   a forwarded copy
 //	daemon → child  {"id":7,"kind":"queued","queue_id":"…"}
 //	daemon → child  {"id":2,"kind":"reload"} → {"id":2,"kind":"reloaded"}
 //
-// The child reads message content from the queue files itself (root may);
-// forwarded copies go back to the daemon, so every queue file stays owned
-// by mail_owner. The child exits when the socket closes, and a daemon
+// A small message's content comes with its deliver frame; the child
+// reads a larger one from the queue file itself (root may). Forwarded
+// copies go back to the daemon, so every queue file stays owned by
+// mail_owner. The child exits when the socket closes, and a daemon
 // whose child is gone defers local mail rather than losing it.
 package proxy
 
@@ -38,7 +42,8 @@ type frame struct {
 	Req     *wireRequest     `json:"req,omitempty"`
 	Results []deliver.Result `json:"results,omitempty"`
 	Env     *queue.Envelope  `json:"env,omitempty"`
-	Body    []byte           `json:"body,omitempty"`
+	BodyLen int              `json:"body_len,omitempty"` // raw bytes after the line
+	Body    []byte           `json:"-"`
 	QueueID string           `json:"queue_id,omitempty"`
 	Err     string           `json:"err,omitempty"`
 }
@@ -52,7 +57,6 @@ type wireRequest struct {
 	Nexthop string          `json:"nexthop"`
 	Size    int64           `json:"size"`
 	Release bool            `json:"release,omitempty"` // the daemon wants a "released" frame
-	Body    []byte          `json:"body,omitempty"`    // the content, when the daemon has it in memory
 }
 
 // maxFrame bounds one frame: a forwarded copy carries a whole message.
@@ -75,13 +79,15 @@ func newPeer(w io.Writer) *peer {
 }
 
 func (p *peer) send(f frame) error {
+	f.BodyLen = len(f.Body)
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
 	}
+	b = append(append(b, '\n'), f.Body...)
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	_, err = p.w.Write(append(b, '\n'))
+	_, err = p.w.Write(b)
 	return err
 }
 
@@ -133,21 +139,58 @@ func (p *peer) answer(f frame) bool {
 
 // read runs handle for every frame until the connection ends.
 func (p *peer) read(r io.Reader, handle func(frame)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxFrame)
-	for sc.Scan() {
-		var f frame
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			p.err = fmt.Errorf("delivery agent protocol: %w", err)
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		f, err := readFrame(br)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				p.err = err
+			}
 			break
 		}
 		handle(f)
 	}
 	if p.err == nil {
-		p.err = sc.Err()
-	}
-	if p.err == nil {
 		p.err = errors.New("the connection to the delivery agent is closed")
 	}
 	close(p.dead)
+}
+
+// readFrame reads one frame: its JSON line and the content after it.
+func readFrame(br *bufio.Reader) (frame, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) && len(line) <= maxFrame {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if len(line) == 0 {
+				return frame{}, io.EOF
+			}
+			err = io.ErrUnexpectedEOF
+		}
+		return frame{}, fmt.Errorf("delivery agent protocol: %w", err)
+	}
+	var f frame
+	if err := json.Unmarshal(line, &f); err != nil {
+		return frame{}, fmt.Errorf("delivery agent protocol: %w", err)
+	}
+	if f.BodyLen < 0 || f.BodyLen > maxFrame {
+		return frame{}, fmt.Errorf("delivery agent protocol: content of %d bytes", f.BodyLen)
+	}
+	if f.BodyLen > 0 {
+		f.Body = make([]byte, f.BodyLen)
+		if _, err := io.ReadFull(br, f.Body); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return frame{}, fmt.Errorf("delivery agent protocol: %w", err)
+		}
+	}
+	return f, nil
 }

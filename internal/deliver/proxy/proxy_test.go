@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -134,4 +136,48 @@ func TestBodyTravelsWithTheRequest(t *testing.T) {
 	if msgs := mem.Messages(); len(msgs) != 1 || string(msgs[0].Body) != "Subject: inline\r\n\r\nhi\r\n" {
 		t.Fatalf("forwarded copy %+v", msgs)
 	}
+}
+
+// Frames carry their content raw after the JSON line; a damaged stream
+// is an error, never a frame.
+func TestReadFrame(t *testing.T) {
+	for _, c := range []struct {
+		in, body, err string
+	}{
+		{in: `{"id":1,"kind":"enqueue","body_len":5}` + "\nhello", body: "hello"},
+		{in: `{"id":1,"kind":"queued"}` + "\n"},
+		{in: `{"id":1,"kind":"enqueue","body_len":9}` + "\nhello", err: "unexpected EOF"},
+		{in: `{"id":1,"kind":"enqueue","body_len":-1}` + "\n", err: "content of -1 bytes"},
+		{in: `{"id":1,"kind":"enqueue","body_len":999999999999}` + "\n", err: "content of"},
+		{in: `{"id":1`, err: "unexpected EOF"},
+		{in: "not json\n", err: "invalid character"},
+	} {
+		f, err := readFrame(bufio.NewReader(strings.NewReader(c.in)))
+		switch {
+		case c.err == "" && (err != nil || string(f.Body) != c.body):
+			t.Errorf("%q: %v, body %q", c.in, err, f.Body)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%q: error %v, want %q", c.in, err, c.err)
+		}
+	}
+	if _, err := readFrame(bufio.NewReader(strings.NewReader(""))); err != io.EOF {
+		t.Errorf("empty stream: %v, want io.EOF", err)
+	}
+}
+
+func FuzzReadFrame(f *testing.F) {
+	f.Add([]byte(`{"id":1,"kind":"enqueue","env":{"sender":"a@b"},"body_len":3}` + "\nabc"))
+	f.Add([]byte(`{"id":2,"kind":"results","results":[{"Rcpt":0}]}` + "\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		br := bufio.NewReader(bytes.NewReader(in))
+		for range 4 {
+			fr, err := readFrame(br)
+			if err != nil {
+				return
+			}
+			if len(fr.Body) != fr.BodyLen {
+				t.Fatalf("body %d bytes, body_len %d", len(fr.Body), fr.BodyLen)
+			}
+		}
+	})
 }
