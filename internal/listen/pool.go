@@ -81,7 +81,10 @@ func (p *Pool) Listener(key string) (*net.TCPListener, bool) {
 func (p *Pool) Close() { p.Retain(nil) }
 
 func listen(s Socket, opt Options) (*net.TCPListener, error) {
-	lc := net.ListenConfig{}
+	// No TCP keep-alive probes on accepted connections, as Postfix's
+	// smtpd: smtpd_timeout ends a session whose client went away, and
+	// enabling them costs four system calls per connection.
+	lc := net.ListenConfig{KeepAlive: -1}
 	if opt.Freebind {
 		lc.Control = func(network, _ string, c syscall.RawConn) error {
 			var serr error

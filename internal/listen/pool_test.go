@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -83,5 +84,36 @@ func TestPoolWildcardsAreSeparate(t *testing.T) {
 	port := freePort(t)
 	if _, err := p.Open([]Socket{sock("0.0.0.0", port), sock("::", port)}, Options{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Accepted connections get no TCP keep-alive (Postfix's smtpd sets none).
+func TestPoolNoKeepAlive(t *testing.T) {
+	p := NewPool()
+	defer p.Close()
+	s := sock("127.0.0.1", freePort(t))
+	opened, err := p.Open([]Socket{s}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp4", s.Addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conn, err := opened[s.Key()].Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	raw, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var on int
+	var serr error
+	raw.Control(func(fd uintptr) { on, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) })
+	if serr != nil || on != 0 {
+		t.Errorf("SO_KEEPALIVE %d (%v), want off", on, serr)
 	}
 }
