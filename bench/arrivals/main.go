@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command arrivals waits until n files have arrived in a directory
 // (created, linked or moved there, as a Maildir delivery puts a message
 // into new/), watching with inotify instead of listing the directory

@@ -81,7 +81,10 @@ func Open(dir string, opt Options) (*Store, error) {
 		s.now = time.Now
 	}
 	s.freeSpace = s.statfs
-	s.syncFile = (*os.File).Sync
+	// fdatasync: a queue file is read back by its content (records,
+	// checksums, end marker), never by its timestamps, and overwriting a
+	// spare file of the same size then writes no inode.
+	s.syncFile = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
 	s.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
 	for _, d := range append(queueDirs, tmpDir) {
 		path := filepath.Join(dir, d)

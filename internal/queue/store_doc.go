@@ -66,11 +66,14 @@
 // # Durability
 //
 // Enqueue writes tmp/ID (O_EXCL), or overwrites a spare file (below) and
-// cuts it to length, fsyncs it, links it as incoming/ID (a link never
-// replaces an existing file, unlike rename), unlinks the temporary name
-// and fsyncs incoming/. Concurrent Enqueue calls share the
-// directory fsync (group commit): one fsync of a directory covers every
-// link or rename finished before it started. If any step fails, the
+// cuts it to length, fsyncs it (fdatasync: the file is read back by its
+// content, never by its timestamps, so overwriting a spare of the same
+// size writes no inode), links it as incoming/ID (a link never replaces
+// an existing file, unlike rename), unlinks the temporary name and
+// fsyncs incoming/. Concurrent Enqueue calls share the directory fsync
+// (group commit, package fsyncgroup): one fsync of a directory covers
+// every link or rename finished before it started, and under load the
+// first caller waits a millisecond for company before it syncs. If any step fails, the
 // message is removed again and Enqueue returns an error; ENOSPC (and
 // EDQUOT) are reported as ErrNoSpace. Move renames a file and fsyncs the
 // destination directory, then the source directory. Update, SetDelayWarned
