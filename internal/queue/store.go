@@ -270,7 +270,7 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 // streaming the content from body, and returns its path: a spare (see
 // store_spare.go) or tmp/ID. On failure the file is removed.
 func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader) (_ string, err error) {
-	f, path, spare, err := s.createNew(env.ID)
+	f, path, spareSize, err := s.createNew(env.ID)
 	if err != nil {
 		return "", err
 	}
@@ -286,7 +286,7 @@ func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader) (_ 
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	if spare { // cut off what is left of the previous message
+	if spareSize > size { // cut off what is left of the previous message
 		if err := s.check("truncate", path); err != nil {
 			return "", fmt.Errorf("truncate %s: %w", path, err)
 		}
@@ -308,26 +308,33 @@ func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader) (_ 
 
 // createNew opens the file for a new message: a spare when there is
 // one, else a new tmp/ID (O_EXCL).
-func (s *Store) createNew(id string) (f *os.File, path string, spare bool, err error) {
-	if path, ok := s.spares.take(); ok {
-		if err := s.check("create", path); err != nil {
-			os.Remove(path)
-			return nil, "", false, &os.PathError{Op: "open", Path: path, Err: err}
+// createNew opens a spare file and returns its size (what a shorter
+// message must cut off), or creates tmp/ID (size 0).
+func (s *Store) createNew(id string) (f *os.File, path string, spareSize int64, err error) {
+	if sp, ok := s.spares.take(); ok {
+		if err := s.check("create", sp.path); err != nil {
+			os.Remove(sp.path)
+			return nil, "", 0, &os.PathError{Op: "open", Path: sp.path, Err: err}
 		}
-		if f, err := openNoPoll(path, os.O_WRONLY, 0); err == nil {
-			return f, path, true, nil
+		if f, err := openNoPoll(sp.path, os.O_WRONLY, 0); err == nil {
+			// Its true size: records of the old message left past the
+			// new one's end would read as the new message's state.
+			if st, err := f.Stat(); err == nil {
+				return f, sp.path, st.Size(), nil
+			}
+			f.Close()
 		}
-		os.Remove(path) // unusable: make a new file instead
+		os.Remove(sp.path) // unusable: make a new file instead
 	}
 	path = filepath.Join(s.dir, tmpDir, id)
 	if err := s.check("create", path); err != nil {
-		return nil, "", false, &os.PathError{Op: "create", Path: path, Err: err}
+		return nil, "", 0, &os.PathError{Op: "create", Path: path, Err: err}
 	}
 	f, err = openNoPoll(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return nil, "", false, fmt.Errorf("%w: %s", ErrExists, id)
+		return nil, "", 0, fmt.Errorf("%w: %s", ErrExists, id)
 	}
-	return f, path, false, err
+	return f, path, 0, err
 }
 
 // publish links a finished temporary file into incoming and makes the

@@ -120,16 +120,16 @@ func (p *spareFiles) drop(size int64) {
 }
 
 // take removes a spare from the pool.
-func (p *spareFiles) take() (string, bool) {
+func (p *spareFiles) take() (spare, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.free) == 0 {
-		return "", false
+		return spare{}, false
 	}
 	sp := p.free[len(p.free)-1]
 	p.free = p.free[:len(p.free)-1]
 	p.bytes -= sp.size
-	return sp.path, true
+	return sp, true
 }
 
 // drain removes every spare file, to give its space back, and returns

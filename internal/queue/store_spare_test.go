@@ -75,6 +75,17 @@ func TestCompleteKeepsASpare(t *testing.T) {
 	if st, _ := os.Stat(s.path(Incoming, id)); st.Size() > 1000 {
 		t.Errorf("file of %d bytes: the old message was not cut off", st.Size())
 	}
+	// A message of the same size needs no truncate (a failing one would
+	// fail Enqueue).
+	if err := s.Complete(Incoming, id); err != nil {
+		t.Fatal(err)
+	}
+	s.fault = failOn("truncate", tmpDir, errors.New("injected"))
+	defer func() { s.fault = nil }()
+	next := enqueue(t, s, fullEnvelope(), "Subject: new\r\n\r\nnew\r\n")
+	if inode(t, s.path(Incoming, next)) != oldIno {
+		t.Error("the same-size message got a new file, not the spare")
+	}
 }
 
 // A spare joins the pool only after the directory fsync that makes the

@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/postern-mta/postern/internal/fsyncgroup"
 )
@@ -96,7 +97,13 @@ func (s *Store) rename(oldPath, newPath string) error {
 	if err := s.check("rename", newPath); err != nil {
 		return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: err}
 	}
-	return os.Rename(oldPath, newPath)
+	// rename(2) itself: os.Rename first looks whether newPath is a
+	// directory, which no queue path is (one stat of a long path per
+	// rename, two per message).
+	if err := syscall.Rename(oldPath, newPath); err != nil {
+		return &os.LinkError{Op: "rename", Old: oldPath, New: newPath, Err: err}
+	}
+	return nil
 }
 
 func (s *Store) remove(path string) error {
