@@ -25,4 +25,12 @@
 // A message queued through Queue starts at once, without a scan of the
 // incoming queue; scans pick up the rest (start-up, deferred mail, more
 // than ActiveLimit messages at work).
+//
+// Slots: a delivery holds one of its destination's (window.go: slow
+// start, waiters served in arrival order) and one of the process limit,
+// from the hand-over to the agent until the agent reports, or earlier
+// when it calls Request.Release (local delivery, before its directory
+// fsync); results are recorded after the slots are free. A message of
+// up to 64 KiB is read with its envelope and its content handed to the
+// agents from memory.
 package qmgr

@@ -19,8 +19,13 @@
 // both retried LockAttempts times, LockDelay apart; a write that fails
 // is cut off again (ftruncate to the old size) so that the mailbox never
 // holds half a message. Maildir files go to tmp/, are fsynced, then
-// linked into new/ under a name unique per the Maildir spec:
-// "seconds.MmicrosecondsPpidQcount.host".
+// linked into new/ under a name unique per the Maildir spec
+// ("seconds.MmicrosecondsPpidQcount.host"; a queued message's copy is
+// "seconds.QidRn.host", the same on every attempt, so that a retry after
+// a crash finds it instead of making a second). The fsync of new/ that
+// makes the link durable comes after Request.Release: the user's
+// delivery slot is free again while it runs, and deliveries into one
+// new/ meanwhile share it (package fsyncgroup); the results wait for it.
 //
 // Privilege model. Postfix's local(8) runs as root and switches its
 // effective uid to the recipient for each delivery. A Go program cannot
