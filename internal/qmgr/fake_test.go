@@ -21,11 +21,12 @@ type memStore struct {
 	msgs   map[string]*queue.Message
 	body   map[string][]byte
 	listed map[string]int // List calls per queue
+	reads  map[string]int // Read calls per queue
 	opened atomic.Int32   // Content calls
 }
 
 func newMemStore() *memStore {
-	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}}
+	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}, reads: map[string]int{}}
 }
 
 func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reader) (string, error) {
@@ -76,6 +77,7 @@ func (s *memStore) get(q, id string) (*queue.Message, error) {
 func (s *memStore) Read(q, id string) (*queue.Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reads[q]++
 	m, err := s.get(q, id)
 	if err != nil {
 		return nil, err

@@ -57,7 +57,8 @@ type Manager struct {
 	runCtx  context.Context // Run's, for DeliverNow
 	stopped bool            // Run is waiting for the last deliveries
 	dests   map[string]*window
-	dead    map[string]deadDest // suspended destinations (dead.go)
+	dead    map[string]deadDest  // suspended destinations (dead.go)
+	retry   map[string]time.Time // deferred messages' next attempts, as last read or set
 	wg      sync.WaitGroup
 }
 
@@ -81,7 +82,7 @@ func New(store Store, cfg Config) *Manager {
 	return &Manager{store: store, cfg: &cfg,
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
-		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}}
+		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]time.Time{}}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under
@@ -231,15 +232,15 @@ func (m *Manager) scan(ctx context.Context, q string, all bool) {
 		return
 	}
 	now := m.config().Now()
+	if q == queue.Deferred {
+		m.forgetRetries(ids)
+	}
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return
 		}
-		if q == queue.Deferred && !all {
-			msg, err := m.store.Read(q, id)
-			if err != nil || msg.NextAttempt.After(now) {
-				continue
-			}
+		if q == queue.Deferred && !all && m.nextAttempt(id).After(now) {
+			continue
 		}
 		if !m.claim(id) {
 			continue
@@ -280,6 +281,51 @@ func (m *Manager) spawn(ctx context.Context, id, q string, slot bool) bool {
 		m.process(ctx, id, q)
 	}()
 	return true
+}
+
+// nextAttempt is when a deferred message is due: as the manager set it
+// when it deferred the message, else read from the queue file once. A
+// scan of a large deferred queue then reads only the files it has not
+// seen (Postfix keeps the time in the file's mtime for the same reason).
+// A file that cannot be read is never due here; a flush still tries it.
+func (m *Manager) nextAttempt(id string) time.Time {
+	m.mu.Lock()
+	next, ok := m.retry[id]
+	m.mu.Unlock()
+	if ok {
+		return next
+	}
+	msg, err := m.store.Read(queue.Deferred, id)
+	if err != nil {
+		return time.Unix(1<<62, 0)
+	}
+	m.setRetry(id, msg.NextAttempt)
+	return msg.NextAttempt
+}
+
+func (m *Manager) setRetry(id string, next time.Time) {
+	m.mu.Lock()
+	m.retry[id] = next
+	m.mu.Unlock()
+}
+
+// forgetRetries drops the remembered times of messages that have left
+// the deferred queue (ids is what it holds now).
+func (m *Manager) forgetRetries(ids []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.retry) == 0 {
+		return
+	}
+	present := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		present[id] = true
+	}
+	for id := range m.retry {
+		if !present[id] {
+			delete(m.retry, id)
+		}
+	}
 }
 
 func (m *Manager) claim(id string) bool {

@@ -331,6 +331,26 @@ func TestSmallContentFromMemory(t *testing.T) {
 	}
 }
 
+// Scans of the deferred queue do not read the files of messages whose
+// next attempt the manager knows; a due one is tried again.
+func TestDeferredScanReadsNoKnownFile(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.RunDelay = 10 * time.Millisecond })
+	id := r.send("s@example.net", "soft@mx.example.test")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	count := func(m map[string]int) int {
+		r.store.mu.Lock()
+		defer r.store.mu.Unlock()
+		return m[queue.Deferred]
+	}
+	reads, scans := count(r.store.reads), count(r.store.listed)
+	r.settle("three scans", func() bool { return count(r.store.listed) >= scans+3 })
+	if n := count(r.store.reads) - reads; n != 0 {
+		t.Errorf("%d reads of deferred files in three scans, want 0", n)
+	}
+	r.advance(301 * time.Second) // past minimal_backoff_time
+	r.settle("second attempt", func() bool { return strings.Count(r.log.String(), "status=deferred") >= 2 })
+}
+
 func TestUnknownTransportDefers(t *testing.T) {
 	r := newRig(t, nil)
 	id := r.send("s@example.net", "x@remote.example")

@@ -100,7 +100,9 @@ func (m *Manager) deferMessage(j *job) {
 	}
 	if err := m.store.Defer(j.msg.ID, queue.Active, now.Add(wait)); err != nil {
 		m.log("qmgr").Warn(fmt.Sprintf("%s: defer: %v", j.msg.ID, err))
+		return
 	}
+	m.setRetry(j.msg.ID, now.Add(wait))
 }
 
 // group is the recipients of one message that go to one destination.
