@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 
-	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/master"
 )
 
@@ -17,11 +16,7 @@ func runAgent(args []string, _, stderr io.Writer) int {
 	if fs.Parse(args) != nil {
 		return 2
 	}
-	h := maillog.New(stderr, logHost(configDir(*dirFlag)), "postern/local", nil)
-	if os.Getenv("JOURNAL_STREAM") != "" {
-		h.Journal = true
-	}
-	log := slog.New(h)
+	log := slog.New(newLogHandler(stderr, configDir(*dirFlag), "postern/local"))
 	f := os.NewFile(3, "daemon")
 	if f == nil {
 		return fatalf(stderr, "%s: no connection to the daemon on fd 3", master.AgentCommand)

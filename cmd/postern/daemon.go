@@ -48,17 +48,28 @@ func configDir(flagDir string) string {
 	return d
 }
 
-// logHost is the host field of maillog lines: the first label of
-// myhostname, as Postfix's maillog_file shows it.
-func logHost(dir string) string {
+// newLogHandler makes the maillog handler for program ("postern/master")
+// from main.cf in dir: the host field is the first label of myhostname
+// (the machine's name when main.cf cannot be read), and syslog_name
+// replaces "postern" in program names.
+func newLogHandler(w io.Writer, dir, program string) *maillog.Handler {
 	host, _ := os.Hostname()
+	name := ""
 	if cfg, err := config.Load(dir); err == nil {
 		if h, err := cfg.Get("myhostname"); err == nil && h != "" {
 			host = h
 		}
+		if n, err := cfg.Get("syslog_name"); err == nil && n != "postern" {
+			name = n
+		}
 	}
 	first, _, _ := strings.Cut(host, ".")
-	return first
+	h := maillog.New(w, first, program, nil)
+	h.Name = name
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		h.Journal = true // journald adds time and host itself
+	}
+	return h
 }
 
 // dataDir finds data_directory without validating the rest, so that
@@ -77,11 +88,7 @@ func runStartFG(args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	dir := configDir(*dirFlag)
-	h := maillog.New(stderr, logHost(dir), "postern/master", nil)
-	if os.Getenv("JOURNAL_STREAM") != "" {
-		h.Journal = true // journald adds time and host itself
-	}
-	log := slog.New(h)
+	log := slog.New(newLogHandler(stderr, dir, "postern/master"))
 	var ready *os.File
 	if fd := os.Getenv(readyFdEnv); fd == "3" {
 		ready = os.NewFile(3, "ready")

@@ -234,9 +234,14 @@ func TestRootLocalDeliveryAgent(t *testing.T) {
 }
 
 // maillog lines carry myhostname's first label as their host, as
-// Postfix's maillog_file does (mx.example.test → "mx").
+// Postfix's maillog_file does (mx.example.test → "mx"), and syslog_name
+// in front of the program names.
 func TestMaillogHostIsMyhostname(t *testing.T) {
 	in := newInstance(t, "inet_interfaces = 127.0.0.1")
 	in.start(t)
 	waitLog(t, in, " mx postern/master[")
+	in.run(t, "stop")
+	named := newInstance(t, "inet_interfaces = 127.0.0.1\nsyslog_name = postfix-out")
+	named.start(t)
+	waitLog(t, named, " mx postfix-out/master[")
 }

@@ -13,12 +13,29 @@ import (
 )
 
 // Tools written for Postfix's logs read ours: Debian's pflogsumm counts
-// the messages received, delivered and bounced.
+// the messages received, delivered and bounced, told our syslog name, or
+// untold when syslog_name = postfix.
 func TestPflogsummReadsOurLog(t *testing.T) {
 	if _, err := exec.LookPath("pflogsumm"); err != nil {
 		t.Skip("pflogsumm is not installed (scripts/install-test-deps installs it)")
 	}
-	in, maildir := mailInstance(t, "local_recipient_maps =\n")
+	for _, c := range []struct{ cf, flag string }{
+		{"", "--syslog-name=postern"},
+		{"syslog_name = postfix\n", ""}, // pflogsumm's default name
+	} {
+		out := pflogsumm(t, c.cf, c.flag)
+		for _, want := range []string{`(?m)^\s+4\s+received$`, `(?m)^\s+4\s+delivered$`, `(?m)^\s+1\s+bounced$`} {
+			if !regexp.MustCompile(want).MatchString(out) {
+				t.Errorf("%q: pflogsumm report lacks %s:\n%s", c.cf, want, out)
+			}
+		}
+	}
+}
+
+// pflogsumm sends four messages through an instance with main.cf lines
+// cf (one bounces) and returns pflogsumm's report on its maillog.
+func pflogsumm(t *testing.T, cf, flag string) string {
+	in, maildir := mailInstance(t, "local_recipient_maps =\n"+cf)
 	u, _ := user.Current()
 	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
 	for i := range 3 {
@@ -35,13 +52,14 @@ func TestPflogsummReadsOurLog(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); strings.Count(in.maillog(t), "status=sent") < 4 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond) // the log line follows the file
 	}
-	out, err := exec.Command("pflogsumm", "--syslog-name=postern", filepath.Join(in.data, "maillog")).CombinedOutput()
+	args := []string{filepath.Join(in.data, "maillog")}
+	if flag != "" {
+		args = append([]string{flag}, args...)
+	}
+	out, err := exec.Command("pflogsumm", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pflogsumm: %v\n%s", err, out)
 	}
-	for _, want := range []string{`(?m)^\s+4\s+received$`, `(?m)^\s+4\s+delivered$`, `(?m)^\s+1\s+bounced$`} {
-		if !regexp.MustCompile(want).Match(out) {
-			t.Errorf("pflogsumm report lacks %s:\n%s\nlog:\n%s", want, out, in.maillog(t))
-		}
-	}
+	in.run(t, "stop")
+	return string(out)
 }

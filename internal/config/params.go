@@ -76,6 +76,7 @@ var paramList = []Param{
 	{Name: "mail_version", Default: Version, Kind: String},
 	{Name: "maps_rbl_reject_code", Default: "554", Kind: Int},
 	{Name: "maillog_file", Default: "", Kind: String},
+	{Name: "syslog_name", Default: "postern", Kind: String},
 	{Name: "maximal_backoff_time", Default: "4000s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "maximal_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
 	{Name: "message_size_limit", Default: "10240000", Kind: Size},
@@ -194,6 +195,7 @@ var DifferFromPostfix = map[string]string{
 	"mail_owner":                            "postfix",
 	"mail_version":                          "3.7.11",
 	"queue_directory":                       "/var/spool/postfix",
+	"syslog_name":                           "${multi_instance_name?{$multi_instance_name}:{postfix}}",
 }
 
 // IsRaw reports whether name is a raw parameter: postconf -x shows it

@@ -28,6 +28,10 @@ type Handler struct {
 	now     func() time.Time
 	// Journal leaves out time and host, which journald records itself.
 	Journal bool
+	// Name is syslog_name: it replaces "postern" in front of the "/" of
+	// program names ("mail/smtpd" for "postern/smtpd"), as Postfix's
+	// syslog_name does for its own; "" keeps them.
+	Name string
 }
 
 // New returns a handler writing to w for the given host and program.
@@ -50,7 +54,12 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		b = h.now().AppendFormat(b, "Jan _2 15:04:05")
 		b = append(append(append(b, ' '), h.host...), ' ')
 	}
-	b = append(append(b, h.program...), '[')
+	if rest, ok := strings.CutPrefix(h.program, "postern/"); ok && h.Name != "" {
+		b = append(append(append(b, h.Name...), '/'), rest...)
+	} else {
+		b = append(b, h.program...)
+	}
+	b = append(b, '[')
 	b = append(strconv.AppendInt(b, int64(h.pid), 10), "]: "...)
 	switch {
 	case r.Level >= slog.LevelError:

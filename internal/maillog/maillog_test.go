@@ -46,3 +46,20 @@ func BenchmarkHandle(b *testing.B) {
 		log.Info("4jYy9k4rq2zCrD: to=<root@bench.test>, relay=local, delay=0.05, delays=0.01/0/0/0.04, dsn=2.0.0, status=sent (delivered to maildir)")
 	}
 }
+
+// syslog_name replaces "postern" in program names, and nothing else.
+func TestName(t *testing.T) {
+	var buf bytes.Buffer
+	h := New(&buf, "mail", "postern/master", nil)
+	h.Name = "postfix-out"
+	log := slog.New(h)
+	log.Info("started")
+	log.With("program", "postern/smtpd").Info("connect")
+	log.With("program", "other").Info("x")
+	got := buf.String()
+	for _, want := range []string{" postfix-out/master[", " postfix-out/smtpd[", " other["} {
+		if !bytes.Contains([]byte(got), []byte(want)) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+}
