@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/postern-mta/postern/internal/testperm"
 )
 
 // instance is a configuration directory for one test daemon: its own
@@ -350,9 +352,7 @@ func TestDropsRootForMailOwner(t *testing.T) {
 	}
 	in := newInstance(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmail_owner = nobody")
 	// mail_owner must reach its directories through the test's own.
-	for d := in.dir; d != filepath.Dir(d) && d != os.TempDir() && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) { // never /tmp itself
-		os.Chmod(d, 0o755)
-	}
+	testperm.OpenDirs(in.dir)
 	in.start(t)
 	out, _, _ := in.run(t, "status", "-j")
 	var st struct{ Pid int }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/postern-mta/postern/internal/testperm"
 )
 
 // mailInstance is a daemon that delivers local mail to Maildirs under
@@ -198,9 +200,7 @@ func TestRootLocalDeliveryAgent(t *testing.T) {
 	spool := t.TempDir() // root-owned, mode 0700 below: closed to nobody
 	in := newInstance(t, fmt.Sprintf("inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8\nalias_maps =\n"+
 		"home_mailbox =\nmail_spool_directory = %s/\nmail_owner = nobody", spool))
-	for d := in.dir; d != filepath.Dir(d) && d != os.TempDir() && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) { // never /tmp itself
-		os.Chmod(d, 0o755) // mail_owner reaches its queue through the test's directories
-	}
+	testperm.OpenDirs(in.dir) // mail_owner reaches its queue through the test's directories
 	in.start(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
 	if err := smtp.SendMail(addr, nil, "app@client.example", []string{"root@mx.example.test"}, []byte("Subject: via agent\r\n\r\nhi\r\n")); err != nil {

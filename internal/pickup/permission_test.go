@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/testperm"
 )
 
 // The permission test runs this test binary again as other users; the
@@ -120,9 +121,7 @@ func TestPermissionModel(t *testing.T) {
 	}
 	const userA, userB, owner = 64101, 64102, 64103
 	base := t.TempDir()
-	for d := base; d != filepath.Dir(d) && d != os.TempDir() && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) { // never /tmp itself
-		os.Chmod(d, 0o755) // the other users must reach the directories below
-	}
+	testperm.OpenDirs(base) // the other users must reach the directories below
 	self, err := os.ReadFile("/proc/self/exe")
 	if err != nil {
 		t.Fatal(err)

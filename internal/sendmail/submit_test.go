@@ -14,6 +14,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/pickup"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/testperm"
 )
 
 const helperEnv = "POSTERN_SENDMAIL_HELPER"
@@ -170,9 +171,7 @@ func TestSubmitNotAllowed(t *testing.T) {
 		t.Skip("needs root to run Submit as another user (CI runs as root)")
 	}
 	base := t.TempDir()
-	for d := base; d != filepath.Dir(d) && d != os.TempDir() && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) { // never /tmp itself
-		os.Chmod(d, 0o755)
-	}
+	testperm.OpenDirs(base)
 	self, _ := os.ReadFile("/proc/self/exe")
 	bin := filepath.Join(base, "sendmail.test")
 	os.WriteFile(bin, self, 0o755)
