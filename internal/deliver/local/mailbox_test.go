@@ -368,6 +368,17 @@ func TestRecipientsAndContext(t *testing.T) {
 // made, the queue had not recorded it) finds the copy instead of making a
 // second one; a stale temporary file of the crashed attempt is replaced.
 func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
+	for _, unnamed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "unnamed", false: "tmp"}[unnamed], func(t *testing.T) {
+			old := useUnnamed
+			t.Cleanup(func() { useUnnamed = old })
+			useUnnamed = unnamed
+			retryMakesNoDuplicate(t)
+		})
+	}
+}
+
+func retryMakesNoDuplicate(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
 	req := request(testBody, "alice@example.test", "ALICE@example.test")
@@ -375,7 +386,7 @@ func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
 	req.Env.ID = req.ID
 	md := filepath.Join(e.home["alice"], "Maildir")
 	for attempt := range 2 {
-		if attempt == 1 { // what a crash between open and link leaves
+		if attempt == 1 && !useUnnamed { // what a crash between open and link leaves
 			at, _ := queue.IDTime(req.ID)
 			os.WriteFile(filepath.Join(md, "tmp", fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID)), []byte("half"), 0o600)
 		}
@@ -395,6 +406,12 @@ func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
 		if !want.MatchString(f.Name()) {
 			t.Errorf("file name %q", f.Name())
 		}
+		if got := readFile(t, filepath.Join(md, "new", f.Name())); !strings.HasSuffix(got, "line\n") {
+			t.Errorf("%s: %q", f.Name(), got)
+		}
+	}
+	if !strings.Contains(e.logbuf.String(), "already holds this message") {
+		t.Errorf("the retry did not say it found the copy:\n%s", e.logbuf.String())
 	}
 }
 
