@@ -18,8 +18,9 @@
 // exclusively, removed when older than StaleLockTime) and an fcntl lock,
 // both retried LockAttempts times, LockDelay apart; a write that fails
 // is cut off again (ftruncate to the old size) so that the mailbox never
-// holds half a message. Maildir files go to tmp/, are fsynced, then
-// linked into new/ under a name unique per the Maildir spec
+// holds half a message. Maildir files are written where no reader sees
+// them (unnamed in new/ on Linux, O_TMPFILE; else in tmp/), fsynced,
+// then linked into new/ under a name unique per the Maildir spec
 // ("seconds.MmicrosecondsPpidQcount.host"; a queued message's copy is
 // "seconds.QidRn.host", the same on every attempt, so that a retry after
 // a crash finds it instead of making a second). The fsync of new/ that
