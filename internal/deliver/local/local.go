@@ -18,9 +18,8 @@
 // exclusively, removed when older than StaleLockTime) and an fcntl lock,
 // both retried LockAttempts times, LockDelay apart; a write that fails
 // is cut off again (ftruncate to the old size) so that the mailbox never
-// holds half a message. Maildir files are written where no reader sees
-// them (unnamed in new/ on Linux, O_TMPFILE; else in tmp/), fsynced,
-// then linked into new/ under a name unique per the Maildir spec
+// holds half a message. Maildir files go to tmp/, are fsynced, then
+// linked into new/ under a name unique per the Maildir spec
 // ("seconds.MmicrosecondsPpidQcount.host"; a queued message's copy is
 // "seconds.QidRn.host", the same on every attempt, so that a retry after
 // a crash finds it instead of making a second). The fsync of new/ that
@@ -253,8 +252,9 @@ func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 // and defers a recipient whose copy is not durable: the next attempt
 // finds the copy if it survives (see maildirName) and makes no second.
 func (m *message) finishSyncs(results []deliver.Result) {
+	m.runSyncs()
 	for _, p := range m.syncs {
-		err := p.sync()
+		err := p.err
 		if err == nil {
 			continue
 		}
@@ -264,6 +264,14 @@ func (m *message) finishSyncs(results []deliver.Result) {
 				results[k].Reason = "maildir delivery failed: " + err.Error()
 			}
 		}
+	}
+}
+
+// runSyncs runs the pending directory fsyncs that have not run yet,
+// keeping their errors for finishSyncs.
+func (m *message) runSyncs() {
+	for ; m.synced < len(m.syncs); m.synced++ {
+		m.syncs[m.synced].err = m.syncs[m.synced].sync()
 	}
 }
 
@@ -283,7 +291,8 @@ type message struct {
 	loadErr  error
 	large    bool // more content than Request.Size said: not kept
 
-	syncs []pendingSync // directory fsyncs to run before the results
+	syncs  []pendingSync // directory fsyncs to run before the results
+	synced int           // how many of them ran (runSyncs)
 }
 
 // memContent is the largest content kept in memory for a delivery.

@@ -368,17 +368,6 @@ func TestRecipientsAndContext(t *testing.T) {
 // made, the queue had not recorded it) finds the copy instead of making a
 // second one; a stale temporary file of the crashed attempt is replaced.
 func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
-	for _, unnamed := range []bool{true, false} {
-		t.Run(map[bool]string{true: "unnamed", false: "tmp"}[unnamed], func(t *testing.T) {
-			old := useUnnamed
-			t.Cleanup(func() { useUnnamed = old })
-			useUnnamed = unnamed
-			retryMakesNoDuplicate(t)
-		})
-	}
-}
-
-func retryMakesNoDuplicate(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
 	req := request(testBody, "alice@example.test", "ALICE@example.test")
@@ -386,7 +375,7 @@ func retryMakesNoDuplicate(t *testing.T) {
 	req.Env.ID = req.ID
 	md := filepath.Join(e.home["alice"], "Maildir")
 	for attempt := range 2 {
-		if attempt == 1 && !useUnnamed { // what a crash between open and link leaves
+		if attempt == 1 { // what a crash between open and link leaves
 			at, _ := queue.IDTime(req.ID)
 			os.WriteFile(filepath.Join(md, "tmp", fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID)), []byte("half"), 0o600)
 		}
@@ -419,15 +408,27 @@ func retryMakesNoDuplicate(t *testing.T) {
 // new/, before the directory fsync; a failed fsync defers the recipient,
 // and the retry finds the copy instead of making a second.
 func TestMaildirReleaseAndDirectorySync(t *testing.T) {
+	for _, pending := range []int{64, 1} { // 1: every fsync runs at once
+		t.Run(fmt.Sprint(pending), func(t *testing.T) {
+			old := maxPendingSyncs
+			t.Cleanup(func() { maxPendingSyncs = old })
+			maxPendingSyncs = pending
+			releaseAndDirectorySync(t)
+		})
+	}
+}
+
+func releaseAndDirectorySync(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
 	req := request(testBody, "alice@example.test", "bob@example.test")
 	req.ID = queue.NewID()
 	req.Env.ID = req.ID
 	newDir := func(user string) string { return filepath.Join(e.home[user], "Maildir", "new") }
-	var released int
+	var released, syncs, syncsAtRelease int
 	req.Release = func() {
 		released++
+		syncsAtRelease = syncs
 		for _, u := range []string{"alice", "bob"} {
 			if files, _ := os.ReadDir(newDir(u)); len(files) != 1 {
 				t.Errorf("released before %s's copy was in new/: %v", u, files)
@@ -437,6 +438,7 @@ func TestMaildirReleaseAndDirectorySync(t *testing.T) {
 	old := syncDirFile
 	t.Cleanup(func() { syncDirFile = old })
 	syncDirFile = func(f *os.File) error {
+		syncs++
 		if strings.HasPrefix(f.Name(), newDir("bob")) {
 			return errors.New("injected")
 		}
@@ -445,6 +447,11 @@ func TestMaildirReleaseAndDirectorySync(t *testing.T) {
 	res := e.agent().Deliver(context.Background(), req)
 	if released != 1 {
 		t.Errorf("Release called %d times", released)
+	}
+	// The directory fsyncs wait for Release, unless too many are pending
+	// (then they run as they come, and hold no directory open).
+	if want := map[bool]int{true: 2, false: 0}[maxPendingSyncs == 1]; syncsAtRelease != want || syncs != 2 {
+		t.Errorf("%d of %d directory fsyncs before Release, want %d", syncsAtRelease, syncs, want)
 	}
 	expect(t, res[0], deliver.Sent, "2.0.0", "delivered to maildir")
 	expect(t, res[1], deliver.Deferred, "4.3.0", "maildir delivery failed: fsync directory "+newDir("bob")+": injected")

@@ -13,11 +13,17 @@ import (
 	"github.com/postern-mta/postern/internal/queue"
 )
 
-// maildir delivers into the Maildir dir ("Maildir/") below r. The copy is
-// written and fsynced where no reader sees it, then linked into new/: as
-// an unnamed file in new/ (O_TMPFILE, where the system has it: no name
-// to create in tmp/ and remove again), else as tmp/NAME. The fsync of
-// new/ that makes the link durable comes later (syncLater).
+// maildir delivers into the Maildir dir ("Maildir/") below r: the copy is
+// written as tmp/NAME, fsynced, and linked as new/NAME; the fsync of new/
+// that makes the link durable comes later (syncLater).
+//
+// Not O_TMPFILE (an unnamed file in new/, linked once written), which
+// saves creating and removing the tmp/ name: the file is fsynced while
+// it has no name, so on a file system without a journal (ext2, ext4
+// without one) its inode reaches the disk with a link count of 0, the
+// link raises it only in memory, and after a crash fsck clears the new
+// name: a delivered copy lost. A second fsync after the link costs more
+// than tmp/ does.
 func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 	o = chownTo(o)
 	dir = strings.TrimSuffix(path.Clean(dir), "/")
@@ -33,24 +39,13 @@ func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 	if err != nil {
 		return fail(&stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("open %s: %s", path.Join(md.Name(), "new"), strerror(err))})
 	}
-	name := d.maildirName()
-	done := false
-	if useUnnamed {
-		done, err = d.storeUnnamed(md, newDir, name, o)
-	}
-	if !done && err == nil {
-		err = d.storeViaTmp(md, name, o)
-	}
-	if err != nil {
+	if err := d.storeViaTmp(md, d.maildirName(), o); err != nil {
 		newDir.Close()
 		return fail(err)
 	}
 	d.syncLater(newDir, path.Join(md.Name(), "new"))
 	return sent("delivered to maildir")
 }
-
-// useUnnamed is false in tests of the tmp/ way.
-var useUnnamed = true
 
 // storeViaTmp writes the copy as tmp/name, fsyncs it and links it as
 // new/name: Maildir's classic way.
@@ -131,7 +126,16 @@ func (d *delivery) syncLater(dir *os.File, name string) {
 		}
 		return nil
 	}})
+	// Each pending fsync holds new/ open: an alias of thousands of local
+	// users must not run out of file descriptors.
+	if len(d.m.syncs)-d.m.synced >= maxPendingSyncs {
+		d.m.runSyncs()
+	}
 }
+
+// maxPendingSyncs bounds the directories a request keeps open for
+// syncLater; beyond it the fsyncs run at once, in the user's slot.
+var maxPendingSyncs = 64
 
 // syncDirFile is the fsync of syncLater: a seam for tests.
 var syncDirFile = (*os.File).Sync
@@ -143,6 +147,7 @@ type dirKey struct{ dev, ino uint64 }
 type pendingSync struct {
 	rcpt int
 	sync func() error
+	err  error // once run
 }
 
 // openMaildir makes sure that every directory on the way to the Maildir
