@@ -22,11 +22,12 @@ type memStore struct {
 	body   map[string][]byte
 	listed map[string]int // List calls per queue
 	reads  map[string]int // Read calls per queue
+	writes map[string]int // changes per message, its Version
 	opened atomic.Int32   // Content calls
 }
 
 func newMemStore() *memStore {
-	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}, reads: map[string]int{}}
+	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}, reads: map[string]int{}, writes: map[string]int{}}
 }
 
 func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reader) (string, error) {
@@ -98,6 +99,18 @@ func (s *memStore) ReadWithContent(q, id string, max int64) (*queue.Message, []b
 	return m, bytes.Clone(s.body[id]), nil
 }
 
+func (s *memStore) Version(q, id string) (queue.Version, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.get(q, id); err != nil {
+		return queue.Version{}, err
+	}
+	return queue.Version{ModTime: int64(s.writes[id])}, nil
+}
+
+// touch records a change of a message's file. The caller holds s.mu.
+func (s *memStore) touch(id string) { s.writes[id]++ }
+
 func (s *memStore) Content(q, id string) (io.ReadCloser, error) {
 	s.opened.Add(1)
 	s.mu.Lock()
@@ -118,6 +131,7 @@ func (s *memStore) Update(q, id string, st map[int]queue.RcptStatus) error {
 	for i, v := range st {
 		m.Status[i] = v
 	}
+	s.touch(id)
 	return nil
 }
 
@@ -127,6 +141,7 @@ func (s *memStore) SetDelayWarned(q, id string) error {
 	m, err := s.get(q, id)
 	if err == nil {
 		m.DelayWarned = true
+		s.touch(id)
 	}
 	return err
 }
@@ -150,7 +165,17 @@ func (s *memStore) Defer(id, from string, next time.Time) error {
 	}
 	m.NextAttempt = next
 	s.where[id] = queue.Deferred
+	s.touch(id)
 	return nil
+}
+
+// rewrite changes a deferred message's next attempt as another process
+// would (postsuper -H).
+func (s *memStore) rewrite(id string, next time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs[id].NextAttempt = next
+	s.touch(id)
 }
 
 func (s *memStore) Remove(q, id string) error {

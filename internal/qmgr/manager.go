@@ -58,7 +58,7 @@ type Manager struct {
 	stopped bool            // Run is waiting for the last deliveries
 	dests   map[string]*window
 	dead    map[string]deadDest  // suspended destinations (dead.go)
-	retry   map[string]time.Time // deferred messages' next attempts, as last read or set
+	retry   map[string]retryTime // deferred messages' next attempts, as last read or set
 	wg      sync.WaitGroup
 }
 
@@ -82,7 +82,7 @@ func New(store Store, cfg Config) *Manager {
 	return &Manager{store: store, cfg: &cfg,
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
-		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]time.Time{}}
+		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]retryTime{}}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under
@@ -284,28 +284,41 @@ func (m *Manager) spawn(ctx context.Context, id, q string, slot bool) bool {
 }
 
 // nextAttempt is when a deferred message is due: as the manager set it
-// when it deferred the message, else read from the queue file once. A
-// scan of a large deferred queue then reads only the files it has not
-// seen (Postfix keeps the time in the file's mtime for the same reason).
-// A file that cannot be read is never due here; a flush still tries it.
+// when it deferred the message, else read from the queue file, and read
+// again only when the file has changed since (a tool such as postsuper
+// -H may rewrite it): a scan of a large deferred queue costs a stat per
+// message instead of a read (Postfix keeps the time in the file's mtime
+// for the same reason). A file that cannot be read is never due here; a
+// flush still tries it.
 func (m *Manager) nextAttempt(id string) time.Time {
+	ver, err := m.store.Version(queue.Deferred, id)
+	if err != nil {
+		return time.Unix(1<<62, 0)
+	}
 	m.mu.Lock()
-	next, ok := m.retry[id]
+	r, ok := m.retry[id]
 	m.mu.Unlock()
-	if ok {
-		return next
+	if ok && r.ver == ver {
+		return r.next
 	}
 	msg, err := m.store.Read(queue.Deferred, id)
 	if err != nil {
 		return time.Unix(1<<62, 0)
 	}
-	m.setRetry(id, msg.NextAttempt)
+	m.setRetry(id, msg.NextAttempt, ver)
 	return msg.NextAttempt
 }
 
-func (m *Manager) setRetry(id string, next time.Time) {
+// retryTime is a deferred message's next attempt and the version of its
+// file it was learnt from.
+type retryTime struct {
+	next time.Time
+	ver  queue.Version
+}
+
+func (m *Manager) setRetry(id string, next time.Time, ver queue.Version) {
 	m.mu.Lock()
-	m.retry[id] = next
+	m.retry[id] = retryTime{next, ver}
 	m.mu.Unlock()
 }
 

@@ -349,6 +349,11 @@ func TestDeferredScanReadsNoKnownFile(t *testing.T) {
 	}
 	r.advance(301 * time.Second) // past minimal_backoff_time
 	r.settle("second attempt", func() bool { return strings.Count(r.log.String(), "status=deferred") >= 2 })
+	// Another process makes it due now (postsuper -H): the changed file
+	// is read again, and the message tried at once.
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	r.store.rewrite(id, *r.now.Load())
+	r.settle("attempt after the rewrite", func() bool { return strings.Count(r.log.String(), "status=deferred") >= 3 })
 }
 
 func TestUnknownTransportDefers(t *testing.T) {

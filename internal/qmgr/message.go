@@ -102,7 +102,9 @@ func (m *Manager) deferMessage(j *job) {
 		m.log("qmgr").Warn(fmt.Sprintf("%s: defer: %v", j.msg.ID, err))
 		return
 	}
-	m.setRetry(j.msg.ID, now.Add(wait))
+	if ver, err := m.store.Version(queue.Deferred, j.msg.ID); err == nil {
+		m.setRetry(j.msg.ID, now.Add(wait), ver)
+	}
 }
 
 // group is the recipients of one message that go to one destination.

@@ -15,6 +15,8 @@ type Store interface {
 	// ReadWithContent is Read plus the content of a message whose queue
 	// file holds at most max bytes (nil for a larger one).
 	ReadWithContent(q, id string, max int64) (*queue.Message, []byte, error)
+	// Version changes whenever the message's file is written.
+	Version(q, id string) (queue.Version, error)
 	Content(q, id string) (io.ReadCloser, error)
 	Update(q, id string, status map[int]queue.RcptStatus) error
 	SetDelayWarned(q, id string) error

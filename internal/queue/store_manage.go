@@ -95,6 +95,28 @@ func (qf *queueFile) message(queue, id string) *Message {
 		Size: qf.size, NextAttempt: qf.next, DelayWarned: qf.warned}
 }
 
+// Version identifies the state of a queue file: it changes when the file
+// is written (state appended by any process, a reused file), so that a
+// reader may keep what it read from a file until its Version changes.
+type Version struct {
+	ModTime int64 // nanoseconds
+	Size    int64
+}
+
+// Version returns the Version of a message's file, with one stat.
+func (s *Store) Version(queue, id string) (Version, error) {
+	if err := checkName(queue, id); err != nil {
+		return Version{}, err
+	}
+	st, err := os.Lstat(s.path(queue, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Version{}, fmt.Errorf("queue: %w: %s/%s", ErrNotFound, queue, id)
+	} else if err != nil {
+		return Version{}, fmt.Errorf("queue: %w", err)
+	}
+	return Version{st.ModTime().UnixNano(), st.Size()}, nil
+}
+
 // ReadWithContent is Read plus, when the file holds at most max bytes,
 // the content: a small message is read with one open and one read, and
 // the queue manager hands it to every delivery of its round from memory

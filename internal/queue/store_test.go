@@ -384,3 +384,25 @@ func TestStoreReadWithContent(t *testing.T) {
 		t.Errorf("damaged content: %v, want ErrCorrupt", err)
 	}
 }
+
+// Version changes when the file is written, and only then.
+func TestStoreVersion(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	id := enqueue(t, s, fullEnvelope(), "x")
+	v1, err := s.Version(Incoming, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Version(Incoming, id); v != v1 {
+		t.Errorf("unchanged file: %v then %v", v1, v)
+	}
+	if err := s.Defer(id, Incoming, time.Unix(9, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Version(Deferred, id); err != nil || v == v1 {
+		t.Errorf("after Defer: %v %v, was %v", v, err, v1)
+	}
+	if _, err := s.Version(Incoming, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("moved file: %v", err)
+	}
+}
