@@ -462,3 +462,31 @@ func releaseAndDirectorySync(t *testing.T) {
 		t.Errorf("bob's new/ after the retry: %v", files)
 	}
 }
+
+// A file in new/ with a copy's name but not its size is another message
+// (a queue ID reused after the clock went back): the copy is delivered
+// under a unique name beside it.
+func TestMaildirNameTakenByAnotherMessage(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.HomeMailbox = "Maildir/"
+	req := request(testBody, "alice@example.test")
+	req.ID = queue.NewID()
+	req.Env.ID = req.ID
+	newDir := filepath.Join(e.home["alice"], "Maildir", "new")
+	if err := os.MkdirAll(newDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	at, _ := queue.IDTime(req.ID)
+	other := filepath.Join(newDir, fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID))
+	if err := os.WriteFile(other, []byte("Subject: another message\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.agent().Deliver(context.Background(), req)[0], deliver.Sent, "2.0.0", "delivered to maildir")
+	files, _ := os.ReadDir(newDir)
+	if len(files) != 2 {
+		t.Fatalf("new/ holds %v, want the other message and this copy", files)
+	}
+	if got := readFile(t, other); got != "Subject: another message\n\n" {
+		t.Errorf("the other message was changed: %q", got)
+	}
+}

@@ -60,11 +60,22 @@ func (d *delivery) storeViaTmp(md *os.Root, name string, o owner) error {
 		return &stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("create maildir file %s: %s", path.Join(md.Name(), tmp), strerror(err))}
 	}
 	err = d.fillCopy(f, o)
+	var size int64
+	if st, serr := f.Stat(); serr == nil {
+		size = st.Size()
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = copyError(cerr)
 	}
 	if err == nil {
-		err = d.linked(md, md.Link(tmp, dst), name)
+		err = md.Link(tmp, dst)
+		if errors.Is(err, fs.ErrExist) && !sameSize(md, dst, size) {
+			// Not this copy, though named after its queue ID (a clock
+			// set back, an ID reused): it gets a name of its own.
+			name = d.a.uniqueName()
+			err = md.Link(tmp, "new/"+name)
+		}
+		err = d.linked(md, err, name)
 	}
 	if rerr := md.Remove(tmp); rerr != nil {
 		d.a.cfg.Logger.Warn(fmt.Sprintf("remove %s: %s", path.Join(md.Name(), tmp), strerror(rerr)))
@@ -88,10 +99,17 @@ func (d *delivery) fillCopy(f *os.File, o owner) error {
 	return nil
 }
 
+// sameSize reports whether name below md is a regular file of size
+// bytes: the copy an earlier attempt made is exactly as long as this one.
+func sameSize(md *os.Root, name string, size int64) bool {
+	st, err := md.Lstat(name)
+	return err == nil && st.Mode().IsRegular() && st.Size() == size
+}
+
 // linked words the outcome of linking the copy as new/name. A name that
-// exists already is this very copy: an earlier attempt delivered it but
-// died before the queue recorded it, and delivering again would
-// duplicate it.
+// exists already (with this copy's size) is this very copy: an earlier
+// attempt delivered it but died before the queue recorded it, and
+// delivering again would duplicate it.
 func (d *delivery) linked(md *os.Root, err error, name string) error {
 	dst := path.Join(md.Name(), "new", name)
 	switch {
