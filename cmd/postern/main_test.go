@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -161,5 +162,22 @@ func TestInstall(t *testing.T) {
 	}
 	if out, err := exec.Command(filepath.Join(prefix, "sbin", "postern"), "version").Output(); err != nil || !strings.HasPrefix(string(out), "postern ") {
 		t.Errorf("installed binary: %q %v", out, err)
+	}
+}
+
+// The daemon runs twice the default Ps, unless GOMAXPROCS is set.
+func TestMorePs(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
+	t.Setenv("GOMAXPROCS", "")
+	morePs()
+	if got := runtime.GOMAXPROCS(0); got != 2*before {
+		t.Errorf("GOMAXPROCS %d, want %d", got, 2*before)
+	}
+	runtime.GOMAXPROCS(before)
+	t.Setenv("GOMAXPROCS", "1")
+	morePs()
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("with GOMAXPROCS set: %d, want %d untouched", got, before)
 	}
 }
