@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -37,6 +38,9 @@ func main() {
 }
 
 func run(dir, profile string) error {
+	if os.Getenv("GOMAXPROCS") == "" { // as postern start-fg does (cmd/postern morePs)
+		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
+	}
 	f, err := os.Create(profile)
 	if err != nil {
 		return err
