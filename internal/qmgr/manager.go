@@ -283,13 +283,12 @@ func (m *Manager) spawn(ctx context.Context, id, q string, slot bool) bool {
 	return true
 }
 
-// nextAttempt is when a deferred message is due: as the manager set it
-// when it deferred the message, else read from the queue file, and read
-// again only when the file has changed since (a tool such as postsuper
-// -H may rewrite it): a scan of a large deferred queue costs a stat per
-// message instead of a read (Postfix keeps the time in the file's mtime
-// for the same reason). A file that cannot be read is never due here; a
-// flush still tries it.
+// nextAttempt is when a deferred message is due, read from its queue
+// file once and again only when the file has changed (the manager's own
+// deferral, or a tool such as postsuper -H): a scan of a large deferred
+// queue costs a stat per message instead of a read (Postfix keeps the
+// time in the file's mtime for the same reason). A file that cannot be
+// read is never due here; a flush still tries it.
 func (m *Manager) nextAttempt(id string) time.Time {
 	ver, err := m.store.Version(queue.Deferred, id)
 	if err != nil {

@@ -100,10 +100,6 @@ func (m *Manager) deferMessage(j *job) {
 	}
 	if err := m.store.Defer(j.msg.ID, queue.Active, now.Add(wait)); err != nil {
 		m.log("qmgr").Warn(fmt.Sprintf("%s: defer: %v", j.msg.ID, err))
-		return
-	}
-	if ver, err := m.store.Version(queue.Deferred, j.msg.ID); err == nil {
-		m.setRetry(j.msg.ID, now.Add(wait), ver)
 	}
 }
 
