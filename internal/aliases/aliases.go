@@ -61,7 +61,7 @@ func Parse(path, data string) (entries []Entry, warnings []string) {
 	seen := make(map[string]bool, len(lines))
 	for _, ln := range lines {
 		if !utf8.ValidString(ln.Text) {
-			warn(ln.Num, "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line", path, ln.Num, printable(ln.Text))
+			warn(ln.Num, "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line", path, ln.Num, maps.Printable(ln.Text))
 			continue
 		}
 		toks := scan(ln.Text)
@@ -104,17 +104,6 @@ func hasType(toks []token, typ int) bool {
 		}
 	}
 	return false
-}
-
-// printable replaces bytes that Postfix's logging would not print as is.
-func printable(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c < ' ' && c != '\t' || c >= 0x7f {
-			b[i] = '?'
-		}
-	}
-	return string(b)
 }
 
 // Build is "postalias path" (newaliases): it parses the alias file path

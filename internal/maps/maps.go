@@ -148,7 +148,7 @@ func (u utf8Table) Lookup(key string) (string, bool, error) {
 	v, ok, err := u.Table.Lookup(key)
 	if err == nil && ok && !utf8.ValidString(v) {
 		return "", false, fmt.Errorf("table %s: key \"%s\": non-UTF-8 value \"%s\": malformed UTF-8 or invalid codepoint",
-			u.Name(), key, printable(v))
+			u.Name(), key, Printable(v))
 	}
 	return v, ok, err
 }

@@ -46,7 +46,7 @@ func ParseSource(path, data string, texthash bool) (entries []Entry, warnings []
 	for _, ln := range lines {
 		text := ln.Text
 		if !utf8.ValidString(text) {
-			w.add(ln.Num, "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line", path, ln.Num, printable(text))
+			w.add(ln.Num, "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line", path, ln.Num, Printable(text))
 			continue
 		}
 		i, quoted := 0, false
@@ -124,8 +124,8 @@ func logicalLines(path, data string) ([]config.Line, lineWarnings) {
 	return lines, w
 }
 
-// printable replaces bytes that Postfix's logging would not print as is.
-func printable(s string) string {
+// Printable replaces bytes that Postfix's logging would not print as is.
+func Printable(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if c < ' ' && c != '\t' || c >= 0x7f {
