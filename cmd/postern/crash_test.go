@@ -18,14 +18,26 @@ import (
 // the Maildir, and no message is there more than once — not even one the
 // daemon delivered just before it was killed, before the queue file
 // recorded it. The sender is the recipient, so a bounce would show up in
-// the Maildir too.
+// the Maildir too. It runs with messages queued before delivery, and
+// again with direct delivery (a Maildir copy, no queue file, before 250).
 func TestCrashLosesNoAcceptedMessage(t *testing.T) {
-	kills, clients := 20, 10
-	if testing.Short() {
-		kills = 5
-	}
 	becomeSubreaper(t)
-	in, maildir := mailInstance(t, fmt.Sprintf("local_destination_concurrency_limit = %d\n", localConcurrency))
+	for _, tc := range []struct {
+		direct string
+		kills  int
+	}{{"no", 20}, {"yes", 10}} {
+		t.Run("direct_local_delivery="+tc.direct, func(t *testing.T) {
+			if testing.Short() {
+				tc.kills = 5
+			}
+			crashRun(t, tc.direct, tc.kills)
+		})
+	}
+}
+
+func crashRun(t *testing.T, direct string, kills int) {
+	clients := 10
+	in, maildir := mailInstance(t, fmt.Sprintf("local_destination_concurrency_limit = %d\ndirect_local_delivery = %s\n", localConcurrency, direct))
 	u, _ := user.Current()
 	rcpt := u.Username + "@mx.example.test"
 	addr := fmt.Sprintf("127.0.0.1:%d", in.port)

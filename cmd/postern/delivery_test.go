@@ -245,3 +245,32 @@ func TestMaillogHostIsMyhostname(t *testing.T) {
 	named.start(t)
 	waitLog(t, named, " mx postfix-out/master[")
 }
+
+// With direct_local_delivery (the default), the copy is in the Maildir
+// and its whole story in the maillog by the time the client has its 250.
+func TestDirectDeliveryBeforeReply(t *testing.T) {
+	in, maildir := mailInstance(t, "")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	for n := range 3 {
+		if err := smtp.SendMail(addr, nil, "app@client.example", []string{rcpt}, []byte("Subject: direct\r\n\r\nhi\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(maildir, "new")); len(entries) != n+1 {
+			t.Fatalf("after the 250 of message %d the Maildir holds %d", n+1, len(entries))
+		}
+	}
+	var order []string
+	for _, l := range strings.Split(in.maillog(t), "\n") {
+		for _, step := range []string{"message-id=", "from=<app@", "status=sent", ": removed"} {
+			if strings.Contains(l, step) {
+				order = append(order, step)
+			}
+		}
+	}
+	want := strings.Repeat("message-id= from=<app@ status=sent : removed ", 3)
+	if got := strings.Join(order, " ") + " "; got != want {
+		t.Errorf("maillog steps %q, want %q:\n%s", got, want, in.maillog(t))
+	}
+}

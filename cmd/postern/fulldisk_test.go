@@ -28,7 +28,16 @@ func mountTmpfs(t *testing.T, dir, size string, cleanup func()) {
 	}
 	t.Cleanup(func() {
 		cleanup()
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		// An aborted daemon has answered but may still be exiting,
+		// with files open there: the mount is busy until it is gone.
+		var out []byte
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if out, err = exec.Command("umount", dir).CombinedOutput(); err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
 			t.Errorf("umount %s: %v %s", dir, err, out)
 			exec.Command("umount", "-l", dir).Run()
 		}

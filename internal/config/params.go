@@ -52,6 +52,9 @@ var paramList = []Param{
 	{Name: "default_process_limit", Default: "100", Kind: Int, Min: 1, HasMin: true},
 	{Name: "default_transport", Default: "smtp", Kind: String},
 	{Name: "delay_warning_time", Default: "0h", Kind: Time, Unit: 'h'},
+	// postern only: deliver a small message for one plain local mailbox
+	// before the SMTP reply instead of through a queue file (qmgr/direct.go).
+	{Name: "direct_local_delivery", Default: "yes", Kind: Bool},
 	{Name: "disable_vrfy_command", Default: "no", Kind: Bool},
 	{Name: "double_bounce_sender", Default: "double-bounce", Kind: String},
 	{Name: "enable_long_queue_ids", Default: "no", Kind: Bool},

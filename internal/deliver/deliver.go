@@ -35,6 +35,13 @@ type Request struct {
 	// need not wait for that fsync. The results still come only when
 	// final. An agent calls it at most once, or not at all.
 	Release func()
+	// DirectOnly asks for a delivery while the SMTP client waits for its
+	// reply (the queue manager's direct delivery): an agent that supports
+	// it delivers a recipient only if that is a plain store of the copy,
+	// nothing that runs a command, writes a file or sends new mail, and
+	// otherwise answers Declined without trying. Only the local agent
+	// (in process or behind the root agent's proxy) is asked.
+	DirectOnly bool
 }
 
 // Kind is the outcome class of one recipient.
@@ -44,6 +51,7 @@ const (
 	Sent     Kind = iota // delivered: remove the recipient
 	Deferred             // try again later
 	Bounced              // give up: notify the sender
+	Declined             // not tried: Request.DirectOnly, and not a plain delivery
 )
 
 // Result is the outcome for one recipient of a Request.

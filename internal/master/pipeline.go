@@ -90,6 +90,7 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 		BounceLifetime:  p.dur("bounce_queue_lifetime"),
 		DelayWarning:    p.dur("delay_warning_time"),
 		SoftBounce:      p.bool("soft_bounce"),
+		Direct:          p.bool("direct_local_delivery"),
 		Limits:          limits(cfg),
 		ProcessLimit:    int(p.num("default_process_limit")),
 		ActiveLimit:     1000,

@@ -1,6 +1,7 @@
 package qmgr
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ type Config struct {
 	BounceLifetime         time.Duration // bounce_queue_lifetime
 	DelayWarning           time.Duration // delay_warning_time; 0 = none
 	SoftBounce             bool          // soft_bounce
+	// Direct is direct_local_delivery: a small message for one local
+	// recipient is delivered before the SMTP reply (direct.go).
+	Direct bool
 
 	// Limits returns a transport's destination concurrency and recipient
 	// limits (<transport>_destination_concurrency_limit, …).
@@ -114,6 +118,11 @@ func (m *Manager) Queue() queue.Queue { return kickingQueue{m} }
 type kickingQueue struct{ m *Manager }
 
 func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Reader) (string, error) {
+	if delivered, content := k.m.deliverDirect(ctx, env, body); delivered {
+		return env.ID, nil
+	} else if content != nil {
+		body = bytes.NewReader(content)
+	}
 	id, err := k.m.store.Enqueue(ctx, env, body)
 	if err == nil {
 		k.m.startNew(id)

@@ -16,10 +16,13 @@ import (
 )
 
 // scripted decides by the recipient's local part: ok… is delivered,
-// soft… deferred, hard… bounced; it counts deliveries and concurrency.
+// soft… deferred, hard… bounced; an address with "alias" in it is
+// declined when the request is DirectOnly. It counts deliveries, direct
+// ones and concurrency.
 type scripted struct {
 	mu        sync.Mutex
 	delivered map[string]int
+	direct    atomic.Int32 // DirectOnly requests
 	running   atomic.Int32
 	peak      atomic.Int32
 	hold      time.Duration
@@ -39,11 +42,16 @@ func (a *scripted) Deliver(_ context.Context, req *deliver.Request) []deliver.Re
 		req.Release()
 	}
 	time.Sleep(a.hold)
+	if req.DirectOnly {
+		a.direct.Add(1)
+	}
 	var out []deliver.Result
 	for _, i := range req.Rcpts {
 		addr := req.Env.Recipients[i].Addr
 		r := deliver.Result{Rcpt: i, Relay: "local"}
 		switch {
+		case req.DirectOnly && strings.Contains(addr, "alias"):
+			r.Kind = deliver.Declined
 		case strings.HasPrefix(addr, "ok"):
 			r.Kind, r.DSN, r.Reason = deliver.Sent, "2.0.0", "delivered to maildir"
 			a.mu.Lock()

@@ -25,6 +25,7 @@ type job struct {
 	content   []byte     // a small message's content, read with its envelope
 	mu        sync.Mutex // guards msg.Status while deliveries run
 	completed bool       // removed by update (Store.Complete)
+	direct    bool       // a direct delivery (direct.go): no queue file
 }
 
 // process takes one message through one round of deliveries.
@@ -46,8 +47,7 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 		return
 	}
 	j := &job{m: m, cfg: cfg, msg: msg, activated: cfg.Now(), content: content}
-	sender := msg.Envelope.Sender
-	qlog.Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue active)", id, sender, msg.Size, len(msg.Envelope.Recipients)))
+	j.logFrom()
 
 	j.deliverAll(ctx)
 	if !j.completed && ctx.Err() != nil {
@@ -72,6 +72,12 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 		return
 	}
 	m.deferMessage(j)
+}
+
+// logFrom logs the line that says a message is being worked on.
+func (j *job) logFrom() {
+	j.m.log("qmgr").Info(fmt.Sprintf("%s: from=<%s>, size=%d, nrcpt=%d (queue active)",
+		j.msg.ID, j.msg.Envelope.Sender, j.msg.Size, len(j.msg.Envelope.Recipients)))
 }
 
 // inlineContent is the largest queue file whose content a job keeps in
@@ -190,7 +196,7 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 	}
 	id := j.msg.ID
 	req := &deliver.Request{ID: id, Env: &j.msg.Envelope, Rcpts: rcpts, Nexthop: rt.Nexthop, Size: j.msg.Size,
-		Content: j.openContent, Body: j.content}
+		Content: j.openContent, Body: j.content, DirectOnly: j.direct}
 	if j.deferIfSuspended(rt, key, req) {
 		return
 	}

@@ -38,6 +38,9 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 	if !j.update(updates) {
 		return
 	}
+	if j.direct { // its from= line waited for a delivery to report
+		j.logFrom()
+	}
 	log := j.m.log(rt.Transport)
 	for _, l := range lines {
 		log.Info(l)
@@ -75,6 +78,14 @@ func (j *job) update(updates map[int]queue.RcptStatus) bool {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.direct { // no file: only a complete delivery counts, else it is queued
+		if !j.doneWith(updates) {
+			return false
+		}
+		j.apply(updates)
+		j.completed = true
+		return true
+	}
 	if j.doneWith(updates) {
 		err := j.m.store.Complete(queue.Active, j.msg.ID)
 		if err == nil {

@@ -103,6 +103,12 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.reply("250 2.0.0 Ok: queued as DISCARDED")
 		return
 	}
+	// Logged before the queue answers, as Postfix's cleanup logs it while
+	// it reads the headers: a direct delivery (qmgr) logs its own lines
+	// while Close runs.
+	if ss.srv.Log != nil {
+		ss.srv.Log.With("program", "postern/cleanup").Info(fmt.Sprintf("%s: message-id=%s", ss.tx.env.ID, m.id.messageID()))
+	}
 	id, err := m.Close()
 	switch {
 	case errors.Is(err, queue.ErrNoSpace):
@@ -113,9 +119,6 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
 		ss.fail("451 4.3.0 Error: queue file write error")
 		return
-	}
-	if ss.srv.Log != nil {
-		ss.srv.Log.With("program", "postern/cleanup").Info(fmt.Sprintf("%s: message-id=%s", id, m.id.messageID()))
 	}
 	ss.reply("250 2.0.0 Ok: queued as " + id)
 }

@@ -40,6 +40,9 @@ func (a *Agent) recipient(ctx context.Context, m *message, i int) deliver.Result
 		a.cfg.Logger.Warn(fmt.Sprintf("%s: %v", rcpt.Addr, err))
 		return result(failed("4.3.0", "alias database unavailable"), "")
 	}
+	if m.req.DirectOnly && !plain(targets) {
+		return deliver.Result{Kind: deliver.Declined}
+	}
 	var outcomes []outcome
 	var forwards []aliases.Target
 	for _, t := range targets {
@@ -68,6 +71,12 @@ func (a *Agent) recipient(ctx context.Context, m *message, i int) deliver.Result
 		action = "expanded"
 	}
 	return combine(outcomes, action)
+}
+
+// plain reports whether a recipient's destinations are only its own
+// mailbox: no alias, so nothing runs or forwards.
+func plain(targets []aliases.Target) bool {
+	return len(targets) == 1 && targets[0].Kind == aliases.Mailbox && targets[0].Source == aliases.FromRecipient
 }
 
 // loopCheck bounces a recipient the message was already delivered to,

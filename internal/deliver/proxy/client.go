@@ -50,7 +50,7 @@ func (c *Client) handle(f frame) {
 // gone, or ctx ends first, every recipient is deferred.
 func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
 	a, err := c.p.call(ctx, frame{Kind: "deliver", Req: &wireRequest{ID: req.ID, Env: req.Env, Rcpts: req.Rcpts,
-		Nexthop: req.Nexthop, Size: req.Size, Release: req.Release != nil}, Body: req.Body}, req.Release)
+		Nexthop: req.Nexthop, Size: req.Size, Release: req.Release != nil, Direct: req.DirectOnly}, Body: req.Body}, req.Release)
 	if err == nil && a.Err == "" && len(a.Results) == len(req.Rcpts) {
 		return a.Results
 	}

@@ -57,6 +57,7 @@ type wireRequest struct {
 	Nexthop string          `json:"nexthop"`
 	Size    int64           `json:"size"`
 	Release bool            `json:"release,omitempty"` // the daemon wants a "released" frame
+	Direct  bool            `json:"direct,omitempty"`  // deliver.Request.DirectOnly
 }
 
 // maxFrame bounds one frame: a forwarded copy carries a whole message.

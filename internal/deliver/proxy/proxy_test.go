@@ -181,3 +181,32 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// decliner declines direct requests, as the local agent does an alias.
+type decliner struct{}
+
+func (decliner) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
+	kind := deliver.Sent
+	if req.DirectOnly {
+		kind = deliver.Declined
+	}
+	return []deliver.Result{{Rcpt: req.Rcpts[0], Kind: kind}}
+}
+
+// A direct request stays one across the process boundary, and its
+// Declined answer comes back.
+func TestDirectOnlyCrosses(t *testing.T) {
+	daemonEnd, agentEnd := net.Pipe()
+	go Serve(agentEnd, func(queue.Queue) (deliver.Agent, error) { return decliner{}, nil },
+		func(string) (io.ReadCloser, error) { return nil, io.ErrUnexpectedEOF })
+	defer agentEnd.Close()
+	c := NewClient(daemonEnd, &queue.Memory{}, nil)
+	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
+	for _, direct := range []bool{true, false} {
+		res := c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}, DirectOnly: direct})
+		want := map[bool]deliver.Kind{true: deliver.Declined, false: deliver.Sent}[direct]
+		if len(res) != 1 || res[0].Kind != want {
+			t.Errorf("DirectOnly %v: results %+v, want kind %v", direct, res, want)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func Serve(conn io.ReadWriter, build Builder, content func(id string) (io.ReadCl
 					id := f.Req.ID
 					req := &deliver.Request{ID: id, Env: f.Req.Env,
 						Rcpts: f.Req.Rcpts, Nexthop: f.Req.Nexthop, Size: f.Req.Size, Body: f.Body,
-						Content: func() (io.ReadCloser, error) { return content(id) }}
+						DirectOnly: f.Req.Direct, Content: func() (io.ReadCloser, error) { return content(id) }}
 					if body := f.Body; body != nil {
 						req.Content = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 					}

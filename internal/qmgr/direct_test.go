@@ -1,0 +1,136 @@
+package qmgr
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+const directContent = "Subject: test\r\n\r\nhello\r\n"
+
+// sendDirect hands a message to the manager's queue as smtpd does: an ID
+// from RCPT time and the content in memory.
+func (r *rig) sendDirect(env *queue.Envelope, body io.Reader) string {
+	r.t.Helper()
+	if env.ID == "" {
+		env.ID = queue.NewID()
+	}
+	if body == nil {
+		body = bytes.NewReader([]byte(directContent))
+	}
+	id, err := r.mgr.Queue().Enqueue(context.Background(), env, body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if id != env.ID {
+		r.t.Fatalf("queued as %s, want the session's ID %s", id, env.ID)
+	}
+	return id
+}
+
+func envTo(rcpts ...string) *queue.Envelope {
+	env := &queue.Envelope{Sender: "s@example.net"}
+	for _, a := range rcpts {
+		env.Recipients = append(env.Recipients, queue.Recipient{Addr: a})
+	}
+	return env
+}
+
+func TestDirectDelivery(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Direct = true })
+	r.settle("start", func() bool { return r.store.lists(queue.Incoming) > 0 })
+	id := r.sendDirect(envTo("ok@mx.example.test"), nil)
+	// Delivered when Enqueue returns: no queue file, no later work.
+	if n := r.agent.count("ok@mx.example.test"); n != 1 {
+		t.Fatalf("%d deliveries when Enqueue returned, want 1", n)
+	}
+	if r.store.n != 0 {
+		t.Errorf("%d queue files written for a direct delivery", r.store.n)
+	}
+	want := []string{
+		"postern/qmgr: " + id + ": from=<s@example.net>, size=24, nrcpt=1 (queue active)",
+		"postern/local: " + id + ": to=<ok@mx.example.test>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+		"postern/qmgr: " + id + ": removed",
+	}
+	if got := r.log.String(); got != strings.Join(want, "\n") {
+		t.Errorf("log:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// Whatever is not delivered directly is queued under the session's ID
+// and delivered from the queue; the direct attempt logs nothing.
+func TestDirectFallsBackToTheQueue(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		direct bool
+		env    *queue.Envelope
+		body   io.Reader
+		tries  int32 // DirectOnly requests the agent should see
+	}{
+		{"declined by the agent (an alias)", true, envTo("ok-alias@mx.example.test"), nil, 1},
+		{"deferred", true, envTo("soft@mx.example.test"), nil, 1},
+		{"bounced", true, envTo("hard@mx.example.test"), nil, 1},
+		{"two recipients", true, envTo("ok1@mx.example.test", "ok2@mx.example.test"), nil, 0},
+		{"remote recipient", true, envTo("ok@example.org"), nil, 0},
+		{"streamed content", true, envTo("ok@mx.example.test"), strings.NewReader(directContent), 0},
+		{"too large", true, envTo("ok@mx.example.test"), bytes.NewReader(make([]byte, directLimit+1)), 0},
+		{"success notice asked", true, &queue.Envelope{Sender: "s@example.net",
+			Recipients: []queue.Recipient{{Addr: "ok@mx.example.test", Notify: "SUCCESS"}}}, nil, 0},
+		{"direct_local_delivery = no", false, envTo("ok@mx.example.test"), nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, func(c *Config) {
+				c.Direct = tc.direct
+				c.Agents["smtp"] = c.Agents["local"]
+			})
+			r.settle("start", func() bool { return r.store.lists(queue.Incoming) > 0 })
+			id := r.sendDirect(tc.env, tc.body)
+			if r.store.n != 1 {
+				t.Fatalf("%d messages queued, want 1", r.store.n)
+			}
+			r.settle("the queue's attempt", func() bool {
+				return strings.Contains(r.log.String(), "qmgr: "+id+": from=")
+			})
+			if n := r.agent.direct.Load(); n != tc.tries {
+				t.Errorf("%d direct attempts, want %d", n, tc.tries)
+			}
+			if n := strings.Count(r.log.String(), id+": from=<"); n != 1 {
+				t.Errorf("%d from= lines, want the queue's one:\n%s", n, r.log)
+			}
+		})
+	}
+}
+
+// Direct deliveries take the destination's slots as queued ones do.
+func TestDirectDeliveryConcurrency(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Direct = true })
+	r.settle("start", func() bool { return r.store.lists(queue.Incoming) > 0 })
+	r.agent.hold = 20 * time.Millisecond
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { r.sendDirect(envTo("ok@mx.example.test"), nil) })
+	}
+	wg.Wait()
+	if n := r.agent.count("ok@mx.example.test"); n != 8 || r.store.n != 0 {
+		t.Errorf("%d delivered, %d queued; want 8 delivered directly", n, r.store.n)
+	}
+	if p := r.agent.peak.Load(); p != 2 {
+		t.Errorf("peak concurrency to one local user %d, want 2", p)
+	}
+}
+
+// A manager that is not running queues everything.
+func TestNoDirectDeliveryWhenStopped(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Direct = true })
+	r.stop()
+	r.sendDirect(envTo("ok@mx.example.test"), nil)
+	if r.store.n != 1 || r.agent.direct.Load() != 0 {
+		t.Errorf("stopped manager: %d queued, %d direct attempts", r.store.n, r.agent.direct.Load())
+	}
+}
