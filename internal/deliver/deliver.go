@@ -37,9 +37,11 @@ type Request struct {
 	Release func()
 	// DirectOnly asks for a delivery while the SMTP client waits for its
 	// reply (the queue manager's direct delivery): an agent that supports
-	// it delivers a recipient only if that is a plain store of the copy,
-	// nothing that runs a command, writes a file or sends new mail, and
-	// otherwise answers Declined without trying. Only the local agent
+	// it delivers a recipient only if that is a store of the copy that
+	// waits for nobody (the local agent: the recipient's own Maildir;
+	// nothing that runs a command, writes a file, sends new mail or
+	// takes an mbox lock), and otherwise answers Declined without
+	// trying. Only the local agent
 	// (in process or behind the root agent's proxy) is asked.
 	DirectOnly bool
 }

@@ -5,23 +5,30 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/postern-mta/postern/internal/bounce"
 	"github.com/postern-mta/postern/internal/queue"
 )
 
 // Direct delivery (direct_local_delivery, a postern extension): a small
-// message for one local recipient whose mailbox is a plain store (no
-// alias, nothing to run or forward) is delivered while the SMTP client
-// waits, and answered 250 once the copy is durable in the mailbox (file
-// and directory fsynced), so it never needs a queue file. Anything else,
-// and any attempt that does not deliver, is queued as usual, with the
-// same queue ID: the queue's attempt then finds a copy the direct one
-// left in a Maildir (see local's maildirName) instead of making a second.
-// The attempt takes the same destination and process slots a queued
-// delivery would, and logs the same lines, so limits and maillog readers
-// see no difference (the from= line is logged with the delivery's); a
-// declined or failed attempt logs nothing.
+// message for one local recipient whose mailbox is a Maildir of its own
+// (no alias, so nothing runs or forwards; no mbox, which mail readers
+// lock) is delivered while the SMTP client waits, and answered 250 once
+// the copy is durable there (file and directory fsynced), so it never
+// needs a queue file. Anything else, and any attempt that does not
+// deliver, is queued as usual, with the same queue ID: the queue's
+// attempt then finds a copy the direct one left (see local's
+// maildirName) instead of making a second. The attempt takes the same
+// destination and process slots a queued delivery would, if one is free
+// within directSlotWait (the client is not kept waiting behind a
+// backlog: its message joins the queue), and logs the same lines (its
+// from= line with the delivery's), so limits and maillog readers see no
+// difference; a declined or failed attempt logs nothing.
+
+// directSlotWait bounds the wait of a direct attempt for its slots: a
+// few deliveries' time when the user's deliveries keep up.
+const directSlotWait = 100 * time.Millisecond
 
 // directLimit is the largest message delivered directly: smtpd keeps
 // messages of up to 64 KiB in memory.
@@ -61,7 +68,9 @@ func (m *Manager) deliverDirect(ctx context.Context, env *queue.Envelope, body i
 	}
 	msg := &queue.Message{ID: e.ID, Queue: queue.Active, Envelope: e,
 		Status: make([]queue.RcptStatus, 1), Size: int64(len(content))}
-	j := &job{m: m, cfg: cfg, msg: msg, activated: cfg.Now(), content: content, direct: true}
+	wait, stopWaiting := context.WithTimeout(ctx, directSlotWait)
+	defer stopWaiting()
+	j := &job{m: m, cfg: cfg, msg: msg, activated: cfg.Now(), content: content, direct: true, slotWait: wait}
 	conc, _ := j.limits(group{route: rt, rcpts: []int{0}})
 	j.deliverChunk(ctx, rt, []int{0}, conc)
 	if !j.completed {

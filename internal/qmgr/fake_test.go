@@ -54,6 +54,13 @@ func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reade
 	return id, nil
 }
 
+// enqueued is how many messages Enqueue took.
+func (s *memStore) enqueued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
 func (s *memStore) List(q string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -26,6 +26,9 @@ type job struct {
 	mu        sync.Mutex // guards msg.Status while deliveries run
 	completed bool       // removed by update (Store.Complete)
 	direct    bool       // a direct delivery (direct.go): no queue file
+	// slotWait, when set, bounds the waits for slots (direct.go) apart
+	// from the deliveries themselves.
+	slotWait context.Context
 }
 
 // process takes one message through one round of deliveries.
@@ -72,6 +75,14 @@ func (m *Manager) process(ctx context.Context, id, from string) {
 		return
 	}
 	m.deferMessage(j)
+}
+
+// waitCtx is what ends the job's waits for a slot.
+func (j *job) waitCtx(ctx context.Context) context.Context {
+	if j.slotWait != nil {
+		return j.slotWait
+	}
+	return ctx
 }
 
 // logFrom logs the line that says a message is being worked on.
@@ -201,7 +212,7 @@ func (j *job) deliverChunk(ctx context.Context, rt route.Route, rcpts []int, con
 		return
 	}
 	dest := j.m.destination(key, conc)
-	if !dest.acquire(ctx) {
+	if !dest.acquire(j.waitCtx(ctx)) {
 		return
 	}
 	t, results, ok := j.deliverInSlot(ctx, agent, rt, key, req, dest)
@@ -235,7 +246,7 @@ func (j *job) deliverInSlot(ctx context.Context, agent deliver.Agent, rt route.R
 	select {
 	case j.m.procs <- struct{}{}:
 		procSlot = true
-	case <-ctx.Done():
+	case <-j.waitCtx(ctx).Done():
 		return timing{}, nil, false
 	}
 

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/postern-mta/postern/internal/aliases"
+	"github.com/postern-mta/postern/internal/deliver"
 )
 
 // mailbox delivers to the mailbox of the local user t.Value.
@@ -38,6 +39,12 @@ func (d *delivery) mailbox(t aliases.Target) outcome {
 	}
 	cfg := &d.a.cfg
 	uo := owner{u.UID, u.GID}
+	if d.m.req.DirectOnly && !strings.HasSuffix(cfg.HomeMailbox, "/") &&
+		(cfg.HomeMailbox != "" || !strings.HasSuffix(cfg.MailSpoolDirectory, "/")) {
+		// An mbox is locked against mail readers, who may hold it for
+		// long: the client does not wait for that; the queue does.
+		return outcome{kind: deliver.Declined}
+	}
 	switch {
 	case strings.HasSuffix(cfg.HomeMailbox, "/"):
 		return d.inHome(u, func(r *os.Root) outcome { return d.maildir(r, cfg.HomeMailbox, uo) })

@@ -97,7 +97,7 @@ func combine(outcomes []outcome, action string) deliver.Result {
 	if len(outcomes) == 0 { // cannot happen: Expand lists a destination or fails
 		return result(failed("4.3.0", "mail system error: nothing to deliver to"), "")
 	}
-	for _, kind := range []deliver.Kind{deliver.Deferred, deliver.Bounced} {
+	for _, kind := range []deliver.Kind{deliver.Declined, deliver.Deferred, deliver.Bounced} {
 		for _, o := range outcomes {
 			if o.kind == kind {
 				return result(o, "")

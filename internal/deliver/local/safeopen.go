@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"syscall"
 )
 
@@ -32,6 +33,10 @@ func safeOpen(r *os.Root, name string, o owner) (*os.File, os.FileInfo, error) {
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot create file exclusively: %s", strerror(err))
+	}
+	if err := syncParent(r, name); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("cannot create file: %s", strerror(err))
 	}
 	if o.uid >= 0 {
 		if err := f.Chown(o.uid, o.gid); err != nil {
@@ -120,7 +125,11 @@ func ensureDir(r *os.Root, name string, o owner) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
-	if err := r.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := r.Mkdir(name, 0o700); err == nil {
+		if err := syncParent(r, name); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	if o.uid < 0 {
@@ -142,3 +151,19 @@ func ensureDir(r *os.Root, name string, o owner) error {
 	}
 	return d.Chown(o.uid, o.gid)
 }
+
+// syncParent fsyncs the directory that holds name below r, once name was
+// created there: until then a crash can take the new entry, and a copy
+// delivered into it, away (on ext2, or ext4 without a journal), though
+// the copy itself was fsynced. Only a mailbox's first delivery pays it.
+func syncParent(r *os.Root, name string) error {
+	d, err := r.Open(path.Dir(name))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return syncParentDir(d)
+}
+
+// syncParentDir is syncParent's fsync: a seam for tests.
+var syncParentDir = (*os.File).Sync
