@@ -490,3 +490,25 @@ func TestMaildirNameTakenByAnotherMessage(t *testing.T) {
 		t.Errorf("the other message was changed: %q", got)
 	}
 }
+
+// A copy's name in tmp/ that cannot be had (a directory sits there) fails
+// the delivery with the path in the reason, and leaves new/ alone.
+func TestMaildirTmpNameUnusable(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.HomeMailbox = "Maildir/"
+	req := request(testBody, "alice@example.test")
+	req.ID = queue.NewID()
+	req.Env.ID = req.ID
+	at, _ := queue.IDTime(req.ID)
+	blocker := filepath.Join(e.home["alice"], "Maildir", "tmp", fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID))
+	if err := os.MkdirAll(blocker, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := e.agent().Deliver(context.Background(), req)[0]
+	if r.Kind == deliver.Sent || !strings.Contains(r.Reason, "create maildir file "+blocker+": File exists") {
+		t.Errorf("result %v %s %q", r.Kind, r.DSN, r.Reason)
+	}
+	if files, _ := os.ReadDir(filepath.Join(e.home["alice"], "Maildir", "new")); len(files) != 0 {
+		t.Errorf("new/ holds %v", files)
+	}
+}

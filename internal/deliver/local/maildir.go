@@ -35,29 +35,36 @@ func (d *delivery) maildir(r *os.Root, dir string, o owner) outcome {
 		return fail(err)
 	}
 	defer md.Close()
-	newDir, err := md.Open("new")
+	newDir, err := openDir(md, "new")
 	if err != nil {
 		return fail(&stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("open %s: %s", path.Join(md.Name(), "new"), strerror(err))})
 	}
-	if err := d.storeViaTmp(md, d.maildirName(), o); err != nil {
+	tmpDir, err := openDir(md, "tmp")
+	if err != nil {
+		newDir.Close()
+		return fail(&stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("open %s: %s", path.Join(md.Name(), "tmp"), strerror(err))})
+	}
+	err = d.storeViaTmp(tmpDir, newDir, d.maildirName(), o)
+	tmpDir.Close()
+	if err != nil {
 		newDir.Close()
 		return fail(err)
 	}
-	d.syncLater(newDir, path.Join(md.Name(), "new"))
+	d.syncLater(newDir, newDir.Name())
 	return sent("delivered to maildir")
 }
 
 // storeViaTmp writes the copy as tmp/name, fsyncs it and links it as
 // new/name: Maildir's classic way.
-func (d *delivery) storeViaTmp(md *os.Root, name string, o owner) error {
-	tmp, dst := "tmp/"+name, "new/"+name
-	f, err := md.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+func (d *delivery) storeViaTmp(tmpDir, newDir *os.File, name string, o owner) error {
+	tmpName := name
+	f, err := createIn(tmpDir, tmpName, 0o600)
 	if errors.Is(err, fs.ErrExist) { // left by an attempt that crashed: the name is ours
-		md.Remove(tmp)
-		f, err = md.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		removeIn(tmpDir, tmpName)
+		f, err = createIn(tmpDir, tmpName, 0o600)
 	}
 	if err != nil {
-		return &stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("create maildir file %s: %s", path.Join(md.Name(), tmp), strerror(err))}
+		return &stepError{errnoDSN(err, "5.2.0"), fmt.Sprintf("create maildir file %s: %s", path.Join(tmpDir.Name(), tmpName), strerror(err))}
 	}
 	err = d.fillCopy(f, o)
 	var size int64
@@ -68,17 +75,17 @@ func (d *delivery) storeViaTmp(md *os.Root, name string, o owner) error {
 		err = copyError(cerr)
 	}
 	if err == nil {
-		err = md.Link(tmp, dst)
-		if errors.Is(err, fs.ErrExist) && !sameSize(md, dst, size) {
+		err = linkIn(tmpDir, tmpName, newDir, name)
+		if errors.Is(err, fs.ErrExist) && !sameSize(newDir, name, size) {
 			// Not this copy, though named after its queue ID (a clock
 			// set back, an ID reused): it gets a name of its own.
 			name = d.a.uniqueName()
-			err = md.Link(tmp, "new/"+name)
+			err = linkIn(tmpDir, tmpName, newDir, name)
 		}
-		err = d.linked(md, err, name)
+		err = d.linked(newDir, err, name)
 	}
-	if rerr := md.Remove(tmp); rerr != nil {
-		d.a.cfg.Logger.Warn(fmt.Sprintf("remove %s: %s", path.Join(md.Name(), tmp), strerror(rerr)))
+	if rerr := removeIn(tmpDir, tmpName); rerr != nil {
+		d.a.cfg.Logger.Warn(fmt.Sprintf("remove %s: %s", path.Join(tmpDir.Name(), tmpName), strerror(rerr)))
 	}
 	return err
 }
@@ -99,19 +106,19 @@ func (d *delivery) fillCopy(f *os.File, o owner) error {
 	return nil
 }
 
-// sameSize reports whether name below md is a regular file of size
-// bytes: the copy an earlier attempt made is exactly as long as this one.
-func sameSize(md *os.Root, name string, size int64) bool {
-	st, err := md.Lstat(name)
-	return err == nil && st.Mode().IsRegular() && st.Size() == size
+// sameSize reports whether name in dir is a regular file of size bytes:
+// the copy an earlier attempt made is exactly as long as this one.
+func sameSize(dir *os.File, name string, size int64) bool {
+	st, err := statIn(dir, name)
+	return err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == size
 }
 
 // linked words the outcome of linking the copy as new/name. A name that
 // exists already (with this copy's size) is this very copy: an earlier
 // attempt delivered it but died before the queue recorded it, and
 // delivering again would duplicate it.
-func (d *delivery) linked(md *os.Root, err error, name string) error {
-	dst := path.Join(md.Name(), "new", name)
+func (d *delivery) linked(newDir *os.File, err error, name string) error {
+	dst := path.Join(newDir.Name(), name)
 	switch {
 	case errors.Is(err, fs.ErrExist):
 		d.a.cfg.Logger.Info(fmt.Sprintf("%s: %s already holds this message (an earlier attempt was interrupted)", d.m.req.ID, dst))
