@@ -2,12 +2,14 @@ package local
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/queue"
 )
 
 // A direct delivery (Request.DirectOnly) stores a copy only in the
@@ -94,5 +96,29 @@ func TestNewMailboxEntriesAreSynced(t *testing.T) {
 				t.Errorf("spool %s, delivery %d: parent fsyncs %q, want %q", tc.spool, round+1, got, want)
 			}
 		}
+	}
+}
+
+// A direct attempt that stored its copy but could not make it durable
+// is deferred; the queue's attempt, under the same queue ID, finds the
+// copy instead of making a second.
+func TestDirectCopyFoundByTheQueue(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.MailSpoolDirectory = e.spool + "/"
+	req := request(testBody, "alice@example.test")
+	req.ID = queue.NewID()
+	req.Env.ID = req.ID
+	req.DirectOnly = true
+	old := syncDirFile
+	t.Cleanup(func() { syncDirFile = old })
+	syncDirFile = func(*os.File) error { return errors.New("injected") }
+	if r := e.agent().Deliver(context.Background(), req)[0]; r.Kind != deliver.Deferred {
+		t.Fatalf("direct attempt with a failing fsync: %v %q", r.Kind, r.Reason)
+	}
+	syncDirFile = old
+	req.DirectOnly = false
+	expect(t, e.agent().Deliver(context.Background(), req)[0], deliver.Sent, "2.0.0", "delivered to maildir")
+	if files, _ := os.ReadDir(filepath.Join(e.spool, "alice", "new")); len(files) != 1 {
+		t.Errorf("new/ after the queue's attempt: %v", files)
 	}
 }
