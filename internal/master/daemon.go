@@ -53,6 +53,7 @@ type Daemon struct {
 	agent    *proxy.Client // the root local delivery process, if any
 	pickup   *pickup.Pickup
 	sessions sync.WaitGroup
+	workers  *workers // the goroutines sessions run on
 	connMu   sync.Mutex
 	conns    map[net.Conn]struct{}
 	done     chan struct{} // closed when Run should return
@@ -66,6 +67,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.started = time.Now()
 	d.pool = listen.NewPool()
 	d.conns = map[net.Conn]struct{}{}
+	d.workers = newWorkers()
 	d.done = make(chan struct{})
 	g, err := load(ctx, d.Dir, d.Sys)
 	if err != nil {
@@ -178,11 +180,11 @@ func (d *Daemon) serveSocket(key string) {
 			g := d.gen.Load() // the configuration at accept time
 			d.sessions.Add(1)
 			d.track(c, true)
-			go func() {
+			d.workers.run(func() {
 				defer d.sessions.Done()
 				defer d.track(c, false)
 				g.smtp.ServeConn(context.Background(), c)
-			}()
+			})
 		}
 	}()
 }
