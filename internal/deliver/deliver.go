@@ -41,8 +41,8 @@ type Request struct {
 	// waits for nobody (the local agent: the recipient's own Maildir;
 	// nothing that runs a command, writes a file, sends new mail or
 	// takes an mbox lock), and otherwise answers Declined without
-	// trying. Only the local agent
-	// (in process or behind the root agent's proxy) is asked.
+	// trying. Only the local agent (in process or behind the root
+	// agent's proxy) is asked.
 	DirectOnly bool
 }
 

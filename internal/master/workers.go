@@ -11,8 +11,8 @@ import (
 // it each time it doubles. A worker that finds no session for
 // workerIdle ends.
 type workers struct {
-	work    chan func() // unbuffered: a send succeeds only to an idle worker
-	started atomic.Int64
+	work    chan func()  // unbuffered: a send succeeds only to an idle worker
+	started atomic.Int64 // workers started, for tests
 }
 
 const workerIdle = 10 * time.Second

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/postern-mta/postern/internal/deliver"
-	"github.com/postern-mta/postern/internal/queue"
 )
 
 // A direct delivery (Request.DirectOnly) stores a copy only in the
@@ -105,9 +104,7 @@ func TestNewMailboxEntriesAreSynced(t *testing.T) {
 func TestDirectCopyFoundByTheQueue(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.MailSpoolDirectory = e.spool + "/"
-	req := request(testBody, "alice@example.test")
-	req.ID = queue.NewID()
-	req.Env.ID = req.ID
+	req := queuedRequest(testBody, "alice@example.test")
 	req.DirectOnly = true
 	old := syncDirFile
 	t.Cleanup(func() { syncDirFile = old })

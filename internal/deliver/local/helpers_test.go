@@ -216,6 +216,21 @@ func request(body string, rcpts ...string) *deliver.Request {
 		Content: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }}
 }
 
+// queuedRequest is request with a fresh queue ID, which names Maildir
+// copies after it (maildirName).
+func queuedRequest(body string, rcpts ...string) *deliver.Request {
+	req := request(body, rcpts...)
+	req.ID = queue.NewID()
+	req.Env.ID = req.ID
+	return req
+}
+
+// copyName is the Maildir name of req's copy for recipient index i.
+func copyName(req *deliver.Request, i int) string {
+	at, _ := queue.IDTime(req.ID)
+	return fmt.Sprintf("%d.Q%sR%d.mx.example.test", at.Unix(), req.ID, i)
+}
+
 // deliver1 delivers to one recipient and returns its result.
 func (e *env) deliver1(rcpt string) deliver.Result {
 	e.t.Helper()

@@ -39,8 +39,7 @@ func (d *delivery) mailbox(t aliases.Target) outcome {
 	}
 	cfg := &d.a.cfg
 	uo := owner{u.UID, u.GID}
-	if d.m.req.DirectOnly && !strings.HasSuffix(cfg.HomeMailbox, "/") &&
-		(cfg.HomeMailbox != "" || !strings.HasSuffix(cfg.MailSpoolDirectory, "/")) {
+	if d.m.req.DirectOnly && !cfg.maildir() {
 		// An mbox is locked against mail readers, who may hold it for
 		// long: the client does not wait for that; the queue does.
 		return outcome{kind: deliver.Declined}
@@ -67,6 +66,15 @@ func (d *delivery) mailbox(t aliases.Target) outcome {
 		}
 	}
 	return d.mbox(r, u.Name, u, uo)
+}
+
+// maildir reports whether mailboxes are Maildirs (home_mailbox, or else
+// mail_spool_directory, ends in "/"), not mbox files.
+func (c *Config) maildir() bool {
+	if c.HomeMailbox != "" {
+		return strings.HasSuffix(c.HomeMailbox, "/")
+	}
+	return strings.HasSuffix(c.MailSpoolDirectory, "/")
 }
 
 // validUserName refuses names that cannot be a mailbox file name.

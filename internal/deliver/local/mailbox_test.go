@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/deliver"
-	"github.com/postern-mta/postern/internal/queue"
 )
 
 const wantMbox = "From sender@remote.test  Sat Mar  7 09:05:03 2026\n" +
@@ -370,14 +369,11 @@ func TestRecipientsAndContext(t *testing.T) {
 func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
-	req := request(testBody, "alice@example.test", "ALICE@example.test")
-	req.ID = queue.NewID()
-	req.Env.ID = req.ID
+	req := queuedRequest(testBody, "alice@example.test", "ALICE@example.test")
 	md := filepath.Join(e.home["alice"], "Maildir")
 	for attempt := range 2 {
 		if attempt == 1 { // what a crash between open and link leaves
-			at, _ := queue.IDTime(req.ID)
-			os.WriteFile(filepath.Join(md, "tmp", fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID)), []byte("half"), 0o600)
+			os.WriteFile(filepath.Join(md, "tmp", copyName(req, 0)), []byte("half"), 0o600)
 		}
 		for _, r := range e.agent().Deliver(context.Background(), req) {
 			expect(t, r, deliver.Sent, "2.0.0", "delivered to maildir")
@@ -421,9 +417,7 @@ func TestMaildirReleaseAndDirectorySync(t *testing.T) {
 func releaseAndDirectorySync(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
-	req := request(testBody, "alice@example.test", "bob@example.test")
-	req.ID = queue.NewID()
-	req.Env.ID = req.ID
+	req := queuedRequest(testBody, "alice@example.test", "bob@example.test")
 	newDir := func(user string) string { return filepath.Join(e.home[user], "Maildir", "new") }
 	var released, syncs, syncsAtRelease int
 	req.Release = func() {
@@ -469,15 +463,12 @@ func releaseAndDirectorySync(t *testing.T) {
 func TestMaildirNameTakenByAnotherMessage(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
-	req := request(testBody, "alice@example.test")
-	req.ID = queue.NewID()
-	req.Env.ID = req.ID
+	req := queuedRequest(testBody, "alice@example.test")
 	newDir := filepath.Join(e.home["alice"], "Maildir", "new")
 	if err := os.MkdirAll(newDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	at, _ := queue.IDTime(req.ID)
-	other := filepath.Join(newDir, fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID))
+	other := filepath.Join(newDir, copyName(req, 0))
 	if err := os.WriteFile(other, []byte("Subject: another message\n\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -496,11 +487,8 @@ func TestMaildirNameTakenByAnotherMessage(t *testing.T) {
 func TestMaildirTmpNameUnusable(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
-	req := request(testBody, "alice@example.test")
-	req.ID = queue.NewID()
-	req.Env.ID = req.ID
-	at, _ := queue.IDTime(req.ID)
-	blocker := filepath.Join(e.home["alice"], "Maildir", "tmp", fmt.Sprintf("%d.Q%sR0.mx.example.test", at.Unix(), req.ID))
+	req := queuedRequest(testBody, "alice@example.test")
+	blocker := filepath.Join(e.home["alice"], "Maildir", "tmp", copyName(req, 0))
 	if err := os.MkdirAll(blocker, 0o700); err != nil {
 		t.Fatal(err)
 	}
