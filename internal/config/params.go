@@ -141,6 +141,9 @@ var paramList = []Param{
 	{Name: "smtp_tls_security_level", Default: "", Kind: String, Check: oneOf("", "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")},
 	{Name: "smtpd_banner", Default: "$myhostname ESMTP $mail_name", Kind: String},
 	{Name: "smtpd_client_connection_count_limit", Default: "50", Kind: Int, Min: 0, HasMin: true},
+	// Postfix's default names the pre-2.? parameter first; postern does
+	// not know that name, so the fallback $mynetworks is what applies.
+	{Name: "smtpd_client_event_limit_exceptions", Default: "${smtpd_client_connection_limit_exceptions:$mynetworks}", Kind: List},
 	{Name: "smtpd_client_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_data_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_delay_reject", Default: "yes", Kind: Bool},
@@ -154,7 +157,13 @@ var paramList = []Param{
 	{Name: "smtpd_forbid_bare_newline_exclusions", Default: "$mynetworks", Kind: List},
 	{Name: "smtpd_hard_error_limit", Default: "${stress?{1}:{20}}", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_helo_required", Default: "no", Kind: Bool},
+	{Name: "smtpd_junk_command_limit", Default: "${stress?{1}:{100}}", Kind: Int, Min: 1, HasMin: true},
+	{Name: "smtpd_min_data_rate", Default: "500", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_helo_restrictions", Default: "", Kind: Restrictions},
+	// postern: "yes" unless set (Postfix: ${stress?{yes}:{no}}), so that
+	// smtpd_min_data_rate applies to every DATA and BDAT, not only under
+	// stress. Postfix 2.9-3.6 called it smtpd_per_record_deadline.
+	{Name: "smtpd_per_request_deadline", Default: "yes", Kind: Bool},
 	{Name: "smtpd_recipient_limit", Default: "1000", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_recipient_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_relay_before_recipient_restrictions", Default: "${{$compatibility_level} <level {3.6} ? {no} : {yes}}", Kind: Bool},
@@ -191,14 +200,16 @@ var DifferFromPostfix = map[string]string{
 	"smtpd_forbid_bare_newline": "no",
 	// 3.9 parameter, absent from the 3.7 reference
 	"smtpd_forbid_bare_newline_reject_code": "",
-	"config_directory":                      "/etc/postfix",
-	"daemon_directory":                      "/usr/lib/postfix/sbin",
-	"data_directory":                        "/var/lib/postfix",
-	"mail_name":                             "Postfix",
-	"mail_owner":                            "postfix",
-	"mail_version":                          "3.7.11",
-	"queue_directory":                       "/var/spool/postfix",
-	"syslog_name":                           "${multi_instance_name?{$multi_instance_name}:{postfix}}",
+	// per-request deadlines always, not only under stress (README)
+	"smtpd_per_request_deadline": "${stress?{yes}:{no}}",
+	"config_directory":           "/etc/postfix",
+	"daemon_directory":           "/usr/lib/postfix/sbin",
+	"data_directory":             "/var/lib/postfix",
+	"mail_name":                  "Postfix",
+	"mail_owner":                 "postfix",
+	"mail_version":               "3.7.11",
+	"queue_directory":            "/var/spool/postfix",
+	"syslog_name":                "${multi_instance_name?{$multi_instance_name}:{postfix}}",
 }
 
 // IsRaw reports whether name is a raw parameter: postconf -x shows it

@@ -74,6 +74,7 @@ type Policy struct {
 	local      *matchList // mydestination
 	relay      *matchList // relay_domains
 	exclusions *matchList // smtpd_forbid_bare_newline_exclusions
+	hoggers    *matchList // smtpd_client_event_limit_exceptions
 	own        []netip.Addr
 	open       TableOpener
 	codes      codes
@@ -128,6 +129,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 		return nil, err
 	}
 	if p.exclusions, err = newMatchList(cfg, "smtpd_forbid_bare_newline_exclusions"); err != nil {
+		return nil, err
+	}
+	if p.hoggers, err = newMatchList(cfg, "smtpd_client_event_limit_exceptions"); err != nil {
 		return nil, err
 	}
 	if p.own, err = cfg.OwnAddresses(ctx); err != nil {
@@ -278,6 +282,15 @@ func (p *Policy) Unlisted(ctx context.Context, req *Request) Verdict {
 // default $mynetworks). A list that cannot be read exempts nobody.
 func (p *Policy) BareNewlineExempt(addr netip.Addr) bool {
 	ok, err := p.exclusions.matchClient(addr, "", p.open)
+	return ok && err == nil
+}
+
+// EventLimitExempt reports whether a client is excluded from the
+// per-client limits (smtpd_client_event_limit_exceptions, default
+// $mynetworks), by address or verified name as Postfix's namadr lists
+// match. A list that cannot be read exempts nobody.
+func (p *Policy) EventLimitExempt(addr netip.Addr, name string) bool {
+	ok, err := p.hoggers.matchClient(addr, name, p.open)
 	return ok && err == nil
 }
 
