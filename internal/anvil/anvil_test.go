@@ -3,6 +3,7 @@ package anvil
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -66,11 +67,27 @@ func TestConcurrent(t *testing.T) {
 }
 
 // BenchmarkConnectDisconnect is the per-session cost: one Connect and
-// one Disconnect, many clients at once.
+// one Disconnect, with 1,000 other clients connected.
 func BenchmarkConnectDisconnect(b *testing.B) {
 	c := New()
+	for i := 0; i < 1000; i++ {
+		c.Connect("smtp", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}))
+	}
+	addr := netip.MustParseAddr("192.0.2.1")
+	for b.Loop() {
+		c.Connect("smtp", addr)
+		c.Disconnect("smtp", addr)
+	}
+}
+
+// BenchmarkConnectDisconnectParallel is the same from every CPU at
+// once, each goroutine a client of its own.
+func BenchmarkConnectDisconnectParallel(b *testing.B) {
+	c := New()
+	var next atomic.Int32
 	b.RunParallel(func(pb *testing.PB) {
-		addr := netip.AddrFrom4([4]byte{10, 0, byte(b.N), 1})
+		n := next.Add(1)
+		addr := netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)})
 		for pb.Next() {
 			c.Connect("smtp", addr)
 			c.Disconnect("smtp", addr)
