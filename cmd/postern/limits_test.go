@@ -161,3 +161,26 @@ func TestFileDescriptorFlood(t *testing.T) {
 		t.Errorf("a queue file write failed:\n%s", in.maillog(t))
 	}
 }
+
+// A reload that raises maxproc lets a waiting client in at once; the
+// sessions under way keep their slots.
+func TestProcessLimitReload(t *testing.T) {
+	in := newInstance(t, "")
+	in.writeMaster(t, "1")
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	c1 := dialSMTP(t, addr)
+	c1.expect("220 ")
+	c2 := dialSMTP(t, addr)
+	c2.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if line, err := c2.br.ReadString('\n'); err == nil {
+		t.Fatalf("second client greeted with maxproc 1: %q", line)
+	}
+	in.writeMaster(t, "2")
+	if out, e, code := in.run(t, "reload"); code != 0 {
+		t.Fatalf("reload: exit %d %s%s", code, out, e)
+	}
+	c2.expect("220 ")
+	c1.c.Write([]byte("QUIT\r\n"))
+	c1.expect("221 ")
+}
