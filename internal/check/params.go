@@ -22,10 +22,20 @@ func (c *checker) parameters() {
 			continue // overridden later; the parser already warned
 		}
 		seen[e.Name] = true
+		st := config.StateOf(e.Name)
 		switch {
-		case config.Implemented(e.Name):
+		case st.State == config.StateImplemented:
 			c.validate(e.Name)
-		case config.KnownToPostfix(e.Name):
+		case st.State == config.StateNoEffect:
+			c.expandOnly(e.Name)
+			c.info("parameter %s: accepted, with no effect: %s", e.Name, st.Reason)
+		case st.State == config.StateRefused:
+			if v, err := c.cfg.Get(e.Name); err != nil {
+				c.add(config.Error, e.Name, err)
+			} else if !st.Harmless(e.Name, v) {
+				c.errorf(e.Name, "%s", st.Problem(e.Name))
+			}
+		case st.State == config.StateUnimplemented:
 			c.expandOnly(e.Name)
 			c.warnf(e.Name, "postern does not implement this Postfix parameter yet; it is ignored")
 		case known[e.Name]:

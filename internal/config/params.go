@@ -138,7 +138,7 @@ var paramList = []Param{
 	{Name: "smtp_tls_CAfile", Default: "", Kind: String},
 	{Name: "smtp_tls_servername", Default: "", Kind: String},
 	{Name: "smtp_helo_name", Default: "$myhostname", Kind: String},
-	{Name: "smtp_tls_security_level", Default: "", Kind: String, Check: oneOf("", "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")},
+	{Name: "smtp_tls_security_level", Default: "", Kind: String, Check: checkSMTPTLSLevel},
 	{Name: "smtpd_banner", Default: "$myhostname ESMTP $mail_name", Kind: String},
 	{Name: "smtpd_client_connection_count_limit", Default: "50", Kind: Int, Min: 0, HasMin: true},
 	{Name: "smtpd_client_restrictions", Default: "", Kind: Restrictions},
