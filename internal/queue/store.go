@@ -152,12 +152,18 @@ const (
 	statfsReuse = 100 * time.Millisecond
 )
 
+// SpaceNeeded is the free space the queue keeps before it takes a
+// message: the larger of queue_minfree and 1.5 × message_size_limit.
+func SpaceNeeded(minFree, messageSizeLimit int64) int64 {
+	return max(minFree, messageSizeLimit/2*3)
+}
+
 // CheckSpace reports ErrNoSpace when the queue file system cannot take
 // a message of size bytes (0: unknown) and keep its reserve: the larger
 // of queue_minfree and 1.5 × message_size_limit (Postfix's rule). The
 // SMTP server calls it at MAIL; Enqueue calls it with 0.
 func (s *Store) CheckSpace(size int64) error {
-	need := max(s.opt.MinFree, s.opt.MessageSizeLimit/2*3) + max(size, 0)
+	need := SpaceNeeded(s.opt.MinFree, s.opt.MessageSizeLimit) + max(size, 0)
 	free, err := s.freeSpace()
 	if err == nil && free < need && s.spares.drain() > 0 {
 		s.statMu.Lock()
