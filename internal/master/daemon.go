@@ -20,6 +20,7 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/proxy"
+	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
 	"github.com/postern-mta/postern/internal/pickup"
@@ -78,9 +79,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.dataDir = data
-	for _, dir := range []string{queue, data} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
+	for _, dir := range [][2]string{{"queue_directory", queue}, {"data_directory", data}} {
+		if err := os.MkdirAll(dir[1], 0o755); err != nil {
+			return diraccess.Explain(dir[0], dir[1], fmt.Errorf("create: %w", err))
 		}
 	}
 	if pid, running := Running(data); running {
@@ -92,7 +93,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctl, err := d.listenControl(data)
 	if err != nil {
 		d.pool.Close()
-		return err
+		return diraccess.Explain("data_directory", data, err)
 	}
 	defer d.cleanup(ctl, data)
 	var agentConn net.Conn
@@ -114,7 +115,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.localAgent(), d.Log); err != nil {
 		d.pool.Close()
-		return err
+		return diraccess.Explain("queue_directory", queue, err)
 	}
 	lq.set(d.qmgr.Queue())
 	g.smtp.Queue = d.qmgr.Queue()
@@ -140,6 +141,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	go d.serveControl(ctl)
 	d.Log.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", config.Version, d.Dir))
+	g.logServices(d.Log)
 	for _, s := range g.plan {
 		d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
 	}
@@ -245,6 +247,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	d.pool.Retain(g.plan)
 	d.Log.Info(fmt.Sprintf("reload -- version %s, configuration %s", config.Version, d.Dir))
+	g.logServices(d.Log)
 	for _, s := range g.plan {
 		if _, isNew := opened[s.Key()]; isNew {
 			d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
