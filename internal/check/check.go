@@ -2,7 +2,9 @@
 // and the files they name, and reports every problem it finds — not only
 // the first — as `FILE:LINE: parameter NAME: what is wrong`, plus the
 // warnings a mail administrator needs about exposure (open relay,
-// over-broad mynetworks, unreachable restrictions).
+// over-broad mynetworks, unreachable restrictions). A setting postern
+// would not enforce (config.StateOf: refused) is an error, in main.cf and
+// in master.cf -o overrides alike, so that start and reload refuse it.
 package check
 
 import (
