@@ -123,8 +123,8 @@ func (c *checker) undefinedRefs(name string) []string {
 }
 
 // referenced returns every name that some value refers to (main.cf,
-// master.cf -o options, registry defaults): such names are user-defined
-// macros, not typos.
+// master.cf -o options, registry defaults) and the restriction classes:
+// such names are user-defined, not typos.
 func (c *checker) referenced() map[string]bool {
 	refs := map[string]bool{}
 	add := func(v string) {
@@ -134,6 +134,10 @@ func (c *checker) referenced() map[string]bool {
 	}
 	for _, e := range c.cfg.Main.Entries {
 		add(e.Value)
+	}
+	classes, _ := c.cfg.List("smtpd_restriction_classes")
+	for _, n := range classes {
+		refs[n] = true // a restriction class: its value is a restriction list
 	}
 	for _, n := range config.Names() {
 		if d, ok := c.cfg.Default(n); ok {

@@ -253,3 +253,11 @@ func splitAddr(addr string) (local, domain string) {
 	}
 	return addr, ""
 }
+
+// Implements reports whether the engine evaluates the built-in
+// restriction name; postern check refuses the others, which would answer
+// every command they apply to with 451 4.3.5 Server configuration error.
+func Implements(name string) bool {
+	_, ok := handlers[strings.ToLower(name)]
+	return ok
+}
