@@ -16,6 +16,7 @@ var notEnforced = map[string]bool{
 	"double_bounce_sender":           true,
 	"owner_request_special":          true,
 	"default_delivery_status_filter": true,
+	"qmgr_message_active_limit":      true,
 }
 
 // security lists, as glob patterns, the parameters that are
@@ -174,6 +175,7 @@ var features = []*feature{
 		risk:  "postern behaves as with the value given",
 		gates: []gate{{"owner_request_special", []string{"yes"}},
 			{"smtp_sender_dependent_authentication", no},
+			{"qmgr_message_active_limit", []string{"20000"}},
 			{"default_delivery_status_filter", none}},
 	},
 }

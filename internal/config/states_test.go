@@ -123,6 +123,9 @@ func TestStateOf(t *testing.T) {
 		{"mailbox_command", "", StateRefused, true},
 		{"lmtp_header_checks", "regexp:/x", StateRefused, false},
 		{"virtual_alias_maps", "hash:/etc/postfix/virtual", StateUnimplemented, true},
+		{"qmgr_message_active_limit", "20000", StateRefused, true},
+		{"qmgr_message_active_limit", "1000", StateRefused, false},
+		{"enable_long_queue_ids", "no", StateNoEffect, true},
 		{"no_such_parameter", "x", StateUnknown, true},
 	} {
 		st := StateOf(tc.name)
