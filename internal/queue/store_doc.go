@@ -75,7 +75,10 @@
 // every link or rename finished before it started, and under load the
 // first caller waits a millisecond for company before it syncs. If any step fails, the
 // message is removed again and Enqueue returns an error; ENOSPC (and
-// EDQUOT) are reported as ErrNoSpace. Move renames a file and fsyncs the
+// EDQUOT) are reported as ErrNoSpace (a SpaceError, whose First marks
+// the first refusal of a shortage: the store logs nothing about space,
+// its caller logs that one under its own name). SetSpaceLimits changes
+// the free-space rule while the store is open (a reload). Move renames a file and fsyncs the
 // destination directory, then the source directory. Update, SetDelayWarned
 // and Defer fsync the file after appending. (Postfix, qmail and chasquid
 // skip the directory fsyncs; we do not.) A queue manager that scans
