@@ -120,6 +120,18 @@ func waitLog(t *testing.T, in *instance, text string) {
 	}
 }
 
+// waitLogCount waits until the maillog holds text at least n times.
+func waitLogCount(t *testing.T, in *instance, text string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(in.maillog(t), text) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("maillog shows %q %d times, want %d:\n%s", text, strings.Count(in.maillog(t), text), n, in.maillog(t))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Mail to an unknown local user (local_recipient_maps empty, so smtpd
 // takes it) bounces at delivery; the notice to a remote sender waits in
 // the deferred queue (its relay is down), where mailq and postsuper see it.

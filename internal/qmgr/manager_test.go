@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -489,4 +490,25 @@ func TestDeadDestinationIsSuspended(t *testing.T) {
 	r.advance(10 * time.Minute) // past minimal_backoff_time: tried again
 	r.mgr.Flush()
 	r.settle("retry", func() bool { return down.calls.Load() >= 2 })
+}
+
+// On a full disk, a deferral that cannot be recorded is still logged
+// (status=deferred: the recipient stays pending, as the line says), and
+// the shortage is warned about once, not once per message or attempt.
+func TestDeferralOnAFullDisk(t *testing.T) {
+	r := newRig(t, nil)
+	r.store.mu.Lock()
+	r.store.full = true
+	r.store.mu.Unlock()
+	ids := []string{r.send("s@example.net", "soft1@mx.example.test"), r.send("s@example.net", "soft2@mx.example.test")}
+	r.settle("both attempts", func() bool { return strings.Count(r.log.String(), "status=deferred") == 2 })
+	log := r.log.String()
+	for i, id := range ids {
+		if want := fmt.Sprintf("%s: to=<soft%d@mx.example.test>, relay=local, ", id, i+1); !strings.Contains(log, want) {
+			t.Errorf("no deferral logged for %s:\n%s", id, log)
+		}
+	}
+	if n := strings.Count(log, "no space left on device"); n != 1 {
+		t.Errorf("%d warnings about the full disk, want 1:\n%s", n, log)
+	}
 }
