@@ -63,10 +63,11 @@ type Store struct {
 	statAt   time.Time
 	space    spaceRule // queue_minfree, message_size_limit; a shortage under way
 
-	fault     fault                  // tests: make file system steps fail
-	freeSpace func() (int64, error)  // tests: pretend the disk is full
-	syncFile  func(f *os.File) error // benchmarks: other ways to sync
-	bufs      sync.Pool              // chunkSize buffers for Enqueue
+	fault     fault                               // tests: make file system steps fail
+	freeSpace func() (int64, error)               // tests: pretend the disk is full
+	syncFile  func(f *os.File) error              // benchmarks: other ways to sync
+	scrub     func(path string, size int64) error // scrubSpare; benchmarks: other ways
+	bufs      sync.Pool                           // chunkSize buffers for Enqueue
 }
 
 // Open opens the queue under dir, creating its directories (mode 0700)
@@ -87,6 +88,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	// checksums, end marker), never by its timestamps, and overwriting a
 	// spare file of the same size then writes no inode.
 	s.syncFile = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+	s.scrub = scrubSpare
 	s.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
 	for _, d := range append(queueDirs, tmpDir) {
 		path := filepath.Join(dir, d)

@@ -107,9 +107,12 @@
 // name back to a file holding another message), and Enqueue writes the
 // next message into a spare. The pool is bounded (maxSpares files,
 // maxSpareBytes bytes; larger files are removed); CheckSpace gives the
-// spares' space back when the disk runs short. Spares keep their old
-// content until reused, as readable as the queue files were. A reader
-// of a message's content must be closed before Complete.
+// spares' space back when the disk runs short. A spare keeps nothing of
+// its message: Complete overwrites the content with zeros (unsynced:
+// blocks stay allocated and written, so reuse changes no metadata)
+// before the file joins the pool, and recovery does the same to the
+// spares it adopts, in case a crash undid it. A reader of a message's
+// content must be closed before Complete.
 //
 // The file fsyncs are not shared. syncfs(2), one flush of the whole file
 // system per batch, was measured and not kept: no faster than concurrent
@@ -119,7 +122,7 @@
 // # Recovery
 //
 // Open removes every file in tmp (an Enqueue that never returned) but
-// spares with no other name, which it keeps in the pool, moves
+// spares with no other name, which it scrubs and keeps in the pool, moves
 // files from active back to incoming (the queue manager schedules them
 // again) and moves files in incoming, deferred and hold whose header,
 // envelope or end marker is damaged to corrupt, logging "corrupt queue
