@@ -2,10 +2,10 @@ package queue
 
 import (
 	"bytes"
-	"slices"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
