@@ -226,6 +226,10 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		return refuse(err)
 	}
+	minfree, limit, err := spaceLimits(g.cfg)
+	if err != nil {
+		return refuse(err)
+	}
 	if d.agent != nil {
 		if err := d.agent.Reload(ctx); err != nil {
 			return refuse(fmt.Errorf("local delivery agent: %w", err))
@@ -236,6 +240,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return refuse(privilegedPortHint(err))
 	}
 	d.setLog(g)
+	d.store.SetSpaceLimits(minfree, limit)     // the free-space rule follows message_size_limit
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
 	if pc, err := pickup.ConfigFrom(g.cfg); err == nil {
 		d.pickup.SetConfig(pc)

@@ -136,8 +136,16 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 	}
 	if sc, ok := ss.srv.Queue.(queue.SpaceChecker); ok {
 		if err := sc.CheckSpace(size); err != nil {
-			ss.logWarn("%s: %v", ss.queueID(), err)
-			ss.fail("452 4.3.1 Insufficient system storage")
+			// A shortage is reported once, by the first program it
+			// refuses; each refused MAIL gets Postfix's reject line.
+			switch {
+			case queue.FirstShortage(err):
+				ss.logWarn("%v", err)
+			case !errors.Is(err, queue.ErrNoSpace):
+				ss.logWarn("%s: %v", ss.queueID(), err)
+			}
+			ss.req.Sender = addr
+			ss.reject("MAIL", policy.Verdict{Reply: "452 4.3.1 Insufficient system storage"})
 			return
 		}
 	}
