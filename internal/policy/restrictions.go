@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -228,22 +229,49 @@ func (p *Policy) nonFQDNAddress(e *eval, addr string, st Stage) Verdict {
 	return rejectf(p.codes.nonFQDN, "5.5.2", addr, st, "need fully-qualified address")
 }
 
+// unlistedRecipient is Postfix's check_rcpt_maps for the local class: the
+// recipient as trivial-rewrite resolves it (<user> is user@$myorigin) must
+// be in local_recipient_maps when its domain is local, unless absorbed.
+// A table that cannot answer is logged by name and gets 451 4.3.0.
 func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict {
-	if e.st != Recipient || p.LocalRecipient == nil {
+	if e.st != Recipient || p.LocalRecipient == nil || e.req.Recipient == "" {
 		return Verdict{}
 	}
-	_, domain := splitAddr(e.req.Recipient)
-	if isLocal, err := p.isLocal(domain); err != nil || !isLocal {
+	a := e.req.RcptAddr
+	if a == (address.Address{}) {
+		a = parseRecipient(e.req.Recipient)
+	}
+	var lookupErr error
+	opt := p.resolveOptions(&lookupErr)
+	r := address.Resolve(a, opt)
+	if lookupErr != nil {
+		p.warn("%v", lookupErr)
+		return lookupFailure(e.req.Recipient)
+	}
+	if !opt.Local(r) || p.absorbed(r.Local) {
 		return Verdict{}
 	}
-	known, err := p.LocalRecipient(e.req.Recipient)
+	known, err := p.LocalRecipient(r.String())
 	if err != nil {
+		p.warnTable(err)
 		return lookupFailure(e.req.Recipient)
 	}
 	if known {
 		return Verdict{}
 	}
 	return rejectf(p.codes.unknownLocal, "5.1.1", e.req.Recipient, Recipient, "User unknown in local recipient table")
+}
+
+// warnTable logs a lookup failure: which table and why for a *TableError.
+func (p *Policy) warnTable(err error) {
+	var te *TableError
+	if !errors.As(err, &te) {
+		p.warn("%v", err)
+		return
+	}
+	for _, w := range te.Warnings() {
+		p.warn("%s", w)
+	}
 }
 
 // splitAddr splits at the last '@'.
