@@ -26,13 +26,23 @@ func Canonical(a Address, o ResolveOptions) Address {
 	s := a.internal()
 	if s == "" {
 		s = o.EmptyAddressRecipient
-		if s == "" {
-			s = "MAILER-DAEMON"
-		}
 	}
 	s = o.canon(s, false)
+	c := Address{Local: s}
 	if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		return Address{Local: s[:at], Domain: s[at+1:]}
+		c = Address{Local: s[:at], Domain: s[at+1:]}
 	}
-	return Address{Local: s, Domain: o.MyHostname}
+	// What a percent hack or bang path leaves empty (<%>, <!>) is settled
+	// as the resolver settles it; the smtpd accepts such addresses only
+	// with resolve_null_domain = yes.
+	if c.Local == "" {
+		c.Local = o.EmptyAddressRecipient
+		if c.Local == "" {
+			c.Local = "MAILER-DAEMON"
+		}
+	}
+	if c.Domain == "" {
+		c.Domain = o.MyHostname
+	}
+	return c
 }

@@ -47,7 +47,13 @@ func TestCanonical(t *testing.T) {
 		}
 	}
 	// cleanup's empty_address_recipient, for callers with an empty address.
-	if got := Canonical(Address{}, testResolveOptions()).String(); got != "MAILER-DAEMON@"+L {
+	o := testResolveOptions()
+	o.MyOrigin = "other.example.test"
+	if got := Canonical(Address{}, o).String(); got != "MAILER-DAEMON@other.example.test" {
 		t.Errorf("Canonical of the empty address = %s", got)
+	}
+	// Left empty by the percent hack: settled as the resolver settles it.
+	if got := Canonical(Address{Local: "%"}, o).String(); got != "MAILER-DAEMON@"+L {
+		t.Errorf("Canonical(%%) = %s", got)
 	}
 }
