@@ -98,6 +98,12 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		return
 	}
 	path, params, err := address.Options{}.Parse(rest, ss.cfg.SMTPUTF8)
+	if err == nil && !path.Null {
+		// As for RCPT: an address that resolves to no valid domain
+		// ("a@b c", quoted) is a syntax error, so nothing invalid is queued.
+		_, utf8 := address.Lookup(params, "SMTPUTF8")
+		err = address.Options{}.CheckResolved(ss.srv.Policy.Resolve(path.Addr), utf8)
+	}
 	if err != nil {
 		ss.fail(addressReply(err, "501 5.1.7 Bad sender address syntax"))
 		return
