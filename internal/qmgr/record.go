@@ -32,8 +32,8 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 		if r.ConnUse > 1 { // Postfix marks deliveries over a reused connection
 			relay += fmt.Sprintf(", conn_use=%d", r.ConnUse)
 		}
-		lines = append(lines, fmt.Sprintf("%s: to=<%s>, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
-			j.msg.Envelope.Recipients[r.Rcpt].Addr, relay, tr.String(now), r.DSN, status, r.Reason))
+		lines = append(lines, fmt.Sprintf("%s: %s, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
+			toField(j.msg.Envelope.Recipients[r.Rcpt]), relay, tr.String(now), r.DSN, status, r.Reason))
 	}
 	log := j.m.log(rt.Transport)
 	if !j.update(updates) {
@@ -163,8 +163,8 @@ func (j *job) expire() {
 		}
 		st.Notified = !bounce.Wanted(bounce.Failure, &j.msg.Envelope, i, j.cfg.Hostname)
 		updates[i] = st
-		lines = append(lines, fmt.Sprintf("%s: to=<%s>, relay=none, %s, dsn=%s, status=expired, returned to sender (%s)",
-			j.msg.ID, j.msg.Envelope.Recipients[i].Addr, t.String(now), st.DSN, st.Reason))
+		lines = append(lines, fmt.Sprintf("%s: %s, relay=none, %s, dsn=%s, status=expired, returned to sender (%s)",
+			j.msg.ID, toField(j.msg.Envelope.Recipients[i]), t.String(now), st.DSN, st.Reason))
 	}
 	if j.update(updates) {
 		for _, l := range lines {

@@ -23,7 +23,8 @@
 //	I  queue ID (must match the file name)
 //	T  arrival time
 //	S  sender ("" = the null sender)
-//	R  recipient: address, NOTIFY, ORCPT (one record per recipient, in order)
+//	R  recipient: address, NOTIFY, ORCPT, and the original address when it
+//	   differs (one record per recipient, in order)
 //	C  client: address, name, HELO name, protocol
 //	F  flags: uvarint bit set, 1 = BODY=8BITMIME, 2 = SMTPUTF8
 //	D  DSN: RET, ENVID
