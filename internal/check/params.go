@@ -34,6 +34,8 @@ func (c *checker) parameters() {
 				c.add(config.Error, e.Name, err)
 			} else if !st.Harmless(e.Name, v) {
 				c.errorf(e.Name, "%s", st.Problem(e.Name))
+			} else {
+				c.info("parameter %s: accepted: postern does not implement %s yet, and this value is what postern does anyway", e.Name, st.Feature())
 			}
 		case st.State == config.StateUnimplemented:
 			c.expandOnly(e.Name)

@@ -85,6 +85,14 @@ func (s Status) Problem(name string) string {
 	return fmt.Sprintf("postern does not implement %s yet: %s; %s", f.what, fix, f.risk)
 }
 
+// Feature names what a Refused parameter configures.
+func (s Status) Feature() string {
+	if s.f == nil {
+		return ""
+	}
+	return s.f.what
+}
+
 // feature is one security-relevant capability postern lacks, and the
 // parameters that configure it.
 type feature struct {
