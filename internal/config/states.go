@@ -12,14 +12,16 @@ import (
 type State int
 
 const (
-	// StateImplemented: postern applies the value (an entry of paramList).
+	// StateImplemented: postern applies the value (an entry of paramList
+	// not named in notEnforced).
 	StateImplemented State = iota
 	// StateNoEffect: accepted on purpose with no effect (a path of Postfix's
 	// own layout, a log level); Status.Reason says why. Never a
 	// security-relevant parameter.
 	StateNoEffect
-	// StateRefused: security-relevant and not implemented. `postern check`
-	// reports an error, and start and reload refuse the configuration,
+	// StateRefused: security-relevant (or read and not applied) and not
+	// implemented. `postern check` reports an error, so start and reload
+	// refuse the configuration,
 	// unless the value is one postern's behaviour already matches
 	// (Status.Harmless): turning a feature off is enforced trivially.
 	StateRefused
