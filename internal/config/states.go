@@ -87,6 +87,16 @@ func (s Status) Problem(name string) string {
 	return fmt.Sprintf("postern does not implement %s yet: %s; %s", f.what, fix, f.risk)
 }
 
+// Tunes reports whether name, Refused, only tunes its feature (a
+// dependent): it has no effect while the feature is off.
+func (s Status) Tunes(name string) bool {
+	if s.f == nil {
+		return false
+	}
+	_, isGate := s.f.gateFor(name)
+	return !isGate
+}
+
 // Feature names what a Refused parameter configures.
 func (s Status) Feature() string {
 	if s.f == nil {
