@@ -70,3 +70,26 @@ func TestStartNamesUnreachableQueueDirectory(t *testing.T) {
 		t.Error("start created the queue directory before refusing")
 	}
 }
+
+// Without master.cf, postern check warns and postern start logs that the
+// bundled default runs, and which services that is (port 25).
+func TestMissingMasterCfIsSaid(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the bundled default listens on port 25")
+	}
+	in := newInstance(t, "inet_interfaces = 127.83.41.7\ninet_protocols = ipv4")
+	master := filepath.Join(in.dir, "master.cf")
+	os.Remove(master)
+	want := master + " does not exist: using the bundled default: smtp inet on port 25 (smtpd), pickup,"
+	if out, _, code := in.run(t, "check"); code != 0 || !strings.Contains(out, strings.Replace(want, " does", ": warning: does", 1)) {
+		t.Errorf("check: exit %d, want %q in\n%s", code, want, out)
+	}
+	in.start(t)
+	log, _ := os.ReadFile(filepath.Join(in.data, "maillog"))
+	if !strings.Contains(string(log), "warning: "+want) {
+		t.Errorf("maillog does not say the bundled default runs (%q):\n%s", want, log)
+	}
+	if err := greet("127.83.41.7:25"); err != nil {
+		t.Errorf("the bundled default's smtp service: %v", err)
+	}
+}

@@ -75,6 +75,7 @@ func TestDebianDistributionFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "main.cf"), mainDist, 0o644)
 	os.WriteFile(filepath.Join(dir, "master.cf"), masterDist, 0o644)
 	queue := t.TempDir()
+	testperm.OpenDirs(queue) // mail_owner must reach it
 	rep := Run(dir, Options{Sys: inetaddrtest.Standard(), Hostname: "mail",
 		Overrides: map[string]string{"queue_directory": queue, "data_directory": queue}})
 	if rep.Errors() != 0 {

@@ -48,6 +48,8 @@ func (c *checker) serviceOverride(s *mastercf.Service, o mastercf.Override) {
 	case config.StateRefused:
 		if !st.Harmless(o.Name, v) {
 			c.masterDiag(config.Error, s, fmt.Sprintf("-o %s=%s: %s", o.Name, o.Value, st.Problem(o.Name)))
+		} else {
+			c.info("%s: service %s: -o %s: %s", c.master.Path, s.Key(), o.Name, acceptedBecause(st, o.Name))
 		}
 	case config.StateUnimplemented:
 		c.masterDiag(config.Warning, s, fmt.Sprintf("-o %s=%s: postern does not implement this Postfix parameter yet; it is ignored", o.Name, o.Value))

@@ -34,6 +34,8 @@ func (c *checker) parameters() {
 				c.add(config.Error, e.Name, err)
 			} else if !st.Harmless(e.Name, v) {
 				c.errorf(e.Name, "%s", st.Problem(e.Name))
+			} else {
+				c.info("parameter %s: %s", e.Name, acceptedBecause(st, e.Name))
 			}
 		case st.State == config.StateUnimplemented:
 			c.expandOnly(e.Name)
@@ -57,6 +59,14 @@ func (c *checker) parameters() {
 	if lvl, err := config.ParseCompatLevel(c.value("compatibility_level")); err == nil && lvl.Compare(config.CompatLevel{Major: 3, Minor: 6}) < 0 {
 		c.warnf("compatibility_level", "%s keeps Postfix's backwards-compatible defaults (see COMPATIBILITY_README); postern's default is 3.6", c.value("compatibility_level"))
 	}
+}
+
+// acceptedBecause says why a Refused parameter's value is accepted.
+func acceptedBecause(st config.Status, name string) string {
+	if st.Tunes(name) {
+		return fmt.Sprintf("no effect: it tunes %s, which postern does not implement yet (a setting that turns it on is refused)", st.Feature())
+	}
+	return fmt.Sprintf("accepted: postern does not implement %s yet, and this value is what postern does anyway", st.Feature())
 }
 
 // derivedFrom: a default computed from another parameter is not checked

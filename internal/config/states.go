@@ -12,14 +12,16 @@ import (
 type State int
 
 const (
-	// StateImplemented: postern applies the value (an entry of paramList).
+	// StateImplemented: postern applies the value (an entry of paramList
+	// not named in notEnforced).
 	StateImplemented State = iota
 	// StateNoEffect: accepted on purpose with no effect (a path of Postfix's
 	// own layout, a log level); Status.Reason says why. Never a
 	// security-relevant parameter.
 	StateNoEffect
-	// StateRefused: security-relevant and not implemented. `postern check`
-	// reports an error, and start and reload refuse the configuration,
+	// StateRefused: security-relevant (or read and not applied) and not
+	// implemented. `postern check` reports an error, so start and reload
+	// refuse the configuration,
 	// unless the value is one postern's behaviour already matches
 	// (Status.Harmless): turning a feature off is enforced trivially.
 	StateRefused
@@ -83,6 +85,24 @@ func (s Status) Problem(name string) string {
 		fix = fmt.Sprintf("remove the setting or set it to %s", off[0])
 	}
 	return fmt.Sprintf("postern does not implement %s yet: %s; %s", f.what, fix, f.risk)
+}
+
+// Tunes reports whether name, Refused, only tunes its feature (a
+// dependent): it has no effect while the feature is off.
+func (s Status) Tunes(name string) bool {
+	if s.f == nil {
+		return false
+	}
+	_, isGate := s.f.gateFor(name)
+	return !isGate
+}
+
+// Feature names what a Refused parameter configures.
+func (s Status) Feature() string {
+	if s.f == nil {
+		return ""
+	}
+	return s.f.what
 }
 
 // feature is one security-relevant capability postern lacks, and the

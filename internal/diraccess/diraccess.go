@@ -136,8 +136,10 @@ func Explain(param, dir string, err error) error {
 	switch {
 	case errors.Is(err, syscall.EROFS):
 		return fmt.Errorf("%s %s: %w: the file system is mounted read-only: remount it read-write, or set %s to a directory on a writable file system", param, dir, err, param)
-	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+	case errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("%s %s: %w: every directory above it must be searchable by mail_owner (chmod o+x), and postern start must run as root or as its owner; or set %s elsewhere", param, dir, err, param)
+	case errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("%s %s: %w: run postern start as root, which gives it to mail_owner, or as its owner; a network file system may refuse root (root_squash): set %s to a local directory", param, dir, err, param)
 	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("%s %s: %w: free space on its file system", param, dir, err)
 	case errors.Is(err, syscall.ENOTDIR):

@@ -65,3 +65,23 @@ func TestReadOnly(t *testing.T) {
 		t.Errorf("Explain: %s", got)
 	}
 }
+
+// Every cause gets its own advice.
+func TestExplain(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{syscall.EROFS, "mounted read-only"},
+		{syscall.EACCES, "must be searchable by mail_owner (chmod o+x)"},
+		{syscall.EPERM, "run postern start as root"},
+		{syscall.ENOSPC, "free space"},
+		{syscall.ENOTDIR, "a path component is a file"},
+		{errors.New("other"), "queue_directory /q: mkdir /q: other"},
+	} {
+		got := Explain("queue_directory", "/q", &os.PathError{Op: "mkdir", Path: "/q", Err: tc.err}).Error()
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%v: %s", tc.err, got)
+		}
+	}
+}
