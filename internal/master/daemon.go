@@ -42,6 +42,7 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/proxy"
+	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
 	"github.com/postern-mta/postern/internal/pickup"
@@ -109,9 +110,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.dataDir = data
-	for _, dir := range []string{queue, data} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
+	for _, dir := range [][2]string{{"queue_directory", queue}, {"data_directory", data}} {
+		if err := os.MkdirAll(dir[1], 0o755); err != nil {
+			return diraccess.Explain(dir[0], dir[1], fmt.Errorf("create: %w", err))
 		}
 	}
 	if pid, running := Running(data); running {
@@ -123,7 +124,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctl, err := d.listenControl(data)
 	if err != nil {
 		d.pool.Close()
-		return err
+		return diraccess.Explain("data_directory", data, err)
 	}
 	defer d.cleanup(ctl, data)
 	var agentConn net.Conn
@@ -152,7 +153,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.localAgent(), d.Log); err != nil {
 		d.pool.Close()
-		return err
+		return diraccess.Explain("queue_directory", queue, err)
 	}
 	lq.set(d.qmgr.Queue())
 	g.smtp.Queue = d.qmgr.Queue()
@@ -181,6 +182,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.serveControl(ctl)
 	d.Log.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", config.Version, d.Dir))
 	d.Log.Info(d.fdInfo)
+	g.logServices(d.Log)
 	for _, s := range g.plan {
 		d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
 	}
@@ -353,6 +355,10 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		return refuse(err)
 	}
+	minfree, limit, err := spaceLimits(g.cfg)
+	if err != nil {
+		return refuse(err)
+	}
 	if d.agent != nil {
 		if err := d.agent.Reload(ctx); err != nil {
 			return refuse(fmt.Errorf("local delivery agent: %w", err))
@@ -363,6 +369,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return refuse(privilegedPortHint(err))
 	}
 	d.setLog(g)
+	d.store.SetSpaceLimits(minfree, limit)     // the free-space rule follows message_size_limit
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
 	if pc, err := pickup.ConfigFrom(g.cfg); err == nil {
 		d.pickup.SetConfig(pc)
@@ -375,6 +382,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	d.pool.Retain(g.plan)
 	d.setGates(g)
 	d.Log.Info(fmt.Sprintf("reload -- version %s, configuration %s", config.Version, d.Dir))
+	g.logServices(d.Log)
 	for _, s := range g.plan {
 		if _, isNew := opened[s.Key()]; isNew {
 			d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,18 @@ type generation struct {
 	smtp     *smtpd.Server
 	freebind bool
 	loaded   time.Time
+	services string // which master.cf services, and why (logged)
+	bundled  bool   // master.cf is missing: the bundled default runs
+}
+
+// logServices says which master.cf services this configuration runs,
+// and a warning when they are the bundled default's.
+func (g *generation) logServices(log *slog.Logger) {
+	if g.bundled {
+		log.Warn(g.services)
+		return
+	}
+	log.Info(g.services)
 }
 
 // ConfigError lists what `postern check` found wrong with a configuration.
@@ -81,10 +94,14 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	}
 	path := filepath.Join(dir, "master.cf")
 	mf, _, err := mastercf.Read(path)
+	used, bundled := "", false
 	if errors.Is(err, fs.ErrNotExist) {
 		mf, _ = mastercf.Parse(path, mastercf.Default())
+		used, bundled = path+" "+check.MissingMaster(mf), true
 	} else if err != nil {
 		return nil, err
+	} else {
+		used = fmt.Sprintf("%s: services %s", path, mf.Summary())
 	}
 	var services []*mastercf.Service
 	for _, s := range mf.Services {
@@ -96,7 +113,8 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{cfg: cfg, plan: plan, service: map[string]string{}, loaded: time.Now()}
+	g := &generation{cfg: cfg, plan: plan, service: map[string]string{}, loaded: time.Now(),
+		services: used, bundled: bundled}
 	for _, s := range plan {
 		g.service[s.Key()] = s.Service
 	}

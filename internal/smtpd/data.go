@@ -120,8 +120,10 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	id, err := m.Close()
 	switch {
 	case errors.Is(err, queue.ErrNoSpace):
-		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
-		ss.fail("452 4.3.1 Insufficient system storage")
+		if queue.FirstShortage(err) { // once per shortage (see queue.SpaceError)
+			ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
+		}
+		ss.reject("END-OF-MESSAGE", policy.Verdict{Reply: "452 4.3.1 Insufficient system storage"})
 		return
 	case err != nil:
 		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
