@@ -283,7 +283,11 @@ func envelope(cfg *Config, sub *Submission, arrival time.Time) (*queue.Envelope,
 		}
 		if !seen[a] {
 			seen[a] = true
-			env.Recipients = append(env.Recipients, queue.Recipient{Addr: a, Notify: sub.Notify})
+			rc := queue.Recipient{Addr: a, Notify: sub.Notify}
+			if a != r {
+				rc.Orig = r // logged orig_to=<root> as Postfix logs cron's mail
+			}
+			env.Recipients = append(env.Recipients, rc)
 		}
 	}
 	env.SMTPUTF8 = !isASCII(env.Sender) || slices.ContainsFunc(env.Recipients, func(r queue.Recipient) bool { return !isASCII(r.Addr) })
