@@ -46,3 +46,30 @@ func Canonical(a Address, o ResolveOptions) Address {
 	}
 	return c
 }
+
+// RewriteOptions reads the main.cf parameters of trivial-rewrite's
+// rewriting and resolution through get and getBool (config.Config's Get
+// and Bool). IsLocal is left for the caller.
+func RewriteOptions(get func(string) (string, error), getBool func(string) (bool, error)) (ResolveOptions, error) {
+	var o ResolveOptions
+	var err error
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{{"myhostname", &o.MyHostname}, {"myorigin", &o.MyOrigin}, {"mydomain", &o.MyDomain}, {"empty_address_recipient", &o.EmptyAddressRecipient}} {
+		if *s.dst, err = get(s.name); err != nil {
+			return o, err
+		}
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"append_at_myorigin", &o.AppendAtMyOrigin}, {"append_dot_mydomain", &o.AppendDotMyDomain},
+		{"allow_percent_hack", &o.AllowPercentHack}, {"swap_bangpath", &o.SwapBangPath},
+		{"resolve_dequoted_address", &o.ResolveDequotedAddress}, {"resolve_null_domain", &o.ResolveNullDomain}} {
+		if *b.dst, err = getBool(b.name); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}

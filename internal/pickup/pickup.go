@@ -21,12 +21,16 @@ import (
 
 // Config is what pickup needs from main.cf.
 type Config struct {
-	QueueDir         string
-	MyHostname       string // Received:, Message-Id:
-	MyOrigin         string // appended to unqualified addresses
-	MailName         string // Received: "(postern, from userid N)"
-	MessageSizeLimit int64  // message_size_limit; 0 = none
-	HeaderSizeLimit  int64  // header_size_limit: how much header pickup examines
+	QueueDir   string
+	MyHostname string // Received:, Message-Id:
+	MyOrigin   string // appended to unqualified addresses
+	MailName   string // Received: "(postern, from userid N)"
+	// Rewrite is trivial-rewrite's configuration (append_at_myorigin,
+	// append_dot_mydomain, ...), applied as cleanup applies it to local
+	// submissions; nil means Postfix's defaults with MyOrigin.
+	Rewrite          *address.ResolveOptions
+	MessageSizeLimit int64 // message_size_limit; 0 = none
+	HeaderSizeLimit  int64 // header_size_limit: how much header pickup examines
 	PollInterval     time.Duration
 }
 
@@ -56,6 +60,11 @@ func ConfigFrom(cfg *config.Config) (Config, error) {
 	if c.MessageSizeLimit, err = cfg.Int("message_size_limit"); err != nil {
 		return c, err
 	}
+	rw, err := address.RewriteOptions(cfg.Get, cfg.Bool)
+	if err != nil {
+		return c, err
+	}
+	c.Rewrite = &rw
 	c.HeaderSizeLimit, err = HeaderSizeLimit(cfg)
 	return c, err
 }
@@ -302,20 +311,35 @@ func ValidAddress(addr string, rcpt bool) bool {
 	return ok
 }
 
+// parseAddress also refuses an address whose rewritten form would have
+// no valid domain (<"a@b c">: Postfix's internal form is a@b c), so that
+// nothing unsendable is queued.
 func parseAddress(addr string, rcpt bool) (address.Address, bool) {
 	path, rest, err := address.Options{Rcpt: rcpt}.ParsePath("<"+addr+">", true)
-	return path.Addr, err == nil && rest == "" && !path.Null
+	if err != nil || rest != "" || path.Null {
+		return address.Address{}, false
+	}
+	c := address.Canonical(path.Addr, address.DefaultResolveOptions("localhost", nil))
+	return path.Addr, address.ValidDomain(c.Domain, true)
 }
 
+// qualify is cleanup's rewrite of a local submission's address: the one
+// form routing, delivery and the log use (bob is bob@$myorigin).
 func qualify(cfg *Config, addr string, rcpt bool) (string, error) {
 	a, ok := parseAddress(addr, rcpt)
 	if !ok {
 		return "", malformed("bad address syntax: %q", addr)
 	}
-	if a.Domain == "" {
-		a.Domain = cfg.MyOrigin
+	o := address.DefaultResolveOptions(cfg.MyHostname, nil)
+	o.MyOrigin = cfg.MyOrigin
+	if cfg.Rewrite != nil {
+		o = *cfg.Rewrite
 	}
-	return a.String(), nil
+	c := address.Canonical(a, o)
+	if !address.ValidDomain(c.Domain, true) {
+		return "", malformed("bad address syntax: %q", addr)
+	}
+	return c.String(), nil
 }
 
 func isASCII(s string) bool {

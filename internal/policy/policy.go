@@ -156,39 +156,13 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	if p.hostname, err = cfg.Get("myhostname"); err != nil {
 		return nil, err
 	}
-	if p.rewrite, err = rewriteOptions(cfg); err != nil {
+	if p.rewrite, err = address.RewriteOptions(cfg.Get, cfg.Bool); err != nil {
 		return nil, err
 	}
 	if p.doubleBounce, err = cfg.Get("double_bounce_sender"); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// rewriteOptions reads the parameters of Postfix's address rewriting and
-// resolution (trivial-rewrite(8)).
-func rewriteOptions(cfg *config.Config) (address.ResolveOptions, error) {
-	var o address.ResolveOptions
-	var err error
-	for _, s := range []struct {
-		name string
-		dst  *string
-	}{{"myhostname", &o.MyHostname}, {"myorigin", &o.MyOrigin}, {"mydomain", &o.MyDomain}, {"empty_address_recipient", &o.EmptyAddressRecipient}} {
-		if *s.dst, err = cfg.Get(s.name); err != nil {
-			return o, err
-		}
-	}
-	for _, b := range []struct {
-		name string
-		dst  *bool
-	}{{"append_at_myorigin", &o.AppendAtMyOrigin}, {"append_dot_mydomain", &o.AppendDotMyDomain},
-		{"allow_percent_hack", &o.AllowPercentHack}, {"swap_bangpath", &o.SwapBangPath},
-		{"resolve_dequoted_address", &o.ResolveDequotedAddress}, {"resolve_null_domain", &o.ResolveNullDomain}} {
-		if *b.dst, err = cfg.Bool(b.name); err != nil {
-			return o, err
-		}
-	}
-	return o, nil
 }
 
 func (p *Policy) cachedOpener(open TableOpener) TableOpener {
