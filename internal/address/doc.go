@@ -19,6 +19,11 @@
 //	r := address.Resolve(path.Addr, resolveOptions)
 //	err = o.CheckResolved(r, transactionIsSMTPUTF8) // 501 like smtpd_check_addr
 //	own := resolveOptions.Local(r) || virtualOrRelayDomain(r) && !r.Routed()
+//	queued := address.Canonical(path.Addr, resolveOptions) // <user> is user@$myorigin
+//
+// Relay control and the recipient tables look at the resolved address r;
+// the queue file, routing, delivery and the log use the one Canonical
+// form (what Postfix's cleanup writes), and replies name path.Addr.
 //
 // and, with every error, writes err.(*address.Error).Reply().
 //
