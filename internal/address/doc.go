@@ -19,11 +19,13 @@
 //	r := address.Resolve(path.Addr, resolveOptions)
 //	err = o.CheckResolved(r, transactionIsSMTPUTF8) // 501 like smtpd_check_addr
 //	own := resolveOptions.Local(r) || virtualOrRelayDomain(r) && !r.Routed()
-//	queued := address.Canonical(path.Addr, resolveOptions) // <user> is user@$myorigin
+//	sender := address.Canonical(mailPath.Addr, resolveOptions) // <bob> is bob@$myorigin
 //
-// Relay control and the recipient tables look at the resolved address r;
-// the queue file, routing, delivery and the log use the one Canonical
-// form (what Postfix's cleanup writes), and replies name path.Addr.
+// Relay control, the recipient tables, the queue file, routing, delivery
+// and the log all use the one resolved recipient r (<user> is
+// user@$myorigin, user%remote@local is user@remote, where Postfix's queue
+// manager delivers it); a sender is queued in its Canonical form (what
+// Postfix's cleanup writes); replies name path.Addr as the client wrote it.
 //
 // and, with every error, writes err.(*address.Error).Reply().
 //

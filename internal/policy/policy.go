@@ -321,9 +321,9 @@ func (p *Policy) Resolve(a address.Address) address.Address {
 	return address.Resolve(a, p.resolveOptions(&err))
 }
 
-// Canonical returns the one form of an address that the queue file,
-// routing, delivery and their log lines use: <user> is user@$myorigin
-// (see address.Canonical).
+// Canonical returns an address as cleanup queues it: <user> is
+// user@$myorigin (see address.Canonical). The SMTP server queues senders
+// so; recipients it queues resolved (Resolve), as Postfix delivers them.
 func (p *Policy) Canonical(a address.Address) address.Address {
 	return address.Canonical(a, p.rewrite)
 }

@@ -180,22 +180,25 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	}
 	opt := address.Options{Rcpt: true}
 	path, params, err := opt.Parse(rest, ss.tx.env.SMTPUTF8)
+	var resolved address.Address
 	if err == nil {
-		err = opt.CheckResolved(ss.srv.Policy.Resolve(path.Addr), ss.tx.env.SMTPUTF8)
+		resolved = ss.srv.Policy.Resolve(path.Addr)
+		err = opt.CheckResolved(resolved, ss.tx.env.SMTPUTF8)
 	}
 	if err != nil {
 		ss.fail(addressReply(err, "501 5.1.3 Bad recipient address syntax"))
 		return
 	}
 	// addr, as the client wrote it, is what replies and reject log lines
-	// name; everything after acceptance uses the one rewritten address
-	// (<user> is user@$myorigin), and orig_to= remembers addr.
+	// name; everything after acceptance uses the one resolved address
+	// (<user> is user@$myorigin, user%remote@local is user@remote: where
+	// Postfix's queue manager delivers it), and orig_to= remembers addr.
 	addr := path.Addr.String()
 	if len(ss.tx.env.Recipients) >= ss.cfg.RecipientLimit {
 		ss.reply("452 4.5.3 Error: too many recipients")
 		return
 	}
-	r := queue.Recipient{Addr: ss.srv.Policy.Canonical(path.Addr).String()}
+	r := queue.Recipient{Addr: resolved.String()}
 	if r.Addr != addr {
 		r.Orig = addr
 	}
