@@ -23,6 +23,14 @@ import "strings"
 // of a domain (user%remote@local stays so); Resolve does, and relay control
 // must ask Resolve.
 func Canonical(a Address, o ResolveOptions) Address {
+	if o.plain(a) {
+		return a
+	}
+	return canonical(a, o)
+}
+
+// canonical is Canonical without the shortcut for plain addresses.
+func canonical(a Address, o ResolveOptions) Address {
 	s := a.internal()
 	if s == "" {
 		s = o.EmptyAddressRecipient
@@ -72,4 +80,16 @@ func RewriteOptions(get func(string) (string, error), getBool func(string) (bool
 		}
 	}
 	return o, nil
+}
+
+// plain reports whether rewriting and resolution leave a unchanged, so
+// that the common user@domain costs nothing: a domain without a trailing
+// dot that append_dot_mydomain would not extend, and a local part that is
+// a Dot-string without routing operators.
+func (o ResolveOptions) plain(a Address) bool {
+	d := a.Domain
+	if d == "" || d[len(d)-1] == '.' || a.Local == "" || strings.ContainsAny(a.Local, "@%!") || !is822DotString(a.Local) {
+		return false
+	}
+	return !o.AppendDotMyDomain || strings.ContainsAny(d, ".[")
 }

@@ -83,7 +83,8 @@ type Policy struct {
 	// rewrite is trivial-rewrite's configuration (myorigin,
 	// append_at_myorigin, ...); resolveOptions adds the local domains.
 	rewrite      address.ResolveOptions
-	doubleBounce string // double_bounce_sender
+	resolving    address.ResolveOptions // rewrite, lookup errors ignored (Resolve)
+	doubleBounce string                 // double_bounce_sender
 	// LocalRecipient reports whether an address in a local domain is a
 	// known recipient (reject_unlisted_recipient); New sets it from
 	// local_recipient_maps; nil accepts every local part.
@@ -159,6 +160,8 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	if p.rewrite, err = address.RewriteOptions(cfg.Get, cfg.Bool); err != nil {
 		return nil, err
 	}
+	p.resolving = p.rewrite
+	p.resolving.IsLocal = func(d string) bool { ok, _ := p.isLocal(d); return ok }
 	if p.doubleBounce, err = cfg.Get("double_bounce_sender"); err != nil {
 		return nil, err
 	}
@@ -317,8 +320,7 @@ func (p *Policy) resolveOptions(lookupErr *error) address.ResolveOptions {
 // Resolve returns where a recipient really goes (percent hack, bang
 // paths, quoted local parts, trailing dots resolved as Postfix does).
 func (p *Policy) Resolve(a address.Address) address.Address {
-	var err error
-	return address.Resolve(a, p.resolveOptions(&err))
+	return address.Resolve(a, p.resolving)
 }
 
 // Canonical returns an address as cleanup queues it: <user> is

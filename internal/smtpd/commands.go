@@ -114,7 +114,10 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 	addr, queued := "", ""
 	if !path.Null && path.Addr != (address.Address{}) {
 		addr = path.Addr.String()
-		queued = ss.srv.Policy.Canonical(path.Addr).String()
+		queued = addr
+		if c := ss.srv.Policy.Canonical(path.Addr); c != path.Addr {
+			queued = c.String()
+		}
 	}
 	tx := &transaction{sender: addr}
 	tx.env = queue.Envelope{Sender: queued, Protocol: "SMTP", Arrival: time.Now()}
@@ -198,9 +201,9 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		ss.reply("452 4.5.3 Error: too many recipients")
 		return
 	}
-	r := queue.Recipient{Addr: resolved.String()}
-	if r.Addr != addr {
-		r.Orig = addr
+	r := queue.Recipient{Addr: addr}
+	if resolved != path.Addr {
+		r.Addr, r.Orig = resolved.String(), addr
 	}
 	for _, p := range params {
 		switch p.Keyword {
