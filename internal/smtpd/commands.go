@@ -203,7 +203,10 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	}
 	r := queue.Recipient{Addr: addr}
 	if resolved != path.Addr {
-		r.Addr, r.Orig = resolved.String(), addr
+		r.Addr = resolved.String()
+		if orig := path.Addr.Resplit(); orig != resolved {
+			r.Orig = orig.String() // orig_to=, in Postfix's form
+		}
 	}
 	for _, p := range params {
 		switch p.Keyword {
