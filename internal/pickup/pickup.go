@@ -280,21 +280,21 @@ func envelope(cfg *Config, sub *Submission, arrival time.Time) (*queue.Envelope,
 	env := &queue.Envelope{Ret: sub.Ret, EnvID: sub.EnvID, EightBit: sub.EightBit, Arrival: arrival}
 	var err error
 	if sub.Sender != "" {
-		if env.Sender, err = qualify(cfg, sub.Sender, false); err != nil {
+		if env.Sender, _, err = qualify(cfg, sub.Sender, false); err != nil {
 			return nil, err
 		}
 	}
 	seen := map[string]bool{}
 	for _, r := range sub.Recipients {
-		a, err := qualify(cfg, r, true)
+		a, orig, err := qualify(cfg, r, true)
 		if err != nil {
 			return nil, err
 		}
 		if !seen[a] {
 			seen[a] = true
 			rc := queue.Recipient{Addr: a, Notify: sub.Notify}
-			if a != r {
-				rc.Orig = r // logged orig_to=<root> as Postfix logs cron's mail
+			if a != orig {
+				rc.Orig = orig // logged orig_to=<root> as Postfix logs cron's mail
 			}
 			env.Recipients = append(env.Recipients, rc)
 		}
@@ -324,11 +324,12 @@ func parseAddress(addr string, rcpt bool) (address.Address, bool) {
 }
 
 // qualify is cleanup's rewrite of a local submission's address: the one
-// form routing, delivery and the log use (bob is bob@$myorigin).
-func qualify(cfg *Config, addr string, rcpt bool) (string, error) {
+// form routing, delivery and the log use (bob is bob@$myorigin), and the
+// address as given in the form orig_to= shows it.
+func qualify(cfg *Config, addr string, rcpt bool) (queued, orig string, err error) {
 	a, ok := parseAddress(addr, rcpt)
 	if !ok {
-		return "", malformed("bad address syntax: %q", addr)
+		return "", "", malformed("bad address syntax: %q", addr)
 	}
 	o := address.DefaultResolveOptions(cfg.MyHostname, nil)
 	o.MyOrigin = cfg.MyOrigin
@@ -337,9 +338,9 @@ func qualify(cfg *Config, addr string, rcpt bool) (string, error) {
 	}
 	c := address.Canonical(a, o)
 	if !address.ValidDomain(c.Domain, true) {
-		return "", malformed("bad address syntax: %q", addr)
+		return "", "", malformed("bad address syntax: %q", addr)
 	}
-	return c.String(), nil
+	return c.String(), a.Resplit().String(), nil
 }
 
 func isASCII(s string) bool {

@@ -18,7 +18,7 @@ func TestQualify(t *testing.T) {
 		addr, err string
 	}{
 		{nil, "bob", "bob@example.test", ""},
-		{nil, `"user@remote.example"`, "user@remote.example", ""},
+		{nil, `"user@remote.example"`, "user@remote.example", ""}, // no orig_to, as in Postfix
 		{nil, "user%remote.example", "user@remote.example", ""},
 		{nil, `"b c"`, `"b c"@example.test`, ""},
 		{nil, "bob@host", "bob@host", ""},
@@ -42,7 +42,11 @@ func TestQualify(t *testing.T) {
 			continue
 		}
 		r := env.Recipients[0]
-		if r.Addr != c.addr || r.Original() != c.rcpt {
+		wantOrig := c.rcpt
+		if c.rcpt == `"user@remote.example"` {
+			wantOrig = c.addr
+		}
+		if r.Addr != c.addr || r.Original() != wantOrig {
 			t.Errorf("%s: queued %q (orig %q), want %q", c.rcpt, r.Addr, r.Original(), c.addr)
 		}
 	}
