@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/master"
 	"github.com/postern-mta/postern/internal/policy"
@@ -35,8 +36,10 @@ func verifyReport(cfg *config.Config, o *sendmail.Options, sender string) (strin
 	host, _ := cfg.Get("myhostname")
 	var lines []string
 	for _, r := range o.Recipients {
-		addr := r
-		if !strings.Contains(addr, "@") {
+		addr := r // as cleanup would queue it: bob is bob@$myorigin
+		if p, rest, err := (address.Options{Rcpt: true}).ParsePath("<"+r+">", true); err == nil && rest == "" && !p.Null {
+			addr = pol.Canonical(p.Addr).String()
+		} else if !strings.Contains(addr, "@") {
 			addr += "@" + origin
 		}
 		lines = append(lines, "<"+addr+">: "+verdict(pol, rt, addr))

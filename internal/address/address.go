@@ -49,6 +49,18 @@ func (a Address) String() string {
 // the operators and send the mail elsewhere.
 func (a Address) Routed() bool { return strings.ContainsAny(a.Local, "@!%") }
 
+// Resplit returns the address split again at the last '@' of its internal
+// form, as Postfix sees an address once it has dropped the client's quotes:
+// <"user@remote"> is user@remote, <"a b"> stays "a b". Postfix logs
+// orig_to= in this form.
+func (a Address) Resplit() Address {
+	s := a.internal()
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		return Address{Local: s[:at], Domain: s[at+1:]}
+	}
+	return Address{Local: s}
+}
+
 // ASCII reports whether the address is all ASCII, i.e. needs no SMTPUTF8.
 func (a Address) ASCII() bool { return isASCII(a.Local) && isASCII(a.Domain) }
 

@@ -57,3 +57,17 @@ func TestCanonical(t *testing.T) {
 		t.Errorf("Canonical(%%) = %s", got)
 	}
 }
+
+func TestResplit(t *testing.T) {
+	for in, want := range map[Address]string{
+		{Local: "user@remote.example"}:                `user@remote.example`,
+		{Local: "a b"}:                                `"a b"`,
+		{Local: "@remote.example:known", Domain: "x"}: `"@remote.example:known"@x`,
+		{Local: "user@remote", Domain: "local"}:       `"user@remote"@local`,
+		{Local: "user", Domain: "example.test"}:       "user@example.test",
+	} {
+		if got := in.Resplit().String(); got != want {
+			t.Errorf("%#v.Resplit() = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -19,6 +19,13 @@
 //	r := address.Resolve(path.Addr, resolveOptions)
 //	err = o.CheckResolved(r, transactionIsSMTPUTF8) // 501 like smtpd_check_addr
 //	own := resolveOptions.Local(r) || virtualOrRelayDomain(r) && !r.Routed()
+//	sender := address.Canonical(mailPath.Addr, resolveOptions) // <bob> is bob@$myorigin
+//
+// Relay control, the recipient tables, the queue file, routing, delivery
+// and the log all use the one resolved recipient r (<user> is
+// user@$myorigin, user%remote@local is user@remote, where Postfix's queue
+// manager delivers it); a sender is queued in its Canonical form (what
+// Postfix's cleanup writes); replies name path.Addr as the client wrote it.
 //
 // and, with every error, writes err.(*address.Error).Reply().
 //

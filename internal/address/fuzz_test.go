@@ -61,6 +61,9 @@ func FuzzParsePath(f *testing.F) {
 		}
 		ro := fuzzResolveOptions(switches)
 		r := Resolve(a, ro)
+		if ro.plain(a) && (r != resolve(a, ro) || Canonical(a, ro) != canonical(a, ro)) {
+			t.Fatalf("%#v: the shortcut for plain addresses gives %#v, the full resolver %#v / %#v", a, r, resolve(a, ro), canonical(a, ro))
+		}
 		if strings.ContainsAny(r.Local+r.Domain, badBytes) {
 			t.Fatalf("Resolve(%#v) = %#v", a, r)
 		}

@@ -73,6 +73,14 @@ func DefaultResolveOptions(myhostname string, isLocal func(string) bool) Resolve
 // result is local only if ResolveOptions.Local says so: a local domain
 // with routing operators left in the local part is not.
 func Resolve(a Address, o ResolveOptions) Address {
+	if o.plain(a) {
+		return a // local or not, user@domain resolves to itself
+	}
+	return resolve(a, o)
+}
+
+// resolve is Resolve without the shortcut for plain addresses.
+func resolve(a Address, o ResolveOptions) Address {
 	if o.EmptyAddressRecipient == "" {
 		o.EmptyAddressRecipient = "MAILER-DAEMON"
 	}

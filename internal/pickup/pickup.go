@@ -21,12 +21,16 @@ import (
 
 // Config is what pickup needs from main.cf.
 type Config struct {
-	QueueDir         string
-	MyHostname       string // Received:, Message-Id:
-	MyOrigin         string // appended to unqualified addresses
-	MailName         string // Received: "(postern, from userid N)"
-	MessageSizeLimit int64  // message_size_limit; 0 = none
-	HeaderSizeLimit  int64  // header_size_limit: how much header pickup examines
+	QueueDir   string
+	MyHostname string // Received:, Message-Id:
+	MyOrigin   string // appended to unqualified addresses
+	MailName   string // Received: "(postern, from userid N)"
+	// Rewrite is trivial-rewrite's configuration (append_at_myorigin,
+	// append_dot_mydomain, ...), applied as cleanup applies it to local
+	// submissions; nil means Postfix's defaults with MyOrigin.
+	Rewrite          *address.ResolveOptions
+	MessageSizeLimit int64 // message_size_limit; 0 = none
+	HeaderSizeLimit  int64 // header_size_limit: how much header pickup examines
 	PollInterval     time.Duration
 }
 
@@ -56,6 +60,11 @@ func ConfigFrom(cfg *config.Config) (Config, error) {
 	if c.MessageSizeLimit, err = cfg.Int("message_size_limit"); err != nil {
 		return c, err
 	}
+	rw, err := address.RewriteOptions(cfg.Get, cfg.Bool)
+	if err != nil {
+		return c, err
+	}
+	c.Rewrite = &rw
 	c.HeaderSizeLimit, err = HeaderSizeLimit(cfg)
 	return c, err
 }
@@ -274,19 +283,23 @@ func envelope(cfg *Config, sub *Submission, arrival time.Time) (*queue.Envelope,
 	env := &queue.Envelope{Ret: sub.Ret, EnvID: sub.EnvID, EightBit: sub.EightBit, Arrival: arrival}
 	var err error
 	if sub.Sender != "" {
-		if env.Sender, err = qualify(cfg, sub.Sender, false); err != nil {
+		if env.Sender, _, err = qualify(cfg, sub.Sender, false); err != nil {
 			return nil, err
 		}
 	}
 	seen := map[string]bool{}
 	for _, r := range sub.Recipients {
-		a, err := qualify(cfg, r, true)
+		a, orig, err := qualify(cfg, r, true)
 		if err != nil {
 			return nil, err
 		}
 		if !seen[a] {
 			seen[a] = true
-			env.Recipients = append(env.Recipients, queue.Recipient{Addr: a, Notify: sub.Notify})
+			rc := queue.Recipient{Addr: a, Notify: sub.Notify}
+			if a != orig {
+				rc.Orig = orig // logged orig_to=<root> as Postfix logs cron's mail
+			}
+			env.Recipients = append(env.Recipients, rc)
 		}
 	}
 	env.SMTPUTF8 = !isASCII(env.Sender) || slices.ContainsFunc(env.Recipients, func(r queue.Recipient) bool { return !isASCII(r.Addr) })
@@ -301,20 +314,36 @@ func ValidAddress(addr string, rcpt bool) bool {
 	return ok
 }
 
+// parseAddress also refuses an address whose rewritten form would have
+// no valid domain (<"a@b c">: Postfix's internal form is a@b c), so that
+// nothing unsendable is queued.
 func parseAddress(addr string, rcpt bool) (address.Address, bool) {
 	path, rest, err := address.Options{Rcpt: rcpt}.ParsePath("<"+addr+">", true)
-	return path.Addr, err == nil && rest == "" && !path.Null
+	if err != nil || rest != "" || path.Null {
+		return address.Address{}, false
+	}
+	c := address.Canonical(path.Addr, address.DefaultResolveOptions("localhost", nil))
+	return path.Addr, address.ValidDomain(c.Domain, true)
 }
 
-func qualify(cfg *Config, addr string, rcpt bool) (string, error) {
+// qualify is cleanup's rewrite of a local submission's address: the one
+// form routing, delivery and the log use (bob is bob@$myorigin), and the
+// address as given in the form orig_to= shows it.
+func qualify(cfg *Config, addr string, rcpt bool) (queued, orig string, err error) {
 	a, ok := parseAddress(addr, rcpt)
 	if !ok {
-		return "", malformed("bad address syntax: %q", addr)
+		return "", "", malformed("bad address syntax: %q", addr)
 	}
-	if a.Domain == "" {
-		a.Domain = cfg.MyOrigin
+	o := address.DefaultResolveOptions(cfg.MyHostname, nil)
+	o.MyOrigin = cfg.MyOrigin
+	if cfg.Rewrite != nil {
+		o = *cfg.Rewrite
 	}
-	return a.String(), nil
+	c := address.Canonical(a, o)
+	if !address.ValidDomain(c.Domain, true) {
+		return "", "", malformed("bad address syntax: %q", addr)
+	}
+	return c.String(), a.Resplit().String(), nil
 }
 
 func isASCII(s string) bool {

@@ -140,7 +140,7 @@ func TestScanQueuesAndRemoves(t *testing.T) {
 		first, second = second, first
 	}
 	env := first.Envelope
-	wantRcpt := []queue.Recipient{{Addr: "bob@example.test", Notify: "NEVER"}, {Addr: `"b c"@example.test`, Notify: "NEVER"}}
+	wantRcpt := []queue.Recipient{{Addr: "bob@example.test", Notify: "NEVER", Orig: "bob"}, {Addr: `"b c"@example.test`, Notify: "NEVER"}}
 	if env.Sender != "root@example.test" || !reflect.DeepEqual(env.Recipients, wantRcpt) || env.Ret != "HDRS" || env.SMTPUTF8 {
 		t.Errorf("envelope %+v", env)
 	}

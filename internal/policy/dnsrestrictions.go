@@ -32,7 +32,7 @@ func (p *Policy) unknownAddress(ctx context.Context, e *eval, st Stage) Verdict 
 	var lookupErr error
 	r := address.Resolve(a, p.resolveOptions(&lookupErr))
 	if lookupErr != nil {
-		p.warn("%v", lookupErr)
+		p.warnTable(lookupErr)
 		return lookupFailure(addr)
 	}
 	domain := strings.TrimSuffix(r.Domain, ".")
@@ -40,7 +40,7 @@ func (p *Policy) unknownAddress(ctx context.Context, e *eval, st Stage) Verdict 
 		return Verdict{}
 	}
 	if local, err := p.isLocal(domain); err != nil {
-		p.warn("%v", err)
+		p.warnTable(err)
 		return lookupFailure(addr)
 	} else if local {
 		return Verdict{}

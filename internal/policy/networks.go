@@ -179,14 +179,24 @@ func tableHas(open TableOpener, spec string, keys ...string) (bool, error) {
 	}
 	t, err := open(spec)
 	if err != nil {
-		return false, err
+		key := ""
+		for _, key = range keys {
+			if key != "" {
+				break
+			}
+		}
+		return false, &TableError{Table: spec, Key: strings.ToLower(key), Open: true, Err: err}
 	}
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
-		if _, found, err := t.Lookup(k); err != nil || found {
-			return found, err
+		_, found, err := t.Lookup(k)
+		if err != nil {
+			return false, &TableError{Table: spec, Key: strings.ToLower(k), Err: err}
+		}
+		if found {
+			return true, nil
 		}
 	}
 	return false, nil

@@ -84,7 +84,8 @@ type Policy struct {
 	// rewrite is trivial-rewrite's configuration (myorigin,
 	// append_at_myorigin, ...); resolveOptions adds the local domains.
 	rewrite      address.ResolveOptions
-	doubleBounce string // double_bounce_sender
+	resolving    address.ResolveOptions // rewrite, lookup errors ignored (Resolve)
+	doubleBounce string                 // double_bounce_sender
 	// LocalRecipient reports whether an address in a local domain is a
 	// known recipient (reject_unlisted_recipient); New sets it from
 	// local_recipient_maps; nil accepts every local part.
@@ -160,39 +161,15 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	if p.hostname, err = cfg.Get("myhostname"); err != nil {
 		return nil, err
 	}
-	if p.rewrite, err = rewriteOptions(cfg); err != nil {
+	if p.rewrite, err = address.RewriteOptions(cfg.Get, cfg.Bool); err != nil {
 		return nil, err
 	}
+	p.resolving = p.rewrite
+	p.resolving.IsLocal = func(d string) bool { ok, _ := p.isLocal(d); return ok }
 	if p.doubleBounce, err = cfg.Get("double_bounce_sender"); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// rewriteOptions reads the parameters of Postfix's address rewriting and
-// resolution (trivial-rewrite(8)).
-func rewriteOptions(cfg *config.Config) (address.ResolveOptions, error) {
-	var o address.ResolveOptions
-	var err error
-	for _, s := range []struct {
-		name string
-		dst  *string
-	}{{"myhostname", &o.MyHostname}, {"myorigin", &o.MyOrigin}, {"mydomain", &o.MyDomain}, {"empty_address_recipient", &o.EmptyAddressRecipient}} {
-		if *s.dst, err = cfg.Get(s.name); err != nil {
-			return o, err
-		}
-	}
-	for _, b := range []struct {
-		name string
-		dst  *bool
-	}{{"append_at_myorigin", &o.AppendAtMyOrigin}, {"append_dot_mydomain", &o.AppendDotMyDomain},
-		{"allow_percent_hack", &o.AllowPercentHack}, {"swap_bangpath", &o.SwapBangPath},
-		{"resolve_dequoted_address", &o.ResolveDequotedAddress}, {"resolve_null_domain", &o.ResolveNullDomain}} {
-		if *b.dst, err = cfg.Bool(b.name); err != nil {
-			return o, err
-		}
-	}
-	return o, nil
 }
 
 func (p *Policy) cachedOpener(open TableOpener) TableOpener {
@@ -356,13 +333,12 @@ func (p *Policy) resolveOptions(lookupErr *error) address.ResolveOptions {
 // Resolve returns where a recipient really goes (percent hack, bang
 // paths, quoted local parts, trailing dots resolved as Postfix does).
 func (p *Policy) Resolve(a address.Address) address.Address {
-	var err error
-	return address.Resolve(a, p.resolveOptions(&err))
+	return address.Resolve(a, p.resolving)
 }
 
-// Canonical returns the one form of an address that the queue file,
-// routing, delivery and their log lines use: <user> is user@$myorigin
-// (see address.Canonical).
+// Canonical returns an address as cleanup queues it: <user> is
+// user@$myorigin (see address.Canonical). The SMTP server queues senders
+// so; recipients it queues resolved (Resolve), as Postfix delivers them.
 func (p *Policy) Canonical(a address.Address) address.Address {
 	return address.Canonical(a, p.rewrite)
 }

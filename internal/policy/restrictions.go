@@ -109,7 +109,7 @@ func sleep(ctx context.Context, _ *Policy, _ *eval, arg string) Verdict {
 func permitMynetworks(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 	ok, err := p.mynetworks.matchClient(e.req.ClientAddr, e.req.ClientName, p.open)
 	if err != nil {
-		p.warn("%v", err)
+		p.warnTable(err)
 		return lookupFailure(e.req.subject(e.st))
 	}
 	return permitIf(ok)
@@ -152,7 +152,7 @@ func (p *Policy) addressAccess(ctx context.Context, e *eval, table string, st St
 	var lookupErr error
 	r := address.Resolve(a, p.resolveOptions(&lookupErr))
 	if lookupErr != nil {
-		p.warn("%v", lookupErr)
+		p.warnTable(lookupErr)
 		return lookupFailure(addr)
 	}
 	return p.access(ctx, e, table, st, p.addressLookup(r.String(), st == Sender))
@@ -173,7 +173,7 @@ func (p *Policy) unauthDestination(e *eval, code int) Verdict {
 	}
 	ok, err := p.authDestination(e)
 	if err != nil {
-		p.warn("%v", err)
+		p.warnTable(err)
 		return lookupFailure(e.req.Recipient)
 	}
 	if ok {
@@ -266,7 +266,7 @@ func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict 
 	opt := p.resolveOptions(&lookupErr)
 	r := address.Resolve(a, opt)
 	if lookupErr != nil {
-		p.warn("%v", lookupErr)
+		p.warnTable(lookupErr)
 		return lookupFailure(e.req.Recipient)
 	}
 	if !opt.Local(r) || p.absorbed(r.Local) {

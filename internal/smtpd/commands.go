@@ -114,7 +114,10 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 	addr, queued := "", ""
 	if !path.Null && path.Addr != (address.Address{}) {
 		addr = path.Addr.String()
-		queued = ss.srv.Policy.Canonical(path.Addr).String()
+		queued = addr
+		if c := ss.srv.Policy.Canonical(path.Addr); c != path.Addr {
+			queued = c.String()
+		}
 	}
 	tx := &transaction{sender: addr}
 	tx.env = queue.Envelope{Sender: queued, Protocol: "SMTP", Arrival: time.Now()}
@@ -188,24 +191,30 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	}
 	opt := address.Options{Rcpt: true}
 	path, params, err := opt.Parse(rest, ss.tx.env.SMTPUTF8)
+	var resolved address.Address
 	if err == nil {
-		err = opt.CheckResolved(ss.srv.Policy.Resolve(path.Addr), ss.tx.env.SMTPUTF8)
+		resolved = ss.srv.Policy.Resolve(path.Addr)
+		err = opt.CheckResolved(resolved, ss.tx.env.SMTPUTF8)
 	}
 	if err != nil {
 		ss.fail(addressReply(err, "501 5.1.3 Bad recipient address syntax"))
 		return
 	}
 	// addr, as the client wrote it, is what replies and reject log lines
-	// name; everything after acceptance uses the one rewritten address
-	// (<user> is user@$myorigin), and orig_to= remembers addr.
+	// name; everything after acceptance uses the one resolved address
+	// (<user> is user@$myorigin, user%remote@local is user@remote: where
+	// Postfix's queue manager delivers it), and orig_to= remembers addr.
 	addr := path.Addr.String()
 	if len(ss.tx.env.Recipients) >= ss.cfg.RecipientLimit {
 		ss.reply("452 4.5.3 Error: too many recipients")
 		return
 	}
-	r := queue.Recipient{Addr: ss.srv.Policy.Canonical(path.Addr).String()}
-	if r.Addr != addr {
-		r.Orig = addr
+	r := queue.Recipient{Addr: addr}
+	if resolved != path.Addr {
+		r.Addr = resolved.String()
+		if orig := path.Addr.Resplit(); orig != resolved {
+			r.Orig = orig.String() // orig_to=, in Postfix's form
+		}
 	}
 	for _, p := range params {
 		switch p.Keyword {
