@@ -141,7 +141,7 @@ func greet(addr string) error {
 		return err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(20 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		return err
@@ -307,7 +307,7 @@ func TestReload(t *testing.T) {
 	json.Unmarshal([]byte(out), &st)
 	syscall.Kill(st.Pid, syscall.SIGHUP)
 	want := sockets(in.port, "127.0.0.1")
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if slices.Equal(listening(t, in.port), want) {
 			return
 		}

@@ -37,7 +37,7 @@ func mailInstance(t *testing.T, extra string) (*instance, string) {
 // waitFiles waits until dir holds n files and returns their contents.
 func waitFiles(t *testing.T, dir string, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a loaded machine, -race
 	for {
 		entries, _ := os.ReadDir(dir)
 		if len(entries) >= n || time.Now().After(deadline) {
@@ -112,7 +112,7 @@ func TestDeliverToMaildir(t *testing.T) {
 
 func waitLog(t *testing.T, in *instance, text string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a loaded machine, -race
 	for !strings.Contains(in.maillog(t), text) {
 		if time.Now().After(deadline) {
 			t.Fatalf("maillog never showed %q:\n%s", text, in.maillog(t))

@@ -31,7 +31,7 @@ type smtpOutcome struct {
 // line ends and must not contain a line with a lone ".".
 func sendSMTP(addr, from, to string, body []byte) smtpOutcome {
 	out := smtpOutcome{Stage: "connect"}
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		out.Err = err
 		return out

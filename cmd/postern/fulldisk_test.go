@@ -32,7 +32,7 @@ func mountTmpfs(t *testing.T, dir, size string, cleanup func()) {
 		// with files open there: the mount is busy until it is gone.
 		var out []byte
 		var err error
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			if out, err = exec.Command("umount", dir).CombinedOutput(); err == nil || time.Now().After(deadline) {
 				break
 			}

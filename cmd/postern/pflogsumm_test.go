@@ -49,7 +49,7 @@ func pflogsumm(t *testing.T, cf, flag string) string {
 	}
 	waitFiles(t, filepath.Join(maildir, "new"), 4) // three messages and the non-delivery notice
 	waitLog(t, in, "status=bounced")
-	for deadline := time.Now().Add(10 * time.Second); strings.Count(in.maillog(t), "status=sent") < 4 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); strings.Count(in.maillog(t), "status=sent") < 4 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond) // the log line follows the file
 	}
 	args := []string{filepath.Join(in.data, "maillog")}

@@ -2,6 +2,7 @@ package fsyncgroup
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,16 +86,23 @@ func TestSet(t *testing.T) {
 // callers that come meanwhile share the leader's sync.
 func TestGather(t *testing.T) {
 	var syncs atomic.Int64
-	g := &Group{Gather: 100 * time.Millisecond}
+	// A long gather, so that the second caller comes within it however
+	// slow the machine; the test waits for the leader, not a time.
+	g := &Group{Gather: time.Second}
 	sync1 := func() error { syncs.Add(1); return nil }
 	start := time.Now()
 	g.Do(sync1)
-	if d := time.Since(start); d > 80*time.Millisecond {
+	if d := time.Since(start); d > g.Gather/2 {
 		t.Errorf("an idle group waited %v", d)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { g.Do(sync1) }) // busy now: this leader gathers
-	time.Sleep(20 * time.Millisecond)
+	for gathering := false; !gathering; {
+		g.mu.Lock()
+		gathering = g.busy
+		g.mu.Unlock()
+		runtime.Gosched()
+	}
 	wg.Go(func() { g.Do(sync1) })
 	wg.Wait()
 	if n := syncs.Load(); n != 2 {

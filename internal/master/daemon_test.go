@@ -36,8 +36,8 @@ func TestDaemonReloadWhileServing(t *testing.T) {
 	case <-ready:
 	case err := <-errc:
 		t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("not ready")
+	case <-time.After(60 * time.Second):
+		t.Fatal("not ready after 60 s")
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {

@@ -68,7 +68,7 @@ func (m *Manager) deliverDirect(ctx context.Context, env *queue.Envelope, body i
 	}
 	msg := &queue.Message{ID: e.ID, Queue: queue.Active, Envelope: e,
 		Status: make([]queue.RcptStatus, 1), Size: int64(len(content))}
-	wait, stopWaiting := context.WithTimeout(ctx, directSlotWait)
+	wait, stopWaiting := context.WithTimeout(ctx, m.directWait)
 	defer stopWaiting()
 	j := &job{m: m, cfg: cfg, msg: msg, activated: cfg.Now(), content: content, direct: true, slotWait: wait}
 	conc, _ := j.limits(group{route: rt, rcpts: []int{0}})

@@ -64,6 +64,8 @@ type Manager struct {
 	dead    map[string]deadDest  // suspended destinations (dead.go)
 	retry   map[string]retryTime // deferred messages' next attempts, as last read or set
 	wg      sync.WaitGroup
+
+	directWait time.Duration // directSlotWait; tests that are not about it wait longer
 }
 
 // New returns a manager for store.
@@ -86,7 +88,8 @@ func New(store Store, cfg Config) *Manager {
 	return &Manager{store: store, cfg: &cfg,
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
-		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]retryTime{}}
+		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]retryTime{},
+		directWait: directSlotWait}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under

@@ -87,7 +87,7 @@ func TestWindowHandsSlotsInOrder(t *testing.T) {
 			if got != want {
 				t.Fatalf("slot went to waiter %d, want %d", got, want)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatalf("waiter %d never got the slot", want)
 		}
 	}

@@ -112,6 +112,8 @@ func (s *Store) CheckSpace(size int64) error {
 	if free < need {
 		return s.shortage(fmt.Errorf("not enough free space in mail queue: %d bytes < %d", free, need))
 	}
-	s.space.short.Store(false)
+	if s.space.short.Load() { // the shortage is over
+		s.space.short.Store(false)
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 func TestStageTimeout(t *testing.T) {
 	srv := newTestServer(t, "127.0.0.1")
 	srv.ext = nil // no pipelining: RCPT is read on its own
-	srv.delay = map[string]time.Duration{"RCPT": 2 * time.Second}
+	srv.delay = map[string]time.Duration{"RCPT": 30 * time.Second}
 	srv.start()
 	cfg := testConfig(nil, nil)
 	cfg.Timeouts.Rcpt = 200 * time.Millisecond
@@ -26,7 +27,7 @@ func TestStageTimeout(t *testing.T) {
 		r.Reason != "conversation with 127.0.0.1[127.0.0.1] timed out while sending RCPT TO" {
 		t.Errorf("%+v", r)
 	}
-	if d := time.Since(start); d > 1500*time.Millisecond {
+	if d := time.Since(start); d > 15*time.Second { // the timeout, not the server's 30 s
 		t.Errorf("took %v", d)
 	}
 }
@@ -37,7 +38,12 @@ func TestContextCancel(t *testing.T) {
 	srv.start()
 	a := newAgent(t, testConfig(nil, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
+	go func() { // cancelled once the server holds DATA, however long that takes
+		for ctx.Err() == nil && !slices.Contains(srv.commands(), "DATA") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	start := time.Now()
 	res := a.Deliver(ctx, request(relay(srv), "a@example.net", "b@example.net"))
 	if d := time.Since(start); d > 5*time.Second {
@@ -111,11 +117,11 @@ func TestConnectionReuse(t *testing.T) {
 	if rsets != 4 {
 		t.Errorf("%d RSET probes", rsets)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for a.IdleSessions() > 0 && time.Now().Before(deadline) {
+	// The idle session ends: wait for its QUIT to reach the server.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, quits := srv.counts(); (quits == 0 || a.IdleSessions() > 0) && time.Now().Before(deadline); _, quits = srv.counts() {
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond)
 	if _, quits := srv.counts(); quits != 1 || a.IdleSessions() != 0 {
 		t.Errorf("after the idle limit: %d QUIT, %d idle", quits, a.IdleSessions())
 	}
