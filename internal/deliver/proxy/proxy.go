@@ -18,8 +18,10 @@
 // A small message's content comes with its deliver frame; the child
 // reads a larger one from the queue file itself (root may). Forwarded
 // copies go back to the daemon, so every queue file stays owned by
-// mail_owner. The child exits when the socket closes, and a daemon
-// whose child is gone defers local mail rather than losing it.
+// mail_owner. The child exits when the socket closes. A child that
+// dies is restarted by internal/supervise and its successor attached to
+// the Client; meanwhile local mail waits for it (Client.Wait), and is
+// deferred rather than lost when none comes.
 package proxy
 
 import (
@@ -194,4 +196,14 @@ func readFrame(br *bufio.Reader) (frame, error) {
 		}
 	}
 	return f, nil
+}
+
+// isDead reports whether the connection has ended.
+func (p *peer) isDead() bool {
+	select {
+	case <-p.dead:
+		return true
+	default:
+		return false
+	}
 }
