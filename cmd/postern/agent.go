@@ -34,6 +34,7 @@ func runAgent(args []string, _, stderr io.Writer) int {
 	if err != nil {
 		return fatalf(stderr, "%s: %v", master.AgentCommand, err)
 	}
+	supervise.HoldSignals() // the daemon decides when they end
 	if !*worker {
 		ctl, ok := conn.(*net.UnixConn)
 		if !ok {
@@ -46,7 +47,6 @@ func runAgent(args []string, _, stderr io.Writer) int {
 		return 0
 	}
 	morePs()
-	supervise.HoldSignals() // the daemon decides when the agent ends
 	if err := master.RunAgent(configDir(*dirFlag), conn, log); err != nil {
 		log.Error(err.Error())
 		return 1

@@ -21,7 +21,6 @@ func Run(ctl *net.UnixConn, cmd func() *exec.Cmd, b *Backoff) error {
 	// The worker's parent-death signal follows the thread that forked
 	// it: every fork happens on this thread, which never exits.
 	runtime.LockOSThread()
-	HoldSignals()
 	gone := make(chan struct{})
 	go func() { // the daemon sends nothing: only the end matters
 		buf := make([]byte, maxEvent)

@@ -100,10 +100,10 @@ func (w *Watcher) handle(ev event, conn net.Conn, attach func(net.Conn)) {
 		w.st.Pid, w.st.Started, w.st.Restarts = ev.Pid, time.Now(), w.starts-1
 		restart := w.starts > 1
 		w.mu.Unlock()
-		attach(conn)
 		if restart {
 			w.log.Info(fmt.Sprintf("local delivery agent restarted: pid %d", ev.Pid))
 		}
+		attach(conn)
 	case "exited":
 		w.mu.Lock()
 		w.st.Pid, w.st.LastExit = 0, ev.Status
