@@ -21,7 +21,8 @@ import (
 // no agent process waits up to Wait for the next one instead of being
 // deferred; one whose agent dies under it is tried once more on the
 // next. What is deferred because no agent came is passed to Restarted
-// when one comes, to be retried at once.
+// when one comes, to be retried at once (not what an agent died under
+// twice: it may be what kills them).
 type Client struct {
 	q   queue.Queue
 	log *slog.Logger
@@ -151,9 +152,11 @@ func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Re
 	var a frame
 	var err error
 	var failed *peer
+	noAgent := false // none came, as opposed to one dying under it
 	for try := 0; try < tries; try++ {
 		var p *peer
 		if p, err = c.live(ctx, failed, wait.C); err != nil {
+			noAgent = true
 			break
 		}
 		if a, err = p.call(ctx, f, req.Release); err == nil || ctx.Err() != nil {
@@ -167,7 +170,9 @@ func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Re
 	reason := "local delivery agent unavailable"
 	if err != nil {
 		reason += ": " + err.Error()
-		if ctx.Err() == nil && req.ID != "" && !req.DirectOnly {
+		// Retried at the next start: not a message that killed two
+		// agent processes, which would then kill every next one.
+		if noAgent && ctx.Err() == nil && req.ID != "" && !req.DirectOnly {
 			c.mu.Lock()
 			c.deferred[req.ID] = true
 			c.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,10 +99,17 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// dier is an agent process that dies in the middle of its first delivery.
-type dier struct{ conn net.Conn }
+// dier is an agent process that dies in the middle of its first
+// delivery, after a word on died if it is not nil.
+type dier struct {
+	conn net.Conn
+	died chan<- struct{}
+}
 
 func (d dier) Deliver(context.Context, *deliver.Request) []deliver.Result {
+	if d.died != nil {
+		d.died <- struct{}{}
+	}
 	d.conn.Close()
 	select {}
 }
@@ -110,7 +118,7 @@ func (d dier) Deliver(context.Context, *deliver.Request) []deliver.Result {
 // next one; one that finds no agent process waits for it.
 func TestAgentDiesUnderDelivery(t *testing.T) {
 	daemonEnd, agentEnd := net.Pipe()
-	go Serve(agentEnd, func(queue.Queue) (deliver.Agent, error) { return dier{agentEnd}, nil },
+	go Serve(agentEnd, func(queue.Queue) (deliver.Agent, error) { return dier{conn: agentEnd}, nil },
 		func(string) (io.ReadCloser, error) { return nil, io.ErrUnexpectedEOF })
 	c := NewClient(daemonEnd, &queue.Memory{}, nil)
 	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
@@ -274,5 +282,38 @@ func TestDirectOnlyCrosses(t *testing.T) {
 		if len(res) != 1 || res[0].Kind != want {
 			t.Errorf("DirectOnly %v: results %+v, want kind %v", direct, res, want)
 		}
+	}
+}
+
+// A message that two agent processes died under is deferred, and not
+// retried when the next one starts: it may be what kills them.
+func TestKillerIsNotRetriedAtRestart(t *testing.T) {
+	c := NewClient(nil, &queue.Memory{}, nil)
+	var mu sync.Mutex
+	var retried []string
+	c.Restarted = func(ids []string) { mu.Lock(); retried = append(retried, ids...); mu.Unlock() }
+	died := make(chan struct{}, 2)
+	attach := func(agent func(net.Conn) deliver.Agent) {
+		daemonEnd, agentEnd := net.Pipe()
+		go Serve(agentEnd, func(queue.Queue) (deliver.Agent, error) { return agent(agentEnd), nil },
+			func(string) (io.ReadCloser, error) { return nil, io.ErrUnexpectedEOF })
+		c.Attach(daemonEnd)
+	}
+	killer := func(conn net.Conn) deliver.Agent { return dier{conn, died} }
+	attach(killer)
+	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
+	done := make(chan []deliver.Result)
+	go func() { done <- c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}}) }()
+	<-died
+	attach(killer)
+	<-died
+	if res := <-done; len(res) != 1 || res[0].Kind != deliver.Deferred {
+		t.Fatalf("results %+v", res)
+	}
+	attach(func(net.Conn) deliver.Agent { return decliner{} })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(retried) != 0 {
+		t.Errorf("retried at the restart: %q", retried)
 	}
 }
