@@ -10,10 +10,10 @@ type Backoff struct {
 	next            time.Duration
 }
 
-// DefaultBackoff restarts at once (0.1 s) after a worker that ran for a
-// minute, and waits at most 10 s for one that exits as it starts.
+// DefaultBackoff restarts at once (0.1 s) after a worker that ran for
+// 10 s, and waits at most 10 s for one that keeps exiting sooner.
 func DefaultBackoff() *Backoff {
-	return &Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second, Reset: time.Minute}
+	return &Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second, Reset: 10 * time.Second}
 }
 
 // Next returns the delay before the next start of a worker that ran for

@@ -20,10 +20,10 @@ func TestBackoff(t *testing.T) {
 		{ms, 6400 * ms},
 		{ms, 10 * time.Second}, // capped
 		{ms, 10 * time.Second},
-		{59 * time.Second, 10 * time.Second}, // not long enough to count as healthy
-		{time.Minute, 100 * ms},              // ran a while: from the start again
-		{2 * time.Hour, 100 * ms},            // and again
-		{0, 200 * ms},                        // then doubling again
+		{9 * time.Second, 10 * time.Second}, // not long enough to count as healthy
+		{10 * time.Second, 100 * ms},        // ran a while: from the start again
+		{2 * time.Hour, 100 * ms},           // and again
+		{0, 200 * ms},                       // then doubling again
 	} {
 		if got := b.Next(c.ran); got != c.want {
 			t.Errorf("step %d (ran %v): %v, want %v", i, c.ran, got, c.want)
