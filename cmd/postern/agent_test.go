@@ -246,3 +246,20 @@ func TestLargeMessageThroughAliasToFile(t *testing.T) {
 	}
 	waitCount(t, in, filepath.Join(out, "md", "new"), 1)
 }
+
+// Without its supervisor (killed) no agent process can come back: the
+// daemon says so, and local mail is deferred at once, not held.
+func TestLocalAgentSupervisorGone(t *testing.T) {
+	in, _ := rootAgentInstance(t, "direct_local_delivery = no")
+	st := in.waitAgent(t, 0)
+	if err := syscall.Kill(st.SupervisorPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitLogFor(t, in, fmt.Sprintf("warning: the local delivery agent supervisor pid %d exited: local mail is deferred until postern is restarted", st.SupervisorPid), 60*time.Second)
+	waitGone(t, st.Pid) // the agent dies with it
+	sendTo(t, in, "root@mx.example.test", "no agent")
+	waitLogFor(t, in, "status=deferred (local delivery agent unavailable: the agent supervisor exited: restart postern)", 60*time.Second)
+	if _, e, code := in.run(t, "stop"); code != 0 {
+		t.Errorf("stop: %s", e)
+	}
+}

@@ -79,7 +79,7 @@ func (w *Watcher) run(attach func(net.Conn), gone func()) {
 			w.st.Pid = 0
 			w.mu.Unlock()
 			if !closing {
-				w.log.Error(fmt.Sprintf("the local delivery agent supervisor pid %d exited: local mail is deferred until postern is restarted", w.st.SupervisorPid))
+				w.log.Warn(fmt.Sprintf("the local delivery agent supervisor pid %d exited: local mail is deferred until postern is restarted", w.st.SupervisorPid))
 				gone()
 			}
 			return
@@ -110,7 +110,7 @@ func (w *Watcher) handle(ev event, conn net.Conn, attach func(net.Conn)) {
 		w.mu.Unlock()
 		w.log.Warn(fmt.Sprintf("local delivery agent pid %d exited: %s; restarting in %s", ev.Pid, ev.Status, ev.Restart))
 	case "failed":
-		w.log.Error(fmt.Sprintf("cannot start the local delivery agent: %s; trying again in %s", ev.Err, ev.Restart))
+		w.log.Warn(fmt.Sprintf("cannot start the local delivery agent: %s; trying again in %s", ev.Err, ev.Restart))
 	default:
 		w.log.Warn(fmt.Sprintf("local delivery agent supervisor: unknown event %q", ev.Kind))
 	}
