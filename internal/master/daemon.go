@@ -365,14 +365,9 @@ func (d *Daemon) localAgent() deliver.Agent {
 	return d.agent
 }
 
-// retryLocal starts a new attempt for the messages deferred because the
-// local delivery agent was down, now that it is back. One still being
-// recorded as deferred is missed here and waits for its next retry.
-func (d *Daemon) retryLocal(ids []string) {
-	for _, id := range ids {
-		d.qmgr.DeliverNow(id)
-	}
-}
+// retryLocal makes the messages deferred because the local delivery
+// agent was down due now that it is back (qmgr.Manager.Retry).
+func (d *Daemon) retryLocal(ids []string) { d.qmgr.Retry(ids) }
 
 // lateQueue lets the agent client queue forwarded copies through the
 // queue manager, which is created after the client.
