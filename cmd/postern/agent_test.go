@@ -201,6 +201,33 @@ func TestLocalMailWaitsForTheAgent(t *testing.T) {
 	}
 }
 
+// Mail deferred because no agent process came within the wait (30 s) is
+// tried again as soon as one starts, not at its next retry (5 minutes
+// later), without a flush of the queue.
+func TestDeferredLocalMailGoesOutAtRestart(t *testing.T) {
+	in, spool := rootAgentInstance(t, "")
+	st := in.waitAgent(t, 0)
+	mainCf := filepath.Join(in.dir, "main.cf")
+	good, err := os.ReadFile(mainCf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mainCf, append(good, "mailbox_size_limit = lots\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(st.Pid, syscall.SIGKILL)
+	waitLogFor(t, in, "exited: exit status 1; restarting in", 60*time.Second)
+	sendTo(t, in, "root@mx.example.test", "deferred while down")
+	waitLogFor(t, in, "status=deferred (local delivery agent unavailable: ", 120*time.Second)
+	if err := os.WriteFile(mainCf, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, in, filepath.Join(spool, "root", "new"), 1)
+	if _, e, code := in.run(t, "stop"); code != 0 {
+		t.Errorf("stop: %s", e)
+	}
+}
+
 // A message larger than the local agent keeps in memory (256 KiB),
 // delivered through an alias to a file and a Maildir as the alias
 // owner, is read from its root-only queue file before the agent takes

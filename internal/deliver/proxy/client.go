@@ -102,6 +102,8 @@ func (c *Client) handle(p *peer, f frame) {
 			}
 			p.send(a)
 		}()
+	case "ready":
+		p.readyOnce.Do(func() { close(p.ready) })
 	default:
 		if !p.answer(f) && c.log != nil {
 			c.log.Warn("delivery agent: unexpected " + f.Kind + " frame")
@@ -109,8 +111,10 @@ func (c *Client) handle(p *peer, f frame) {
 	}
 }
 
-// live returns the agent process that is up, other than failed, waiting
-// for one until wait fires or ctx ends.
+// live returns the agent process that serves, other than failed, waiting
+// for one until wait fires or ctx ends. One that has not said it serves
+// is starting: it may yet fail to (a broken configuration), and must not
+// count as one that died under a delivery.
 func (c *Client) live(ctx context.Context, failed *peer, wait <-chan time.Time) (*peer, error) {
 	for {
 		c.mu.Lock()
@@ -120,7 +124,19 @@ func (c *Client) live(ctx context.Context, failed *peer, wait <-chan time.Time) 
 			return nil, errors.New(gone)
 		}
 		if p != nil && p != failed && !p.isDead() {
-			return p, nil
+			if p.isReady() {
+				return p, nil
+			}
+			select {
+			case <-p.ready:
+			case <-p.dead:
+			case <-changed:
+			case <-wait:
+				return nil, errors.New("the agent process did not start")
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
 		}
 		select {
 		case <-changed:
@@ -184,12 +200,12 @@ func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Re
 }
 
 // Reload makes the agent process re-read the configuration. With none
-// running there is nothing to do: the next reads it as it starts.
+// serving there is nothing to do: the next reads it as it starts.
 func (c *Client) Reload(ctx context.Context) error {
 	c.mu.Lock()
 	p := c.p
 	c.mu.Unlock()
-	if p == nil || p.isDead() {
+	if p == nil || p.isDead() || !p.isReady() {
 		return nil
 	}
 	a, err := p.call(ctx, frame{Kind: "reload"}, nil)

@@ -14,6 +14,7 @@
 //	child → daemon  {"id":7,"kind":"enqueue","env":{…},"body_len":N}…   a forwarded copy
 //	daemon → child  {"id":7,"kind":"queued","queue_id":"…"}
 //	daemon → child  {"id":2,"kind":"reload"} → {"id":2,"kind":"reloaded"}
+//	child → daemon  {"kind":"ready"}   once, when the agent is built: the child serves
 //
 // A small message's content comes with its deliver frame; the child
 // reads a larger one from the queue file itself (root may). Forwarded
@@ -75,10 +76,13 @@ type peer struct {
 	waiting map[uint64]call
 	dead    chan struct{}
 	err     error
+	// ready is closed when the child said it serves (the daemon's side).
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 func newPeer(w io.Writer) *peer {
-	return &peer{w: w, waiting: map[uint64]call{}, dead: make(chan struct{})}
+	return &peer{w: w, waiting: map[uint64]call{}, dead: make(chan struct{}), ready: make(chan struct{})}
 }
 
 func (p *peer) send(f frame) error {
@@ -196,6 +200,15 @@ func readFrame(br *bufio.Reader) (frame, error) {
 		}
 	}
 	return f, nil
+}
+
+func (p *peer) isReady() bool {
+	select {
+	case <-p.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // isDead reports whether the connection has ended.

@@ -276,7 +276,7 @@ func TestDirectOnlyCrosses(t *testing.T) {
 	defer agentEnd.Close()
 	c := NewClient(daemonEnd, &queue.Memory{}, nil)
 	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
-	for _, direct := range []bool{true, false} {
+	for _, direct := range []bool{false, true} { // a direct attempt does not wait for the agent to serve
 		res := c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}, DirectOnly: direct})
 		want := map[bool]deliver.Kind{true: deliver.Declined, false: deliver.Sent}[direct]
 		if len(res) != 1 || res[0].Kind != want {
