@@ -48,6 +48,10 @@ func crashRun(t *testing.T, direct string, kills int) {
 		results = map[int]smtpOutcome{}
 		stop    = make(chan struct{})
 		wg      sync.WaitGroup
+		// acked counts the messages answered 250; ackedMore wakes the
+		// kill loop when it grows.
+		acked     atomic.Int64
+		ackedMore = make(chan struct{}, 1)
 	)
 	stopClients := sync.OnceFunc(func() { close(stop); wg.Wait() })
 	t.Cleanup(stopClients)
@@ -66,18 +70,39 @@ func crashRun(t *testing.T, direct string, kills int) {
 				mu.Lock()
 				results[n] = o
 				mu.Unlock()
+				if o.Queued {
+					acked.Add(1)
+					select {
+					case ackedMore <- struct{}{}:
+					default:
+					}
+				}
 				if o.Stage == "connect" {
 					time.Sleep(5 * time.Millisecond) // the daemon is down
 				}
 			}
 		}()
 	}
+	// Each kill comes after a random number of messages answered 250
+	// by the new daemon, not after a time: on a loaded machine the
+	// daemon may take longer to answer, but every kill still hits live
+	// traffic (and the sessions in flight at that moment).
+	waitAcks := func(n int64) {
+		target := acked.Load() + n
+		for acked.Load() < target {
+			select {
+			case <-ackedMore:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("no message answered 250 for a minute (%d of %d)", acked.Load(), target)
+			}
+		}
+	}
 	for range kills {
-		time.Sleep(time.Duration(50+rand.IntN(400)) * time.Millisecond)
+		waitAcks(int64(20 + rand.IntN(250))) // about as many as 50–450 ms gave on an idle machine
 		killHard(t, in.daemonPid(t))
 		in.start(t)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitAcks(10)
 	stopClients()
 	in.waitQueueEmpty(t, 60*time.Second)
 

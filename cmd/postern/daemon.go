@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/master"
 )
@@ -162,7 +163,7 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 		return fatalf(stderr, "postern is already running (pid %d)", pid)
 	}
 	if err := os.MkdirAll(data, 0o755); err != nil {
-		return fatalf(stderr, "%v", err)
+		return fatalf(stderr, "%v", diraccess.Explain("data_directory", data, fmt.Errorf("create: %w", err)))
 	}
 	logPath, err := logFile(dir, data)
 	if err != nil {
@@ -170,7 +171,7 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	}
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
-		return fatalf(stderr, "open log: %v", err)
+		return fatalf(stderr, "open log: %v", diraccess.Explain("log file", logPath, err))
 	}
 	defer logf.Close()
 	self, err := os.Executable()

@@ -373,3 +373,76 @@ func TestDropsRootForMailOwner(t *testing.T) {
 		t.Errorf("stop: %s", e)
 	}
 }
+
+// A reload applies a new queue_minfree and message_size_limit to the
+// free-space rule at MAIL, as it does to EHLO's SIZE: no restart needed.
+func TestReloadAppliesTheFreeSpaceRule(t *testing.T) {
+	const huge = "1000000000000000" // 1 PB: more than any test machine has free
+	in := newInstance(t, "inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8")
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	for _, step := range []struct{ main, size, mail string }{
+		{"", "250 SIZE 10240000", "250 2.1.0 Ok"},
+		{"queue_minfree = " + huge, "250 SIZE 10240000", "452 4.3.1 Insufficient system storage"},
+		{"message_size_limit = 2000000", "250 SIZE 2000000", "250 2.1.0 Ok"},
+		{"message_size_limit = " + huge, "250 SIZE " + huge, "452 4.3.1 Insufficient system storage"},
+		{"", "250 SIZE 10240000", "250 2.1.0 Ok"},
+	} {
+		in.writeMain(t, "inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8\n"+step.main)
+		if out, e, code := in.run(t, "reload"); code != 0 {
+			t.Fatalf("reload with %q: exit %d %s%s", step.main, code, out, e)
+		}
+		size, mail := mailSize(t, addr, 1000)
+		if size != step.size || mail != step.mail {
+			t.Errorf("after reload with %q: EHLO %q, MAIL %q; want %q, %q", step.main, size, mail, step.size, step.mail)
+		}
+	}
+	// The shortage is warned about once per episode, by smtpd, which
+	// refused; each refused MAIL gets Postfix's reject line.
+	log := in.maillog(t)
+	if n := strings.Count(log, "postern/smtpd["); n == 0 {
+		t.Fatalf("no smtpd lines:\n%s", log)
+	}
+	if n := strings.Count(log, "warning: not enough free space in mail queue"); n != 2 {
+		t.Errorf("%d free-space warnings, want one per shortage (2):\n%s", n, grepLines(log, "space"))
+	}
+	if !strings.Contains(log, "postern/smtpd") || !strings.Contains(log, "NOQUEUE: reject: MAIL from localhost[127.0.0.1]: 452 4.3.1 Insufficient system storage; from=<a@example.test> proto=ESMTP helo=<client.example>") {
+		t.Errorf("no reject line for the refused MAIL:\n%s", grepLines(log, "reject"))
+	}
+}
+
+// mailSize opens a session, says EHLO and MAIL FROM with SIZE=size, and
+// returns the EHLO reply's SIZE line and the MAIL reply.
+func mailSize(t *testing.T, addr string, size int) (string, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	var sizeLine string
+	read := func() string {
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			line = strings.TrimRight(line, "\r\n")
+			if strings.HasPrefix(line[min(4, len(line)):], "SIZE") {
+				sizeLine = "250 " + line[4:]
+			}
+			if len(line) < 4 || line[3] != '-' {
+				return line
+			}
+		}
+	}
+	read()
+	fmt.Fprintf(c, "EHLO client.example\r\n")
+	read()
+	fmt.Fprintf(c, "MAIL FROM:<a@example.test> SIZE=%d\r\n", size)
+	mail := read()
+	fmt.Fprintf(c, "QUIT\r\n")
+	return sizeLine, mail
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net/smtp"
 	"os"
@@ -115,6 +116,18 @@ func waitLog(t *testing.T, in *instance, text string) {
 	for !strings.Contains(in.maillog(t), text) {
 		if time.Now().After(deadline) {
 			t.Fatalf("maillog never showed %q:\n%s", text, in.maillog(t))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLogCount waits until the maillog holds text at least n times.
+func waitLogCount(t *testing.T, in *instance, text string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(in.maillog(t), text) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("maillog shows %q %d times, want %d:\n%s", text, strings.Count(in.maillog(t), text), n, in.maillog(t))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -272,5 +285,40 @@ func TestDirectDeliveryBeforeReply(t *testing.T) {
 	want := strings.Repeat("message-id= from=<app@ status=sent : removed ", 3)
 	if got := strings.Join(order, " ") + " "; got != want {
 		t.Errorf("maillog steps %q, want %q:\n%s", got, want, in.maillog(t))
+	}
+}
+
+// Once delivered, a message's content is nowhere readable in the queue
+// directory, although its file stays there as a spare for the next one.
+func TestDeliveredContentLeavesTheQueue(t *testing.T) {
+	in, maildir := mailInstance(t, "direct_local_delivery = no\n")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	body := []byte("Subject: private\r\n\r\n" + strings.Repeat("the delivered letter's text\r\n", 300))
+	if o := sendSMTP(fmt.Sprintf("127.0.0.1:%d", in.port), rcpt, rcpt, body); !o.Queued {
+		t.Fatalf("%s answered %q (%v)", o.Stage, o.Reply, o.Err)
+	}
+	waitFiles(t, filepath.Join(maildir, "new"), 1)
+	in.waitQueueEmpty(t, 30*time.Second)
+	waitLog(t, in, ": removed")
+	var spares int
+	var found []string
+	filepath.WalkDir(filepath.Join(in.dir, "queue"), func(path string, e os.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return nil
+		}
+		if strings.HasPrefix(e.Name(), "spare.") {
+			spares++
+		}
+		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("letter's text")) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if len(found) > 0 {
+		t.Errorf("delivered content readable in %v", found)
+	}
+	if spares != 1 {
+		t.Errorf("%d spare files in the queue, want the delivered message's", spares)
 	}
 }

@@ -25,7 +25,8 @@ func checkError(t *testing.T, err error) {
 
 // FuzzParsePath checks that parsing never panics, that a parsed address
 // holds no control characters, that String() parses back to the same
-// Address, and that resolution, whatever the resolver switches, terminates
+// Address, that the queued (Canonical) form of an accepted address parses
+// back to itself, and that resolution, whatever the resolver switches, terminates
 // with a result that is never both local and routed, that keeps a remote
 // domain it started with, and that resolving again leaves unchanged.
 func FuzzParsePath(f *testing.F) {
@@ -72,6 +73,15 @@ func FuzzParsePath(f *testing.F) {
 		}
 		if ro.Local(r) && (r.Routed() || !testIsLocal(r.Domain)) {
 			t.Fatalf("Resolve(%#v) = %#v: local but routed or foreign", a, r)
+		}
+		// The queued form of an accepted address has a valid domain and
+		// parses back to itself: delivery agents and the SMTP client send it.
+		c := Canonical(a, ro)
+		if !ValidDomain(c.Domain, true) || strings.ContainsAny(c.Local+c.Domain, badBytes) {
+			t.Fatalf("Canonical(%#v) = %#v", a, c)
+		}
+		if back, rest, err := (Options{Rcpt: true}).ParsePath("<"+c.String()+">", true); err != nil || back.Addr != c || rest != "" {
+			t.Fatalf("Canonical(%#v) = %q parses back to %#v, %v", a, c.String(), back.Addr, err)
 		}
 		// With append_dot_mydomain Postfix is not idempotent either: "b."
 		// is left alone, then loses its dot, and "b" would get .$mydomain.

@@ -2,7 +2,9 @@
 // and the files they name, and reports every problem it finds — not only
 // the first — as `FILE:LINE: parameter NAME: what is wrong`, plus the
 // warnings a mail administrator needs about exposure (open relay,
-// over-broad mynetworks, unreachable restrictions).
+// over-broad mynetworks, unreachable restrictions). A setting postern
+// would not enforce (config.StateOf: refused) is an error, in main.cf and
+// in master.cf -o overrides alike, so that start and reload refuse it.
 package check
 
 import (
@@ -78,6 +80,7 @@ func Run(dir string, opt Options) *Report {
 	c := &checker{cfg: cfg, rep: rep, failed: map[string]bool{}}
 	c.readMaster(filepath.Join(dir, "master.cf"))
 	c.parameters()
+	c.serviceOverrides()
 	c.interfaces()
 	c.files()
 	c.restrictions()
@@ -106,14 +109,20 @@ func cmpStr(a, b string) int {
 func (c *checker) readMaster(path string) {
 	f, diags, err := mastercf.Read(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		c.info("%s does not exist: using the bundled default (`postern conf -M` shows it)", path)
 		f, diags = mastercf.Parse(path+" (bundled default)", mastercf.Default())
+		c.rep.Diags = append(c.rep.Diags, config.Diag{Severity: config.Warning, File: path,
+			Msg: MissingMaster(f)})
 	} else if err != nil {
 		c.rep.Diags = append(c.rep.Diags, config.Diag{Severity: config.Error, File: path, Msg: describe(err)})
 		return
 	}
 	c.master = f
 	c.rep.Diags = append(c.rep.Diags, diags...)
+}
+
+// MissingMaster says what postern runs when master.cf does not exist.
+func MissingMaster(bundled *mastercf.File) string {
+	return fmt.Sprintf("does not exist: using the bundled default: %s; create master.cf, or run `postern conf -M` to see it", bundled.Summary())
 }
 
 // add records a diagnostic about parameter name, located at its main.cf

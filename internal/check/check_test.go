@@ -5,10 +5,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/postern-mta/postern/internal/inetaddr/inetaddrtest"
+	"github.com/postern-mta/postern/internal/testperm"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected outputs")
@@ -25,11 +27,16 @@ func TestCases(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			abs, _ := filepath.Abs(dir)
 			queue := t.TempDir()
-			rep := Run(abs, Options{
-				Sys:       inetaddrtest.Standard(),
-				Hostname:  "mail",
-				Overrides: map[string]string{"queue_directory": queue, "data_directory": queue},
-			})
+			testperm.OpenDirs(queue) // mail_owner must reach it
+			over := map[string]string{"queue_directory": queue, "data_directory": queue}
+			// The host's /etc/aliases must not decide the outcome.
+			main, _ := os.ReadFile(filepath.Join(dir, "main.cf"))
+			for _, n := range []string{"alias_maps", "alias_database"} {
+				if !regexp.MustCompile(`(?m)^` + n + `\s*=`).Match(main) {
+					over[n] = ""
+				}
+			}
+			rep := Run(abs, Options{Sys: inetaddrtest.Standard(), Hostname: "mail", Overrides: over})
 			var out bytes.Buffer
 			rep.Write(&out, true)
 			got := strings.ReplaceAll(out.String(), abs, "DIR")
@@ -68,6 +75,7 @@ func TestDebianDistributionFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "main.cf"), mainDist, 0o644)
 	os.WriteFile(filepath.Join(dir, "master.cf"), masterDist, 0o644)
 	queue := t.TempDir()
+	testperm.OpenDirs(queue) // mail_owner must reach it
 	rep := Run(dir, Options{Sys: inetaddrtest.Standard(), Hostname: "mail",
 		Overrides: map[string]string{"queue_directory": queue, "data_directory": queue}})
 	if rep.Errors() != 0 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/restriction"
 )
 
@@ -138,6 +139,23 @@ func (c *checker) restrictions() {
 		items, _ := restriction.Parse(list, classes)
 		if after, first, ok := restriction.Unreachable(items); ok {
 			c.warnf(name, "%s can never be reached: it follows the unconditional %s", first.Name, after.Name)
+		}
+		c.unimplementedRestrictions(name, items)
+	}
+	for _, class := range classes {
+		if list, err := c.cfg.List(class); err == nil {
+			items, _ := restriction.Parse(list, classes)
+			c.unimplementedRestrictions(class, items)
+		}
+	}
+}
+
+// unimplementedRestrictions refuses the restrictions Postfix has and
+// postern's engine does not evaluate yet.
+func (c *checker) unimplementedRestrictions(name string, items []restriction.Item) {
+	for _, it := range items {
+		if !it.Class && !policy.Implements(it.Name) {
+			c.errorf(name, "postern does not implement the restriction %s yet: remove it; until then every command it applies to is answered 451 4.3.5 Server configuration error", it.Name)
 		}
 	}
 }

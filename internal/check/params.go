@@ -22,10 +22,22 @@ func (c *checker) parameters() {
 			continue // overridden later; the parser already warned
 		}
 		seen[e.Name] = true
+		st := config.StateOf(e.Name)
 		switch {
-		case config.Implemented(e.Name):
+		case st.State == config.StateImplemented:
 			c.validate(e.Name)
-		case config.KnownToPostfix(e.Name):
+		case st.State == config.StateNoEffect:
+			c.expandOnly(e.Name)
+			c.info("parameter %s: accepted, with no effect: %s", e.Name, st.Reason)
+		case st.State == config.StateRefused:
+			if v, err := c.cfg.Get(e.Name); err != nil {
+				c.add(config.Error, e.Name, err)
+			} else if !st.Harmless(e.Name, v) {
+				c.errorf(e.Name, "%s", st.Problem(e.Name))
+			} else {
+				c.info("parameter %s: %s", e.Name, acceptedBecause(st, e.Name))
+			}
+		case st.State == config.StateUnimplemented:
 			c.expandOnly(e.Name)
 			c.warnf(e.Name, "postern does not implement this Postfix parameter yet; it is ignored")
 		case known[e.Name]:
@@ -47,6 +59,14 @@ func (c *checker) parameters() {
 	if lvl, err := config.ParseCompatLevel(c.value("compatibility_level")); err == nil && lvl.Compare(config.CompatLevel{Major: 3, Minor: 6}) < 0 {
 		c.warnf("compatibility_level", "%s keeps Postfix's backwards-compatible defaults (see COMPATIBILITY_README); postern's default is 3.6", c.value("compatibility_level"))
 	}
+}
+
+// acceptedBecause says why a Refused parameter's value is accepted.
+func acceptedBecause(st config.Status, name string) string {
+	if st.Tunes(name) {
+		return fmt.Sprintf("no effect: it tunes %s, which postern does not implement yet (a setting that turns it on is refused)", st.Feature())
+	}
+	return fmt.Sprintf("accepted: postern does not implement %s yet, and this value is what postern does anyway", st.Feature())
 }
 
 // derivedFrom: a default computed from another parameter is not checked
@@ -113,8 +133,8 @@ func (c *checker) undefinedRefs(name string) []string {
 }
 
 // referenced returns every name that some value refers to (main.cf,
-// master.cf -o options, registry defaults): such names are user-defined
-// macros, not typos.
+// master.cf -o options, registry defaults) and the restriction classes:
+// such names are user-defined, not typos.
 func (c *checker) referenced() map[string]bool {
 	refs := map[string]bool{}
 	add := func(v string) {
@@ -124,6 +144,10 @@ func (c *checker) referenced() map[string]bool {
 	}
 	for _, e := range c.cfg.Main.Entries {
 		add(e.Value)
+	}
+	classes, _ := c.cfg.List("smtpd_restriction_classes")
+	for _, n := range classes {
+		refs[n] = true // a restriction class: its value is a restriction list
 	}
 	for _, n := range config.Names() {
 		if d, ok := c.cfg.Default(n); ok {

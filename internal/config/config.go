@@ -76,6 +76,21 @@ func (c *Config) warn(format string, args ...any) {
 	}
 }
 
+// With returns a copy of c in which name has value, as a command-line
+// override would set it; c is unchanged. The master uses it for
+// Postfix's "-o stress=yes": a configuration is expanded once with and
+// once without it, at load, so that a session only picks one.
+func (c *Config) With(name, value string) *Config {
+	d := *c
+	d.Overrides = make(map[string]string, len(c.Overrides)+1)
+	for k, v := range c.Overrides {
+		d.Overrides[k] = v
+	}
+	d.Overrides[name] = value
+	d.computing, d.dynCache = nil, nil // dynamic defaults may depend on name
+	return &d
+}
+
 // SetInMain reports whether name is assigned in main.cf (ignoring -d).
 func (c *Config) SetInMain(name string) (Entry, bool) {
 	e, ok := c.Main.Values[name]

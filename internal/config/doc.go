@@ -1,6 +1,8 @@
 // Package config reads Postfix-style configuration: the main.cf parameter
 // file, the registry of parameters postern implements (type, Postfix default,
-// validation), and the lazy $name expansion that Postfix applies to values.
+// validation), the state of every postern and Postfix parameter
+// (states.go: implemented, no effect on purpose, refused, not implemented
+// yet) and the lazy $name expansion that Postfix applies to values.
 //
 // The reader follows Postfix's rules exactly (see ../shared/postfix-spec.md
 // §1): comment and blank lines never end a logical line, a line that starts

@@ -29,8 +29,10 @@ var paramList = []Param{
 	{Name: "access_map_reject_code", Default: "554", Kind: Int},
 	{Name: "alias_database", Default: "hash:/etc/aliases", Kind: MapList},
 	{Name: "alias_maps", Default: "hash:/etc/aliases, nis:mail.aliases", Kind: MapList},
+	{Name: "allow_percent_hack", Default: "yes", Kind: Bool},
 	{Name: "allow_mail_to_commands", Default: "alias, forward", Kind: List},
 	{Name: "allow_mail_to_files", Default: "alias, forward", Kind: List},
+	{Name: "append_at_myorigin", Default: "yes", Kind: Bool},
 	{Name: "append_dot_mydomain", Default: "${{$compatibility_level} <level {1} ? {yes} : {no}}", Kind: Bool},
 	{Name: "bounce_notice_recipient", Default: "postmaster", Kind: String},
 	{Name: "bounce_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
@@ -57,6 +59,7 @@ var paramList = []Param{
 	{Name: "direct_local_delivery", Default: "yes", Kind: Bool},
 	{Name: "disable_vrfy_command", Default: "no", Kind: Bool},
 	{Name: "double_bounce_sender", Default: "double-bounce", Kind: String},
+	{Name: "empty_address_recipient", Default: "MAILER-DAEMON", Kind: String},
 	{Name: "enable_long_queue_ids", Default: "no", Kind: Bool},
 	{Name: "fallback_relay", Default: "", Kind: List},
 	{Name: "header_size_limit", Default: "102400", Kind: Int, Min: 0, HasMin: true},
@@ -100,6 +103,8 @@ var paramList = []Param{
 	{Name: "queue_run_delay", Default: "300s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "recipient_delimiter", Default: "", Kind: String},
 	{Name: "relay_domains", Default: "${{$compatibility_level} <level {2} ? {$mydestination} : {}}", Kind: List},
+	{Name: "resolve_dequoted_address", Default: "yes", Kind: Bool},
+	{Name: "resolve_null_domain", Default: "no", Kind: Bool},
 	{Name: "reject_code", Default: "554", Kind: Int},
 	{Name: "reject_tempfail_action", Default: "defer_if_permit", Kind: String},
 	{Name: "relay_domains_reject_code", Default: "554", Kind: Int},
@@ -138,9 +143,12 @@ var paramList = []Param{
 	{Name: "smtp_tls_CAfile", Default: "", Kind: String},
 	{Name: "smtp_tls_servername", Default: "", Kind: String},
 	{Name: "smtp_helo_name", Default: "$myhostname", Kind: String},
-	{Name: "smtp_tls_security_level", Default: "", Kind: String, Check: oneOf("", "none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")},
+	{Name: "smtp_tls_security_level", Default: "", Kind: String, Check: checkSMTPTLSLevel},
 	{Name: "smtpd_banner", Default: "$myhostname ESMTP $mail_name", Kind: String},
 	{Name: "smtpd_client_connection_count_limit", Default: "50", Kind: Int, Min: 0, HasMin: true},
+	// Postfix's default names the pre-2.? parameter first; postern does
+	// not know that name, so the fallback $mynetworks is what applies.
+	{Name: "smtpd_client_event_limit_exceptions", Default: "${smtpd_client_connection_limit_exceptions:$mynetworks}", Kind: List},
 	{Name: "smtpd_client_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_data_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_delay_reject", Default: "yes", Kind: Bool},
@@ -155,6 +163,12 @@ var paramList = []Param{
 	{Name: "smtpd_hard_error_limit", Default: "${stress?{1}:{20}}", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_helo_required", Default: "no", Kind: Bool},
 	{Name: "smtpd_helo_restrictions", Default: "", Kind: Restrictions},
+	{Name: "smtpd_junk_command_limit", Default: "${stress?{1}:{100}}", Kind: Int, Min: 1, HasMin: true},
+	{Name: "smtpd_min_data_rate", Default: "500", Kind: Int, Min: 1, HasMin: true},
+	// postern: "yes" unless set (Postfix: ${stress?{yes}:{no}}), so that
+	// smtpd_min_data_rate applies to every DATA and BDAT, not only under
+	// stress. Postfix 2.9-3.6 called it smtpd_per_record_deadline.
+	{Name: "smtpd_per_request_deadline", Default: "yes", Kind: Bool},
 	{Name: "smtpd_recipient_limit", Default: "1000", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_recipient_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_relay_before_recipient_restrictions", Default: "${{$compatibility_level} <level {3.6} ? {no} : {yes}}", Kind: Bool},
@@ -169,6 +183,7 @@ var paramList = []Param{
 	{Name: "smtputf8_enable", Default: "${{$compatibility_level} <level {1} ? {no} : {yes}}", Kind: Bool},
 	{Name: "soft_bounce", Default: "no", Kind: Bool},
 	{Name: "stress", Default: "", Kind: String},
+	{Name: "swap_bangpath", Default: "yes", Kind: Bool},
 	{Name: "unknown_address_reject_code", Default: "450", Kind: Int},
 	{Name: "unknown_address_tempfail_action", Default: "$reject_tempfail_action", Kind: String},
 	{Name: "unknown_client_reject_code", Default: "450", Kind: Int},
@@ -199,6 +214,9 @@ var DifferFromPostfix = map[string]string{
 	"mail_version":                          "3.7.11",
 	"queue_directory":                       "/var/spool/postfix",
 	"syslog_name":                           "${multi_instance_name?{$multi_instance_name}:{postfix}}",
+
+	// per-request deadlines always, not only under stress (README)
+	"smtpd_per_request_deadline": "${stress?{yes}:{no}}",
 }
 
 // IsRaw reports whether name is a raw parameter: postconf -x shows it

@@ -2,6 +2,27 @@
 // configuration, opens the listening sockets, hands connections to the
 // SMTP server, and reloads or stops on request — keeping unchanged
 // sockets open across a reload, unlike Postfix's master.
+//
+// # Session limits
+//
+// Each master.cf smtpd service runs at most maxproc sessions at once
+// ("-": default_process_limit, 0: no limit), as Postfix's master runs at
+// most that many smtpd processes. At the limit the service's accept
+// loops stop accepting: further clients wait in the kernel's listen
+// backlog, unanswered, as they wait for a free smtpd process under
+// Postfix, and are greeted when a session ends; none is accepted only
+// to be told 421. Reaching the limit is logged as Postfix's master logs
+// it (`service "smtp" (25) has reached its process limit "100": new
+// clients may experience noticeable delays`, at most every 1000 s), and
+// for 1000 s from then new sessions of a service that is not local-only
+// run with stress = yes (shorter smtpd_timeout, lower error and junk
+// command limits), Postfix's stress-adaptive behaviour.
+//
+// The daemon also caps all sessions together by a file descriptor
+// budget (fdbudget.go): a flood of connections waits in the backlog
+// instead of taking the descriptors that queue files and deliveries
+// need. Per-client counts (smtpd_client_connection_count_limit) are
+// internal/anvil's, kept by the daemon across reloads.
 package master
 
 import (
@@ -17,14 +38,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/postern-mta/postern/internal/anvil"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/proxy"
+	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
 	"github.com/postern-mta/postern/internal/pickup"
 	"github.com/postern-mta/postern/internal/qmgr"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/smtpd"
 	"github.com/postern-mta/postern/internal/supervise"
 )
 
@@ -52,15 +76,22 @@ type Daemon struct {
 	qmgrStop context.CancelFunc
 	qmgrDone chan struct{}
 	agent    *proxy.Client // the root local delivery process, if any
+	pickup   *pickup.Pickup
+	sessions sync.WaitGroup
+	workers  *workers // the goroutines sessions run on
+	anvil    *anvil.Counter
+	gatesMu  sync.Mutex
+	gates    map[string]*gate // per service: maxproc
+	fdGate   *gate            // the whole daemon: the file descriptor budget
+	fdInfo   string           // what the budget was computed from, for the log
+	acceptEr acceptErrors
+	connMu   sync.Mutex
+	conns    map[net.Conn]struct{}
+	done     chan struct{} // closed when Run should return
+	stopOnce sync.Once
+
 	// supervisor restarts the agent process (internal/supervise).
 	supervisor *supervise.Watcher
-	pickup     *pickup.Pickup
-	sessions   sync.WaitGroup
-	workers    *workers // the goroutines sessions run on
-	connMu     sync.Mutex
-	conns      map[net.Conn]struct{}
-	done       chan struct{} // closed when Run should return
-	stopOnce   sync.Once
 }
 
 // Run loads the configuration, binds every listener (all or nothing),
@@ -71,6 +102,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.pool = listen.NewPool()
 	d.conns = map[net.Conn]struct{}{}
 	d.workers = newWorkers()
+	d.anvil = anvil.New()
+	d.gates = map[string]*gate{}
 	d.done = make(chan struct{})
 	g, err := load(ctx, d.Dir, d.Sys)
 	if err != nil {
@@ -81,9 +114,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.dataDir = data
-	for _, dir := range []string{queue, data} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
+	for _, dir := range [][2]string{{"queue_directory", queue}, {"data_directory", data}} {
+		if err := os.MkdirAll(dir[1], 0o755); err != nil {
+			return diraccess.Explain(dir[0], dir[1], fmt.Errorf("create: %w", err))
 		}
 	}
 	if pid, running := Running(data); running {
@@ -95,7 +128,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctl, err := d.listenControl(data)
 	if err != nil {
 		d.pool.Close()
-		return err
+		return diraccess.Explain("data_directory", data, err)
 	}
 	defer d.cleanup(ctl, data)
 	var agentCtl *net.UnixConn
@@ -106,6 +139,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return err
 		}
 		defer agentCtl.Close()
+	}
+	// Counted before privileges are dropped: /proc/self/fd may not be
+	// readable after.
+	fdLimit, fdOpen, err := fdLimits()
+	if err != nil {
+		d.pool.Close()
+		return err
 	}
 	if err := dropPrivileges(g.cfg, d.Log, queue, data); err != nil {
 		d.pool.Close()
@@ -122,7 +162,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.localAgent(), d.Log); err != nil {
 		d.pool.Close()
-		return err
+		return diraccess.Explain("queue_directory", queue, err)
 	}
 	lq.set(d.qmgr.Queue())
 	g.smtp.Queue = d.qmgr.Queue()
@@ -142,12 +182,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		close(pickupDone)
 	}()
 	go func() { d.qmgr.Run(qctx); <-pickupDone; close(d.qmgrDone) }()
+	d.setBudget(fdLimit, fdOpen, g)
 	d.gen.Store(g)
+	d.setGates(g)
 	for _, s := range g.plan {
 		d.serveSocket(s.Key())
 	}
 	go d.serveControl(ctl)
 	d.Log.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", config.Version, d.Dir))
+	d.Log.Info(d.fdInfo)
+	g.logServices(d.Log)
 	for _, s := range g.plan {
 		d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
 	}
@@ -169,32 +213,120 @@ func (d *Daemon) cleanup(ctl net.Listener, data string) {
 }
 
 // serveSocket runs the accept loop of one pool socket until it is closed.
+// It accepts only when its service is below maxproc and the daemon below
+// its file descriptor budget (see gate): beyond, connections wait in the
+// listen backlog.
 func (d *Daemon) serveSocket(key string) {
 	ln, ok := d.pool.Listener(key)
 	if !ok {
 		return
 	}
+	closed := func() bool { _, open := d.pool.Listener(key); return !open }
 	go func() {
+		var backoff time.Duration
 		for {
+			svc := d.gen.Load().service[key]
+			sg := d.gate(svc)
+			if !d.fdGate.waitRoom(closed) || !sg.waitRoom(closed) {
+				return
+			}
 			c, err := ln.Accept()
 			if err != nil {
 				if errors.Is(err, net.ErrClosed) {
 					return
 				}
-				d.Log.Warn(fmt.Sprintf("accept on %s: %v", key, err))
-				time.Sleep(50 * time.Millisecond) // e.g. out of file descriptors
+				// Out of file descriptors (other than by sessions, which
+				// the budget bounds) or memory: log a line now and then,
+				// and wait longer each time instead of spinning.
+				d.acceptEr.note(d.Log, key, err)
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
 				continue
 			}
-			g := d.gen.Load() // the configuration at accept time
-			d.sessions.Add(1)
-			d.track(c, true)
-			d.workers.run(func() {
-				defer d.sessions.Done()
-				defer d.track(c, false)
-				g.smtp.ServeConn(context.Background(), c)
-			})
+			backoff = 0
+			d.acceptEr.recovered(d.Log, key)
+			d.session(c, key, sg, closed)
 		}
 	}()
+}
+
+// session takes the slots for c and runs its SMTP session on a worker.
+func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
+	fdStress, fdWarn, ok := d.fdGate.enter(time.Now, closed)
+	if !ok {
+		c.Close()
+		return
+	}
+	stress, warn, ok := sg.enter(time.Now, closed)
+	if !ok {
+		d.fdGate.leave()
+		c.Close()
+		return
+	}
+	g := d.gen.Load() // the configuration at accept time
+	svc := g.service[key]
+	lim := g.limits[svc]
+	if warn && lim.stress {
+		d.Log.Warn(fmt.Sprintf("service %q (%s) has reached its process limit \"%d\": new clients may experience noticeable delays", svc, lim.label, lim.maxproc))
+		d.Log.Warn("to avoid this condition, increase the process count in master.cf or reduce the service time per client")
+		d.Log.Warn("see http://www.postfix.org/STRESS_README.html for examples of stress-adapting configuration settings")
+	}
+	if fdWarn {
+		d.Log.Warn(fmt.Sprintf("the file descriptor budget of %d sessions is used up (%s): new clients wait until a session ends", d.fdGate.limit, d.fdInfo))
+	}
+	info := smtpd.Conn{Service: svc, Stress: lim.stress && (stress || fdStress)}
+	d.sessions.Add(1)
+	d.track(c, true)
+	d.workers.run(func() {
+		defer d.sessions.Done()
+		defer d.track(c, false)
+		defer d.fdGate.leave()
+		defer sg.leave()
+		g.smtp.Serve(context.Background(), c, info)
+	})
+}
+
+// gate returns the session gate of a service.
+func (d *Daemon) gate(service string) *gate {
+	d.gatesMu.Lock()
+	defer d.gatesMu.Unlock()
+	g, ok := d.gates[service]
+	if !ok {
+		g = newGate(0)
+		d.gates[service] = g
+	}
+	return g
+}
+
+// setGates applies a generation's maxproc values; gates of services it
+// no longer has are woken, so their accept loops see their socket gone.
+func (d *Daemon) setGates(g *generation) {
+	for svc, lim := range g.limits {
+		d.gate(svc).setLimit(lim.maxproc)
+	}
+	d.pokeGates()
+}
+
+func (d *Daemon) pokeGates() {
+	d.gatesMu.Lock()
+	defer d.gatesMu.Unlock()
+	for _, g := range d.gates {
+		g.poke()
+	}
+	if d.fdGate != nil {
+		d.fdGate.poke()
+	}
+}
+
+// setBudget sizes the file descriptor gate (see fdbudget.go).
+func (d *Daemon) setBudget(limit uint64, open int, g *generation) {
+	deliveries, _ := g.cfg.Int("default_process_limit")
+	n, reserve, ok := fdBudget(limit, open, int(deliveries))
+	d.fdGate = newGate(n)
+	d.fdInfo = fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve", limit, open, reserve)
+	if !ok {
+		d.Log.Warn(fmt.Sprintf("the file descriptor limit is too small: %s; one SMTP session at a time (raise the hard RLIMIT_NOFILE, e.g. LimitNOFILE= in the systemd unit)", d.fdInfo))
+	}
 }
 
 func (d *Daemon) track(c net.Conn, add bool) {
@@ -232,6 +364,10 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		return refuse(err)
 	}
+	minfree, limit, err := spaceLimits(g.cfg)
+	if err != nil {
+		return refuse(err)
+	}
 	if d.agent != nil {
 		if err := d.agent.Reload(ctx); err != nil {
 			return refuse(fmt.Errorf("local delivery agent: %w", err))
@@ -242,6 +378,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return refuse(privilegedPortHint(err))
 	}
 	d.setLog(g)
+	d.store.SetSpaceLimits(minfree, limit)     // the free-space rule follows message_size_limit
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
 	if pc, err := pickup.ConfigFrom(g.cfg); err == nil {
 		d.pickup.SetConfig(pc)
@@ -252,7 +389,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		d.serveSocket(key)
 	}
 	d.pool.Retain(g.plan)
+	d.setGates(g)
 	d.Log.Info(fmt.Sprintf("reload -- version %s, configuration %s", config.Version, d.Dir))
+	g.logServices(d.Log)
 	for _, s := range g.plan {
 		if _, isNew := opened[s.Key()]; isNew {
 			d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
@@ -279,6 +418,7 @@ func (d *Daemon) Stop(timeout time.Duration) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		d.pool.Close()
+		d.pokeGates()
 		d.Log.Info("stopping: no longer accepting connections")
 		idle := make(chan struct{})
 		go func() { d.sessions.Wait(); close(idle) }()
@@ -388,8 +528,10 @@ func (l *lateQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Re
 	return q.Enqueue(ctx, env, body)
 }
 
-// setLog gives a generation's SMTP server the daemon's logger.
+// setLog gives a generation's SMTP server the daemon's logger and its
+// per-client session counts.
 func (d *Daemon) setLog(g *generation) {
+	g.smtp.Anvil = d.anvil
 	g.smtp.Log = d.Log.With("program", "postern/smtpd")
 	g.smtp.Policy.Warn = func(m string) { g.smtp.Log.Warn(m) }
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,12 +29,17 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	stress, err := smtpd.StressConfigFrom(cfg)
+	if err != nil {
+		return nil, err
+	}
 	pol, err := policy.New(ctx, cfg, OpenTable)
 	if err != nil {
 		return nil, err
 	}
-	return &smtpd.Server{Config: sc, Policy: pol, Queue: queue.Unavailable{},
-		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt}, nil
+	return &smtpd.Server{Config: sc, Stress: stress, Policy: pol, Queue: queue.Unavailable{},
+		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt,
+		EventLimitExempt: pol.EventLimitExempt}, nil
 }
 
 // generation is one loaded configuration: what new sessions use. A reload
@@ -41,9 +48,22 @@ type generation struct {
 	cfg      *config.Config
 	plan     []listen.Socket
 	service  map[string]string // socket key → service name
+	limits   map[string]serviceLimit
 	smtp     *smtpd.Server
 	freebind bool
 	loaded   time.Time
+	services string // which master.cf services, and why (logged)
+	bundled  bool   // master.cf is missing: the bundled default runs
+}
+
+// logServices says which master.cf services this configuration runs,
+// and a warning when they are the bundled default's.
+func (g *generation) logServices(log *slog.Logger) {
+	if g.bundled {
+		log.Warn(g.services)
+		return
+	}
+	log.Info(g.services)
 }
 
 // ConfigError lists what `postern check` found wrong with a configuration.
@@ -74,10 +94,14 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	}
 	path := filepath.Join(dir, "master.cf")
 	mf, _, err := mastercf.Read(path)
+	used, bundled := "", false
 	if errors.Is(err, fs.ErrNotExist) {
 		mf, _ = mastercf.Parse(path, mastercf.Default())
+		used, bundled = path+" "+check.MissingMaster(mf), true
 	} else if err != nil {
 		return nil, err
+	} else {
+		used = fmt.Sprintf("%s: services %s", path, mf.Summary())
 	}
 	var services []*mastercf.Service
 	for _, s := range mf.Services {
@@ -89,9 +113,13 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{cfg: cfg, plan: plan, service: map[string]string{}, loaded: time.Now()}
+	g := &generation{cfg: cfg, plan: plan, service: map[string]string{}, loaded: time.Now(),
+		services: used, bundled: bundled}
 	for _, s := range plan {
 		g.service[s.Key()] = s.Service
+	}
+	if g.limits, err = serviceLimits(cfg, services, plan); err != nil {
+		return nil, err
 	}
 	if g.smtp, err = newSMTP(ctx, cfg); err != nil {
 		return nil, err
@@ -116,3 +144,41 @@ func (g *generation) dirs() (queue, data string, err error) {
 
 // OpenTable opens lookup tables for the restrictions.
 func OpenTable(spec string) (policy.Table, error) { return maps.Open(spec) }
+
+// serviceLimit is what the accept loops of one master.cf service
+// enforce.
+type serviceLimit struct {
+	maxproc int    // sessions at once; 0: no limit
+	stress  bool   // stress = yes for sessions begun at the limit
+	label   string // the service's address in log lines: "25", "127.0.0.1:2525"
+}
+
+// serviceLimits reads maxproc ("-": default_process_limit). As Postfix's
+// master, only a service that is not local-only (some address is not
+// loopback) and may run more than one process gets stress = yes.
+func serviceLimits(cfg *config.Config, services []*mastercf.Service, plan []listen.Socket) (map[string]serviceLimit, error) {
+	def, err := cfg.Int("default_process_limit")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]serviceLimit{}
+	for _, s := range services {
+		n, err := s.ProcessLimit(int(def))
+		if err != nil {
+			return nil, fmt.Errorf("master.cf line %d: service %s: %v", s.Line, s.Name, err)
+		}
+		host, port, _ := s.HostPort()
+		label := fmt.Sprint(port)
+		if host != "" {
+			label = net.JoinHostPort(host, label)
+		}
+		local := true
+		for _, p := range plan {
+			if p.Service == s.Name && !p.Addr.Addr().IsLoopback() {
+				local = false
+			}
+		}
+		out[s.Name] = serviceLimit{maxproc: n, stress: !local && n != 1, label: label}
+	}
+	return out, nil
+}

@@ -23,11 +23,7 @@ func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent,
 	if err != nil {
 		return nil, nil, err
 	}
-	minfree, err := cfg.Int("queue_minfree")
-	if err != nil {
-		return nil, nil, err
-	}
-	limit, err := cfg.Int("message_size_limit")
+	minfree, limit, err := spaceLimits(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -41,6 +37,16 @@ func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent,
 		return nil, nil, err
 	}
 	return store, qmgr.New(store, *mc), nil
+}
+
+// spaceLimits returns queue_minfree and message_size_limit, the queue's
+// free-space rule, which a reload applies too.
+func spaceLimits(cfg *config.Config) (minfree, limit int64, err error) {
+	if minfree, err = cfg.Int("queue_minfree"); err != nil {
+		return 0, 0, err
+	}
+	limit, err = cfg.Int("message_size_limit")
+	return minfree, limit, err
 }
 
 // closeAgents ends what a configuration's agents keep open (the smtp

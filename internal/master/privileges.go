@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/diraccess"
 )
 
 // dropPrivileges switches a daemon started as root to mail_owner once the
@@ -34,7 +35,7 @@ func dropPrivileges(cfg *config.Config, log *slog.Logger, dirs ...string) error 
 	}
 	for _, d := range dirs {
 		if err := os.Chown(d, uid, gid); err != nil {
-			return fmt.Errorf("give %s to mail_owner %s: %w", d, name, err)
+			return diraccess.Explain("directory", d, fmt.Errorf("give it to mail_owner %s: %w", name, err))
 		}
 	}
 	// Since Go 1.16 these apply to every thread of the process.

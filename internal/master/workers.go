@@ -13,6 +13,7 @@ import (
 type workers struct {
 	work    chan func()  // unbuffered: a send succeeds only to an idle worker
 	started atomic.Int64 // workers started, for tests
+	idle    atomic.Int64 // workers waiting for a session, for tests
 }
 
 const workerIdle = 10 * time.Second
@@ -36,9 +37,12 @@ func (w *workers) loop(f func()) {
 		f()
 		f = nil // nothing of the last session stays reachable
 		idle.Reset(workerIdle)
+		w.idle.Add(1)
 		select {
 		case f = <-w.work:
+			w.idle.Add(-1)
 		case <-idle.C:
+			w.idle.Add(-1)
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -21,14 +22,23 @@ func TestWorkers(t *testing.T) {
 	if n := w.started.Load(); n != 5 {
 		t.Fatalf("%d workers started for 5 concurrent sessions", n)
 	}
-	time.Sleep(20 * time.Millisecond) // the five are idle now
 	for range 10 {
+		waitIdle(t, w, 5) // the five are idle now
 		done := make(chan struct{})
 		w.run(func() { close(done) })
 		<-done
-		time.Sleep(time.Millisecond)
 	}
 	if n := w.started.Load(); n != 5 {
 		t.Errorf("%d workers started in all, want the 5 reused", n)
+	}
+}
+
+// waitIdle waits until n workers wait for a session.
+func waitIdle(t *testing.T, w *workers, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); w.idle.Load() != n; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle workers after 10s, want %d", w.idle.Load(), n)
+		}
 	}
 }

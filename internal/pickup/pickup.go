@@ -162,7 +162,10 @@ func (p *Pickup) Scan(ctx context.Context) (int, error) {
 				n++
 			}
 		case errors.As(err, &qe):
-			p.logger("pickup").Warn(fmt.Sprintf("%s/%s: %v; will try again", queue.Maildrop, f.name, err))
+			// A shortage of space is warned about once, not per scan.
+			if !errors.Is(err, queue.ErrNoSpace) || queue.FirstShortage(err) {
+				p.logger("pickup").Warn(fmt.Sprintf("%s/%s: %v; will try again", queue.Maildrop, f.name, err))
+			}
 			return n, err
 		default:
 			p.logger("pickup").Warn(fmt.Sprintf("%s/%s: %v", queue.Maildrop, f.name, err))

@@ -2,6 +2,7 @@ package pickup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -236,14 +237,22 @@ func TestScanQueueFailureKeepsFile(t *testing.T) {
 	cfg := newMaildrop(t)
 	drop(t, cfg, &Submission{Recipients: []string{"a"}}, "x\n")
 	q := &queue.Memory{}
-	q.SetFail(queue.ErrNoSpace)
+	full := errors.New("not enough free space in mail queue: 1 bytes < 2")
+	q.SetFail(&queue.SpaceError{Err: full, First: true})
 	log, lines := newLog()
 	p := New(cfg, q, log)
 	if n, err := p.Scan(context.Background()); n != 0 || err == nil {
 		t.Fatalf("Scan with a full queue: %d, %v", n, err)
 	}
-	if len(maildropFiles(t, cfg)) != 1 || !hasLine(lines(), "insufficient system storage; will try again") {
+	if len(maildropFiles(t, cfg)) != 1 || !hasLine(lines(), "not enough free space in mail queue: 1 bytes < 2; will try again") {
 		t.Fatalf("file not kept; log:\n%s", strings.Join(lines(), "\n"))
+	}
+	// The same shortage at the next scan: no second warning.
+	q.SetFail(&queue.SpaceError{Err: full})
+	warnings := func() int { return strings.Count(strings.Join(lines(), "\n"), "warning:") }
+	before := warnings()
+	if n, err := p.Scan(context.Background()); n != 0 || err == nil || warnings() != before {
+		t.Fatalf("second Scan with a full queue: %d, %v; log:\n%s", n, err, strings.Join(lines(), "\n"))
 	}
 	q.SetFail(nil)
 	if n, err := p.Scan(context.Background()); n != 1 || err != nil || len(maildropFiles(t, cfg)) != 0 {

@@ -74,12 +74,17 @@ type Policy struct {
 	local      *matchList // mydestination
 	relay      *matchList // relay_domains
 	exclusions *matchList // smtpd_forbid_bare_newline_exclusions
+	hoggers    *matchList // smtpd_client_event_limit_exceptions
 	own        []netip.Addr
 	open       TableOpener
 	codes      codes
 	hostname   string
 	delimiter  string
 	parentAcc  bool // smtpd_access_maps in parent_domain_matches_subdomains
+	// rewrite is trivial-rewrite's configuration (myorigin,
+	// append_at_myorigin, ...); resolveOptions adds the local domains.
+	rewrite      address.ResolveOptions
+	doubleBounce string // double_bounce_sender
 	// LocalRecipient reports whether an address in a local domain is a
 	// known recipient (reject_unlisted_recipient); New sets it from
 	// local_recipient_maps; nil accepts every local part.
@@ -130,6 +135,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	if p.exclusions, err = newMatchList(cfg, "smtpd_forbid_bare_newline_exclusions"); err != nil {
 		return nil, err
 	}
+	if p.hoggers, err = newMatchList(cfg, "smtpd_client_event_limit_exceptions"); err != nil {
+		return nil, err
+	}
 	if p.own, err = cfg.OwnAddresses(ctx); err != nil {
 		return nil, err
 	}
@@ -152,7 +160,39 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	if p.hostname, err = cfg.Get("myhostname"); err != nil {
 		return nil, err
 	}
+	if p.rewrite, err = rewriteOptions(cfg); err != nil {
+		return nil, err
+	}
+	if p.doubleBounce, err = cfg.Get("double_bounce_sender"); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// rewriteOptions reads the parameters of Postfix's address rewriting and
+// resolution (trivial-rewrite(8)).
+func rewriteOptions(cfg *config.Config) (address.ResolveOptions, error) {
+	var o address.ResolveOptions
+	var err error
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{{"myhostname", &o.MyHostname}, {"myorigin", &o.MyOrigin}, {"mydomain", &o.MyDomain}, {"empty_address_recipient", &o.EmptyAddressRecipient}} {
+		if *s.dst, err = cfg.Get(s.name); err != nil {
+			return o, err
+		}
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"append_at_myorigin", &o.AppendAtMyOrigin}, {"append_dot_mydomain", &o.AppendDotMyDomain},
+		{"allow_percent_hack", &o.AllowPercentHack}, {"swap_bangpath", &o.SwapBangPath},
+		{"resolve_dequoted_address", &o.ResolveDequotedAddress}, {"resolve_null_domain", &o.ResolveNullDomain}} {
+		if *b.dst, err = cfg.Bool(b.name); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 func (p *Policy) cachedOpener(open TableOpener) TableOpener {
@@ -281,6 +321,15 @@ func (p *Policy) BareNewlineExempt(addr netip.Addr) bool {
 	return ok && err == nil
 }
 
+// EventLimitExempt reports whether a client is excluded from the
+// per-client limits (smtpd_client_event_limit_exceptions, default
+// $mynetworks), by address or verified name as Postfix's namadr lists
+// match. A list that cannot be read exempts nobody.
+func (p *Policy) EventLimitExempt(addr netip.Addr, name string) bool {
+	ok, err := p.hoggers.matchClient(addr, name, p.open)
+	return ok && err == nil
+}
+
 // isLocal reports whether a domain is this server's: mydestination, or
 // an address literal naming one of its own addresses.
 func (p *Policy) isLocal(domain string) (bool, error) {
@@ -290,16 +339,18 @@ func (p *Policy) isLocal(domain string) (bool, error) {
 	return p.local.matchDomain(strings.TrimSuffix(domain, "."), p.open)
 }
 
-// resolveOptions are trivial-rewrite's, with Postfix's defaults; a lookup
+// resolveOptions are trivial-rewrite's as main.cf sets them; a lookup
 // error is remembered in *lookupErr.
 func (p *Policy) resolveOptions(lookupErr *error) address.ResolveOptions {
-	return address.DefaultResolveOptions(p.hostname, func(d string) bool {
+	o := p.rewrite
+	o.IsLocal = func(d string) bool {
 		ok, err := p.isLocal(d)
 		if err != nil && *lookupErr == nil {
 			*lookupErr = err
 		}
 		return ok
-	})
+	}
+	return o
 }
 
 // Resolve returns where a recipient really goes (percent hack, bang
@@ -307,6 +358,13 @@ func (p *Policy) resolveOptions(lookupErr *error) address.ResolveOptions {
 func (p *Policy) Resolve(a address.Address) address.Address {
 	var err error
 	return address.Resolve(a, p.resolveOptions(&err))
+}
+
+// Canonical returns the one form of an address that the queue file,
+// routing, delivery and their log lines use: <user> is user@$myorigin
+// (see address.Canonical).
+func (p *Policy) Canonical(a address.Address) address.Address {
+	return address.Canonical(a, p.rewrite)
 }
 
 // IsLocal reports whether a domain is in the local class: mydestination,

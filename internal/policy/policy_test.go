@@ -70,7 +70,7 @@ func TestRecipientRestrictions(t *testing.T) {
 		{"check_recipient_access hash:/etc/postern/access", "named@remote.example", outside, "554 5.7.1 <named@remote.example>: Recipient address rejected: Access denied"},
 		{"check_recipient_access hash:/etc/postern/access", "class@remote.example", outside, "554 5.7.1 <class@remote.example>: Recipient address rejected: Access denied"},
 		{"check_recipient_access hash:/etc/postern/access", "coded@remote.example", outside, "450 4.7.1 <coded@remote.example>: Recipient address rejected: come back later"},
-		{"check_recipient_access hash:/etc/postern/missing", "a@b.test", outside, "451 4.3.0 <a@b.test>: Temporary lookup failure"},
+		{"check_recipient_access hash:/etc/postern/missing", "a@b.test", outside, "451 4.3.5 <a@b.test>: Recipient address rejected: Server configuration error"}, // Postfix 3.7.11, measured
 		{"reject_bogus_restriction", "a@mx.example.test", outside, "451 4.3.5 Server configuration error"},
 		{"defer", "a@mx.example.test", outside, "450 4.3.2 <a@mx.example.test>: Recipient address rejected: Try again later"},
 		{"defer_if_permit, permit", "a@mx.example.test", outside, "450 4.7.0 <a@mx.example.test>: Recipient address rejected: defer_if_permit requested"},

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/postern-mta/postern/internal/queue"
@@ -24,6 +25,17 @@ type memStore struct {
 	reads  map[string]int // Read calls per queue
 	writes map[string]int // changes per message, its Version
 	opened atomic.Int32   // Content calls
+	// full, when set, makes Update and Defer fail as a full disk does:
+	// a queue.SpaceError, First on the first failure only.
+	full     bool
+	fullSeen bool
+}
+
+// fullErr is the error of a write on a full disk; the caller holds s.mu.
+func (s *memStore) fullErr() error {
+	first := !s.fullSeen
+	s.fullSeen = true
+	return &queue.SpaceError{Err: fmt.Errorf("queue: write: %w", syscall.ENOSPC), First: first}
 }
 
 func newMemStore() *memStore {
@@ -131,6 +143,9 @@ func (s *memStore) Content(q, id string) (io.ReadCloser, error) {
 func (s *memStore) Update(q, id string, st map[int]queue.RcptStatus) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.full {
+		return s.fullErr()
+	}
 	m, err := s.get(q, id)
 	if err != nil {
 		return err
@@ -166,6 +181,9 @@ func (s *memStore) Move(id, from, to string) error {
 func (s *memStore) Defer(id, from string, next time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.full {
+		return s.fullErr()
+	}
 	m, err := s.get(from, id)
 	if err != nil {
 		return err

@@ -5,7 +5,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/postern-mta/postern/internal/queue"
 )
+
+// toField is a delivery line's "to=<addr>", followed by ", orig_to=<addr>"
+// when the client wrote the address differently (Postfix's log_adhoc: not
+// for a difference in case only).
+func toField(r queue.Recipient) string {
+	if r.Orig == "" || strings.EqualFold(r.Orig, r.Addr) {
+		return "to=<" + r.Addr + ">"
+	}
+	return "to=<" + r.Addr + ">, orig_to=<" + r.Orig + ">"
+}
 
 // formatDelay prints a duration in seconds as Postfix's log lines do
 // (format_tv with two significant digits and at most two decimals):

@@ -3,6 +3,8 @@ package qmgr
 import (
 	"testing"
 	"time"
+
+	"github.com/postern-mta/postern/internal/queue"
 )
 
 func TestFormatDelay(t *testing.T) {
@@ -17,6 +19,21 @@ func TestFormatDelay(t *testing.T) {
 	} {
 		if got := formatDelay(c.d); got != c.want {
 			t.Errorf("formatDelay(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+func TestToField(t *testing.T) {
+	for _, c := range []struct {
+		r    queue.Recipient
+		want string
+	}{
+		{queue.Recipient{Addr: "known@mx.example.test"}, "to=<known@mx.example.test>"},
+		{queue.Recipient{Addr: "known@mx.example.test", Orig: "known"}, "to=<known@mx.example.test>, orig_to=<known>"},
+		{queue.Recipient{Addr: "Known@MX.example.test", Orig: "known@mx.example.test"}, "to=<Known@MX.example.test>"},
+	} {
+		if got := toField(c.r); got != c.want {
+			t.Errorf("toField(%+v) = %q, want %q", c.r, got, c.want)
 		}
 	}
 }

@@ -394,3 +394,13 @@ func (m *Manager) destination(key string, limit int) *window {
 func (m *Manager) log(program string) *slog.Logger {
 	return m.config().Log.With("program", "postern/"+program)
 }
+
+// warnStore logs a queue write that failed, under program. A shortage
+// of space is logged once, by the first program it refuses (see
+// queue.SpaceError), not once per message and attempt.
+func (m *Manager) warnStore(program, format string, args ...any) {
+	if err, ok := args[len(args)-1].(error); ok && errors.Is(err, queue.ErrNoSpace) && !queue.FirstShortage(err) {
+		return
+	}
+	m.log(program).Warn(fmt.Sprintf(format, args...))
+}

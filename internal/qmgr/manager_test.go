@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -27,6 +28,32 @@ type scripted struct {
 	peak      atomic.Int32
 	hold      time.Duration
 	release   bool // call Request.Release before holding
+	// Events a delivery waits for (at most 10 s, then it goes on and
+	// the test's assertion fails), before it holds: waitPeak deliveries
+	// running at once, gate closed.
+	waitPeak int32
+	gate     chan struct{}
+}
+
+// await waits for the events the test asked for: the deliveries that
+// must overlap overlap whatever the machine's load, not because each
+// happened to last long enough.
+func (a *scripted) await() {
+	deadline := time.After(10 * time.Second)
+	if a.gate != nil {
+		select {
+		case <-a.gate:
+		case <-deadline:
+			return
+		}
+	}
+	for a.peak.Load() < a.waitPeak {
+		select {
+		case <-deadline:
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 func (a *scripted) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
@@ -41,6 +68,7 @@ func (a *scripted) Deliver(_ context.Context, req *deliver.Request) []deliver.Re
 	if a.release && req.Release != nil {
 		req.Release()
 	}
+	a.await()
 	time.Sleep(a.hold)
 	if req.DirectOnly {
 		a.direct.Add(1)
@@ -168,7 +196,7 @@ func (r *rig) send(sender string, rcpts ...string) string {
 // settle waits until no message is active and the condition holds.
 func (r *rig) settle(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a loaded 2-core machine, -race
 	for time.Now().Before(deadline) {
 		r.mgr.mu.Lock()
 		idle := len(r.mgr.active) == 0
@@ -285,7 +313,8 @@ func TestDelayWarning(t *testing.T) {
 
 func TestDestinationConcurrency(t *testing.T) {
 	r := newRig(t, nil)
-	r.agent.hold = 20 * time.Millisecond
+	r.agent.waitPeak = 2                 // two overlap, however slow the machine
+	r.agent.hold = 20 * time.Millisecond // time for a third to show up if the limit failed
 	for range 10 {
 		r.send("s@example.net", "ok@mx.example.test")
 	}
@@ -299,7 +328,7 @@ func TestDestinationConcurrency(t *testing.T) {
 // the next delivery starts while the released one finishes.
 func TestReleaseFreesTheSlot(t *testing.T) {
 	r := newRig(t, nil)
-	r.agent.hold = 50 * time.Millisecond
+	r.agent.waitPeak = 3 // only released slots let a third one start
 	r.agent.release = true
 	for range 10 {
 		r.send("s@example.net", "ok@mx.example.test")
@@ -461,4 +490,25 @@ func TestDeadDestinationIsSuspended(t *testing.T) {
 	r.advance(10 * time.Minute) // past minimal_backoff_time: tried again
 	r.mgr.Flush()
 	r.settle("retry", func() bool { return down.calls.Load() >= 2 })
+}
+
+// On a full disk, a deferral that cannot be recorded is still logged
+// (status=deferred: the recipient stays pending, as the line says), and
+// the shortage is warned about once, not once per message or attempt.
+func TestDeferralOnAFullDisk(t *testing.T) {
+	r := newRig(t, nil)
+	r.store.mu.Lock()
+	r.store.full = true
+	r.store.mu.Unlock()
+	ids := []string{r.send("s@example.net", "soft1@mx.example.test"), r.send("s@example.net", "soft2@mx.example.test")}
+	r.settle("both attempts", func() bool { return strings.Count(r.log.String(), "status=deferred") == 2 })
+	log := r.log.String()
+	for i, id := range ids {
+		if want := fmt.Sprintf("%s: to=<soft%d@mx.example.test>, relay=local, ", id, i+1); !strings.Contains(log, want) {
+			t.Errorf("no deferral logged for %s:\n%s", id, log)
+		}
+	}
+	if n := strings.Count(log, "no space left on device"); n != 1 {
+		t.Errorf("%d warnings about the full disk, want 1:\n%s", n, log)
+	}
 }

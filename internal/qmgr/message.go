@@ -116,7 +116,7 @@ func (m *Manager) deferMessage(j *job) {
 		wait = min(wait, j.cfg.MaxBackoff)
 	}
 	if err := m.store.Defer(j.msg.ID, queue.Active, now.Add(wait)); err != nil {
-		m.log("qmgr").Warn(fmt.Sprintf("%s: defer: %v", j.msg.ID, err))
+		m.warnStore("qmgr", "%s: defer: %v", j.msg.ID, err)
 	}
 }
 

@@ -96,7 +96,7 @@ func (j *job) enqueueNotice(kind bounce.Kind, rcpts []int, what string) (string,
 	env.ID = newID
 	id, err := j.m.store.Enqueue(context.Background(), env, io.NopCloser(bytes.NewReader(body)))
 	if err != nil {
-		log.Warn(fmt.Sprintf("%s: %s: cannot queue it: %v", j.msg.ID, what, err))
+		j.m.warnStore("bounce", "%s: %s: cannot queue it: %v", j.msg.ID, what, err)
 		return "", err
 	}
 	log.Info(fmt.Sprintf("%s: %s: %s", j.msg.ID, what, id))

@@ -32,16 +32,26 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 		if r.ConnUse > 1 { // Postfix marks deliveries over a reused connection
 			relay += fmt.Sprintf(", conn_use=%d", r.ConnUse)
 		}
-		lines = append(lines, fmt.Sprintf("%s: to=<%s>, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
-			j.msg.Envelope.Recipients[r.Rcpt].Addr, relay, tr.String(now), r.DSN, status, r.Reason))
+		lines = append(lines, fmt.Sprintf("%s: %s, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
+			toField(j.msg.Envelope.Recipients[r.Rcpt]), relay, tr.String(now), r.DSN, status, r.Reason))
 	}
+	log := j.m.log(rt.Transport)
 	if !j.update(updates) {
+		// Not recorded: every recipient stays pending and is tried
+		// again. A deferral is then what happened, and is logged as
+		// such; a delivery is logged when a later attempt records it.
+		if !j.direct {
+			for i, r := range results {
+				if updates[r.Rcpt].State == queue.Pending {
+					log.Info(lines[i])
+				}
+			}
+		}
 		return
 	}
 	if j.direct { // its from= line waited for a delivery to report
 		j.logFrom()
 	}
-	log := j.m.log(rt.Transport)
 	for _, l := range lines {
 		log.Info(l)
 	}
@@ -94,12 +104,12 @@ func (j *job) update(updates map[int]queue.RcptStatus) bool {
 			return true
 		}
 		// Not removed (or not durably): record the outcome as usual.
-		j.m.log("qmgr").Warn(fmt.Sprintf("%s: remove: %v", j.msg.ID, err))
+		j.m.warnStore("qmgr", "%s: remove: %v", j.msg.ID, err)
 	}
 	if err := j.m.store.Update(queue.Active, j.msg.ID, updates); err != nil {
 		// The outcome is lost; the recipient stays pending and will be
 		// tried again: a duplicate is better than a loss.
-		j.m.log("qmgr").Warn(fmt.Sprintf("%s: cannot record delivery status: %v", j.msg.ID, err))
+		j.m.warnStore("qmgr", "%s: cannot record delivery status: %v", j.msg.ID, err)
 		return false
 	}
 	j.apply(updates)
@@ -153,8 +163,8 @@ func (j *job) expire() {
 		}
 		st.Notified = !bounce.Wanted(bounce.Failure, &j.msg.Envelope, i, j.cfg.Hostname)
 		updates[i] = st
-		lines = append(lines, fmt.Sprintf("%s: to=<%s>, relay=none, %s, dsn=%s, status=expired, returned to sender (%s)",
-			j.msg.ID, j.msg.Envelope.Recipients[i].Addr, t.String(now), st.DSN, st.Reason))
+		lines = append(lines, fmt.Sprintf("%s: %s, relay=none, %s, dsn=%s, status=expired, returned to sender (%s)",
+			j.msg.ID, toField(j.msg.Envelope.Recipients[i]), t.String(now), st.DSN, st.Reason))
 	}
 	if j.update(updates) {
 		for _, l := range lines {

@@ -17,6 +17,18 @@ type Recipient struct {
 	Addr   string
 	Notify string // NEVER, or a comma list of SUCCESS, FAILURE, DELAY; "" = default
 	ORcpt  string // original recipient, "rfc822;addr", xtext-decoded
+	// Orig is the address as the client or sender wrote it when Addr, the
+	// rewritten address (<user> becomes user@$myorigin), differs from it:
+	// Postfix's orig_to= and X-Original-To:. "" means Addr.
+	Orig string
+}
+
+// Original is the address as it was received: Orig, else Addr.
+func (r Recipient) Original() string {
+	if r.Orig != "" {
+		return r.Orig
+	}
+	return r.Addr
 }
 
 // Envelope is everything about a message except its content.

@@ -61,11 +61,13 @@ type Store struct {
 	statMu   sync.Mutex // the last statfs answer, see statfs
 	statFree int64
 	statAt   time.Time
+	space    spaceRule // queue_minfree, message_size_limit; a shortage under way
 
-	fault     fault                  // tests: make file system steps fail
-	freeSpace func() (int64, error)  // tests: pretend the disk is full
-	syncFile  func(f *os.File) error // benchmarks: other ways to sync
-	bufs      sync.Pool              // chunkSize buffers for Enqueue
+	fault     fault                               // tests: make file system steps fail
+	freeSpace func() (int64, error)               // tests: pretend the disk is full
+	syncFile  func(f *os.File) error              // benchmarks: other ways to sync
+	scrub     func(path string, size int64) error // scrubSpare; benchmarks: other ways
+	bufs      sync.Pool                           // chunkSize buffers for Enqueue
 }
 
 // Open opens the queue under dir, creating its directories (mode 0700)
@@ -81,10 +83,12 @@ func Open(dir string, opt Options) (*Store, error) {
 		s.now = time.Now
 	}
 	s.freeSpace = s.statfs
+	s.SetSpaceLimits(opt.MinFree, opt.MessageSizeLimit)
 	// fdatasync: a queue file is read back by its content (records,
 	// checksums, end marker), never by its timestamps, and overwriting a
 	// spare file of the same size then writes no inode.
 	s.syncFile = func(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+	s.scrub = scrubSpare
 	s.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
 	for _, d := range append(queueDirs, tmpDir) {
 		path := filepath.Join(dir, d)
@@ -122,65 +126,6 @@ func (s *Store) lock(id string) func() {
 	m := &s.locks[h.Sum32()%uint32(len(s.locks))]
 	m.Lock()
 	return m.Unlock
-}
-
-// statfs returns the free space of the queue's file system. CheckSpace
-// runs twice per message (MAIL, Enqueue); a disk with plenty of room
-// does not fill up in a moment, so an answer above statfsSlack is reused
-// for statfsReuse.
-func (s *Store) statfs() (int64, error) {
-	s.statMu.Lock()
-	defer s.statMu.Unlock()
-	if s.statFree > statfsSlack && time.Since(s.statAt) < statfsReuse {
-		return s.statFree, nil
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(s.dir, &st); err != nil {
-		s.statFree = 0
-		return 0, err
-	}
-	bsize := int64(st.Frsize)
-	if bsize == 0 {
-		bsize = int64(st.Bsize)
-	}
-	s.statFree, s.statAt = int64(st.Bavail)*bsize, time.Now()
-	return s.statFree, nil
-}
-
-const (
-	statfsSlack = 1 << 30 // bytes free
-	statfsReuse = 100 * time.Millisecond
-)
-
-// CheckSpace reports ErrNoSpace when the queue file system cannot take
-// a message of size bytes (0: unknown) and keep its reserve: the larger
-// of queue_minfree and 1.5 × message_size_limit (Postfix's rule). The
-// SMTP server calls it at MAIL; Enqueue calls it with 0.
-func (s *Store) CheckSpace(size int64) error {
-	need := max(s.opt.MinFree, s.opt.MessageSizeLimit/2*3) + max(size, 0)
-	free, err := s.freeSpace()
-	if err == nil && free < need && s.spares.drain() > 0 {
-		s.statMu.Lock()
-		s.statAt = time.Time{} // forget the answer from before the drain
-		s.statMu.Unlock()
-		free, err = s.freeSpace() // the spares' space is free again
-	}
-	if err != nil {
-		return fmt.Errorf("queue: free space in %s: %w", s.dir, err)
-	}
-	if free < need {
-		s.log.Warn(fmt.Sprintf("not enough free space in mail queue: %d bytes < %d", free, need))
-		return fmt.Errorf("queue: %w: %d bytes free, need %d", ErrNoSpace, free, need)
-	}
-	return nil
-}
-
-// noSpace marks a full file system (or quota) as ErrNoSpace.
-func noSpace(err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return fmt.Errorf("%w: %w", ErrNoSpace, err)
-	}
-	return err
 }
 
 // seedIDs sets seenMicros to the time of the newest ID in the queue and
@@ -258,10 +203,10 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	}
 	tmp, err := s.writeNew(ctx, &e, body)
 	if err != nil {
-		return "", noSpace(fmt.Errorf("queue: %w", err))
+		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
 	if err := s.publish(tmp, e.ID); err != nil {
-		return "", noSpace(fmt.Errorf("queue: %w", err))
+		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
 	return e.ID, nil
 }

@@ -23,7 +23,8 @@
 //	I  queue ID (must match the file name)
 //	T  arrival time
 //	S  sender ("" = the null sender)
-//	R  recipient: address, NOTIFY, ORCPT (one record per recipient, in order)
+//	R  recipient: address, NOTIFY, ORCPT, and the original address when it
+//	   differs (one record per recipient, in order)
 //	C  client: address, name, HELO name, protocol
 //	F  flags: uvarint bit set, 1 = BODY=8BITMIME, 2 = SMTPUTF8
 //	D  DSN: RET, ENVID
@@ -75,7 +76,10 @@
 // every link or rename finished before it started, and under load the
 // first caller waits a millisecond for company before it syncs. If any step fails, the
 // message is removed again and Enqueue returns an error; ENOSPC (and
-// EDQUOT) are reported as ErrNoSpace. Move renames a file and fsyncs the
+// EDQUOT) are reported as ErrNoSpace (a SpaceError, whose First marks
+// the first refusal of a shortage: the store logs nothing about space,
+// its caller logs that one under its own name). SetSpaceLimits changes
+// the free-space rule while the store is open (a reload). Move renames a file and fsyncs the
 // destination directory, then the source directory. Update, SetDelayWarned
 // and Defer fsync the file after appending. (Postfix, qmail and chasquid
 // skip the directory fsyncs; we do not.) A queue manager that scans
@@ -104,9 +108,12 @@
 // name back to a file holding another message), and Enqueue writes the
 // next message into a spare. The pool is bounded (maxSpares files,
 // maxSpareBytes bytes; larger files are removed); CheckSpace gives the
-// spares' space back when the disk runs short. Spares keep their old
-// content until reused, as readable as the queue files were. A reader
-// of a message's content must be closed before Complete.
+// spares' space back when the disk runs short. A spare keeps nothing of
+// its message: Complete overwrites the content with zeros (unsynced:
+// blocks stay allocated and written, so reuse changes no metadata)
+// before the file joins the pool, and recovery does the same to the
+// spares it adopts, in case a crash undid it. A reader of a message's
+// content must be closed before Complete.
 //
 // The file fsyncs are not shared. syncfs(2), one flush of the whole file
 // system per batch, was measured and not kept: no faster than concurrent
@@ -116,7 +123,7 @@
 // # Recovery
 //
 // Open removes every file in tmp (an Enqueue that never returned) but
-// spares with no other name, which it keeps in the pool, moves
+// spares with no other name, which it scrubs and keeps in the pool, moves
 // files from active back to incoming (the queue manager schedules them
 // again) and moves files in incoming, deferred and hold whose header,
 // envelope or end marker is damaged to corrupt, logging "corrupt queue

@@ -88,8 +88,11 @@ func TestStoreFreeSpaceRule(t *testing.T) {
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrNoSpace)) {
 			t.Errorf("%+v: %v", tt, err)
 		}
-		if !tt.ok && !strings.Contains(logged(), "not enough free space in mail queue") {
-			t.Errorf("%+v: nothing logged", tt)
+		if !tt.ok && (!strings.Contains(err.Error(), "not enough free space in mail queue") || !FirstShortage(err)) {
+			t.Errorf("%+v: error %q, FirstShortage %v", tt, err, FirstShortage(err))
+		}
+		if l := logged(); l != "" { // the caller logs, under its own name
+			t.Errorf("%+v: the store logged %q", tt, l)
 		}
 		if err := s.CheckSpace(0); (err == nil) != tt.ok {
 			t.Errorf("%+v: CheckSpace(0) = %v", tt, err)

@@ -90,7 +90,11 @@ func envelopeRecords(b []byte, id string, env *Envelope) ([]byte, error) {
 	add(recArrival, appendTime(nil, env.Arrival))
 	add(recSender, []byte(env.Sender))
 	for _, r := range env.Recipients {
-		add(recRcpt, appendString(appendString(appendString(nil, r.Addr), r.Notify), r.ORcpt))
+		rp := appendString(appendString(appendString(nil, r.Addr), r.Notify), r.ORcpt)
+		if r.Orig != "" {
+			rp = appendString(rp, r.Orig)
+		}
+		add(recRcpt, rp)
 	}
 	p := appendString(nil, env.ClientAddr)
 	p = appendString(p, env.ClientName)

@@ -234,7 +234,7 @@ func (s *Store) appendState(queue, id string, build func(*queueFile) ([]byte, er
 			id, qf.fileSize-qf.validEnd, queue, id))
 	}
 	if err := s.appendAt(f, rec, qf.validEnd); err != nil {
-		return noSpace(fmt.Errorf("queue: %w", err))
+		return s.noSpace(fmt.Errorf("queue: %w", err))
 	}
 	if tail := qf.validEnd + int64(len(rec)) - qf.tailOff; tail > compactAfter {
 		if err := s.compact(queue, id, f, tail); err != nil {

@@ -127,7 +127,11 @@ func parseEnvelope(br *bufio.Reader, qf *queueFile, id string) (int64, error) {
 			env.Sender = string(payload)
 			p.b = nil
 		case recRcpt:
-			env.Recipients = append(env.Recipients, Recipient{Addr: p.string(), Notify: p.string(), ORcpt: p.string()})
+			r := Recipient{Addr: p.string(), Notify: p.string(), ORcpt: p.string()}
+			if p.ok && len(p.b) > 0 { // the original address is optional
+				r.Orig = p.string()
+			}
+			env.Recipients = append(env.Recipients, r)
 		case recClient:
 			env.ClientAddr, env.ClientName, env.Helo, env.Protocol = p.string(), p.string(), p.string(), p.string()
 		case recFlags:

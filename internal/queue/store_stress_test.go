@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // The crash child: enqueues and updates from 4 goroutines, printing each
@@ -79,7 +78,11 @@ func TestStoreSurvivesKill(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.AfterFunc(time.Duration(150+100*round)*time.Millisecond, func() { cmd.Process.Kill() })
+		// Killed once it has acknowledged killAfter messages, not on a
+		// timer: a loaded machine slows the child, never the test's
+		// strength. The child goes on working while the kill is on its
+		// way, so it lands in the middle of some step.
+		killAfter := 40 + 30*round
 		queued, sent := map[string]string{}, map[string]bool{}
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -87,6 +90,9 @@ func TestStoreSurvivesKill(t *testing.T) {
 			switch {
 			case len(f) == 3 && f[0] == "queued":
 				queued[f[1]] = f[2]
+				if len(queued) == killAfter {
+					cmd.Process.Kill()
+				}
 			case len(f) == 2 && f[0] == "sent":
 				sent[f[1]] = true
 			default:
@@ -94,8 +100,8 @@ func TestStoreSurvivesKill(t *testing.T) {
 			}
 		}
 		cmd.Wait()
-		if len(queued) == 0 {
-			t.Fatal("the child queued nothing")
+		if len(queued) < killAfter {
+			t.Fatalf("the child stopped after %d messages, before the kill", len(queued))
 		}
 		s, err := Open(dir, Options{})
 		if err != nil {

@@ -23,7 +23,7 @@ func fullEnvelope() *Envelope {
 		Sender: "sénder+x@example.test",
 		Recipients: []Recipient{
 			{Addr: "a@example.test", Notify: "SUCCESS,FAILURE,DELAY", ORcpt: "rfc822;A@Example.test"},
-			{Addr: "b@example.test", Notify: "NEVER"},
+			{Addr: "b@example.test", Notify: "NEVER", Orig: "b"},
 			{Addr: "c\x00\n@example.test", ORcpt: "utf-8;ç@example.test"},
 		},
 		ClientAddr: "2001:db8::1",

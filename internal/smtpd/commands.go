@@ -98,16 +98,26 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		return
 	}
 	path, params, err := address.Options{}.Parse(rest, ss.cfg.SMTPUTF8)
+	if err == nil && !path.Null {
+		// As for RCPT: an address that resolves to no valid domain
+		// ("a@b c", quoted) is a syntax error, so nothing invalid is queued.
+		_, utf8 := address.Lookup(params, "SMTPUTF8")
+		err = address.Options{}.CheckResolved(ss.srv.Policy.Resolve(path.Addr), utf8)
+	}
 	if err != nil {
 		ss.fail(addressReply(err, "501 5.1.7 Bad sender address syntax"))
 		return
 	}
-	addr := ""
-	if !path.Null {
+	// Restrictions and reject log lines see the sender as the client wrote
+	// it; the queue file and the delivery log see it rewritten, <user> as
+	// user@$myorigin (Postfix: smtpd "from=<user>", qmgr "from=<user@...>").
+	addr, queued := "", ""
+	if !path.Null && path.Addr != (address.Address{}) {
 		addr = path.Addr.String()
+		queued = ss.srv.Policy.Canonical(path.Addr).String()
 	}
 	tx := &transaction{sender: addr}
-	tx.env = queue.Envelope{Sender: addr, Protocol: "SMTP", Arrival: time.Now()}
+	tx.env = queue.Envelope{Sender: queued, Protocol: "SMTP", Arrival: time.Now()}
 	if ss.esmtp {
 		tx.env.Protocol = "ESMTP"
 	}
@@ -136,8 +146,16 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 	}
 	if sc, ok := ss.srv.Queue.(queue.SpaceChecker); ok {
 		if err := sc.CheckSpace(size); err != nil {
-			ss.logWarn("%s: %v", ss.queueID(), err)
-			ss.fail("452 4.3.1 Insufficient system storage")
+			// A shortage is reported once, by the first program it
+			// refuses; each refused MAIL gets Postfix's reject line.
+			switch {
+			case queue.FirstShortage(err):
+				ss.logWarn("%v", err)
+			case !errors.Is(err, queue.ErrNoSpace):
+				ss.logWarn("%s: %v", ss.queueID(), err)
+			}
+			ss.req.Sender = addr
+			ss.reject("MAIL", policy.Verdict{Reply: "452 4.3.1 Insufficient system storage"})
 			return
 		}
 	}
@@ -177,12 +195,18 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		ss.fail(addressReply(err, "501 5.1.3 Bad recipient address syntax"))
 		return
 	}
+	// addr, as the client wrote it, is what replies and reject log lines
+	// name; everything after acceptance uses the one rewritten address
+	// (<user> is user@$myorigin), and orig_to= remembers addr.
 	addr := path.Addr.String()
 	if len(ss.tx.env.Recipients) >= ss.cfg.RecipientLimit {
 		ss.reply("452 4.5.3 Error: too many recipients")
 		return
 	}
-	r := queue.Recipient{Addr: addr}
+	r := queue.Recipient{Addr: ss.srv.Policy.Canonical(path.Addr).String()}
+	if r.Addr != addr {
+		r.Orig = addr
+	}
 	for _, p := range params {
 		switch p.Keyword {
 		case "NOTIFY":
@@ -196,7 +220,13 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	}
 	ss.req.RcptAddr = path.Addr
 	ss.req.Recipient = addr
-	if v := ss.checkRecipient(ctx); v.Kind == policy.Reject {
+	// RFC 5321 section 4.5.1: <postmaster> is always accepted. As in
+	// Postfix (smtpd_check_rcpt), no restriction applies to it.
+	var v policy.Verdict
+	if !isPostmaster(path.Addr) {
+		v = ss.checkRecipient(ctx)
+	}
+	if v.Kind == policy.Reject {
 		ss.tx.rejected++
 		ss.reject("RCPT", v)
 		return
@@ -254,6 +284,13 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 	}
 	v.Discard = v.Discard || discard
 	return v
+}
+
+// isPostmaster is the bare <postmaster>, in any case. postmaster@ a local
+// domain passes the restrictions like any address, and is exempt from the
+// local_recipient_maps lookup (policy).
+func isPostmaster(a address.Address) bool {
+	return a.Domain == "" && strings.EqualFold(a.Local, "postmaster")
 }
 
 // cutPrefixFold removes a case-insensitive prefix and following blanks.

@@ -18,18 +18,34 @@ type Config struct {
 	Timeout          time.Duration
 	HardErrorLimit   int
 	SoftErrorLimit   int
-	ErrorSleep       time.Duration
-	DelayReject      bool
-	HeloRequired     bool
-	DisableVRFY      bool
-	SMTPUTF8         bool
-	LineLimit        int
+	// JunkLimit: smtpd_junk_command_limit.
+	JunkLimit int
+	// ConnCountLimit: smtpd_client_connection_count_limit (0: none).
+	ConnCountLimit int
+	// PerRequestDeadline and MinDataRate: smtpd_per_request_deadline and
+	// smtpd_min_data_rate (bytes per second), see connReader.
+	PerRequestDeadline bool
+	MinDataRate        int64
+	ErrorSleep         time.Duration
+	DelayReject        bool
+	HeloRequired       bool
+	DisableVRFY        bool
+	SMTPUTF8           bool
+	LineLimit          int
 	// BareNewline is smtpd_forbid_bare_newline (Postfix 3.9 meanings:
 	// normalize, note and yes normalize; reject refuses; no is legacy).
 	BareNewline    smtpio.BareNewline
 	BareRejectCode int
 	// RelayFirst: smtpd_relay_before_recipient_restrictions.
 	RelayFirst bool
+}
+
+// StressConfigFrom is ConfigFrom with stress = yes, as Postfix's master
+// sets it for the smtpd processes it starts while a service is at its
+// process limit: ${stress?...} defaults give shorter timeouts and lower
+// error limits. It is read once per configuration, next to ConfigFrom.
+func StressConfigFrom(cfg *config.Config) (*Config, error) {
+	return ConfigFrom(cfg.With("stress", "yes"))
 }
 
 // ConfigFrom reads the session settings, failing on the first bad value.
@@ -73,6 +89,12 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getInt("smtpd_recipient_limit", &c.RecipientLimit)
 	getInt("smtpd_hard_error_limit", &c.HardErrorLimit)
 	getInt("smtpd_soft_error_limit", &c.SoftErrorLimit)
+	getInt("smtpd_junk_command_limit", &c.JunkLimit)
+	getInt("smtpd_client_connection_count_limit", &c.ConnCountLimit)
+	var rate int
+	getInt("smtpd_min_data_rate", &rate)
+	c.MinDataRate = int64(rate)
+	getBool("smtpd_per_request_deadline", &c.PerRequestDeadline)
 	getInt("line_length_limit", &c.LineLimit)
 	getDur("smtpd_timeout", &c.Timeout)
 	getDur("smtpd_error_sleep_time", &c.ErrorSleep)

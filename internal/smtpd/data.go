@@ -51,12 +51,18 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 	ss.reply("354 End data with <CR><LF>.<CR><LF>")
 	ss.w.Flush()
 	m := ss.startMessage(ctx)
-	ss.conn.SetDeadline(time.Now().Add(ss.cfg.Timeout * 10)) // the whole message, not one line
 	limit := ss.cfg.MessageSizeLimit
 	if limit <= 0 {
 		limit = -1 // message_size_limit = 0: no limit
 	}
+	ss.where = afterData
+	ss.cr.startContent(ss.rd.Buffered())
 	_, err := ss.rd.ReadData(m, limit)
+	ss.cr.endContent()
+	ss.deadline() // for the reply
+	if err == nil || !isConnErr(err) {
+		ss.where = afterDot
+	}
 	ss.finish(ctx, m, err)
 }
 
@@ -84,10 +90,12 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		m.Abort(readErr)
 		ss.deadline()
 		ss.reply(fmt.Sprintf("421 4.4.2 %s Error: timeout exceeded", ss.cfg.Hostname))
+		ss.logEnd("timeout")
 		ss.quit = true
 		return
 	case readErr != nil:
 		m.Abort(readErr) // connection lost: nothing is queued
+		ss.logEnd("lost connection")
 		ss.quit = true
 		return
 	}
@@ -112,8 +120,10 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	id, err := m.Close()
 	switch {
 	case errors.Is(err, queue.ErrNoSpace):
-		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
-		ss.fail("452 4.3.1 Insufficient system storage")
+		if queue.FirstShortage(err) { // once per shortage (see queue.SpaceError)
+			ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
+		}
+		ss.reject("END-OF-MESSAGE", policy.Verdict{Reply: "452 4.3.1 Insufficient system storage"})
 		return
 	case err != nil:
 		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
@@ -155,8 +165,13 @@ func (ss *session) cmdBdat(ctx context.Context, arg string) {
 	if ss.cfg.MessageSizeLimit <= 0 {
 		limit = -1
 	}
-	ss.conn.SetDeadline(time.Now().Add(ss.cfg.Timeout * 10))
+	ss.cr.startContent(ss.rd.Buffered())
 	n, err := ss.rd.ReadChunk(tx.bdat, size, limit, last)
+	ss.cr.endContent()
+	ss.deadline() // for the reply
+	if last && (err == nil || !isConnErr(err)) {
+		ss.where = afterDot
+	}
 	tx.bdatSize += n
 	if err != nil && !errors.Is(err, smtpio.ErrTooBig) {
 		ss.finish(ctx, tx.bdat, err)
@@ -197,4 +212,11 @@ func (ss *session) received() string {
 	}
 	fmt.Fprintf(&b, "; %s\r\n", time.Now().Format("Mon, 2 Jan 2006 15:04:05 -0700 (MST)"))
 	return b.String()
+}
+
+// isConnErr reports a read error that ends the session (timeout, lost
+// connection), as opposed to one about the content that was read whole.
+func isConnErr(err error) bool {
+	return !errors.Is(err, smtpio.ErrTooBig) && !errors.Is(err, smtpio.ErrBareLF) &&
+		!errors.Is(err, smtpio.ErrBareCR) && !errors.As(err, new(*smtpio.WriteError))
 }

@@ -5,4 +5,11 @@
 // DATA); access decisions come from internal/policy; accepted messages
 // go to a queue.Queue (in one piece up to 64 KiB, streamed beyond), and
 // 250 is sent only once it has stored them.
+//
+// Limits within a session are Postfix's: smtpd_client_connection_count_limit
+// through a ConnCounter (internal/anvil) before the greeting, the error
+// counter with smtpd_soft/hard_error_limit and smtpd_junk_command_limit,
+// and read deadlines per command and, for content, smtpd_min_data_rate
+// (deadline.go). The master picks Server.Stress, the configuration read
+// with stress = yes, for sessions begun at the service's process limit.
 package smtpd

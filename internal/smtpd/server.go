@@ -13,6 +13,10 @@ import (
 // Server is the SMTP server of one configuration generation.
 type Server struct {
 	Config *Config
+	// Stress is Config read with stress = yes (StressConfigFrom): the
+	// settings of sessions that begin while the service is at its
+	// process limit. Nil means Config for those too.
+	Stress *Config
 	Policy *policy.Policy
 	Queue  queue.Queue
 	Log    *slog.Logger
@@ -23,6 +27,12 @@ type Server struct {
 	// BareNewlineExempt reports clients excluded from
 	// smtpd_forbid_bare_newline (default: $mynetworks).
 	BareNewlineExempt func(addr netip.Addr) bool
+	// Anvil counts each client's concurrent sessions for
+	// smtpd_client_connection_count_limit; nil counts nothing.
+	Anvil ConnCounter
+	// EventLimitExempt reports clients excluded from the per-client
+	// limits (smtpd_client_event_limit_exceptions); nil exempts nobody.
+	EventLimitExempt func(addr netip.Addr, name string) bool
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string
@@ -35,9 +45,33 @@ func (s *Server) newID() string {
 	return queue.NewID()
 }
 
-// ServeConn runs one SMTP session on c and closes it.
-func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
+// ConnCounter counts a client's concurrent sessions per service
+// (internal/anvil): Connect returns the count with this session, and
+// every Connect is followed by one Disconnect.
+type ConnCounter interface {
+	Connect(service string, addr netip.Addr) int
+	Disconnect(service string, addr netip.Addr)
+}
+
+// Conn is what the master knows about a connection it hands over.
+type Conn struct {
+	// Service is the master.cf service name ("smtp" if empty), which
+	// per-client counts and their log lines are kept under.
+	Service string
+	// Stress: the service is at its process limit; the session uses
+	// Server.Stress.
+	Stress bool
+}
+
+// ServeConn runs one SMTP session of service "smtp" on c and closes it.
+func (s *Server) ServeConn(ctx context.Context, c net.Conn) { s.Serve(ctx, c, Conn{}) }
+
+// Serve runs one SMTP session on c and closes it.
+func (s *Server) Serve(ctx context.Context, c net.Conn, info Conn) {
 	defer c.Close()
-	ss := newSession(s, c)
+	if info.Service == "" {
+		info.Service = "smtp"
+	}
+	ss := newSession(s, c, info)
 	ss.run(ctx)
 }

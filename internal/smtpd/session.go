@@ -24,14 +24,20 @@ type session struct {
 	srv    *Server
 	cfg    *Config
 	conn   net.Conn
+	cr     *connReader // the time limits under rd
 	rd     *smtpio.Reader
+	info   Conn
 	w      *bufio.Writer
 	req    policy.Request
 	esmtp  bool
 	helo   bool
 	tx     *transaction
 	errors int
+	junk   int // NOOP, RSET, VRFY, HELO/EHLO so far (smtpd_junk_command_limit)
 	quit   bool
+	// where is Postfix's state->where: the last command, for the
+	// "timeout after …" and "lost connection after …" log lines.
+	where string
 	// denied is set when smtpd_delay_reject = no rejected the client at
 	// connect: every later command but QUIT gets 503.
 	denied string
@@ -50,8 +56,20 @@ type transaction struct {
 	bdatErr  string
 }
 
-func newSession(s *Server, c net.Conn) *session {
-	ss := &session{srv: s, cfg: s.Config, conn: c, w: bufio.NewWriter(c)}
+// Values of session.where besides command names, as Postfix's.
+const (
+	afterConnect = "CONNECT"
+	afterData    = "DATA" // while reading content: the log line adds the bytes
+	afterDot     = "END-OF-MESSAGE"
+	unknownCmd   = "UNKNOWN"
+)
+
+func newSession(s *Server, c net.Conn, info Conn) *session {
+	ss := &session{srv: s, cfg: s.Config, conn: c, w: bufio.NewWriter(c), info: info, where: afterConnect}
+	if info.Stress && s.Stress != nil {
+		ss.cfg = s.Stress
+	}
+	ss.cr = newConnReader(c, ss.cfg)
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	ss.req.ClientAddr = ap.Addr().Unmap()
 	ss.req.ClientName = "unknown"
@@ -59,7 +77,7 @@ func newSession(s *Server, c net.Conn) *session {
 	if mode != smtpio.Allow && s.BareNewlineExempt != nil && s.BareNewlineExempt(ss.req.ClientAddr) {
 		mode = smtpio.Allow // excluded clients keep the legacy behaviour, as in Postfix
 	}
-	ss.rd = smtpio.NewReader(c, mode)
+	ss.rd = smtpio.NewReader(ss.cr, mode)
 	return ss
 }
 
@@ -76,8 +94,14 @@ func (ss *session) logWarn(format string, args ...any) {
 }
 
 // reply sends one reply line (or several joined by "\n") and flushes
-// unless more pipelined commands are already waiting.
+// unless more pipelined commands are already waiting. Past
+// smtpd_soft_error_limit errors every reply waits smtpd_error_sleep_time
+// first, as Postfix's smtpd_chat_reply ("sleep-on-anything").
 func (ss *session) reply(lines ...string) {
+	if ss.errors >= ss.cfg.SoftErrorLimit && ss.cfg.ErrorSleep > 0 {
+		ss.w.Flush()
+		time.Sleep(ss.cfg.ErrorSleep)
+	}
 	for i, l := range lines {
 		sep := " "
 		if i < len(lines)-1 {
@@ -93,21 +117,43 @@ func (ss *session) reply(lines ...string) {
 	}
 }
 
-// fail sends an error reply and counts it: past smtpd_soft_error_limit
-// each error is delayed, at smtpd_hard_error_limit the session ends.
+// fail sends an error reply and counts the error.
 func (ss *session) fail(line string) {
-	ss.errors++
-	if ss.errors >= ss.cfg.HardErrorLimit {
-		ss.reply(line)
-		ss.reply(fmt.Sprintf("421 4.7.0 %s Error: too many errors", ss.cfg.Hostname))
-		ss.quit = true
-		return
-	}
-	if ss.errors >= ss.cfg.SoftErrorLimit {
-		ss.w.Flush()
-		time.Sleep(ss.cfg.ErrorSleep)
-	}
 	ss.reply(line)
+	ss.errors++
+	ss.checkErrors()
+}
+
+// checkErrors ends the session at smtpd_hard_error_limit errors, as
+// Postfix does before it reads the next command.
+func (ss *session) checkErrors() {
+	if ss.errors >= ss.cfg.HardErrorLimit && !ss.quit {
+		ss.reply(fmt.Sprintf("421 4.7.0 %s Error: too many errors", ss.cfg.Hostname))
+		ss.logEnd("too many errors")
+		ss.quit = true
+	}
+}
+
+// countJunk counts a command that can be repeated without end (Postfix
+// flags HELO, EHLO, RSET, NOOP, VRFY and ETRN): past
+// smtpd_junk_command_limit each one counts as an error too.
+func (ss *session) countJunk() {
+	if ss.junk++; ss.junk-1 > ss.cfg.JunkLimit {
+		ss.errors++
+		ss.checkErrors()
+	}
+}
+
+// logEnd logs why a session ended abnormally, as Postfix does: the
+// reason and the last command, with the bytes received when it was
+// DATA content; a connection lost right after a message is normal.
+func (ss *session) logEnd(reason string) {
+	switch {
+	case ss.where == afterData:
+		ss.log("%s after DATA (%d bytes) from %s", reason, ss.cr.received, ss.req.Client())
+	case ss.where != afterDot || reason != "lost connection":
+		ss.log("%s after %s from %s", reason, ss.where, ss.req.Client())
+	}
 }
 
 func (ss *session) deadline() {
@@ -126,6 +172,11 @@ func (ss *session) run(ctx context.Context) {
 	ss.log("connect from %s", ss.req.Client())
 	defer func() { ss.w.Flush(); ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts) }()
 	ss.deadline()
+	if release, ok := ss.admit(); !ok {
+		return
+	} else if release != nil {
+		defer release()
+	}
 	if !ss.cfg.DelayReject {
 		if v := ss.srv.Policy.Check(ctx, "smtpd_client_restrictions", policy.Client, &ss.req); v.Kind == policy.Reject {
 			ss.denied = fmt.Sprintf("503 5.7.0 Error: access denied for %s", ss.req.Client())
@@ -148,10 +199,11 @@ func (ss *session) run(ctx context.Context) {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			ss.deadline() // the expired deadline would refuse the reply too
 			ss.reply(fmt.Sprintf("421 4.4.2 %s Error: timeout exceeded", ss.cfg.Hostname))
-			ss.log("timeout after %s from %s", "command", ss.req.Client())
+			ss.logEnd("timeout")
 			return
 		case err != nil:
 			ss.abortTx()
+			ss.logEnd("lost connection")
 			return
 		}
 		ss.command(ctx, line)
@@ -175,6 +227,11 @@ func (ss *session) command(ctx context.Context, line string) {
 		ss.abortTx()
 		ss.fail("503 5.5.1 Error: BDAT in progress")
 		return
+	}
+	ss.where = unknownCmd
+	switch verb {
+	case "EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY":
+		ss.where = verb
 	}
 	switch verb {
 	case "EHLO", "HELO":
@@ -213,6 +270,10 @@ func (ss *session) command(ctx context.Context, line string) {
 			return
 		}
 		ss.fail("500 5.5.2 Error: command not recognized")
+	}
+	switch verb {
+	case "EHLO", "HELO", "RSET", "NOOP", "VRFY", "ETRN":
+		ss.countJunk()
 	}
 }
 

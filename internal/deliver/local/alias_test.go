@@ -79,9 +79,11 @@ func TestForwardToRemote(t *testing.T) {
 	if m.Envelope.Sender != "sender@remote.test" || !m.Envelope.EightBit || m.Envelope.Ret != "HDRS" || m.Envelope.EnvID != "env-1" {
 		t.Errorf("envelope %+v", m.Envelope)
 	}
+	// The copies remember the address the message came for: Postfix logs
+	// their deliveries with orig_to=<friend@example.test>.
 	want := []queue.Recipient{
-		{Addr: "someone@elsewhere.test", Notify: "FAILURE", ORcpt: "rfc822;friend@example.test"},
-		{Addr: "other@elsewhere.test", Notify: "FAILURE", ORcpt: "rfc822;friend@example.test"},
+		{Addr: "someone@elsewhere.test", Notify: "FAILURE", ORcpt: "rfc822;friend@example.test", Orig: "friend@example.test"},
+		{Addr: "other@elsewhere.test", Notify: "FAILURE", ORcpt: "rfc822;friend@example.test", Orig: "friend@example.test"},
 	}
 	if fmt.Sprint(m.Envelope.Recipients) != fmt.Sprint(want) {
 		t.Errorf("recipients %+v", m.Envelope.Recipients)

@@ -70,7 +70,7 @@ func (d *delivery) writeCopy(w io.Writer, o copyOptions) error {
 		fmt.Fprintf(bw, "From %s  %s\n", from, d.a.cfg.Now().Format(asctimeLayout))
 	}
 	fmt.Fprintf(bw, "Return-Path: <%s>\n", quoteAddr(sender))
-	fmt.Fprintf(bw, "X-Original-To: %s\n", quoteAddr(d.rcpt.Addr))
+	fmt.Fprintf(bw, "X-Original-To: %s\n", quoteAddr(d.rcpt.Original()))
 	if o.deliveredTo {
 		fmt.Fprintf(bw, "Delivered-To: %s\n", quoteAddr(d.rcpt.Addr))
 	}

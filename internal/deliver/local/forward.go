@@ -62,6 +62,9 @@ func (d *delivery) enqueue(sender string, addrs []string, list bool) outcome {
 	}
 	for _, a := range addrs {
 		r := queue.Recipient{Addr: a, Notify: forwardNotify(d.rcpt.Notify)}
+		if o := d.rcpt.Original(); o != a {
+			r.Orig = o // orig_to= and X-Original-To: name what was received
+		}
 		if !list {
 			r.ORcpt = d.rcpt.ORcpt
 		}

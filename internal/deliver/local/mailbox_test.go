@@ -72,6 +72,22 @@ func TestNullSenderMbox(t *testing.T) {
 	}
 }
 
+// TestOriginalRecipientHeader: X-Original-To: is the address as the
+// client wrote it, Delivered-To: the rewritten one (Postfix 3.7.11 for
+// RCPT TO:<known>: "X-Original-To: known", "Delivered-To:
+// known@mail.example.test").
+func TestOriginalRecipientHeader(t *testing.T) {
+	e := newEnv(t)
+	req := request("Subject: bare\r\n\r\nbody", "alice@example.test")
+	req.Env.Recipients[0].Orig = "alice"
+	res := e.agent().Deliver(context.Background(), req)
+	expect(t, res[0], deliver.Sent, "2.0.0", "delivered to mailbox")
+	got := readFile(t, filepath.Join(e.spool, "alice"))
+	if !strings.Contains(got, "\nX-Original-To: alice\nDelivered-To: alice@example.test\n") {
+		t.Errorf("mbox:\n%q", got)
+	}
+}
+
 func TestHomeMbox(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Mailbox"

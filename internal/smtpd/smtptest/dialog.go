@@ -27,6 +27,8 @@ import (
 //	queued: 1          messages in the queue now
 //	body~ "text"       the last queued message contains text
 //	rcpts: a@b c@d     the last queued message's recipients
+//	origs: a - c       their addresses as the client wrote them ("-": same)
+//	sender: a@b        the last queued message's sender ("" for <>)
 //	log~ "text"        a server log line so far contains text
 //	closed             the server has closed the connection
 type Dialog struct {
@@ -74,7 +76,7 @@ func ReadDialog(path string) (*Dialog, error) {
 				d.Zone = dnstest.Zone{}
 			}
 			d.Zone[name] = append(d.Zone[name], rec)
-		case "C", "S", "queued", "rcpts", "closed":
+		case "C", "S", "queued", "rcpts", "origs", "sender", "closed":
 			d.steps = append(d.steps, step{kind, arg, i + 1})
 		case "R", "body~", "log~":
 			s, err := strconv.Unquote(arg)
@@ -150,7 +152,7 @@ func (d *Dialog) Run(t *testing.T, s *Server) {
 			if !strings.Contains(s.Logged(), st.arg) {
 				t.Fatalf("%s: no log line contains %q; log:\n%s", where, st.arg, s.Logged())
 			}
-		case "body~", "rcpts":
+		case "body~", "rcpts", "origs", "sender":
 			msgs := s.Queue.Messages()
 			if len(msgs) == 0 {
 				t.Fatalf("%s: nothing queued", where)
@@ -159,14 +161,24 @@ func (d *Dialog) Run(t *testing.T, s *Server) {
 			if st.kind == "body~" && !strings.Contains(string(m.Body), st.arg) {
 				t.Fatalf("%s: body lacks %q:\n%s", where, st.arg, m.Body)
 			}
-			if st.kind == "rcpts" {
+			if st.kind == "rcpts" || st.kind == "origs" {
 				var got []string
 				for _, r := range m.Envelope.Recipients {
-					got = append(got, r.Addr)
+					switch {
+					case st.kind == "rcpts":
+						got = append(got, r.Addr)
+					case r.Orig == "":
+						got = append(got, "-")
+					default:
+						got = append(got, r.Orig)
+					}
 				}
 				if strings.Join(got, " ") != st.arg {
-					t.Fatalf("%s: recipients %q, want %q", where, strings.Join(got, " "), st.arg)
+					t.Fatalf("%s: %s %q, want %q", where, st.kind, strings.Join(got, " "), st.arg)
 				}
+			}
+			if st.kind == "sender" && m.Envelope.Sender != st.arg {
+				t.Fatalf("%s: sender %q, want %q", where, m.Envelope.Sender, st.arg)
 			}
 		}
 	}

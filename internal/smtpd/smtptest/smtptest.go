@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/postern-mta/postern/internal/anvil"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/policy"
@@ -24,9 +25,11 @@ import (
 
 // Server is a running test server.
 type Server struct {
-	Addr   string // host:port to dial
-	Queue  *queue.Memory
-	SMTP   *smtpd.Server
+	Addr  string // host:port to dial
+	Queue *queue.Memory
+	SMTP  *smtpd.Server
+	// Anvil counts the sessions of each client, as the daemon's does.
+	Anvil  *anvil.Counter
 	ln     net.Listener
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -54,6 +57,9 @@ type Options struct {
 	// restrictions' and the client's names (see internal/dnstest).
 	// Without it client names are not looked up ("unknown").
 	Resolver *net.Resolver
+	// Stress serves every session with stress = yes, as the daemon
+	// does while the service is at its process limit.
+	Stress bool
 }
 
 // NewServerWith is NewServer with more settings.
@@ -68,6 +74,10 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 		}
 	}
 	sc, err := smtpd.ConfigFrom(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stress, err := smtpd.StressConfigFrom(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,10 +96,11 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 		cancel()
 		t.Fatal(err)
 	}
-	s := &Server{Queue: &queue.Memory{}, ln: ln, cancel: cancel,
+	s := &Server{Queue: &queue.Memory{}, ln: ln, cancel: cancel, Anvil: anvil.New(),
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))}
 	var ids atomic.Int64 // predictable queue IDs: 0000000001, …
-	s.SMTP = &smtpd.Server{Config: sc, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt,
+	s.SMTP = &smtpd.Server{Config: sc, Stress: stress, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt,
+		Anvil: s.Anvil, EventLimitExempt: pol.EventLimitExempt,
 		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
 		Log:   slog.New(&s.log)}
 	pol.Warn = func(m string) { s.SMTP.Log.Warn(m) } // as the daemon wires it
@@ -105,7 +116,7 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 				return
 			}
 			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.SMTP.ServeConn(ctx, c) }()
+			go func() { defer s.wg.Done(); s.SMTP.Serve(ctx, c, smtpd.Conn{Stress: opt.Stress}) }()
 		}
 	}()
 	t.Cleanup(s.Close)

@@ -1,0 +1,262 @@
+package config
+
+// The lists below give every parameter its state (see states.go). A new
+// parameter in paramList is StateImplemented; one postern reads but does not
+// enforce is named in notEnforced and belongs to a feature.
+
+// notEnforced are paramList entries (kept for their defaults and types:
+// postern conf shows them) that postern does not apply yet.
+var notEnforced = map[string]bool{
+	"smtpd_tls_security_level":       true,
+	"smtpd_tls_cert_file":            true,
+	"smtpd_tls_key_file":             true,
+	"mailbox_command":                true,
+	"2bounce_notice_recipient":       true,
+	"bounce_notice_recipient":        true,
+	"double_bounce_sender":           true,
+	"owner_request_special":          true,
+	"default_delivery_status_filter": true,
+	"qmgr_message_active_limit":      true,
+}
+
+// security lists, as glob patterns, the parameters that are
+// security-relevant besides those of the features below: encryption,
+// authentication, filtering, limits, and who may send or relay.
+var security = []string{
+	"smtpd_*_restrictions", "smtpd_restriction_classes", "smtpd_relay_before_recipient_restrictions",
+	"mynetworks", "mynetworks_style", "relay_domains", "relayhost", "local_recipient_maps",
+	"inet_interfaces", "inet_protocols", "proxy_interfaces",
+	"smtpd_*_limit", "smtpd_*_limit_*", "smtpd_timeout", "smtpd_min_data_rate", "smtpd_per_*_deadline",
+	"default_process_limit", "stress", "message_size_limit", "header_size_limit",
+	"line_length_limit", "queue_minfree", "smtpd_helo_required", "smtpd_delay_reject",
+	"smtpd_forbid_*", "cleanup_replace_stray_cr_lf", "disable_vrfy_command", "smtpd_client_*",
+	"smtpd_sasl_*", "smtpd_tls_*", "smtp_tls_*", "smtp_sasl_*", "smtp_use_tls", "smtp_enforce_tls",
+	"tls_*", "tlsproxy_*", "postscreen_*", "*milter*", "*_checks", "content_filter",
+	"allow_mail_to_commands", "allow_mail_to_files", "default_privs", "mail_owner",
+	"authorized_*_users", "local_login_sender_maps", "master_service_disable",
+	"append_at_myorigin", "append_dot_mydomain", "smtputf8_enable",
+}
+
+// notSecurity are exceptions to the patterns above: they match a
+// pattern but neither protect nor expose anything.
+var notSecurity = []string{
+	"*_tls_loglevel", "*_tls_session_cache_database", "*_tls_session_cache_timeout",
+	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
+	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
+	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
+	"smtp_tls_connection_reuse", "smtp_sasl_path", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
+}
+
+var (
+	no   = []string{"no"}
+	zero = []string{"0"}
+	none = []string{""}
+)
+
+// features are the security-relevant capabilities postern lacks.
+var features = []*feature{
+	{
+		what: "STARTTLS for incoming mail",
+		risk: "mail would otherwise be accepted in plaintext",
+		gates: []gate{
+			{"smtpd_tls_security_level", []string{"none", ""}},
+			{"smtpd_use_tls", no}, {"smtpd_enforce_tls", no}, {"smtpd_tls_wrappermode", no},
+			{"postscreen_tls_security_level", []string{"none", ""}},
+			{"postscreen_use_tls", no}, {"postscreen_enforce_tls", no},
+		},
+		dependents: []string{"smtpd_tls_*", "smtpd_starttls_timeout", "tls_server_sni_maps",
+			"tls_session_ticket_cipher", "tls_eecdh_*", "tls_dane_digests", "tlsproxy_*",
+			"smtpd_client_new_tls_session_rate_limit", "relay_clientcerts"},
+	},
+	{
+		what: "these TLS settings for outgoing mail",
+		risk: "the smtp client would use its own TLS defaults instead (TLS 1.0 or later, the system's trusted CAs, smtp_tls_security_level for the policy)",
+		gates: []gate{
+			{"smtp_use_tls", no}, {"smtp_enforce_tls", no}, {"smtp_tls_wrappermode", no},
+			{"smtp_tls_CApath", []string{"", "/etc/ssl/certs", "/etc/ssl/certs/"}},
+			{"smtp_tls_protocols", protocolsOff}, {"smtp_tls_mandatory_protocols", protocolsOff},
+			{"smtp_tls_ciphers", ciphersOff}, {"smtp_tls_mandatory_ciphers", ciphersOff},
+			{"smtp_tls_verify_cert_match", []string{"hostname"}},
+			{"smtp_tls_secure_cert_match", []string{"nexthop, dot-nexthop"}},
+			{"smtp_tls_scert_verifydepth", []string{"9"}},
+			{"smtp_tls_enforce_peername", []string{"yes"}},
+			{"smtp_tls_block_early_mail_reply", no}, {"smtp_tls_connection_reuse", no},
+			// Used only at smtp_tls_security_level = dane or fingerprint,
+			// which postern refuses.
+			{"smtp_tls_fingerprint_*", []string{"*"}}, {"smtp_tls_dane_insecure_mx_policy", []string{"*"}},
+			{"smtp_tls_force_insecure_host_tlsa_lookup", []string{"*"}}, {"smtp_tls_trust_anchor_file", none},
+			{"smtp_tls_*", none},
+			{"tls_append_default_CA", no}, {"tls_config_file", []string{"default", ""}}, {"tls_config_name", none},
+			{"tls_preempt_cipherlist", no}, {"tls_legacy_public_key_fingerprints", no},
+			{"tls_wildcard_matches_multiple_labels", []string{"yes"}},
+			{"tls_*", none},
+		},
+	},
+	{
+		what:       "SMTP AUTH (SASL) for incoming mail",
+		risk:       "clients could not authenticate, and permit_sasl_authenticated never matches",
+		gates:      []gate{{"smtpd_sasl_auth_enable", no}},
+		dependents: []string{"smtpd_sasl_*", "broken_sasl_auth_clients", "cyrus_sasl_config_path"},
+	},
+	{
+		what: "milters",
+		risk: "mail would otherwise pass unfiltered",
+		gates: []gate{{"smtpd_milters", none}, {"non_smtpd_milters", none}, {"smtpd_milter_maps", none},
+			{"milter_header_checks", none}},
+		dependents: []string{"milter_*"},
+	},
+	{
+		what: "content inspection and filters",
+		risk: "mail would otherwise pass uninspected",
+		gates: []gate{
+			{"header_checks", none}, {"mime_header_checks", none}, {"nested_header_checks", none},
+			{"body_checks", none}, {"smtp_header_checks", none}, {"smtp_mime_header_checks", none},
+			{"smtp_nested_header_checks", none}, {"smtp_body_checks", none},
+			{"content_filter", none}, {"smtpd_proxy_filter", none}, {"message_reject_characters", none},
+			{"strict_7bit_headers", no}, {"strict_8bitmime", no}, {"strict_8bitmime_body", no},
+			{"strict_mime_encoding_domain", no}, {"strict_smtputf8", no}, {"strict_rfc821_envelopes", no},
+		},
+		dependents: []string{"body_checks_size_limit", "smtpd_proxy_ehlo", "smtpd_proxy_options",
+			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
+	},
+	{
+		what: "client rate limits (anvil)",
+		risk: "clients would not be limited",
+		gates: []gate{
+			{"smtpd_client_connection_rate_limit", zero}, {"smtpd_client_message_rate_limit", zero},
+			{"smtpd_client_recipient_rate_limit", zero}, {"smtpd_client_auth_rate_limit", zero},
+		},
+		dependents: []string{"anvil_rate_time_unit", "anvil_status_update_time"},
+	},
+	{
+		// Its parameters tune a service postern cannot run: postern
+		// check refuses a master.cf service that runs postscreen.
+		what:       "postscreen",
+		risk:       "its checks would not run",
+		dependents: []string{"postscreen_*"},
+	},
+	{
+		what: "this access control",
+		risk: "it would not be enforced",
+		gates: []gate{
+			{"smtpd_reject_unlisted_recipient", []string{"yes"}},
+			{"smtpd_reject_unlisted_sender", no},
+			{"smtpd_sender_login_maps", none},
+			{"smtpd_authorized_xclient_hosts", none}, {"smtpd_authorized_xforward_hosts", none},
+			{"smtpd_authorized_verp_clients", none}, {"smtpd_upstream_proxy_protocol", none},
+			{"permit_mx_backup_networks", none}, {"relay_recipient_maps", none},
+			{"smtpd_null_access_lookup_key", []string{"<>"}},
+			{"authorized_submit_users", []string{"static:anyone"}},
+			{"authorized_mailq_users", []string{"static:anyone"}},
+			{"authorized_flush_users", []string{"static:anyone"}},
+			{"local_login_sender_maps", []string{"static:*"}},
+			{"master_service_disable", none},
+		},
+	},
+	// Not security-relevant, but read and not applied: refused so that
+	// they never look accepted.
+	{
+		plain: true,
+		what:  "mailbox_command (delivery through procmail or another command)",
+		risk:  "mail would be written to the mailbox without it",
+		gates: []gate{{"mailbox_command", none}},
+	},
+	{
+		plain: true,
+		what:  "other notice recipients and senders",
+		risk:  "notices go to postmaster, from double-bounce",
+		gates: []gate{{"2bounce_notice_recipient", []string{"postmaster"}},
+			{"bounce_notice_recipient", []string{"postmaster"}},
+			{"double_bounce_sender", []string{"double-bounce"}}},
+	},
+	{
+		plain: true,
+		what:  "this setting",
+		risk:  "postern behaves as with the value given",
+		gates: []gate{{"owner_request_special", []string{"yes"}},
+			{"smtp_sender_dependent_authentication", no},
+			{"qmgr_message_active_limit", []string{"20000"}},
+			{"default_delivery_status_filter", none}},
+	},
+}
+
+// protocolsOff: the TLS versions postern's smtp client offers (1.0 and
+// later) already exclude these.
+var protocolsOff = []string{"", "!sslv2, !sslv3", "!sslv3, !sslv2", ">=tlsv1", "!sslv2", "!sslv3"}
+
+// ciphersOff: the cipher grades Go's default suites satisfy ("null" and
+// explicit cipher lists are refused).
+var ciphersOff = []string{"", "export", "low", "medium", "high"}
+
+// noEffect are accepted on purpose with no effect, each with its reason.
+var noEffect = map[string]string{
+	"biff":                                   "postern does not notify the biff (comsat) service",
+	"readme_directory":                       "postern installs no README files",
+	"html_directory":                         "postern installs no HTML documentation",
+	"manpage_directory":                      "postern installs no manual pages",
+	"sample_directory":                       "postern installs no sample files",
+	"shlib_directory":                        "postern is one binary without shared libraries",
+	"meta_directory":                         "postern has no metadata files",
+	"setgid_group":                           "postern has no set-gid programs: the maildrop is mode 3733",
+	"debug_peer_level":                       "postern's log detail does not change per peer",
+	"debug_peer_list":                        "postern's log detail does not change per peer",
+	"debugger_command":                       "postern never runs a debugger",
+	"sendmail_path":                          "postern install links sendmail to the postern binary",
+	"newaliases_path":                        "postern install links newaliases to the postern binary",
+	"mailq_path":                             "postern install links mailq to the postern binary",
+	"command_directory":                      "postern is one binary; postern install places it",
+	"daemon_directory":                       "postern runs its services inside one process",
+	"mail_version":                           "postern reports its own version",
+	"mail_release_date":                      "postern reports its own version",
+	"enable_long_queue_ids":                  "postern's queue IDs are always the long form",
+	"syslog_facility":                        "postern logs to maillog_file or $data_directory/maillog",
+	"hash_queue_depth":                       "postern's queue layout is its own",
+	"hash_queue_names":                       "postern's queue layout is its own",
+	"process_id":                             "a read-only value of Postfix's processes",
+	"process_name":                           "a read-only value of Postfix's processes",
+	"process_id_directory":                   "postern keeps its pid file in data_directory",
+	"berkeley_db_create_buffer_size":         "postern builds .cdb files, not Berkeley DB",
+	"berkeley_db_read_buffer_size":           "postern builds .cdb files, not Berkeley DB",
+	"lmdb_map_size":                          "postern builds .cdb files, not LMDB",
+	"default_database_type":                  "postern builds .cdb files for every indexed type",
+	"openssl_path":                           "postern does not run openssl",
+	"helpful_warnings":                       "postern's warnings are not switched off",
+	"respectful_logging":                     "postern's log wording is its own",
+	"sun_mailtool_compatibility":             "obsolete in Postfix too",
+	"backwards_bounce_logfile_compatibility": "postern keeps no bounce log files",
+	"fault_injection_code":                   "a Postfix testing aid",
+	"alternate_config_directories":           "postern has no postmulti",
+	"tls_daemon_random_bytes":                "postern's TLS uses the kernel's random source",
+	"smtp_tls_session_cache_database":        "postern's smtp client keeps TLS sessions in memory only",
+	"smtp_tls_session_cache_timeout":         "postern's smtp client keeps TLS sessions in memory only",
+	"smtp_tls_loglevel":                      "postern logs TLS connections at one level",
+	"smtp_sasl_path":                         "postern's smtp client implements PLAIN and LOGIN itself",
+	"smtp_sasl_type":                         "postern's smtp client implements PLAIN and LOGIN itself",
+	"smtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"ipc_idle":                               "postern's services are not separate processes",
+	"ipc_timeout":                            "postern's services are not separate processes",
+	"ipc_ttl":                                "postern's services are not separate processes",
+	"max_idle":                               "postern's services are not separate processes",
+	"max_use":                                "postern's services are not separate processes",
+	"daemon_timeout":                         "postern's services are not separate processes",
+	"qmgr_daemon_timeout":                    "postern's services are not separate processes",
+	"qmgr_ipc_timeout":                       "postern's services are not separate processes",
+	"trigger_timeout":                        "postern's services are not separate processes",
+	"fork_attempts":                          "postern's services are not separate processes",
+	"fork_delay":                             "postern's services are not separate processes",
+	"application_event_drain_time":           "postern's services are not separate processes",
+	"service_throttle_time":                  "postern's services are not separate processes",
+}
+
+// noEffectPattern gives the reason for whole families of names.
+func noEffectPattern(name string) string {
+	switch {
+	case match("*_service_name", name) || match("*_watchdog_timeout", name):
+		return "postern's services are not separate processes"
+	case match("multi_instance_*", name) || match("postmulti_*", name):
+		return "postern has no postmulti"
+	case match("tls_random_*", name):
+		return "postern's TLS uses the kernel's random source"
+	}
+	return ""
+}

@@ -1,0 +1,151 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every name postern or Postfix knows has a state; none that is
+// security-relevant may sit in "no effect", every "no effect" has its
+// reason, and every parameter paramList keeps but does not enforce
+// belongs to a feature.
+func TestRegistryStates(t *testing.T) {
+	names := append(Names(), PostfixNames()...)
+	counts := map[State]int{}
+	for _, n := range names {
+		st := StateOf(n)
+		counts[st.State]++
+		switch {
+		case st.State == StateUnknown:
+			t.Errorf("%s: no state", n)
+		case st.State == StateNoEffect && SecurityRelevant(n):
+			t.Errorf("%s: security-relevant but accepted with no effect (%s)", n, st.Reason)
+		case st.State == StateNoEffect && st.Reason == "":
+			t.Errorf("%s: no effect without a reason", n)
+		case st.State == StateUnimplemented && SecurityRelevant(n):
+			t.Errorf("%s: security-relevant but only warned about", n)
+		case st.State == StateRefused && !strings.HasPrefix(st.Problem(n), "postern does not implement "):
+			t.Errorf("%s: problem %q", n, st.Problem(n))
+		}
+	}
+	for n := range notEnforced {
+		if _, ok := params[n]; !ok {
+			t.Errorf("notEnforced %s is not in paramList", n)
+		}
+		if refusedFeature(n) == nil {
+			t.Errorf("notEnforced %s belongs to no feature", n)
+		}
+	}
+	for n := range noEffect {
+		if !KnownToPostfix(n) && !Implemented(n) {
+			t.Errorf("noEffect %s is not a parameter", n)
+		}
+	}
+	t.Logf("states of %d names: %v implemented, %v no effect, %v refused, %v not implemented",
+		len(names), counts[StateImplemented], counts[StateNoEffect], counts[StateRefused], counts[StateUnimplemented])
+}
+
+// The security classification: what an administrator relies on to
+// narrow who may send or relay, or to protect mail, is security-relevant.
+func TestSecurityRelevant(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"smtpd_tls_security_level", true},
+		{"smtpd_tls_cert_file", true},
+		{"smtpd_use_tls", true},
+		{"smtp_tls_policy_maps", true},
+		{"smtpd_sasl_auth_enable", true},
+		{"smtpd_milters", true},
+		{"milter_default_action", true},
+		{"header_checks", true},
+		{"body_checks", true},
+		{"smtpd_client_connection_rate_limit", true},
+		{"smtpd_client_connection_count_limit", true},
+		{"postscreen_dnsbl_sites", true},
+		{"smtpd_recipient_restrictions", true},
+		{"smtpd_reject_unlisted_sender", true},
+		{"relay_recipient_maps", true},
+		{"mynetworks", true},
+		{"content_filter", true},
+		{"authorized_submit_users", true},
+		{"biff", false},
+		{"readme_directory", false},
+		{"smtp_tls_loglevel", false},
+		{"smtp_tls_session_cache_database", false},
+		{"mailbox_command", false},
+		{"queue_run_delay", false},
+		{"virtual_alias_maps", false},
+	} {
+		if got := SecurityRelevant(tc.name); got != tc.want {
+			t.Errorf("SecurityRelevant(%s) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// States and harmless values: an administrator turning a feature off is
+// enforced trivially; anything else is refused.
+func TestStateOf(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		state       State
+		harmless    bool
+	}{
+		{"myhostname", "mx.example", StateImplemented, true},
+		{"smtp_tls_security_level", "encrypt", StateImplemented, true},
+		{"smtp_destination_concurrency_limit", "5", StateImplemented, true},
+		{"biff", "yes", StateNoEffect, true},
+		{"readme_directory", "/usr/share/doc", StateNoEffect, true},
+		{"smtpd_tls_security_level", "may", StateRefused, false},
+		{"smtpd_tls_security_level", "encrypt", StateRefused, false},
+		{"smtpd_tls_security_level", "none", StateRefused, true},
+		{"smtpd_tls_security_level", "", StateRefused, true},
+		{"smtpd_use_tls", "yes", StateRefused, false},
+		{"smtpd_use_tls", "NO", StateRefused, true},
+		{"smtpd_tls_cert_file", "/etc/ssl/certs/ssl-cert-snakeoil.pem", StateRefused, true},
+		{"smtpd_sasl_auth_enable", "yes", StateRefused, false},
+		{"smtpd_sasl_auth_enable", "no", StateRefused, true},
+		{"smtpd_sasl_path", "private/auth", StateRefused, true},
+		{"smtpd_milters", "inet:127.0.0.1:8891", StateRefused, false},
+		{"smtpd_milters", "", StateRefused, true},
+		{"milter_default_action", "accept", StateRefused, true},
+		{"header_checks", "regexp:/etc/postfix/header_checks", StateRefused, false},
+		{"smtpd_client_message_rate_limit", "100", StateRefused, false},
+		{"smtpd_client_message_rate_limit", "0", StateRefused, true},
+		{"smtp_tls_CApath", "/etc/ssl/certs", StateRefused, true},
+		{"smtp_tls_policy_maps", "hash:/etc/postfix/tls_policy", StateRefused, false},
+		{"smtp_tls_mandatory_protocols", "!SSLv2,!SSLv3", StateRefused, true},
+		{"smtp_tls_mandatory_protocols", ">=TLSv1.2", StateRefused, false},
+		{"smtpd_reject_unlisted_recipient", "yes", StateRefused, true},
+		{"smtpd_reject_unlisted_recipient", "no", StateRefused, false},
+		{"mailbox_command", "/usr/bin/procmail", StateRefused, false},
+		{"mailbox_command", "", StateRefused, true},
+		{"lmtp_header_checks", "regexp:/x", StateRefused, false},
+		{"virtual_alias_maps", "hash:/etc/postfix/virtual", StateUnimplemented, true},
+		{"qmgr_message_active_limit", "20000", StateRefused, true},
+		{"qmgr_message_active_limit", "1000", StateRefused, false},
+		{"enable_long_queue_ids", "no", StateNoEffect, true},
+		{"no_such_parameter", "x", StateUnknown, true},
+	} {
+		st := StateOf(tc.name)
+		if st.State != tc.state {
+			t.Errorf("StateOf(%s) = %v, want %v", tc.name, st.State, tc.state)
+			continue
+		}
+		if got := st.Harmless(tc.name, tc.value); got != tc.harmless {
+			t.Errorf("Harmless(%s = %q) = %v, want %v", tc.name, tc.value, got, tc.harmless)
+		}
+	}
+	if got := StateOf("smtpd_tls_security_level").Problem("smtpd_tls_security_level"); got != "postern does not implement STARTTLS for incoming mail yet: remove the setting or set it to none; mail would otherwise be accepted in plaintext" {
+		t.Errorf("problem: %s", got)
+	}
+}
+
+func TestCheckSMTPTLSLevel(t *testing.T) {
+	for v, ok := range map[string]bool{"": true, "may": true, "encrypt": true, "secure": true, "dane": false, "fingerprint": false, "bogus": false} {
+		if err := checkSMTPTLSLevel(nil, v); (err == nil) != ok {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+}
