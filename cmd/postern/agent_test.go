@@ -205,6 +205,9 @@ func TestLocalMailWaitsForTheAgent(t *testing.T) {
 // tried again as soon as one starts, not at its next retry (5 minutes
 // later), without a flush of the queue.
 func TestDeferredLocalMailGoesOutAtRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: takes the 30 s an undelivered attempt waits for the agent")
+	}
 	in, spool := rootAgentInstance(t, "")
 	st := in.waitAgent(t, 0)
 	mainCf := filepath.Join(in.dir, "main.cf")
