@@ -8,13 +8,13 @@
 // frame with "body_len":N is followed by N bytes of message content
 // (raw: base64 in JSON would cost more than the delivery's other work):
 //
+//	child → daemon  {"kind":"ready"}   once, when the agent is built: the child serves
 //	daemon → child  {"id":1,"kind":"deliver","req":{…},"body_len":N}…   one attempt
 //	child → daemon  {"id":1,"kind":"released"}   the user's slot may go (deliver.Request.Release)
 //	child → daemon  {"id":1,"kind":"results","results":[…]}
 //	child → daemon  {"id":7,"kind":"enqueue","env":{…},"body_len":N}…   a forwarded copy
 //	daemon → child  {"id":7,"kind":"queued","queue_id":"…"}
 //	daemon → child  {"id":2,"kind":"reload"} → {"id":2,"kind":"reloaded"}
-//	child → daemon  {"kind":"ready"}   once, when the agent is built: the child serves
 //
 // A small message's content comes with its deliver frame; the child
 // reads a larger one from the queue file itself (root may). Forwarded
