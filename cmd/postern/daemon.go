@@ -317,6 +317,16 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Service, l.Address, l.Network)
 	}
 	tw.Flush()
+	if a := st.Agent; a != nil {
+		state := fmt.Sprintf("pid %d", a.Pid)
+		if a.Pid == 0 {
+			state = "not running"
+			if a.LastExit != "" {
+				state += " (" + a.LastExit + ")"
+			}
+		}
+		fmt.Fprintf(stdout, "local delivery agent: %s, %d restarts, supervisor pid %d\n", state, a.Restarts, a.SupervisorPid)
+	}
 	q := st.Queue
 	fmt.Fprintf(stdout, "queue: %d incoming, %d active, %d deferred, %d hold, %d corrupt, %d maildrop\n",
 		q["incoming"], q["active"], q["deferred"], q["hold"], q["corrupt"], q["maildrop"])

@@ -19,6 +19,7 @@ import (
 	"github.com/postern-mta/postern/internal/deliver/proxy"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/supervise"
 )
 
 // AgentCommand is the hidden subcommand that runs the privileged local
@@ -40,37 +41,52 @@ func needsAgent(cfg *config.Config) bool {
 	return err == nil && u.Uid != "0"
 }
 
-// startAgent starts the agent process, still as root, connected to the
-// daemon by a socket pair; it dies with the daemon (the socket closes,
-// and the kernel kills it if the daemon dies first).
-func startAgent(dir string) (net.Conn, *exec.Cmd, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+// startAgent starts the agent's supervisor (internal/supervise), still
+// as root, connected to the daemon by a control socket on which it
+// passes the connection of every agent process it starts. It dies with
+// the daemon (the socket closes, and the kernel kills it if the daemon
+// dies first).
+func startAgent(dir string) (*net.UnixConn, int, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("local delivery agent: socketpair: %w", err)
+		return nil, 0, fmt.Errorf("local delivery agent: socketpair: %w", err)
 	}
-	mine, theirs := os.NewFile(uintptr(fds[0]), "agent"), os.NewFile(uintptr(fds[1]), "daemon")
+	mine, theirs := os.NewFile(uintptr(fds[0]), "agent supervisor"), os.NewFile(uintptr(fds[1]), "daemon")
 	defer theirs.Close()
+	defer mine.Close()
 	self, err := os.Executable()
 	if err != nil {
-		mine.Close()
-		return nil, nil, fmt.Errorf("local delivery agent: %w", err)
+		return nil, 0, fmt.Errorf("local delivery agent: %w", err)
 	}
 	cmd := exec.Command(self, AgentCommand, "-c", dir)
 	cmd.Stderr = os.Stderr // the daemon's log
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		mine.Close()
-		return nil, nil, fmt.Errorf("local delivery agent: %w", err)
-	}
-	conn, err := net.FileConn(mine)
-	mine.Close()
-	if err != nil {
-		cmd.Process.Kill()
-		return nil, nil, fmt.Errorf("local delivery agent: %w", err)
+		return nil, 0, fmt.Errorf("local delivery agent: %w", err)
 	}
 	go cmd.Wait()
-	return conn, cmd, nil
+	conn, err := net.FileConn(mine)
+	if err != nil {
+		cmd.Process.Kill()
+		return nil, 0, fmt.Errorf("local delivery agent: %w", err)
+	}
+	return conn.(*net.UnixConn), cmd.Process.Pid, nil
+}
+
+// RunSupervisor is the agent's supervisor process: it starts the agent
+// process (AgentCommand -worker) and restarts it whenever it exits,
+// until the daemon closes ctl (fd 3).
+func RunSupervisor(dir string, ctl *net.UnixConn) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return supervise.Run(ctl, func() *exec.Cmd {
+		cmd := exec.Command(self, AgentCommand, "-worker", "-c", dir)
+		cmd.Stderr = os.Stderr
+		return cmd
+	}, supervise.DefaultBackoff())
 }
 
 // RunAgent is the agent process: it serves local deliveries for the

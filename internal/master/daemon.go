@@ -49,6 +49,7 @@ import (
 	"github.com/postern-mta/postern/internal/qmgr"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpd"
+	"github.com/postern-mta/postern/internal/supervise"
 )
 
 // Daemon is one running postern.
@@ -88,6 +89,9 @@ type Daemon struct {
 	conns    map[net.Conn]struct{}
 	done     chan struct{} // closed when Run should return
 	stopOnce sync.Once
+
+	// supervisor restarts the agent process (internal/supervise).
+	supervisor *supervise.Watcher
 }
 
 // Run loads the configuration, binds every listener (all or nothing),
@@ -127,13 +131,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return diraccess.Explain("data_directory", data, err)
 	}
 	defer d.cleanup(ctl, data)
-	var agentConn net.Conn
+	var agentCtl *net.UnixConn
+	var supervisorPid int
 	if needsAgent(g.cfg) {
-		if agentConn, _, err = startAgent(d.Dir); err != nil {
+		if agentCtl, supervisorPid, err = startAgent(d.Dir); err != nil {
 			d.pool.Close()
 			return err
 		}
-		defer agentConn.Close()
+		defer agentCtl.Close()
 	}
 	// Counted before privileges are dropped: /proc/self/fd may not be
 	// readable after.
@@ -148,8 +153,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.setLog(g)
 	var lq lateQueue
-	if agentConn != nil {
-		d.agent = proxy.NewClient(agentConn, &lq, d.Log.With("program", "postern/local"))
+	if agentCtl != nil {
+		d.agent = proxy.NewClient(nil, &lq, d.Log.With("program", "postern/local"))
+		d.agent.Restarted = d.retryLocal // called only for deferrals, so once d.qmgr is set
+		d.supervisor = supervise.Watch(agentCtl, supervisorPid, func(c net.Conn) { d.agent.Attach(c) },
+			func() { d.agent.Abandon("the agent supervisor exited: restart postern") }, d.Log)
+		defer d.supervisor.Close()
 	}
 	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.localAgent(), d.Log); err != nil {
 		d.pool.Close()
@@ -443,6 +452,8 @@ type Status struct {
 	Listeners []Listener `json:"listeners"`
 	// Queue counts the messages in each queue directory.
 	Queue map[string]int `json:"queue"`
+	// Agent is the root local delivery agent, when there is one.
+	Agent *supervise.Status `json:"local_agent,omitempty"`
 }
 
 // Listener is one listening socket in Status.
@@ -464,6 +475,10 @@ func (d *Daemon) status() Status {
 		if ids, err := d.store.List(q); err == nil {
 			st.Queue[q] = len(ids)
 		}
+	}
+	if d.supervisor != nil {
+		a := d.supervisor.Status()
+		st.Agent = &a
 	}
 	for _, s := range g.plan {
 		if _, open := d.pool.Listener(s.Key()); open {
@@ -489,6 +504,10 @@ func (d *Daemon) localAgent() deliver.Agent {
 	}
 	return d.agent
 }
+
+// retryLocal makes the messages deferred because the local delivery
+// agent was down due now that it is back (qmgr.Manager.Retry).
+func (d *Daemon) retryLocal(ids []string) { d.qmgr.Retry(ids) }
 
 // lateQueue lets the agent client queue forwarded copies through the
 // queue manager, which is created after the client.

@@ -63,9 +63,11 @@ type Manager struct {
 	dests   map[string]*window
 	dead    map[string]deadDest  // suspended destinations (dead.go)
 	retry   map[string]retryTime // deferred messages' next attempts, as last read or set
+	due     map[string]bool      // deferred messages to try at the next scan (Retry)
 	wg      sync.WaitGroup
 
 	directWait time.Duration // directSlotWait; tests that are not about it wait longer
+	retryNow   chan struct{} // starts a deferred scan for due (retry.go)
 }
 
 // New returns a manager for store.
@@ -89,7 +91,8 @@ func New(store Store, cfg Config) *Manager {
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
 		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]retryTime{},
-		directWait: directSlotWait}
+		directWait: directSlotWait,
+		due:        map[string]bool{}, retryNow: make(chan struct{}, 1)}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under
@@ -229,6 +232,8 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-tick.C:
 			m.scan(ctx, queue.Incoming, false)
 			m.scan(ctx, queue.Deferred, false)
+		case <-m.retryNow:
+			m.scan(ctx, queue.Deferred, false)
 		case <-m.flush:
 			m.scan(ctx, queue.Incoming, true)
 			m.scan(ctx, queue.Deferred, true)
@@ -246,16 +251,17 @@ func (m *Manager) scan(ctx context.Context, q string, all bool) {
 	now := m.config().Now()
 	if q == queue.Deferred {
 		m.forgetRetries(ids)
+		m.forgetDue(ids)
 	}
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return
 		}
-		if q == queue.Deferred && !all && m.nextAttempt(id).After(now) {
+		if q == queue.Deferred && !all && !m.isDue(id) && m.nextAttempt(id).After(now) {
 			continue
 		}
 		if !m.claim(id) {
-			continue
+			continue // under way: a due one is scanned again once released
 		}
 		select {
 		case m.msgs <- struct{}{}:
@@ -359,13 +365,18 @@ func (m *Manager) claim(id string) bool {
 		return false
 	}
 	m.active[id] = true
+	delete(m.due, id) // this attempt is the one Retry asked for
 	return true
 }
 
 func (m *Manager) release(id string) {
 	m.mu.Lock()
 	delete(m.active, id)
+	due := m.due[id]
 	m.mu.Unlock()
+	if due { // Retry asked while it was under way
+		m.retrySoon()
+	}
 }
 
 // destination returns the semaphore of one transport:nexthop.

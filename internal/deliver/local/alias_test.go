@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,5 +317,38 @@ func TestIncludeOwnerRights(t *testing.T) {
 	expect(t, e.deliver1("list@example.test"), deliver.Sent, "2.0.0", "delivered to command: id -u > "+out+"/uid")
 	if got := readFile(t, out+"/uid"); got != fmt.Sprintf("%d\n", bobUID) {
 		t.Errorf("include command ran as %q, want the include file owner", got)
+	}
+}
+
+// A message too large to be kept in memory is read from its queue file,
+// which only root may read, also when an alias delivers it to a file or
+// Maildir with the rights of the alias owner.
+func TestLargeMessageToFileAsAliasOwner(t *testing.T) {
+	if !isRoot() {
+		t.Skip("needs root: only then does a file delivery take the alias owner's rights (CI runs as root)")
+	}
+	e := newEnv(t)
+	out := filepath.Join(e.dir, "out")
+	os.Mkdir(out, 0o777)
+	os.Chmod(out, 0o777)
+	e.aliases(fmt.Sprintf("archive: %[1]s/archive\nmd: %[1]s/md/\n", out))
+	body := "Subject: large\r\n\r\n" + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", (memContent/64)+16)
+	qfile := filepath.Join(e.dir, "queuefile") // as the queue's: root's, mode 0600
+	if err := os.WriteFile(qfile, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, rcpt := range []string{"archive@example.test", "md@example.test"} {
+		req := queuedRequest(body, rcpt)
+		req.Content = func() (io.ReadCloser, error) { return os.Open(qfile) }
+		res := e.agent().Deliver(context.Background(), req)
+		if len(res) != 1 || res[0].Kind != deliver.Sent {
+			t.Fatalf("%s: %+v", rcpt, res)
+		}
+	}
+	if got := readFile(t, out+"/archive"); !strings.Contains(got, strings.ReplaceAll(body[len(body)-200:], "\r\n", "\n")) || len(got) < len(body)-len(body)/60 {
+		t.Errorf("file holds %d bytes of a %d-byte message", len(got), len(body))
+	}
+	if files, _ := os.ReadDir(out + "/md/new"); len(files) != 1 {
+		t.Errorf("maildir files: %v", files)
 	}
 }

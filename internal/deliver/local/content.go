@@ -49,9 +49,13 @@ func (e *readError) Unwrap() error { return e.err }
 // writeCopy writes the copy of the message for d's recipient to w: the
 // envelope headers, then the content with LF line ends.
 func (d *delivery) writeCopy(w io.Writer, o copyOptions) error {
-	rc, err := d.m.content()
-	if err != nil {
-		return &readError{err}
+	rc := d.opened
+	d.opened = nil
+	if rc == nil {
+		var err error
+		if rc, err = d.m.content(); err != nil {
+			return &readError{err}
+		}
 	}
 	defer rc.Close()
 	bw := writers.Get().(*bufio.Writer)

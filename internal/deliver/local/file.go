@@ -30,8 +30,21 @@ func (d *delivery) file(t aliases.Target) outcome {
 	}
 	maildir := strings.HasSuffix(p, "/")
 	dir, base := path.Split(path.Clean(p))
+	// The queue file is root's: a message too large to be kept in memory
+	// is read from it, so it is opened before taking the owner's rights.
+	rc, err := d.m.content()
+	if err != nil {
+		return failed("4.3.0", (&readError{err}).Error())
+	}
+	d.opened = rc
+	defer func() {
+		if d.opened != nil { // not used: the delivery failed before the copy
+			d.opened.Close()
+			d.opened = nil
+		}
+	}()
 	var res outcome
-	err := withFSCreds(u.UID, u.GID, func() error {
+	err = withFSCreds(u.UID, u.GID, func() error {
 		r, err := os.OpenRoot(dir)
 		if err != nil {
 			res = failed(errnoDSN(err, "5.2.0"), fmt.Sprintf("cannot append message to file %s: cannot open directory: %s", p, strerror(err)))

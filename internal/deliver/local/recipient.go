@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -19,6 +20,9 @@ type delivery struct {
 	rcpt   queue.Recipient
 	idx    int    // the recipient's index in the envelope
 	domain string // of the recipient address
+	// opened is the content opened before the delivery took an alias
+	// owner's rights (file), for the next writeCopy.
+	opened io.ReadCloser
 }
 
 // recipient delivers to recipient i: loop check, alias expansion, then

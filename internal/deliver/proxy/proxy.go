@@ -8,6 +8,7 @@
 // frame with "body_len":N is followed by N bytes of message content
 // (raw: base64 in JSON would cost more than the delivery's other work):
 //
+//	child → daemon  {"kind":"ready"}   once, when the agent is built: the child serves
 //	daemon → child  {"id":1,"kind":"deliver","req":{…},"body_len":N}…   one attempt
 //	child → daemon  {"id":1,"kind":"released"}   the user's slot may go (deliver.Request.Release)
 //	child → daemon  {"id":1,"kind":"results","results":[…]}
@@ -18,8 +19,10 @@
 // A small message's content comes with its deliver frame; the child
 // reads a larger one from the queue file itself (root may). Forwarded
 // copies go back to the daemon, so every queue file stays owned by
-// mail_owner. The child exits when the socket closes, and a daemon
-// whose child is gone defers local mail rather than losing it.
+// mail_owner. The child exits when the socket closes. A child that
+// dies is restarted by internal/supervise and its successor attached to
+// the Client; meanwhile local mail waits for it (Client.Wait), and is
+// deferred rather than lost when none comes.
 package proxy
 
 import (
@@ -73,10 +76,13 @@ type peer struct {
 	waiting map[uint64]call
 	dead    chan struct{}
 	err     error
+	// ready is closed when the child said it serves (the daemon's side).
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 func newPeer(w io.Writer) *peer {
-	return &peer{w: w, waiting: map[uint64]call{}, dead: make(chan struct{})}
+	return &peer{w: w, waiting: map[uint64]call{}, dead: make(chan struct{}), ready: make(chan struct{})}
 }
 
 func (p *peer) send(f frame) error {
@@ -194,4 +200,23 @@ func readFrame(br *bufio.Reader) (frame, error) {
 		}
 	}
 	return f, nil
+}
+
+func (p *peer) isReady() bool {
+	select {
+	case <-p.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// isDead reports whether the connection has ended.
+func (p *peer) isDead() bool {
+	select {
+	case <-p.dead:
+		return true
+	default:
+		return false
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,11 +72,84 @@ func TestRoundTrip(t *testing.T) {
 	if res := c.Deliver(context.Background(), req); res[0].Action != "2" {
 		t.Errorf("after reload the old agent answered: %+v", res[0])
 	}
-	agentEnd.Close() // the agent process is gone: mail waits
+	agentEnd.Close() // the agent process is gone: mail waits for the next one
 	<-served
+	c.Wait = 10 * time.Millisecond
+	var retried []string
+	c.Restarted = func(ids []string) { retried = ids }
 	res = c.Deliver(context.Background(), req)
 	if len(res) != 2 || res[0].Kind != deliver.Deferred || !strings.HasPrefix(res[0].Reason, "local delivery agent unavailable") {
 		t.Fatalf("after the agent died: %+v", res)
+	}
+	// The next agent process gets the deferred message at once.
+	c.Wait = time.Minute
+	done := make(chan []deliver.Result)
+	go func() { done <- c.Deliver(context.Background(), &deliver.Request{ID: "Q2", Env: env, Rcpts: []int{0}}) }()
+	daemonEnd2, agentEnd2 := net.Pipe()
+	go Serve(agentEnd2, func(q queue.Queue) (deliver.Agent, error) {
+		return &forwarder{q: q, generation: builds.Add(1)}, nil
+	}, func(id string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil })
+	defer agentEnd2.Close()
+	c.Attach(daemonEnd2)
+	if len(retried) != 1 || retried[0] != "Q1" {
+		t.Errorf("Restarted got %q, want the deferred Q1", retried)
+	}
+	if res := <-done; len(res) != 1 || res[0].Kind != deliver.Sent || res[0].Action != "3" {
+		t.Errorf("a delivery made while no agent ran: %+v", res)
+	}
+}
+
+// dier is an agent process that dies in the middle of its first
+// delivery, after a word on died if it is not nil.
+type dier struct {
+	conn net.Conn
+	died chan<- struct{}
+}
+
+func (d dier) Deliver(context.Context, *deliver.Request) []deliver.Result {
+	if d.died != nil {
+		d.died <- struct{}{}
+	}
+	d.conn.Close()
+	select {}
+}
+
+// A delivery whose agent process dies under it is tried once more on the
+// next one; one that finds no agent process waits for it.
+func TestAgentDiesUnderDelivery(t *testing.T) {
+	daemonEnd, agentEnd := net.Pipe()
+	go Serve(agentEnd, func(queue.Queue) (deliver.Agent, error) { return dier{conn: agentEnd}, nil },
+		func(string) (io.ReadCloser, error) { return nil, io.ErrUnexpectedEOF })
+	c := NewClient(daemonEnd, &queue.Memory{}, nil)
+	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
+	done := make(chan []deliver.Result)
+	go func() { done <- c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}}) }()
+	daemonEnd2, agentEnd2 := net.Pipe()
+	defer agentEnd2.Close()
+	go Serve(agentEnd2, func(queue.Queue) (deliver.Agent, error) { return decliner{}, nil },
+		func(string) (io.ReadCloser, error) { return nil, io.ErrUnexpectedEOF })
+	c.Attach(daemonEnd2)
+	if res := <-done; len(res) != 1 || res[0].Kind != deliver.Sent {
+		t.Fatalf("results %+v", res)
+	}
+	// Without a next agent process it is deferred.
+	c.Wait = 10 * time.Millisecond
+	agentEnd2.Close()
+	res := c.Deliver(context.Background(), &deliver.Request{ID: "Q2", Env: env, Rcpts: []int{0}})
+	if len(res) != 1 || res[0].Kind != deliver.Deferred || !strings.HasPrefix(res[0].Reason, "local delivery agent unavailable: ") {
+		t.Fatalf("results %+v", res)
+	}
+	// A direct attempt does not wait: the SMTP client does.
+	c.Wait = time.Hour
+	res = c.Deliver(context.Background(), &deliver.Request{ID: "Q4", Env: env, Rcpts: []int{0}, DirectOnly: true})
+	if len(res) != 1 || res[0].Kind != deliver.Deferred {
+		t.Fatalf("direct attempt without an agent: %+v", res)
+	}
+	c.Abandon("the supervisor exited")
+	c.Wait = time.Hour
+	res = c.Deliver(context.Background(), &deliver.Request{ID: "Q3", Env: env, Rcpts: []int{0}})
+	if len(res) != 1 || res[0].Reason != "local delivery agent unavailable: the supervisor exited" {
+		t.Fatalf("after Abandon: %+v", res)
 	}
 }
 
@@ -202,11 +276,44 @@ func TestDirectOnlyCrosses(t *testing.T) {
 	defer agentEnd.Close()
 	c := NewClient(daemonEnd, &queue.Memory{}, nil)
 	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
-	for _, direct := range []bool{true, false} {
+	for _, direct := range []bool{false, true} { // a direct attempt does not wait for the agent to serve
 		res := c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}, DirectOnly: direct})
 		want := map[bool]deliver.Kind{true: deliver.Declined, false: deliver.Sent}[direct]
 		if len(res) != 1 || res[0].Kind != want {
 			t.Errorf("DirectOnly %v: results %+v, want kind %v", direct, res, want)
 		}
+	}
+}
+
+// A message that two agent processes died under is deferred, and not
+// retried when the next one starts: it may be what kills them.
+func TestKillerIsNotRetriedAtRestart(t *testing.T) {
+	c := NewClient(nil, &queue.Memory{}, nil)
+	var mu sync.Mutex
+	var retried []string
+	c.Restarted = func(ids []string) { mu.Lock(); retried = append(retried, ids...); mu.Unlock() }
+	died := make(chan struct{}, 2)
+	attach := func(agent func(net.Conn) deliver.Agent) {
+		daemonEnd, agentEnd := net.Pipe()
+		go Serve(agentEnd, func(queue.Queue) (deliver.Agent, error) { return agent(agentEnd), nil },
+			func(string) (io.ReadCloser, error) { return nil, io.ErrUnexpectedEOF })
+		c.Attach(daemonEnd)
+	}
+	killer := func(conn net.Conn) deliver.Agent { return dier{conn, died} }
+	attach(killer)
+	env := &queue.Envelope{Sender: "s@example.org", Recipients: []queue.Recipient{{Addr: "a@x"}}}
+	done := make(chan []deliver.Result)
+	go func() { done <- c.Deliver(context.Background(), &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}}) }()
+	<-died
+	attach(killer)
+	<-died
+	if res := <-done; len(res) != 1 || res[0].Kind != deliver.Deferred {
+		t.Fatalf("results %+v", res)
+	}
+	attach(func(net.Conn) deliver.Agent { return decliner{} })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(retried) != 0 {
+		t.Errorf("retried at the restart: %q", retried)
 	}
 }

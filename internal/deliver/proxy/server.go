@@ -25,6 +25,9 @@ func Serve(conn io.ReadWriter, build Builder, content func(id string) (io.ReadCl
 	if err != nil {
 		return err
 	}
+	if err := p.send(frame{Kind: "ready"}); err != nil {
+		return nil // the daemon is gone
+	}
 	var wg sync.WaitGroup
 	p.read(conn, func(f frame) {
 		switch f.Kind {
