@@ -30,6 +30,9 @@ type Config struct {
 	BareRejectCode int
 	// RelayFirst: smtpd_relay_before_recipient_restrictions.
 	RelayFirst bool
+	// ForbidUnauthPipelining: smtpd_forbid_unauth_pipelining (Postfix
+	// 3.9 default yes): a pipelining violation gets 554 and a hang-up.
+	ForbidUnauthPipelining bool
 }
 
 // ConfigFrom reads the session settings, failing on the first bad value.
@@ -81,5 +84,6 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getBool("disable_vrfy_command", &c.DisableVRFY)
 	getBool("smtputf8_enable", &c.SMTPUTF8)
 	getBool("smtpd_relay_before_recipient_restrictions", &c.RelayFirst)
+	getBool("smtpd_forbid_unauth_pipelining", &c.ForbidUnauthPipelining)
 	return c, err
 }

@@ -30,9 +30,8 @@ func (ss *session) dataReady(ctx context.Context, cmd string) bool {
 		ss.fail("503 5.5.1 Error: need RCPT command")
 		return false
 	}
-	// Data beyond the command before our reply, although PIPELINING
-	// was not offered (HELO): reject_unauth_pipelining.
-	ss.req.Pipelined = !ss.esmtp && ss.rd.Buffered() > 0
+	// ss.req.Pipelined, which reject_unauth_pipelining tests, was set by
+	// improperPipelining at the first violation of the session.
 	if v := ss.srv.Policy.Check(ctx, "smtpd_data_restrictions", policy.Data, &ss.req); v.Kind == policy.Reject {
 		ss.reject(cmd, v)
 		return false
@@ -91,7 +90,6 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.quit = true
 		return
 	}
-	ss.req.Pipelined = false
 	if v := ss.srv.Policy.Check(ctx, "smtpd_end_of_data_restrictions", policy.EndOfData, &ss.req); v.Kind == policy.Reject {
 		m.Abort(errAborted)
 		ss.reject("END-OF-MESSAGE", v)

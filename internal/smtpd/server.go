@@ -23,6 +23,11 @@ type Server struct {
 	// BareNewlineExempt reports clients excluded from
 	// smtpd_forbid_bare_newline (default: $mynetworks).
 	BareNewlineExempt func(addr netip.Addr) bool
+	// StandAlone: sendmail -bs, whose input is a local pipe that may well
+	// hold a whole session at once, not a network client. It skips the
+	// pipelining checks, as Postfix's stand-alone smtpd does (Postfix
+	// applies them when mail_owner itself runs sendmail -bs; we do not).
+	StandAlone bool
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string

@@ -132,6 +132,9 @@ func (ss *session) run(ctx context.Context) {
 			ss.log("NOQUEUE: reject: CONNECT from %s: %s; %s", ss.req.Client(), v.Reply, ss.whatsup("CONNECT"))
 		}
 	}
+	if ss.improperPipelining("CONNECT") {
+		return // no greeting: Postfix answers talk before it with 554 alone
+	}
 	ss.reply("220 " + ss.cfg.Banner)
 	for !ss.quit {
 		ss.deadline()
@@ -167,6 +170,9 @@ func (ss *session) command(ctx context.Context, line string) {
 	verb = strings.ToUpper(verb)
 	ss.lastCode = 0
 	defer func() { ss.counts.add(verb, ss.lastCode != '4' && ss.lastCode != '5') }()
+	if ss.improperPipelining(verb) {
+		return
+	}
 	if ss.denied != "" && verb != "QUIT" {
 		ss.fail(ss.denied)
 		return

@@ -141,13 +141,12 @@ func (d *Dialog) Run(t *testing.T, s *Server) {
 				t.Fatalf("%s: connection still open: read %q, %v", where, got, err)
 			}
 		case "queued":
-			time.Sleep(10 * time.Millisecond)
-			if n, _ := strconv.Atoi(st.arg); len(s.Queue.Messages()) != n {
+			n, _ := strconv.Atoi(st.arg)
+			if !eventually(func() bool { return len(s.Queue.Messages()) == n }) {
 				t.Fatalf("%s: %d messages queued, want %d", where, len(s.Queue.Messages()), n)
 			}
 		case "log~":
-			time.Sleep(10 * time.Millisecond)
-			if !strings.Contains(s.Logged(), st.arg) {
+			if !eventually(func() bool { return strings.Contains(s.Logged(), st.arg) }) {
 				t.Fatalf("%s: no log line contains %q; log:\n%s", where, st.arg, s.Logged())
 			}
 		case "body~", "rcpts":
@@ -171,4 +170,18 @@ func (d *Dialog) Run(t *testing.T, s *Server) {
 		}
 	}
 	flush()
+}
+
+// eventually waits for cond, which the server makes true when it gets
+// there (a log line, a queued message), for at most 10 seconds: no guess
+// at how long a busy machine takes.
+func eventually(cond func() bool) bool {
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
 }
