@@ -35,6 +35,7 @@ var paramList = []Param{
 	{Name: "bounce_notice_recipient", Default: "postmaster", Kind: String},
 	{Name: "bounce_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
 	{Name: "bounce_size_limit", Default: "50000", Kind: Int, Min: 1, HasMin: true},
+	{Name: "cleanup_replace_stray_cr_lf", Default: "yes", Kind: Bool},
 	{Name: "command_directory", Default: "/usr/sbin", Kind: String},
 	// postern starts at 3.6: Postfix's level-0 defaults (subnet-wide
 	// mynetworks, no relay restrictions) are what makes an unset level unsafe.

@@ -33,6 +33,8 @@ type Config struct {
 	// ForbidUnauthPipelining: smtpd_forbid_unauth_pipelining (Postfix
 	// 3.9 default yes): a pipelining violation gets 554 and a hang-up.
 	ForbidUnauthPipelining bool
+	// ReplaceStrayCRLF: cleanup_replace_stray_cr_lf (internal/straycrlf).
+	ReplaceStrayCRLF bool
 }
 
 // ConfigFrom reads the session settings, failing on the first bad value.
@@ -85,5 +87,6 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getBool("smtputf8_enable", &c.SMTPUTF8)
 	getBool("smtpd_relay_before_recipient_restrictions", &c.RelayFirst)
 	getBool("smtpd_forbid_unauth_pipelining", &c.ForbidUnauthPipelining)
+	getBool("cleanup_replace_stray_cr_lf", &c.ReplaceStrayCRLF)
 	return c, err
 }

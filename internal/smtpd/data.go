@@ -63,7 +63,7 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 func (ss *session) startMessage(ctx context.Context) *message {
 	env := &ss.tx.env
 	env.ClientAddr, env.ClientName, env.Helo = ss.req.ClientAddr.String(), ss.req.ClientName, ss.req.Helo
-	return startMessage(ctx, ss.srv.Queue, env, ss.received())
+	return startMessage(ctx, ss.srv.Queue, env, ss.received(), ss.cfg.ReplaceStrayCRLF)
 }
 
 // finish ends a message (DATA, or BDAT LAST): errors from reading decide
