@@ -5,37 +5,60 @@ import (
 	"syscall"
 )
 
-// Pending copies into buf bytes that have arrived on c but were not
-// read yet, without consuming them (MSG_PEEK), and returns how many: 0
-// when nothing is waiting. It never blocks. Connections that are not
-// sockets (net.Pipe in tests) have nothing pending as far as it can tell.
-func Pending(c net.Conn, buf []byte) int {
-	sc, ok := c.(syscall.Conn)
-	if !ok || len(buf) == 0 {
+// Peeker looks at what has arrived on a connection without taking it.
+// Make one per connection: a check then costs one system call and no
+// allocation. It is not safe for concurrent use.
+type Peeker struct {
+	rc   syscall.RawConn // nil: not a socket (net.Pipe in tests)
+	peek func(fd uintptr)
+	buf  []byte
+	n    int
+}
+
+// NewPeeker returns a Peeker for c.
+func NewPeeker(c net.Conn) *Peeker {
+	p := &Peeker{}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			p.rc = rc
+		}
+	}
+	p.peek = p.recv
+	return p
+}
+
+func (p *Peeker) recv(fd uintptr) {
+	for {
+		m, _, err := syscall.Recvfrom(int(fd), p.buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == nil && m > 0 {
+			p.n = m
+		}
+		return
+	}
+}
+
+// Pending copies into buf bytes that have arrived but were not read yet,
+// without consuming them (MSG_PEEK), and returns how many: 0 when
+// nothing is waiting. It never blocks. A connection that is not a socket
+// has nothing pending as far as it can tell.
+func (p *Peeker) Pending(buf []byte) int {
+	if p.rc == nil || len(buf) == 0 {
 		return 0
 	}
-	rc, err := sc.SyscallConn()
+	p.buf, p.n = buf, 0
+	err := p.rc.Control(p.peek)
+	p.buf = nil
 	if err != nil {
 		return 0
 	}
-	n := 0
-	cerr := rc.Control(func(fd uintptr) {
-		for {
-			m, _, err := syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if err == syscall.EINTR {
-				continue
-			}
-			if err == nil && m > 0 {
-				n = m
-			}
-			return
-		}
-	})
-	if cerr != nil {
-		return 0
-	}
-	return n
+	return p.n
 }
+
+// Pending is NewPeeker(c).Pending(buf), for a single look.
+func Pending(c net.Conn, buf []byte) int { return NewPeeker(c).Pending(buf) }
 
 // Drain reads and drops what has already arrived on c, at most max
 // bytes, without waiting. Closing a socket with unread input makes the

@@ -18,11 +18,13 @@ func (ss *session) improperPipelining(verb string) bool {
 	}
 	input := ss.rd.Peek(pipelining.MaxLogged)
 	if len(input) == 0 {
-		buf := make([]byte, pipelining.MaxLogged)
-		input = buf[:pipelining.Pending(ss.conn, buf)]
-	}
-	if len(input) == 0 {
-		return false
+		if ss.peeker == nil {
+			ss.peeker = pipelining.NewPeeker(ss.conn)
+		}
+		if ss.peeker.Pending(ss.peekBuf[:1]) == 0 {
+			return false
+		}
+		input = ss.peekBuf[:ss.peeker.Pending(ss.peekBuf[:])]
 	}
 	if !ss.req.Pipelined {
 		ss.req.Pipelined = true

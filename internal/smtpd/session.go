@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/pipelining"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpio"
@@ -38,6 +39,10 @@ type session struct {
 	// counts and lastCode feed the disconnect line's command counters.
 	counts   counters
 	lastCode byte
+	// peeker and peekBuf look for input in the socket that was not read
+	// yet (improperPipelining).
+	peeker  *pipelining.Peeker
+	peekBuf [pipelining.MaxLogged]byte
 }
 
 type transaction struct {
