@@ -21,6 +21,9 @@
 //     RCPT and BDAT, also BDAT LAST, need not). Before EHLO, or after
 //     HELO, any recognised command followed by more input is a violation,
 //     QUIT included. Unrecognised commands are never checked.
+//   - Every client is checked, also those in mynetworks (the test
+//     client was); the parameter has no exclusion list. Postfix's
+//     stand-alone smtpd (sendmail -bs by a user) skips the checks.
 //   - The check comes before the command runs: with forbid = yes the
 //     command gets the 554 instead of its own reply, counts as failed in
 //     the disconnect line (helo=0/1), and the session ends.
