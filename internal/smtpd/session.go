@@ -129,7 +129,11 @@ func (ss *session) run(ctx context.Context) {
 		}
 	}
 	ss.log("connect from %s", ss.req.Client())
-	defer func() { ss.w.Flush(); ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts) }()
+	defer func() {
+		ss.abortTx() // a BDAT message left open (QUIT, a hang-up) queues nothing and frees its pipe
+		ss.w.Flush()
+		ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts)
+	}()
 	ss.deadline()
 	if !ss.cfg.DelayReject {
 		if v := ss.srv.Policy.Check(ctx, "smtpd_client_restrictions", policy.Client, &ss.req); v.Kind == policy.Reject {
