@@ -118,6 +118,16 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.fail("451 4.3.0 Error: queue file write error")
 		return
 	}
+	if ss.tx.chunked {
+		// Postfix's BDAT LAST reply counts the content as it stores it:
+		// lines and their ends, also one the content itself lacks.
+		size := ss.tx.bdatSize
+		if size > 0 && m.last != '\n' {
+			size += 2
+		}
+		ss.reply(fmt.Sprintf("250 2.0.0 Ok: %d bytes queued as %s", size, id))
+		return
+	}
 	ss.reply("250 2.0.0 Ok: queued as " + id)
 }
 
@@ -147,7 +157,7 @@ func (ss *session) cmdBdat(ctx context.Context, arg string) {
 	}
 	tx := ss.tx
 	if tx.bdat == nil {
-		tx.bdat = ss.startMessage(ctx)
+		tx.bdat, tx.chunked = ss.startMessage(ctx), true
 	}
 	limit := max(ss.cfg.MessageSizeLimit-tx.bdatSize, 0)
 	if ss.cfg.MessageSizeLimit <= 0 {

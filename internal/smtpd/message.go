@@ -32,6 +32,7 @@ type message struct {
 	// stray: replace stray <CR> and <LF> before the queue stores the
 	// content (cleanup_replace_stray_cr_lf).
 	stray bool
+	last  byte // the last content byte written
 }
 
 // memLimit is the queue's content chunk: a message up to that size also
@@ -58,6 +59,9 @@ func startMessage(ctx context.Context, q queue.Queue, env *queue.Envelope, heade
 // data up to the end marker even after the queue refused it.
 func (m *message) Write(p []byte) (int, error) {
 	m.id.write(p)
+	if len(p) > 0 {
+		m.last = p[len(p)-1]
+	}
 	switch {
 	case m.err != nil:
 	case m.pw == nil && len(*m.buf)+len(p) <= memLimit:

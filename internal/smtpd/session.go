@@ -51,7 +51,8 @@ type transaction struct {
 	rejected int // recipients refused, for "no valid recipients"
 	discard  bool
 	bdat     *message
-	bdatSize int64
+	bdatSize int64 // content bytes so far, bare <LF> counted as <CR><LF>
+	chunked  bool  // the content came with BDAT
 	bdatErr  string
 }
 
