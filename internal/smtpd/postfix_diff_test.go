@@ -24,7 +24,7 @@ var postfixDialogs = []string{
 	"05-pipelining.txt", "09-bdat.txt", "15-unauth-pipelining.txt",
 	"34-pipelining-after-helo.txt", "35-pipelining-in-helo-session.txt", "36-pipelining-after-ehlo.txt",
 	"37-pipelining-after-data.txt", "38-pipelining-after-noop.txt", "39-pipelining-after-vrfy.txt",
-	"40-pipelining-quit.txt", "41-unauth-pipelining-remembered.txt", "42-stray-cr-replaced.txt",
+	"40-pipelining-quit.txt", "44-pipelining-quit-helo.txt", "41-unauth-pipelining-remembered.txt", "42-stray-cr-replaced.txt",
 }
 
 // postfixBase makes a private Postfix answer as postern's test server
