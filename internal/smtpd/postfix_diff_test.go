@@ -2,6 +2,7 @@ package smtpd_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,12 +21,16 @@ import (
 
 // postfixDialogs are the dialogs whose every reply Postfix's own smtpd
 // (the 3.7 reference, with the 3.9 settings below) gives byte for byte,
-// queue IDs aside: the pipelining and stray <CR> rules.
+// queue IDs aside: the pipelining and stray <CR> rules, and the
+// smuggling defence. 17-bare-lf-reject is left out on purpose: 3.7.11
+// hangs up after its 550 for a bare <LF> in a command; postern follows
+// the 3.9 description (550 carries on, 521 hangs up).
 var postfixDialogs = []string{
-	"05-pipelining.txt", "09-bdat.txt", "15-unauth-pipelining.txt",
-	"34-pipelining-after-helo.txt", "35-pipelining-in-helo-session.txt", "36-pipelining-after-ehlo.txt",
-	"37-pipelining-after-data.txt", "38-pipelining-after-noop.txt", "39-pipelining-after-vrfy.txt",
-	"40-pipelining-quit.txt", "44-pipelining-quit-helo.txt", "41-unauth-pipelining-remembered.txt", "42-stray-cr-replaced.txt",
+	"05-pipelining.txt", "08-smuggling.txt", "09-bdat.txt", "15-unauth-pipelining.txt",
+	"19-bare-lf-disconnect.txt", "34-pipelining-after-helo.txt", "35-pipelining-in-helo-session.txt",
+	"36-pipelining-after-ehlo.txt", "37-pipelining-after-data.txt", "38-pipelining-after-noop.txt",
+	"39-pipelining-after-vrfy.txt", "40-pipelining-quit.txt", "41-unauth-pipelining-remembered.txt",
+	"42-stray-cr-replaced.txt", "43-smuggling-stray-cr-lf.txt", "44-pipelining-quit-helo.txt",
 }
 
 // postfixBase makes a private Postfix answer as postern's test server
@@ -46,8 +52,11 @@ var queueID = regexp.MustCompile(`queued as [0-9A-Za-z]+`)
 
 // TestDialogsAgainstPostfix plays the dialogs above against Postfix's
 // smtpd in a private instance (own configuration, spool and loopback
-// port; nothing is delivered: there is no queue manager) and checks that
-// it gives the replies the dialogs expect of postern.
+// port) and checks that
+// it gives the replies the dialogs expect of postern. There is no queue
+// manager, so nothing is delivered (cleanup waits a second for one to
+// take its wake-up: the dialogs that queue take a second longer), and no
+// maillog: a postlogd that stops first can block the others' logging.
 func TestDialogsAgainstPostfix(t *testing.T) {
 	postfix := "/usr/sbin/postfix"
 	if _, err := os.Stat(postfix); err != nil {
@@ -102,7 +111,7 @@ func startPostfix(t *testing.T, cf string) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	main := postfixBase + cf + fmt.Sprintf("queue_directory = %s/spool\ndata_directory = %s/data\n"+
-		"inet_interfaces = 127.0.0.1\nmaillog_file = %s/maillog\nmaillog_file_prefixes = %s\n", dir, dir, dir, dir)
+		"inet_interfaces = 127.0.0.1\n", dir, dir)
 	master := addr + ` inet n - n - - smtpd
 cleanup unix n - n - 0 cleanup
 rewrite unix - - n - - trivial-rewrite
@@ -111,7 +120,6 @@ defer unix - - n - 0 bounce
 trace unix - - n - 0 bounce
 proxymap unix - - n - - proxymap
 anvil unix - - n - 1 anvil
-postlog unix-dgram n - n - 1 postlogd
 `
 	etc := filepath.Join(dir, "etc")
 	for name, text := range map[string]string{"main.cf": main, "master.cf": master} {
@@ -119,14 +127,24 @@ postlog unix-dgram n - n - 1 postlogd
 			t.Fatal(err)
 		}
 	}
-	run := func(args ...string) {
-		if out, err := exec.Command("/usr/sbin/postfix", append([]string{"-c", etc}, args...)...).CombinedOutput(); err != nil {
-			log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
-			t.Fatalf("postfix %s: %v\n%s\n%s", strings.Join(args, " "), err, out, log)
-		}
+	if out, err := exec.Command("/usr/sbin/postfix", "-c", etc, "start").CombinedOutput(); err != nil {
+		t.Fatalf("postfix start: %v\n%s", err, out)
 	}
-	run("start")
-	t.Cleanup(func() { exec.Command("/usr/sbin/postfix", "-c", etc, "stop").Run() })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		exec.CommandContext(ctx, "/usr/sbin/postfix", "-c", etc, "stop").Run()
+		// Whatever happened to the stop, this instance's master must not
+		// outlive the test: still running if the pid it wrote names a
+		// process working in this spool (not a reused pid).
+		spool := filepath.Join(dir, "spool")
+		if b, err := os.ReadFile(filepath.Join(spool, "pid", "master.pid")); err == nil {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && pid > 1 && cwd == spool {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
 	// Ready when it greets.
 	for end := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.DialTimeout("tcp4", addr, time.Second); err == nil {
@@ -138,8 +156,7 @@ postlog unix-dgram n - n - 1 postlogd
 			}
 		}
 		if time.Now().After(end) {
-			log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
-			t.Fatalf("Postfix never greeted on %s:\n%s", addr, log)
+			t.Fatalf("Postfix never greeted on %s", addr)
 		}
 	}
 }

@@ -265,6 +265,6 @@ func (ss *session) bareNewline() bool {
 		ss.quit = true
 		return true
 	}
-	ss.fail(fmt.Sprintf("%d 5.5.2 Error: bare <LF> received", code))
+	ss.fail(fmt.Sprintf("%d 5.5.2 %s Error: bare <LF> received", code, ss.cfg.Hostname)) // as Postfix words it
 	return ss.quit
 }
