@@ -37,6 +37,7 @@ var paramList = []Param{
 	{Name: "bounce_notice_recipient", Default: "postmaster", Kind: String},
 	{Name: "bounce_queue_lifetime", Default: "5d", Kind: Time, Unit: 'd'},
 	{Name: "bounce_size_limit", Default: "50000", Kind: Int, Min: 1, HasMin: true},
+	{Name: "cleanup_replace_stray_cr_lf", Default: "yes", Kind: Bool},
 	{Name: "command_directory", Default: "/usr/sbin", Kind: String},
 	// postern starts at 3.6: Postfix's level-0 defaults (subnet-wide
 	// mynetworks, no relay restrictions) are what makes an unset level unsafe.
@@ -160,6 +161,7 @@ var paramList = []Param{
 	{Name: "smtpd_forbid_bare_newline", Default: "normalize", Kind: String, Check: oneOf("", "normalize", "note", "yes", "reject", "no")},
 	{Name: "smtpd_forbid_bare_newline_reject_code", Default: "550", Kind: Int},
 	{Name: "smtpd_forbid_bare_newline_exclusions", Default: "$mynetworks", Kind: List},
+	{Name: "smtpd_forbid_unauth_pipelining", Default: "yes", Kind: Bool},
 	{Name: "smtpd_hard_error_limit", Default: "${stress?{1}:{20}}", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_helo_required", Default: "no", Kind: Bool},
 	{Name: "smtpd_helo_restrictions", Default: "", Kind: Restrictions},
@@ -202,8 +204,9 @@ func init() { params = index(paramList) }
 // DifferFromPostfix lists the parameters whose default postern changes on
 // purpose, so that postern never shares Postfix's directories or identity.
 var DifferFromPostfix = map[string]string{
-	"compatibility_level":       "0",
-	"smtpd_forbid_bare_newline": "no",
+	"compatibility_level":            "0",
+	"smtpd_forbid_bare_newline":      "no",
+	"smtpd_forbid_unauth_pipelining": "no", // 3.9 default yes, as postern's
 	// 3.9 parameter, absent from the 3.7 reference
 	"smtpd_forbid_bare_newline_reject_code": "",
 	"config_directory":                      "/etc/postfix",

@@ -17,6 +17,7 @@ import (
 	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/straycrlf"
 )
 
 // Config is what pickup needs from main.cf.
@@ -31,6 +32,7 @@ type Config struct {
 	Rewrite          *address.ResolveOptions
 	MessageSizeLimit int64 // message_size_limit; 0 = none
 	HeaderSizeLimit  int64 // header_size_limit: how much header pickup examines
+	ReplaceStrayCRLF bool  // cleanup_replace_stray_cr_lf (internal/straycrlf)
 	PollInterval     time.Duration
 }
 
@@ -65,6 +67,9 @@ func ConfigFrom(cfg *config.Config) (Config, error) {
 		return c, err
 	}
 	c.Rewrite = &rw
+	if c.ReplaceStrayCRLF, err = cfg.Bool("cleanup_replace_stray_cr_lf"); err != nil {
+		return c, err
+	}
 	c.HeaderSizeLimit, err = HeaderSizeLimit(cfg)
 	return c, err
 }
@@ -249,6 +254,9 @@ func (p *Pickup) pickup(ctx context.Context, cfg *Config, dir, name string) (boo
 		return reject(err.Error())
 	} else if err != nil {
 		return false, err
+	}
+	if cfg.ReplaceStrayCRLF {
+		body = straycrlf.NewReader(body) // after the line ends are CRLF
 	}
 	p.logger("pickup").Info(fmt.Sprintf("%s: uid=%d from=<%s>", env.ID, uid, sub.Sender))
 	p.logger("cleanup").Info(fmt.Sprintf("%s: message-id=%s", env.ID, msgID))

@@ -312,3 +312,30 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 	}
 }
+
+// cleanup_replace_stray_cr_lf: a <CR> that ends no line, in a header or
+// in the body, is queued as a space, so a smuggling attempt in locally
+// submitted mail stays text; with the parameter off it passes unchanged.
+func TestScanReplacesStrayCR(t *testing.T) {
+	const content = "Subject: a\rb\n\nx\r\r\nz\r.\rMAIL FROM:<evil@example.test>\nend\r"
+	for _, replace := range []bool{true, false} {
+		cfg := newMaildrop(t)
+		cfg.ReplaceStrayCRLF = replace
+		drop(t, cfg, &Submission{Sender: "root", Recipients: []string{"bob@example.test"}}, content)
+		q := &queue.Memory{}
+		log, _ := newLog()
+		if n, err := New(cfg, q, log).Scan(context.Background()); n != 1 || err != nil {
+			t.Fatalf("Scan: %d, %v", n, err)
+		}
+		body := string(q.Messages()[0].Body)
+		want := []string{"Subject: a b\r\n", "\r\n\r\nx \r\nz . MAIL FROM:<evil@example.test>\r\nend \r\n"}
+		if !replace {
+			want = []string{"Subject: a\rb\r\n", "\r\n\r\nx\r\r\nz\r.\rMAIL FROM:<evil@example.test>\r\nend\r\r\n"}
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("replace %v: queued body lacks %q:\n%q", replace, w, body)
+			}
+		}
+	}
+}

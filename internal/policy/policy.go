@@ -34,8 +34,10 @@ type Request struct {
 	Recipient                       string // the RCPT being checked, as the client wrote it (no route)
 	RcptAddr                        address.Address
 	SASLUser                        string
-	// Pipelined: the client sent more input before our reply although
-	// PIPELINING was not offered (reject_unauth_pipelining).
+	// Pipelined: at some point in the session the client sent more input
+	// where it had to wait for our reply (see internal/pipelining); the
+	// flag stays set for the rest of the session, as Postfix's does for
+	// reject_unauth_pipelining.
 	Pipelined bool
 }
 

@@ -43,7 +43,7 @@ func ServeSMTP(ctx context.Context, cfg *config.Config, maildrop string, in io.R
 	if err != nil {
 		return &Error{Code: ExTempFail, Msg: err.Error()}
 	}
-	srv := &smtpd.Server{Config: sc, Policy: pol, Queue: maildropQueue{dir: maildrop},
+	srv := &smtpd.Server{Config: sc, Policy: pol, Queue: maildropQueue{dir: maildrop}, StandAlone: true,
 		LookupClient: func(context.Context, netip.Addr) smtpd.ClientNames {
 			return smtpd.ClientNames{Verified: "localhost", Reverse: "localhost"}
 		}}

@@ -38,6 +38,11 @@ type Config struct {
 	BareRejectCode int
 	// RelayFirst: smtpd_relay_before_recipient_restrictions.
 	RelayFirst bool
+	// ForbidUnauthPipelining: smtpd_forbid_unauth_pipelining (Postfix
+	// 3.9 default yes): a pipelining violation gets 554 and a hang-up.
+	ForbidUnauthPipelining bool
+	// ReplaceStrayCRLF: cleanup_replace_stray_cr_lf (internal/straycrlf).
+	ReplaceStrayCRLF bool
 }
 
 // StressConfigFrom is ConfigFrom with stress = yes, as Postfix's master
@@ -103,5 +108,7 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getBool("disable_vrfy_command", &c.DisableVRFY)
 	getBool("smtputf8_enable", &c.SMTPUTF8)
 	getBool("smtpd_relay_before_recipient_restrictions", &c.RelayFirst)
+	getBool("smtpd_forbid_unauth_pipelining", &c.ForbidUnauthPipelining)
+	getBool("cleanup_replace_stray_cr_lf", &c.ReplaceStrayCRLF)
 	return c, err
 }

@@ -51,8 +51,10 @@ func (c *counters) String() string {
 	return b.String()
 }
 
+// ratio is "n" when all n succeeded, else "ok/total"; a session without
+// commands shows "commands=0/0", as Postfix logs it.
 func ratio(ok, total int) string {
-	if ok == total {
+	if ok == total && total > 0 {
 		return fmt.Sprint(total)
 	}
 	return fmt.Sprintf("%d/%d", ok, total)

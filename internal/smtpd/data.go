@@ -30,9 +30,8 @@ func (ss *session) dataReady(ctx context.Context, cmd string) bool {
 		ss.fail("503 5.5.1 Error: need RCPT command")
 		return false
 	}
-	// Data beyond the command before our reply, although PIPELINING
-	// was not offered (HELO): reject_unauth_pipelining.
-	ss.req.Pipelined = !ss.esmtp && ss.rd.Buffered() > 0
+	// ss.req.Pipelined, which reject_unauth_pipelining tests, was set by
+	// improperPipelining at the first violation of the session.
 	if v := ss.srv.Policy.Check(ctx, "smtpd_data_restrictions", policy.Data, &ss.req); v.Kind == policy.Reject {
 		ss.reject(cmd, v)
 		return false
@@ -70,7 +69,7 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 func (ss *session) startMessage(ctx context.Context) *message {
 	env := &ss.tx.env
 	env.ClientAddr, env.ClientName, env.Helo = ss.req.ClientAddr.String(), ss.req.ClientName, ss.req.Helo
-	return startMessage(ctx, ss.srv.Queue, env, ss.received())
+	return startMessage(ctx, ss.srv.Queue, env, ss.received(), ss.cfg.ReplaceStrayCRLF)
 }
 
 // finish ends a message (DATA, or BDAT LAST): errors from reading decide
@@ -99,7 +98,6 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.quit = true
 		return
 	}
-	ss.req.Pipelined = false
 	if v := ss.srv.Policy.Check(ctx, "smtpd_end_of_data_restrictions", policy.EndOfData, &ss.req); v.Kind == policy.Reject {
 		m.Abort(errAborted)
 		ss.reject("END-OF-MESSAGE", v)
@@ -128,6 +126,16 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	case err != nil:
 		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
 		ss.fail("451 4.3.0 Error: queue file write error")
+		return
+	}
+	if ss.tx.chunked {
+		// Postfix's BDAT LAST reply counts the content as it stores it:
+		// lines and their ends, also one the content itself lacks.
+		size := ss.tx.bdatSize
+		if size > 0 && m.last != '\n' {
+			size += 2
+		}
+		ss.reply(fmt.Sprintf("250 2.0.0 Ok: %d bytes queued as %s", size, id))
 		return
 	}
 	ss.reply("250 2.0.0 Ok: queued as " + id)
@@ -159,7 +167,7 @@ func (ss *session) cmdBdat(ctx context.Context, arg string) {
 	}
 	tx := ss.tx
 	if tx.bdat == nil {
-		tx.bdat = ss.startMessage(ctx)
+		tx.bdat, tx.chunked = ss.startMessage(ctx), true
 	}
 	limit := max(ss.cfg.MessageSizeLimit-tx.bdatSize, 0)
 	if ss.cfg.MessageSizeLimit <= 0 {

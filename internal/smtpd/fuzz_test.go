@@ -46,7 +46,7 @@ func FuzzSession(f *testing.F) {
 			if !replyLine.MatchString(l) {
 				t.Fatalf("malformed reply %q", l)
 			}
-			if strings.Contains(l, " Ok: queued as ") {
+			if strings.Contains(l, " queued as ") && strings.HasPrefix(l, "250 2.0.0 Ok: ") {
 				queued++
 			}
 		}

@@ -37,6 +37,16 @@ func TestSwaks(t *testing.T) {
 	if m := s.Queue.Messages(); len(m) != 1 || len(m[0].Envelope.Recipients) != 2 {
 		t.Errorf("queued %+v", m)
 	}
+	noImproperPipelining(t, s)
+}
+
+// noImproperPipelining: a client that pipelines as RFC 2920 allows never
+// trips smtpd_forbid_unauth_pipelining (on by default).
+func noImproperPipelining(t *testing.T, s *smtptest.Server) {
+	t.Helper()
+	if strings.Contains(s.Logged(), "improper command pipelining") {
+		t.Errorf("a legitimate client was taken for an improper pipeliner:\n%s", s.Logged())
+	}
 }
 
 func TestPythonSmtplib(t *testing.T) {
@@ -61,6 +71,7 @@ with smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=10) as c:
 	if err != nil {
 		t.Fatalf("smtplib: %v\n%s", err, out)
 	}
+	noImproperPipelining(t, s)
 	msgs := s.Queue.Messages()
 	if len(msgs) != 2 || !strings.Contains(string(msgs[0].Body), "\r\n.leading dot\r\n") {
 		t.Errorf("queued %d messages: %+v", len(msgs), msgs)
@@ -81,4 +92,5 @@ func TestSmtpSource(t *testing.T) {
 		t.Errorf("%d of 1000 messages queued\n%s", n, out)
 	}
 	t.Logf("smtp-source: 1000 messages in 10 sessions in %v", time.Since(start))
+	noImproperPipelining(t, s)
 }

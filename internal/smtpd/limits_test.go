@@ -96,8 +96,9 @@ func TestTwiceTheSizeLimit(t *testing.T) {
 	const limit = 1 << 20
 	s := smtptest.NewServer(t, fmt.Sprintf("mynetworks = 127.0.0.0/8\nmessage_size_limit = %d\n", limit), nil)
 	cl := dial(t, s)
-	cl.send("EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@mx.example.test>\r\nDATA\r\n")
+	cl.send("EHLO client.example.test\r\n")
 	cl.expect("250 ")
+	cl.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@mx.example.test>\r\nDATA\r\n")
 	cl.expect("250 2.1.0")
 	cl.expect("250 2.1.5")
 	cl.expect("354 ")
@@ -119,8 +120,9 @@ func TestTwiceTheSizeLimit(t *testing.T) {
 func TestNULInCommand(t *testing.T) {
 	s := smtptest.NewServer(t, "mynetworks = 127.0.0.0/8\n", nil)
 	cl := dial(t, s)
-	cl.send("HELO x\r\nMAIL FROM:<a\x00b@example.test>\r\n")
+	cl.send("HELO x\r\n")
 	cl.expect("250 ")
+	cl.send("MAIL FROM:<a\x00b@example.test>\r\n")
 	cl.expect("500 5.5.2 Error: bad syntax")
 }
 
@@ -144,10 +146,11 @@ func TestInsufficientStorage(t *testing.T) {
 	cl.send("Subject: x\r\n\r\nx\r\n.\r\n")
 	cl.expect("452 4.3.1 Insufficient system storage")
 	s.Queue.SetFail(nil)
-	cl.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@mx.example.test>\r\nDATA\r\nSubject: y\r\n\r\ny\r\n.\r\n")
+	cl.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@mx.example.test>\r\nDATA\r\n")
 	cl.expect("250 2.1.0")
 	cl.expect("250 2.1.5")
 	cl.expect("354 ")
+	cl.send("Subject: y\r\n\r\ny\r\n.\r\n")
 	cl.expect("250 2.0.0 Ok: queued as ")
 	if m := s.Queue.Messages(); len(m) != 1 {
 		t.Errorf("%d messages queued, want 1", len(m))

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/straycrlf"
 )
 
 // message collects content while it arrives. Up to memLimit bytes stay
@@ -28,6 +29,10 @@ type message struct {
 	done chan result
 	err  error // first write error; later writes are swallowed
 	id   msgIDSniffer
+	// stray: replace stray <CR> and <LF> before the queue stores the
+	// content (cleanup_replace_stray_cr_lf).
+	stray bool
+	last  byte // the last content byte written
 }
 
 // memLimit is the queue's content chunk: a message up to that size also
@@ -44,16 +49,19 @@ type result struct {
 	err error
 }
 
-func startMessage(ctx context.Context, q queue.Queue, env *queue.Envelope, header string) *message {
+func startMessage(ctx context.Context, q queue.Queue, env *queue.Envelope, header string, stray bool) *message {
 	buf := messageBufs.Get().(*[]byte)
 	*buf = append((*buf)[:0], header...)
-	return &message{ctx: ctx, q: q, env: env, buf: buf}
+	return &message{ctx: ctx, q: q, env: env, buf: buf, stray: stray}
 }
 
 // Write never fails, so that the reader keeps consuming the client's
 // data up to the end marker even after the queue refused it.
 func (m *message) Write(p []byte) (int, error) {
 	m.id.write(p)
+	if len(p) > 0 {
+		m.last = p[len(p)-1]
+	}
 	switch {
 	case m.err != nil:
 	case m.pw == nil && len(*m.buf)+len(p) <= memLimit:
@@ -71,9 +79,12 @@ func (m *message) Write(p []byte) (int, error) {
 func (m *message) stream() {
 	pr, pw := io.Pipe()
 	m.pw, m.bw, m.done = pw, bufio.NewWriterSize(pw, 32<<10), make(chan result, 1)
-	head := *m.buf
+	var body io.Reader = io.MultiReader(bytes.NewReader(*m.buf), pr)
+	if m.stray {
+		body = straycrlf.NewReader(body)
+	}
 	go func() {
-		id, err := m.q.Enqueue(m.ctx, m.env, io.MultiReader(bytes.NewReader(head), pr))
+		id, err := m.q.Enqueue(m.ctx, m.env, body)
 		pr.CloseWithError(errAborted) // unblock writers if Enqueue gave up early
 		m.done <- result{id, err}
 	}()
@@ -91,6 +102,9 @@ func (m *message) release() {
 func (m *message) Close() (string, error) {
 	defer m.release()
 	if m.pw == nil {
+		if m.stray {
+			straycrlf.Replace(*m.buf) // the whole message: in place
+		}
 		return m.q.Enqueue(m.ctx, m.env, bytes.NewReader(*m.buf))
 	}
 	if m.err == nil {

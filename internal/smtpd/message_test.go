@@ -32,7 +32,7 @@ func TestMessageBufferOrStream(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q := &queue.Memory{}
 			env := &queue.Envelope{Recipients: []queue.Recipient{{Addr: "b@example.test"}}}
-			m := startMessage(context.Background(), q, env, header)
+			m := startMessage(context.Background(), q, env, header, false)
 			var want strings.Builder
 			for want.Len() < tt.size {
 				p := line[:min(len(line), tt.size-want.Len())]
@@ -65,10 +65,41 @@ func TestMessageQueueFailure(t *testing.T) {
 	for _, size := range []int{10, 3 * memLimit} {
 		q := &queue.Memory{Fail: queue.ErrNoSpace}
 		env := &queue.Envelope{Recipients: []queue.Recipient{{Addr: "b@example.test"}}}
-		m := startMessage(context.Background(), q, env, "")
+		m := startMessage(context.Background(), q, env, "", false)
 		m.Write([]byte(strings.Repeat("x", size)))
 		if _, err := m.Close(); !errors.Is(err, queue.ErrNoSpace) {
 			t.Errorf("%d bytes: Close: %v, want ErrNoSpace", size, err)
+		}
+	}
+}
+
+// cleanup_replace_stray_cr_lf: stray <CR>s become spaces before the queue
+// stores the message, in memory and streaming, also where a <CR><LF> is
+// split between two writes; with the parameter off nothing changes.
+func TestMessageStrayCRLF(t *testing.T) {
+	pieces := []string{"Subject: x\r\n\r\n", "a\rb\r", "\nsplit\r", "\r\n", "z\r.\rMAIL FROM:<evil@example.test>\r\n"}
+	for _, size := range []int{1, 3 * memLimit} {
+		for _, stray := range []bool{true, false} {
+			q := &queue.Memory{}
+			env := &queue.Envelope{Recipients: []queue.Recipient{{Addr: "b@example.test"}}}
+			m := startMessage(context.Background(), q, env, "Received: x\r\n", stray)
+			var sent strings.Builder
+			for sent.Len() < size {
+				for _, p := range pieces {
+					sent.WriteString(p)
+					m.Write([]byte(p))
+				}
+			}
+			if _, err := m.Close(); err != nil {
+				t.Fatal(err)
+			}
+			want := "Received: x\r\n" + sent.String()
+			if stray {
+				want = strings.NewReplacer("a\rb", "a b", "split\r\r\n", "split \r\n", "z\r.\rMAIL", "z . MAIL").Replace(want)
+			}
+			if got := string(q.Messages()[0].Body); got != want {
+				t.Errorf("size %d, stray %v: queued %q…, want %q…", size, stray, got[:min(len(got), 120)], want[:min(len(want), 120)])
+			}
 		}
 	}
 }

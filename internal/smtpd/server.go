@@ -33,6 +33,11 @@ type Server struct {
 	// EventLimitExempt reports clients excluded from the per-client
 	// limits (smtpd_client_event_limit_exceptions); nil exempts nobody.
 	EventLimitExempt func(addr netip.Addr, name string) bool
+	// StandAlone: sendmail -bs, whose input is a local pipe that may well
+	// hold a whole session at once, not a network client. It skips the
+	// pipelining checks, as Postfix's stand-alone smtpd does (Postfix
+	// applies them when mail_owner itself runs sendmail -bs; we do not).
+	StandAlone bool
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/pipelining"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpio"
@@ -44,6 +45,10 @@ type session struct {
 	// counts and lastCode feed the disconnect line's command counters.
 	counts   counters
 	lastCode byte
+	// peeker and peekBuf look for input in the socket that was not read
+	// yet (improperPipelining).
+	peeker  *pipelining.Peeker
+	peekBuf [pipelining.MaxLogged]byte
 }
 
 type transaction struct {
@@ -52,7 +57,8 @@ type transaction struct {
 	rejected int // recipients refused, for "no valid recipients"
 	discard  bool
 	bdat     *message
-	bdatSize int64
+	bdatSize int64 // content bytes so far, bare <LF> counted as <CR><LF>
+	chunked  bool  // the content came with BDAT
 	bdatErr  string
 }
 
@@ -170,7 +176,11 @@ func (ss *session) run(ctx context.Context) {
 		}
 	}
 	ss.log("connect from %s", ss.req.Client())
-	defer func() { ss.w.Flush(); ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts) }()
+	defer func() {
+		ss.abortTx() // a BDAT message left open (QUIT, a hang-up) queues nothing and frees its pipe
+		ss.w.Flush()
+		ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts)
+	}()
 	ss.deadline()
 	if release, ok := ss.admit(); !ok {
 		return
@@ -182,6 +192,9 @@ func (ss *session) run(ctx context.Context) {
 			ss.denied = fmt.Sprintf("503 5.7.0 Error: access denied for %s", ss.req.Client())
 			ss.log("NOQUEUE: reject: CONNECT from %s: %s; %s", ss.req.Client(), v.Reply, ss.whatsup("CONNECT"))
 		}
+	}
+	if ss.improperPipelining("CONNECT") {
+		return // no greeting: Postfix answers talk before it with 554 alone
 	}
 	ss.reply("220 " + ss.cfg.Banner)
 	for !ss.quit {
@@ -219,6 +232,9 @@ func (ss *session) command(ctx context.Context, line string) {
 	verb = strings.ToUpper(verb)
 	ss.lastCode = 0
 	defer func() { ss.counts.add(verb, ss.lastCode != '4' && ss.lastCode != '5') }()
+	if ss.improperPipelining(verb) {
+		return
+	}
 	if ss.denied != "" && verb != "QUIT" {
 		ss.fail(ss.denied)
 		return
@@ -310,6 +326,6 @@ func (ss *session) bareNewline() bool {
 		ss.quit = true
 		return true
 	}
-	ss.fail(fmt.Sprintf("%d 5.5.2 Error: bare <LF> received", code))
+	ss.fail(fmt.Sprintf("%d 5.5.2 %s Error: bare <LF> received", code, ss.cfg.Hostname)) // as Postfix words it
 	return ss.quit
 }

@@ -42,8 +42,10 @@
 // and "abc<CR><CR><LF>" keeps "abc<CR>"; with detection off ("no") all
 // <CR>s before the <LF> go. A <CR> anywhere else is left alone: smtpd
 // never rejects a bare <CR> (the cleanup daemon later replaces stray
-// <CR> and <LF> with a space, cleanup_replace_stray_cr_lf). Our
-// ErrBareCR in Reject mode is therefore stricter than Postfix.
+// <CR> and <LF> with a space, cleanup_replace_stray_cr_lf; postern's
+// smtpd does the same with internal/straycrlf before the queue stores
+// what ReadData and ReadChunk wrote). Our ErrBareCR in Reject mode is
+// therefore stricter than Postfix.
 //
 // Long content lines: smtpd reads content in pieces of line_length_limit
 // (2048) bytes and stores the rest of a longer line as continuation

@@ -117,6 +117,14 @@ func (r *Reader) Stats() Stats { return r.stats }
 // consumed: non-zero before a reply means the client pipelined.
 func (r *Reader) Buffered() int { return r.br.Buffered() }
 
+// Peek returns up to max of the buffered bytes without consuming them
+// and without reading from the connection. The slice is valid until the
+// next read.
+func (r *Reader) Peek(max int) []byte {
+	b, _ := r.br.Peek(min(max, r.br.Buffered()))
+	return b
+}
+
 // Discard drops buffered input, e.g. plaintext that followed STARTTLS
 // and must not be taken as if it came over TLS.
 func (r *Reader) Discard() { r.br.Discard(r.br.Buffered()) }
