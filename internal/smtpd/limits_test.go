@@ -51,6 +51,14 @@ func (cl *client) expect(prefix string) string {
 
 func (cl *client) send(s string) { cl.c.Write([]byte(s)) }
 
+// cmd sends one command and waits for its reply, as a client must
+// outside ESMTP pipelining (smtpd_forbid_unauth_pipelining).
+func (cl *client) cmd(line, prefix string) string {
+	cl.t.Helper()
+	cl.send(line + "\r\n")
+	return cl.expect(prefix)
+}
+
 // An overlong command is refused and the session goes on in sync.
 func TestOverlongCommand(t *testing.T) {
 	s := smtptest.NewServer(t, "", nil)

@@ -109,11 +109,12 @@ func TestConnectionCountReleased(t *testing.T) {
 		{"QUIT", func(cl *client) { cl.send("QUIT\r\n") }},
 		{"client hangs up", func(cl *client) { cl.c.(*net.TCPConn).CloseWrite() }},
 		{"hangs up in DATA", func(cl *client) {
-			cl.send("HELO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@mx.example.test>\r\nDATA\r\nSubject: x\r\n")
-			cl.expect("250 ")
-			cl.expect("250 ")
-			cl.expect("250 ")
-			cl.expect("354 ")
+			// One command at a time: smtpd_forbid_unauth_pipelining.
+			cl.cmd("HELO x", "250 ")
+			cl.cmd("MAIL FROM:<a@b.test>", "250 ")
+			cl.cmd("RCPT TO:<c@mx.example.test>", "250 ")
+			cl.cmd("DATA", "354 ")
+			cl.send("Subject: x\r\n")
 			cl.c.(*net.TCPConn).CloseWrite()
 		}},
 		{"timeout", func(cl *client) {}},
@@ -149,13 +150,12 @@ func TestJunkCommandLimit(t *testing.T) {
 	s := smtptest.NewServer(t, "smtpd_junk_command_limit = 3\nsmtpd_hard_error_limit = 2\nsmtpd_error_sleep_time = 0\n", nil)
 	cl := dial(t, s)
 	// As in Postfix, the limit counts the junk commands before this one.
-	cl.send("EHLO x\r\nNOOP\r\nRSET\r\nVRFY u\r\nNOOP\r\nNOOP\r\n")
-	cl.expect("250 ")    // EHLO: 0 before it
-	cl.expect("250 2.0") // NOOP: 1
-	cl.expect("250 2.0") // RSET: 2
-	cl.expect("252 ")    // VRFY: 3
-	cl.expect("250 2.0") // NOOP: 4, over the limit: error 1
-	cl.expect("250 2.0") // NOOP: error 2
+	cl.cmd("EHLO x", "250 ")  // EHLO: 0 before it
+	cl.cmd("NOOP", "250 2.0") // NOOP: 1
+	cl.cmd("RSET", "250 2.0") // RSET: 2
+	cl.cmd("VRFY u", "252 ")  // VRFY: 3
+	cl.cmd("NOOP", "250 2.0") // NOOP: 4, over the limit: error 1
+	cl.cmd("NOOP", "250 2.0") // NOOP: error 2
 	cl.expect("421 4.7.0 mx.example.test Error: too many errors")
 	cl.waitClosed()
 	if want := "too many errors after NOOP from unknown[127.0.0.1]"; !strings.Contains(s.Logged(), want) {
@@ -174,10 +174,9 @@ func TestStressDefaults(t *testing.T) {
 		t.Errorf("normal: timeout %v, hard error limit %d, junk limit %d", c.Timeout, c.HardErrorLimit, c.JunkLimit)
 	}
 	cl := dial(t, s)
-	cl.send("EHLO x\r\nNOOP\r\nNOOP\r\n")
-	cl.expect("250 ")
-	cl.expect("250 2.0")
-	cl.expect("250 2.0")
+	cl.cmd("EHLO x", "250 ")
+	cl.cmd("NOOP", "250 2.0")
+	cl.cmd("NOOP", "250 2.0")
 	cl.expect("421 4.7.0 mx.example.test Error: too many errors")
 	cl.waitClosed()
 }
@@ -208,8 +207,8 @@ func TestDataRate(t *testing.T) {
 	s := smtptest.NewServer(t, "mynetworks = 127.0.0.0/8\nsmtpd_timeout = 2s\n", nil)
 	start := func(t *testing.T) *client {
 		cl := dial(t, s)
-		cl.send("EHLO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@mx.example.test>\r\nDATA\r\n")
-		cl.expect("250 ")
+		cl.cmd("EHLO x", "250 ")
+		cl.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<c@mx.example.test>\r\nDATA\r\n") // ESMTP pipelining
 		cl.expect("250 2.1.0")
 		cl.expect("250 2.1.5")
 		cl.expect("354 ")
