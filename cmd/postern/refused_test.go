@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,10 @@ func TestMissingMasterCfIsSaid(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the bundled default listens on port 25")
 	}
-	in := newInstance(t, "inet_interfaces = 127.83.41.7\ninet_protocols = ipv4")
+	// A loopback address of its own, so that a second test run at the
+	// same time does not meet this one's port 25.
+	addr := fmt.Sprintf("127.83.%d.%d", 1+rand.IntN(254), 1+rand.IntN(254))
+	in := newInstance(t, "inet_interfaces = "+addr+"\ninet_protocols = ipv4")
 	master := filepath.Join(in.dir, "master.cf")
 	os.Remove(master)
 	want := master + " does not exist: using the bundled default: smtp inet on port 25 (smtpd), pickup,"
@@ -89,7 +93,7 @@ func TestMissingMasterCfIsSaid(t *testing.T) {
 	if !strings.Contains(string(log), "warning: "+want) {
 		t.Errorf("maillog does not say the bundled default runs (%q):\n%s", want, log)
 	}
-	if err := greet("127.83.41.7:25"); err != nil {
+	if err := greet(addr + ":25"); err != nil {
 		t.Errorf("the bundled default's smtp service: %v", err)
 	}
 }
