@@ -21,7 +21,12 @@
 // The daemon also caps all sessions together by a file descriptor
 // budget (fdbudget.go): a flood of connections waits in the backlog
 // instead of taking the descriptors that queue files and deliveries
-// need. Per-client counts (smtpd_client_connection_count_limit) are
+// need. The budget is (RLIMIT_NOFILE − open at start − reserve) / 3
+// sessions, the reserve counting, with D = default_process_limit, D
+// deliveries at their agent's most (the queue file, plus
+// smtp.FDsPerDelivery or local.FDsPerDelivery), the smtp client's idle
+// connection cache (capped at min(smtp.DefaultCacheMaxIdle, D)), and
+// fixed needs (logs, tables, queue scans, pickup). Per-client counts (smtpd_client_connection_count_limit) are
 // internal/anvil's, kept by the daemon across reloads.
 package master
 
