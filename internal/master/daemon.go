@@ -93,11 +93,11 @@ type Daemon struct {
 	// deliveries is default_process_limit at start: the queue manager's
 	// deliveries at once, the budget and the smtp cache keep it.
 	deliveries int
-	acceptEr acceptErrors
-	connMu   sync.Mutex
-	conns    map[net.Conn]struct{}
-	done     chan struct{} // closed when Run should return
-	stopOnce sync.Once
+	acceptEr   acceptErrors
+	connMu     sync.Mutex
+	conns      map[net.Conn]struct{}
+	done       chan struct{} // closed when Run should return
+	stopOnce   sync.Once
 
 	// supervisor restarts the agent process (internal/supervise).
 	supervisor *supervise.Watcher
