@@ -559,4 +559,7 @@ func (d *Daemon) setLog(g *generation) {
 	g.smtp.Anvil = d.anvil
 	g.smtp.Log = d.Log.With("program", "postern/smtpd")
 	g.smtp.Policy.Warn = func(m string) { g.smtp.Log.Warn(m) }
+	if g.smtp.StressPolicy != nil {
+		g.smtp.StressPolicy.Warn = g.smtp.Policy.Warn
+	}
 }
