@@ -21,8 +21,8 @@ type Server struct {
 	// StressPolicy is Policy read with stress = yes, for the same
 	// sessions as Stress (a ${stress?…} restriction); nil means Policy.
 	StressPolicy *policy.Policy
-	Queue  queue.Queue
-	Log    *slog.Logger
+	Queue        queue.Queue
+	Log          *slog.Logger
 	// LookupClient returns the verified and the reverse (PTR) name of a
 	// client (DNSLookupClient, or ClientLookup.Lookup with a resolver of
 	// choice); nil means "unknown" for every client (no DNS).
