@@ -172,6 +172,7 @@ var paramList = []Param{
 	// stress. Postfix 2.9-3.6 called it smtpd_per_record_deadline.
 	{Name: "smtpd_per_request_deadline", Default: "yes", Kind: Bool},
 	{Name: "smtpd_recipient_limit", Default: "1000", Kind: Int, Min: 1, HasMin: true},
+	{Name: "smtpd_recipient_overshoot_limit", Default: "1000", Kind: Int, Min: 0, HasMin: true},
 	{Name: "smtpd_recipient_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_relay_before_recipient_restrictions", Default: "${{$compatibility_level} <level {3.6} ? {no} : {yes}}", Kind: Bool},
 	{Name: "smtpd_relay_restrictions", Default: "${{$compatibility_level} <level {1} ? {} : {permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination}}", Kind: Restrictions},

@@ -21,7 +21,12 @@
 // The daemon also caps all sessions together by a file descriptor
 // budget (fdbudget.go): a flood of connections waits in the backlog
 // instead of taking the descriptors that queue files and deliveries
-// need. Per-client counts (smtpd_client_connection_count_limit) are
+// need. The budget is (RLIMIT_NOFILE − open at start − reserve) / 3
+// sessions, the reserve counting, with D = default_process_limit, D
+// deliveries at their agent's most (the queue file, plus
+// smtp.FDsPerDelivery or local.FDsPerDelivery), the smtp client's idle
+// connection cache (capped at min(smtp.DefaultCacheMaxIdle, D)), and
+// fixed needs (logs, tables, queue scans, pickup). Per-client counts (smtpd_client_connection_count_limit) are
 // internal/anvil's, kept by the daemon across reloads.
 package master
 
@@ -34,6 +39,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,11 +90,14 @@ type Daemon struct {
 	gates    map[string]*gate // per service: maxproc
 	fdGate   *gate            // the whole daemon: the file descriptor budget
 	fdInfo   string           // what the budget was computed from, for the log
-	acceptEr acceptErrors
-	connMu   sync.Mutex
-	conns    map[net.Conn]struct{}
-	done     chan struct{} // closed when Run should return
-	stopOnce sync.Once
+	// deliveries is default_process_limit at start: the queue manager's
+	// deliveries at once, the budget and the smtp cache keep it.
+	deliveries int
+	acceptEr   acceptErrors
+	connMu     sync.Mutex
+	conns      map[net.Conn]struct{}
+	done       chan struct{} // closed when Run should return
+	stopOnce   sync.Once
 
 	// supervisor restarts the agent process (internal/supervise).
 	supervisor *supervise.Watcher
@@ -286,13 +295,19 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 	})
 }
 
-// gate returns the session gate of a service.
+// gate returns the session gate of a service; a new one has the
+// service's maxproc in the current generation, so a service that a
+// reload adds is never without its limit.
 func (d *Daemon) gate(service string) *gate {
 	d.gatesMu.Lock()
 	defer d.gatesMu.Unlock()
 	g, ok := d.gates[service]
 	if !ok {
-		g = newGate(0)
+		limit := 0
+		if gen := d.gen.Load(); gen != nil {
+			limit = gen.limits[service].maxproc
+		}
+		g = newGate(limit)
 		d.gates[service] = g
 	}
 	return g
@@ -321,7 +336,8 @@ func (d *Daemon) pokeGates() {
 // setBudget sizes the file descriptor gate (see fdbudget.go).
 func (d *Daemon) setBudget(limit uint64, open int, g *generation) {
 	deliveries, _ := g.cfg.Int("default_process_limit")
-	n, reserve, ok := fdBudget(limit, open, int(deliveries))
+	d.deliveries = int(deliveries)
+	n, reserve, ok := fdBudget(limit, open, d.deliveries)
 	d.fdGate = newGate(n)
 	d.fdInfo = fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve", limit, open, reserve)
 	if !ok {
@@ -360,7 +376,12 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		return refuse(err)
 	}
-	mc, err := managerConfig(g.cfg, g.smtp.Policy, d.qmgr.Queue(), d.localAgent(), d.Log)
+	mcfg, kept := g.cfg, ""
+	if n, err := g.cfg.Int("default_process_limit"); err == nil && int(n) != d.deliveries {
+		kept = fmt.Sprintf("default_process_limit changed from %d to %d: the queue manager keeps %d deliveries at once, and the file descriptor budget and smtp connection cache their size, until postern is restarted; smtpd services with maxproc \"-\" use %d now", d.deliveries, n, d.deliveries, n)
+		mcfg = g.cfg.With("default_process_limit", strconv.Itoa(d.deliveries))
+	}
+	mc, err := managerConfig(mcfg, g.smtp.Policy, d.qmgr.Queue(), d.localAgent(), d.Log)
 	if err != nil {
 		return refuse(err)
 	}
@@ -385,12 +406,16 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	g.smtp.Queue = d.qmgr.Queue()
 	old := d.gen.Swap(g)
+	d.setGates(g) // before a new socket accepts
 	for key := range opened {
 		d.serveSocket(key)
 	}
 	d.pool.Retain(g.plan)
-	d.setGates(g)
+	d.pokeGates() // accept loops of closed sockets waiting for room return
 	d.Log.Info(fmt.Sprintf("reload -- version %s, configuration %s", config.Version, d.Dir))
+	if kept != "" {
+		d.Log.Warn(kept)
+	}
 	g.logServices(d.Log)
 	for _, s := range g.plan {
 		if _, isNew := opened[s.Key()]; isNew {
@@ -534,4 +559,7 @@ func (d *Daemon) setLog(g *generation) {
 	g.smtp.Anvil = d.anvil
 	g.smtp.Log = d.Log.With("program", "postern/smtpd")
 	g.smtp.Policy.Warn = func(m string) { g.smtp.Log.Warn(m) }
+	if g.smtp.StressPolicy != nil {
+		g.smtp.StressPolicy.Warn = g.smtp.Policy.Warn
+	}
 }

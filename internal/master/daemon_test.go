@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,5 +67,79 @@ func TestDaemonReloadWhileServing(t *testing.T) {
 	d.Stop(5 * time.Second)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A service that a reload adds gets its maxproc from its first
+// connection on: its gate is created with the generation's limit, and
+// the gates are set before its socket accepts.
+func TestNewServiceGateHasLimit(t *testing.T) {
+	d := &Daemon{gates: map[string]*gate{}}
+	d.gen.Store(&generation{limits: map[string]serviceLimit{"new": {maxproc: 3}}})
+	if g := d.gate("new"); g.limit != 3 {
+		t.Errorf("gate of a new service: limit %d, want its maxproc 3", g.limit)
+	}
+	if g := d.gate("unknown"); g.limit != 0 {
+		t.Errorf("gate of an unknown service: limit %d, want 0", g.limit)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A reload that changes default_process_limit says that deliveries keep
+// the old value until a restart, instead of accepting it silently.
+func TestReloadWarnsProcessLimitKept(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := net.Listen("tcp4", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	u, _ := user.Current()
+	main := fmt.Sprintf("queue_directory = %s/q\ndata_directory = %s/d\nmail_owner = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n", dir, dir, u.Username)
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
+	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(fmt.Sprintf("%d inet n - n - - smtpd\n", port)), 0o644)
+	var logs syncBuffer
+	ready := make(chan struct{})
+	var once sync.Once
+	d := &Daemon{Dir: dir, Log: slog.New(slog.NewTextHandler(&logs, nil)), Ready: func() { once.Do(func() { close(ready) }) }}
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(context.Background()) }()
+	select {
+	case <-ready:
+	case err := <-errc:
+		t.Fatalf("run: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("not ready after 60 s")
+	}
+	defer func() {
+		d.Stop(5 * time.Second)
+		<-errc
+	}()
+	if err := d.Reload(context.Background()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if strings.Contains(logs.String(), "default_process_limit") {
+		t.Errorf("an unchanged default_process_limit is reported:\n%s", logs.String())
+	}
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main+"default_process_limit = 7\n"), 0o644)
+	if err := d.Reload(context.Background()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if want := "default_process_limit changed from 100 to 7: the queue manager keeps 100 deliveries at once"; !strings.Contains(logs.String(), want) {
+		t.Errorf("no %q in the log:\n%s", want, logs.String())
 	}
 }

@@ -4,22 +4,45 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/postern-mta/postern/internal/deliver/local"
+	"github.com/postern-mta/postern/internal/deliver/smtp"
 )
 
 // File descriptors are a budget. At start the soft RLIMIT_NOFILE is
-// raised to the hard limit; what is open then, and a reserve for the
-// queue manager's deliveries (a queue file and a connection or mailbox
-// each, a directory to fsync) and for short-lived needs (DNS sockets,
-// lookup tables), are set aside; the rest, at fdsPerSession each, is how
-// many SMTP sessions may run at once. Past it the accept loops stop
+// raised to the hard limit; what is open then and a reserve for every
+// other consumer are set aside, and the rest, at fdsPerSession each, is
+// how many SMTP sessions may run at once. Past it the accept loops stop
 // accepting, so a connection flood waits in the listen backlog and can
-// never take the descriptor a queue file write needs.
+// never take the descriptor a queue file write needs. With D =
+// default_process_limit (the queue manager's deliveries at once):
+//
+//	reserve  = fdReserveFixed                      logs, DNS of the daemon, lookup tables
+//	         + fdsBackground                       qmgr's scans and fsyncs, pickup, bounce logs
+//	         + D × (1 + max(smtp.FDsPerDelivery,   per delivery: the queue file, and the
+//	                        local.FDsPerDelivery))    agent's connection, DNS sockets or mailbox
+//	         + cacheMaxIdle(D)                     the smtp client's idle cached connections
+//	sessions = (RLIMIT_NOFILE − open at start − reserve) / fdsPerSession
+//
+// The smtp client's cache is capped at cacheMaxIdle(D) (smtpAgent), so
+// that its idle connections, held outside any delivery slot, stay
+// within the reserve: min(smtp.DefaultCacheMaxIdle, D), as more idle
+// connections than deliveries at once would rarely be reused.
 const (
-	fdsPerSession   = 2 // the connection, and the queue file being written
-	fdsPerDelivery  = 3
+	// fdsPerSession: the connection, and the queue file being written
+	// or, before DATA, the sockets of a parallel A and AAAA lookup.
+	fdsPerSession   = 3
+	fdsPerDelivery  = 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery)
+	fdsBackground   = 8
 	fdReserveFixed  = 32
 	maxSessionsByFD = 1 << 20
 )
+
+// cacheMaxIdle is the smtp client's connection cache size with
+// deliveries at once (see the formula above).
+func cacheMaxIdle(deliveries int) int {
+	return max(1, min(smtp.DefaultCacheMaxIdle, deliveries))
+}
 
 // fdLimits raises the soft RLIMIT_NOFILE to the hard limit and returns
 // the limit in force and how many descriptors are open now (-1 if
@@ -43,6 +66,11 @@ func fdLimits() (limit uint64, open int, err error) {
 	return rl.Cur, open, nil
 }
 
+// fdReserve is the reserve of the formula above.
+func fdReserve(deliveries int) int {
+	return fdReserveFixed + fdsBackground + fdsPerDelivery*deliveries + cacheMaxIdle(deliveries)
+}
+
 // fdBudget is how many sessions may run at once with limit descriptors,
 // open of them in use and deliveries concurrent deliveries; ok is false
 // when the limit is too small for the reserve (one session is allowed).
@@ -50,7 +78,7 @@ func fdBudget(limit uint64, open, deliveries int) (sessions, reserve int, ok boo
 	if open < 0 {
 		open = fdReserveFixed // unknown: assume as much again
 	}
-	reserve = fdReserveFixed + fdsPerDelivery*deliveries
+	reserve = fdReserve(deliveries)
 	if limit > uint64(maxSessionsByFD*fdsPerSession) {
 		return maxSessionsByFD, reserve, true
 	}

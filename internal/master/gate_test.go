@@ -70,22 +70,3 @@ func TestGate(t *testing.T) {
 		}
 	}
 }
-
-func TestFDBudget(t *testing.T) {
-	for _, tc := range []struct {
-		limit      uint64
-		open, dels int
-		want       int
-		ok         bool
-	}{
-		{limit: 1024, open: 12, dels: 100, want: (1024 - 12 - 32 - 300) / 2, ok: true},
-		{limit: 128, open: 12, dels: 2, want: (128 - 12 - 38) / 2, ok: true},
-		{limit: 64, open: 12, dels: 100, want: 1, ok: false},
-		{limit: 1 << 40, open: 12, dels: 100, want: maxSessionsByFD, ok: true},
-	} {
-		got, _, ok := fdBudget(tc.limit, tc.open, tc.dels)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("fdBudget(%d, %d, %d) = %d, %v; want %d, %v", tc.limit, tc.open, tc.dels, got, ok, tc.want, tc.ok)
-		}
-	}
-}

@@ -37,9 +37,34 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &smtpd.Server{Config: sc, Stress: stress, Policy: pol, Queue: queue.Unavailable{},
+	var stressPol *policy.Policy
+	if refersToStress(cfg) {
+		if stressPol, err = policy.New(ctx, cfg.With("stress", "yes"), OpenTable); err != nil {
+			return nil, err
+		}
+	}
+	return &smtpd.Server{Config: sc, Stress: stress, Policy: pol, StressPolicy: stressPol, Queue: queue.Unavailable{},
 		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt,
 		EventLimitExempt: pol.EventLimitExempt}, nil
+}
+
+// refersToStress reports whether main.cf or an override mentions
+// stress: only then may restrictions differ for sessions under stress
+// (the built-in ${stress?…} defaults are smtpd's timeouts and limits,
+// in smtpd.StressConfigFrom), and a second policy, with its own
+// tables, is built for them.
+func refersToStress(cfg *config.Config) bool {
+	for _, e := range cfg.Main.Values {
+		if strings.Contains(e.Value, "stress") {
+			return true
+		}
+	}
+	for _, v := range cfg.Overrides {
+		if strings.Contains(v, "stress") {
+			return true
+		}
+	}
+	return false
 }
 
 // generation is one loaded configuration: what new sessions use. A reload

@@ -14,6 +14,16 @@ import (
 
 // smtpAgent builds the smtp (and relay) transport from main.cf.
 func smtpAgent(cfg *config.Config, log *slog.Logger) (*smtp.Agent, error) {
+	sc, err := smtpConfig(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return smtp.New(sc)
+}
+
+// smtpConfig is the smtp transport's part of main.cf. Its connection
+// cache is capped by the file descriptor budget (fdbudget.go).
+func smtpConfig(cfg *config.Config, log *slog.Logger) (smtp.Config, error) {
 	p := params{cfg: cfg}
 	sc := smtp.DefaultConfig()
 	sc.MyHostname = p.get("myhostname")
@@ -64,11 +74,9 @@ func smtpAgent(cfg *config.Config, log *slog.Logger) (*smtp.Agent, error) {
 	sc.CacheTimeLimit = p.dur("smtp_connection_cache_time_limit")
 	sc.ReuseTimeLimit = p.dur("smtp_connection_reuse_time_limit")
 	sc.ReuseCountLimit = int(p.num("smtp_connection_reuse_count_limit"))
+	sc.CacheMaxIdle = cacheMaxIdle(int(p.num("default_process_limit")))
 	sc.Log = log.With("program", "postern/smtp")
-	if p.err != nil {
-		return nil, p.err
-	}
-	return smtp.New(sc)
+	return sc, p.err
 }
 
 // servicePort is smtp_tcp_port: a number or a service name.

@@ -206,6 +206,12 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	// Postfix's queue manager delivers it), and orig_to= remembers addr.
 	addr := path.Addr.String()
 	if len(ss.tx.env.Recipients) >= ss.cfg.RecipientLimit {
+		// As Postfix: past smtpd_recipient_overshoot_limit more, each
+		// one counts as an error, so smtpd_hard_error_limit ends it.
+		if ss.tx.overshoot++; ss.tx.overshoot > ss.cfg.RecipientOvershoot {
+			ss.fail("452 4.5.3 Error: too many recipients")
+			return
+		}
 		ss.reply("452 4.5.3 Error: too many recipients")
 		return
 	}

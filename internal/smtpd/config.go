@@ -15,9 +15,11 @@ type Config struct {
 	MailName         string
 	MessageSizeLimit int64
 	RecipientLimit   int
-	Timeout          time.Duration
-	HardErrorLimit   int
-	SoftErrorLimit   int
+	// RecipientOvershoot: smtpd_recipient_overshoot_limit.
+	RecipientOvershoot int
+	Timeout            time.Duration
+	HardErrorLimit     int
+	SoftErrorLimit     int
 	// JunkLimit: smtpd_junk_command_limit.
 	JunkLimit int
 	// ConnCountLimit: smtpd_client_connection_count_limit (0: none).
@@ -92,6 +94,7 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getInt("message_size_limit", &size)
 	c.MessageSizeLimit = int64(size)
 	getInt("smtpd_recipient_limit", &c.RecipientLimit)
+	getInt("smtpd_recipient_overshoot_limit", &c.RecipientOvershoot)
 	getInt("smtpd_hard_error_limit", &c.HardErrorLimit)
 	getInt("smtpd_soft_error_limit", &c.SoftErrorLimit)
 	getInt("smtpd_junk_command_limit", &c.JunkLimit)

@@ -71,7 +71,7 @@ func TestOverlongCommand(t *testing.T) {
 // 10,000 recipients: the first smtpd_recipient_limit are taken, the rest
 // get 452, and one message with 1,000 recipients is queued.
 func TestTenThousandRecipients(t *testing.T) {
-	s := smtptest.NewServer(t, "mynetworks = 127.0.0.0/8\nsmtpd_hard_error_limit = 100000\n", nil)
+	s := smtptest.NewServer(t, "mynetworks = 127.0.0.0/8\nsmtpd_hard_error_limit = 100000\nsmtpd_recipient_overshoot_limit = 9000\n", nil)
 	cl := dial(t, s)
 	cl.send("EHLO client.example.test\r\n")
 	cl.expect("250 ")

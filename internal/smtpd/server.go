@@ -18,8 +18,11 @@ type Server struct {
 	// process limit. Nil means Config for those too.
 	Stress *Config
 	Policy *policy.Policy
-	Queue  queue.Queue
-	Log    *slog.Logger
+	// StressPolicy is Policy read with stress = yes, for the same
+	// sessions as Stress (a ${stress?…} restriction); nil means Policy.
+	StressPolicy *policy.Policy
+	Queue        queue.Queue
+	Log          *slog.Logger
 	// LookupClient returns the verified and the reverse (PTR) name of a
 	// client (DNSLookupClient, or ClientLookup.Lookup with a resolver of
 	// choice); nil means "unknown" for every client (no DNS).
@@ -76,6 +79,11 @@ func (s *Server) Serve(ctx context.Context, c net.Conn, info Conn) {
 	defer c.Close()
 	if info.Service == "" {
 		info.Service = "smtp"
+	}
+	if info.Stress && s.StressPolicy != nil {
+		stressed := *s
+		stressed.Policy = s.StressPolicy
+		s = &stressed
 	}
 	ss := newSession(s, c, info)
 	ss.run(ctx)

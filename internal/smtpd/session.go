@@ -55,11 +55,14 @@ type transaction struct {
 	sender   string
 	env      queue.Envelope
 	rejected int // recipients refused, for "no valid recipients"
-	discard  bool
-	bdat     *message
-	bdatSize int64 // content bytes so far, bare <LF> counted as <CR><LF>
-	chunked  bool  // the content came with BDAT
-	bdatErr  string
+	// overshoot counts RCPTs past smtpd_recipient_limit (Postfix's
+	// rcpt_overshoot, reset with the transaction).
+	overshoot int
+	discard   bool
+	bdat      *message
+	bdatSize  int64 // content bytes so far, bare <LF> counted as <CR><LF>
+	chunked   bool  // the content came with BDAT
+	bdatErr   string
 }
 
 // Values of session.where besides command names, as Postfix's.

@@ -163,6 +163,33 @@ func TestJunkCommandLimit(t *testing.T) {
 	}
 }
 
+// smtpd_recipient_overshoot_limit: RCPTs past smtpd_recipient_limit get
+// 452, and past the overshoot limit more each counts as an error, so a
+// client cannot hold a session with RCPTs for ever; the count restarts
+// with each transaction, as Postfix's rcpt_overshoot.
+func TestRecipientOvershootLimit(t *testing.T) {
+	s := smtptest.NewServer(t, "mynetworks = 127.0.0.0/8\nsmtpd_recipient_limit = 1\nsmtpd_recipient_overshoot_limit = 2\n"+
+		"smtpd_hard_error_limit = 2\nsmtpd_error_sleep_time = 0\n", nil)
+	cl := dial(t, s)
+	cl.cmd("EHLO x", "250 ")
+	for tx := 0; tx < 2; tx++ { // overshoot RCPTs of the first transaction are not errors
+		cl.cmd("MAIL FROM:<a@example.test>", "250 2.1.0")
+		cl.cmd("RCPT TO:<r0@mx.example.test>", "250 2.1.5")
+		cl.cmd("RCPT TO:<r1@mx.example.test>", "452 4.5.3 Error: too many recipients") // overshoot 1
+		cl.cmd("RCPT TO:<r2@mx.example.test>", "452 4.5.3 Error: too many recipients") // overshoot 2
+		if tx == 0 {
+			cl.cmd("RSET", "250 2.0")
+		}
+	}
+	cl.cmd("RCPT TO:<r3@mx.example.test>", "452 4.5.3 Error: too many recipients") // error 1
+	cl.cmd("RCPT TO:<r4@mx.example.test>", "452 4.5.3 Error: too many recipients") // error 2
+	cl.expect("421 4.7.0 mx.example.test Error: too many errors")
+	cl.waitClosed()
+	if want := "too many errors after RCPT from unknown[127.0.0.1]"; !strings.Contains(s.Logged(), want) {
+		t.Errorf("log lacks %q:\n%s", want, s.Logged())
+	}
+}
+
 // Under stress the ${stress?…} defaults apply: one junk command past
 // the first is an error, and one error ends the session.
 func TestStressDefaults(t *testing.T) {

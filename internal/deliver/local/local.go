@@ -295,6 +295,15 @@ type message struct {
 	synced int           // how many of them ran (runSyncs)
 }
 
+// FDsPerDelivery is the most file descriptors one delivery holds at
+// once, besides the queue file: the destination directory (os.Root),
+// the lock file, the mailbox or Maildir file, a directory opened to
+// fsync it and /proc/thread-self/status while credentials change; a
+// command holds fewer (its input and output pipes, and the child's ends
+// while it starts). The master's file descriptor budget reserves this
+// many per delivery when local delivery runs in its process.
+const FDsPerDelivery = 5
+
 // memContent is the largest content kept in memory for a delivery.
 const memContent = 256 << 10
 

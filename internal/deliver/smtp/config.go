@@ -142,7 +142,9 @@ type Config struct {
 	// how old a session may be to take another message
 	// (smtp_connection_reuse_time_limit, 300s), ReuseCountLimit how many
 	// times it may be reused (smtp_connection_reuse_count_limit, 0: any).
-	// CacheMaxIdle bounds the idle sessions kept in all (100).
+	// CacheMaxIdle bounds the idle sessions kept in all
+	// (DefaultCacheMaxIdle); each holds a descriptor outside any
+	// delivery, which the master's file descriptor budget counts.
 	ConnectionCache bool
 	CacheTimeLimit  time.Duration
 	ReuseTimeLimit  time.Duration
@@ -155,6 +157,16 @@ type Config struct {
 
 	tlsMaxVersion uint16 // tests: make handshakes fail
 }
+
+// DefaultCacheMaxIdle is the default bound on idle cached sessions.
+const DefaultCacheMaxIdle = 100
+
+// FDsPerDelivery is the most file descriptors one delivery holds at
+// once, besides the queue file: its connection, and while an address
+// lookup runs the sockets of the parallel A and AAAA queries
+// (LookupNetIP "ip") and /etc/hosts. The master's file descriptor
+// budget reserves this many per delivery.
+const FDsPerDelivery = 4
 
 // DefaultConfig returns Postfix's defaults.
 func DefaultConfig() Config {
@@ -170,7 +182,7 @@ func DefaultConfig() Config {
 		ConnectionCache: true,
 		CacheTimeLimit:  2 * time.Second,
 		ReuseTimeLimit:  300 * time.Second,
-		CacheMaxIdle:    100,
+		CacheMaxIdle:    DefaultCacheMaxIdle,
 	}
 }
 

@@ -1,0 +1,75 @@
+package master
+
+import (
+	"log/slog"
+	"strconv"
+	"testing"
+
+	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/deliver/local"
+	"github.com/postern-mta/postern/internal/deliver/smtp"
+)
+
+// TestFDBudget checks the budget against every consumer of descriptors
+// at their worst at once: the sessions it allows, each delivery with its
+// queue file and its agent's most (smtp: connection and A/AAAA sockets;
+// local: directory, lock, mailbox…), the smtp client's idle cache as
+// smtpConfig sizes it, the background and fixed needs, and what was open
+// at start. With hard limit 1024 and 100 deliveries the former reserve
+// (32 + 3 per delivery, no cache) allowed 336 sessions: 12 + 336×2 +
+// 100×3 + 100 cached = 1084 > 1024.
+func TestFDBudget(t *testing.T) {
+	for _, tc := range []struct {
+		limit      uint64
+		open, dels int
+		ok         bool
+	}{
+		{limit: 1024, open: 12, dels: 100, ok: true},
+		{limit: 4096, open: 12, dels: 100, ok: true},
+		{limit: 1024, open: 40, dels: 50, ok: true},
+		{limit: 128, open: 12, dels: 2, ok: true},
+		{limit: 128, open: -1, dels: 2, ok: true},
+		{limit: 64, open: 12, dels: 100, ok: false},
+		{limit: 1 << 40, open: 12, dels: 100, ok: true},
+	} {
+		got, reserve, ok := fdBudget(tc.limit, tc.open, tc.dels)
+		if ok != tc.ok {
+			t.Errorf("fdBudget(%d, %d, %d) ok = %v, want %v", tc.limit, tc.open, tc.dels, ok, tc.ok)
+		}
+		if !ok || tc.limit > 1<<30 {
+			continue
+		}
+		open := tc.open
+		if open < 0 {
+			open = fdReserveFixed
+		}
+		perDelivery := 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery)
+		cached := min(smtp.DefaultCacheMaxIdle, tc.dels)
+		use := open + fdReserveFixed + fdsBackground + got*fdsPerSession + tc.dels*perDelivery + cached
+		if use > int(tc.limit) {
+			t.Errorf("fdBudget(%d, %d, %d) = %d sessions: at worst %d descriptors in use", tc.limit, tc.open, tc.dels, got, use)
+		}
+		if use+fdsPerSession <= int(tc.limit) {
+			t.Errorf("fdBudget(%d, %d, %d) = %d sessions: room for one more", tc.limit, tc.open, tc.dels, got)
+		}
+		if reserve != use-open-got*fdsPerSession {
+			t.Errorf("fdBudget(%d, %d, %d) reserve %d, want %d", tc.limit, tc.open, tc.dels, reserve, use-open-got*fdsPerSession)
+		}
+	}
+}
+
+// The smtp client's cache holds no more idle connections than the budget
+// reserves for it.
+func TestSMTPCacheWithinBudget(t *testing.T) {
+	for _, dels := range []string{"1", "2", "100", "500"} {
+		cfg := config.New(t.TempDir(), nil).With("default_process_limit", dels)
+		sc, err := smtpConfig(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(dels)
+		if want := min(smtp.DefaultCacheMaxIdle, n); sc.CacheMaxIdle != want || cacheMaxIdle(n) != want {
+			t.Errorf("default_process_limit %s: cache of %d idle connections, budget %d, want %d", dels, sc.CacheMaxIdle, cacheMaxIdle(n), want)
+		}
+	}
+}
