@@ -65,6 +65,7 @@ var paramList = []Param{
 	{Name: "fallback_relay", Default: "", Kind: List},
 	{Name: "header_size_limit", Default: "102400", Kind: Int, Min: 0, HasMin: true},
 	{Name: "home_mailbox", Default: "", Kind: String},
+	{Name: "hopcount_limit", Default: "50", Kind: Int, Min: 1, HasMin: true},
 	{Name: "inet_interfaces", Default: "all", Kind: List, Check: checkInetInterfaces},
 	// postern only: bind inet_interfaces addresses that are not up yet.
 	{Name: "inet_interfaces_freebind", Default: "no", Kind: Bool},

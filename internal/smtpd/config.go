@@ -43,6 +43,9 @@ type Config struct {
 	ForbidUnauthPipelining bool
 	// ReplaceStrayCRLF: cleanup_replace_stray_cr_lf (internal/straycrlf).
 	ReplaceStrayCRLF bool
+	// HopcountLimit: hopcount_limit. A message with this many Received:
+	// lines, the server's own included, is refused as a mail loop.
+	HopcountLimit int
 }
 
 // StressConfigFrom is ConfigFrom with stress = yes, as Postfix's master
@@ -110,5 +113,6 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getBool("smtpd_relay_before_recipient_restrictions", &c.RelayFirst)
 	getBool("smtpd_forbid_unauth_pipelining", &c.ForbidUnauthPipelining)
 	getBool("cleanup_replace_stray_cr_lf", &c.ReplaceStrayCRLF)
+	getInt("hopcount_limit", &c.HopcountLimit)
 	return c, err
 }

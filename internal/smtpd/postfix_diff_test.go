@@ -31,7 +31,7 @@ var postfixDialogs = []string{
 	"36-pipelining-after-ehlo.txt", "37-pipelining-after-data.txt", "38-pipelining-after-noop.txt",
 	"39-pipelining-after-vrfy.txt", "40-pipelining-quit.txt", "41-unauth-pipelining-remembered.txt",
 	"42-stray-cr-replaced.txt", "43-smuggling-stray-cr-lf.txt", "44-pipelining-quit-helo.txt",
-	"45-routed-local-recipient.txt", "46-postmaster-source-route.txt",
+	"45-routed-local-recipient.txt", "46-postmaster-source-route.txt", "47-hopcount-limit.txt",
 }
 
 // postfixBase makes a private Postfix answer as postern's test server
