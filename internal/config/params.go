@@ -163,6 +163,7 @@ var paramList = []Param{
 	{Name: "smtpd_forbid_bare_newline_reject_code", Default: "550", Kind: Int},
 	{Name: "smtpd_forbid_bare_newline_exclusions", Default: "$mynetworks", Kind: List},
 	{Name: "smtpd_forbid_unauth_pipelining", Default: "yes", Kind: Bool},
+	{Name: "smtpd_forbidden_commands", Default: "CONNECT GET POST " + ForbiddenNonLetter, Kind: List, Check: checkForbiddenCommands},
 	{Name: "smtpd_hard_error_limit", Default: "${stress?{1}:{20}}", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_helo_required", Default: "no", Kind: Bool},
 	{Name: "smtpd_helo_restrictions", Default: "", Kind: Restrictions},
