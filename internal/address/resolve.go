@@ -238,9 +238,10 @@ func is822DotString(local string) bool {
 
 // CheckResolved is smtpd_check_addr() applied to a result of Resolve: a
 // domain that ValidDomain refuses, or a non-ASCII domain in a transaction
-// without SMTPUTF8, gets o's "Bad ... address syntax" reply.
+// without SMTPUTF8, gets o's "Bad ... address syntax" reply; so does a
+// local part starting with '-' unless o.AllowMinUser.
 func (o Options) CheckResolved(r Address, smtputf8 bool) error {
-	if !ValidDomain(r.Domain, smtputf8) {
+	if !ValidDomain(r.Domain, smtputf8) || !o.AllowMinUser && strings.HasPrefix(r.Local, "-") {
 		return syntaxError(o.Rcpt)
 	}
 	return nil

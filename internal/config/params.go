@@ -29,6 +29,7 @@ var paramList = []Param{
 	{Name: "access_map_reject_code", Default: "554", Kind: Int},
 	{Name: "alias_database", Default: "hash:/etc/aliases", Kind: MapList},
 	{Name: "alias_maps", Default: "hash:/etc/aliases, nis:mail.aliases", Kind: MapList},
+	{Name: "allow_min_user", Default: "no", Kind: Bool},
 	{Name: "allow_percent_hack", Default: "yes", Kind: Bool},
 	{Name: "allow_mail_to_commands", Default: "alias, forward", Kind: List},
 	{Name: "allow_mail_to_files", Default: "alias, forward", Kind: List},

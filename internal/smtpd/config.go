@@ -51,6 +51,8 @@ type Config struct {
 	// ForbidNonLetter: its default regexp table (config.ForbiddenNonLetter).
 	Forbidden       map[string]bool
 	ForbidNonLetter bool
+	// AllowMinUser: allow_min_user (address.Options.AllowMinUser).
+	AllowMinUser bool
 }
 
 // StressConfigFrom is ConfigFrom with stress = yes, as Postfix's master
@@ -119,6 +121,7 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getBool("smtpd_forbid_unauth_pipelining", &c.ForbidUnauthPipelining)
 	getBool("cleanup_replace_stray_cr_lf", &c.ReplaceStrayCRLF)
 	getInt("hopcount_limit", &c.HopcountLimit)
+	getBool("allow_min_user", &c.AllowMinUser)
 	if err == nil {
 		var names []string
 		names, err = cfg.List("smtpd_forbidden_commands")
