@@ -151,6 +151,9 @@ var paramList = []Param{
 	{Name: "smtpd_client_connection_count_limit", Default: "50", Kind: Int, Min: 0, HasMin: true},
 	// Postfix's default names the pre-2.? parameter first; postern does
 	// not know that name, so the fallback $mynetworks is what applies.
+	// Postfix's legacy name: it only feeds the default below, where
+	// setting it replaces $mynetworks with nothing, as in Postfix.
+	{Name: "smtpd_client_connection_limit_exceptions", Default: "", Kind: List},
 	{Name: "smtpd_client_event_limit_exceptions", Default: "${smtpd_client_connection_limit_exceptions:$mynetworks}", Kind: List},
 	{Name: "smtpd_client_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_data_restrictions", Default: "", Kind: Restrictions},
