@@ -172,7 +172,7 @@ var features = []*feature{
 	},
 	{
 		what: "this content rewriting",
-		risk: "message content would pass unchanged: smtpd drops no header, pickup drops Bcc:, Resent-Bcc:, Content-Length: and Return-Path:",
+		risk: "message content would pass unchanged but for Bcc:, Content-Length:, Resent-Bcc: and Return-Path:, which smtpd and pickup always drop",
 		gates: []gate{
 			{"message_strip_characters", none},
 			{"message_drop_headers", []string{"bcc, content-length, resent-bcc, return-path"}},
