@@ -180,7 +180,7 @@ var features = []*feature{
 	},
 	{
 		what: "this routing or copying",
-		risk: "mail would be routed and copied as if it were empty",
+		risk: "mail would be routed and copied as if it were not set",
 		gates: []gate{
 			{"always_bcc", none}, {"sender_bcc_maps", none}, {"recipient_bcc_maps", none},
 			{"relocated_maps", none}, {"sender_dependent_relayhost_maps", none},
