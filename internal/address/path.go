@@ -16,6 +16,11 @@ type Options struct {
 	// be in angle brackets. Either way this parser refuses RFC 822
 	// comments and phrases, which only Postfix's lenient mode lets through.
 	Strict bool
+	// AllowMinUser is allow_min_user (default no): otherwise
+	// CheckResolved refuses an address that resolves to one starting
+	// with '-', which a command taking addresses as arguments could read
+	// as an option (trivial-rewrite's RESOLVE_FLAG_ERROR).
+	AllowMinUser bool
 }
 
 // ParsePath parses a MAIL FROM argument with default options; see

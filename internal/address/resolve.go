@@ -152,6 +152,13 @@ func (o ResolveOptions) local(d string) bool {
 // relay domains, and never when r.Routed() (permit_auth_destination).
 func (o ResolveOptions) Local(r Address) bool { return !r.Routed() && o.local(r.Domain) }
 
+// LocalClass reports whether r, a result of Resolve, is in Postfix's local
+// address class (RESOLVE_CLASS_LOCAL): its domain is local, whatever
+// routing operators its local part keeps (RESOLVE_FLAG_ROUTED). The
+// recipient table check applies to this class, so user%host@local with
+// allow_percent_hack = no is still looked up, and refused if unknown.
+func (o ResolveOptions) LocalClass(r Address) bool { return o.local(r.Domain) }
+
 // canon is rewrite_tree() in the "local" context on the internal form.
 // The local part counts as quoted when quote_822_local() would quote it;
 // operators inside a quoted local part are invisible here, only the
@@ -231,9 +238,10 @@ func is822DotString(local string) bool {
 
 // CheckResolved is smtpd_check_addr() applied to a result of Resolve: a
 // domain that ValidDomain refuses, or a non-ASCII domain in a transaction
-// without SMTPUTF8, gets o's "Bad ... address syntax" reply.
+// without SMTPUTF8, gets o's "Bad ... address syntax" reply; so does a
+// local part starting with '-' unless o.AllowMinUser.
 func (o Options) CheckResolved(r Address, smtputf8 bool) error {
-	if !ValidDomain(r.Domain, smtputf8) {
+	if !ValidDomain(r.Domain, smtputf8) || !o.AllowMinUser && strings.HasPrefix(r.Local, "-") {
 		return syntaxError(o.Rcpt)
 	}
 	return nil

@@ -196,3 +196,22 @@ func TestLiteralIP(t *testing.T) {
 		}
 	}
 }
+
+// allow_min_user: a resolved local part starting with '-' is a syntax
+// error unless allowed, sender and recipient alike.
+func TestCheckResolvedMinUser(t *testing.T) {
+	for _, tc := range []struct {
+		local string
+		allow bool
+		ok    bool
+	}{
+		{"-alice", false, false}, {"-alice", true, true}, {"a-lice", false, true}, {"alice-", false, true},
+	} {
+		for _, rcpt := range []bool{false, true} {
+			err := Options{Rcpt: rcpt, AllowMinUser: tc.allow}.CheckResolved(Address{Local: tc.local, Domain: "example.com"}, false)
+			if (err == nil) != tc.ok {
+				t.Errorf("%s allow=%v rcpt=%v: %v", tc.local, tc.allow, rcpt, err)
+			}
+		}
+	}
+}

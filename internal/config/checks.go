@@ -392,3 +392,22 @@ func checkUser(_ *Config, v string) error {
 	}
 	return nil
 }
+
+// ForbiddenNonLetter is the table in Postfix's default
+// smtpd_forbidden_commands: an unknown command that starts with anything
+// but a letter (the table is case-insensitive) is not SMTP. postern knows
+// this one table, not the regexp: type inline.
+const ForbiddenNonLetter = "regexp:{{/^[^A-Z]/ Bogus}}"
+
+// checkForbiddenCommands accepts command names and ForbiddenNonLetter.
+func checkForbiddenCommands(_ *Config, v string) error {
+	for _, f := range Fields(v) {
+		if f == ForbiddenNonLetter {
+			continue
+		}
+		if strings.ContainsAny(f, ":!{}/") {
+			return fmt.Errorf("postern does not implement %q here: list command names (and %s, as in the default)", f, ForbiddenNonLetter)
+		}
+	}
+	return nil
+}

@@ -29,6 +29,7 @@ var paramList = []Param{
 	{Name: "access_map_reject_code", Default: "554", Kind: Int},
 	{Name: "alias_database", Default: "hash:/etc/aliases", Kind: MapList},
 	{Name: "alias_maps", Default: "hash:/etc/aliases, nis:mail.aliases", Kind: MapList},
+	{Name: "allow_min_user", Default: "no", Kind: Bool},
 	{Name: "allow_percent_hack", Default: "yes", Kind: Bool},
 	{Name: "allow_mail_to_commands", Default: "alias, forward", Kind: List},
 	{Name: "allow_mail_to_files", Default: "alias, forward", Kind: List},
@@ -65,6 +66,7 @@ var paramList = []Param{
 	{Name: "fallback_relay", Default: "", Kind: List},
 	{Name: "header_size_limit", Default: "102400", Kind: Int, Min: 0, HasMin: true},
 	{Name: "home_mailbox", Default: "", Kind: String},
+	{Name: "hopcount_limit", Default: "50", Kind: Int, Min: 1, HasMin: true},
 	{Name: "inet_interfaces", Default: "all", Kind: List, Check: checkInetInterfaces},
 	// postern only: bind inet_interfaces addresses that are not up yet.
 	{Name: "inet_interfaces_freebind", Default: "no", Kind: Bool},
@@ -149,6 +151,9 @@ var paramList = []Param{
 	{Name: "smtpd_client_connection_count_limit", Default: "50", Kind: Int, Min: 0, HasMin: true},
 	// Postfix's default names the pre-2.? parameter first; postern does
 	// not know that name, so the fallback $mynetworks is what applies.
+	// Postfix's legacy name: it only feeds the default below, where
+	// setting it replaces $mynetworks with nothing, as in Postfix.
+	{Name: "smtpd_client_connection_limit_exceptions", Default: "", Kind: List},
 	{Name: "smtpd_client_event_limit_exceptions", Default: "${smtpd_client_connection_limit_exceptions:$mynetworks}", Kind: List},
 	{Name: "smtpd_client_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_data_restrictions", Default: "", Kind: Restrictions},
@@ -162,6 +167,7 @@ var paramList = []Param{
 	{Name: "smtpd_forbid_bare_newline_reject_code", Default: "550", Kind: Int},
 	{Name: "smtpd_forbid_bare_newline_exclusions", Default: "$mynetworks", Kind: List},
 	{Name: "smtpd_forbid_unauth_pipelining", Default: "yes", Kind: Bool},
+	{Name: "smtpd_forbidden_commands", Default: "CONNECT GET POST " + ForbiddenNonLetter, Kind: List, Check: checkForbiddenCommands},
 	{Name: "smtpd_hard_error_limit", Default: "${stress?{1}:{20}}", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_helo_required", Default: "no", Kind: Bool},
 	{Name: "smtpd_helo_restrictions", Default: "", Kind: Restrictions},

@@ -82,7 +82,7 @@ func (s Status) Problem(name string) string {
 	f := s.f
 	fix := "remove the setting"
 	if off := f.offValues(name); len(off) > 0 && off[0] != "" && off[0] != "*" {
-		fix = fmt.Sprintf("remove the setting or set it to %s", off[0])
+		fix = fmt.Sprintf("remove the setting or set it to %s", strings.TrimPrefix(off[0], "="))
 	}
 	return fmt.Sprintf("postern does not implement %s yet: %s; %s", f.what, fix, f.risk)
 }
@@ -112,7 +112,8 @@ type feature struct {
 	risk string // what accepting the setting would mean
 	// gates are the parameters that switch the feature on (glob
 	// patterns), each with the values that keep it off, lower case,
-	// list elements joined by ", "; "*" means any value.
+	// list elements joined by ", "; "*" means any value; "=text" is
+	// compared with the value as written; none means no value is.
 	gates []gate
 	// dependents only tune the feature: they have no effect, in
 	// Postfix too, while every gate is off, and while one is on, that
@@ -151,6 +152,12 @@ func (f *feature) harmless(name, value string) bool {
 func isOff(off []string, value string) bool {
 	v := normalize(value)
 	for _, o := range off {
+		if exact, ok := strings.CutPrefix(o, "="); ok { // compared as written
+			if value == exact {
+				return true
+			}
+			continue
+		}
 		if o == "*" || o == v {
 			return true
 		}

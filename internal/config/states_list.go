@@ -35,6 +35,13 @@ var security = []string{
 	"allow_mail_to_commands", "allow_mail_to_files", "default_privs", "mail_owner",
 	"authorized_*_users", "local_login_sender_maps", "master_service_disable",
 	"append_at_myorigin", "append_dot_mydomain", "smtputf8_enable",
+	// Issue 13 review: they narrow what is allowed or set a safety limit.
+	"hopcount_limit", "allow_min_user", "smtpd_forbidden_commands", "local_command_shell", "command_expansion_filter",
+	"command_execution_directory", "execution_directory_expansion_filter", "message_strip_characters",
+	"message_drop_headers", "smtpd_discard_ehlo_keyword*", "always_bcc", "sender_bcc_maps",
+	"recipient_bcc_maps", "relocated_maps", "header_address_token_limit", "mime_nesting_limit",
+	"mime_boundary_length_limit", "queue_file_attribute_count_limit", "in_flow_delay",
+	"sender_dependent_relayhost_maps",
 }
 
 // notSecurity are exceptions to the patterns above: they match a
@@ -153,6 +160,53 @@ var features = []*feature{
 			{"master_service_disable", none},
 		},
 	},
+	{
+		what: "these settings for commands that local delivery runs",
+		risk: "commands run through /bin/sh -c in the recipient's home directory, with Postfix's default command_expansion_filter",
+		gates: []gate{
+			{"local_command_shell", none}, {"command_execution_directory", none},
+			{"command_expansion_filter", []string{"=" + defaultCommandFilter}},
+		},
+		// Used only with command_execution_directory, which is refused.
+		dependents: []string{"execution_directory_expansion_filter"},
+	},
+	{
+		what: "this content rewriting",
+		risk: "message content would pass unchanged but for Bcc:, Content-Length:, Resent-Bcc: and Return-Path:, which smtpd and pickup always drop",
+		gates: []gate{
+			{"message_strip_characters", none},
+			{"message_drop_headers", []string{"bcc, content-length, resent-bcc, return-path"}},
+		},
+	},
+	{
+		what: "this routing or copying",
+		risk: "mail would be routed and copied as if it were not set",
+		gates: []gate{
+			{"always_bcc", none}, {"sender_bcc_maps", none}, {"recipient_bcc_maps", none},
+			{"relocated_maps", none}, {"sender_dependent_relayhost_maps", none},
+		},
+	},
+	{
+		what:  "hiding EHLO keywords",
+		risk:  "every keyword would still be announced and honoured",
+		gates: []gate{{"smtpd_discard_ehlo_keywords", none}, {"smtpd_discard_ehlo_keyword_address_maps", none}},
+	},
+	{
+		// postern parses no MIME structure, rewrites no header addresses
+		// and keeps no named queue file attributes: whatever the value,
+		// nothing would be limited.
+		what: "this limit",
+		risk: "it would not be enforced",
+		gates: []gate{
+			{"header_address_token_limit", nil}, {"mime_nesting_limit", nil},
+			{"mime_boundary_length_limit", nil}, {"queue_file_attribute_count_limit", nil},
+		},
+	},
+	{
+		what:  "input flow control",
+		risk:  "smtpd and pickup never wait for the queue manager to catch up",
+		gates: []gate{{"in_flow_delay", []string{"0s", "0"}}},
+	},
 	// Not security-relevant, but read and not applied: refused so that
 	// they never look accepted.
 	{
@@ -179,6 +233,10 @@ var features = []*feature{
 			{"default_delivery_status_filter", none}},
 	},
 }
+
+// defaultCommandFilter is Postfix's command_expansion_filter, the one
+// postern's local delivery applies (internal/deliver/local).
+const defaultCommandFilter = "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 // protocolsOff: the TLS versions postern's smtp client offers (1.0 and
 // later) already exclude these.

@@ -70,6 +70,18 @@ func TestSecurityRelevant(t *testing.T) {
 		{"mynetworks", true},
 		{"content_filter", true},
 		{"authorized_submit_users", true},
+		{"hopcount_limit", true},
+		{"smtpd_forbidden_commands", true},
+		{"allow_min_user", true},
+		{"local_command_shell", true},
+		{"command_expansion_filter", true},
+		{"message_drop_headers", true},
+		{"always_bcc", true},
+		{"relocated_maps", true},
+		{"mime_nesting_limit", true},
+		{"in_flow_delay", true},
+		{"sender_dependent_relayhost_maps", true},
+		{"smtpd_discard_ehlo_keywords", true},
 		{"biff", false},
 		{"readme_directory", false},
 		{"smtp_tls_loglevel", false},
@@ -127,6 +139,32 @@ func TestStateOf(t *testing.T) {
 		{"qmgr_message_active_limit", "1000", StateRefused, false},
 		{"enable_long_queue_ids", "no", StateNoEffect, true},
 		{"no_such_parameter", "x", StateUnknown, true},
+		{"hopcount_limit", "20", StateImplemented, true},
+		{"smtpd_forbidden_commands", "CONNECT", StateImplemented, true},
+		{"allow_min_user", "yes", StateImplemented, true},
+		{"smtpd_client_connection_limit_exceptions", "192.0.2.1", StateImplemented, true},
+		{"local_command_shell", "/bin/bash", StateRefused, false},
+		{"local_command_shell", "", StateRefused, true},
+		{"command_expansion_filter", defaultCommandFilter, StateRefused, true},
+		{"command_expansion_filter", strings.ToLower(defaultCommandFilter), StateRefused, false},
+		{"command_execution_directory", "$home", StateRefused, false},
+		{"execution_directory_expansion_filter", "abc", StateRefused, true},
+		{"message_strip_characters", `\0`, StateRefused, false},
+		{"message_drop_headers", "bcc content-length resent-bcc return-path", StateRefused, true},
+		{"message_drop_headers", "bcc", StateRefused, false},
+		{"smtpd_discard_ehlo_keywords", "silent-discard, dsn", StateRefused, false},
+		{"smtpd_discard_ehlo_keyword_address_maps", "", StateRefused, true},
+		{"always_bcc", "archive@example.com", StateRefused, false},
+		{"sender_bcc_maps", "hash:/etc/postfix/bcc", StateRefused, false},
+		{"recipient_bcc_maps", "", StateRefused, true},
+		{"relocated_maps", "hash:/etc/postfix/relocated", StateRefused, false},
+		{"sender_dependent_relayhost_maps", "hash:/x", StateRefused, false},
+		{"header_address_token_limit", "10240", StateRefused, false},
+		{"mime_nesting_limit", "20", StateRefused, false},
+		{"mime_boundary_length_limit", "2048", StateRefused, false},
+		{"queue_file_attribute_count_limit", "100", StateRefused, false},
+		{"in_flow_delay", "1s", StateRefused, false},
+		{"in_flow_delay", "0s", StateRefused, true},
 	} {
 		st := StateOf(tc.name)
 		if st.State != tc.state {
@@ -139,6 +177,22 @@ func TestStateOf(t *testing.T) {
 	}
 	if got := StateOf("smtpd_tls_security_level").Problem("smtpd_tls_security_level"); got != "postern does not implement STARTTLS for incoming mail yet: remove the setting or set it to none; mail would otherwise be accepted in plaintext" {
 		t.Errorf("problem: %s", got)
+	}
+}
+
+// The legacy smtpd_client_connection_limit_exceptions feeds only the
+// default of smtpd_client_event_limit_exceptions, as in Postfix 3.7
+// (postconf -x, measured): unset, $mynetworks; set, nothing.
+func TestLegacyEventLimitExceptions(t *testing.T) {
+	for main, want := range map[string]string{
+		"mynetworks = 192.0.2.0/24\n": "192.0.2.0/24",
+		"mynetworks = 192.0.2.0/24\nsmtpd_client_connection_limit_exceptions = 198.51.100.1\n": "",
+		"smtpd_client_event_limit_exceptions = 203.0.113.1\n":                                  "203.0.113.1",
+	} {
+		c := New("", ParseMain("main.cf", main))
+		if got, err := c.Get("smtpd_client_event_limit_exceptions"); err != nil || got != want {
+			t.Errorf("%q: got %q, %v; want %q", main, got, err, want)
+		}
 	}
 }
 

@@ -252,7 +252,9 @@ func (p *Policy) nonFQDNAddress(e *eval, addr string, st Stage) Verdict {
 
 // unlistedRecipient is Postfix's check_rcpt_maps for the local class: the
 // recipient as trivial-rewrite resolves it (<user> is user@$myorigin) must
-// be in local_recipient_maps when its domain is local, unless absorbed.
+// be in local_recipient_maps when its domain is local, unless absorbed;
+// also when its local part keeps a routing operator (user%host@local with
+// allow_percent_hack = no): Postfix tests the class, not the ROUTED flag.
 // A table that cannot answer is logged by name and gets 451 4.3.0.
 func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 	if e.st != Recipient || p.LocalRecipient == nil || e.req.Recipient == "" {
@@ -269,7 +271,7 @@ func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict 
 		p.warnTable(lookupErr)
 		return lookupFailure(e.req.Recipient)
 	}
-	if !opt.Local(r) || p.absorbed(r.Local) {
+	if !opt.LocalClass(r) || p.absorbed(r.Local) {
 		return Verdict{}
 	}
 	known, err := p.LocalRecipient(r.String())

@@ -102,7 +102,7 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		// As for RCPT: an address that resolves to no valid domain
 		// ("a@b c", quoted) is a syntax error, so nothing invalid is queued.
 		_, utf8 := address.Lookup(params, "SMTPUTF8")
-		err = address.Options{}.CheckResolved(ss.srv.Policy.Resolve(path.Addr), utf8)
+		err = address.Options{AllowMinUser: ss.cfg.AllowMinUser}.CheckResolved(ss.srv.Policy.Resolve(path.Addr), utf8)
 	}
 	if err != nil {
 		ss.fail(addressReply(err, "501 5.1.7 Bad sender address syntax"))
@@ -189,7 +189,7 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		ss.fail("501 5.5.4 Syntax: RCPT TO:<address>")
 		return
 	}
-	opt := address.Options{Rcpt: true}
+	opt := address.Options{Rcpt: true, AllowMinUser: ss.cfg.AllowMinUser}
 	path, params, err := opt.Parse(rest, ss.tx.env.SMTPUTF8)
 	var resolved address.Address
 	if err == nil {
@@ -303,7 +303,10 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 
 // isPostmaster is the bare <postmaster>, in any case. postmaster@ a local
 // domain passes the restrictions like any address, and is exempt from the
-// local_recipient_maps lookup (policy).
+// local_recipient_maps lookup (policy). A source route does not count:
+// Postfix's smtpd drops it before smtpd_check_rcpt compares the address
+// with "postmaster", so <@x:postmaster> is accepted too (checked against
+// Postfix 3.7.11: dialog 46).
 func isPostmaster(a address.Address) bool {
 	return a.Domain == "" && strings.EqualFold(a.Local, "postmaster")
 }

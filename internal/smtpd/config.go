@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"strings"
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
@@ -45,6 +46,15 @@ type Config struct {
 	ForbidUnauthPipelining bool
 	// ReplaceStrayCRLF: cleanup_replace_stray_cr_lf (internal/straycrlf).
 	ReplaceStrayCRLF bool
+	// HopcountLimit: hopcount_limit. A message with this many Received:
+	// lines, the server's own included, is refused as a mail loop.
+	HopcountLimit int
+	// Forbidden: smtpd_forbidden_commands, upper-cased names; and
+	// ForbidNonLetter: its default regexp table (config.ForbiddenNonLetter).
+	Forbidden       map[string]bool
+	ForbidNonLetter bool
+	// AllowMinUser: allow_min_user (address.Options.AllowMinUser).
+	AllowMinUser bool
 }
 
 // StressConfigFrom is ConfigFrom with stress = yes, as Postfix's master
@@ -113,5 +123,19 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getBool("smtpd_relay_before_recipient_restrictions", &c.RelayFirst)
 	getBool("smtpd_forbid_unauth_pipelining", &c.ForbidUnauthPipelining)
 	getBool("cleanup_replace_stray_cr_lf", &c.ReplaceStrayCRLF)
+	getInt("hopcount_limit", &c.HopcountLimit)
+	getBool("allow_min_user", &c.AllowMinUser)
+	if err == nil {
+		var names []string
+		names, err = cfg.List("smtpd_forbidden_commands")
+		c.Forbidden = map[string]bool{}
+		for _, n := range names {
+			if n == config.ForbiddenNonLetter {
+				c.ForbidNonLetter = true
+			} else {
+				c.Forbidden[strings.ToUpper(n)] = true
+			}
+		}
+	}
 	return c, err
 }

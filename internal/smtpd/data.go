@@ -103,6 +103,14 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.reject("END-OF-MESSAGE", v)
 		return
 	}
+	// Postfix's cleanup counts the Received: lines, its smtpd's own too,
+	// and refuses a message that reaches hopcount_limit: a mail loop
+	// between two MTAs ends here. Nothing is queued.
+	if hops := m.id.received + 1; ss.cfg.HopcountLimit > 0 && hops >= ss.cfg.HopcountLimit {
+		m.Abort(errAborted)
+		ss.fail("554 5.4.0 Error: too many hops")
+		return
+	}
 	if ss.tx.discard {
 		m.Abort(errAborted)
 		ss.log("discard: the message from %s is discarded by an access table", ss.req.Client())

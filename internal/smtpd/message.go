@@ -33,6 +33,10 @@ type message struct {
 	// content (cleanup_replace_stray_cr_lf).
 	stray bool
 	last  byte // the last content byte written
+	// drop removes message_drop_headers fields (nil: none); kept holds
+	// what it keeps of one write.
+	drop *headerDrop
+	kept []byte
 }
 
 // memLimit is the queue's content chunk: a message up to that size also
@@ -52,16 +56,27 @@ type result struct {
 func startMessage(ctx context.Context, q queue.Queue, env *queue.Envelope, header string, stray bool) *message {
 	buf := messageBufs.Get().(*[]byte)
 	*buf = append((*buf)[:0], header...)
-	return &message{ctx: ctx, q: q, env: env, buf: buf, stray: stray}
+	return &message{ctx: ctx, q: q, env: env, buf: buf, stray: stray, drop: &headerDrop{}}
 }
 
 // Write never fails, so that the reader keeps consuming the client's
 // data up to the end marker even after the queue refused it.
 func (m *message) Write(p []byte) (int, error) {
+	n := len(p)
 	m.id.write(p)
 	if len(p) > 0 {
 		m.last = p[len(p)-1]
 	}
+	if m.drop != nil && !m.drop.done {
+		m.kept = m.drop.filter(m.kept[:0], p)
+		p = m.kept
+	}
+	m.store(p)
+	return n, nil
+}
+
+// store adds content to the buffer, or to the stream beyond memLimit.
+func (m *message) store(p []byte) {
 	switch {
 	case m.err != nil:
 	case m.pw == nil && len(*m.buf)+len(p) <= memLimit:
@@ -72,7 +87,6 @@ func (m *message) Write(p []byte) (int, error) {
 		}
 		_, m.err = m.bw.Write(p)
 	}
-	return len(p), nil
 }
 
 // stream starts Enqueue on a pipe, fed first with what is buffered.
@@ -101,6 +115,9 @@ func (m *message) release() {
 // Close ends the content and waits for the queue's answer.
 func (m *message) Close() (string, error) {
 	defer m.release()
+	if m.drop != nil {
+		m.store(m.drop.flush(nil)) // a header line without its line end
+	}
 	if m.pw == nil {
 		if m.stray {
 			straycrlf.Replace(*m.buf) // the whole message: in place

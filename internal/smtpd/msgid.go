@@ -9,10 +9,12 @@ import (
 // queue and keeps the first Message-ID header's value (unfolded), for
 // Postfix's "ID: message-id=<…>" log line. It holds at most one header
 // line, cut at maxHeaderLine bytes, and stops at the first empty line.
+// It also counts the Received: lines (hopcount_limit).
 type msgIDSniffer struct {
 	done, inID bool
 	line       []byte
 	id         string
+	received   int
 }
 
 const maxHeaderLine = 1000
@@ -49,8 +51,12 @@ func (s *msgIDSniffer) endLine() {
 	default:
 		s.inID = false
 		name, value, ok := strings.Cut(line, ":")
-		if ok && s.id == "" && strings.EqualFold(strings.TrimSpace(name), "Message-ID") {
+		name = strings.TrimSpace(name)
+		if ok && s.id == "" && strings.EqualFold(name, "Message-ID") {
 			s.id, s.inID = strings.TrimSpace(value), true
+		}
+		if ok && strings.EqualFold(name, "Received") {
+			s.received++
 		}
 	}
 }

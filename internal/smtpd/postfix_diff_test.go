@@ -31,6 +31,8 @@ var postfixDialogs = []string{
 	"36-pipelining-after-ehlo.txt", "37-pipelining-after-data.txt", "38-pipelining-after-noop.txt",
 	"39-pipelining-after-vrfy.txt", "40-pipelining-quit.txt", "41-unauth-pipelining-remembered.txt",
 	"42-stray-cr-replaced.txt", "43-smuggling-stray-cr-lf.txt", "44-pipelining-quit-helo.txt",
+	"45-routed-local-recipient.txt", "46-postmaster-source-route.txt", "47-hopcount-limit.txt",
+	"48-forbidden-command.txt", "49-forbidden-nonletter.txt", "50-forbidden-added.txt", "51-min-user.txt",
 }
 
 // postfixBase makes a private Postfix answer as postern's test server

@@ -280,10 +280,13 @@ func (ss *session) command(ctx context.Context, line string) {
 			ss.reply("252 2.0.0 " + strings.Trim(strings.TrimSpace(arg), "<>"))
 		}
 	default:
-		if isHeaderLike(verb) {
-			// A mail header sent as a command: a confused client or an
-			// HTTP/header injection attempt. Postfix hangs up the same way.
-			ss.log("reject: non-SMTP command from %s: %.100s", ss.req.Client(), line)
+		if isHeaderLike(verb) || ss.forbidden(verb) {
+			// A mail header sent as a command, or one of
+			// smtpd_forbidden_commands (CONNECT, GET, POST: a web proxy
+			// or browser made to talk to port 25): a confused client or
+			// an HTTP/header injection attempt. Postfix hangs up the same
+			// way and logs a warning.
+			ss.logWarn("non-SMTP command from %s: %.100s", ss.req.Client(), line)
 			ss.reply("221 2.7.0 Error: I can break rules, too. Goodbye.")
 			ss.quit = true
 			return
@@ -294,6 +297,17 @@ func (ss *session) command(ctx context.Context, line string) {
 	case "EHLO", "HELO", "RSET", "NOOP", "VRFY", "ETRN":
 		ss.countJunk()
 	}
+}
+
+// forbidden reports whether an unknown command is in
+// smtpd_forbidden_commands: by name, ignoring case, or, with the default
+// table, because it does not start with a letter.
+func (ss *session) forbidden(verb string) bool {
+	if verb == "" || ss.cfg.Forbidden[verb] {
+		return verb != ""
+	}
+	c := verb[0] | 0x20
+	return ss.cfg.ForbidNonLetter && (c < 'a' || c > 'z')
 }
 
 // isHeaderLike matches "Subject:", "From:", "Received:" used as commands.
