@@ -26,13 +26,9 @@ func (p *Policy) unknownAddress(ctx context.Context, e *eval, st Stage) Verdict 
 	if addr == "" || e.st < st {
 		return Verdict{}
 	}
-	if a == (address.Address{}) {
-		a = parseRecipient(addr)
-	}
-	var lookupErr error
-	r := address.Resolve(a, p.resolveOptions(&lookupErr))
-	if lookupErr != nil {
-		p.warnTable(lookupErr)
+	r, _, err := p.resolveRecipient(a, addr)
+	if err != nil {
+		p.warnTable(err)
 		return lookupFailure(addr)
 	}
 	domain := strings.TrimSuffix(r.Domain, ".")

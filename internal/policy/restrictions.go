@@ -118,15 +118,9 @@ func permitMynetworks(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 // authDestination: the recipient, resolved as trivial-rewrite does, is
 // local, or in relay_domains without sender-specified routing left.
 func (p *Policy) authDestination(e *eval) (bool, error) {
-	a := e.req.RcptAddr
-	if a == (address.Address{}) {
-		a = parseRecipient(e.req.Recipient)
-	}
-	var lookupErr error
-	opt := p.resolveOptions(&lookupErr)
-	r := address.Resolve(a, opt)
-	if lookupErr != nil {
-		return false, lookupErr
+	r, opt, err := p.resolveRecipient(e.req.RcptAddr, e.req.Recipient)
+	if err != nil {
+		return false, err
 	}
 	if opt.Local(r) {
 		return true, nil
@@ -146,19 +140,29 @@ func (p *Policy) addressAccess(ctx context.Context, e *eval, table string, st St
 	if e.st < st || addr == "" {
 		return p.access(ctx, e, table, st, p.addressLookup(addr, st == Sender))
 	}
-	if a == (address.Address{}) {
-		a = parseRecipient(addr)
-	}
-	var lookupErr error
-	r := address.Resolve(a, p.resolveOptions(&lookupErr))
-	if lookupErr != nil {
-		p.warnTable(lookupErr)
+	r, _, err := p.resolveRecipient(a, addr)
+	if err != nil {
+		p.warnTable(err)
 		return lookupFailure(addr)
 	}
 	return p.access(ctx, e, table, st, p.addressLookup(r.String(), st == Sender))
 }
 
 // parseRecipient is for requests built without a parsed address (tests).
+// resolveRecipient resolves a (parsed from raw when a is zero) as
+// trivial-rewrite does, and returns the options it used, for their
+// Local and LocalClass; a table that could not answer while resolving
+// (mydestination, relay_domains) is the error.
+func (p *Policy) resolveRecipient(a address.Address, raw string) (address.Address, address.ResolveOptions, error) {
+	if a == (address.Address{}) {
+		a = parseRecipient(raw)
+	}
+	var lookupErr error
+	opt := p.resolveOptions(&lookupErr)
+	r := address.Resolve(a, opt)
+	return r, opt, lookupErr
+}
+
 func parseRecipient(s string) address.Address {
 	path, _, err := address.Options{Rcpt: true}.ParsePath("<"+s+">", true)
 	if err != nil {
@@ -260,15 +264,9 @@ func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict 
 	if e.st != Recipient || p.LocalRecipient == nil || e.req.Recipient == "" {
 		return Verdict{}
 	}
-	a := e.req.RcptAddr
-	if a == (address.Address{}) {
-		a = parseRecipient(e.req.Recipient)
-	}
-	var lookupErr error
-	opt := p.resolveOptions(&lookupErr)
-	r := address.Resolve(a, opt)
-	if lookupErr != nil {
-		p.warnTable(lookupErr)
+	r, opt, err := p.resolveRecipient(e.req.RcptAddr, e.req.Recipient)
+	if err != nil {
+		p.warnTable(err)
 		return lookupFailure(e.req.Recipient)
 	}
 	if !opt.LocalClass(r) || p.absorbed(r.Local) {
