@@ -1,14 +1,22 @@
 package smtpd
 
-import (
-	"bytes"
-	"strings"
-)
+import "bytes"
 
 // dropHeaders are the header fields Postfix's cleanup removes from every
 // message by default (message_drop_headers): a Bcc: must not reach the
 // recipients, and Return-Path: is the delivery agent's to write.
-var dropHeaders = map[string]bool{"bcc": true, "content-length": true, "resent-bcc": true, "return-path": true}
+var dropHeaders = []string{"bcc", "content-length", "resent-bcc", "return-path"}
+
+// isDropped reports whether name is one of dropHeaders, ignoring case,
+// without allocating: it runs once per header field of every message.
+func isDropped(name []byte) bool {
+	for _, d := range dropHeaders {
+		if len(name) == len(d) && bytes.EqualFold(name, []byte(d)) {
+			return true
+		}
+	}
+	return false
+}
 
 // maxHeldLine bounds the part of a header line held back until its end:
 // the decision needs only the name at its start.
@@ -64,7 +72,7 @@ func (h *headerDrop) decide(dst []byte, complete bool) []byte {
 			h.done = true // the empty line or the first body line
 			return append(dst, l...)
 		}
-		h.dropping = dropHeaders[strings.ToLower(string(name))]
+		h.dropping = isDropped(name)
 		keep = !h.dropping
 	}
 	h.midLine = !complete

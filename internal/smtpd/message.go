@@ -33,9 +33,9 @@ type message struct {
 	// content (cleanup_replace_stray_cr_lf).
 	stray bool
 	last  byte // the last content byte written
-	// drop removes message_drop_headers fields (nil: none); kept holds
-	// what it keeps of one write.
-	drop *headerDrop
+	// drop removes message_drop_headers fields; kept holds what it
+	// keeps of one write.
+	drop headerDrop
 	kept []byte
 }
 
@@ -56,7 +56,7 @@ type result struct {
 func startMessage(ctx context.Context, q queue.Queue, env *queue.Envelope, header string, stray bool) *message {
 	buf := messageBufs.Get().(*[]byte)
 	*buf = append((*buf)[:0], header...)
-	return &message{ctx: ctx, q: q, env: env, buf: buf, stray: stray, drop: &headerDrop{}}
+	return &message{ctx: ctx, q: q, env: env, buf: buf, stray: stray}
 }
 
 // Write never fails, so that the reader keeps consuming the client's
@@ -67,7 +67,7 @@ func (m *message) Write(p []byte) (int, error) {
 	if len(p) > 0 {
 		m.last = p[len(p)-1]
 	}
-	if m.drop != nil && !m.drop.done {
+	if !m.drop.done {
 		m.kept = m.drop.filter(m.kept[:0], p)
 		p = m.kept
 	}
@@ -115,9 +115,7 @@ func (m *message) release() {
 // Close ends the content and waits for the queue's answer.
 func (m *message) Close() (string, error) {
 	defer m.release()
-	if m.drop != nil {
-		m.store(m.drop.flush(nil)) // a header line without its line end
-	}
+	m.store(m.drop.flush(nil)) // a header line without its line end
 	if m.pw == nil {
 		if m.stray {
 			straycrlf.Replace(*m.buf) // the whole message: in place
