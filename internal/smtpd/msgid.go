@@ -38,24 +38,29 @@ func (s *msgIDSniffer) add(p []byte) {
 	}
 }
 
+// endLine judges the line held, without converting it to a string:
+// only a Message-ID value is kept.
 func (s *msgIDSniffer) endLine() {
-	line := strings.TrimSuffix(string(s.line), "\r")
+	line := bytes.TrimSuffix(s.line, []byte("\r"))
 	s.line = s.line[:0]
 	switch {
-	case line == "":
+	case len(line) == 0:
 		s.done = true
 	case line[0] == ' ' || line[0] == '\t':
 		if s.inID {
-			s.id = strings.TrimSpace(s.id + " " + strings.TrimSpace(line))
+			s.id = strings.TrimSpace(s.id + " " + string(bytes.TrimSpace(line)))
 		}
 	default:
 		s.inID = false
-		name, value, ok := strings.Cut(line, ":")
-		name = strings.TrimSpace(name)
-		if ok && s.id == "" && strings.EqualFold(name, "Message-ID") {
-			s.id, s.inID = strings.TrimSpace(value), true
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return
 		}
-		if ok && strings.EqualFold(name, "Received") {
+		name = bytes.TrimSpace(name)
+		if s.id == "" && bytes.EqualFold(name, []byte("Message-ID")) {
+			s.id, s.inID = string(bytes.TrimSpace(value)), true
+		}
+		if bytes.EqualFold(name, []byte("Received")) {
 			s.received++
 		}
 	}
