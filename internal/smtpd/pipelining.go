@@ -21,10 +21,11 @@ func (ss *session) improperPipelining(verb string) bool {
 		if ss.peeker == nil {
 			ss.peeker = pipelining.NewPeeker(ss.conn)
 		}
-		if ss.peeker.Pending(ss.peekBuf[:1]) == 0 {
+		n := ss.peeker.Pending(ss.peekBuf[:]) // one system call, as for one byte
+		if n == 0 {
 			return false
 		}
-		input = ss.peekBuf[:ss.peeker.Pending(ss.peekBuf[:])]
+		input = ss.peekBuf[:n]
 	}
 	if !ss.req.Pipelined {
 		ss.req.Pipelined = true
