@@ -250,8 +250,7 @@ func (m *Manager) scan(ctx context.Context, q string, all bool) {
 	}
 	now := m.config().Now()
 	if q == queue.Deferred {
-		m.forgetRetries(ids)
-		m.forgetDue(ids)
+		m.forgetGone(ids)
 	}
 	for _, id := range ids {
 		if ctx.Err() != nil {
@@ -339,12 +338,14 @@ func (m *Manager) setRetry(id string, next time.Time, ver queue.Version) {
 	m.mu.Unlock()
 }
 
-// forgetRetries drops the remembered times of messages that have left
-// the deferred queue (ids is what it holds now).
-func (m *Manager) forgetRetries(ids []string) {
+// forgetGone drops what is remembered of messages that have left the
+// deferred queue (ids is what it holds now): their retry times, and the
+// Retry marks (retry.go) of those not under way either. One set of ids
+// serves both.
+func (m *Manager) forgetGone(ids []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.retry) == 0 {
+	if len(m.retry) == 0 && len(m.due) == 0 {
 		return
 	}
 	present := make(map[string]bool, len(ids))
@@ -354,6 +355,11 @@ func (m *Manager) forgetRetries(ids []string) {
 	for id := range m.retry {
 		if !present[id] {
 			delete(m.retry, id)
+		}
+	}
+	for id := range m.due {
+		if !present[id] && !m.active[id] {
+			delete(m.due, id)
 		}
 	}
 }

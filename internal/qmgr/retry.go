@@ -27,22 +27,3 @@ func (m *Manager) isDue(id string) bool {
 	defer m.mu.Unlock()
 	return m.due[id]
 }
-
-// forgetDue drops the marks of messages that are neither deferred (ids
-// is what the deferred queue holds) nor under way: they are gone.
-func (m *Manager) forgetDue(ids []string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.due) == 0 {
-		return
-	}
-	present := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		present[id] = true
-	}
-	for id := range m.due {
-		if !present[id] && !m.active[id] {
-			delete(m.due, id)
-		}
-	}
-}
