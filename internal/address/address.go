@@ -53,8 +53,10 @@ func (a Address) Routed() bool { return strings.ContainsAny(a.Local, "@!%") }
 // form, as Postfix sees an address once it has dropped the client's quotes:
 // <"user@remote"> is user@remote, <"a b"> stays "a b". Postfix logs
 // orig_to= in this form.
-func (a Address) Resplit() Address {
-	s := a.internal()
+func (a Address) Resplit() Address { return splitInternal(a.internal()) }
+
+// splitInternal splits an internal form (no quotes) at its last '@'.
+func splitInternal(s string) Address {
 	if at := strings.LastIndexByte(s, '@'); at >= 0 {
 		return Address{Local: s[:at], Domain: s[at+1:]}
 	}

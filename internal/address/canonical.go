@@ -36,10 +36,7 @@ func canonical(a Address, o ResolveOptions) Address {
 		s = o.EmptyAddressRecipient
 	}
 	s = o.canon(s, false)
-	c := Address{Local: s}
-	if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		c = Address{Local: s[:at], Domain: s[at+1:]}
-	}
+	c := splitInternal(s)
 	// What a percent hack or bang path leaves empty (<%>, <!>) is settled
 	// as the resolver settles it; the smtpd accepts such addresses only
 	// with resolve_null_domain = yes.
