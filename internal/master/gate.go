@@ -39,10 +39,19 @@ func (g *gate) full() bool { return g.limit > 0 && g.active >= g.limit }
 // waitRoom blocks until the gate has room or stop reports true (checked
 // at every wake-up). It returns false when stopped.
 func (g *gate) waitRoom(stop func() bool) bool {
+	if !g.lockRoom(stop) {
+		return false
+	}
+	g.mu.Unlock()
+	return true
+}
+
+// lockRoom is waitRoom returning with g.mu held when there is room (and
+// not held when stopped), so that enter takes the slot it saw.
+func (g *gate) lockRoom(stop func() bool) bool {
 	for {
 		g.mu.Lock()
 		if !g.full() {
-			g.mu.Unlock()
 			return true
 		}
 		wake := g.wake
@@ -60,18 +69,8 @@ func (g *gate) waitRoom(stop func() bool) bool {
 // session reached the limit and should log it; ok is false when stop
 // reported true while waiting.
 func (g *gate) enter(now func() time.Time, stop func() bool) (stress, warn, ok bool) {
-	for {
-		g.mu.Lock()
-		if !g.full() {
-			break
-		}
-		wake := g.wake
-		g.waiting = true
-		g.mu.Unlock()
-		<-wake
-		if stop() {
-			return false, false, false
-		}
+	if !g.lockRoom(stop) {
+		return false, false, false
 	}
 	defer g.mu.Unlock()
 	g.active++
