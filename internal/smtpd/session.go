@@ -303,8 +303,11 @@ func (ss *session) command(ctx context.Context, line string) {
 // smtpd_forbidden_commands: by name, ignoring case, or, with the default
 // table, because it does not start with a letter.
 func (ss *session) forbidden(verb string) bool {
-	if verb == "" || ss.cfg.Forbidden[verb] {
-		return verb != ""
+	if verb == "" {
+		return false
+	}
+	if ss.cfg.Forbidden[verb] {
+		return true
 	}
 	c := verb[0] | 0x20
 	return ss.cfg.ForbidNonLetter && (c < 'a' || c > 'z')
