@@ -69,7 +69,6 @@ func HoldSignals() {
 type worker struct {
 	pid    int
 	exited chan struct{}
-	cmd    *exec.Cmd
 	err    error // from Wait, once exited is closed
 }
 
@@ -102,7 +101,7 @@ func startWorker(ctl *net.UnixConn, cmd *exec.Cmd) (*worker, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	w := &worker{pid: cmd.Process.Pid, exited: make(chan struct{}), cmd: cmd}
+	w := &worker{pid: cmd.Process.Pid, exited: make(chan struct{})}
 	go func() { w.err = cmd.Wait(); close(w.exited) }()
 	if err := sendEvent(ctl, event{Kind: "started", Pid: w.pid}, daemonEnd); err != nil {
 		cmd.Process.Kill() // nobody to serve: the daemon is gone
