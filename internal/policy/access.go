@@ -22,7 +22,7 @@ func (p *Policy) access(ctx context.Context, e *eval, spec string, st Stage, loo
 	// (measured with a missing check_recipient_access table).
 	t, err := p.open(spec)
 	if err != nil {
-		p.warn("%s is unavailable. %v", spec, err)
+		p.warn("%v", &TableError{Table: spec, Open: true, Err: err})
 		return rejectf(451, "4.3.5", e.req.subject(st), st, "Server configuration error")
 	}
 	v, found, err := lookup(t)

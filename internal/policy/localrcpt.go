@@ -33,7 +33,7 @@ func (e *TableError) Unwrap() error { return e.Err }
 func (e *TableError) Warnings() []string {
 	reason := fmt.Sprintf("%s: %v", e.Table, e.Err)
 	if e.Open {
-		reason = fmt.Sprintf("%s is unavailable. %v", e.Table, e.Err)
+		reason = e.Error()
 	}
 	return []string{reason, fmt.Sprintf("%s lookup error for \"%s\"", e.Table, e.Key)}
 }
