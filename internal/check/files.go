@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -136,14 +135,9 @@ func (c *checker) queueSpace() {
 	}
 	dir := c.value("queue_directory")
 	need := queue.SpaceNeeded(minfree, limit)
-	var st syscall.Statfs_t
-	for p := dir; ; p = filepath.Dir(p) {
-		if syscall.Statfs(p, &st) == nil {
-			break
-		}
-		if p == filepath.Dir(p) {
-			return
-		}
+	st, ok := diraccess.Statfs(dir)
+	if !ok {
+		return
 	}
 	bsize := int64(st.Frsize)
 	if bsize == 0 {

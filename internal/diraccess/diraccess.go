@@ -108,14 +108,19 @@ func Reach(dir string, u User) error {
 // ReadOnly reports whether the file system holding path (or, when it
 // does not exist, its nearest existing parent) is mounted read-only.
 func ReadOnly(path string) bool {
-	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
-		var st syscall.Statfs_t
-		err := syscall.Statfs(p, &st)
-		if err == nil {
-			return st.Flags&stRdonly != 0
+	st, ok := Statfs(filepath.Clean(path))
+	return ok && st.Flags&stRdonly != 0
+}
+
+// Statfs is statfs(2) of the file system holding path or, when it does
+// not exist, its nearest existing parent; ok is false when none answers.
+func Statfs(path string) (st syscall.Statfs_t, ok bool) {
+	for p := path; ; p = filepath.Dir(p) {
+		if syscall.Statfs(p, &st) == nil {
+			return st, true
 		}
 		if p == filepath.Dir(p) {
-			return false
+			return st, false
 		}
 	}
 }
