@@ -167,31 +167,42 @@ func waitGone(t *testing.T, pid int) {
 	}
 }
 
-// Mail that arrives while no agent process runs (it cannot start: its
-// configuration is broken) is delivered once one starts again, without a
-// flush of the queue.
-func TestLocalMailWaitsForTheAgent(t *testing.T) {
-	in, spool := rootAgentInstance(t, "")
-	maildir := filepath.Join(spool, "root", "new")
+// breakAgent kills the agent process while main.cf is broken, so that
+// its restarts exit (the daemon keeps its loaded configuration, a new
+// agent process reads the file), and waits until one has; repair puts
+// main.cf back.
+func breakAgent(t *testing.T, in *instance) (repair func()) {
+	t.Helper()
 	st := in.waitAgent(t, 0)
 	mainCf := filepath.Join(in.dir, "main.cf")
 	good, err := os.ReadFile(mainCf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The daemon keeps its loaded configuration; a new agent process
-	// reads this one and exits.
 	if err := os.WriteFile(mainCf, append(good, "mailbox_size_limit = lots\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	syscall.Kill(st.Pid, syscall.SIGKILL)
 	waitLogFor(t, in, "exited: exit status 1; restarting in", 60*time.Second)
+	return func() {
+		t.Helper()
+		if err := os.WriteFile(mainCf, good, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Mail that arrives while no agent process runs (it cannot start: its
+// configuration is broken) is delivered once one starts again, without a
+// flush of the queue.
+func TestLocalMailWaitsForTheAgent(t *testing.T) {
+	in, spool := rootAgentInstance(t, "")
+	maildir := filepath.Join(spool, "root", "new")
+	repair := breakAgent(t, in)
 
 	sendTo(t, in, "root@mx.example.test", "while down")
 	waitLogFor(t, in, "nrcpt=1 (queue active)", 60*time.Second)
-	if err := os.WriteFile(mainCf, good, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	repair()
 	waitCount(t, in, maildir, 1)
 	if log := in.maillog(t); strings.Contains(log, "status=deferred") {
 		t.Errorf("the delivery was deferred rather than waiting for the agent:\n%s", log)
@@ -209,22 +220,10 @@ func TestDeferredLocalMailGoesOutAtRestart(t *testing.T) {
 		t.Skip("-short: takes the 30 s an undelivered attempt waits for the agent")
 	}
 	in, spool := rootAgentInstance(t, "")
-	st := in.waitAgent(t, 0)
-	mainCf := filepath.Join(in.dir, "main.cf")
-	good, err := os.ReadFile(mainCf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(mainCf, append(good, "mailbox_size_limit = lots\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	syscall.Kill(st.Pid, syscall.SIGKILL)
-	waitLogFor(t, in, "exited: exit status 1; restarting in", 60*time.Second)
+	repair := breakAgent(t, in)
 	sendTo(t, in, "root@mx.example.test", "deferred while down")
 	waitLogFor(t, in, "status=deferred (local delivery agent unavailable: ", 120*time.Second)
-	if err := os.WriteFile(mainCf, good, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	repair()
 	waitCount(t, in, filepath.Join(spool, "root", "new"), 1)
 	if _, e, code := in.run(t, "stop"); code != 0 {
 		t.Errorf("stop: %s", e)

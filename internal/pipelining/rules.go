@@ -10,6 +10,10 @@ var known = map[string]bool{
 // (RFC 2920 section 3.1, as Postfix applies it).
 var groupEnd = map[string]bool{"HELO": true, "EHLO": true, "DATA": true, "NOOP": true, "VRFY": true}
 
+// Known reports whether verb (upper case) is a command the server
+// implements.
+func Known(verb string) bool { return known[verb] }
+
 // MustBeLast reports whether nothing may follow verb (upper case) before
 // the server's reply: any recognised command when PIPELINING was not
 // offered (no EHLO yet, or HELO), and the group-ending commands always.

@@ -248,8 +248,7 @@ func (ss *session) command(ctx context.Context, line string) {
 		return
 	}
 	ss.where = unknownCmd
-	switch verb {
-	case "EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY":
+	if pipelining.Known(verb) {
 		ss.where = verb
 	}
 	switch verb {
