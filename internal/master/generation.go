@@ -20,6 +20,7 @@ import (
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpd"
+	"github.com/postern-mta/postern/internal/tlsconf"
 )
 
 // newSMTP builds the SMTP server of a generation. Until the durable queue
@@ -43,9 +44,20 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 			return nil, err
 		}
 	}
-	return &smtpd.Server{Config: sc, Stress: stress, Policy: pol, StressPolicy: stressPol, Queue: queue.Unavailable{},
+	srv := &smtpd.Server{Config: sc, Stress: stress, Policy: pol, StressPolicy: stressPol, Queue: queue.Unavailable{},
 		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt,
-		EventLimitExempt: pol.EventLimitExempt}, nil
+		EventLimitExempt: pol.EventLimitExempt}
+	ts, err := tlsconf.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if ts != nil {
+		srv.TLS = ts.Config()
+	}
+	if srv.SASL, err = newAuthenticator(cfg); err != nil {
+		return nil, err
+	}
+	return srv, nil
 }
 
 // refersToStress reports whether main.cf or an override mentions

@@ -39,6 +39,8 @@ func (ss *session) cmdHelo(ctx context.Context, verb, arg string) {
 	if !ss.cfg.DisableVRFY {
 		lines = append(lines, "250-VRFY")
 	}
+	lines = append(lines, ss.ehloTLS()...)
+	lines = append(lines, ss.ehloAuth()...)
 	lines = append(lines, "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN")
 	if ss.cfg.SMTPUTF8 {
 		lines = append(lines, "250-SMTPUTF8")

@@ -2,12 +2,14 @@ package smtpd
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/netip"
 
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/sasl"
 )
 
 // Server is the SMTP server of one configuration generation.
@@ -41,6 +43,12 @@ type Server struct {
 	// pipelining checks, as Postfix's stand-alone smtpd does (Postfix
 	// applies them when mail_owner itself runs sendmail -bs; we do not).
 	StandAlone bool
+	// TLS is the service's TLS configuration (internal/tlsconf): used
+	// for STARTTLS, or from the first byte with smtpd_tls_wrappermode;
+	// nil offers no TLS.
+	TLS *tls.Config
+	// SASL checks SMTP AUTH credentials; nil offers no AUTH.
+	SASL sasl.Authenticator
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string

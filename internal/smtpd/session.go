@@ -262,6 +262,10 @@ func (ss *session) command(ctx context.Context, line string) {
 		ss.cmdData(ctx, arg)
 	case "BDAT":
 		ss.cmdBdat(ctx, arg)
+	case "STARTTLS":
+		ss.cmdStartTLS(ctx, arg)
+	case "AUTH":
+		ss.cmdAuth(ctx, arg)
 	case "RSET":
 		ss.abortTx()
 		ss.reply("250 2.0.0 Ok")
