@@ -186,9 +186,6 @@ var paramList = []Param{
 	{Name: "smtpd_sender_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_soft_error_limit", Default: "10", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_timeout", Default: "${stress?{10}:{300}}s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
-	{Name: "smtpd_tls_cert_file", Default: "", Kind: String, Check: checkReadableFile},
-	{Name: "smtpd_tls_key_file", Default: "$smtpd_tls_cert_file", Kind: String, Check: checkReadableFile},
-	{Name: "smtpd_tls_security_level", Default: "", Kind: String, Check: oneOf("", "none", "may", "encrypt")},
 	{Name: "smtputf8_enable", Default: "${{$compatibility_level} <level {1} ? {no} : {yes}}", Kind: Bool},
 	{Name: "soft_bounce", Default: "no", Kind: Bool},
 	{Name: "stress", Default: "", Kind: String},
@@ -206,7 +203,13 @@ var params map[string]*Param
 
 // The registry is indexed in init because its Check functions consult the
 // registry themselves.
-func init() { params = index(paramList) }
+func init() {
+	all := append([]Param(nil), paramList...)
+	for _, group := range [][]Param{tlsParams, starttlsParams, saslParams, authParams} {
+		all = append(all, group...)
+	}
+	params = index(all)
+}
 
 // DifferFromPostfix lists the parameters whose default postern changes on
 // purpose, so that postern never shares Postfix's directories or identity.

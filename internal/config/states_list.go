@@ -7,9 +7,16 @@ package config
 // notEnforced are paramList entries (kept for their defaults and types:
 // postern conf shows them) that postern does not apply yet.
 var notEnforced = map[string]bool{
-	"smtpd_tls_security_level":       true,
-	"smtpd_tls_cert_file":            true,
-	"smtpd_tls_key_file":             true,
+	// TLS server settings (tlsParams, internal/tlsconf)
+	"smtpd_tls_cert_file": true,
+	"smtpd_tls_key_file":  true,
+
+	// the session's TLS (starttlsParams, internal/smtpd)
+	"smtpd_tls_security_level": true,
+
+	// SMTP AUTH backends (saslParams) and AUTH in the session (authParams)
+
+	// other features
 	"mailbox_command":                true,
 	"2bounce_notice_recipient":       true,
 	"bounce_notice_recipient":        true,

@@ -1,0 +1,4 @@
+package config
+
+// saslParams choose and reach the SMTP AUTH backend (internal/sasl).
+var saslParams = []Param{}
