@@ -47,12 +47,8 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	srv := &smtpd.Server{Config: sc, Stress: stress, Policy: pol, StressPolicy: stressPol, Queue: queue.Unavailable{},
 		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt,
 		EventLimitExempt: pol.EventLimitExempt}
-	ts, err := tlsconf.New(cfg)
-	if err != nil {
+	if srv.TLS, err = tlsconf.New(cfg); err != nil {
 		return nil, err
-	}
-	if ts != nil {
-		srv.TLS = ts.Config()
 	}
 	if srv.SASL, err = newAuthenticator(cfg); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"context"
-	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -10,6 +9,7 @@ import (
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/sasl"
+	"github.com/postern-mta/postern/internal/tlsconf"
 )
 
 // Server is the SMTP server of one configuration generation.
@@ -46,7 +46,7 @@ type Server struct {
 	// TLS is the service's TLS configuration (internal/tlsconf): used
 	// for STARTTLS, or from the first byte with smtpd_tls_wrappermode;
 	// nil offers no TLS.
-	TLS *tls.Config
+	TLS *tlsconf.Server
 	// SASL checks SMTP AUTH credentials; nil offers no AUTH.
 	SASL sasl.Authenticator
 	// NewID returns the queue ID for a new transaction (default
