@@ -2,6 +2,12 @@ package smtpd
 
 import "context"
 
+// authState is what a successful AUTH established.
+type authState struct {
+	method string // the SASL mechanism: PLAIN, LOGIN
+	user   string // sasl_username
+}
+
 // cmdAuth answers AUTH (RFC 4954).
 func (ss *session) cmdAuth(_ context.Context, _ string) {
 	ss.fail("500 5.5.2 Error: command not recognized")

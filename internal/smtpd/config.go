@@ -55,6 +55,10 @@ type Config struct {
 	ForbidNonLetter bool
 	// AllowMinUser: allow_min_user (address.Options.AllowMinUser).
 	AllowMinUser bool
+	// TLSLevel is smtpd_tls_security_level with the legacy
+	// smtpd_use_tls/smtpd_enforce_tls folded in: "" (none), "may" or
+	// "encrypt".
+	TLSLevel string
 }
 
 // StressConfigFrom is ConfigFrom with stress = yes, as Postfix's master

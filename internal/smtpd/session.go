@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -49,6 +50,12 @@ type session struct {
 	// yet (improperPipelining).
 	peeker  *pipelining.Peeker
 	peekBuf [pipelining.MaxLogged]byte
+	// tls is the TLS connection state once STARTTLS (or wrapper mode)
+	// succeeded; nil in plaintext.
+	tls *tls.ConnectionState
+	// auth is the SMTP AUTH state; nil until a client authenticated.
+	// STARTTLS resets it with the rest of the session.
+	auth *authState
 }
 
 type transaction struct {
