@@ -5,8 +5,9 @@
 // connect or disconnect is one map update under a lock. Counts belong
 // to the daemon, not to a configuration: they survive a reload, so a
 // session that began under the old configuration still releases its
-// count. Rates (smtpd_client_connection_rate_limit and friends) are not
-// counted here yet.
+// count. Of the rates, only AUTH commands are counted
+// (smtpd_client_auth_rate_limit, rate.go); the connection, message and
+// recipient rates are not yet.
 package anvil
 
 import (
@@ -18,6 +19,7 @@ import (
 type Counter struct {
 	mu     sync.Mutex
 	counts map[key]int
+	rates  rates
 }
 
 type key struct {
