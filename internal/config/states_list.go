@@ -109,7 +109,7 @@ var features = []*feature{
 	{
 		what:       "SMTP AUTH (SASL) for incoming mail",
 		risk:       "clients could not authenticate, and permit_sasl_authenticated never matches",
-		gates:      []gate{{"smtpd_sasl_auth_enable", no}},
+		gates:      []gate{{"smtpd_sasl_auth_enable", no}, {"smtpd_sasl_mechanism_filter", []string{"!external, static:rest"}}},
 		dependents: []string{"smtpd_sasl_*", "broken_sasl_auth_clients", "cyrus_sasl_config_path"},
 	},
 	{
@@ -138,9 +138,9 @@ var features = []*feature{
 		risk: "clients would not be limited",
 		gates: []gate{
 			{"smtpd_client_connection_rate_limit", zero}, {"smtpd_client_message_rate_limit", zero},
-			{"smtpd_client_recipient_rate_limit", zero}, {"smtpd_client_auth_rate_limit", zero},
+			{"smtpd_client_recipient_rate_limit", zero},
 		},
-		dependents: []string{"anvil_rate_time_unit", "anvil_status_update_time"},
+		dependents: []string{"anvil_status_update_time"},
 	},
 	{
 		// Its parameters tune a service postern cannot run: postern

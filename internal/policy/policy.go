@@ -34,6 +34,7 @@ type Request struct {
 	Recipient                       string // the RCPT being checked, as the client wrote it (no route)
 	RcptAddr                        address.Address
 	SASLUser                        string
+	SASLMethod                      string // the AUTH mechanism, with SASLUser
 	// Pipelined: at some point in the session the client sent more input
 	// where it had to wait for our reply (see internal/pipelining); the
 	// flag stays set for the rest of the session, as Postfix's does for
@@ -100,6 +101,9 @@ type Policy struct {
 	Resolver *net.Resolver
 
 	dns dnsSettings
+	// auth: smtpd_sasl_auth_enable and what the AUTH restrictions use
+	// (senderlogin.go).
+	auth authSettings
 
 	mu     sync.Mutex
 	tables map[string]Table
@@ -169,6 +173,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	p.resolving = p.rewrite
 	p.resolving.IsLocal = func(d string) bool { ok, _ := p.isLocal(d); return ok }
 	if p.doubleBounce, err = cfg.Get("double_bounce_sender"); err != nil {
+		return nil, err
+	}
+	if err = p.readAuth(cfg); err != nil {
 		return nil, err
 	}
 	return p, nil

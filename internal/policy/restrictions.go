@@ -40,8 +40,7 @@ func init() {
 		"warn_if_reject": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict { e.warnNext = true; return Verdict{} },
 		"sleep":          sleep,
 
-		"permit_mynetworks":         permitMynetworks,
-		"permit_sasl_authenticated": func(_ context.Context, _ *Policy, e *eval, _ string) Verdict { return permitIf(e.req.SASLUser != "") },
+		"permit_mynetworks": permitMynetworks,
 		"reject_unauth_destination": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 			return p.unauthDestination(e, p.codes.relay)
 		},
@@ -87,6 +86,9 @@ func init() {
 		"check_recipient_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
 			return p.addressAccess(ctx, e, t, Recipient, e.req.Recipient, e.req.RcptAddr)
 		},
+	}
+	for name, h := range authHandlers {
+		handlers[name] = h
 	}
 }
 

@@ -143,7 +143,10 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 			tx.env.Ret = p.Decoded
 		case "ENVID":
 			tx.env.EnvID = p.Decoded
-		case "AUTH": // meaningful only with SASL, which is not offered yet
+		case "AUTH":
+			if !ss.mailAuthParam(ctx, tx, p.Value) {
+				return
+			}
 		default:
 			ss.fail("555 5.5.4 Unsupported option: " + p.Raw)
 			return
@@ -254,7 +257,7 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		// Postfix creates the queue file, and so the ID, at the first
 		// accepted recipient; later log lines and Received: carry it.
 		ss.tx.env.ID = ss.srv.newID()
-		ss.log("%s: client=%s", ss.tx.env.ID, ss.req.Client())
+		ss.log("%s: client=%s%s", ss.tx.env.ID, ss.req.Client(), ss.saslLogFields())
 	}
 	ss.tx.env.Recipients = append(ss.tx.env.Recipients, r)
 	ss.reply("250 2.1.5 Ok")

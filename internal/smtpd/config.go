@@ -59,6 +59,8 @@ type Config struct {
 	// smtpd_use_tls/smtpd_enforce_tls folded in: "" (none), "may" or
 	// "encrypt".
 	TLSLevel string
+	// Auth: SMTP AUTH (authconfig.go).
+	Auth AuthConfig
 }
 
 // StressConfigFrom is ConfigFrom with stress = yes, as Postfix's master
@@ -140,6 +142,9 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 				c.Forbidden[strings.ToUpper(n)] = true
 			}
 		}
+	}
+	if err == nil {
+		c.Auth, err = readAuthConfig(cfg)
 	}
 	return c, err
 }

@@ -222,7 +222,8 @@ func (ss *session) received() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n", ss.req.Helo, ss.req.ClientName, ss.req.ClientAddr)
-	fmt.Fprintf(&b, "\tby %s (%s) with %s id %s", ss.cfg.Hostname, ss.cfg.MailName, proto, env.ID)
+	b.WriteString(ss.authReceived())
+	fmt.Fprintf(&b, "\tby %s (%s) with %s%s id %s", ss.cfg.Hostname, ss.cfg.MailName, proto, ss.authProto(), env.ID)
 	if len(env.Recipients) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", env.Recipients[0].Addr)
 	}

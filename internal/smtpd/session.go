@@ -56,6 +56,8 @@ type session struct {
 	// auth is the SMTP AUTH state; nil until a client authenticated.
 	// STARTTLS resets it with the rest of the session.
 	auth *authState
+	// mechs caches the AUTH mechanisms offered (auth.go).
+	mechs *mechList
 }
 
 type transaction struct {
@@ -70,6 +72,8 @@ type transaction struct {
 	bdatSize  int64 // content bytes so far, bare <LF> counted as <CR><LF>
 	chunked   bool  // the content came with BDAT
 	bdatErr   string
+	// authSender is MAIL FROM's AUTH= value, logged only (auth.go).
+	authSender string
 }
 
 // Values of session.where besides command names, as Postfix's.
@@ -241,6 +245,7 @@ func (ss *session) command(ctx context.Context, line string) {
 	verb, arg, _ := strings.Cut(line, " ")
 	verb = strings.ToUpper(verb)
 	ss.lastCode = 0
+	ss.syncAuth()
 	defer func() { ss.counts.add(verb, ss.lastCode != '4' && ss.lastCode != '5') }()
 	if ss.improperPipelining(verb) {
 		return
