@@ -20,6 +20,7 @@ import (
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/sasl"
 	"github.com/postern-mta/postern/internal/smtpd"
 )
 
@@ -60,6 +61,8 @@ type Options struct {
 	// Stress serves every session with stress = yes, as the daemon
 	// does while the service is at its process limit.
 	Stress bool
+	// SASL is the AUTH backend (smtpd.Server.SASL); nil offers no AUTH.
+	SASL sasl.Authenticator
 }
 
 // NewServerWith is NewServer with more settings.
@@ -102,7 +105,7 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 	s.SMTP = &smtpd.Server{Config: sc, Stress: stress, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt,
 		Anvil: s.Anvil, EventLimitExempt: pol.EventLimitExempt,
 		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
-		Log:   slog.New(&s.log)}
+		Log:   slog.New(&s.log), SASL: opt.SASL}
 	pol.Warn = func(m string) { s.SMTP.Log.Warn(m) } // as the daemon wires it
 	if opt.Resolver != nil {
 		s.SMTP.LookupClient = smtpd.ClientLookup{Resolver: opt.Resolver}.Lookup
