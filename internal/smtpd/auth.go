@@ -259,8 +259,7 @@ func (ss *session) authDone(method string, st sasl.Step) {
 	if r := ss.cfg.Auth.Realm; r != "" && !strings.Contains(user, "@") {
 		user += "@" + r // smtpd_sasl_local_domain
 	}
-	ss.auth = &authState{method: method, user: user}
-	ss.syncAuth()
+	ss.auth = &authState{method: method, user: user} // the next command's syncAuth shows it to the restrictions
 	ss.reply("235 2.7.0 Authentication successful")
 }
 
