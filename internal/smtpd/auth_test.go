@@ -1,7 +1,12 @@
 package smtpd_test
 
 import (
+	"bufio"
+	"context"
+	"io"
+	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +47,38 @@ func TestAuthFailureSlowed(t *testing.T) {
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("the second failure was answered after %v, want at least 1s", d)
 	}
+}
+
+// FuzzAuthSession feeds arbitrary input to a session with AUTH on: it
+// must never panic or hang, every reply line must be well formed, and
+// the only login is alice with her password.
+func FuzzAuthSession(f *testing.F) {
+	for _, seed := range []string{
+		"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<a@b.test> AUTH=<>\r\n",
+		"EHLO x\r\nAUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\nAUTH PLAIN\r\n*\r\n",
+		"AUTH PLAIN\r\n!!!\r\nAUTH LOGIN =\r\n\r\nAUTH FOO BAR BAZ\r\nAUTH PLAIN =\r\n",
+		"AUTH PLAIN\r\n" + strings.Repeat("QUFB", 5000) + "\r\nAUTH\r\n", "AUTH PLAIN AHRlbXBmYWlsAHg=\r\n",
+	} {
+		f.Add(seed)
+	}
+	s := smtptest.NewServerWith(f, authCf+"smtpd_timeout = 2s\nsmtpd_error_sleep_time = 0\n", smtptest.Options{SASL: smtpd.NewFakeSASL()})
+	f.Fuzz(func(t *testing.T, input string) {
+		client, server := net.Pipe()
+		done := make(chan struct{})
+		go func() { s.SMTP.ServeConn(context.Background(), server); close(done) }()
+		go func() { io.WriteString(client, input); io.WriteString(client, "\r\nQUIT\r\n") }()
+		client.SetDeadline(time.Now().Add(20 * time.Second))
+		br := bufio.NewReader(client)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				break
+			}
+			if !replyLine.MatchString(l) {
+				t.Fatalf("malformed reply %q", l)
+			}
+		}
+		client.Close()
+		<-done
+	})
 }
