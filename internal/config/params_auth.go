@@ -14,12 +14,18 @@ var authParams = []Param{
 	{Name: "smtpd_sasl_authenticated_header", Default: "no", Kind: Bool},
 	{Name: "smtpd_sasl_exceptions_networks", Default: "", Kind: List},
 	{Name: "smtpd_sasl_local_domain", Default: "", Kind: String},
+	{Name: "smtpd_sasl_mechanism_filter", Default: "!external, static:rest", Kind: List, Check: checkMechFilter},
 	{Name: "smtpd_sasl_response_limit", Default: "12288", Kind: Int, Min: 1, HasMin: true},
 	{Name: "smtpd_sasl_security_options", Default: "noanonymous", Kind: List, Check: checkSASLOptions},
 	{Name: "smtpd_sasl_tls_security_options", Default: "$smtpd_sasl_security_options", Kind: List, Check: checkSASLOptions},
 	{Name: "smtpd_sender_login_maps", Default: "", Kind: MapList},
 	// postern: AUTH only over TLS unless told otherwise (Postfix: no).
 	{Name: "smtpd_tls_auth_only", Default: "yes", Kind: Bool},
+}
+
+func checkMechFilter(_ *Config, v string) error {
+	_, err := sasl.ParseMechFilter(Fields(v))
+	return err
 }
 
 func checkSASLOptions(_ *Config, v string) error {

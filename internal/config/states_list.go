@@ -109,7 +109,7 @@ var features = []*feature{
 	{
 		what:       "SMTP AUTH (SASL) for incoming mail",
 		risk:       "clients could not authenticate, and permit_sasl_authenticated never matches",
-		gates:      []gate{{"smtpd_sasl_auth_enable", no}, {"smtpd_sasl_mechanism_filter", []string{"!external, static:rest"}}},
+		gates:      []gate{{"smtpd_sasl_auth_enable", no}},
 		dependents: []string{"smtpd_sasl_*", "broken_sasl_auth_clients", "cyrus_sasl_config_path"},
 	},
 	{

@@ -62,3 +62,32 @@ func Filter(mechs []Mechanism, o Options) []Mechanism {
 	}
 	return out
 }
+
+// MechFilter is smtpd_sasl_mechanism_filter: a list of mechanism names,
+// "!name" to exclude one, and "static:…" (a table that matches every
+// name); the first element that matches a mechanism decides, and a
+// mechanism nothing matches is dropped, as Postfix's string list.
+type MechFilter []string
+
+// ParseMechFilter checks the list: other lookup tables than static: are
+// not supported.
+func ParseMechFilter(list []string) (MechFilter, error) {
+	for _, e := range list {
+		if name := strings.TrimPrefix(e, "!"); strings.Contains(name, ":") && !strings.HasPrefix(strings.ToLower(name), "static:") {
+			return nil, fmt.Errorf("%q: postern's smtpd_sasl_mechanism_filter takes mechanism names, !name and static:rest, not lookup tables", e)
+		}
+	}
+	return MechFilter(list), nil
+}
+
+// Allows reports whether the filter keeps mechanism name.
+func (f MechFilter) Allows(name string) bool {
+	for _, e := range f {
+		neg := strings.HasPrefix(e, "!")
+		pat := strings.TrimPrefix(e, "!")
+		if strings.HasPrefix(strings.ToLower(pat), "static:") || strings.EqualFold(pat, name) {
+			return !neg
+		}
+	}
+	return false
+}

@@ -46,3 +46,34 @@ func TestFilter(t *testing.T) {
 		t.Error("an unknown option was accepted")
 	}
 }
+
+func TestMechFilter(t *testing.T) {
+	tests := []struct {
+		filter string
+		keep   string // of PLAIN LOGIN EXTERNAL CRAM-MD5
+	}{
+		{"!external, static:rest", "PLAIN LOGIN CRAM-MD5"}, // Postfix's default
+		{"plain, login", "PLAIN LOGIN"},
+		{"!plain, static:all", "LOGIN EXTERNAL CRAM-MD5"},
+		{"", ""},
+		{"static:rest, !external", "PLAIN LOGIN EXTERNAL CRAM-MD5"}, // the first match decides
+	}
+	for _, tc := range tests {
+		f, err := ParseMechFilter(strings.FieldsFunc(tc.filter, func(r rune) bool { return r == ' ' || r == ',' }))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.filter, err)
+		}
+		var got []string
+		for _, m := range []string{"PLAIN", "LOGIN", "EXTERNAL", "CRAM-MD5"} {
+			if f.Allows(m) {
+				got = append(got, m)
+			}
+		}
+		if strings.Join(got, " ") != tc.keep {
+			t.Errorf("%q keeps %v, want %q", tc.filter, got, tc.keep)
+		}
+	}
+	if _, err := ParseMechFilter([]string{"hash:/etc/postfix/mechs"}); err == nil {
+		t.Error("a hash: table was accepted")
+	}
+}

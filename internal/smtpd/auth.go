@@ -74,10 +74,12 @@ func (ss *session) saslMechs(ctx context.Context) []string {
 	}
 	l := &mechList{secured: secured}
 	for _, m := range sasl.Filter(all, opts) {
-		l.names = append(l.names, m.Name)
+		if a.Mechs.Allows(m.Name) {
+			l.names = append(l.names, m.Name)
+		}
 	}
 	if len(l.names) == 0 {
-		ss.logWarn("no SASL authentication mechanisms (the backend offers none that the SASL security options allow)")
+		ss.logWarn("no SASL authentication mechanisms (the backend offers none that the SASL security options and smtpd_sasl_mechanism_filter allow)")
 	}
 	ss.mechs = l
 	return l.names

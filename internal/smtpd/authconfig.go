@@ -21,6 +21,8 @@ type AuthConfig struct {
 	// Realm: smtpd_sasl_local_domain, appended to a login name
 	// without "@".
 	Realm string
+	// Mechs: smtpd_sasl_mechanism_filter.
+	Mechs sasl.MechFilter
 	// Broken: broken_sasl_auth_clients (the "AUTH=" EHLO line).
 	Broken bool
 	// ResponseLimit: smtpd_sasl_response_limit, bytes per response.
@@ -64,6 +66,12 @@ func readAuthConfig(cfg *config.Config) (AuthConfig, error) {
 	getInt("smtpd_client_auth_rate_limit", &a.RateLimit)
 	if err == nil {
 		a.Realm, err = cfg.Get("smtpd_sasl_local_domain")
+	}
+	if err == nil {
+		var l []string
+		if l, err = cfg.List("smtpd_sasl_mechanism_filter"); err == nil {
+			a.Mechs, err = sasl.ParseMechFilter(l)
+		}
 	}
 	if err == nil {
 		a.RateUnit, err = cfg.Duration("anvil_rate_time_unit")
