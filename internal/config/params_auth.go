@@ -15,7 +15,7 @@ var authParams = []Param{
 	{Name: "smtpd_sasl_exceptions_networks", Default: "", Kind: List},
 	{Name: "smtpd_sasl_local_domain", Default: "", Kind: String},
 	{Name: "smtpd_sasl_mechanism_filter", Default: "!external, static:rest", Kind: List, Check: checkMechFilter},
-	{Name: "smtpd_sasl_response_limit", Default: "12288", Kind: Int, Min: 1, HasMin: true},
+	{Name: "smtpd_sasl_response_limit", Default: "12288", Kind: Int, Min: 12288, HasMin: true}, // Postfix's minimum
 	{Name: "smtpd_sasl_security_options", Default: "noanonymous", Kind: List, Check: checkSASLOptions},
 	{Name: "smtpd_sasl_tls_security_options", Default: "$smtpd_sasl_security_options", Kind: List, Check: checkSASLOptions},
 	{Name: "smtpd_sender_login_maps", Default: "", Kind: MapList},

@@ -63,7 +63,8 @@ func Filter(mechs []Mechanism, o Options) []Mechanism {
 	return out
 }
 
-// MechFilter is smtpd_sasl_mechanism_filter: a list of mechanism names,
+// MechFilter is smtpd_sasl_mechanism_filter, which chooses the mechanisms
+// EHLO announces: a list of mechanism names,
 // "!name" to exclude one, and "static:…" (a table that matches every
 // name); the first element that matches a mechanism decides, and a
 // mechanism nothing matches is dropped, as Postfix's string list.

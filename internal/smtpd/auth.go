@@ -74,24 +74,30 @@ func (ss *session) saslMechs(ctx context.Context) []string {
 	}
 	l := &mechList{secured: secured}
 	for _, m := range sasl.Filter(all, opts) {
-		if a.Mechs.Allows(m.Name) {
-			l.names = append(l.names, m.Name)
-		}
+		l.names = append(l.names, m.Name)
 	}
 	if len(l.names) == 0 {
-		ss.logWarn("no SASL authentication mechanisms (the backend offers none that the SASL security options and smtpd_sasl_mechanism_filter allow)")
+		ss.logWarn("no SASL authentication mechanisms (the backend offers none that the SASL security options allow)")
 	}
 	ss.mechs = l
 	return l.names
 }
 
 // ehloAuth returns the EHLO keywords of SMTP AUTH (AUTH, and AUTH= for
-// broken_sasl_auth_clients), if offered: not to clients in
-// smtpd_sasl_exceptions_networks, who may still use AUTH.
+// broken_sasl_auth_clients) with the mechanisms smtpd_sasl_mechanism_filter
+// keeps, if any: not to clients in smtpd_sasl_exceptions_networks, who
+// may still use AUTH.
 func (ss *session) ehloAuth() []string {
 	ctx, cancel := context.WithTimeout(context.Background(), authTimeout)
 	defer cancel()
-	names := ss.saslMechs(ctx)
+	var names []string
+	for _, m := range ss.saslMechs(ctx) {
+		// smtpd_sasl_mechanism_filter hides, it does not forbid: as in
+		// Postfix, AUTH takes every mechanism the security options allow.
+		if ss.cfg.Auth.Mechs.Allows(m) {
+			names = append(names, m)
+		}
+	}
 	if len(names) == 0 || ss.srv.Policy.SASLException(ss.req.ClientAddr, ss.req.ClientName) {
 		return nil
 	}
@@ -290,19 +296,15 @@ func (ss *session) syncAuth() {
 	}
 }
 
-// mailAuthParam takes MAIL FROM's AUTH= (RFC 4954 section 5). postern
-// trusts no client's AUTH= identity: the value is only logged
-// (sasl_sender=), as the RFC allows, and never passed on. Without AUTH
-// enabled it is refused as Postfix refuses it.
-func (ss *session) mailAuthParam(ctx context.Context, tx *transaction, value string) bool {
-	if len(ss.saslMechs(ctx)) == 0 {
-		ss.fail("503 5.5.4 Error: authentication disabled")
-		return false
-	}
-	if value != "<>" {
+// mailAuthParam takes MAIL FROM's AUTH= (RFC 4954 section 5), whose
+// syntax the address package checked. postern trusts no client's AUTH=
+// identity: as the RFC allows, the value is only logged (sasl_sender=),
+// and only while AUTH is enabled; it is never passed on. Postfix 3.7
+// accepts it also when AUTH is off (measured), and so do we.
+func (ss *session) mailAuthParam(ctx context.Context, tx *transaction, value string) {
+	if value != "<>" && len(ss.saslMechs(ctx)) > 0 {
 		tx.authSender = printable(value)
 	}
-	return true
 }
 
 // saslLogFields is the AUTH part of the "client=" line: sasl_method,

@@ -144,9 +144,7 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		case "ENVID":
 			tx.env.EnvID = p.Decoded
 		case "AUTH":
-			if !ss.mailAuthParam(ctx, tx, p.Value) {
-				return
-			}
+			ss.mailAuthParam(ctx, tx, p.Value)
 		default:
 			ss.fail("555 5.5.4 Unsupported option: " + p.Raw)
 			return
