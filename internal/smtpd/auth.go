@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/postern-mta/postern/internal/sasl"
 	"github.com/postern-mta/postern/internal/smtpio"
@@ -355,11 +357,11 @@ func decodeResponse(s string) ([]byte, bool) {
 	return b, true
 }
 
-// printable replaces what is not printable ASCII with '?', as Postfix's
-// printable() does for names it logs.
+// printable replaces control characters and invalid UTF-8 with '?', as
+// Postfix's printable() does (with smtputf8_enable) for names it logs.
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r >= 0x7f {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return '?'
 		}
 		return r

@@ -199,3 +199,11 @@ func TestAuthOfferedOnlyOverTLS(t *testing.T) {
 		t.Errorf("login kept: %q", ss.req.SASLUser)
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{"alice": "alice", "al\x00ice\r\n": "al?ice??", "jürgen": "jürgen", "a\xffb": "a?b", "a\u202eb": "a?b"} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
