@@ -12,4 +12,9 @@
 // and read deadlines per command and, for content, smtpd_min_data_rate
 // (deadline.go). The master picks Server.Stress, the configuration read
 // with stress = yes, for sessions begun at the service's process limit.
+//
+// SMTP AUTH (auth.go) speaks RFC 4954 to the client and asks a
+// sasl.Authenticator (Server.SASL) to check the credentials, with
+// Postfix's replies and log lines; a failed AUTH is an error like any
+// other, and smtpd_client_auth_rate_limit is counted by the anvil.
 package smtpd
