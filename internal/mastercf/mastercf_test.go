@@ -204,3 +204,33 @@ func TestDefaultSubmissionIsPostfix(t *testing.T) {
 		t.Errorf("the loopback-only variant was uncommented too")
 	}
 }
+
+// The README's submission and submissions entries are the bundled
+// master.cf's, uncommented.
+func TestREADMESubmissionEntries(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "\n    submission inet n")
+	end := strings.Index(text, "\n    $ postern passwd")
+	if start < 0 || end < start {
+		t.Fatal("README lacks the submission entries")
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(text[start+1:end], "\n") {
+		b.WriteString(strings.TrimPrefix(l, "    ") + "\n")
+	}
+	got, diags := Parse("README", b.String())
+	want, _ := Parse("master.cf", UncommentSubmission(Default()))
+	if len(diags) != 0 {
+		t.Fatalf("README entries: %v", diags)
+	}
+	for _, name := range []string{"submission", "submissions"} {
+		g, w := got.Find(name, Inet), want.Find(name, Inet)
+		if g == nil || w == nil || !reflect.DeepEqual(g.Overrides, w.Overrides) || strings.Join(g.columns(), " ") != strings.Join(w.columns(), " ") {
+			t.Errorf("README's %s entry differs from the bundled one:\n%+v\n%+v", name, g, w)
+		}
+	}
+}
