@@ -41,11 +41,11 @@ var submissionParams = []string{
 // submission warns about SMTP AUTH offered where the password could
 // travel in the clear, and about a submission service (port 587 or 465,
 // or AUTH turned on by -o) that lets an unauthenticated client from
-// outside mynetworks relay. main.cf's settings are judged once (as the
+// outside mynetworks relay (an error for other public services). main.cf's settings are judged once (as the
 // services without such -o options run them); each smtpd service whose
 // -o options change one of submissionParams is judged on its own.
 func (c *checker) submission() {
-	c.authWithoutTLS(c.cfg, "", nil)
+	c.authWithoutTLS(c.cfg, nil)
 	if c.master == nil {
 		return
 	}
@@ -61,7 +61,7 @@ func (c *checker) submission() {
 		}
 		scfg := s.Settings(c.cfg)
 		if own {
-			c.authWithoutTLS(scfg, s.Name, s)
+			c.authWithoutTLS(scfg, s)
 			c.serviceRelay(scfg, s)
 		} else if submissionLike(scfg, s) {
 			c.serviceRelay(scfg, s)
@@ -111,7 +111,7 @@ func submissionLike(cfg *config.Config, s *mastercf.Service) bool {
 // smtpd_tls_auth_only = no and TLS optional or off, a client may send
 // its password in the clear (postern's smtpd_tls_auth_only defaults to
 // yes). s is nil for main.cf's own settings.
-func (c *checker) authWithoutTLS(cfg *config.Config, _ string, s *mastercf.Service) {
+func (c *checker) authWithoutTLS(cfg *config.Config, s *mastercf.Service) {
 	if !yesNo(cfg, "smtpd_sasl_auth_enable", false) || yesNo(cfg, "smtpd_tls_wrappermode", false) {
 		return
 	}
@@ -140,7 +140,9 @@ func (c *checker) authWithoutTLS(cfg *config.Config, _ string, s *mastercf.Servi
 // permit_sasl_authenticated and permit_mynetworks do not apply to an
 // unauthenticated client from outside mynetworks; the first permit,
 // reject or *_unauth_destination decides; a reject reached in the client,
-// HELO or sender list stops it too — is warned about.
+// HELO or sender list stops it too — is warned about. Such lists on
+// another service that listens beyond loopback are an open relay: an
+// error, as exposure reports for main.cf's.
 func (c *checker) serviceRelay(cfg *config.Config, s *mastercf.Service) {
 	relay, errR := cfg.List("smtpd_relay_restrictions")
 	rcpt, errC := cfg.List("smtpd_recipient_restrictions")
@@ -151,7 +153,8 @@ func (c *checker) serviceRelay(cfg *config.Config, s *mastercf.Service) {
 		c.masterDiag(config.Error, s, "neither smtpd_relay_restrictions nor smtpd_recipient_restrictions contains reject_unauth_destination, defer_unauth_destination, reject, defer or defer_if_permit, so the SMTP server refuses to run this service: end smtpd_recipient_restrictions with permit_sasl_authenticated, reject")
 		return
 	}
-	if !submissionLike(cfg, s) {
+	submission := submissionLike(cfg, s)
+	if !submission && !c.public(s) {
 		return
 	}
 	var nets []netip.Prefix
@@ -169,9 +172,34 @@ func (c *checker) serviceRelay(cfg *config.Config, s *mastercf.Service) {
 			open = false
 		}
 	}
-	if open {
+	if open && !submission {
+		c.masterDiag(config.Error, s, "OPEN RELAY: the service listens beyond loopback, and its -o restrictions let any client relay to any domain: put reject_unauth_destination after the permit_* restrictions")
+	} else if open {
 		c.masterDiag(config.Warning, s, "a submission service that lets unauthenticated clients relay: its smtpd_relay_restrictions and smtpd_recipient_restrictions permit a client outside mynetworks that has not logged in to send to any domain; use -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject")
 	}
+}
+
+// public reports whether a service listens beyond loopback: on its own
+// address, or on inet_interfaces'.
+func (c *checker) public(s *mastercf.Service) bool {
+	host, _, err := s.HostPort()
+	if err != nil {
+		return false
+	}
+	if host != "" {
+		a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+		return err != nil || !a.IsLoopback()
+	}
+	addrs, err := c.cfg.InetAddrs(resolveCtx())
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if !a.Addr().IsLoopback() {
+			return true
+		}
+	}
+	return false
 }
 
 func valueIn(cfg *config.Config, name string) string {
