@@ -99,6 +99,7 @@ func (c *checker) implementedOverride(s *mastercf.Service, o mastercf.Override, 
 		}
 		return
 	}
+	c.info("%s: service %s: -o %s: applied to this service (%q)", c.master.Path, s.Key(), o.Name, valueIn(scfg, o.Name))
 	if p, ok := config.Lookup(o.Name); ok && p.Kind == config.Restrictions {
 		classes, _ := scfg.List("smtpd_restriction_classes")
 		list, _ := scfg.List(o.Name)
