@@ -153,7 +153,6 @@ var features = []*feature{
 		what: "this access control",
 		risk: "it would not be enforced",
 		gates: []gate{
-			{"smtpd_reject_unlisted_recipient", []string{"yes"}},
 			{"smtpd_reject_unlisted_sender", no},
 			{"smtpd_sender_login_maps", none},
 			{"smtpd_authorized_xclient_hosts", none}, {"smtpd_authorized_xforward_hosts", none},

@@ -88,6 +88,7 @@ type Policy struct {
 	rewrite      address.ResolveOptions
 	resolving    address.ResolveOptions // rewrite, lookup errors ignored (Resolve)
 	doubleBounce string                 // double_bounce_sender
+	unlisted     bool                   // smtpd_reject_unlisted_recipient
 	// LocalRecipient reports whether an address in a local domain is a
 	// known recipient (reject_unlisted_recipient); New sets it from
 	// local_recipient_maps; nil accepts every local part.
@@ -169,6 +170,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	p.resolving = p.rewrite
 	p.resolving.IsLocal = func(d string) bool { ok, _ := p.isLocal(d); return ok }
 	if p.doubleBounce, err = cfg.Get("double_bounce_sender"); err != nil {
+		return nil, err
+	}
+	if p.unlisted, err = cfg.Bool("smtpd_reject_unlisted_recipient"); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -287,8 +291,13 @@ func (p *Policy) one(ctx context.Context, e *eval, name, arg string) Verdict {
 }
 
 // Unlisted is the implicit reject_unlisted_recipient check that runs after
-// the RCPT lists permit (smtpd_reject_unlisted_recipient = yes).
+// the RCPT lists permit (smtpd_reject_unlisted_recipient = yes); with
+// no, it decides nothing (an explicit reject_unlisted_recipient in a list
+// still applies).
 func (p *Policy) Unlisted(ctx context.Context, req *Request) Verdict {
+	if !p.unlisted {
+		return Verdict{}
+	}
 	return unlistedRecipient(ctx, p, &eval{req: req, st: Recipient}, "")
 }
 
