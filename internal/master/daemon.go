@@ -560,6 +560,9 @@ func (d *Daemon) setLog(g *generation) {
 		srv.Anvil = d.anvil
 		log := d.Log.With("program", g.programs[srv])
 		srv.Log = log
+		if l, ok := srv.SASL.(interface{ SetLog(*slog.Logger) }); ok {
+			l.SetLog(log) // the passwd-file logs its reload failures
+		}
 		srv.Policy.Warn = func(m string) { log.Warn(m) }
 		if srv.StressPolicy != nil {
 			srv.StressPolicy.Warn = srv.Policy.Warn

@@ -89,6 +89,15 @@ func parseCrypt(v string) (Hash, error) {
 	return nil, errors.New("a crypt(3) hash of a kind postern does not read (DES, MD5, yescrypt, or Argon2 without {ARGON2ID}): use {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT}")
 }
 
+// CheckNewScheme says whether NewHash can write scheme.
+func CheckNewScheme(scheme string) error {
+	switch strings.ToUpper(scheme) {
+	case "ARGON2ID", "BLF-CRYPT", "SHA512-CRYPT", "SHA256-CRYPT":
+		return nil
+	}
+	return fmt.Errorf("cannot hash with scheme %q: use ARGON2ID, BLF-CRYPT, SHA512-CRYPT or SHA256-CRYPT", scheme)
+}
+
 // NewHash hashes password with scheme (not CRYPT) and a fresh salt, and
 // returns the passwd-file field: {SCHEME}hash.
 func NewHash(scheme string, password []byte) (string, error) {
@@ -106,7 +115,7 @@ func NewHash(scheme string, password []byte) (string, error) {
 	case "SHA256-CRYPT":
 		h, err = newSHACrypt('5', password)
 	default:
-		return "", fmt.Errorf("cannot hash with scheme %q: use ARGON2ID, BLF-CRYPT, SHA512-CRYPT or SHA256-CRYPT", scheme)
+		return "", CheckNewScheme(scheme)
 	}
 	if err != nil {
 		return "", err
