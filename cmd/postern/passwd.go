@@ -8,7 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/postern-mta/postern/internal/atomicfile"
 	"github.com/postern-mta/postern/internal/config"
@@ -94,11 +97,40 @@ func runPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if _, err := passwd.Parse(path, data); err != nil {
 		return fatalf(stderr, "%v (the file is left unchanged: fix it by hand)", err)
 	}
-	if err := atomicfile.WriteFile(path, data, 0o640); err != nil {
+	uid, gid := fileOwner(path, configDir(*dirFlag), stderr)
+	if err := atomicfile.WriteFileOwned(path, data, 0o640, uid, gid); err != nil {
 		return fatalf(stderr, "%s: %v", path, err)
 	}
 	fmt.Fprintf(stdout, "postern passwd: "+verb, user, path)
 	return 0
+}
+
+// fileOwner is the owner and group the file gets: an existing file's
+// own, so that whoever read it still can; a new file created by root is
+// root's and mail_owner's group's, for the daemon runs as mail_owner
+// when it re-reads the file. -1: the writer's.
+func fileOwner(path, confDir string, stderr io.Writer) (uid, gid int) {
+	if st, err := os.Stat(path); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			return int(sys.Uid), int(sys.Gid)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return -1, -1
+	}
+	name := "mail_owner"
+	if cfg, err := config.Load(confDir); err == nil {
+		if v, err := cfg.Get("mail_owner"); err == nil {
+			name = v
+			if u, err := user.Lookup(v); err == nil {
+				if g, err := strconv.Atoi(u.Gid); err == nil {
+					return 0, g
+				}
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "postern passwd: warning: %s is new and readable by root only: %s is unknown; give it the group of the user postern runs as (chgrp)\n", path, name)
+	return -1, -1
 }
 
 // isSet reports whether flag name was given.

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,7 +25,7 @@ import (
 func passwdConf(t *testing.T) (dir, users string) {
 	t.Helper()
 	dir = t.TempDir()
-	os.WriteFile(filepath.Join(dir, "main.cf"), []byte("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\nsmtpd_sasl_path = users\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\nsmtpd_sasl_path = users\nmail_owner = nobody\n"), 0o644)
 	return dir, filepath.Join(dir, "users")
 }
 
@@ -68,6 +69,12 @@ func TestPasswdAddChangeDelete(t *testing.T) {
 	if st, _ := os.Stat(users); st.Mode().Perm() != 0o640 {
 		t.Errorf("new file mode %o, want 640", st.Mode().Perm())
 	}
+	// A new file belongs to mail_owner's group, which the daemon runs as.
+	if nobody, err := user.Lookup("nobody"); err == nil && os.Geteuid() == 0 {
+		if got := fileGroup(t, users); got != nobody.Gid {
+			t.Errorf("new file group %s, want mail_owner nobody's %s", got, nobody.Gid)
+		}
+	}
 	data, _ := os.ReadFile(users)
 	if !strings.HasPrefix(string(data), "alice:{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$") || !loginOK(t, users, "alice", "s3cret") {
 		t.Fatalf("file %q", data)
@@ -75,6 +82,7 @@ func TestPasswdAddChangeDelete(t *testing.T) {
 	// Other lines, comments and the mode are kept; -s picks the scheme.
 	os.WriteFile(users, append([]byte("# team\n"), append(data, []byte("bob:*:1000:1000::/home/bob::userdb_x=1\n")...)...), 0o600)
 	os.Chmod(users, 0o600)
+	os.Chown(users, -1, 12345)
 	out, errOut, code = runPasswdBin(t, "n3w pass\r\n", "-c", dir, "-s", "sha512-crypt", "bob")
 	if code != 0 || !strings.Contains(out, "changed the password of bob") {
 		t.Fatalf("change: exit %d\n%s%s", code, out, errOut)
@@ -87,6 +95,9 @@ func TestPasswdAddChangeDelete(t *testing.T) {
 	}
 	if st, _ := os.Stat(users); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %o, want the file's 600 kept", st.Mode().Perm())
+	}
+	if got := fileGroup(t, users); os.Geteuid() == 0 && got != "12345" {
+		t.Errorf("group %s, want the file's 12345 kept", got)
 	}
 	if !loginOK(t, users, "bob", "n3w pass") || !loginOK(t, users, "alice", "s3cret") {
 		t.Error("a password does not verify after the change")
@@ -105,6 +116,15 @@ func TestPasswdAddChangeDelete(t *testing.T) {
 	if after, _ := os.ReadFile(users); !bytes.Equal(before, after) {
 		t.Error("a failed delete changed the file")
 	}
+}
+
+func fileGroup(t *testing.T, path string) string {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(st.Sys().(*syscall.Stat_t).Gid)
 }
 
 // Every scheme postern passwd writes verifies in Dovecot.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -74,6 +75,9 @@ func statID(fi os.FileInfo) fileID {
 // lookup tries again).
 func load(path string) (*File, fileID, error) {
 	fd, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fileID{}, fmt.Errorf("%w (the daemon runs as mail_owner: give the file its group, mode 0640)", err)
+	}
 	if err != nil {
 		return nil, fileID{}, err
 	}
