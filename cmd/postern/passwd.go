@@ -15,7 +15,6 @@ import (
 
 	"github.com/postern-mta/postern/internal/atomicfile"
 	"github.com/postern-mta/postern/internal/config"
-	"github.com/postern-mta/postern/internal/master"
 	"github.com/postern-mta/postern/internal/passwd"
 	"github.com/postern-mta/postern/internal/sasl/passwdfile"
 )
@@ -154,7 +153,7 @@ func passwdFileOf(dir string) (string, error) {
 	if typ != passwdfile.Type {
 		return "", fmt.Errorf("smtpd_sasl_type is %q, not %s, in %s/main.cf: name the file with -f FILE", typ, passwdfile.Type, dir)
 	}
-	return master.PasswdFilePath(cfg)
+	return passwdfile.Path(cfg)
 }
 
 // readPassword reads the new password: from a terminal, without echo and

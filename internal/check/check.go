@@ -88,6 +88,7 @@ func Run(dir string, opt Options) *Report {
 	c.exposure()
 	c.smtpSASL()
 	c.submission()
+	c.passwdFile()
 	c.queueDirectory()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {

@@ -64,8 +64,18 @@ var refused = map[string]bool{
 	"destuser": true, "delay_until": true,
 }
 
+// ParseError is a bad line of a passwd-file.
+type ParseError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s, line %d: %v", e.File, e.Line, e.Err) }
+func (e *ParseError) Unwrap() error { return e.Err }
+
 // Parse reads a passwd-file; name is for error messages, which say file
-// and line.
+// and line (*ParseError).
 func Parse(name string, data []byte) (*File, error) {
 	f := &File{Name: name, Users: map[string]*Entry{}}
 	costs := map[string]int{}
@@ -78,11 +88,11 @@ func Parse(name string, data []byte) (*File, error) {
 		}
 		e, err := parseLine(line)
 		if err != nil {
-			return nil, fmt.Errorf("%s, line %d: %w", name, n, err)
+			return nil, &ParseError{name, n, err}
 		}
 		e.Line = n
 		if prev := f.Users[e.User]; prev != nil {
-			return nil, fmt.Errorf("%s, line %d: user %q is already on line %d (names are case-insensitive)", name, n, e.User, prev.Line)
+			return nil, &ParseError{name, n, fmt.Errorf("user %q is already on line %d (names are case-insensitive)", e.User, prev.Line)}
 		}
 		f.Users[e.User] = e
 		if c := e.Hash.cost(); c != "" {

@@ -8,7 +8,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
+	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/passwd"
 	"github.com/postern-mta/postern/internal/sasl"
 )
@@ -21,6 +23,26 @@ const Type = "passwd-file"
 var mechanisms = []sasl.Mechanism{
 	{Name: "PLAIN", Plaintext: true},
 	{Name: "LOGIN", Plaintext: true},
+}
+
+// Path is the passwd-file: smtpd_sasl_path, absolute or relative to
+// config_directory.
+func Path(cfg *config.Config) (string, error) {
+	path, err := cfg.Get("smtpd_sasl_path")
+	if err != nil {
+		return "", err
+	}
+	if path == "" {
+		return "", fmt.Errorf("smtpd_sasl_type = %s needs smtpd_sasl_path, the passwd-file", Type)
+	}
+	if !filepath.IsAbs(path) {
+		dir, err := cfg.Get("config_directory")
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(dir, path)
+	}
+	return path, nil
 }
 
 // Authenticator is the backend.
