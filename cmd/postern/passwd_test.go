@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/postern-mta/postern/internal/passwd"
+	"github.com/postern-mta/postern/internal/testperm"
 )
 
 // passwdConf is a configuration directory whose main.cf selects the
@@ -183,6 +184,89 @@ func TestPasswdErrors(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(bad); string(data) != "carol:{PLAIN}x\n" {
 		t.Errorf("the bad file changed: %q", data)
+	}
+}
+
+// The file postern passwd writes serves Dovecot too: a real Dovecot 2.3
+// (started here with a private configuration, its auth socket in a temp
+// directory) logs in users of every scheme from it.
+func TestPasswdFileServesDovecot(t *testing.T) {
+	dovecot, err := exec.LookPath("dovecot")
+	if err != nil {
+		if dovecot, err = exec.LookPath("/usr/sbin/dovecot"); err != nil {
+			t.Skip("dovecot is not installed (Debian package dovecot-core)")
+		}
+	}
+	doveadm, err := exec.LookPath("doveadm")
+	if err != nil {
+		t.Skip("doveadm is not installed (Debian package dovecot-core)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("not root: Dovecot's auth process runs as its own user")
+	}
+	dir := t.TempDir()
+	testperm.OpenDirs(dir) // Dovecot's auth process runs as user dovecot
+	users := filepath.Join(dir, "users")
+	schemes := map[string]string{"argon": "ARGON2ID", "blf": "BLF-CRYPT", "sha": "SHA512-CRYPT"}
+	for u, s := range schemes {
+		if _, errOut, code := runPasswdBin(t, "pw-"+u+"\n", "-f", users, "-s", s, u); code != 0 {
+			t.Fatalf("%s: %s", s, errOut)
+		}
+	}
+	os.Chmod(users, 0o644)
+	conf := filepath.Join(dir, "dovecot.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+protocols =
+ssl = no
+listen = 127.0.0.1
+auth_mechanisms = plain login
+auth_failure_delay = 0
+passdb {
+  driver = passwd-file
+  args = %[1]s/users
+}
+userdb {
+  driver = static
+  args = uid=65534 gid=65534 home=%[1]s
+}
+`, dir)), 0o644)
+	cmd := exec.Command(dovecot, "-c", conf, "-F")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	})
+	// Wait for Dovecot's auth socket (or its exit).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "run", "auth-client")); err == nil {
+			break
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+			t.Fatalf("dovecot exited: %s%s", out.String(), log)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dovecot's auth socket never appeared")
+		}
+	}
+	for u := range schemes {
+		if o, err := exec.Command(doveadm, "-c", conf, "auth", "test", u, "pw-"+u).CombinedOutput(); err != nil {
+			t.Errorf("Dovecot refuses %s with the right password: %v\n%s", u, err, o)
+		}
+	}
+	if err := exec.Command(doveadm, "-c", conf, "auth", "test", "blf", "wrong").Run(); err == nil {
+		t.Error("Dovecot accepts a wrong password")
 	}
 }
 
