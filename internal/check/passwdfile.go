@@ -2,6 +2,7 @@ package check
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -35,7 +36,8 @@ func (c *checker) passwdFile() {
 		c.errorf(param, "passwd-file %s: %v", path, errors.Unwrap(err))
 		return
 	}
-	if _, err := passwd.Parse(path, data); err != nil {
+	f, err := passwd.Parse(path, data)
+	if err != nil {
 		var pe *passwd.ParseError
 		if errors.As(err, &pe) {
 			c.rep.Diags = append(c.rep.Diags, config.Diag{Severity: config.Error, File: path, Line: pe.Line, Msg: pe.Err.Error()})
@@ -43,6 +45,12 @@ func (c *checker) passwdFile() {
 			c.errorf(param, "passwd-file %s: %v", path, err)
 		}
 		return
+	}
+	for _, e := range f.Users {
+		if e.Name != e.User {
+			c.rep.Diags = append(c.rep.Diags, config.Diag{Severity: config.Warning, File: path, Line: e.Line,
+				Msg: fmt.Sprintf("user %s has capitals: postern matches it as %s, but Dovecot (auth_username_format = %%Lu) never would; write %s", e.Name, e.User, e.User)})
+		}
 	}
 	mode := st.Mode().Perm()
 	if mode&0o004 != 0 {

@@ -26,6 +26,7 @@ func TestPasswdFile(t *testing.T) {
 		{"world-readable", good, 0o644, 65534, "warning MAIN:3: parameter smtpd_sasl_path: passwd-file USERS is readable by everyone (mode 644)"},
 		{"mail_owner cannot read", good, 0o640, -1, "error MAIN:3: parameter smtpd_sasl_path: passwd-file USERS (mode 640) cannot be read by mail_owner nobody"},
 		{"good", good, 0o640, 65534, ""},
+		{"capitals", "# c\n" + strings.Replace(good, "alice", "Alice", 1), 0o640, 65534, "warning USERS:2: user Alice has capitals: postern matches it as alice, but Dovecot (auth_username_format = %Lu) never would; write alice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,7 @@ import (
 // Entry is one user of the file.
 type Entry struct {
 	User      string // lowercased
+	Name      string // as the file writes it
 	Line      int
 	Hash      Hash
 	AllowNets []netip.Prefix // nil: from anywhere
@@ -141,7 +142,7 @@ func parseLine(line string) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("user %s: %w", user, err)
 	}
-	e := &Entry{User: user, Hash: h}
+	e := &Entry{User: user, Name: fields[0], Hash: h}
 	if len(fields) == 8 {
 		if err := e.extraFields(fields[7]); err != nil {
 			return nil, fmt.Errorf("user %s: %w", user, err)
