@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/postern-mta/postern/internal/atomicfile"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/passwd"
+	"github.com/postern-mta/postern/internal/sasl"
 	"github.com/postern-mta/postern/internal/sasl/passwdfile"
 )
 
@@ -175,14 +177,19 @@ func readPassword(stdin *os.File, stderr io.Writer) ([]byte, error) {
 		}
 		pw = first
 	} else {
-		line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+		line, err := bufio.NewReader(io.LimitReader(stdin, 2*sasl.MaxCredential)).ReadString('\n')
 		if err != nil && (err != io.EOF || line == "") {
 			return nil, fmt.Errorf("no password on standard input: %v", err)
 		}
 		pw = []byte(strings.TrimRight(line, "\r\n"))
 	}
-	if len(pw) == 0 {
+	switch {
+	case len(pw) == 0:
 		return nil, errors.New("empty password; nothing changed")
+	case len(pw) > sasl.MaxCredential:
+		return nil, fmt.Errorf("the password is longer than %d bytes, more than SMTP AUTH accepts; nothing changed", sasl.MaxCredential)
+	case bytes.IndexByte(pw, 0) >= 0:
+		return nil, errors.New("the password has a NUL byte, which PLAIN cannot carry; nothing changed")
 	}
 	return pw, nil
 }
