@@ -30,6 +30,7 @@ func TestPasswdFileAuthenticator(t *testing.T) {
 		{"smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\nsmtpd_sasl_path = missing\n", "", dir + "/missing: no such file"},
 		{"smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\nsmtpd_sasl_path = bad\n", "", dir + "/bad, line 1: user bob: unsupported password scheme {PLAIN}"},
 		{"smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\nsmtpd_sasl_path =\n", "", "needs smtpd_sasl_path"},
+		{"smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\nsmtpd_sasl_path = smtpd\n", "", "needs smtpd_sasl_path"},
 	}
 	for _, tt := range tests {
 		os.WriteFile(filepath.Join(dir, "main.cf"), []byte(tt.main), 0o644)

@@ -32,8 +32,9 @@ func Path(cfg *config.Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if path == "" {
-		return "", fmt.Errorf("smtpd_sasl_type = %s needs smtpd_sasl_path, the passwd-file", Type)
+	// "smtpd" is Postfix's default, Cyrus' application name: unset.
+	if path == "" || path == "smtpd" {
+		return "", fmt.Errorf("smtpd_sasl_type = %s needs smtpd_sasl_path, the passwd-file (e.g. /etc/postern/users)", Type)
 	}
 	if !filepath.IsAbs(path) {
 		dir, err := cfg.Get("config_directory")
