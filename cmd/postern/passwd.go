@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,7 +44,7 @@ func runPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		flags.Usage()
 		return 64
 	}
-	user := strings.ToLower(flags.Arg(0))
+	user := passwd.Fold(flags.Arg(0))
 	if err := passwd.CheckUser(user); err != nil {
 		fmt.Fprintf(stderr, "postern passwd: %v\n", err)
 		return 64
@@ -59,11 +60,32 @@ func runPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return fatalf(stderr, "%v", err)
 		}
 	}
+	var field string // the new password field
+	if !*del {
+		if err := passwd.CheckNewScheme(*scheme); err != nil {
+			fmt.Fprintf(stderr, "postern passwd: -s: %v\n", err)
+			return 64
+		}
+		pw, err := readPassword(stdin, stderr)
+		if err != nil {
+			return fatalf(stderr, "%v", err)
+		}
+		if field, err = passwd.NewHash(*scheme, pw); err != nil {
+			return fatalf(stderr, "%v", err)
+		}
+	}
+
+	// One postern passwd at a time changes the file (after the prompt):
+	// the lock is on its directory, since the file itself is replaced.
+	unlock, err := lockDir(filepath.Dir(path))
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	defer unlock()
 	old, err := os.ReadFile(path)
 	if err != nil && !(errors.Is(err, fs.ErrNotExist) && !*del) {
 		return fatalf(stderr, "%v", err)
 	}
-
 	var (
 		data []byte
 		verb string
@@ -75,18 +97,6 @@ func runPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 		verb = "deleted user %s from %s\n"
 	} else {
-		if err := passwd.CheckNewScheme(*scheme); err != nil {
-			fmt.Fprintf(stderr, "postern passwd: -s: %v\n", err)
-			return 64
-		}
-		pw, err := readPassword(stdin, stderr)
-		if err != nil {
-			return fatalf(stderr, "%v", err)
-		}
-		field, err := passwd.NewHash(*scheme, pw)
-		if err != nil {
-			return fatalf(stderr, "%v", err)
-		}
 		var added bool
 		data, added = passwd.SetUser(old, user, field)
 		verb = "changed the password of %s in %s\n"
@@ -104,6 +114,19 @@ func runPasswd(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "postern passwd: "+verb, user, path)
 	return 0
+}
+
+// lockDir takes an exclusive flock on dir until unlock.
+func lockDir(dir string) (unlock func(), err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() { d.Close() }, nil
 }
 
 // fileOwner is the owner and group the file gets: an existing file's

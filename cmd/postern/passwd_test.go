@@ -128,6 +128,30 @@ func fileGroup(t *testing.T, path string) string {
 	return fmt.Sprint(st.Sys().(*syscall.Stat_t).Gid)
 }
 
+// postern passwd run many times at once loses no user: each reads,
+// changes and replaces the file under a lock.
+func TestPasswdConcurrent(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users")
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(filepath.Join(binDir, "postern"), "passwd", "-f", users, "-s", "SHA256-CRYPT", fmt.Sprintf("user%d", i))
+			cmd.Stdin = strings.NewReader("pw\n")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("user%d: %v %s", i, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	data, _ := os.ReadFile(users)
+	if got := strings.Count(string(data), "\n"); got != n {
+		t.Errorf("%d users in the file, want %d:\n%s", got, n, data)
+	}
+}
+
 // Every scheme postern passwd writes verifies in Dovecot.
 func TestPasswdHashesVerifyInDovecot(t *testing.T) {
 	bin, err := exec.LookPath("doveadm")

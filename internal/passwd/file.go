@@ -226,6 +226,10 @@ func (e *Entry) allowed(addr netip.Addr) bool {
 	return false
 }
 
+// Fold is the user name as the file is searched: ASCII letters
+// lowercased (Dovecot's %Lu), everything else as it is.
+func Fold(user string) string { return lower(user) }
+
 // lower lowercases ASCII letters only, as Dovecot's %L does.
 func lower(s string) string {
 	return strings.Map(func(r rune) rune {
