@@ -111,7 +111,11 @@ func (db *DB) current() *File {
 		return db.file
 	}
 	id := statID(fi)
-	if id == db.loaded || db.hasFailed && id == db.failed {
+	if id == db.loaded {
+		db.hasFailed = false // back to the version in use: log the next failure
+		return db.file
+	}
+	if db.hasFailed && id == db.failed {
 		return db.file
 	}
 	f, got, err := load(db.path)
