@@ -8,11 +8,8 @@ package config
 // postern conf shows them) that postern does not apply yet.
 var notEnforced = map[string]bool{
 	// TLS server settings (tlsParams, internal/tlsconf)
-	"smtpd_tls_cert_file": true,
-	"smtpd_tls_key_file":  true,
 
 	// the session's TLS (starttlsParams, internal/smtpd)
-	"smtpd_tls_security_level": true,
 
 	// SMTP AUTH backends (saslParams) and AUTH in the session (authParams)
 
@@ -80,7 +77,7 @@ var features = []*feature{
 		},
 		dependents: []string{"smtpd_tls_*", "smtpd_starttls_timeout", "tls_server_sni_maps",
 			"tls_session_ticket_cipher", "tls_eecdh_*", "tls_dane_digests", "tlsproxy_*",
-			"smtpd_client_new_tls_session_rate_limit", "relay_clientcerts"},
+			"relay_clientcerts"},
 	},
 	{
 		what: "these TLS settings for outgoing mail",
@@ -139,6 +136,7 @@ var features = []*feature{
 		gates: []gate{
 			{"smtpd_client_connection_rate_limit", zero}, {"smtpd_client_message_rate_limit", zero},
 			{"smtpd_client_recipient_rate_limit", zero}, {"smtpd_client_auth_rate_limit", zero},
+			{"smtpd_client_new_tls_session_rate_limit", zero},
 		},
 		dependents: []string{"anvil_rate_time_unit", "anvil_status_update_time"},
 	},

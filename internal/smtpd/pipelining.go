@@ -19,13 +19,17 @@ func (ss *session) improperPipelining(verb string) bool {
 	input := ss.rd.Peek(pipelining.MaxLogged)
 	if len(input) == 0 {
 		if ss.peeker == nil {
-			ss.peeker = pipelining.NewPeeker(ss.conn)
+			ss.peeker = pipelining.NewPeeker(ss.raw)
 		}
 		n := ss.peeker.Pending(ss.peekBuf[:]) // one system call, as for one byte
 		if n == 0 {
 			return false
 		}
 		input = ss.peekBuf[:n]
+		if ss.tls != nil {
+			// Encrypted: the socket holds TLS records, not commands.
+			input = []byte("(TLS record)")
+		}
 	}
 	if !ss.req.Pipelined {
 		ss.req.Pipelined = true
@@ -37,7 +41,7 @@ func (ss *session) improperPipelining(verb string) bool {
 	ss.reply(pipelining.Reply)
 	ss.w.Flush()
 	ss.rd.Discard()
-	pipelining.Drain(ss.conn, drainLimit)
+	pipelining.Drain(ss.raw, drainLimit)
 	ss.quit = true
 	return true
 }

@@ -25,7 +25,8 @@ import (
 type session struct {
 	srv    *Server
 	cfg    *Config
-	conn   net.Conn
+	conn   net.Conn    // the connection, or TLS over it
+	raw    net.Conn    // the network connection itself
 	cr     *connReader // the time limits under rd
 	rd     *smtpio.Reader
 	info   Conn
@@ -81,7 +82,7 @@ const (
 )
 
 func newSession(s *Server, c net.Conn, info Conn) *session {
-	ss := &session{srv: s, cfg: s.Config, conn: c, w: bufio.NewWriter(c), info: info, where: afterConnect}
+	ss := &session{srv: s, cfg: s.Config, conn: c, raw: c, w: bufio.NewWriter(c), info: info, where: afterConnect}
 	if info.Stress && s.Stress != nil {
 		ss.cfg = s.Stress
 	}
@@ -189,9 +190,15 @@ func (ss *session) run(ctx context.Context) {
 	defer func() {
 		ss.abortTx() // a BDAT message left open (QUIT, a hang-up) queues nothing and frees its pipe
 		ss.w.Flush()
+		if ss.tls != nil {
+			ss.conn.Close() // close_notify
+		}
 		ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts)
 	}()
 	ss.deadline()
+	if ss.cfg.TLSWrapper && !ss.srv.StandAlone && !ss.wrapperTLS(ctx) {
+		return
+	}
 	if release, ok := ss.admit(); !ok {
 		return
 	} else if release != nil {
@@ -247,6 +254,10 @@ func (ss *session) command(ctx context.Context, line string) {
 	}
 	if ss.denied != "" && verb != "QUIT" {
 		ss.fail(ss.denied)
+		return
+	}
+	if ss.needTLS(verb) && (pipelining.Known(verb) || verb == "AUTH") {
+		ss.fail("530 5.7.0 Must issue a STARTTLS command first")
 		return
 	}
 	if ss.tx != nil && ss.tx.bdat != nil && verb != "BDAT" && verb != "QUIT" && verb != "RSET" && verb != "NOOP" {
