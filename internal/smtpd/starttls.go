@@ -48,6 +48,7 @@ func (ss *session) cmdStartTLS(ctx context.Context, arg string) {
 			if _, err := ss.rd.ReadCommand(ss.cfg.LineLimit); err == nil {
 				ss.reply(ss.ccertRefusal())
 			}
+			ss.lastCode = '2' // STARTTLS itself succeeded; the command read is not counted (Postfix)
 			ss.quit = true
 		}
 	}
