@@ -92,7 +92,9 @@ func (c *tlsClient) startTLS(cfg *tls.Config) {
 	c.c, c.br = tc, bufio.NewReader(tc)
 }
 
-func clientTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true, ServerName: "mx.example.test"} }
+func clientTLS() *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true, ServerName: "mx.example.test"}
+}
 
 // waitLog waits until the server's log holds want (an event, not a delay).
 func waitLog(t *testing.T, s *smtptest.Server, want string) {
@@ -181,7 +183,7 @@ func TestStartTLSInjection(t *testing.T) {
 		t.Fatalf("handshake: %v", err)
 	}
 	c.c, c.br = tc, bufio.NewReader(tc)
-	c.cmd("EHLO client.example", "250-mx.example.test\n") // not RSET's 250 2.0.0 Ok
+	c.cmd("EHLO client.example", "250-mx.example.test\n")    // not RSET's 250 2.0.0 Ok
 	c.cmd("MAIL FROM:<good@client.example>", "250 2.1.0 Ok") // no nested MAIL
 	c.cmd("QUIT", "221 ")
 	waitLog(t, s, "disconnect from")
