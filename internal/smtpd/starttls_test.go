@@ -231,6 +231,18 @@ func TestStartTLSResetsSession(t *testing.T) {
 	if m := s.Queue.Messages(); len(m) != 1 || !strings.Contains(string(m[0].Body), " with SMTP id ") {
 		t.Errorf("after HELO over TLS the protocol stays SMTP (RFC 3848 is for ESMTP): %v", m)
 	}
+
+	// Without smtpd_helo_required MAIL may come first: the transaction
+	// begun in plaintext is gone (no "nested MAIL command").
+	s = smtptest.NewServer(t, "smtpd_tls_security_level = may\n"+smtptest.TLSConf(t, t.TempDir()), nil)
+	c = dialTLSTest(t, s.Addr)
+	c.reply()
+	c.cmd("EHLO client.example", "250-")
+	c.cmd("MAIL FROM:<a@client.example>", "250 ")
+	c.cmd("RCPT TO:<b@mx.example.test>", "250 ")
+	c.startTLS(clientTLS())
+	c.cmd("DATA", "503 5.5.1 Error: need RCPT command")
+	c.cmd("MAIL FROM:<a@client.example>", "250 2.1.0 Ok")
 }
 
 // A failed handshake is logged with its reason and ends that session
