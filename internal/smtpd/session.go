@@ -86,6 +86,11 @@ func newSession(s *Server, c net.Conn, info Conn) *session {
 	if info.Stress && s.Stress != nil {
 		ss.cfg = s.Stress
 	}
+	if s.StandAlone && (ss.cfg.TLSLevel != "" || ss.cfg.TLSWrapper) {
+		c := *ss.cfg // sendmail -bs: no TLS, as Postfix's stand-alone smtpd
+		c.TLSLevel, c.TLSWrapper, c.AskCCert, c.ReqCCert = "", false, false, false
+		ss.cfg = &c
+	}
 	ss.cr = newConnReader(c, ss.cfg)
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	ss.req.ClientAddr = ap.Addr().Unmap()

@@ -2,6 +2,7 @@ package smtpd_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -370,4 +371,24 @@ func (ts tableSet) open(spec string) (policy.Table, error) {
 		return t, nil
 	}
 	return nil, fmt.Errorf("no table %s", spec)
+}
+
+// sendmail -bs (stand-alone) has no TLS, as Postfix's: neither offered
+// nor required, whatever the security level.
+func TestStandAloneWithoutTLS(t *testing.T) {
+	s := smtptest.NewServer(t, "smtpd_tls_security_level = encrypt\n"+smtptest.TLSConf(t, t.TempDir()), nil)
+	srv := *s.SMTP
+	srv.StandAlone = true
+	a, b := net.Pipe()
+	done := make(chan struct{})
+	go func() { srv.ServeConn(context.Background(), b); close(done) }()
+	t.Cleanup(func() { a.Close(); <-done })
+	a.SetDeadline(time.Now().Add(20 * time.Second))
+	c := &tlsClient{t: t, c: a, br: bufio.NewReader(a)}
+	c.reply()
+	if r := c.cmd("EHLO client.example", "250-"); strings.Contains(r, "STARTTLS") {
+		t.Errorf("STARTTLS offered to sendmail -bs:\n%s", r)
+	}
+	c.cmd("MAIL FROM:<a@client.example>", "250 ")
+	c.cmd("STARTTLS", "502 5.5.1 Error: command not implemented")
 }
