@@ -130,7 +130,11 @@ func (ss *session) clientCert(cs *tls.ConnectionState) *policy.ClientCert {
 	c.PublicKeyFingerprint, _ = tlsconf.PublicKeyFingerprint(leaf, ss.cfg.FingerprintDigest)
 	c.Trusted = ss.srv.TLS.VerifyClient(cs.PeerCertificates) == nil
 	if ss.cfg.TLSLogLevel >= 2 {
-		ss.log("%s: subject_CN=%s, issuer_CN=%s, fingerprint=%s, pkey_fingerprint=%s", ss.req.Client(), c.CN, c.Issuer, c.Fingerprint, c.PublicKeyFingerprint)
+		trust := "Untrusted"
+		if c.Trusted {
+			trust = "Trusted"
+		}
+		ss.log("%s: %s: subject_CN=%s, issuer=%s, fingerprint=%s, pkey_fingerprint=%s", ss.req.Client(), trust, c.CN, c.Issuer, c.Fingerprint, c.PublicKeyFingerprint)
 	}
 	return c
 }

@@ -327,7 +327,7 @@ func TestPermitTLSClientCerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	tables := tableSet{"test:certs": {fp: "client.example"}}
-	s := smtptest.NewServer(t, "smtpd_tls_security_level = may\nsmtpd_tls_ask_ccert = yes\nsmtpd_tls_received_header = yes\n"+
+	s := smtptest.NewServer(t, "smtpd_tls_security_level = may\nsmtpd_tls_ask_ccert = yes\nsmtpd_tls_received_header = yes\nsmtpd_tls_loglevel = 2\n"+
 		"relay_clientcerts = test:certs\nsmtpd_relay_restrictions = permit_tls_clientcerts, reject_unauth_destination\n"+
 		smtptest.TLSConf(t, t.TempDir()), tables.open)
 	withCert := clientTLS()
@@ -343,6 +343,13 @@ func TestPermitTLSClientCerts(t *testing.T) {
 	c.cmd(".", "250 ")
 	if b := string(s.Queue.Messages()[0].Body); !strings.Contains(b, "\t(Client CN \"client.example\", Issuer \"client.example\" (not verified))\r\n") {
 		t.Errorf("Received: header:\n%s", b)
+	}
+	pfp, _ := tlsconf.PublicKeyFingerprint(cert.Leaf, "sha256")
+	for _, want := range []string{"unknown[127.0.0.1]: Untrusted: subject_CN=client.example, issuer=client.example, fingerprint=" + fp + ", pkey_fingerprint=" + pfp + "\n",
+		"Untrusted TLS connection established from unknown[127.0.0.1]: TLSv1.3 with cipher "} {
+		if !strings.Contains(s.Logged(), want) {
+			t.Errorf("log lacks %q:\n%s", want, s.Logged())
+		}
 	}
 
 	other := clientTLS()
