@@ -54,6 +54,9 @@ type session struct {
 	// tls is the TLS connection state once STARTTLS (or wrapper mode)
 	// succeeded; nil in plaintext.
 	tls *tls.ConnectionState
+	// tlsSigs: the server's and (after "\n") the client's signature
+	// descriptions for the TLS log line and Received: comment.
+	tlsSigs string
 	// auth is the SMTP AUTH state; nil until a client authenticated.
 	// STARTTLS resets it with the rest of the session.
 	auth *authState

@@ -3,7 +3,9 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -85,12 +87,8 @@ func (ss *session) needTLS(verb string) bool {
 // (SSL_accept error, then lost connection after the last command) and
 // the result is false.
 func (ss *session) startTLS(ctx context.Context) bool {
-	cfg := ss.srv.TLS.Config()
-	if ss.cfg.AskCCert && cfg.ClientAuth == tls.NoClientCert {
-		cfg = cfg.Clone()
-		cfg.ClientAuth = tls.RequestClientCert
-	}
-	tc := tls.Server(ss.raw, cfg)
+	var chosen *tls.Certificate
+	tc := tls.Server(ss.raw, ss.handshakeConfig(&chosen))
 	ss.raw.SetDeadline(time.Now().Add(ss.cfg.StartTLSTimeout))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		ss.log("SSL_accept error from %s: %v", ss.req.Client(), err)
@@ -105,6 +103,17 @@ func (ss *session) startTLS(ctx context.Context) bool {
 	ss.rd.Reset(ss.cr)
 	ss.req.TLS = true
 	ss.req.CCert = ss.clientCert(&cs)
+	ss.tlsSigs = ""
+	if chosen != nil {
+		if k, ok := chosen.PrivateKey.(crypto.Signer); ok {
+			ss.tlsSigs = tlsconf.SignatureText("server", k.Public(), cs.Version)
+		}
+	}
+	if len(cs.PeerCertificates) > 0 {
+		if c := tlsconf.SignatureText("client", cs.PeerCertificates[0].PublicKey, cs.Version); c != "" {
+			ss.tlsSigs += "\n" + c
+		}
+	}
 	if ss.cfg.TLSLogLevel >= 1 {
 		ss.log("%s TLS connection established from %s: %s", ss.trustWord(), ss.req.Client(), ss.tlsDetails(" "))
 	}
@@ -130,11 +139,7 @@ func (ss *session) clientCert(cs *tls.ConnectionState) *policy.ClientCert {
 	c.PublicKeyFingerprint, _ = tlsconf.PublicKeyFingerprint(leaf, ss.cfg.FingerprintDigest)
 	c.Trusted = ss.srv.TLS.VerifyClient(cs.PeerCertificates) == nil
 	if ss.cfg.TLSLogLevel >= 2 {
-		trust := "Untrusted"
-		if c.Trusted {
-			trust = "Trusted"
-		}
-		ss.log("%s: %s: subject_CN=%s, issuer=%s, fingerprint=%s, pkey_fingerprint=%s", ss.req.Client(), trust, c.CN, c.Issuer, c.Fingerprint, c.PublicKeyFingerprint)
+		ss.log("%s: subject_CN=%s, issuer=%s, fingerprint=%s, pkey_fingerprint=%s", ss.req.Client(), c.CN, c.Issuer, c.Fingerprint, c.PublicKeyFingerprint)
 	}
 	return c
 }
@@ -161,15 +166,75 @@ func (ss *session) trustWord() string {
 	return "Untrusted"
 }
 
-// tlsDetails is the session's TLS description, with the key exchange
-// after sep: "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256
-// bits) key-exchange X25519".
+// tlsDetails is the session's TLS description as Postfix's
+// tls_log_summary writes it: "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384
+// (256/256 bits) key-exchange X25519 server-signature ECDSA (prime256v1)
+// server-digest SHA256", and the client's signature when it sent a
+// certificate; sep goes before key-exchange and client-signature (the
+// Received: header folds there).
 func (ss *session) tlsDetails(sep string) string {
 	s := tlsconf.Describe(ss.tls)
-	if k := tlsconf.KeyExchange(ss.tls); k != "" {
+	k := tlsconf.KeyExchange(ss.tls)
+	if k != "" {
 		s += sep + "key-exchange " + k
 	}
+	server, client, _ := strings.Cut(ss.tlsSigs, "\n")
+	if server != "" {
+		if k == "" {
+			s += sep + server
+		} else {
+			s += " " + server
+		}
+	}
+	if client != "" {
+		s += sep + client
+	}
 	return s
+}
+
+// handshakeConfig is the service's tls.Config for one handshake: it asks
+// for a client certificate when smtpd_tls_ask_ccert wants one, and
+// stores in chosen the certificate the server presents (for the
+// server-signature of the log line), choosing it as crypto/tls does.
+func (ss *session) handshakeConfig(chosen **tls.Certificate) *tls.Config {
+	adapt := func(c *tls.Config) *tls.Config {
+		c = c.Clone()
+		if ss.cfg.AskCCert && c.ClientAuth == tls.NoClientCert {
+			c.ClientAuth = tls.RequestClientCert
+		}
+		get, certs := c.GetCertificate, c.Certificates
+		c.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if get != nil && (len(certs) == 0 || hello.ServerName != "") {
+				if cert, err := get(hello); cert != nil || err != nil {
+					*chosen = cert
+					return cert, err
+				}
+			}
+			if len(certs) == 0 {
+				return nil, errors.New("no certificates configured")
+			}
+			*chosen = &certs[0]
+			for i := range certs {
+				if hello.SupportsCertificate(&certs[i]) == nil {
+					*chosen = &certs[i]
+					break
+				}
+			}
+			return *chosen, nil
+		}
+		return c
+	}
+	cfg := adapt(ss.srv.TLS.Config())
+	if gcc := cfg.GetConfigForClient; gcc != nil {
+		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c, err := gcc(hello)
+			if c == nil || err != nil {
+				return c, err
+			}
+			return adapt(c), nil
+		}
+	}
+	return cfg
 }
 
 // tlsReceived is the comment smtpd_tls_received_header = yes adds to

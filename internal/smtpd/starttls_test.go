@@ -141,7 +141,7 @@ func TestStartTLSDialog(t *testing.T) {
 		t.Errorf("TLS comment without smtpd_tls_received_header:\n%s", msgs[0].Body)
 	}
 	waitLog(t, s, "disconnect from")
-	re := regexp.MustCompile(`(?m)^Anonymous TLS connection established from unknown\[127\.0\.0\.1\]: TLSv1\.3 with cipher TLS_AES_(128_GCM_SHA256 \(128/128|256_GCM_SHA384 \(256/256) bits\) key-exchange \S+$`)
+	re := regexp.MustCompile(`(?m)^Anonymous TLS connection established from unknown\[127\.0\.0\.1\]: TLSv1\.3 with cipher TLS_AES_(128_GCM_SHA256 \(128/128|256_GCM_SHA384 \(256/256) bits\) key-exchange \S+ server-signature ECDSA \(prime256v1\) server-digest SHA256$`)
 	if !re.MatchString(s.Logged()) {
 		t.Errorf("no handshake line:\n%s", s.Logged())
 	}
@@ -284,7 +284,7 @@ func TestWrapperMode(t *testing.T) {
 	c.cmd("STARTTLS", "554 5.5.1 Error: TLS already active")
 	sendMessage(c)
 	body := string(s.Queue.Messages()[0].Body)
-	re := regexp.MustCompile(`^Received: from client\.example \(unknown \[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.3 with cipher TLS_AES_\S+ \(\d+/\d+ bits\)\r\n\t key-exchange \S+\)\r\n\t\(No client certificate requested\)\r\n\tby mx\.example\.test \(postern\) with ESMTPS id `)
+	re := regexp.MustCompile(`^Received: from client\.example \(unknown \[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.3 with cipher TLS_AES_\S+ \(\d+/\d+ bits\)\r\n\t key-exchange \S+ server-signature ECDSA \(prime256v1\) server-digest SHA256\)\r\n\t\(No client certificate requested\)\r\n\tby mx\.example\.test \(postern\) with ESMTPS id `)
 	if !re.MatchString(body) {
 		t.Errorf("Received: header:\n%s", body)
 	}
@@ -341,12 +341,13 @@ func TestPermitTLSClientCerts(t *testing.T) {
 	c.cmd("RCPT TO:<b@elsewhere.example>", "250 2.1.5 Ok")
 	c.cmd("DATA", "354 ")
 	c.cmd(".", "250 ")
-	if b := string(s.Queue.Messages()[0].Body); !strings.Contains(b, "\t(Client CN \"client.example\", Issuer \"client.example\" (not verified))\r\n") {
+	if b := string(s.Queue.Messages()[0].Body); !strings.Contains(b, " server-digest SHA256\r\n\t client-signature ECDSA (prime256v1) client-digest SHA256)\r\n\t(Client CN \"client.example\", Issuer \"client.example\" (not verified))\r\n") {
 		t.Errorf("Received: header:\n%s", b)
 	}
 	pfp, _ := tlsconf.PublicKeyFingerprint(cert.Leaf, "sha256")
-	for _, want := range []string{"unknown[127.0.0.1]: Untrusted: subject_CN=client.example, issuer=client.example, fingerprint=" + fp + ", pkey_fingerprint=" + pfp + "\n",
-		"Untrusted TLS connection established from unknown[127.0.0.1]: TLSv1.3 with cipher "} {
+	for _, want := range []string{"unknown[127.0.0.1]: subject_CN=client.example, issuer=client.example, fingerprint=" + fp + ", pkey_fingerprint=" + pfp + "\n",
+		"Untrusted TLS connection established from unknown[127.0.0.1]: TLSv1.3 with cipher ",
+		" server-signature ECDSA (prime256v1) server-digest SHA256 client-signature ECDSA (prime256v1) client-digest SHA256\n"} {
 		if !strings.Contains(s.Logged(), want) {
 			t.Errorf("log lacks %q:\n%s", want, s.Logged())
 		}

@@ -1,6 +1,10 @@
 package tlsconf
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/tls"
 	"fmt"
 	"strings"
@@ -18,9 +22,7 @@ func Describe(cs *tls.ConnectionState) string {
 
 // KeyExchange is the key-exchange group under OpenSSL's name
 // ("X25519", "prime256v1"), or "" when Go does not say (TLS 1.2 without
-// ECDHE). Postfix prints it as "key-exchange X25519". Postfix also
-// prints the server's and the client's signature algorithm; Go's
-// ConnectionState does not tell them, so postern leaves them out.
+// ECDHE). Postfix prints it as "key-exchange X25519".
 func KeyExchange(cs *tls.ConnectionState) string {
 	switch cs.CurveID {
 	case 0:
@@ -101,4 +103,51 @@ func CipherBits(id uint16) (use, alg int) {
 		return 112, 168
 	}
 	return 0, 0
+}
+
+// Signature describes how a key signs in a TLS 1.3 handshake, as
+// Postfix logs it after "server-signature" or "client-signature": the
+// algorithm, its size or curve, and the digest ("ECDSA", "(prime256v1)",
+// "SHA256"; "RSA-PSS", "(2048 bits)", "SHA256"; "ED25519", "", "").
+// Go does not report the negotiated scheme: for ECDSA the curve fixes
+// the digest; for RSA, SHA256 is what Go and OpenSSL clients pick
+// first. ok is false for a key or version it cannot describe.
+func Signature(pub any, version uint16) (alg, size, digest string, ok bool) {
+	if version != tls.VersionTLS13 {
+		return "", "", "", false
+	}
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return "ECDSA", "(prime256v1)", "SHA256", true
+		case elliptic.P384():
+			return "ECDSA", "(secp384r1)", "SHA384", true
+		case elliptic.P521():
+			return "ECDSA", "(secp521r1)", "SHA512", true
+		}
+	case *rsa.PublicKey:
+		return "RSA-PSS", fmt.Sprintf("(%d bits)", k.N.BitLen()), "SHA256", true
+	case ed25519.PublicKey:
+		return "ED25519", "", "", true
+	}
+	return "", "", "", false
+}
+
+// SignatureText is Signature as Postfix prints it after role
+// ("server" or "client"): "server-signature ECDSA (prime256v1)
+// server-digest SHA256"; "" when Signature cannot tell.
+func SignatureText(role string, pub any, version uint16) string {
+	alg, size, digest, ok := Signature(pub, version)
+	if !ok {
+		return ""
+	}
+	s := role + "-signature " + alg
+	if size != "" {
+		s += " " + size
+	}
+	if digest != "" {
+		s += " " + role + "-digest " + digest
+	}
+	return s
 }

@@ -1,6 +1,11 @@
 package tlsconf
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"testing"
 )
@@ -25,6 +30,30 @@ func TestDescribe(t *testing.T) {
 		}
 		if got := KeyExchange(&tc.cs); got != tc.kex {
 			t.Errorf("KeyExchange = %q, want %q", got, tc.kex)
+		}
+	}
+}
+
+// Signatures as Postfix 3.7 logs them (its line, measured: "server-signature
+// ECDSA (prime256v1) server-digest SHA256").
+func TestSignatureText(t *testing.T) {
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	r, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ed, _, _ := ed25519.GenerateKey(rand.Reader)
+	for _, tc := range []struct {
+		pub     any
+		version uint16
+		want    string
+	}{
+		{&p256.PublicKey, tls.VersionTLS13, "server-signature ECDSA (prime256v1) server-digest SHA256"},
+		{&p384.PublicKey, tls.VersionTLS13, "server-signature ECDSA (secp384r1) server-digest SHA384"},
+		{&r.PublicKey, tls.VersionTLS13, "server-signature RSA-PSS (2048 bits) server-digest SHA256"},
+		{ed, tls.VersionTLS13, "server-signature ED25519"},
+		{&p256.PublicKey, tls.VersionTLS12, ""},
+	} {
+		if got := SignatureText("server", tc.pub, tc.version); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
 		}
 	}
 }
