@@ -40,6 +40,7 @@ func (ss *session) cmdStartTLS(ctx context.Context, arg string) {
 		ss.helo, ss.esmtp, ss.req.Helo = false, false, ""
 		ss.auth, ss.req.SASLUser = nil, ""
 		if !ss.startTLS(ctx) {
+			ss.lastCode = '5' // counted as failed: "starttls=0/1", as Postfix
 			ss.quit = true
 			return
 		}

@@ -259,6 +259,7 @@ func TestStartTLSHandshakeFails(t *testing.T) {
 		t.Fatalf("the session goes on: %q", l)
 	}
 	waitLog(t, s, "lost connection after STARTTLS from unknown[127.0.0.1]\n")
+	waitLog(t, s, "disconnect from unknown[127.0.0.1] ehlo=1 starttls=0/1 commands=1/2\n")
 	if !strings.Contains(s.Logged(), "SSL_accept error from unknown[127.0.0.1]: tls: first record does not look like a TLS handshake\n") {
 		t.Errorf("no SSL_accept line:\n%s", s.Logged())
 	}
