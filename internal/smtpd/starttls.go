@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bufio"
 	"context"
 	"crypto"
 	"crypto/tls"
@@ -99,7 +98,7 @@ func (ss *session) startTLS(ctx context.Context) bool {
 	cs := tc.ConnectionState()
 	ss.tls = &cs
 	ss.conn = tc
-	ss.w = bufio.NewWriter(tc)
+	ss.w.Reset(tc) // flushed before the handshake
 	ss.cr = newConnReader(tc, ss.cfg)
 	ss.rd.Reset(ss.cr)
 	ss.req.TLS = true
