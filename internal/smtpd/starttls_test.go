@@ -401,3 +401,45 @@ func TestStandAloneWithoutTLS(t *testing.T) {
 	c.cmd("MAIL FROM:<a@client.example>", "250 ")
 	c.cmd("STARTTLS", "502 5.5.1 Error: command not implemented")
 }
+
+// holdConn passes the first write (the ClientHello) and keeps the later
+// ones until flush, which sends them in one write: the client's last
+// handshake flight and what follows arrive together.
+type holdConn struct {
+	net.Conn
+	writes int
+	held   []byte
+}
+
+func (h *holdConn) Write(p []byte) (int, error) {
+	if h.writes++; h.writes == 1 {
+		return h.Conn.Write(p)
+	}
+	h.held = append(h.held, p...)
+	return len(p), nil
+}
+
+func (h *holdConn) flush() error { _, err := h.Conn.Write(h.held); return err }
+
+// In wrapper mode the client must wait for the greeting after the
+// handshake too: a command that came with its handshake's last flight
+// (read by crypto/tls with the Finished message) is talk before the
+// greeting, logged in plaintext and answered with 554.
+func TestWrapperModePregreet(t *testing.T) {
+	s := smtptest.NewServer(t, "smtpd_tls_wrappermode = yes\n"+smtptest.TLSConf(t, t.TempDir()), nil)
+	c := dialTLSTest(t, s.Addr)
+	h := &holdConn{Conn: c.c}
+	tc := tls.Client(h, clientTLS())
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(tc, "EHLO client.example\r\n")
+	if err := h.flush(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(tc)
+	if l, err := br.ReadString('\n'); l != "554 5.5.0 Error: SMTP protocol synchronization\r\n" {
+		t.Fatalf("got %q, %v", l, err)
+	}
+	waitLog(t, s, "improper command pipelining after CONNECT from unknown[127.0.0.1]: EHLO client.example\\r\\n\n")
+}
