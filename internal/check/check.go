@@ -89,6 +89,7 @@ func Run(dir string, opt Options) *Report {
 	c.smtpSASL()
 	c.submission()
 	c.passwdFile()
+	c.startTLS()
 	c.queueDirectory()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {

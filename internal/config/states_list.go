@@ -8,11 +8,8 @@ package config
 // postern conf shows them) that postern does not apply yet.
 var notEnforced = map[string]bool{
 	// TLS server settings (tlsParams, internal/tlsconf)
-	"smtpd_tls_cert_file": true,
-	"smtpd_tls_key_file":  true,
 
 	// the session's TLS (starttlsParams, internal/smtpd)
-	"smtpd_tls_security_level": true,
 
 	// SMTP AUTH backends (saslParams) and AUTH in the session (authParams)
 
@@ -70,6 +67,28 @@ var (
 // features are the security-relevant capabilities postern lacks.
 var features = []*feature{
 	{
+		// STARTTLS itself is implemented (starttlsParams): these tune it,
+		// and a value postern's TLS does not already match is refused.
+		// Listed before "STARTTLS for incoming mail", whose smtpd_tls_*
+		// dependents they would otherwise fall under (no effect).
+		what: "these TLS settings for incoming mail",
+		risk: "the SMTP server's TLS would use postern's own settings instead (TLS 1.2 or later, Go's cipher suites, no client certificate verification, no session tickets)",
+		gates: []gate{
+			{"smtpd_tls_CAfile", none}, {"smtpd_tls_CApath", none}, {"smtpd_tls_chain_files", none},
+			{"smtpd_tls_always_issue_session_ids", []string{"yes"}}, {"smtpd_tls_auth_only", no},
+			{"smtpd_tls_ccert_verifydepth", []string{"9"}},
+			{"smtpd_tls_ciphers", ciphersOff}, {"smtpd_tls_mandatory_ciphers", ciphersOff},
+			{"smtpd_tls_exclude_ciphers", none}, {"smtpd_tls_mandatory_exclude_ciphers", none},
+			{"smtpd_tls_protocols", serverProtocolsOff}, {"smtpd_tls_mandatory_protocols", serverProtocolsOff},
+			{"smtpd_tls_dcert_file", none}, {"smtpd_tls_dkey_file", []string{"", "=$smtpd_tls_dcert_file"}},
+			{"smtpd_tls_eccert_file", none}, {"smtpd_tls_eckey_file", []string{"", "=$smtpd_tls_eccert_file"}},
+			{"smtpd_tls_dh1024_param_file", none}, {"smtpd_tls_dh512_param_file", none},
+			{"smtpd_tls_eecdh_grade", []string{"auto"}},
+			{"tls_server_sni_maps", none},
+			{"tls_session_ticket_cipher", []string{"", "aes-256-cbc"}},
+		},
+	},
+	{
 		what: "STARTTLS for incoming mail",
 		risk: "mail would otherwise be accepted in plaintext",
 		gates: []gate{
@@ -80,7 +99,7 @@ var features = []*feature{
 		},
 		dependents: []string{"smtpd_tls_*", "smtpd_starttls_timeout", "tls_server_sni_maps",
 			"tls_session_ticket_cipher", "tls_eecdh_*", "tls_dane_digests", "tlsproxy_*",
-			"smtpd_client_new_tls_session_rate_limit", "relay_clientcerts"},
+			"relay_clientcerts"},
 	},
 	{
 		what: "these TLS settings for outgoing mail",
@@ -139,6 +158,7 @@ var features = []*feature{
 		gates: []gate{
 			{"smtpd_client_connection_rate_limit", zero}, {"smtpd_client_message_rate_limit", zero},
 			{"smtpd_client_recipient_rate_limit", zero}, {"smtpd_client_auth_rate_limit", zero},
+			{"smtpd_client_new_tls_session_rate_limit", zero},
 		},
 		dependents: []string{"anvil_rate_time_unit", "anvil_status_update_time"},
 	},
@@ -247,6 +267,10 @@ const defaultCommandFilter = "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABC
 // protocolsOff: the TLS versions postern's smtp client offers (1.0 and
 // later) already exclude these.
 var protocolsOff = []string{"", "!sslv2, !sslv3", "!sslv3, !sslv2", ">=tlsv1", "!sslv2", "!sslv3"}
+
+// serverProtocolsOff: the SMTP server's TLS 1.2 floor already excludes
+// these.
+var serverProtocolsOff = append([]string{">=tlsv1.1", ">=tlsv1.2", "!sslv2, !sslv3, !tlsv1, !tlsv1.1", "!sslv2, !sslv3, !tlsv1", "!tlsv1, !tlsv1.1"}, protocolsOff...)
 
 // ciphersOff: the cipher grades Go's default suites satisfy ("null" and
 // explicit cipher lists are refused).

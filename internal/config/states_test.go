@@ -109,13 +109,18 @@ func TestStateOf(t *testing.T) {
 		{"smtp_destination_concurrency_limit", "5", StateImplemented, true},
 		{"biff", "yes", StateNoEffect, true},
 		{"readme_directory", "/usr/share/doc", StateNoEffect, true},
-		{"smtpd_tls_security_level", "may", StateRefused, false},
-		{"smtpd_tls_security_level", "encrypt", StateRefused, false},
-		{"smtpd_tls_security_level", "none", StateRefused, true},
-		{"smtpd_tls_security_level", "", StateRefused, true},
-		{"smtpd_use_tls", "yes", StateRefused, false},
-		{"smtpd_use_tls", "NO", StateRefused, true},
-		{"smtpd_tls_cert_file", "/etc/ssl/certs/ssl-cert-snakeoil.pem", StateRefused, true},
+		{"smtpd_tls_security_level", "encrypt", StateImplemented, true},
+		{"smtpd_use_tls", "yes", StateImplemented, true},
+		{"smtpd_tls_wrappermode", "yes", StateImplemented, true},
+		{"relay_clientcerts", "hash:/etc/postfix/relay_clientcerts", StateImplemented, true},
+		{"smtpd_client_new_tls_session_rate_limit", "10", StateRefused, false},
+		{"smtpd_tls_mandatory_ciphers", "medium", StateRefused, true},
+		{"smtpd_tls_mandatory_ciphers", "null", StateRefused, false},
+		{"smtpd_tls_protocols", ">=TLSv1.2", StateRefused, true},
+		{"smtpd_tls_protocols", ">=TLSv1.3", StateRefused, false},
+		{"smtpd_tls_eecdh_grade", "ultra", StateRefused, false},
+		{"smtpd_tls_dkey_file", "$smtpd_tls_dcert_file", StateRefused, true},
+		{"smtpd_client_new_tls_session_rate_limit", "0", StateRefused, true},
 		{"smtpd_sasl_auth_enable", "yes", StateRefused, false},
 		{"smtpd_sasl_auth_enable", "no", StateRefused, true},
 		{"smtpd_sasl_path", "private/auth", StateRefused, true},
@@ -174,7 +179,7 @@ func TestStateOf(t *testing.T) {
 			t.Errorf("Harmless(%s = %q) = %v, want %v", tc.name, tc.value, got, tc.harmless)
 		}
 	}
-	if got := StateOf("smtpd_tls_security_level").Problem("smtpd_tls_security_level"); got != "postern does not implement STARTTLS for incoming mail yet: remove the setting or set it to none; mail would otherwise be accepted in plaintext" {
+	if got := StateOf("smtpd_client_message_rate_limit").Problem("smtpd_client_message_rate_limit"); got != "postern does not implement client rate limits (anvil) yet: remove the setting or set it to 0; clients would not be limited" {
 		t.Errorf("problem: %s", got)
 	}
 }

@@ -12,4 +12,11 @@
 // and read deadlines per command and, for content, smtpd_min_data_rate
 // (deadline.go). The master picks Server.Stress, the configuration read
 // with stress = yes, for sessions begun at the service's process limit.
+//
+// TLS (starttls.go) follows Postfix's smtpd: smtpd_tls_security_level
+// (may offers STARTTLS, encrypt answers 530 to the commands that need
+// it), STARTTLS that drops pipelined plaintext and restarts the session,
+// smtpd_tls_wrappermode for port 465, client certificate facts for the
+// restrictions (internal/policy), and the certificates themselves from
+// Server.TLS (internal/tlsconf).
 package smtpd
