@@ -7,9 +7,10 @@ package config
 // notEnforced are paramList entries (kept for their defaults and types:
 // postern conf shows them) that postern does not apply yet.
 var notEnforced = map[string]bool{
-	// TLS server settings (tlsParams, internal/tlsconf)
-	"smtpd_tls_cert_file": true,
-	"smtpd_tls_key_file":  true,
+	// TLS server settings (tlsParams, internal/tlsconf). tlsconf
+	// requests the certificate; refusing a session without a trusted one
+	// is the session's (internal/smtpd) to enforce.
+	"smtpd_tls_req_ccert": true,
 
 	// the session's TLS (starttlsParams, internal/smtpd)
 	"smtpd_tls_security_level": true,
@@ -58,7 +59,8 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
+	"smtp_tls_connection_reuse", "smtp_sasl_path",
+	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
 var (
@@ -69,6 +71,26 @@ var (
 
 // features are the security-relevant capabilities postern lacks.
 var features = []*feature{
+	{
+		// Before the STARTTLS feature, whose dependents (tls_eecdh_*)
+		// would otherwise make these harmless.
+		what: "this TLS server setting",
+		risk: "Go's crypto/tls chooses key exchange curves, protocol options and cipher order itself",
+		gates: []gate{
+			{"smtpd_tls_eecdh_grade", []string{"auto"}},
+			{"tls_eecdh_auto_curves", []string{"x25519, x448, prime256v1, secp521r1, secp384r1"}},
+			{"tls_eecdh_strong_curve", []string{"prime256v1"}},
+			{"tls_eecdh_ultra_curve", []string{"secp384r1"}},
+			{"tls_ssl_options", none}, {"tls_disable_workarounds", none},
+			// The grades map onto Go's suites (internal/tlsconf), not
+			// onto these OpenSSL lists.
+			{"tls_high_cipherlist", []string{"", "anull:-anull:high:@strength"}},
+			{"tls_medium_cipherlist", []string{"", "anull:-anull:high:medium:+rc4:@strength"}},
+			{"tls_low_cipherlist", []string{"", "anull:-anull:high:medium:low:+rc4:@strength"}},
+			{"tls_export_cipherlist", []string{"", "anull:-anull:high:medium:low:export:+rc4:@strength"}},
+			{"tls_null_cipherlist", []string{"", "enull:!anull"}},
+		},
+	},
 	{
 		what: "STARTTLS for incoming mail",
 		risk: "mail would otherwise be accepted in plaintext",
@@ -292,6 +314,11 @@ var noEffect = map[string]string{
 	"fault_injection_code":                   "a Postfix testing aid",
 	"alternate_config_directories":           "postern has no postmulti",
 	"tls_daemon_random_bytes":                "postern's TLS uses the kernel's random source",
+	"smtpd_tls_dh1024_param_file":            "Go's TLS has no finite-field Diffie-Hellman suites (ECDHE only)",
+	"smtpd_tls_dh512_param_file":             "Go's TLS has no finite-field Diffie-Hellman suites (ECDHE only)",
+	"smtpd_tls_always_issue_session_ids":     "Go's TLS server keeps no session-ID cache: it resumes with tickets only (tls_session_ticket_cipher)",
+	"smtpd_tls_session_cache_database":       "Go's TLS server keeps no session cache: it resumes with tickets only (tls_session_ticket_cipher)",
+	"tls_preempt_cipherlist":                 "Go's TLS server picks the cipher suite by its own preference order",
 	"smtp_tls_session_cache_database":        "postern's smtp client keeps TLS sessions in memory only",
 	"smtp_tls_session_cache_timeout":         "postern's smtp client keeps TLS sessions in memory only",
 	"smtp_tls_loglevel":                      "postern logs TLS connections at one level",

@@ -1,0 +1,123 @@
+package tlsconf
+
+import (
+	"crypto/rsa"
+	"crypto/tls"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// certStore serves one certificate set and reloads it when its files
+// change. Every handshake stats the files (through symlinks, so that a
+// certbot live/ link or a Kubernetes ..data swap is seen) and compares
+// device, inode, size and modification time with those of the loaded
+// set: no timer and no inotify. A new set that does not load (unreadable,
+// half-written, key mismatch, expired) is reported once per change and
+// the set in use stays.
+type certStore struct {
+	src   Source
+	cur   atomic.Pointer[loadedCerts]
+	mu    sync.Mutex // held while reloading
+	bad   string     // signature of the last set that failed to load
+	warn  func(string)
+	info  func(string)
+	now   func() time.Time
+	files []string
+}
+
+type loadedCerts struct {
+	certs []tls.Certificate
+	sig   string
+}
+
+// newCertStore loads src now: an error is fatal for New.
+func newCertStore(src Source, now func() time.Time) (*certStore, error) {
+	st := &certStore{src: src, now: now, files: src.Files(), warn: func(string) {}, info: func(string) {}}
+	sig := signature(st.files)
+	certs, err := src.Load()
+	if err == nil {
+		err = Expired(certs, now())
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.cur.Store(&loadedCerts{certs: certs, sig: sig})
+	return st, nil
+}
+
+// get returns the current certificates, reloading them first when a
+// file changed.
+func (st *certStore) get() []tls.Certificate {
+	sig := signature(st.files)
+	l := st.cur.Load()
+	if l.sig == sig {
+		return l.certs
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if l = st.cur.Load(); l.sig == sig || st.bad == sig {
+		return l.certs
+	}
+	certs, err := st.src.Load()
+	if err == nil {
+		err = Expired(certs, st.now())
+	}
+	if err != nil {
+		st.bad = sig
+		st.warn(fmt.Sprintf("cannot reload the certificates of %s: %v; still using the previous ones", st.src.Param, err))
+		return l.certs
+	}
+	st.bad = ""
+	st.cur.Store(&loadedCerts{certs: certs, sig: sig})
+	st.info(fmt.Sprintf("reloaded the certificates of %s (%s): %s", st.src.Param, strings.Join(st.files, ", "), describeCerts(certs)))
+	return certs
+}
+
+// signature identifies the current contents of files without reading
+// them: device, inode, size and modification time of what each name
+// resolves to, or the error stat returned.
+func signature(files []string) string {
+	var b strings.Builder
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			fmt.Fprintf(&b, "%s;", err)
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			fmt.Fprintf(&b, "%d:%d:", st.Dev, st.Ino)
+		}
+		fmt.Fprintf(&b, "%d:%d;", fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
+}
+
+func describeCerts(certs []tls.Certificate) string {
+	var parts []string
+	for _, c := range certs {
+		if c.Leaf != nil {
+			parts = append(parts, fmt.Sprintf("%s until %s", Subject(c.Leaf), c.Leaf.NotAfter.UTC().Format("2006-01-02")))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// choose picks a certificate the client supports, preferring ECDSA (or
+// Ed25519) to RSA when both are configured side by side; a client that
+// supports none gets the first one and fails the handshake as it would.
+func choose(hello *tls.ClientHelloInfo, certs []tls.Certificate) *tls.Certificate {
+	for _, wantRSA := range []bool{false, true} {
+		for i := range certs {
+			_, isRSA := certs[i].PrivateKey.(*rsa.PrivateKey)
+			if isRSA == wantRSA && (hello == nil || hello.SupportsCertificate(&certs[i]) == nil) {
+				return &certs[i]
+			}
+		}
+	}
+	return &certs[0]
+}
