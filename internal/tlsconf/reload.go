@@ -60,6 +60,9 @@ func (st *certStore) get() []tls.Certificate {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	// Stat again: another handshake may have reloaded while this one
+	// waited, and the files may have changed since the first stat.
+	sig = signature(st.files)
 	if l = st.cur.Load(); l.sig == sig || st.bad == sig {
 		return l.certs
 	}
