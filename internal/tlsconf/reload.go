@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,7 @@ type certStore struct {
 	src   Source
 	cur   atomic.Pointer[loadedCerts]
 	mu    sync.Mutex // held while reloading
-	bad   string     // signature of the last set that failed to load
+	bad   []fileID   // signature of the last set that failed to load
 	warn  func(string)
 	info  func(string)
 	now   func() time.Time
@@ -32,7 +33,7 @@ type certStore struct {
 
 type loadedCerts struct {
 	certs []tls.Certificate
-	sig   string
+	sig   []fileID
 }
 
 // newCertStore loads src now: an error is fatal for New.
@@ -55,7 +56,7 @@ func newCertStore(src Source, now func() time.Time) (*certStore, error) {
 func (st *certStore) get() []tls.Certificate {
 	sig := signature(st.files)
 	l := st.cur.Load()
-	if l.sig == sig {
+	if slices.Equal(l.sig, sig) {
 		return l.certs
 	}
 	st.mu.Lock()
@@ -63,7 +64,7 @@ func (st *certStore) get() []tls.Certificate {
 	// Stat again: another handshake may have reloaded while this one
 	// waited, and the files may have changed since the first stat.
 	sig = signature(st.files)
-	if l = st.cur.Load(); l.sig == sig || st.bad == sig {
+	if l = st.cur.Load(); slices.Equal(l.sig, sig) || slices.Equal(st.bad, sig) {
 		return l.certs
 	}
 	certs, err := st.src.Load()
@@ -75,29 +76,36 @@ func (st *certStore) get() []tls.Certificate {
 		st.warn(fmt.Sprintf("cannot reload the certificates of %s: %v; still using the previous ones", st.src.Param, err))
 		return l.certs
 	}
-	st.bad = ""
+	st.bad = nil
 	st.cur.Store(&loadedCerts{certs: certs, sig: sig})
 	st.info(fmt.Sprintf("reloaded the certificates of %s (%s): %s", st.src.Param, strings.Join(st.files, ", "), describeCerts(certs)))
 	return certs
 }
 
-// signature identifies the current contents of files without reading
-// them: device, inode, size and modification time of what each name
-// resolves to, or the error stat returned.
-func signature(files []string) string {
-	var b strings.Builder
-	for _, f := range files {
+// fileID identifies the contents of a file without reading it.
+type fileID struct {
+	dev, ino    uint64
+	size, mtime int64
+	err         string
+}
+
+// signature identifies the current contents of files: device, inode,
+// size and modification time of what each name resolves to, or the
+// error stat returned.
+func signature(files []string) []fileID {
+	sig := make([]fileID, len(files))
+	for i, f := range files {
 		fi, err := os.Stat(f)
 		if err != nil {
-			fmt.Fprintf(&b, "%s;", err)
+			sig[i].err = err.Error()
 			continue
 		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			fmt.Fprintf(&b, "%d:%d:", st.Dev, st.Ino)
+			sig[i].dev, sig[i].ino = uint64(st.Dev), st.Ino
 		}
-		fmt.Fprintf(&b, "%d:%d;", fi.Size(), fi.ModTime().UnixNano())
+		sig[i].size, sig[i].mtime = fi.Size(), fi.ModTime().UnixNano()
 	}
-	return b.String()
+	return sig
 }
 
 func describeCerts(certs []tls.Certificate) string {
