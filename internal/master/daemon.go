@@ -559,6 +559,12 @@ func (d *Daemon) setLog(g *generation) {
 	g.smtp.Anvil = d.anvil
 	g.smtp.Log = d.Log.With("program", "postern/smtpd")
 	g.smtp.Policy.Warn = func(m string) { g.smtp.Log.Warn(m) }
+	if g.smtp.TLS != nil {
+		g.smtp.TLS.Log = g.smtp.Log // certificate reloads
+		for _, w := range g.smtp.TLS.Warnings() {
+			g.smtp.Log.Warn(w)
+		}
+	}
 	if g.smtp.StressPolicy != nil {
 		g.smtp.StressPolicy.Warn = g.smtp.Policy.Warn
 	}

@@ -47,8 +47,12 @@ func newAt(cfg *config.Config, now func() time.Time) (*Server, error) {
 	if tc.MinVersion, tc.MaxVersion, err = ParseProtocols(r.get(protoParam)); err != nil {
 		return nil, fmt.Errorf("%s: %w", protoParam, err)
 	}
-	if tc.CipherSuites, s.warnings, err = Ciphers(r.get(cipherParam), r.get(excludeParam)); err != nil {
+	var warnings []string
+	if tc.CipherSuites, warnings, err = Ciphers(r.get(cipherParam), r.get(excludeParam)); err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", cipherParam, excludeParam, err)
+	}
+	for _, w := range warnings {
+		s.warnings = append(s.warnings, excludeParam+": "+w)
 	}
 	if len(tc.CipherSuites) == 0 && tc.MinVersion < tls.VersionTLS13 {
 		return nil, fmt.Errorf("%s excludes every TLS 1.2 cipher suite of %s = %s: allow one or use only TLSv1.3 in %s",
