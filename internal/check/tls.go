@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/pem"
 	"fmt"
@@ -53,6 +54,7 @@ func (c *checker) smtpdTLS() {
 			if t, err := maps.Open(spec); err != nil {
 				c.errorf("tls_server_sni_maps", "%v", err)
 			} else {
+				c.sniEntries(t)
 				maps.Close(t)
 			}
 		}
@@ -174,11 +176,13 @@ func (c *checker) tlsFiles(src tlsconf.Source) {
 	now := time.Now()
 	host := c.value("myhostname")
 	for _, cert := range certs {
-		c.tlsCert(src.Param, cert, now, host)
+		c.tlsCert(src.Param, cert, now, host, "myhostname = "+host)
 	}
 }
 
-func (c *checker) tlsCert(param string, cert tls.Certificate, now time.Time, host string) {
+// tlsCert checks one certificate's dates and that it covers host, which
+// the message calls what.
+func (c *checker) tlsCert(param string, cert tls.Certificate, now time.Time, host, what string) {
 	leaf := cert.Leaf
 	if leaf == nil {
 		return
@@ -194,7 +198,36 @@ func (c *checker) tlsCert(param string, cert tls.Certificate, now time.Time, hos
 		c.warnf(param, "the certificate for %s is not valid before %s", name, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 	if host != "" && leaf.VerifyHostname(host) != nil {
-		c.warnf(param, "the certificate for %s does not cover myhostname = %s: clients that check the name will fail (it covers %s)", name, host, strings.Join(leaf.DNSNames, ", "))
+		c.warnf(param, "the certificate for %s does not cover %s: clients that check the name will fail (it covers %s)", name, what, strings.Join(leaf.DNSNames, ", "))
+	}
+}
+
+// sniEntries loads the certificates of every entry of a table that can
+// be listed (not pattern tables): a bad one would otherwise show only
+// when a client asks for its name.
+func (c *checker) sniEntries(t maps.Table) {
+	var buf bytes.Buffer
+	if maps.Dump(&buf, t) != nil {
+		return
+	}
+	now := time.Now()
+	for _, line := range strings.Split(buf.String(), "\n") {
+		name, value, ok := strings.Cut(line, "\t")
+		if !ok {
+			continue
+		}
+		certs, err := tlsconf.Source{Param: "tls_server_sni_maps", Chain: config.Fields(value)}.Load()
+		if err != nil {
+			c.errorf("tls_server_sni_maps", "%s: %s: %v", t.Name(), name, err)
+			continue
+		}
+		host := name
+		if strings.HasPrefix(host, ".") {
+			host = "host" + host
+		}
+		for _, cert := range certs {
+			c.tlsCert("tls_server_sni_maps", cert, now, host, "its name "+name)
+		}
 	}
 }
 
