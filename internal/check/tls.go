@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/mastercf"
 	"github.com/postern-mta/postern/internal/tlsconf"
@@ -159,9 +160,19 @@ func (c *checker) tlsFiles(src tlsconf.Source) {
 			}
 			continue
 		}
+		owner, asOwner := c.mailOwner()
+		if asOwner {
+			if err := diraccess.Readable(f, owner); err != nil {
+				c.warnf(params[f], "%s: %v; the daemon runs as mail_owner and reads certificates again when they change and at postern reload, so a renewed one would not load: give the file to %s's group (chgrp %s; chmod 0640) and let it search the directories above", f, err, owner.Name, owner.Name)
+			}
+		}
 		if hasPrivateKey(data) {
-			if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o044 != 0 {
-				c.warnf(params[f], "the private key file %s is readable by its group or by everybody (mode %04o): make it 0600 (or 0400)", f, fi.Mode().Perm())
+			if fi, err := os.Stat(f); err == nil {
+				perm := fi.Mode().Perm()
+				groupOK := asOwner && diraccess.InGroup(fi, owner) // the group that must read it
+				if perm&0o004 != 0 || perm&0o040 != 0 && !groupOK {
+					c.warnf(params[f], "the private key file %s is readable by its group or by everybody (mode %04o): make it 0600, or 0640 with mail_owner's group", f, perm)
+				}
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/inetaddr/inetaddrtest"
 	"github.com/postern-mta/postern/internal/testperm"
 )
@@ -122,4 +123,49 @@ func TestTLSChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mail_owner must be able to read the certificate files: the daemon
+// reads them again, as mail_owner, when they change and at reload. A key
+// readable through mail_owner's group draws no "group-readable" warning.
+func TestTLSFilesReadableByMailOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: judges access for mail_owner nobody on root-owned files")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
+	k, c := selfSigned(t, "mail.example.test", time.Now().AddDate(1, 0, 0))
+	pem := filepath.Join(dir, "mx.pem")
+	os.WriteFile(pem, append(k, c...), 0o600)
+	run := func() string {
+		cdir := t.TempDir()
+		os.WriteFile(filepath.Join(cdir, "main.cf"), []byte("myhostname = mail.example.test\nmail_owner = nobody\nsmtpd_tls_chain_files = "+pem+"\n"), 0o644)
+		os.WriteFile(filepath.Join(cdir, "master.cf"), []byte("smtp inet n - y - - smtpd\n"), 0o644)
+		queue := t.TempDir()
+		testperm.OpenDirs(queue)
+		rep := Run(cdir, Options{Sys: inetaddrtest.Standard(), Hostname: "mail",
+			Overrides: map[string]string{"queue_directory": queue, "data_directory": queue, "alias_maps": "", "alias_database": ""}})
+		var out bytes.Buffer
+		rep.Write(&out, false)
+		return out.String()
+	}
+	got := run()
+	if !strings.Contains(got, "warning: parameter smtpd_tls_chain_files: "+pem+": nobody cannot read it (mode 600, owner root)") {
+		t.Errorf("mode 600 root key:\n%s", got)
+	}
+	nogroup, err := diraccessLookup("nobody")
+	if err != nil {
+		t.Skip(err)
+	}
+	os.Chown(pem, 0, nogroup)
+	os.Chmod(pem, 0o640)
+	if got := run(); strings.Contains(got, "smtpd_tls_chain_files") {
+		t.Errorf("mode 640 with nobody's group:\n%s", got)
+	}
+}
+
+func diraccessLookup(name string) (int, error) {
+	u, err := diraccess.Lookup(name)
+	return u.GID, err
 }
