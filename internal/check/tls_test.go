@@ -82,6 +82,8 @@ func TestTLSChecks(t *testing.T) {
 			[]string{"main.cf:2: parameter smtpd_tls_security_level: TLS is required but no certificate is configured"}, nil},
 		{"legacy enforce without certificate", "smtpd_enforce_tls = yes\n", "",
 			[]string{"main.cf:2: parameter smtpd_enforce_tls: TLS is required but no certificate is configured"}, nil},
+		{"may without certificate", "smtpd_use_tls = yes\n", "",
+			[]string{"main.cf:2: warning: parameter smtpd_use_tls: no certificate is configured (smtpd_tls_chain_files or smtpd_tls_cert_file): STARTTLS is not offered"}, nil},
 		{"wrappermode in master.cf", "", "smtps inet n - y - - smtpd\n  -o smtpd_tls_wrappermode=yes\n",
 			[]string{"master.cf:2: service smtps/inet: -o smtpd_tls_wrappermode: TLS is required but no certificate is configured"}, nil},
 		{"protocols", "smtpd_tls_chain_files = " + good + "\nsmtpd_tls_protocols = !TLSv1.2\n", "",

@@ -82,6 +82,8 @@ var features = []*feature{
 			{"tls_eecdh_strong_curve", []string{"prime256v1"}},
 			{"tls_eecdh_ultra_curve", []string{"secp384r1"}},
 			{"tls_ssl_options", none}, {"tls_disable_workarounds", none},
+			// Go never waits for the peer's close_notify.
+			{"tls_fast_shutdown_enable", []string{"yes"}},
 			// The grades map onto Go's suites (internal/tlsconf), not
 			// onto these OpenSSL lists.
 			{"tls_high_cipherlist", []string{"", "anull:-anull:high:@strength"}},

@@ -128,6 +128,8 @@ func TestStateOf(t *testing.T) {
 		{"tls_ssl_options", "NO_TICKET", StateRefused, false},
 		{"smtpd_tls_dh1024_param_file", "/etc/ssl/dh2048.pem", StateNoEffect, true},
 		{"tls_preempt_cipherlist", "yes", StateNoEffect, true},
+		{"tls_fast_shutdown_enable", "yes", StateRefused, true},
+		{"tls_fast_shutdown_enable", "no", StateRefused, false},
 		{"smtpd_sasl_auth_enable", "yes", StateRefused, false},
 		{"smtpd_sasl_auth_enable", "no", StateRefused, true},
 		{"smtpd_sasl_path", "private/auth", StateRefused, true},

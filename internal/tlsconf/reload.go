@@ -67,10 +67,7 @@ func (st *certStore) get() []tls.Certificate {
 	if l = st.cur.Load(); slices.Equal(l.sig, sig) || slices.Equal(st.bad, sig) {
 		return l.certs
 	}
-	certs, err := st.src.Load()
-	if err == nil {
-		err = Expired(certs, st.now())
-	}
+	certs, sig, err := st.load(sig)
 	if err != nil {
 		st.bad = sig
 		st.warn(fmt.Sprintf("cannot reload the certificates of %s: %v; still using the previous ones", st.src.Param, err))
@@ -87,6 +84,23 @@ type fileID struct {
 	dev, ino    uint64
 	size, mtime int64
 	err         string
+}
+
+// load reads the files until they stay the same while being read (a
+// replacement of several files may be seen half done); it returns the
+// signature of what it read.
+func (st *certStore) load(sig []fileID) ([]tls.Certificate, []fileID, error) {
+	for attempt := 0; ; attempt++ {
+		certs, err := st.src.Load()
+		if err == nil {
+			err = Expired(certs, st.now())
+		}
+		after := signature(st.files)
+		if slices.Equal(after, sig) || attempt == 3 {
+			return certs, after, err
+		}
+		sig = after
+	}
 }
 
 // signature identifies the current contents of files: device, inode,

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -264,6 +265,14 @@ func TestClientCertificates(t *testing.T) {
 		if err := s.VerifyClient(peer); (err == nil) != tc.trusted {
 			t.Errorf("%s: VerifyClient = %v, want trusted %v", tc.name, err, tc.trusted)
 		}
+	}
+	// smtpd_tls_CApath: a directory of CA files
+	caDir := filepath.Join(dir, "certs")
+	os.Mkdir(caDir, 0o755)
+	writeFile(t, filepath.Join(caDir, "0a1b2c3d.0"), ca(t).pem)
+	sp := newServer(t, "smtpd_tls_chain_files = "+pem+"\nsmtpd_tls_CApath = "+caDir+"\n")
+	if err := sp.VerifyClient([]*x509.Certificate{clientCert.Leaf}); err != nil {
+		t.Errorf("CApath: %v", err)
 	}
 	// verify depth 0: the leaf itself would have to be trusted.
 	s0 := newServer(t, "smtpd_tls_chain_files = "+pem+"\nsmtpd_tls_CAfile = "+caFile+"\nsmtpd_tls_ccert_verifydepth = 0\n")
