@@ -39,11 +39,7 @@ type loadedCerts struct {
 // newCertStore loads src now: an error is fatal for New.
 func newCertStore(src Source, now func() time.Time) (*certStore, error) {
 	st := &certStore{src: src, now: now, files: src.Files(), warn: func(string) {}, info: func(string) {}}
-	sig := signature(st.files)
-	certs, err := src.Load()
-	if err == nil {
-		err = Expired(certs, now())
-	}
+	certs, sig, err := st.load(signature(st.files))
 	if err != nil {
 		return nil, err
 	}

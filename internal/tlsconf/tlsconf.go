@@ -69,7 +69,9 @@ type Server struct {
 	now         func() time.Time
 }
 
-// Config is the crypto/tls configuration for new handshakes.
+// Config is the crypto/tls configuration for new handshakes, shared by
+// every session: Clone it before changing anything. Its GetCertificate
+// picks and reloads the certificates.
 func (s *Server) Config() *tls.Config { return s.tc }
 
 // Warnings are the problems New tolerated (unknown cipher names).
