@@ -100,14 +100,15 @@ func Grade(g string) ([]uint16, error) {
 // (TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA). Aliases of algorithms Go never
 // offers (aNULL, DHE, CAMELLIA, …) match nothing. A name postern does not
 // know is returned in warnings, not silently accepted; a TLS 1.3 suite
-// is an error, since Go cannot turn those off.
+// is an error, since Go cannot turn those off, and so is a name with
+// OpenSSL's operators (!, +, -, @), as in Postfix.
 func Exclude(ids []uint16, list string) (kept []uint16, warnings []string, err error) {
 	drop := map[uint16]bool{}
 	for _, tok := range splitList(list) {
-		name := strings.ToLower(strings.TrimLeft(tok, "!-+"))
-		if name == "" {
-			continue
+		if strings.ContainsAny(tok[:1], "!+-@") {
+			return nil, nil, fmt.Errorf("invalid unary '!+-@' in cipher exclusion: %s (name the ciphers to exclude)", tok)
 		}
+		name := strings.ToLower(tok)
 		if tls13Names[name] {
 			return nil, nil, fmt.Errorf("cannot exclude the TLS 1.3 suite %s: Go always offers every TLS 1.3 suite (exclude TLSv1.3 in the protocols instead)", tok)
 		}

@@ -72,6 +72,8 @@ func TestExclude(t *testing.T) {
 		{"RC4 bogus", []string{"TLS_RSA_WITH_RC4_128_SHA"}, nil, 1, false},
 		{"DHE-RSA-AES128-SHA", nil, nil, 1, false},
 		{"TLS_AES_128_GCM_SHA256", nil, nil, 0, true},
+		{"!RC4", nil, nil, 0, true},
+		{"RC4:@STRENGTH", nil, nil, 0, true},
 	} {
 		kept, warnings, err := Exclude(low, tc.list)
 		if (err != nil) != tc.err {
