@@ -90,6 +90,7 @@ func Run(dir string, opt Options) *Report {
 	c.submission()
 	c.passwdFile()
 	c.startTLS()
+	c.smtpdTLS()
 	c.queueDirectory()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {

@@ -231,6 +231,11 @@ var DifferFromPostfix = map[string]string{
 	"queue_directory":                       "/var/spool/postfix",
 	"syslog_name":                           "${multi_instance_name?{$multi_instance_name}:{postfix}}",
 
+	// TLS server: a TLS 1.2 floor, no session tickets (README)
+	"smtpd_tls_mandatory_protocols": ">=TLSv1",
+	"smtpd_tls_protocols":           ">=TLSv1",
+	"tls_session_ticket_cipher":     "aes-256-cbc",
+
 	// per-request deadlines always, not only under stress (README)
 	"smtpd_per_request_deadline": "${stress?{yes}:{no}}",
 }

@@ -55,7 +55,8 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
+	"smtp_tls_connection_reuse", "smtp_sasl_path",
+	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
 var (
@@ -67,25 +68,33 @@ var (
 // features are the security-relevant capabilities postern lacks.
 var features = []*feature{
 	{
-		// STARTTLS itself is implemented (starttlsParams): these tune it,
-		// and a value postern's TLS does not already match is refused.
-		// Listed before "STARTTLS for incoming mail", whose smtpd_tls_*
-		// dependents they would otherwise fall under (no effect).
-		what: "these TLS settings for incoming mail",
-		risk: "the SMTP server's TLS would use postern's own settings instead (TLS 1.2 or later, Go's cipher suites, no client certificate verification, no session tickets)",
+		// Before the STARTTLS feature, whose dependents (tls_eecdh_*)
+		// would otherwise make these harmless.
+		what: "this TLS server setting",
+		risk: "Go's crypto/tls chooses key exchange curves, protocol options and cipher order itself",
 		gates: []gate{
-			{"smtpd_tls_CAfile", none}, {"smtpd_tls_CApath", none}, {"smtpd_tls_chain_files", none},
-			{"smtpd_tls_always_issue_session_ids", []string{"yes"}}, {"smtpd_tls_auth_only", no},
-			{"smtpd_tls_ccert_verifydepth", []string{"9"}},
-			{"smtpd_tls_ciphers", ciphersOff}, {"smtpd_tls_mandatory_ciphers", ciphersOff},
-			{"smtpd_tls_exclude_ciphers", none}, {"smtpd_tls_mandatory_exclude_ciphers", none},
-			{"smtpd_tls_protocols", serverProtocolsOff}, {"smtpd_tls_mandatory_protocols", serverProtocolsOff},
-			{"smtpd_tls_dcert_file", none}, {"smtpd_tls_dkey_file", []string{"", "=$smtpd_tls_dcert_file"}},
-			{"smtpd_tls_eccert_file", none}, {"smtpd_tls_eckey_file", []string{"", "=$smtpd_tls_eccert_file"}},
-			{"smtpd_tls_dh1024_param_file", none}, {"smtpd_tls_dh512_param_file", none},
 			{"smtpd_tls_eecdh_grade", []string{"auto"}},
-			{"tls_server_sni_maps", none},
-			{"tls_session_ticket_cipher", []string{"", "aes-256-cbc"}},
+			{"tls_eecdh_auto_curves", []string{"x25519, x448, prime256v1, secp521r1, secp384r1"}},
+			{"tls_eecdh_strong_curve", []string{"prime256v1"}},
+			{"tls_eecdh_ultra_curve", []string{"secp384r1"}},
+			{"tls_ssl_options", none}, {"tls_disable_workarounds", none},
+			// Go never waits for the peer's close_notify.
+			{"tls_fast_shutdown_enable", []string{"yes"}},
+			// The grades map onto Go's suites (internal/tlsconf), not
+			// onto these OpenSSL lists.
+			{"tls_high_cipherlist", []string{"", "anull:-anull:high:@strength"}},
+			{"tls_medium_cipherlist", []string{"", "anull:-anull:high:medium:+rc4:@strength"}},
+			{"tls_low_cipherlist", []string{"", "anull:-anull:high:medium:low:+rc4:@strength"}},
+			{"tls_export_cipherlist", []string{"", "anull:-anull:high:medium:low:export:+rc4:@strength"}},
+			{"tls_null_cipherlist", []string{"", "enull:!anull"}},
+		},
+	},
+	{
+		// Until SMTP AUTH is implemented (authParams).
+		what: "this TLS setting for incoming mail",
+		risk: "the SMTP server would offer AUTH regardless",
+		gates: []gate{
+			{"smtpd_tls_auth_only", no},
 		},
 	},
 	{
@@ -315,6 +324,11 @@ var noEffect = map[string]string{
 	"fault_injection_code":                   "a Postfix testing aid",
 	"alternate_config_directories":           "postern has no postmulti",
 	"tls_daemon_random_bytes":                "postern's TLS uses the kernel's random source",
+	"smtpd_tls_dh1024_param_file":            "Go's TLS has no finite-field Diffie-Hellman suites (ECDHE only)",
+	"smtpd_tls_dh512_param_file":             "Go's TLS has no finite-field Diffie-Hellman suites (ECDHE only)",
+	"smtpd_tls_always_issue_session_ids":     "Go's TLS server keeps no session-ID cache: it resumes with tickets only (tls_session_ticket_cipher)",
+	"smtpd_tls_session_cache_database":       "Go's TLS server keeps no session cache: it resumes with tickets only (tls_session_ticket_cipher)",
+	"tls_preempt_cipherlist":                 "Go's TLS server picks the cipher suite by its own preference order",
 	"smtp_tls_session_cache_database":        "postern's smtp client keeps TLS sessions in memory only",
 	"smtp_tls_session_cache_timeout":         "postern's smtp client keeps TLS sessions in memory only",
 	"smtp_tls_loglevel":                      "postern logs TLS connections at one level",

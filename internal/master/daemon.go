@@ -564,6 +564,12 @@ func (d *Daemon) setLog(g *generation) {
 			l.SetLog(log) // the passwd-file logs its reload failures
 		}
 		srv.Policy.Warn = func(m string) { log.Warn(m) }
+		if srv.TLS != nil {
+			srv.TLS.Log = log // certificate reloads
+			for _, w := range srv.TLS.Warnings() {
+				log.Warn(w)
+			}
+		}
 		if srv.StressPolicy != nil {
 			srv.StressPolicy.Warn = srv.Policy.Warn
 		}
