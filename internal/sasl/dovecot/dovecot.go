@@ -1,0 +1,173 @@
+// Package dovecot is a client of Dovecot's authentication protocol
+// (version 1, the "auth client" socket: service auth { unix_listener
+// ... }), the sasl.Authenticator behind smtpd_sasl_type = dovecot. It
+// is written from Dovecot's protocol documentation.
+//
+// One connection carries every exchange at once, each under its own
+// request id (the protocol's design: Dovecot's own login processes do
+// the same); a reader goroutine hands each reply to its exchange. A
+// broken connection fails only the exchanges in progress on it; the
+// next one reconnects, and a first request that met a connection that
+// had died while idle is retried once on a new one. Every read and write
+// has a deadline (ctx's, else Timeout): a slow or dead Dovecot is a
+// temporary failure, never a hang. The connection is closed after
+// IdleTimeout without an exchange in progress.
+//
+// Everything sent is tab-escaped (user names travel inside the base64
+// SASL data, which cannot hold a TAB or LF either), so a client cannot
+// inject protocol fields or commands.
+package dovecot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/postern-mta/postern/internal/sasl"
+)
+
+// DefaultTimeout bounds each step when ctx has no deadline (Postfix's
+// AUTH_TIMEOUT).
+const DefaultTimeout = 10 * time.Second
+
+// DefaultIdleTimeout closes a connection no exchange uses.
+const DefaultIdleTimeout = 100 * time.Second
+
+// Client talks to one Dovecot auth socket. It is safe for concurrent use.
+type Client struct {
+	network, address string
+	// Service is the default service= for exchanges whose sasl.Client
+	// names none (smtpd_sasl_service).
+	Service     string
+	Timeout     time.Duration // per step without a ctx deadline
+	IdleTimeout time.Duration // ≤ 0: never closed while idle
+
+	mu     sync.Mutex
+	cur    *conn
+	closed bool
+	dialMu chan struct{} // one dial at a time; waiting honours ctx
+}
+
+// New returns a client of the auth socket at address on network
+// ("unix" or "tcp"). It connects on first use.
+func New(network, address, service string) *Client {
+	if service == "" {
+		service = "smtp"
+	}
+	return &Client{network: network, address: address, Service: service, Timeout: DefaultTimeout,
+		IdleTimeout: DefaultIdleTimeout, dialMu: make(chan struct{}, 1)}
+}
+
+// ParsePath reads smtpd_sasl_path for Dovecot: "inet:host:port", or a
+// unix socket as "unix:path", an absolute path, or a path relative to
+// queueDir (Postfix's private/auth).
+func ParsePath(path, queueDir string) (network, address string, err error) {
+	switch {
+	case path == "":
+		return "", "", errors.New("empty path")
+	case strings.HasPrefix(path, "inet:"):
+		hp := strings.TrimPrefix(path, "inet:")
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil || host == "" || port == "" {
+			return "", "", fmt.Errorf("%q: want inet:host:port", path)
+		}
+		return "tcp", hp, nil
+	case strings.HasPrefix(path, "unix:"):
+		path = strings.TrimPrefix(path, "unix:")
+		if path == "" {
+			return "", "", errors.New("unix: without a path")
+		}
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(queueDir, path)
+	}
+	return "unix", path, nil
+}
+
+// String names the socket for messages.
+func (c *Client) String() string {
+	if c.network == "tcp" {
+		return "inet:" + c.address
+	}
+	return c.address
+}
+
+func (c *Client) errorf(format string, args ...any) error {
+	return fmt.Errorf("dovecot auth %s: %w", c, fmt.Errorf(format, args...))
+}
+
+// conn returns the live connection, dialling one if there is none.
+func (c *Client) conn(ctx context.Context) (*conn, error) {
+	c.mu.Lock()
+	cur, closed := c.cur, c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil, errClosed
+	}
+	if cur != nil && cur.broken() == nil {
+		return cur, nil
+	}
+	select {
+	case c.dialMu <- struct{}{}:
+		defer func() { <-c.dialMu }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	c.mu.Lock()
+	cur = c.cur
+	c.mu.Unlock()
+	if cur != nil && cur.broken() == nil {
+		return cur, nil // another caller dialled meanwhile
+	}
+	ctx, cancel := withTimeout(ctx, c.Timeout)
+	defer cancel()
+	cn, err := dial(ctx, c.network, c.address, c.IdleTimeout)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		cn.close()
+		return nil, errClosed
+	}
+	c.cur = cn
+	return cn, nil
+}
+
+// Mechanisms returns the mechanisms Dovecot offers (auth_mechanisms),
+// as its handshake listed them.
+func (c *Client) Mechanisms(ctx context.Context) ([]sasl.Mechanism, error) {
+	cn, err := c.conn(ctx)
+	if err != nil {
+		return nil, c.errorf("%w", err)
+	}
+	return append([]sasl.Mechanism(nil), cn.mechs...), nil
+}
+
+// Start begins an exchange; it sends nothing until the first Next.
+func (c *Client) Start(_ context.Context, mech string, cl sasl.Client, initial []byte) (sasl.Exchange, error) {
+	if cl.Service == "" {
+		cl.Service = c.Service
+	}
+	return &exchange{c: c, mech: strings.ToUpper(mech), client: cl, initial: initial}, nil
+}
+
+// Close closes the connection; exchanges in progress fail.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	cur := c.cur
+	c.closed, c.cur = true, nil
+	c.mu.Unlock()
+	if cur != nil {
+		cur.close()
+	}
+	return nil
+}
+
+var _ sasl.Authenticator = (*Client)(nil)
