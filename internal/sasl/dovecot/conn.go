@@ -68,6 +68,11 @@ func dial(ctx context.Context, network, address string, idle time.Duration) (*co
 	if err != nil {
 		return nil, err
 	}
+	return newConn(ctx, nc, idle)
+}
+
+// newConn runs the handshake on nc and starts its reader.
+func newConn(ctx context.Context, nc net.Conn, idle time.Duration) (*conn, error) {
 	c := &conn{nc: nc, r: bufio.NewReader(nc), idle: idle, open: map[uint32]chan line{}, dead: make(chan struct{})}
 	if err := c.handshake(ctx); err != nil {
 		nc.Close()
