@@ -86,6 +86,7 @@ func Run(dir string, opt Options) *Report {
 	c.restrictions()
 	c.exposure()
 	c.smtpSASL()
+	c.smtpdSASL()
 	c.queueDirectory()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {
