@@ -31,6 +31,7 @@ type conn struct {
 	r     *bufio.Reader
 	mechs []sasl.Mechanism
 	idle  time.Duration
+	hung  time.Duration // silence that makes a timed-out wait close it
 
 	wmu sync.Mutex // one line written at a time
 
@@ -62,18 +63,18 @@ func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, c
 
 // dial connects and runs the handshake: VERSION and CPID from us;
 // VERSION, MECH lines, SPID, CUID, COOKIE and DONE from Dovecot.
-func dial(ctx context.Context, network, address string, idle time.Duration) (*conn, error) {
+func dial(ctx context.Context, network, address string, idle, hung time.Duration) (*conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
-	return newConn(ctx, nc, idle)
+	return newConn(ctx, nc, idle, hung)
 }
 
 // newConn runs the handshake on nc and starts its reader.
-func newConn(ctx context.Context, nc net.Conn, idle time.Duration) (*conn, error) {
-	c := &conn{nc: nc, r: bufio.NewReader(nc), idle: idle, open: map[uint32]chan line{}, dead: make(chan struct{})}
+func newConn(ctx context.Context, nc net.Conn, idle, hung time.Duration) (*conn, error) {
+	c := &conn{nc: nc, r: bufio.NewReader(nc), idle: idle, hung: hung, open: map[uint32]chan line{}, dead: make(chan struct{})}
 	if err := c.handshake(ctx); err != nil {
 		nc.Close()
 		if ctx.Err() != nil {
@@ -286,19 +287,25 @@ func (c *conn) send(ctx context.Context, text string, timeout time.Duration) err
 	if err := c.broken(); err != nil {
 		return err
 	}
+	// The connection is shared: a session that goes away (ctx
+	// cancelled) must not cut a write short, which would break every
+	// exchange on it. Only the deadline bounds a write.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c.nc.SetWriteDeadline(deadline(ctx, timeout))
-	stop := context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(time.Unix(1, 0)) })
 	_, err := io.WriteString(c.nc, text)
-	stop()
 	if err != nil {
 		c.fail(fmt.Errorf("writing: %w", err))
 	}
 	return err
 }
 
-// wait returns the next reply on ch. When ctx ends first and nothing
-// at all arrived on the connection since sent, Dovecot is taken for
-// hung and the connection is closed: the next exchange reconnects.
+// wait returns the next reply on ch. When ctx's deadline passes first
+// and nothing at all arrived on the connection since the request was
+// sent, nor for c.hung, Dovecot is taken for hung and the connection
+// is closed: the next exchange reconnects. A cancelled ctx (the SMTP
+// client left) never closes it: other exchanges share it.
 func (c *conn) wait(ctx context.Context, ch chan line, sent time.Time) (line, error) {
 	select {
 	case l := <-ch:
@@ -311,7 +318,8 @@ func (c *conn) wait(ctx context.Context, ch chan line, sent time.Time) (line, er
 		}
 		return line{}, c.broken()
 	case <-ctx.Done():
-		if c.lastRead.Load() < sent.UnixNano() {
+		last := max(c.lastRead.Load(), sent.UnixNano())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && time.Since(time.Unix(0, last)) >= c.hung {
 			c.fail(fmt.Errorf("no reply: %w", ctx.Err()))
 		}
 		return line{}, fmt.Errorf("waiting for a reply: %w", ctx.Err())

@@ -46,8 +46,11 @@ type Client struct {
 	network, address string
 	// Service is the default service= for exchanges whose sasl.Client
 	// names none (smtpd_sasl_service).
-	Service     string
-	Timeout     time.Duration // per step without a ctx deadline
+	Service string
+	// Timeout bounds a step without a ctx deadline; a connection on
+	// which nothing arrived for that long when a step's deadline
+	// passes is closed as hung.
+	Timeout     time.Duration
 	IdleTimeout time.Duration // ≤ 0: never closed while idle
 
 	mu     sync.Mutex
@@ -129,7 +132,7 @@ func (c *Client) conn(ctx context.Context) (*conn, error) {
 	}
 	ctx, cancel := withTimeout(ctx, c.Timeout)
 	defer cancel()
-	cn, err := dial(ctx, c.network, c.address, c.IdleTimeout)
+	cn, err := dial(ctx, c.network, c.address, c.IdleTimeout, c.Timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -321,6 +321,7 @@ func TestSlowServer(t *testing.T) {
 		authServer(fc)
 	})
 	c := f.client()
+	c.Timeout = 200 * time.Millisecond // silence that means hung
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -356,8 +357,10 @@ func TestSlowHandshake(t *testing.T) {
 	}
 }
 
-// Dovecot restarted while the connection was idle: the next exchange
-// retries on a new connection instead of failing.
+// The connection died while idle, and the client learns it only when
+// it sends (a restarted Dovecot behind TCP answers the next write with
+// a reset): the request is retried once on a new connection instead of
+// failing.
 func TestReconnectAfterIdleBreak(t *testing.T) {
 	var mu sync.Mutex
 	n := 0
@@ -366,10 +369,11 @@ func TestReconnectAfterIdleBreak(t *testing.T) {
 		n++
 		first := n == 1
 		mu.Unlock()
-		if first { // one exchange, then the connection goes away
+		if first { // one exchange; the next request meets a dead end
 			fc.handshake(stdHandshake)
 			s, _ := fc.readLine()
 			fc.send("OK\t" + strings.Split(s, "\t")[1] + "\tuser=alice@v.test\n")
+			fc.readLine()
 			return
 		}
 		authServer(fc)
@@ -451,7 +455,11 @@ func TestIdleClose(t *testing.T) {
 	c.mu.Lock()
 	cn := c.cur
 	c.mu.Unlock()
-	<-cn.dead // the event: the connection is closed while idle
+	select { // the event: the connection is closed while idle
+	case <-cn.dead:
+	case <-ctx.Done():
+		t.Fatal("not closed while idle")
+	}
 	if err := cn.broken(); err != errIdle {
 		t.Fatalf("closed with %v", err)
 	}
@@ -514,5 +522,44 @@ func TestEscape(t *testing.T) {
 	}
 	if got := printable("ok é\x1b[0m\xff"); got != "ok é?[0m?" {
 		t.Errorf("printable: %q", got)
+	}
+}
+
+// A session that goes away while its exchange waits (ctx cancelled)
+// leaves the shared connection to the others.
+func TestCancelKeepsConnection(t *testing.T) {
+	got := make(chan string, 4)
+	f := newFake(t, func(fc *fconn) {
+		if !fc.handshake(stdHandshake) {
+			return
+		}
+		for {
+			s, ok := fc.readLine()
+			if !ok {
+				return
+			}
+			got <- s
+			if f := strings.Split(s, "\t"); strings.HasSuffix(s, base64.StdEncoding.EncodeToString(plain("fast", "pw"))) {
+				fc.send("OK\t" + f[1] + "\tuser=fast\n")
+			} // "slow" is never answered
+		}
+	})
+	c := f.client()
+	defer c.Close()
+	ctx, cancel := context.WithCancel(ctxT(t, 10*time.Second))
+	ex, _ := c.Start(ctx, "PLAIN", sasl.Client{}, plain("slow", "pw"))
+	errc := make(chan error, 1)
+	go func() { _, err := ex.Next(ctx, nil); errc <- err }()
+	<-got // the slow AUTH reached the server
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled exchange: %v", err)
+	}
+	st, _, err := run(ctxT(t, 10*time.Second), c, "PLAIN", plain("fast", "pw"))
+	if err != nil || st.User != "fast" {
+		t.Fatalf("%+v %v", st, err)
+	}
+	if n := f.connCount(); n != 1 {
+		t.Errorf("%d connections: the cancelled exchange broke the shared one", n)
 	}
 }

@@ -43,7 +43,7 @@ func FuzzProtocol(f *testing.F) {
 		go func() { srv.Write(data); srv.Close() }()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		cn, err := newConn(ctx, cl, 0)
+		cn, err := newConn(ctx, cl, 0, 0)
 		if err != nil {
 			cl.Close()
 			return
