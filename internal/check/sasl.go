@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/sasl/dovecot"
 )
 
@@ -99,6 +100,12 @@ func (c *checker) smtpdSASL() {
 			c.warnf("smtpd_sasl_path", "Dovecot's auth socket %s: %v", address, errors.Unwrap(err))
 		case fi.Mode()&fs.ModeSocket == 0:
 			c.errorf("smtpd_sasl_path", "%s is not a socket (Dovecot's auth client socket is wanted)", address)
+		default:
+			if u, ok := c.mailOwner(); ok {
+				if err := diraccess.Connect(address, u); err != nil {
+					c.warnf("smtpd_sasl_path", "postern runs as mail_owner %s and cannot connect to Dovecot's auth socket: %v; in Dovecot, set unix_listener %s { mode = 0660, user = %s }", u.Name, err, address, u.Name)
+				}
+			}
 		}
 	}
 }
