@@ -45,20 +45,13 @@ type conn struct {
 	lastRead atomic.Int64 // UnixNano of the last line received
 }
 
-// deadline is ctx's deadline, or timeout from now when it has none.
+// deadline is timeout from now, or ctx's deadline if that is sooner.
 func deadline(ctx context.Context, timeout time.Duration) time.Time {
-	if d, ok := ctx.Deadline(); ok {
-		return d
+	d := time.Now().Add(timeout)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		return cd
 	}
-	return time.Now().Add(timeout)
-}
-
-// withTimeout gives ctx a deadline timeout from now if it has none.
-func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, timeout)
+	return d
 }
 
 // dial connects and runs the handshake: VERSION and CPID from us;
@@ -90,7 +83,8 @@ func newConn(ctx context.Context, nc net.Conn, idle, hung time.Duration) (*conn,
 }
 
 func (c *conn) handshake(ctx context.Context) error {
-	c.nc.SetDeadline(deadline(ctx, 0)) // the caller gave ctx a deadline
+	cd, _ := ctx.Deadline() // the caller bounds the handshake
+	c.nc.SetDeadline(cd)
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := fmt.Fprintf(c.nc, "VERSION\t1\t2\nCPID\t%d\n", os.Getpid()); err != nil {

@@ -9,8 +9,8 @@
 // broken connection fails only the exchanges in progress on it; the
 // next one reconnects, and a first request that met a connection that
 // had died while idle is retried once on a new one. Every read and write
-// has a deadline (ctx's, else Timeout): a slow or dead Dovecot is a
-// temporary failure, never a hang. The connection is closed after
+// has a deadline (Timeout, ReplyTimeout, or ctx's if sooner): a slow or
+// dead Dovecot is a temporary failure, never a hang. The connection is closed after
 // IdleTimeout without an exchange in progress.
 //
 // Everything sent is tab-escaped (user names travel inside the base64
@@ -31,9 +31,15 @@ import (
 	"github.com/postern-mta/postern/internal/sasl"
 )
 
-// DefaultTimeout bounds each step when ctx has no deadline (Postfix's
-// AUTH_TIMEOUT).
+// DefaultTimeout bounds connecting, the handshake and each write
+// (Postfix's AUTH_TIMEOUT).
 const DefaultTimeout = 10 * time.Second
+
+// DefaultReplyTimeout bounds the wait for each reply: longer than
+// Dovecot's delays of failures (auth_failure_delay, 2 s, plus the auth
+// penalty, at most 15 s), so that a slowed-down wrong password is
+// still a failure and not a temporary error.
+const DefaultReplyTimeout = 30 * time.Second
 
 // DefaultIdleTimeout closes a connection no exchange uses. Short on
 // purpose: Dovecot's auth process does not exit (and `dovecot stop`
@@ -47,16 +53,21 @@ type Client struct {
 	// Service is the default service= for exchanges whose sasl.Client
 	// names none (smtpd_sasl_service).
 	Service string
-	// Timeout bounds a step without a ctx deadline; a connection on
-	// which nothing arrived for that long when a step's deadline
-	// passes is closed as hung.
-	Timeout     time.Duration
-	IdleTimeout time.Duration // ≤ 0: never closed while idle
+	// Timeout bounds connecting, the handshake and each write; a
+	// connection on which nothing arrived for that long when a reply
+	// is overdue is closed as hung. ReplyTimeout bounds each wait for
+	// a reply. ctx's deadline, if sooner, wins over both.
+	Timeout      time.Duration
+	ReplyTimeout time.Duration
+	IdleTimeout  time.Duration // ≤ 0: never closed while idle
 
 	mu     sync.Mutex
 	cur    *conn
 	closed bool
 	dialMu chan struct{} // one dial at a time; waiting honours ctx
+
+	dialFailed time.Time // when the last dial failed, and why
+	dialErr    error
 }
 
 // New returns a client of the auth socket at address on network
@@ -66,7 +77,7 @@ func New(network, address, service string) *Client {
 		service = "smtp"
 	}
 	return &Client{network: network, address: address, Service: service, Timeout: DefaultTimeout,
-		IdleTimeout: DefaultIdleTimeout, dialMu: make(chan struct{}, 1)}
+		ReplyTimeout: DefaultReplyTimeout, IdleTimeout: DefaultIdleTimeout, dialMu: make(chan struct{}, 1)}
 }
 
 // ParsePath reads smtpd_sasl_path for Dovecot: "inet:host:port", or a
@@ -118,6 +129,7 @@ func (c *Client) conn(ctx context.Context) (*conn, error) {
 	if cur != nil && cur.broken() == nil {
 		return cur, nil
 	}
+	waiting := time.Now()
 	select {
 	case c.dialMu <- struct{}{}:
 		defer func() { <-c.dialMu }()
@@ -125,19 +137,26 @@ func (c *Client) conn(ctx context.Context) (*conn, error) {
 		return nil, ctx.Err()
 	}
 	c.mu.Lock()
-	cur = c.cur
+	cur, failed, failure := c.cur, c.dialFailed, c.dialErr
 	c.mu.Unlock()
 	if cur != nil && cur.broken() == nil {
 		return cur, nil // another caller dialled meanwhile
 	}
-	ctx, cancel := withTimeout(ctx, c.Timeout)
+	if failed.After(waiting) {
+		// A dial failed while this caller waited for its turn: share
+		// the outcome rather than queue up behind each other's
+		// timeouts while Dovecot is unreachable.
+		return nil, failure
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	cn, err := dial(ctx, c.network, c.address, c.IdleTimeout, c.Timeout)
-	if err != nil {
-		return nil, err
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err != nil {
+		c.dialFailed, c.dialErr = time.Now(), err
+		return nil, err
+	}
 	if c.closed {
 		cn.close()
 		return nil, errClosed

@@ -563,3 +563,44 @@ func TestCancelKeepsConnection(t *testing.T) {
 		t.Errorf("%d connections: the cancelled exchange broke the shared one", n)
 	}
 }
+
+// Sessions that find Dovecot unreachable together share one failed
+// dial instead of each waiting for its own in turn.
+func TestDialFailureShared(t *testing.T) {
+	f := newFake(t, func(fc *fconn) { fc.readLine(); fc.readLine(); fc.readLine() }) // no handshake
+	c := f.client()
+	c.Timeout = 300 * time.Millisecond
+	defer c.Close()
+	ctx := ctxT(t, 30*time.Second)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			if _, err := c.Mechanisms(ctx); !isTimeout(err) {
+				t.Errorf("got %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := f.connCount(); n != 1 {
+		t.Errorf("%d dials for 5 sessions waiting together, want 1", n)
+	}
+}
+
+// Without a ctx deadline, ReplyTimeout bounds the wait for a reply.
+func TestReplyTimeout(t *testing.T) {
+	f := newFake(t, func(fc *fconn) {
+		fc.handshake(stdHandshake)
+		for {
+			if _, ok := fc.readLine(); !ok {
+				return
+			}
+		}
+	})
+	c := f.client()
+	c.ReplyTimeout = 200 * time.Millisecond
+	defer c.Close()
+	ex, _ := c.Start(context.Background(), "PLAIN", sasl.Client{}, plain("a", "b"))
+	if _, err := ex.Next(context.Background(), nil); !isTimeout(err) {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -37,8 +37,6 @@ const (
 var errDone = errors.New("exchange already finished")
 
 func (e *exchange) Next(ctx context.Context, response []byte) (sasl.Step, error) {
-	ctx, cancel := withTimeout(ctx, e.c.Timeout)
-	defer cancel()
 	switch e.state {
 	case stNew:
 		return e.first(ctx)
@@ -48,7 +46,7 @@ func (e *exchange) Next(ctx context.Context, response []byte) (sasl.Step, error)
 		if err := e.cn.send(ctx, text, e.c.Timeout); err != nil {
 			return e.fail(fmt.Errorf("sending CONT: %w", err))
 		}
-		l, err := e.cn.wait(ctx, e.ch, sent)
+		l, err := e.wait(ctx, sent)
 		if err != nil {
 			return e.fail(err)
 		}
@@ -97,7 +95,7 @@ func (e *exchange) first(ctx context.Context) (sasl.Step, error) {
 			sent := time.Now()
 			if err = cn.send(ctx, e.authLine(), e.c.Timeout); err == nil {
 				var l line
-				if l, err = cn.wait(ctx, ch, sent); err == nil {
+				if l, err = e.wait(ctx, sent); err == nil {
 					return e.reply(l)
 				}
 			}
@@ -107,6 +105,13 @@ func (e *exchange) first(ctx context.Context) (sasl.Step, error) {
 			return e.fail(err)
 		}
 	}
+}
+
+// wait bounds the wait for Dovecot's reply by ReplyTimeout.
+func (e *exchange) wait(ctx context.Context, sent time.Time) (line, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.c.ReplyTimeout)
+	defer cancel()
+	return e.cn.wait(ctx, e.ch, sent)
 }
 
 func offers(mechs []sasl.Mechanism, name string) bool {
