@@ -289,6 +289,7 @@ func BenchmarkRealShared(b *testing.B) {
 	c := New("unix", d.socket, "smtp")
 	defer c.Close()
 	ctx := context.Background()
+	b.SetParallelism(10) // 10 sessions per CPU at once
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			ex, _ := c.Start(ctx, "PLAIN", sasl.Client{Secured: true}, plain("bob@v.test", "p@ss word"))
@@ -304,6 +305,7 @@ func BenchmarkRealShared(b *testing.B) {
 func BenchmarkRealPerExchange(b *testing.B) {
 	d := startDovecot(b)
 	ctx := context.Background()
+	b.SetParallelism(10)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			c := New("unix", d.socket, "smtp")
