@@ -598,9 +598,13 @@ func TestReplyTimeout(t *testing.T) {
 	})
 	c := f.client()
 	c.ReplyTimeout = 200 * time.Millisecond
+	c.Timeout = 100 * time.Millisecond // the silent connection is closed as hung
 	defer c.Close()
 	ex, _ := c.Start(context.Background(), "PLAIN", sasl.Client{}, plain("a", "b"))
 	if _, err := ex.Next(context.Background(), nil); !isTimeout(err) {
 		t.Fatalf("got %v", err)
+	}
+	if n := f.connCount(); n != 1 {
+		t.Errorf("%d connections: a timed-out request was retried", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -70,9 +71,9 @@ func (e *exchange) Close() error {
 	return nil
 }
 
-// first sends AUTH. A connection that broke before any reply to it
-// (Dovecot restarted while the connection was idle) is retried once on
-// a new connection.
+// first sends AUTH. A request that met a broken connection before any
+// reply to it (Dovecot restarted while the connection was idle) is
+// retried once on a new connection; one that timed out is not.
 func (e *exchange) first(ctx context.Context) (sasl.Step, error) {
 	if !validMech(e.mech) {
 		e.state = stDone
@@ -101,8 +102,9 @@ func (e *exchange) first(ctx context.Context) (sasl.Step, error) {
 			}
 			cn.end(id)
 		}
-		if attempt > 0 || ctx.Err() != nil || cn.broken() == nil {
-			return e.fail(err)
+		timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
+		if attempt > 0 || ctx.Err() != nil || timedOut || cn.broken() == nil {
+			return e.fail(err) // a hung Dovecot is not waited for twice
 		}
 	}
 }
