@@ -58,10 +58,12 @@ type Client struct {
 	// Service is the default service= for exchanges whose sasl.Client
 	// names none (smtpd_sasl_service).
 	Service string
-	// Timeout bounds connecting, the handshake and each write; a
-	// connection on which nothing arrived for that long when a reply
-	// is overdue is closed as hung. ReplyTimeout bounds each wait for
-	// a reply. ctx's deadline, if sooner, wins over both.
+	// Timeout bounds connecting, the handshake and each write.
+	// ReplyTimeout bounds each wait for a reply; a connection on which
+	// nothing arrived for that long, when a reply is overdue, is
+	// closed as hung. ctx's deadline, if sooner, wins over both (and
+	// a shorter wait never closes the connection: Dovecot delays
+	// failures on purpose).
 	Timeout      time.Duration
 	ReplyTimeout time.Duration
 	IdleTimeout  time.Duration // ≤ 0: never closed while idle
@@ -155,7 +157,7 @@ func (c *Client) conn(ctx context.Context) (*conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	cn, err := dial(ctx, c.network, c.address, c.IdleTimeout, c.Timeout)
+	cn, err := dial(ctx, c.network, c.address, c.IdleTimeout, c.ReplyTimeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {

@@ -321,7 +321,7 @@ func TestSlowServer(t *testing.T) {
 		authServer(fc)
 	})
 	c := f.client()
-	c.Timeout = 200 * time.Millisecond // silence that means hung
+	c.ReplyTimeout = 200 * time.Millisecond // silence that means hung
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -528,7 +528,7 @@ func TestEscape(t *testing.T) {
 // A session that goes away while its exchange waits (ctx cancelled)
 // leaves the shared connection to the others.
 func TestCancelKeepsConnection(t *testing.T) {
-	got := make(chan string, 4)
+	got := make(chan string, 8)
 	f := newFake(t, func(fc *fconn) {
 		if !fc.handshake(stdHandshake) {
 			return
@@ -559,8 +559,18 @@ func TestCancelKeepsConnection(t *testing.T) {
 	if err != nil || st.User != "fast" {
 		t.Fatalf("%+v %v", st, err)
 	}
+	// A step deadline shorter than ReplyTimeout (Dovecot delays
+	// failures on purpose) does not break it either.
+	short, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	if _, _, err := run(short, c, "PLAIN", plain("slow", "pw")); !isTimeout(err) {
+		t.Fatalf("slow exchange: %v", err)
+	}
+	if st, _, err := run(ctxT(t, 10*time.Second), c, "PLAIN", plain("fast", "pw")); err != nil || st.User != "fast" {
+		t.Fatalf("%+v %v", st, err)
+	}
 	if n := f.connCount(); n != 1 {
-		t.Errorf("%d connections: the cancelled exchange broke the shared one", n)
+		t.Errorf("%d connections: a cancelled or timed-out exchange broke the shared one", n)
 	}
 }
 
@@ -597,8 +607,7 @@ func TestReplyTimeout(t *testing.T) {
 		}
 	})
 	c := f.client()
-	c.ReplyTimeout = 200 * time.Millisecond
-	c.Timeout = 100 * time.Millisecond // the silent connection is closed as hung
+	c.ReplyTimeout = 200 * time.Millisecond // and the silent connection is closed as hung
 	defer c.Close()
 	ex, _ := c.Start(context.Background(), "PLAIN", sasl.Client{}, plain("a", "b"))
 	if _, err := ex.Next(context.Background(), nil); !isTimeout(err) {
