@@ -55,3 +55,16 @@ func TestNewAuthenticator(t *testing.T) {
 		})
 	}
 }
+
+func TestNewAuthenticatorService(t *testing.T) {
+	cfg := config.New(t.TempDir(), nil).With("smtpd_sasl_auth_enable", "yes").
+		With("smtpd_sasl_type", "dovecot").With("smtpd_sasl_service", "submission")
+	a, err := newAuthenticator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if c := a.(*dovecot.Client); c.Service != "submission" || !strings.HasSuffix(c.String(), "/smtpd") {
+		t.Errorf("service %q, socket %s", c.Service, c)
+	}
+}

@@ -55,8 +55,8 @@ const DefaultIdleTimeout = 10 * time.Second
 // Client talks to one Dovecot auth socket. It is safe for concurrent use.
 type Client struct {
 	network, address string
-	// Service is the default service= for exchanges whose sasl.Client
-	// names none (smtpd_sasl_service).
+	// Service is Dovecot's service= (smtpd_sasl_service); when empty,
+	// the sasl.Client's Service is sent.
 	Service string
 	// Timeout bounds connecting, the handshake and each write.
 	// ReplyTimeout bounds each wait for a reply; a connection on which
@@ -183,8 +183,11 @@ func (c *Client) Mechanisms(ctx context.Context) ([]sasl.Mechanism, error) {
 }
 
 // Start begins an exchange; it sends nothing until the first Next.
+// Start does no I/O and never fails.
 func (c *Client) Start(_ context.Context, mech string, cl sasl.Client, initial []byte) (sasl.Exchange, error) {
-	if cl.Service == "" {
+	if c.Service != "" || cl.Service == "" {
+		// smtpd_sasl_service, read with the rest of the backend's
+		// configuration, wins over what the session passes.
 		cl.Service = c.Service
 	}
 	return &exchange{c: c, mech: strings.ToUpper(mech), client: cl, initial: initial}, nil

@@ -259,6 +259,7 @@ func TestNoInjection(t *testing.T) {
 	defer c.Close()
 	ctx := ctxT(t, 10*time.Second)
 	evil := "smtp\tuser=admin\nAUTH\t99\tPLAIN\tservice=smtp\tresp=AGFsaWNlQHYudGVzdABzZWNyZXQ=\r\x00\x01"
+	c.Service = ""
 	ex, _ := c.Start(ctx, "PLAIN", sasl.Client{Service: evil, Secured: true,
 		LocalAddr:  netip.MustParseAddrPort("[::ffff:192.0.2.1]:25"),
 		RemoteAddr: netip.MustParseAddrPort("[2001:db8::1]:4567")},
@@ -615,5 +616,19 @@ func TestReplyTimeout(t *testing.T) {
 	}
 	if n := f.connCount(); n != 1 {
 		t.Errorf("%d connections: a timed-out request was retried", n)
+	}
+}
+
+// smtpd_sasl_service (the Client's Service) is what Dovecot gets, not
+// the session's default.
+func TestService(t *testing.T) {
+	f := newFake(t, scripted("FAIL\t%d\n"))
+	c := New("unix", f.path, "submission")
+	defer c.Close()
+	ex, _ := c.Start(ctxT(t, 10*time.Second), "PLAIN", sasl.Client{Service: "smtp"}, plain("a", "b"))
+	ex.Next(ctxT(t, 10*time.Second), nil)
+	rec := f.received()
+	if l := rec[len(rec)-1]; !strings.Contains(l, "\tservice=submission\t") {
+		t.Errorf("AUTH line %q", l)
 	}
 }
