@@ -10,13 +10,19 @@
 // 24 µs per exchange, against 127 µs with a connection (and handshake)
 // per exchange (BenchmarkRealShared, BenchmarkRealPerExchange); and an
 // exchange abandoned mid-way (the client gave up) costs nothing but its
-// id, where a connection per exchange would have to be closed. A
-// broken connection fails only the exchanges in progress on it; the
+// id, where a connection per exchange would have to be closed.
+//
+// A broken connection fails only the exchanges in progress on it; the
 // next one reconnects, and a first request that met a connection that
-// had died while idle is retried once on a new one. Every read and write
-// has a deadline (Timeout, ReplyTimeout, or ctx's if sooner): a slow or
-// dead Dovecot is a temporary failure, never a hang. The connection is closed after
-// IdleTimeout without an exchange in progress.
+// had died while idle is retried once on a new one. Every read and
+// write has a deadline (Timeout, ReplyTimeout, or ctx's if sooner): a
+// slow or dead Dovecot is a temporary failure (an error from Next),
+// never a hang. The connection is closed after IdleTimeout without an
+// exchange in progress.
+//
+// FAIL is a failed authentication (Step.Reason is Dovecot's reason=,
+// often empty: Dovecot does not say whether the user exists); FAIL with
+// temp, and any protocol error, is a temporary failure.
 //
 // Everything sent is tab-escaped (user names travel inside the base64
 // SASL data, which cannot hold a TAB or LF either), so a client cannot
