@@ -91,6 +91,7 @@ func Run(dir string, opt Options) *Report {
 	c.passwdFile()
 	c.startTLS()
 	c.smtpdTLS()
+	c.smtpdSASL()
 	c.queueDirectory()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {
