@@ -22,7 +22,7 @@ func TestNewAuthenticator(t *testing.T) {
 		{"dovecot unix:", map[string]string{"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "dovecot", "smtpd_sasl_path": "unix:/run/dovecot/auth-client"}, "/run/dovecot/auth-client", ""},
 		{"dovecot inet:", map[string]string{"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "dovecot", "smtpd_sasl_path": "inet:127.0.0.1:12345"}, "inet:127.0.0.1:12345", ""},
 		{"dovecot bad inet:", map[string]string{"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "dovecot", "smtpd_sasl_path": "inet:127.0.0.1"}, "", "smtpd_sasl_path"},
-		{"passwd-file", map[string]string{"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "passwd-file"}, "", "not built yet"},
+		{"passwd-file without a file", map[string]string{"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "passwd-file"}, "", "needs smtpd_sasl_path"},
 		{"unknown type", map[string]string{"smtpd_sasl_auth_enable": "yes", "smtpd_sasl_type": "sql"}, "", "unknown SASL type"},
 		{"bad boolean", map[string]string{"smtpd_sasl_auth_enable": "maybe"}, "", "smtpd_sasl_auth_enable"},
 	} {
