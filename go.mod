@@ -1,3 +1,8 @@
 module github.com/postern-mta/postern
 
-go 1.26
+go 1.26.0
+
+require (
+	golang.org/x/crypto v0.59.0
+	golang.org/x/sys v0.50.0
+)

@@ -87,6 +87,8 @@ func TestProcessLimitAndStress(t *testing.T) {
 	c3.expect("421 4.7.0 mx.example.test Error: too many errors")
 	c1.c.Write([]byte("QUIT\r\n"))
 	c1.expect("221 ")
+	// smtpd logs the line after its 421 reply: wait for it.
+	waitLog(t, in, "too many errors after UNKNOWN from localhost[127.0.0.1]")
 	if n := strings.Count(in.maillog(t), "has reached its process limit"); n != 1 {
 		t.Errorf("the process limit was logged %d times, want once:\n%s", n, in.maillog(t))
 	}

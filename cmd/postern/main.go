@@ -36,6 +36,9 @@ func init() {
 			return runSendmail(args, os.Stdin, stdout, stderr)
 		}},
 		{"install", "install the binary as PREFIX/sbin/postern with sendmail, mailq, newaliases links (-prefix, -force)", runInstall},
+		{"passwd", "add or change (-s SCHEME) or delete (-d) a user of the SMTP AUTH passwd-file", func(args []string, stdout, stderr io.Writer) int {
+			return runPasswd(args, os.Stdin, stdout, stderr)
+		}},
 		{"map", "build (postmap FILE), query (-q KEY) or list (-s) lookup tables", runMap},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},

@@ -23,6 +23,14 @@ var syncDir = func(dir string) error {
 // WriteFile atomically replaces path with data. An existing file keeps its
 // permissions; a new one gets perm.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return WriteFileOwned(path, data, perm, -1, -1)
+}
+
+// WriteFileOwned is WriteFile that also gives the file the owner uid and
+// group gid (-1: the writer's), as a replaced file must keep the owner
+// and group that let a daemon read it (a chown that fails is an error
+// and the old file stays).
+func WriteFileOwned(path string, data []byte, perm os.FileMode, uid, gid int) error {
 	if st, err := os.Stat(path); err == nil {
 		perm = st.Mode().Perm()
 	}
@@ -40,6 +48,11 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	}()
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if uid != -1 || gid != -1 {
+		if err := tmp.Chown(uid, gid); err != nil {
+			return fmt.Errorf("chown %s: %w", tmp.Name(), err)
+		}
 	}
 	if err := tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -43,5 +44,22 @@ func TestWriteFileReportsDirectorySyncFailure(t *testing.T) {
 func TestWriteFileMissingDirectory(t *testing.T) {
 	if err := WriteFile(filepath.Join(t.TempDir(), "no", "f"), []byte("x"), 0o644); err == nil {
 		t.Fatal("no error")
+	}
+}
+
+// WriteFileOwned gives the replacement the owner and group asked for
+// (root only: others cannot give files away).
+func TestWriteFileOwned(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not root: cannot chown")
+	}
+	p := filepath.Join(t.TempDir(), "users")
+	os.WriteFile(p, []byte("old\n"), 0o640)
+	if err := WriteFileOwned(p, []byte("new\n"), 0o600, 0, 12345); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(p)
+	if gid := st.Sys().(*syscall.Stat_t).Gid; gid != 12345 || st.Mode().Perm() != 0o640 {
+		t.Errorf("gid %d mode %o, want 12345 and the old 640", gid, st.Mode().Perm())
 	}
 }

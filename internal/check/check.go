@@ -52,6 +52,7 @@ type checker struct {
 	master *mastercf.File
 	rep    *Report
 	failed map[string]bool // parameters already reported as errors
+	reads  map[string]bool // what smtpd reads (smtpdReads)
 }
 
 // Run checks the configuration in dir.
@@ -86,6 +87,11 @@ func Run(dir string, opt Options) *Report {
 	c.restrictions()
 	c.exposure()
 	c.smtpSASL()
+	c.submission()
+	c.passwdFile()
+	c.startTLS()
+	c.smtpdTLS()
+	c.smtpdSASL()
 	c.queueDirectory()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {

@@ -26,6 +26,11 @@ func TestCases(t *testing.T) {
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			abs, _ := filepath.Abs(dir)
+			// git keeps no file modes: private keys as Debian has them
+			keys, _ := filepath.Glob(filepath.Join(dir, "*.key"))
+			for _, k := range keys {
+				os.Chmod(k, 0o640)
+			}
 			queue := t.TempDir()
 			testperm.OpenDirs(queue) // mail_owner must reach it
 			over := map[string]string{"queue_directory": queue, "data_directory": queue}

@@ -1,17 +1,23 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/mastercf"
+	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/restriction"
 )
 
 // serviceOverrides gives master.cf's `-o name=value` options the rules
-// of main.cf. postern applies no per-service override yet: every service
-// runs with main.cf's values. So an override that changes a
-// security-relevant parameter is an error, like a refused parameter set
-// to something other than its "off" value; other changes are warnings.
+// of main.cf. The daemon runs each smtpd service with main.cf's values
+// overridden by its -o options (mastercf.Service.Settings): an
+// implemented parameter's value is validated in that view, a refused one
+// is an error as in main.cf, and one that smtpd does not read (a queue
+// manager or delivery parameter) is a warning that says it has no effect
+// there. Other services' overrides are not applied: postern runs no
+// other master.cf daemon.
 func (c *checker) serviceOverrides() {
 	if c.master == nil {
 		return
@@ -54,18 +60,54 @@ func (c *checker) serviceOverride(s *mastercf.Service, o mastercf.Override) {
 	case config.StateUnimplemented:
 		c.masterDiag(config.Warning, s, fmt.Sprintf("-o %s=%s: postern does not implement this Postfix parameter yet; it is ignored", o.Name, o.Value))
 	case config.StateImplemented:
-		if v == c.value(o.Name) {
-			return // what the service runs with anyway
-		}
-		msg := fmt.Sprintf("-o %s=%s: postern does not apply master.cf -o overrides yet: the service runs with main.cf's value of %s (\"%s\")", o.Name, o.Value, o.Name, c.value(o.Name))
-		switch {
-		case o.Name == "syslog_name":
-			// Cosmetic (Postfix's stock master.cf sets it for relay):
-			// log lines carry postern's program names.
-		case config.SecurityRelevant(o.Name):
+		c.implementedOverride(s, o, v)
+	}
+}
+
+// implementedOverride handles an -o of a parameter postern implements.
+func (c *checker) implementedOverride(s *mastercf.Service, o mastercf.Override, v string) {
+	smtpd := s.Type == mastercf.Inet && s.Command == "smtpd"
+	switch {
+	case o.Name == "syslog_name":
+		// The smtpd service's log program name (postern/submission/smtpd);
+		// elsewhere cosmetic: log lines carry postern's program names.
+		return
+	case !smtpd && v == c.value(o.Name):
+		return // what postern runs with anyway
+	case !smtpd:
+		msg := fmt.Sprintf("-o %s=%s: has no effect: postern applies master.cf -o options to smtpd services only, so %s runs with main.cf's value of %s (\"%s\")", o.Name, o.Value, s.Command, o.Name, c.value(o.Name))
+		if config.SecurityRelevant(o.Name) {
 			c.masterDiag(config.Error, s, msg+"; set it in main.cf or remove it")
-		default:
+		} else {
 			c.masterDiag(config.Warning, s, msg)
+		}
+		return
+	case !c.smtpdReads(o.Name):
+		c.masterDiag(config.Warning, s, fmt.Sprintf("-o %s=%s: has no effect on this smtpd service: postern's SMTP server does not read %s (main.cf's value applies where it is used)", o.Name, o.Value, o.Name))
+		return
+	}
+	scfg := s.Settings(c.cfg)
+	err := scfg.Validate(o.Name)
+	var w config.WarningError
+	switch {
+	case err == nil:
+	case errors.As(err, &w):
+		c.masterDiag(config.Warning, s, fmt.Sprintf("-o %s=%s: %v", o.Name, o.Value, w))
+	default:
+		for _, e := range splitJoined(err, "parameter "+o.Name+": ") {
+			c.masterDiag(config.Error, s, fmt.Sprintf("-o %s=%s: %v", o.Name, o.Value, e))
+		}
+		return
+	}
+	c.info("%s: service %s: -o %s: applied to this service (%q)", c.master.Path, s.Key(), o.Name, valueIn(scfg, o.Name))
+	if p, ok := config.Lookup(o.Name); ok && p.Kind == config.Restrictions {
+		classes, _ := scfg.List("smtpd_restriction_classes")
+		list, _ := scfg.List(o.Name)
+		items, _ := restriction.Parse(list, classes)
+		for _, it := range items {
+			if !it.Class && !policy.Implements(it.Name) {
+				c.masterDiag(config.Error, s, fmt.Sprintf("-o %s=%s: postern does not implement the restriction %s yet: remove it; until then every command it applies to is answered 451 4.3.5 Server configuration error", o.Name, o.Value, it.Name))
+			}
 		}
 	}
 }

@@ -42,6 +42,9 @@ type Config struct {
 	Sys inetaddr.System
 	// Warn receives non-fatal problems found while answering queries.
 	Warn func(msg string)
+	// Reads, if set, is told every name looked up (Raw), references
+	// included: `postern check` learns which parameters smtpd reads.
+	Reads func(name string)
 
 	computing map[string]bool
 	dynCache  map[string]string
@@ -91,6 +94,24 @@ func (c *Config) With(name, value string) *Config {
 	return &d
 }
 
+// WithAll returns a copy of c with every name in values overridden, as
+// With does for one: a master.cf service's -o options (mastercf
+// Service.Settings). The values stay raw: a $name in them expands
+// against the copy, so it sees main.cf's parameters (user-defined ones
+// too) and the other overrides, as Postfix's daemons expand -o values.
+func (c *Config) WithAll(values map[string]string) *Config {
+	d := *c
+	d.Overrides = make(map[string]string, len(c.Overrides)+len(values))
+	for k, v := range c.Overrides {
+		d.Overrides[k] = v
+	}
+	for k, v := range values {
+		d.Overrides[k] = v
+	}
+	d.computing, d.dynCache = nil, nil // dynamic defaults may depend on them
+	return &d
+}
+
 // SetInMain reports whether name is assigned in main.cf (ignoring -d).
 func (c *Config) SetInMain(name string) (Entry, bool) {
 	e, ok := c.Main.Values[name]
@@ -99,6 +120,9 @@ func (c *Config) SetInMain(name string) (Entry, bool) {
 
 // Raw returns the unexpanded value of name and whether it is defined.
 func (c *Config) Raw(name string) (string, bool) {
+	if c.Reads != nil {
+		c.Reads(name)
+	}
 	if v, ok := c.Overrides[name]; ok {
 		return v, true
 	}

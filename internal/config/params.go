@@ -181,6 +181,9 @@ var paramList = []Param{
 	{Name: "smtpd_recipient_overshoot_limit", Default: "1000", Kind: Int, Min: 0, HasMin: true},
 	{Name: "smtpd_recipient_restrictions", Default: "", Kind: Restrictions},
 	{Name: "smtpd_relay_before_recipient_restrictions", Default: "${{$compatibility_level} <level {3.6} ? {no} : {yes}}", Kind: Bool},
+	// The implicit reject_unlisted_recipient after the RCPT lists; the
+	// stock submission services turn it off with -o.
+	{Name: "smtpd_reject_unlisted_recipient", Default: "yes", Kind: Bool},
 	{Name: "smtpd_relay_restrictions", Default: "${{$compatibility_level} <level {1} ? {} : {permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination}}", Kind: Restrictions},
 	{Name: "smtpd_restriction_classes", Default: "", Kind: List},
 	{Name: "smtpd_sender_restrictions", Default: "", Kind: Restrictions},
@@ -227,6 +230,11 @@ var DifferFromPostfix = map[string]string{
 	"mail_version":                          "3.7.11",
 	"queue_directory":                       "/var/spool/postfix",
 	"syslog_name":                           "${multi_instance_name?{$multi_instance_name}:{postfix}}",
+
+	// TLS server: a TLS 1.2 floor, no session tickets (README)
+	"smtpd_tls_mandatory_protocols": ">=TLSv1",
+	"smtpd_tls_protocols":           ">=TLSv1",
+	"tls_session_ticket_cipher":     "aes-256-cbc",
 
 	// per-request deadlines always, not only under stress (README)
 	"smtpd_per_request_deadline": "${stress?{yes}:{no}}",

@@ -8,11 +8,8 @@ package config
 // postern conf shows them) that postern does not apply yet.
 var notEnforced = map[string]bool{
 	// TLS server settings (tlsParams, internal/tlsconf)
-	"smtpd_tls_cert_file": true,
-	"smtpd_tls_key_file":  true,
 
 	// the session's TLS (starttlsParams, internal/smtpd)
-	"smtpd_tls_security_level": true,
 
 	// SMTP AUTH backends (saslParams) and AUTH in the session (authParams)
 
@@ -58,7 +55,8 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
+	"smtp_tls_connection_reuse", "smtp_sasl_path",
+	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
 var (
@@ -70,6 +68,28 @@ var (
 // features are the security-relevant capabilities postern lacks.
 var features = []*feature{
 	{
+		// Before the STARTTLS feature, whose dependents (tls_eecdh_*)
+		// would otherwise make these harmless.
+		what: "this TLS server setting",
+		risk: "Go's crypto/tls chooses key exchange curves, protocol options and cipher order itself",
+		gates: []gate{
+			{"smtpd_tls_eecdh_grade", []string{"auto"}},
+			{"tls_eecdh_auto_curves", []string{"x25519, x448, prime256v1, secp521r1, secp384r1"}},
+			{"tls_eecdh_strong_curve", []string{"prime256v1"}},
+			{"tls_eecdh_ultra_curve", []string{"secp384r1"}},
+			{"tls_ssl_options", none}, {"tls_disable_workarounds", none},
+			// Go never waits for the peer's close_notify.
+			{"tls_fast_shutdown_enable", []string{"yes"}},
+			// The grades map onto Go's suites (internal/tlsconf), not
+			// onto these OpenSSL lists.
+			{"tls_high_cipherlist", []string{"", "anull:-anull:high:@strength"}},
+			{"tls_medium_cipherlist", []string{"", "anull:-anull:high:medium:+rc4:@strength"}},
+			{"tls_low_cipherlist", []string{"", "anull:-anull:high:medium:low:+rc4:@strength"}},
+			{"tls_export_cipherlist", []string{"", "anull:-anull:high:medium:low:export:+rc4:@strength"}},
+			{"tls_null_cipherlist", []string{"", "enull:!anull"}},
+		},
+	},
+	{
 		what: "STARTTLS for incoming mail",
 		risk: "mail would otherwise be accepted in plaintext",
 		gates: []gate{
@@ -80,7 +100,7 @@ var features = []*feature{
 		},
 		dependents: []string{"smtpd_tls_*", "smtpd_starttls_timeout", "tls_server_sni_maps",
 			"tls_session_ticket_cipher", "tls_eecdh_*", "tls_dane_digests", "tlsproxy_*",
-			"smtpd_client_new_tls_session_rate_limit", "relay_clientcerts"},
+			"relay_clientcerts"},
 	},
 	{
 		what: "these TLS settings for outgoing mail",
@@ -139,6 +159,7 @@ var features = []*feature{
 		gates: []gate{
 			{"smtpd_client_connection_rate_limit", zero}, {"smtpd_client_message_rate_limit", zero},
 			{"smtpd_client_recipient_rate_limit", zero},
+			{"smtpd_client_new_tls_session_rate_limit", zero},
 		},
 		dependents: []string{"anvil_status_update_time"},
 	},
@@ -153,7 +174,6 @@ var features = []*feature{
 		what: "this access control",
 		risk: "it would not be enforced",
 		gates: []gate{
-			{"smtpd_reject_unlisted_recipient", []string{"yes"}},
 			{"smtpd_reject_unlisted_sender", no},
 			{"smtpd_sender_login_maps", none},
 			{"smtpd_authorized_xclient_hosts", none}, {"smtpd_authorized_xforward_hosts", none},
@@ -249,6 +269,10 @@ const defaultCommandFilter = "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABC
 // later) already exclude these.
 var protocolsOff = []string{"", "!sslv2, !sslv3", "!sslv3, !sslv2", ">=tlsv1", "!sslv2", "!sslv3"}
 
+// serverProtocolsOff: the SMTP server's TLS 1.2 floor already excludes
+// these.
+var serverProtocolsOff = append([]string{">=tlsv1.1", ">=tlsv1.2", "!sslv2, !sslv3, !tlsv1, !tlsv1.1", "!sslv2, !sslv3, !tlsv1", "!tlsv1, !tlsv1.1"}, protocolsOff...)
+
 // ciphersOff: the cipher grades Go's default suites satisfy ("null" and
 // explicit cipher lists are refused).
 var ciphersOff = []string{"", "export", "low", "medium", "high"}
@@ -292,6 +316,11 @@ var noEffect = map[string]string{
 	"fault_injection_code":                   "a Postfix testing aid",
 	"alternate_config_directories":           "postern has no postmulti",
 	"tls_daemon_random_bytes":                "postern's TLS uses the kernel's random source",
+	"smtpd_tls_dh1024_param_file":            "Go's TLS has no finite-field Diffie-Hellman suites (ECDHE only)",
+	"smtpd_tls_dh512_param_file":             "Go's TLS has no finite-field Diffie-Hellman suites (ECDHE only)",
+	"smtpd_tls_always_issue_session_ids":     "Go's TLS server keeps no session-ID cache: it resumes with tickets only (tls_session_ticket_cipher)",
+	"smtpd_tls_session_cache_database":       "Go's TLS server keeps no session cache: it resumes with tickets only (tls_session_ticket_cipher)",
+	"tls_preempt_cipherlist":                 "Go's TLS server picks the cipher suite by its own preference order",
 	"smtp_tls_session_cache_database":        "postern's smtp client keeps TLS sessions in memory only",
 	"smtp_tls_session_cache_timeout":         "postern's smtp client keeps TLS sessions in memory only",
 	"smtp_tls_loglevel":                      "postern logs TLS connections at one level",

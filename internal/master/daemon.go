@@ -174,7 +174,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return diraccess.Explain("queue_directory", queue, err)
 	}
 	lq.set(d.qmgr.Queue())
-	g.smtp.Queue = d.qmgr.Queue()
+	g.setQueue(d.qmgr.Queue())
 	qctx, qstop := context.WithCancel(context.Background())
 	d.qmgrStop, d.qmgrDone = qstop, make(chan struct{})
 	pc, err := pickup.ConfigFrom(g.cfg)
@@ -291,7 +291,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		defer d.track(c, false)
 		defer d.fdGate.leave()
 		defer sg.leave()
-		g.smtp.Serve(context.Background(), c, info)
+		g.server(svc).Serve(context.Background(), c, info)
 	})
 }
 
@@ -404,7 +404,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if pc, err := pickup.ConfigFrom(g.cfg); err == nil {
 		d.pickup.SetConfig(pc)
 	}
-	g.smtp.Queue = d.qmgr.Queue()
+	g.setQueue(d.qmgr.Queue())
 	old := d.gen.Swap(g)
 	d.setGates(g) // before a new socket accepts
 	for key := range opened {
@@ -553,13 +553,32 @@ func (l *lateQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Re
 	return q.Enqueue(ctx, env, body)
 }
 
-// setLog gives a generation's SMTP server the daemon's logger and its
-// per-client session counts.
+// setLog gives a generation's SMTP servers the daemon's logger (under
+// each service's program name) and its per-client session counts.
 func (d *Daemon) setLog(g *generation) {
-	g.smtp.Anvil = d.anvil
-	g.smtp.Log = d.Log.With("program", "postern/smtpd")
-	g.smtp.Policy.Warn = func(m string) { g.smtp.Log.Warn(m) }
-	if g.smtp.StressPolicy != nil {
-		g.smtp.StressPolicy.Warn = g.smtp.Policy.Warn
+	for _, srv := range g.distinctServers() {
+		srv.Anvil = d.anvil
+		log := d.Log.With("program", g.programs[srv])
+		srv.Log = log
+		if l, ok := srv.SASL.(interface{ SetLog(*slog.Logger) }); ok {
+			l.SetLog(log) // the passwd-file logs its reload failures
+		}
+		srv.Policy.Warn = func(m string) { log.Warn(m) }
+		if srv.TLS != nil {
+			srv.TLS.Log = log // certificate reloads
+			for _, w := range srv.TLS.Warnings() {
+				log.Warn(w)
+			}
+		}
+		if srv.StressPolicy != nil {
+			srv.StressPolicy.Warn = srv.Policy.Warn
+		}
+	}
+}
+
+// setQueue gives a generation's SMTP servers the queue.
+func (g *generation) setQueue(q queue.Queue) {
+	for _, srv := range g.distinctServers() {
+		srv.Queue = q
 	}
 }

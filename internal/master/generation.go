@@ -78,11 +78,15 @@ func refersToStress(cfg *config.Config) bool {
 // generation is one loaded configuration: what new sessions use. A reload
 // builds a new one and swaps it in; sessions keep the one they began with.
 type generation struct {
-	cfg      *config.Config
-	plan     []listen.Socket
-	service  map[string]string // socket key → service name
-	limits   map[string]serviceLimit
-	smtp     *smtpd.Server
+	cfg     *config.Config
+	plan    []listen.Socket
+	service map[string]string // socket key → service name
+	limits  map[string]serviceLimit
+	smtp    *smtpd.Server // main.cf's: services without -o, and the queue manager's policy
+	// servers is each master.cf smtpd service's server: main.cf
+	// overridden by its -o options (services.go).
+	servers  map[string]*smtpd.Server
+	programs map[*smtpd.Server]string // each distinct server's log program name
 	freebind bool
 	loaded   time.Time
 	services string // which master.cf services, and why (logged)
@@ -154,7 +158,7 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	if g.limits, err = serviceLimits(cfg, services, plan); err != nil {
 		return nil, err
 	}
-	if g.smtp, err = newSMTP(ctx, cfg); err != nil {
+	if err := g.buildServers(ctx, services); err != nil {
 		return nil, err
 	}
 	if g.freebind, err = cfg.Bool("inet_interfaces_freebind"); err != nil {

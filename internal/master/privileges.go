@@ -39,7 +39,18 @@ func dropPrivileges(cfg *config.Config, log *slog.Logger, dirs ...string) error 
 		}
 	}
 	// Since Go 1.16 these apply to every thread of the process.
-	if err := syscall.Setgroups([]int{gid}); err != nil {
+	// mail_owner's supplementary groups too (initgroups, as Postfix's
+	// set_ugid): certificates re-read after start may be readable only
+	// through one (Debian's ssl-cert).
+	groups := []int{gid}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, id := range ids {
+			if n, err := strconv.Atoi(id); err == nil && n != gid {
+				groups = append(groups, n)
+			}
+		}
+	}
+	if err := syscall.Setgroups(groups); err != nil {
 		return fmt.Errorf("setgroups: %w", err)
 	}
 	if err := syscall.Setgid(gid); err != nil {

@@ -15,4 +15,8 @@
 // service marked private, a bad host:port, an unknown port name, two
 // services listening on the same address). Every problem is a config.Diag
 // naming the file, the line and the service.
+//
+// Service.Settings gives the parameters an smtpd service runs with:
+// main.cf overridden by its -o options, expanded as Postfix's daemons
+// expand them.
 package mastercf

@@ -149,9 +149,88 @@ func TestDefault(t *testing.T) {
 			t.Errorf("default master.cf lacks %s/unix", name)
 		}
 	}
-	for _, want := range []string{"\n#submission inet n", "\n#smtps     inet  n", "smtpd_tls_wrappermode=yes"} {
+	for _, want := range []string{"\n#submission inet n", "\n#submissions     inet  n", "smtpd_tls_wrappermode=yes"} {
 		if !strings.Contains(Default(), want) {
 			t.Errorf("default master.cf lacks %q", want)
+		}
+	}
+}
+
+// The bundled master.cf carries Postfix 3.7's commented-out submission
+// and submissions entries verbatim (testdata/postfix-3.7-submission.txt,
+// itself compared with Debian's /usr/share/postfix/master.cf.dist when
+// that is installed), and uncommented as its comment says they are two
+// smtpd services on 587 and 465 with Postfix's -o options.
+func TestDefaultSubmissionIsPostfix(t *testing.T) {
+	stock, err := os.ReadFile("testdata/postfix-3.7-submission.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(Default(), string(stock)) {
+		t.Errorf("the bundled master.cf does not contain Postfix's submission entries verbatim:\n%s", stock)
+	}
+	if dist, err := os.ReadFile("/usr/share/postfix/master.cf.dist"); err == nil {
+		if !strings.Contains(string(dist), string(stock)) {
+			t.Errorf("testdata/postfix-3.7-submission.txt differs from /usr/share/postfix/master.cf.dist")
+		}
+	} else {
+		t.Logf("no /usr/share/postfix/master.cf.dist (Debian's postfix): compared with the stored copy only")
+	}
+	f, diags := Parse("master.cf", UncommentSubmission(Default()))
+	if len(diags) != 0 {
+		t.Fatalf("uncommented: %v", diags)
+	}
+	for name, want := range map[string][]Override{
+		"submission": {{"syslog_name", "postfix/submission"}, {"smtpd_tls_security_level", "encrypt"},
+			{"smtpd_sasl_auth_enable", "yes"}, {"smtpd_tls_auth_only", "yes"}, {"smtpd_reject_unlisted_recipient", "no"},
+			{"smtpd_client_restrictions", ""}, {"smtpd_helo_restrictions", ""}, {"smtpd_sender_restrictions", ""},
+			{"smtpd_relay_restrictions", ""}, {"smtpd_recipient_restrictions", "permit_sasl_authenticated,reject"},
+			{"milter_macro_daemon_name", "ORIGINATING"}},
+		"submissions": {{"syslog_name", "postfix/submissions"}, {"smtpd_tls_wrappermode", "yes"},
+			{"smtpd_sasl_auth_enable", "yes"}, {"smtpd_reject_unlisted_recipient", "no"},
+			{"smtpd_client_restrictions", ""}, {"smtpd_helo_restrictions", ""}, {"smtpd_sender_restrictions", ""},
+			{"smtpd_relay_restrictions", ""}, {"smtpd_recipient_restrictions", "permit_sasl_authenticated,reject"},
+			{"milter_macro_daemon_name", "ORIGINATING"}},
+	} {
+		s := f.Find(name, Inet)
+		if s == nil || s.Command != "smtpd" {
+			t.Fatalf("uncommented: no %s/inet smtpd service", name)
+		}
+		if !reflect.DeepEqual(s.Overrides, want) {
+			t.Errorf("%s overrides = %q, want %q", name, s.Overrides, want)
+		}
+	}
+	if f.Find("127.0.0.1:submission", Inet) != nil {
+		t.Errorf("the loopback-only variant was uncommented too")
+	}
+}
+
+// The README's submission and submissions entries are the bundled
+// master.cf's, uncommented.
+func TestREADMESubmissionEntries(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "\n    submission inet n")
+	end := strings.Index(text, "\n    $ postern passwd")
+	if start < 0 || end < start {
+		t.Fatal("README lacks the submission entries")
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(text[start+1:end], "\n") {
+		b.WriteString(strings.TrimPrefix(l, "    ") + "\n")
+	}
+	got, diags := Parse("README", b.String())
+	want, _ := Parse("master.cf", UncommentSubmission(Default()))
+	if len(diags) != 0 {
+		t.Fatalf("README entries: %v", diags)
+	}
+	for _, name := range []string{"submission", "submissions"} {
+		g, w := got.Find(name, Inet), want.Find(name, Inet)
+		if g == nil || w == nil || !reflect.DeepEqual(g.Overrides, w.Overrides) || strings.Join(g.columns(), " ") != strings.Join(w.columns(), " ") {
+			t.Errorf("README's %s entry differs from the bundled one:\n%+v\n%+v", name, g, w)
 		}
 	}
 }

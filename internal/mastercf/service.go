@@ -137,3 +137,19 @@ func number(v string) (int, error) {
 	}
 	return int(n), nil
 }
+
+// Settings returns the parameters the service's daemon runs with: cfg
+// (main.cf) overridden by the service's -o options, the last of a name
+// winning, and service_name set to the service's name, as Postfix's
+// master passes them. Values stay raw and expand against the result:
+// `-o smtpd_client_restrictions=$mua_client_restrictions` takes main.cf's
+// user-defined mua_client_restrictions (empty when it is not defined,
+// as in Postfix), and a -o value may refer to another -o.
+func (s *Service) Settings(cfg *config.Config) *config.Config {
+	values := make(map[string]string, len(s.Overrides)+1)
+	values["service_name"] = s.Name
+	for _, o := range s.Overrides {
+		values[o.Name] = o.Value
+	}
+	return cfg.WithAll(values)
+}

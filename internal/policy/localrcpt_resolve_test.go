@@ -19,6 +19,9 @@ func TestUnlistedResolved(t *testing.T) {
 		{users, "Known+tag", ""},
 		{users, "nosuch", "550 5.1.1 <nosuch>: Recipient address rejected: User unknown in local recipient table"},
 		{users, `"a b"`, `550 5.1.1 <"a b">: Recipient address rejected: User unknown in local recipient table`},
+		// smtpd_reject_unlisted_recipient = no (the stock submission
+		// services' -o): the implicit check is off.
+		{users + "smtpd_reject_unlisted_recipient = no\n", "nosuch", ""},
 		{users, "nosuch@mx.example.test.", "550 5.1.1 <nosuch@mx.example.test.>: Recipient address rejected: User unknown in local recipient table"},
 		{users, "postmaster@mx.example.test", ""},
 		{users, "PostMaster@localhost", ""},

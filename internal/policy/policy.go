@@ -40,6 +40,22 @@ type Request struct {
 	// flag stays set for the rest of the session, as Postfix's does for
 	// reject_unauth_pipelining.
 	Pipelined bool
+	// TLS: the session is encrypted (STARTTLS or wrapper mode). CCert
+	// is the client's certificate, nil when it presented none.
+	TLS   bool
+	CCert *ClientCert
+}
+
+// ClientCert is what the client certificate restrictions look at.
+type ClientCert struct {
+	// Fingerprint and PublicKeyFingerprint: of the certificate and of
+	// its public key, with smtpd_tls_fingerprint_digest, in Postfix's
+	// form (tlsconf.Fingerprint).
+	Fingerprint, PublicKeyFingerprint string
+	// CN and Issuer: the subject's and the issuer's common names.
+	CN, Issuer string
+	// Trusted: the chain verifies against smtpd_tls_CAfile/CApath.
+	Trusted bool
 }
 
 // Client is Postfix's "name[addr]" form of the client.
@@ -65,6 +81,10 @@ func (r *Request) subject(st Stage) string {
 		return "DATA"
 	case EndOfData:
 		return "END-OF-MESSAGE"
+	case clientCert:
+		if r.CCert != nil {
+			return r.CCert.CN
+		}
 	}
 	return "ETRN"
 }
@@ -84,11 +104,16 @@ type Policy struct {
 	hostname   string
 	delimiter  string
 	parentAcc  bool // smtpd_access_maps in parent_domain_matches_subdomains
+	// relayCerts: relay_clientcerts; askCCert: smtpd_tls_ask_ccert (the
+	// client certificate restrictions warn when no certificate is asked for).
+	relayCerts []string
+	askCCert   bool
 	// rewrite is trivial-rewrite's configuration (myorigin,
 	// append_at_myorigin, ...); resolveOptions adds the local domains.
 	rewrite      address.ResolveOptions
 	resolving    address.ResolveOptions // rewrite, lookup errors ignored (Resolve)
 	doubleBounce string                 // double_bounce_sender
+	unlisted     bool                   // smtpd_reject_unlisted_recipient
 	// LocalRecipient reports whether an address in a local domain is a
 	// known recipient (reject_unlisted_recipient); New sets it from
 	// local_recipient_maps; nil accepts every local part.
@@ -173,6 +198,15 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	p.resolving = p.rewrite
 	p.resolving.IsLocal = func(d string) bool { ok, _ := p.isLocal(d); return ok }
 	if p.doubleBounce, err = cfg.Get("double_bounce_sender"); err != nil {
+		return nil, err
+	}
+	if p.unlisted, err = cfg.Bool("smtpd_reject_unlisted_recipient"); err != nil {
+		return nil, err
+	}
+	if p.relayCerts, err = cfg.List("relay_clientcerts"); err != nil {
+		return nil, err
+	}
+	if p.askCCert, err = cfg.Bool("smtpd_tls_ask_ccert"); err != nil {
 		return nil, err
 	}
 	if err = p.readAuth(cfg); err != nil {
@@ -294,8 +328,13 @@ func (p *Policy) one(ctx context.Context, e *eval, name, arg string) Verdict {
 }
 
 // Unlisted is the implicit reject_unlisted_recipient check that runs after
-// the RCPT lists permit (smtpd_reject_unlisted_recipient = yes).
+// the RCPT lists permit (smtpd_reject_unlisted_recipient = yes); with
+// no, it decides nothing (an explicit reject_unlisted_recipient in a list
+// still applies).
 func (p *Policy) Unlisted(ctx context.Context, req *Request) Verdict {
+	if !p.unlisted {
+		return Verdict{}
+	}
 	return unlistedRecipient(ctx, p, &eval{req: req, st: Recipient}, "")
 }
 

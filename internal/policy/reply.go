@@ -21,6 +21,9 @@ const (
 
 // word is the stage's word in reply texts: "Client host rejected: ...".
 func (s Stage) word() string {
+	if s == clientCert {
+		return "Client certificate"
+	}
 	return [...]string{"Client host", "Helo command", "Sender address", "Recipient address",
 		"Data command", "End-of-data", "Etrn command"}[s]
 }

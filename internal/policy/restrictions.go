@@ -47,8 +47,11 @@ func init() {
 		"defer_unauth_destination": func(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 			return p.unauthDestination(e, p.codes.relay-100)
 		},
-		"permit_auth_destination":  permitAuthDestination,
-		"reject_unauth_pipelining": unauthPipelining,
+		"permit_auth_destination":    permitAuthDestination,
+		"permit_tls_clientcerts":     permitTLSClientCerts,
+		"permit_tls_all_clientcerts": permitTLSAllClientCerts,
+		"check_ccert_access":         checkCCertAccess,
+		"reject_unauth_pipelining":   unauthPipelining,
 
 		"reject_invalid_helo_hostname":  invalidHelo,
 		"reject_invalid_hostname":       invalidHelo,

@@ -59,6 +59,22 @@ type Config struct {
 	// smtpd_use_tls/smtpd_enforce_tls folded in: "" (none), "may" or
 	// "encrypt".
 	TLSLevel string
+	// TLSWrapper: smtpd_tls_wrappermode (port 465): the handshake comes
+	// before the greeting, and TLSLevel is "encrypt".
+	TLSWrapper bool
+	// StartTLSTimeout: smtpd_starttls_timeout, the time the handshake
+	// may take.
+	StartTLSTimeout time.Duration
+	// TLSLogLevel: smtpd_tls_loglevel (1 and more log each handshake).
+	TLSLogLevel int
+	// TLSReceivedHeader: smtpd_tls_received_header.
+	TLSReceivedHeader bool
+	// AskCCert: ask the client for a certificate (smtpd_tls_ask_ccert,
+	// or smtpd_tls_req_ccert at encrypt). ReqCCert: smtpd_tls_req_ccert
+	// at encrypt; Postfix ignores it at may.
+	AskCCert, ReqCCert bool
+	// FingerprintDigest: smtpd_tls_fingerprint_digest (md5, sha1, sha256).
+	FingerprintDigest string
 	// Auth: SMTP AUTH (authconfig.go).
 	Auth AuthConfig
 }
@@ -131,6 +147,9 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getBool("cleanup_replace_stray_cr_lf", &c.ReplaceStrayCRLF)
 	getInt("hopcount_limit", &c.HopcountLimit)
 	getBool("allow_min_user", &c.AllowMinUser)
+	if err == nil {
+		err = c.readTLS(cfg)
+	}
 	if err == nil {
 		var names []string
 		names, err = cfg.List("smtpd_forbidden_commands")

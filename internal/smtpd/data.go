@@ -216,14 +216,11 @@ func (ss *session) cmdBdat(ctx context.Context, arg string) {
 // received is Postfix's Received: header for this message.
 func (ss *session) received() string {
 	env := &ss.tx.env
-	proto := env.Protocol
-	if env.SMTPUTF8 {
-		proto = "UTF8" + proto
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n", ss.req.Helo, ss.req.ClientName, ss.req.ClientAddr)
+	b.WriteString(ss.tlsReceived())
 	b.WriteString(ss.authReceived())
-	fmt.Fprintf(&b, "\tby %s (%s) with %s%s id %s", ss.cfg.Hostname, ss.cfg.MailName, proto, ss.authProto(), env.ID)
+	fmt.Fprintf(&b, "\tby %s (%s) with %s id %s", ss.cfg.Hostname, ss.cfg.MailName, ss.withProtocol(), env.ID)
 	if len(env.Recipients) == 1 {
 		fmt.Fprintf(&b, "\r\n\tfor <%s>", env.Recipients[0].Addr)
 	}

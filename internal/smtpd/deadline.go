@@ -27,6 +27,9 @@ type connReader struct {
 	received  int64 // content bytes received since startContent
 	now       func() time.Time
 	setReadDL func(time.Time) error
+	// probing: the caller set the read deadline itself (peekTLS); Read
+	// leaves it alone.
+	probing bool
 }
 
 func newConnReader(c net.Conn, cfg *Config) *connReader {
@@ -47,7 +50,7 @@ func (r *connReader) startContent(buffered int) {
 func (r *connReader) endContent() { r.content = false }
 
 func (r *connReader) Read(p []byte) (int, error) {
-	if !r.perReq {
+	if !r.perReq && !r.probing {
 		r.setReadDL(r.now().Add(r.timeout))
 	}
 	n, err := r.conn.Read(p)

@@ -13,6 +13,13 @@
 // (deadline.go). The master picks Server.Stress, the configuration read
 // with stress = yes, for sessions begun at the service's process limit.
 //
+// TLS (starttls.go) follows Postfix's smtpd: smtpd_tls_security_level
+// (may offers STARTTLS, encrypt answers 530 to the commands that need
+// it), STARTTLS that drops pipelined plaintext and restarts the session,
+// smtpd_tls_wrappermode for port 465, client certificate facts for the
+// restrictions (internal/policy), and the certificates themselves from
+// Server.TLS (internal/tlsconf).
+//
 // SMTP AUTH (auth.go) speaks RFC 4954 to the client and asks a
 // sasl.Authenticator (Server.SASL) to check the credentials, with
 // Postfix's replies and log lines; a failed AUTH is an error like any

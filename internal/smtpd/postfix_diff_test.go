@@ -122,6 +122,7 @@ defer unix - - n - 0 bounce
 trace unix - - n - 0 bounce
 proxymap unix - - n - - proxymap
 anvil unix - - n - 1 anvil
+tlsmgr unix - - n 1000? 1 tlsmgr
 `
 	etc := filepath.Join(dir, "etc")
 	for name, text := range map[string]string{"main.cf": main, "master.cf": master} {

@@ -25,7 +25,8 @@ import (
 type session struct {
 	srv    *Server
 	cfg    *Config
-	conn   net.Conn
+	conn   net.Conn    // the connection, or TLS over it
+	raw    net.Conn    // the network connection itself
 	cr     *connReader // the time limits under rd
 	rd     *smtpio.Reader
 	info   Conn
@@ -53,6 +54,9 @@ type session struct {
 	// tls is the TLS connection state once STARTTLS (or wrapper mode)
 	// succeeded; nil in plaintext.
 	tls *tls.ConnectionState
+	// tlsSigs: the server's and (after "\n") the client's signature
+	// descriptions for the TLS log line and Received: comment.
+	tlsSigs string
 	// auth is the SMTP AUTH state; nil until a client authenticated.
 	// STARTTLS resets it with the rest of the session.
 	auth *authState
@@ -85,9 +89,14 @@ const (
 )
 
 func newSession(s *Server, c net.Conn, info Conn) *session {
-	ss := &session{srv: s, cfg: s.Config, conn: c, w: bufio.NewWriter(c), info: info, where: afterConnect}
+	ss := &session{srv: s, cfg: s.Config, conn: c, raw: c, w: bufio.NewWriter(c), info: info, where: afterConnect}
 	if info.Stress && s.Stress != nil {
 		ss.cfg = s.Stress
+	}
+	if s.StandAlone && (ss.cfg.TLSLevel != "" || ss.cfg.TLSWrapper) {
+		c := *ss.cfg // sendmail -bs: no TLS, as Postfix's stand-alone smtpd
+		c.TLSLevel, c.TLSWrapper, c.AskCCert, c.ReqCCert = "", false, false, false
+		ss.cfg = &c
 	}
 	ss.cr = newConnReader(c, ss.cfg)
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
@@ -193,9 +202,15 @@ func (ss *session) run(ctx context.Context) {
 	defer func() {
 		ss.abortTx() // a BDAT message left open (QUIT, a hang-up) queues nothing and frees its pipe
 		ss.w.Flush()
+		if ss.tls != nil {
+			ss.conn.Close() // close_notify
+		}
 		ss.log("disconnect from %s%s", ss.req.Client(), &ss.counts)
 	}()
 	ss.deadline()
+	if ss.cfg.TLSWrapper && !ss.srv.StandAlone && !ss.wrapperTLS(ctx) {
+		return
+	}
 	if release, ok := ss.admit(); !ok {
 		return
 	} else if release != nil {
@@ -252,6 +267,10 @@ func (ss *session) command(ctx context.Context, line string) {
 	}
 	if ss.denied != "" && verb != "QUIT" {
 		ss.fail(ss.denied)
+		return
+	}
+	if ss.needTLS(verb) && (pipelining.Known(verb) || verb == "AUTH") {
+		ss.fail("530 5.7.0 Must issue a STARTTLS command first")
 		return
 	}
 	if ss.tx != nil && ss.tx.bdat != nil && verb != "BDAT" && verb != "QUIT" && verb != "RSET" && verb != "NOOP" {

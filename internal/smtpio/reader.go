@@ -125,6 +125,18 @@ func (r *Reader) Peek(max int) []byte {
 	return b
 }
 
+// Fill reads once from the source when nothing is buffered, so that
+// Peek sees what the source had ready; the source decides how long that
+// may wait (a TLS connection with a read deadline already past returns
+// at once). A read error is returned and not kept.
+func (r *Reader) Fill() error {
+	if r.br.Buffered() > 0 {
+		return nil
+	}
+	_, err := r.br.Peek(1)
+	return err
+}
+
 // Discard drops buffered input, e.g. plaintext that followed STARTTLS
 // and must not be taken as if it came over TLS.
 func (r *Reader) Discard() { r.br.Discard(r.br.Buffered()) }

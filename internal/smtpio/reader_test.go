@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -155,6 +156,41 @@ func TestReadCommandExtremeMax(t *testing.T) {
 		got, err := r.ReadCommand(max)
 		if max < 0 && !errors.Is(err, ErrLineTooLong) || max > 0 && (err != nil || len(got) != 3*bufSize) {
 			t.Fatalf("max %d: %d bytes, %v", max, len(got), err)
+		}
+	}
+}
+
+// timeoutOnce fails its first read, as a TLS connection whose read
+// deadline has passed does, then serves r.
+type timeoutOnce struct {
+	failed bool
+	r      io.Reader
+}
+
+func (s *timeoutOnce) Read(p []byte) (int, error) {
+	if !s.failed {
+		s.failed = true
+		return 0, os.ErrDeadlineExceeded
+	}
+	return s.r.Read(p)
+}
+
+// Fill reads once: what it got is seen by Peek and read as the next
+// command; an error is returned and does not stick.
+func TestFill(t *testing.T) {
+	r := NewReader(&timeoutOnce{r: strings.NewReader("NOOP\r\nQUIT\r\n")}, Normalize)
+	if err := r.Fill(); !errors.Is(err, os.ErrDeadlineExceeded) || r.Buffered() != 0 {
+		t.Fatalf("Fill = %v, %d buffered", err, r.Buffered())
+	}
+	if err := r.Fill(); err != nil || string(r.Peek(100)) != "NOOP\r\nQUIT\r\n" {
+		t.Fatalf("Fill = %v, peek %q", err, r.Peek(100))
+	}
+	if err := r.Fill(); err != nil {
+		t.Fatalf("Fill with data buffered: %v", err)
+	}
+	for _, want := range []string{"NOOP", "QUIT"} {
+		if l, err := r.ReadCommand(100); l != want || err != nil {
+			t.Fatalf("got %q, %v; want %q", l, err, want)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/sasl"
 	"github.com/postern-mta/postern/internal/smtpd"
+	"github.com/postern-mta/postern/internal/tlsconf"
 )
 
 // Server is a running test server.
@@ -94,6 +95,11 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 		t.Fatal(err)
 	}
 	pol.Resolver = opt.Resolver
+	tl, err := tlsconf.New(cfg) // as the daemon: a certificate in main.cf offers TLS
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		cancel()
@@ -103,7 +109,7 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))}
 	var ids atomic.Int64 // predictable queue IDs: 0000000001, …
 	s.SMTP = &smtpd.Server{Config: sc, Stress: stress, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt,
-		Anvil: s.Anvil, EventLimitExempt: pol.EventLimitExempt,
+		Anvil: s.Anvil, EventLimitExempt: pol.EventLimitExempt, TLS: tl,
 		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
 		Log:   slog.New(&s.log), SASL: opt.SASL}
 	pol.Warn = func(m string) { s.SMTP.Log.Warn(m) } // as the daemon wires it

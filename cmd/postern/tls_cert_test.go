@@ -1,0 +1,74 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postern-mta/postern/internal/testperm"
+)
+
+// certPEM is a self-signed ECDSA key and certificate for name.
+func certPEM(t *testing.T, name string) []byte {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	return append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+}
+
+// The daemon reads certificates after it dropped root (at reload, and
+// when they change): one mail_owner can read through its group loads;
+// one only root can read makes `postern check` warn and reload refuse,
+// and the running configuration stays.
+func TestCertificateReadAsMailOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to test dropping root (CI runs as root)")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	gid, _ := strconv.Atoi(nobody.Gid)
+	main := "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmail_owner = nobody\n"
+	in := newInstance(t, main)
+	certDir := filepath.Join(in.dir, "certs")
+	os.Mkdir(certDir, 0o755)
+	cert := filepath.Join(certDir, "mx.pem")
+	os.WriteFile(cert, certPEM(t, "mx.example.test"), 0o640)
+	os.Chown(cert, 0, gid)
+	in.writeMain(t, main+"smtpd_tls_chain_files = "+cert)
+	testperm.OpenDirs(in.dir)
+	in.start(t)
+	if out, e, code := in.run(t, "reload"); code != 0 {
+		t.Fatalf("reload with a certificate nobody's group reads: exit %d %s%s", code, out, e)
+	}
+	os.Chmod(cert, 0o600)
+	out, e, _ := in.run(t, "check")
+	if want := cert + ": nobody cannot read it (mode 600, owner root)"; !strings.Contains(out+e, want) {
+		t.Errorf("check does not say %q:\n%s%s", want, out, e)
+	}
+	out, e, code := in.run(t, "reload")
+	if code == 0 || !strings.Contains(out+e, "permission denied") {
+		t.Errorf("reload with a certificate only root reads: exit %d %s%s", code, out, e)
+	}
+	if _, e, code := in.run(t, "stop"); code != 0 {
+		t.Errorf("stop: %s", e)
+	}
+}

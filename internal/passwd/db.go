@@ -1,0 +1,201 @@
+package passwd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DB is a passwd-file in use. It reloads itself when the file changes:
+// each lookup stats the file (device, inode, size, modification time)
+// and reads it again when any differs. A new version that does not
+// parse is logged once and the previous one stays in use.
+type DB struct {
+	path string
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	file      *File
+	loaded    fileID // the version in use
+	failed    fileID // the last version that did not load (logged once)
+	hasFailed bool
+
+	// slots bound the verifications running at once: each may take
+	// MaxArgon2Memory, so memory stays below GOMAXPROCS times that.
+	slots chan struct{}
+}
+
+type fileID struct {
+	dev, ino uint64
+	size     int64
+	mtime    time.Time
+}
+
+// Open reads the passwd-file at path; an unreadable or bad file is an
+// error. log receives reload failures (nil: slog.Default()).
+func Open(path string, log *slog.Logger) (*DB, error) {
+	db := &DB{path: path, log: log, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	f, id, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	db.file, db.loaded = f, id
+	return db, nil
+}
+
+// SetLog replaces the logger for reload failures.
+func (db *DB) SetLog(log *slog.Logger) {
+	db.mu.Lock()
+	db.log = log
+	db.mu.Unlock()
+}
+
+// Path is the file's name.
+func (db *DB) Path() string { return db.path }
+
+func statID(fi os.FileInfo) fileID {
+	id := fileID{size: fi.Size(), mtime: fi.ModTime()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.dev, id.ino = uint64(st.Dev), st.Ino
+	}
+	return id
+}
+
+// load reads and parses path; the id is the stat taken before reading,
+// and a file that changed while being read is an error (the next
+// lookup tries again).
+func load(path string) (*File, fileID, error) {
+	fd, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fileID{}, fmt.Errorf("%w (the daemon runs as mail_owner: give the file its group, mode 0640)", err)
+	}
+	if err != nil {
+		return nil, fileID{}, err
+	}
+	defer fd.Close()
+	fi, err := fd.Stat()
+	if err != nil {
+		return nil, fileID{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fileID{}, fmt.Errorf("%s: not a regular file", path)
+	}
+	id := statID(fi)
+	data, err := io.ReadAll(io.LimitReader(fd, MaxFileSize+1))
+	if err != nil {
+		return nil, id, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, id, fmt.Errorf("%s: larger than %d MiB", path, MaxFileSize>>20)
+	}
+	f, err := Parse(path, data)
+	return f, id, err
+}
+
+// current is the file to use: reloaded first if it changed on disk.
+func (db *DB) current() *File {
+	fi, err := os.Stat(db.path)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err != nil {
+		db.failOnce(fileID{}, err)
+		return db.file
+	}
+	id := statID(fi)
+	if id == db.loaded {
+		db.hasFailed = false // back to the version in use: log the next failure
+		return db.file
+	}
+	if db.hasFailed && id == db.failed {
+		return db.file
+	}
+	f, got, err := load(db.path)
+	if err == nil && got != id {
+		return db.file // changed again meanwhile: the next lookup reads it
+	}
+	if err != nil {
+		db.failOnce(id, err)
+		return db.file
+	}
+	db.file, db.loaded, db.hasFailed = f, id, false
+	db.logger().Info(fmt.Sprintf("passwd-file %s: reloaded, %d users", db.path, len(f.Users)))
+	return f
+}
+
+// failOnce logs a version that did not load (id is zero when the file
+// cannot be stat'ed), once per version.
+func (db *DB) failOnce(id fileID, err error) {
+	if db.hasFailed && db.failed == id {
+		return
+	}
+	db.failed, db.hasFailed = id, true
+	db.logger().Warn(fmt.Sprintf("passwd-file %s: %v; keeping the version read before", db.path, err))
+}
+
+func (db *DB) logger() *slog.Logger {
+	if db.log == nil {
+		return slog.Default()
+	}
+	return db.log
+}
+
+// Result is the outcome of Verify.
+type Result struct {
+	OK     bool
+	User   string // the name that logged in, lowercased
+	Reason string // why not, for the log only
+}
+
+// ErrBusy is returned when ctx ends while waiting for a verification
+// slot.
+var ErrBusy = errors.New("passwd-file: too many verifications waiting")
+
+// Verify checks user's password. Exactly one hash is verified whatever
+// the outcome, so that the time taken does not tell whether the user
+// exists: an unknown or locked user is checked against a dummy hash of
+// the file's most common scheme and cost. from is the client's address
+// (allow_nets); the zero Addr matches no allow_nets.
+func (db *DB) Verify(ctx context.Context, user, password string, from netip.Addr) (Result, error) {
+	f := db.current()
+	name := lower(user)
+	e := f.Users[name]
+	h, real := f.dummy, false
+	if e != nil {
+		if _, isLocked := e.Hash.(locked); !isLocked {
+			h, real = e.Hash, true
+		}
+	}
+	select {
+	case db.slots <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("%w: %v", ErrBusy, ctx.Err())
+	}
+	ok := h.Verify([]byte(password))
+	<-db.slots
+	switch {
+	case e == nil:
+		return Result{Reason: "unknown user"}, nil
+	case !real:
+		return Result{Reason: "account is locked"}, nil
+	case !ok:
+		return Result{Reason: "wrong password"}, nil
+	case e.NoLogin:
+		r := "nologin"
+		if e.Reason != "" {
+			r += ": " + e.Reason
+		}
+		return Result{Reason: r}, nil
+	case !e.allowed(from):
+		return Result{Reason: fmt.Sprintf("allow_nets does not include %s", from)}, nil
+	}
+	return Result{OK: true, User: name}, nil
+}

@@ -1,0 +1,204 @@
+package passwd
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func openTest(t *testing.T, content string) (*DB, string, *syncBuffer) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(p, []byte(content), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	db, err := Open(p, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, p, logs
+}
+
+func TestVerify(t *testing.T) {
+	db, _, _ := openTest(t, "alice:"+hashBlf+"\n"+
+		"bob:"+hashSHA+"::::::allow_nets=192.0.2.0/24\n"+
+		"carol:*\n"+
+		"dave:"+hashBlf+"::::::nologin reason=gone\n")
+	inNet, outNet := netip.MustParseAddr("192.0.2.9"), netip.MustParseAddr("198.51.100.1")
+	tests := []struct {
+		user, pw string
+		from     netip.Addr
+		ok       bool
+		name     string
+		reason   string
+	}{
+		{"alice", "secret", outNet, true, "alice", ""},
+		{"ALICE", "secret", outNet, true, "alice", ""},
+		{"alice", "wrong", outNet, false, "", "wrong password"},
+		{"alice", "", outNet, false, "", "wrong password"},
+		{"nobody", "secret", outNet, false, "", "unknown user"},
+		{"bob", "secret", inNet, true, "bob", ""},
+		{"bob", "secret", outNet, false, "", "allow_nets does not include 198.51.100.1"},
+		{"bob", "wrong", inNet, false, "", "wrong password"},
+		{"carol", "secret", outNet, false, "", "account is locked"},
+		{"dave", "secret", outNet, false, "", "nologin: gone"},
+		{"dave", "wrong", outNet, false, "", "wrong password"},
+	}
+	for _, tt := range tests {
+		r, err := db.Verify(context.Background(), tt.user, tt.pw, tt.from)
+		if err != nil || r.OK != tt.ok || r.User != tt.name || r.Reason != tt.reason {
+			t.Errorf("Verify(%q, %q, %v) = %+v, %v; want ok=%v user=%q reason=%q", tt.user, tt.pw, tt.from, r, err, tt.ok, tt.name, tt.reason)
+		}
+	}
+}
+
+// A verification waiting for a slot gives up when its context ends.
+func TestVerifyBusy(t *testing.T) {
+	db, _, _ := openTest(t, "alice:"+hashBlf+"\n")
+	for range cap(db.slots) {
+		db.slots <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := db.Verify(ctx, "alice", "secret", netip.Addr{}); err == nil {
+		t.Fatal("no error with every slot taken and the context over")
+	}
+}
+
+// replace writes content to path the way an editor or postern passwd
+// does (a new inode renamed into place), so the stat always differs.
+func replace(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(content), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func verifyOK(t *testing.T, db *DB, user, pw string) bool {
+	t.Helper()
+	r, err := db.Verify(context.Background(), user, pw, netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.OK
+}
+
+func TestReloadOnChange(t *testing.T) {
+	db, p, logs := openTest(t, "alice:"+hashBlf+"\n")
+	if !verifyOK(t, db, "alice", "secret") || verifyOK(t, db, "bob", "secret") {
+		t.Fatal("first version")
+	}
+	// A new user appears without any reload command.
+	replace(t, p, "alice:"+hashBlf+"\nbob:"+hashSHA+"\n")
+	if !verifyOK(t, db, "bob", "secret") {
+		t.Fatal("bob was added but cannot log in")
+	}
+	// In-place rewrite, same inode, different size.
+	if err := os.WriteFile(p, []byte("bob:"+hashSHA+"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if verifyOK(t, db, "alice", "secret") || !verifyOK(t, db, "bob", "secret") {
+		t.Fatal("alice was removed in place but can still log in")
+	}
+	// A bad version is logged once and the previous one stays.
+	replace(t, p, "bob:"+hashSHA+"\ncarol:{PLAIN}secret\n")
+	for range 3 {
+		if !verifyOK(t, db, "bob", "secret") {
+			t.Fatal("a bad new file threw away the good old one")
+		}
+	}
+	if n := strings.Count(logs.String(), "line 2: user carol: unsupported password scheme {PLAIN}"); n != 1 {
+		t.Fatalf("the bad file was logged %d times, want once:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "keeping the version read before") {
+		t.Errorf("log does not say the old version stays:\n%s", logs)
+	}
+	// A removed file keeps the old version too.
+	os.Remove(p)
+	for range 3 {
+		if !verifyOK(t, db, "bob", "secret") {
+			t.Fatal("a removed file threw away the good old one")
+		}
+	}
+	if n := strings.Count(logs.String(), "no such file"); n != 1 {
+		t.Fatalf("the missing file was logged %d times, want once:\n%s", n, logs)
+	}
+	// The repaired file is read.
+	replace(t, p, "carol:"+hashBlf+"\n")
+	if !verifyOK(t, db, "carol", "secret") || verifyOK(t, db, "bob", "secret") {
+		t.Fatal("the repaired file was not read")
+	}
+	// Same size, same inode, only the modification time differs.
+	same := "carol:" + strings.Replace(hashBlf, "M3J4", "M3J5", 1) + "\n"
+	if err := os.WriteFile(p, []byte(same), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(p, future, future)
+	if verifyOK(t, db, "carol", "secret") {
+		t.Fatal("a change of content with the same size and inode was not read")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(filepath.Join(dir, "missing"), nil); err == nil {
+		t.Error("Open of a missing file works")
+	}
+	if _, err := Open(dir, nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Open of a directory: %v", err)
+	}
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("x:{MD5}y\n"), 0o600)
+	if _, err := Open(bad, nil); err == nil || !strings.Contains(err.Error(), bad+", line 1") {
+		t.Errorf("Open of a bad file: %v", err)
+	}
+}
+
+// Known and unknown users take the same time: compare the two.
+func BenchmarkVerify(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "users")
+	field, _ := NewHash(DefaultScheme, []byte("secret"))
+	os.WriteFile(p, []byte("alice:"+field+"\n"), 0o640)
+	db, err := Open(p, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, user := range []string{"alice", "nobody"} {
+		b.Run(user, func(b *testing.B) {
+			for b.Loop() {
+				db.Verify(context.Background(), user, "wrong", netip.Addr{})
+			}
+		})
+	}
+}
