@@ -82,3 +82,36 @@ func FuzzAuthSession(f *testing.F) {
 		<-done
 	})
 }
+
+// postern's default smtpd_tls_auth_only = yes over a real STARTTLS: no
+// AUTH in plaintext, AUTH after the handshake, then relay from outside
+// mynetworks with "with ESMTPSA" and the login in the Received: header
+// and the client= line.
+func TestAuthAfterStartTLS(t *testing.T) {
+	s := smtptest.NewServerWith(t, "smtpd_tls_security_level = may\nsmtpd_sasl_auth_enable = yes\nmynetworks = 127.0.0.2/32\n"+
+		"smtpd_sasl_authenticated_header = yes\n"+smtptest.TLSConf(t, t.TempDir()), smtptest.Options{SASL: smtpd.NewFakeSASL()})
+	c := dialTLSTest(t, s.Addr)
+	c.reply()
+	if r := c.cmd("EHLO laptop.example", "250-"); strings.Contains(r, "AUTH") {
+		t.Fatalf("AUTH offered in plaintext:\n%s", r)
+	}
+	c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==", "503 5.5.1 Error: authentication not enabled")
+	c.startTLS(clientTLS())
+	if r := c.cmd("EHLO laptop.example", "250-"); !strings.Contains(r, "\n250-AUTH PLAIN LOGIN\n") {
+		t.Fatalf("AUTH not offered over TLS:\n%s", r)
+	}
+	c.cmd("MAIL FROM:<alice@example.test>", "250 ")
+	c.cmd("RCPT TO:<friend@remote.example>", "454 4.7.1 <friend@remote.example>: Relay access denied")
+	c.cmd("RSET", "250 ")
+	c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==", "235 2.7.0 Authentication successful")
+	c.cmd("MAIL FROM:<alice@example.test>", "250 ")
+	c.cmd("RCPT TO:<friend@remote.example>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.cmd("Subject: t\r\n\r\nhello\r\n.", "250 2.0.0 Ok: queued as ")
+	c.cmd("QUIT", "221 ")
+	msgs := s.Queue.Messages()
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Body), "\t(Authenticated sender: alice)\r\n\tby mx.example.test (postern) with ESMTPSA id ") {
+		t.Fatalf("queued %d: %v", len(msgs), msgs)
+	}
+	waitLog(t, s, ": client=unknown[127.0.0.1], sasl_method=PLAIN, sasl_username=alice\n")
+}
