@@ -90,17 +90,15 @@ var features = []*feature{
 		},
 	},
 	{
-		what: "STARTTLS for incoming mail",
-		risk: "mail would otherwise be accepted in plaintext",
+		// smtpd does STARTTLS itself (smtpd_tls_*); these configure
+		// Postfix's postscreen and tlsproxy, which postern does not have.
+		what: "postscreen's TLS (tlsproxy)",
+		risk: "postern's smtpd offers STARTTLS itself: set smtpd_tls_* instead",
 		gates: []gate{
-			{"smtpd_tls_security_level", []string{"none", ""}},
-			{"smtpd_use_tls", no}, {"smtpd_enforce_tls", no}, {"smtpd_tls_wrappermode", no},
 			{"postscreen_tls_security_level", []string{"none", ""}},
 			{"postscreen_use_tls", no}, {"postscreen_enforce_tls", no},
 		},
-		dependents: []string{"smtpd_tls_*", "smtpd_starttls_timeout", "tls_server_sni_maps",
-			"tls_session_ticket_cipher", "tls_eecdh_*", "tls_dane_digests", "tlsproxy_*",
-			"relay_clientcerts"},
+		dependents: []string{"tls_dane_digests", "tlsproxy_*"},
 	},
 	{
 		what: "these TLS settings for outgoing mail",
@@ -125,12 +123,6 @@ var features = []*feature{
 			{"tls_wildcard_matches_multiple_labels", []string{"yes"}},
 			{"tls_*", none},
 		},
-	},
-	{
-		what:       "SMTP AUTH (SASL) for incoming mail",
-		risk:       "clients could not authenticate, and permit_sasl_authenticated never matches",
-		gates:      []gate{{"smtpd_sasl_auth_enable", no}},
-		dependents: []string{"smtpd_sasl_*", "broken_sasl_auth_clients", "cyrus_sasl_config_path"},
 	},
 	{
 		what: "milters",
@@ -269,16 +261,13 @@ const defaultCommandFilter = "1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABC
 // later) already exclude these.
 var protocolsOff = []string{"", "!sslv2, !sslv3", "!sslv3, !sslv2", ">=tlsv1", "!sslv2", "!sslv3"}
 
-// serverProtocolsOff: the SMTP server's TLS 1.2 floor already excludes
-// these.
-var serverProtocolsOff = append([]string{">=tlsv1.1", ">=tlsv1.2", "!sslv2, !sslv3, !tlsv1, !tlsv1.1", "!sslv2, !sslv3, !tlsv1", "!tlsv1, !tlsv1.1"}, protocolsOff...)
-
 // ciphersOff: the cipher grades Go's default suites satisfy ("null" and
 // explicit cipher lists are refused).
 var ciphersOff = []string{"", "export", "low", "medium", "high"}
 
 // noEffect are accepted on purpose with no effect, each with its reason.
 var noEffect = map[string]string{
+	"cyrus_sasl_config_path":                 "postern has no Cyrus SASL: smtpd_sasl_type = dovecot or passwd-file",
 	"biff":                                   "postern does not notify the biff (comsat) service",
 	"readme_directory":                       "postern installs no README files",
 	"html_directory":                         "postern installs no HTML documentation",
