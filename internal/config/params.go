@@ -235,6 +235,8 @@ var DifferFromPostfix = map[string]string{
 	"smtpd_tls_mandatory_protocols": ">=TLSv1",
 	"smtpd_tls_protocols":           ">=TLSv1",
 	"tls_session_ticket_cipher":     "aes-256-cbc",
+	// AUTH only after STARTTLS (README)
+	"smtpd_tls_auth_only": "no",
 
 	// per-request deadlines always, not only under stress (README)
 	"smtpd_per_request_deadline": "${stress?{yes}:{no}}",

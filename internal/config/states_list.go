@@ -34,7 +34,7 @@ var security = []string{
 	"default_process_limit", "stress", "message_size_limit", "header_size_limit",
 	"line_length_limit", "queue_minfree", "smtpd_helo_required", "smtpd_delay_reject",
 	"smtpd_forbid_*", "cleanup_replace_stray_cr_lf", "disable_vrfy_command", "smtpd_client_*",
-	"smtpd_sasl_*", "smtpd_tls_*", "smtp_tls_*", "smtp_sasl_*", "smtp_use_tls", "smtp_enforce_tls",
+	"smtpd_sasl_*", "smtpd_tls_*", "smtpd_use_tls", "smtpd_enforce_tls", "smtpd_starttls_timeout", "relay_clientcerts", "broken_sasl_auth_clients", "smtp_tls_*", "smtp_sasl_*", "smtp_use_tls", "smtp_enforce_tls",
 	"tls_*", "tlsproxy_*", "postscreen_*", "*milter*", "*_checks", "content_filter",
 	"allow_mail_to_commands", "allow_mail_to_files", "default_privs", "mail_owner",
 	"authorized_*_users", "local_login_sender_maps", "master_service_disable",

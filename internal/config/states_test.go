@@ -138,7 +138,7 @@ func TestStateOf(t *testing.T) {
 		{"smtpd_sender_login_maps", "hash:/etc/postfix/senders", StateImplemented, true},
 		{"smtpd_sasl_mechanism_filter", "plain", StateImplemented, true},
 		{"smtpd_tls_auth_only", "no", StateImplemented, true},
-		{"cyrus_sasl_config_path", "/etc/sasl2", StateRefused, true},
+		{"cyrus_sasl_config_path", "/etc/sasl2", StateNoEffect, true},
 		{"smtpd_sasl_path", "private/auth", StateImplemented, true},
 		{"smtpd_milters", "inet:127.0.0.1:8891", StateRefused, false},
 		{"smtpd_milters", "", StateRefused, true},
