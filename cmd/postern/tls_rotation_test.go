@@ -273,13 +273,13 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	failed := false
-	defer func() {
-		if failed {
-			close(stop)
-			wg.Wait()
-		}
-	}()
+	// stopLoad ends the load once: at the end, or when the test fails
+	// (the workers QUIT before the daemon is stopped).
+	stopLoad := sync.OnceFunc(func() {
+		close(stop)
+		wg.Wait()
+	})
+	defer stopLoad()
 	// loadMoves waits until every worker has sent two more messages (a
 	// reconnecting one has shaken hands again): the event that shows the
 	// load went on across a replacement.
@@ -303,10 +303,8 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 			select {
 			case <-wake:
 			case err := <-errs:
-				failed = true
 				t.Fatalf("%s: %v", what, err)
 			case <-deadline:
-				failed = true
 				t.Fatalf("%s: %d workers sent nothing for 3 minutes", what, behind)
 			}
 		}
@@ -316,14 +314,12 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 		t.Helper()
 		c, err := dialSTARTTLS(addr)
 		if err != nil {
-			failed = true
 			t.Fatalf("%s: probe: %v", what, err)
 		}
 		c.cmd("QUIT", 221)
 		c.conn.Close()
 		gen, ok := fps[c.leaf]
 		if !ok {
-			failed = true
 			t.Fatalf("%s: the server presented an unknown certificate %s", what, c.leaf)
 		}
 		return gen
@@ -348,12 +344,10 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 		gen := newGen()
 		st.replace(gen)
 		if got := probe(st.what); got != gen {
-			failed = true
 			t.Fatalf("%s: the next handshake presented generation %d, want %d", st.what, got, gen)
 		}
 		loadMoves(st.what)
 		if got := probe(st.what + ", under load"); got != gen {
-			failed = true
 			t.Fatalf("%s: a handshake under load presented generation %d, want %d", st.what, got, gen)
 		}
 	}
@@ -363,14 +357,12 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 	bad := newGen()
 	renameOver(chainPEM(t, smtptest.NewCert(t, "mx.example.test"), certs[bad]))
 	if got := probe("key mismatch"); got != good {
-		failed = true
 		t.Fatalf("after a key mismatch the server presented generation %d, want the previous %d", got, good)
 	}
 	loadMoves("key mismatch")
 	probe("key mismatch, under load")
 	const refused = "cannot reload the certificates of smtpd_tls_chain_files"
 	if n := strings.Count(in.maillog(t), refused); n != 1 {
-		failed = true
 		t.Fatalf("%d lines %q after the key mismatch, want 1:\n%s", n, refused, in.maillog(t))
 	}
 	if !strings.Contains(in.maillog(t), "private key does not match public key") {
@@ -381,14 +373,11 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 	last := newGen()
 	symlinkSwap(last)
 	if got := probe("after the bad one"); got != last {
-		failed = true
 		t.Fatalf("a good replacement after a bad one: generation %d presented, want %d", got, last)
 	}
 	loadMoves("after the bad one")
 
-	close(stop)
-	wg.Wait()
-	failed = false
+	stopLoad()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
