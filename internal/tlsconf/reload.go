@@ -29,6 +29,9 @@ type certStore struct {
 	info  func(string)
 	now   func() time.Time
 	files []string
+	// settle waits before a set that does not load is called bad (a
+	// test replaces it).
+	settle func()
 }
 
 type loadedCerts struct {
@@ -38,11 +41,13 @@ type loadedCerts struct {
 
 // newCertStore loads src now: an error is fatal for New.
 func newCertStore(src Source, now func() time.Time) (*certStore, error) {
-	st := &certStore{src: src, now: now, files: src.Files(), warn: func(string) {}, info: func(string) {}}
+	st := &certStore{src: src, now: now, files: src.Files(), warn: func(string) {}, info: func(string) {},
+		settle: func() {}} // at start or reload an error is reported at once
 	certs, sig, err := st.load(signature(st.files))
 	if err != nil {
 		return nil, err
 	}
+	st.settle = func() { time.Sleep(settleTime) }
 	st.cur.Store(&loadedCerts{certs: certs, sig: sig})
 	return st, nil
 }
@@ -82,9 +87,16 @@ type fileID struct {
 	err         string
 }
 
+// settleTime is how long a set that fails to load is given to change
+// again before it is called bad: certbot swaps its live/ links one by
+// one (privkey.pem, then fullchain.pem), and a handshake in between sees
+// a key that does not match its certificate, or a missing file.
+const settleTime = 200 * time.Millisecond
+
 // load reads the files until they stay the same while being read (a
-// replacement of several files may be seen half done); it returns the
-// signature of what it read.
+// replacement of several files may be seen half done) and, when what
+// it read does not load, until they stay the same for settleTime; it
+// returns the signature of what it read.
 func (st *certStore) load(sig []fileID) ([]tls.Certificate, []fileID, error) {
 	for attempt := 0; ; attempt++ {
 		certs, err := st.src.Load()
@@ -92,10 +104,18 @@ func (st *certStore) load(sig []fileID) ([]tls.Certificate, []fileID, error) {
 			err = Expired(certs, st.now())
 		}
 		after := signature(st.files)
-		if slices.Equal(after, sig) || attempt == 3 {
-			return certs, after, err
+		if !slices.Equal(after, sig) && attempt < 3 {
+			sig = after
+			continue
 		}
-		sig = after
+		if err != nil && attempt < 3 {
+			st.settle()
+			if next := signature(st.files); !slices.Equal(next, after) {
+				sig = next
+				continue
+			}
+		}
+		return certs, after, err
 	}
 }
 
