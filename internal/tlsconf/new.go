@@ -65,8 +65,11 @@ func newAt(cfg *config.Config, now func() time.Time) (*Server, error) {
 	if s.cas, err = loadCAs(r.get("smtpd_tls_CAfile"), r.get("smtpd_tls_CApath")); err != nil {
 		return nil, err
 	}
-	if tc.ClientAuth != tls.NoClientCert {
-		tc.ClientCAs = s.cas // their names go in the certificate request
+	if tc.ClientAuth != tls.NoClientCert && s.cas != nil {
+		tc.ClientCAs = s.cas.all // their names go in the certificate request
+	}
+	if s.cas != nil && s.cas.n == 0 {
+		s.warnings = append(s.warnings, "smtpd_tls_CAfile/smtpd_tls_CApath: no self-signed root certificate: no client certificate can be trusted (a chain must reach a root, as in OpenSSL)")
 	}
 	s.verifyDepth = int(r.integer("smtpd_tls_ccert_verifydepth"))
 

@@ -48,7 +48,6 @@ package tlsconf
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"log/slog"
 	"time"
 )
@@ -63,7 +62,7 @@ type Server struct {
 	tc          *tls.Config
 	certs       *certStore
 	sni         *sniMaps
-	cas         *x509.CertPool
+	cas         *caSet
 	verifyDepth int
 	warnings    []string
 	now         func() time.Time
