@@ -88,7 +88,11 @@ func (s *Server) logger() *slog.Logger {
 // reloaded first when its files changed.
 func (s *Server) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if s.sni != nil {
-		certs, err := s.sni.lookup(hello.ServerName)
+		from := "unknown"
+		if hello.Conn != nil {
+			from = hello.Conn.RemoteAddr().String()
+		}
+		certs, err := s.sni.lookup(hello.ServerName, from)
 		if err != nil {
 			return nil, err
 		}
