@@ -33,8 +33,12 @@ func newAt(cfg *config.Config, now func() time.Time) (*Server, error) {
 		return nil, r.err
 	}
 	s := &Server{now: now}
-	if s.certs, err = newCertStore(src, now); err != nil {
+	var expired error
+	if s.certs, expired, err = newCertStore(src, now); err != nil {
 		return nil, err
+	}
+	if expired != nil {
+		s.warnings = append(s.warnings, fmt.Sprintf("%s: %v: serving it anyway; renew it", src.Param, expired))
 	}
 	s.certs.warn = func(m string) { s.logger().Warn(m) }
 	s.certs.info = func(m string) { s.logger().Info(m) }

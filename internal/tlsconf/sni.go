@@ -67,9 +67,12 @@ func (m *sniMaps) store(value string) (*certStore, error) {
 	if st, ok := m.stores[value]; ok {
 		return st, nil
 	}
-	st, err := newCertStore(Source{Param: "tls_server_sni_maps", Chain: config.Fields(value)}, m.now)
+	st, expired, err := newCertStore(Source{Param: "tls_server_sni_maps", Chain: config.Fields(value)}, m.now)
 	if err != nil {
 		return nil, err
+	}
+	if expired != nil {
+		m.warn(fmt.Sprintf("tls_server_sni_maps: %v: serving it anyway; renew it", expired))
 	}
 	st.warn, st.info = m.warn, m.info
 	m.stores[value] = st

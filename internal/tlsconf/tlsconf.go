@@ -16,7 +16,9 @@
 //
 // Reloading: every handshake stats the certificate files (reload.go) and
 // loads them again when one changed: no timer, no inotify, no reload
-// command. A bad new certificate is logged once and the old one stays.
+// command. A bad new certificate (expired too) is logged once and the
+// old one stays. At start an expired certificate is served, with a
+// warning (Warnings), as Postfix serves it.
 //
 // Protocols (protocols.go): smtpd_tls_protocols at level may,
 // smtpd_tls_mandatory_protocols at encrypt, in both Postfix syntaxes;
@@ -73,7 +75,8 @@ type Server struct {
 // picks and reloads the certificates.
 func (s *Server) Config() *tls.Config { return s.tc }
 
-// Warnings are the problems New tolerated (unknown cipher names).
+// Warnings are the problems New tolerated: unknown cipher names, an
+// expired certificate (served), client CA files without a root.
 func (s *Server) Warnings() []string { return s.warnings }
 
 func (s *Server) logger() *slog.Logger {

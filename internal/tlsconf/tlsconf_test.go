@@ -147,8 +147,6 @@ func TestCiphersApplied(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	dir := t.TempDir()
 	pem := writeFile(t, filepath.Join(dir, "s.pem"), serverPEM(t, "ecdsa", "mx.example"))
-	k, c := ca(t).leaf(t, "ecdsa", time.Now().Add(-time.Hour), x509.ExtKeyUsageServerAuth, "old.example")
-	old := writeFile(t, filepath.Join(dir, "old.pem"), append(k, c...))
 	base := "smtpd_tls_chain_files = " + pem + "\n"
 	for _, tc := range []struct{ main, err string }{
 		{"smtpd_tls_security_level = encrypt\n", "needs a certificate"},
@@ -158,7 +156,6 @@ func TestNewErrors(t *testing.T) {
 		{base + "smtpd_tls_ciphers = null\n", "null"},
 		{base + "smtpd_tls_exclude_ciphers = TLS_AES_128_GCM_SHA256\n", "TLS 1.3"},
 		{base + "smtpd_tls_exclude_ciphers = ECDHE\n", "excludes every TLS 1.2 cipher suite"},
-		{"smtpd_tls_chain_files = " + old + "\n", "expired"},
 		{"smtpd_tls_chain_files = " + filepath.Join(dir, "missing") + "\n", "no such file"},
 		{base + "tls_server_sni_maps = bogus:x\n", "tls_server_sni_maps"},
 	} {
@@ -343,5 +340,36 @@ func TestSNIInvalid(t *testing.T) {
 		return strings.HasPrefix(m, "WARN TLS SNI from unknown is invalid: 60009 bytes long, more than 255: \"a.a.")
 	}) {
 		t.Errorf("no warning for the long name: %q", rec.msgs)
+	}
+}
+
+// An expired certificate at start (or postern reload) is served with a
+// warning, as Postfix serves it: the daemon, plaintext port 25 too, must
+// not refuse to start. Replaced by a new expired one while running, it
+// is not taken (TestRotationUnderLoad): the one in use is kept.
+func TestExpiredAtStart(t *testing.T) {
+	dir := t.TempDir()
+	k, c := ca(t).leaf(t, "ecdsa", time.Now().Add(-time.Hour), x509.ExtKeyUsageServerAuth, "old.example")
+	old := writeFile(t, filepath.Join(dir, "old.pem"), append(k, c...))
+	sni := writeFile(t, filepath.Join(dir, "sni"), []byte("old.example "+old+"\n"))
+	def := writeFile(t, filepath.Join(dir, "s.pem"), serverPEM(t, "ecdsa", "mx.example"))
+	s := newServer(t, "smtpd_tls_chain_files = "+old+"\n")
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0], "smtpd_tls_chain_files: certificate old.example expired on") {
+		t.Errorf("warnings %q", w)
+	}
+	c2 := clientFor(t, "old.example")
+	c2.InsecureSkipVerify = true
+	if cs, err := handshake(t, s, c2); err != nil || leafName(cs) != "old.example" {
+		t.Errorf("handshake: %s, %v", leafName(cs), err)
+	}
+	// an SNI certificate loaded on first use: served and logged
+	s = newServer(t, "smtpd_tls_chain_files = "+def+"\ntls_server_sni_maps = texthash:"+sni+"\n")
+	rec := &logRecorder{}
+	s.Log = slog.New(rec)
+	if cs, err := handshake(t, s, c2); err != nil || leafName(cs) != "old.example" {
+		t.Errorf("SNI handshake: %s, %v", leafName(cs), err)
+	}
+	if rec.count("WARN tls_server_sni_maps: certificate old.example expired") != 1 {
+		t.Errorf("log %q", rec.msgs)
 	}
 }
