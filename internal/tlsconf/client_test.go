@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -73,5 +74,46 @@ func TestVerifyClientNeedsSelfSignedRoot(t *testing.T) {
 	}
 	if n, err := CARoots(caFile, ""); n != 0 || err != nil {
 		t.Errorf("CARoots(intermediate) = %d, %v", n, err)
+	}
+}
+
+// VerifyClient agrees with `openssl verify -purpose sslclient` (what
+// Postfix's OpenSSL decides) on each CAfile and client chain.
+func TestVerifyClientAsOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl is not installed")
+	}
+	dir := t.TempDir()
+	inter := subCA(t)
+	k, c := inter.leaf(t, "ecdsa", time.Now().Add(time.Hour), x509.ExtKeyUsageClientAuth, "client.example")
+	cert, err := tls.X509KeyPair(c, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafFile := writeFile(t, filepath.Join(dir, "leaf.pem"), c)
+	interFile := writeFile(t, filepath.Join(dir, "int.pem"), inter.pem)
+	rootFile := writeFile(t, filepath.Join(dir, "root.pem"), ca(t).pem)
+	both := writeFile(t, filepath.Join(dir, "both.pem"), append(append([]byte(nil), inter.pem...), ca(t).pem...))
+	for _, tc := range []struct{ caFile, untrusted string }{
+		{interFile, ""}, {interFile, interFile}, {both, ""}, {rootFile, interFile}, {rootFile, ""},
+	} {
+		args := []string{"verify", "-purpose", "sslclient", "-CAfile", tc.caFile}
+		chain := []*x509.Certificate{cert.Leaf}
+		if tc.untrusted != "" {
+			args = append(args, "-untrusted", tc.untrusted)
+			chain = append(chain, inter.cert)
+		}
+		out, err := exec.Command(openssl, append(args, leafFile)...).CombinedOutput()
+		opensslOK := err == nil
+		cas, err := loadCAs(tc.caFile, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{cas: cas, verifyDepth: 9, now: time.Now}
+		got := s.VerifyClient(chain)
+		if (got == nil) != opensslOK {
+			t.Errorf("CAfile %s, client sends %s: VerifyClient = %v; openssl: %s", filepath.Base(tc.caFile), filepath.Base(tc.untrusted), got, out)
+		}
 	}
 }
