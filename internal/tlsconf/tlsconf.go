@@ -45,7 +45,13 @@
 // Client certificates: smtpd_tls_ask_ccert or smtpd_tls_req_ccert make
 // the handshake request one (tls.RequestClientCert: an untrusted
 // certificate never fails the handshake, as in Postfix); VerifyClient
-// checks it against smtpd_tls_CAfile and smtpd_tls_CApath.
+// checks it against smtpd_tls_CAfile and smtpd_tls_CApath: trusted only
+// through a chain up to one of their self-signed roots, as OpenSSL
+// decides (client.go).
+//
+// Certificate files cut short or damaged inside a PEM block (read during
+// an in-place rewrite) are refused (certs.go); an SNI name that is not a
+// valid host name gets the default certificate unlooked-up (sni.go).
 package tlsconf
 
 import (
