@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -21,9 +25,14 @@ import (
 
 // certPEM is a self-signed ECDSA key and certificate for name.
 func certPEM(t *testing.T, name string) []byte {
+	return certPEMUntil(t, name, time.Now().AddDate(1, 0, 0))
+}
+
+// certPEMUntil is certPEM valid until notAfter.
+func certPEMUntil(t *testing.T, name string, notAfter time.Time) []byte {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0)}
+		DNSNames: []string{name}, NotBefore: notAfter.Add(-48 * time.Hour), NotAfter: notAfter}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -70,5 +79,60 @@ func TestCertificateReadAsMailOwner(t *testing.T) {
 	}
 	if _, e, code := in.run(t, "stop"); code != 0 {
 		t.Errorf("stop: %s", e)
+	}
+}
+
+// An expired certificate does not keep the daemon (plaintext port 25
+// too) from starting: it is served with a warning, as Postfix serves
+// it, and postern check warns rather than failing.
+func TestExpiredCertificateAtStart(t *testing.T) {
+	in := newInstance(t, "")
+	cert := filepath.Join(in.dir, "mx.pem")
+	os.WriteFile(cert, certPEMUntil(t, "mx.example.test", time.Now().Add(-24*time.Hour)), 0o600)
+	in.writeMain(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nsmtpd_tls_security_level = may\nsmtpd_tls_chain_files = "+cert)
+	out, e, _ := in.run(t, "check")
+	if want := "warning: parameter smtpd_tls_chain_files: the certificate for mx.example.test expired on"; !strings.Contains(out+e, want) {
+		t.Errorf("check does not say %q:\n%s%s", want, out, e)
+	}
+	in.start(t)
+	waitLog(t, in, "smtpd_tls_chain_files: certificate mx.example.test expired on")
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", in.port), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	say := func(line, want string) string {
+		t.Helper()
+		if line != "" {
+			fmt.Fprintf(conn, "%s\r\n", line)
+		}
+		var text string
+		for {
+			l, err := br.ReadString('\n')
+			text += l
+			if err != nil || len(l) < 4 || l[3] != '-' {
+				break
+			}
+		}
+		if !strings.Contains(text, want) {
+			t.Fatalf("%q: got %q; want %q", line, text, want)
+		}
+		return text
+	}
+	say("", "220 ")
+	say("EHLO client.example", "STARTTLS")
+	say("STARTTLS", "220 ")
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: "mx.example.test"})
+	if err := tc.Handshake(); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	if leaf := tc.ConnectionState().PeerCertificates[0]; time.Now().Before(leaf.NotAfter) {
+		t.Errorf("served a certificate valid until %s", leaf.NotAfter)
+	}
+	fmt.Fprintf(tc, "QUIT\r\n")
+	if _, _, code := in.run(t, "stop"); code != 0 {
+		t.Errorf("stop failed")
 	}
 }

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
@@ -51,7 +52,11 @@ func (c *checker) exposure() {
 		if _, set := c.cfg.SetInMain("smtpd_recipient_restrictions"); set {
 			name = "smtpd_recipient_restrictions"
 		}
-		c.errorf(name, "OPEN RELAY: inet_interfaces = %s listens beyond loopback, and these restrictions let any client relay to any domain: put reject_unauth_destination after the permit_* restrictions", c.value("inet_interfaces"))
+		fix := "put reject_unauth_destination after the permit_* restrictions"
+		if c.strangerHasCert() && (slices.Contains(relay, "permit_tls_all_clientcerts") || slices.Contains(rcpt, "permit_tls_all_clientcerts")) {
+			fix = "permit_tls_all_clientcerts lets through anybody with a certificate from a public CA of smtpd_tls_CAfile/smtpd_tls_CApath: trust a dedicated CA only, or use permit_tls_clientcerts"
+		}
+		c.errorf(name, "OPEN RELAY: inet_interfaces = %s listens beyond loopback, and these restrictions let any client relay to any domain: %s", c.value("inet_interfaces"), fix)
 	}
 	if !public {
 		return
@@ -105,7 +110,8 @@ func hasWorkingInstance(list []string) bool {
 
 // strangerVerdict walks a list as the SMTP server would for a stranger.
 // Access tables and classes might decide either way; they are passed over,
-// so a permit behind them is still seen.
+// so a permit behind them is still seen. permit_tls_all_clientcerts
+// permits a stranger when the client CA files trust public CAs.
 func (c *checker) strangerVerdict(list []string, nets []netip.Prefix) verdict {
 	items, _ := restriction.Parse(list, nil)
 	for _, it := range items {
@@ -119,6 +125,10 @@ func (c *checker) strangerVerdict(list []string, nets []netip.Prefix) verdict {
 				if p.Bits() == 0 {
 					return permits
 				}
+			}
+		case "permit_tls_all_clientcerts":
+			if c.strangerHasCert() {
+				return permits
 			}
 		}
 	}

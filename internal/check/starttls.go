@@ -27,8 +27,7 @@ func (c *checker) startTLS() {
 	if yes("smtpd_tls_ask_ccert") || req && level == "encrypt" {
 		return
 	}
-	for _, list := range []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions",
-		"smtpd_relay_restrictions", "smtpd_recipient_restrictions", "smtpd_data_restrictions", "smtpd_end_of_data_restrictions"} {
+	for _, list := range restrictionLists {
 		items, _ := c.cfg.List(list)
 		for _, it := range items {
 			switch n := strings.ToLower(it); n {

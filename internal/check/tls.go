@@ -201,7 +201,9 @@ func (c *checker) tlsCert(param string, cert tls.Certificate, now time.Time, hos
 	name := tlsconf.Subject(leaf)
 	switch left := leaf.NotAfter.Sub(now); {
 	case left <= 0:
-		c.errorf(param, "the certificate for %s expired on %s", name, leaf.NotAfter.UTC().Format(time.DateOnly))
+		// a warning, not an error: the daemon starts and serves it, as
+		// Postfix does (only a replacement while running is refused)
+		c.warnf(param, "the certificate for %s expired on %s: it is served, but clients that verify certificates fail: renew it", name, leaf.NotAfter.UTC().Format(time.DateOnly))
 	case left < certWarnBefore:
 		c.warnf(param, "the certificate for %s expires in %d days (%s): renew it", name, int(left.Hours()/24), leaf.NotAfter.UTC().Format(time.DateOnly))
 	}

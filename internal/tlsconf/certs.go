@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -52,6 +53,12 @@ func (s Source) Load() ([]tls.Certificate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.KeyParam, err)
 		}
+		if err := complete(certPEM); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", p.CertParam, p.Cert, err)
+		}
+		if err := complete(keyPEM); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", p.KeyParam, p.Key, err)
+		}
 		c, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s with %s %s: %w", p.CertParam, p.Cert, p.KeyParam, p.Key, err)
@@ -90,6 +97,9 @@ func loadChain(param string, files []string) ([]tls.Certificate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", param, err)
 		}
+		if err := complete(data); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", param, f, err)
+		}
 		found := false
 		for {
 			var b *pem.Block
@@ -122,6 +132,38 @@ func loadChain(param string, files []string) ([]tls.Certificate, error) {
 		return nil, fmt.Errorf("%s: no private key and certificate found", param)
 	}
 	return certs, nil
+}
+
+// complete returns an error for PEM data that is cut short or damaged:
+// a block that begins and does not decode (no END line, bad base64), or
+// a last line that is the start of a BEGIN line. A file rewritten in
+// place may be read half written; crypto/tls and encoding/pem would
+// skip the broken block and serve the key and leaf without the rest of
+// the chain. Text outside the blocks (comments) is allowed, as OpenSSL
+// allows it.
+func complete(data []byte) error {
+	begins := 0
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("-----BEGIN")) {
+			begins++
+		}
+	}
+	blocks := 0
+	for rest := data; ; blocks++ {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+	}
+	if begins > blocks {
+		return fmt.Errorf("%d of its %d PEM blocks do not decode (is the file complete?)", begins-blocks, begins)
+	}
+	trimmed := bytes.TrimRight(data, " \t\r\n")
+	last := trimmed[bytes.LastIndexByte(trimmed, '\n')+1:]
+	if len(last) > 0 && strings.HasPrefix("-----BEGIN ", string(last)) {
+		return fmt.Errorf("it ends in the start of a PEM block %q (is the file complete?)", last)
+	}
+	return nil
 }
 
 // Expired returns an error for the first certificate past its NotAfter.

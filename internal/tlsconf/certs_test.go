@@ -1,9 +1,13 @@
 package tlsconf
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,4 +98,83 @@ func splitPEM(t testing.TB, data []byte) (key, certs []byte) {
 		t.Fatal("no certificate")
 	}
 	return data[:i], data[i:]
+}
+
+// A file read while it is rewritten in place is refused, whatever the
+// point where the writer stopped inside a PEM block: loading the key and
+// leaf without the rest of the chain would serve a broken chain until
+// the next change. Text outside the blocks is allowed, as in OpenSSL.
+func TestLoadIncomplete(t *testing.T) {
+	dir := t.TempDir()
+	full := append(serverPEM(t, "ecdsa", "mx.example"), ca(t).pem...) // key, leaf, CA
+	key, chain := splitPEM(t, full)
+	last := bytes.LastIndex(full, []byte("-----BEGIN CERTIFICATE-----"))
+	f := func(name string, data []byte) string { return writeFile(t, filepath.Join(dir, name), data) }
+	cases := []struct {
+		name string
+		data []byte
+		ok   bool
+	}{
+		{"complete", full, true},
+		{"comments", append(append([]byte("# mx.example\n"), full...), "# end\n"...), true},
+		{"cut in the last block", full[:last+(len(full)-last)/2], false},
+		{"cut after the BEGIN line", full[:last+len("-----BEGIN CERTIFICATE-----\n")], false},
+		{"cut in the BEGIN line", full[:last+len("-----BEG")], false},
+		{"cut at a dash", full[:last+1], false},
+		{"cut in the END line", full[:len(full)-len("CATE-----\n")], false},
+		{"damaged middle block", bytes.Replace(full, chain[30:40], []byte("!!!!!!!!!!"), 1), false},
+	}
+	for _, tc := range cases {
+		p := f("chain.pem", tc.data)
+		certs, err := Source{Param: "smtpd_tls_chain_files", Chain: []string{p}}.Load()
+		if tc.ok != (err == nil) {
+			t.Errorf("chain file %s: error %v, want ok %v", tc.name, err, tc.ok)
+		} else if err == nil && len(certs[0].Certificate) != 2 {
+			t.Errorf("chain file %s: %d certificates", tc.name, len(certs[0].Certificate))
+		}
+		// the legacy pair: the same certificate file, the key apart
+		k := f("key.pem", key)
+		c := f("cert.pem", tc.data[min(len(key), len(tc.data)):])
+		pair := Source{Param: "smtpd_tls_cert_file", Pairs: []Pair{{CertParam: "smtpd_tls_cert_file", Cert: c, KeyParam: "smtpd_tls_key_file", Key: k}}}
+		if _, err := pair.Load(); tc.ok != (err == nil) && tc.name != "comments" {
+			t.Errorf("cert file %s: error %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+	// a key file cut short
+	k := f("key.pem", key[:len(key)-20])
+	c := f("cert.pem", chain)
+	pair := Source{Param: "smtpd_tls_cert_file", Pairs: []Pair{{CertParam: "smtpd_tls_cert_file", Cert: c, KeyParam: "smtpd_tls_key_file", Key: k}}}
+	if _, err := pair.Load(); err == nil || !strings.Contains(err.Error(), "smtpd_tls_key_file") {
+		t.Errorf("key file cut short: %v", err)
+	}
+}
+
+// A chain file rewritten in place: the half-written file keeps the old
+// certificate and is logged; the completed write is picked up.
+func TestReloadHalfWritten(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, filepath.Join(dir, "mx.pem"), serverPEM(t, "ecdsa", "old.example"))
+	s := newServer(t, "smtpd_tls_chain_files = "+p+"\n")
+	rec := &logRecorder{}
+	s.Log = slog.New(rec)
+	name := func() string {
+		c, err := s.getCertificate(&tls.ClientHelloInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Leaf.DNSNames[0] + fmt.Sprint(len(c.Certificate))
+	}
+	full := append(serverPEM(t, "ecdsa", "new.example"), ca(t).pem...)
+	last := bytes.LastIndex(full, []byte("-----BEGIN CERTIFICATE-----"))
+	writeFile(t, p, full[:last+100]) // in place: same inode
+	if got := name(); got != "old.example1" {
+		t.Errorf("half written: serving %s, want the old certificate", got)
+	}
+	if rec.count("WARN cannot reload") != 1 {
+		t.Errorf("log: %q", rec.msgs)
+	}
+	writeFile(t, p, full)
+	if got := name(); got != "new.example2" {
+		t.Errorf("completed: serving %s, want new.example with its chain", got)
+	}
 }

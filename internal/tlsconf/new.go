@@ -33,8 +33,12 @@ func newAt(cfg *config.Config, now func() time.Time) (*Server, error) {
 		return nil, r.err
 	}
 	s := &Server{now: now}
-	if s.certs, err = newCertStore(src, now); err != nil {
+	var expired error
+	if s.certs, expired, err = newCertStore(src, now); err != nil {
 		return nil, err
+	}
+	if expired != nil {
+		s.warnings = append(s.warnings, fmt.Sprintf("%s: %v: serving it anyway; renew it", src.Param, expired))
 	}
 	s.certs.warn = func(m string) { s.logger().Warn(m) }
 	s.certs.info = func(m string) { s.logger().Info(m) }
@@ -65,8 +69,11 @@ func newAt(cfg *config.Config, now func() time.Time) (*Server, error) {
 	if s.cas, err = loadCAs(r.get("smtpd_tls_CAfile"), r.get("smtpd_tls_CApath")); err != nil {
 		return nil, err
 	}
-	if tc.ClientAuth != tls.NoClientCert {
-		tc.ClientCAs = s.cas // their names go in the certificate request
+	if tc.ClientAuth != tls.NoClientCert && s.cas != nil {
+		tc.ClientCAs = s.cas.all // their names go in the certificate request
+	}
+	if s.cas != nil && s.cas.n == 0 {
+		s.warnings = append(s.warnings, "smtpd_tls_CAfile/smtpd_tls_CApath: no self-signed root certificate: no client certificate can be trusted (a chain must reach a root, as in OpenSSL)")
 	}
 	s.verifyDepth = int(r.integer("smtpd_tls_ccert_verifydepth"))
 

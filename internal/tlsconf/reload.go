@@ -19,7 +19,8 @@ import (
 // device, inode, size and modification time with those of the loaded
 // set: no timer and no inotify. A new set that does not load (unreadable,
 // half-written, key mismatch, expired) is reported once per change and
-// the set in use stays.
+// the set in use stays. At start (and postern reload) an expired
+// certificate is served with a warning: there is no other.
 type certStore struct {
 	src   Source
 	cur   atomic.Pointer[loadedCerts]
@@ -39,17 +40,20 @@ type loadedCerts struct {
 	sig   []fileID
 }
 
-// newCertStore loads src now: an error is fatal for New.
-func newCertStore(src Source, now func() time.Time) (*certStore, error) {
-	st := &certStore{src: src, now: now, files: src.Files(), warn: func(string) {}, info: func(string) {},
+// newCertStore loads src now: an error is fatal for New. An expired
+// certificate is not: with nothing else to serve it is served, as
+// Postfix does (opportunistic senders do not check), and expired says
+// so for a warning.
+func newCertStore(src Source, now func() time.Time) (st *certStore, expired error, err error) {
+	st = &certStore{src: src, now: now, files: src.Files(), warn: func(string) {}, info: func(string) {},
 		settle: func() {}} // at start or reload an error is reported at once
 	certs, sig, err := st.load(signature(st.files))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st.settle = func() { time.Sleep(settleTime) }
 	st.cur.Store(&loadedCerts{certs: certs, sig: sig})
-	return st, nil
+	return st, Expired(certs, now()), nil
 }
 
 // get returns the current certificates, reloading them first when a
@@ -69,6 +73,10 @@ func (st *certStore) get() []tls.Certificate {
 		return l.certs
 	}
 	certs, sig, err := st.load(sig)
+	if err == nil {
+		// a new certificate that has expired: the one in use is better
+		err = Expired(certs, st.now())
+	}
 	if err != nil {
 		st.bad = sig
 		st.warn(fmt.Sprintf("cannot reload the certificates of %s: %v; still using the previous ones", st.src.Param, err))
@@ -100,9 +108,6 @@ const settleTime = 200 * time.Millisecond
 func (st *certStore) load(sig []fileID) ([]tls.Certificate, []fileID, error) {
 	for attempt := 0; ; attempt++ {
 		certs, err := st.src.Load()
-		if err == nil {
-			err = Expired(certs, st.now())
-		}
 		after := signature(st.files)
 		if !slices.Equal(after, sig) && attempt < 3 {
 			sig = after

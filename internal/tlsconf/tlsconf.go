@@ -16,7 +16,9 @@
 //
 // Reloading: every handshake stats the certificate files (reload.go) and
 // loads them again when one changed: no timer, no inotify, no reload
-// command. A bad new certificate is logged once and the old one stays.
+// command. A bad new certificate (expired too) is logged once and the
+// old one stays. At start an expired certificate is served, with a
+// warning (Warnings), as Postfix serves it.
 //
 // Protocols (protocols.go): smtpd_tls_protocols at level may,
 // smtpd_tls_mandatory_protocols at encrypt, in both Postfix syntaxes;
@@ -43,12 +45,17 @@
 // Client certificates: smtpd_tls_ask_ccert or smtpd_tls_req_ccert make
 // the handshake request one (tls.RequestClientCert: an untrusted
 // certificate never fails the handshake, as in Postfix); VerifyClient
-// checks it against smtpd_tls_CAfile and smtpd_tls_CApath.
+// checks it against smtpd_tls_CAfile and smtpd_tls_CApath: trusted only
+// through a chain up to one of their self-signed roots, as OpenSSL
+// decides (client.go).
+//
+// Certificate files cut short or damaged inside a PEM block (read during
+// an in-place rewrite) are refused (certs.go); an SNI name that is not a
+// valid host name gets the default certificate unlooked-up (sni.go).
 package tlsconf
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"log/slog"
 	"time"
 )
@@ -63,7 +70,7 @@ type Server struct {
 	tc          *tls.Config
 	certs       *certStore
 	sni         *sniMaps
-	cas         *x509.CertPool
+	cas         *caSet
 	verifyDepth int
 	warnings    []string
 	now         func() time.Time
@@ -74,7 +81,8 @@ type Server struct {
 // picks and reloads the certificates.
 func (s *Server) Config() *tls.Config { return s.tc }
 
-// Warnings are the problems New tolerated (unknown cipher names).
+// Warnings are the problems New tolerated: unknown cipher names, an
+// expired certificate (served), client CA files without a root.
 func (s *Server) Warnings() []string { return s.warnings }
 
 func (s *Server) logger() *slog.Logger {
@@ -89,7 +97,11 @@ func (s *Server) logger() *slog.Logger {
 // reloaded first when its files changed.
 func (s *Server) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if s.sni != nil {
-		certs, err := s.sni.lookup(hello.ServerName)
+		from := "unknown"
+		if hello.Conn != nil {
+			from = hello.Conn.RemoteAddr().String()
+		}
+		certs, err := s.sni.lookup(hello.ServerName, from)
 		if err != nil {
 			return nil, err
 		}

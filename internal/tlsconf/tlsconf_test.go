@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,8 +147,6 @@ func TestCiphersApplied(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	dir := t.TempDir()
 	pem := writeFile(t, filepath.Join(dir, "s.pem"), serverPEM(t, "ecdsa", "mx.example"))
-	k, c := ca(t).leaf(t, "ecdsa", time.Now().Add(-time.Hour), x509.ExtKeyUsageServerAuth, "old.example")
-	old := writeFile(t, filepath.Join(dir, "old.pem"), append(k, c...))
 	base := "smtpd_tls_chain_files = " + pem + "\n"
 	for _, tc := range []struct{ main, err string }{
 		{"smtpd_tls_security_level = encrypt\n", "needs a certificate"},
@@ -156,7 +156,6 @@ func TestNewErrors(t *testing.T) {
 		{base + "smtpd_tls_ciphers = null\n", "null"},
 		{base + "smtpd_tls_exclude_ciphers = TLS_AES_128_GCM_SHA256\n", "TLS 1.3"},
 		{base + "smtpd_tls_exclude_ciphers = ECDHE\n", "excludes every TLS 1.2 cipher suite"},
-		{"smtpd_tls_chain_files = " + old + "\n", "expired"},
 		{"smtpd_tls_chain_files = " + filepath.Join(dir, "missing") + "\n", "no such file"},
 		{base + "tls_server_sni_maps = bogus:x\n", "tls_server_sni_maps"},
 	} {
@@ -289,5 +288,88 @@ func TestClientCertificates(t *testing.T) {
 	}
 	if sr := newServer(t, "smtpd_tls_chain_files = "+pem+"\nsmtpd_tls_req_ccert = yes\n"); sr.Config().ClientAuth != tls.RequestClientCert {
 		t.Errorf("req_ccert: ClientAuth = %v", sr.Config().ClientAuth)
+	}
+}
+
+// An SNI name that is not a valid host name is not looked up: the
+// default certificate, a warning with the name cut short. A 60 KB name
+// of 30000 labels would otherwise cost a table lookup per parent domain.
+func TestSNIInvalid(t *testing.T) {
+	dir := t.TempDir()
+	def := writeFile(t, filepath.Join(dir, "default.pem"), serverPEM(t, "ecdsa", "mx.example"))
+	b := writeFile(t, filepath.Join(dir, "b.pem"), serverPEM(t, "ecdsa", "b.example", "*.b.example"))
+	sni := writeFile(t, filepath.Join(dir, "sni"), []byte(fmt.Sprintf(".b.example %s\n", b)))
+	s := newServer(t, fmt.Sprintf("smtpd_tls_chain_files = %s\ntls_server_sni_maps = texthash:%s\n", def, sni))
+	rec := &logRecorder{}
+	s.Log = slog.New(rec)
+	long := strings.Repeat("a.", 30000) + "b.example"
+	for _, tc := range []struct {
+		name, want string
+		valid      bool
+	}{
+		{"x.b.example", "b.example", true},
+		{"X_1.B.example.", "b.example", true}, // underscore, case, trailing dot
+		{long, "mx.example", false},
+		{strings.Repeat("a", 64) + ".b.example", "mx.example", false},
+		{"bad!.b.example", "mx.example", false},
+		{"x..b.example", "mx.example", false},
+		{"-x.b.example", "mx.example", false},
+		{"x-.b.example", "mx.example", false},
+		{"x.b.example\x00evil", "mx.example", false},
+		{"x.b.example..", "mx.example", false},
+	} {
+		before := rec.count("WARN TLS SNI")
+		cert, err := s.getCertificate(&tls.ClientHelloInfo{ServerName: tc.name})
+		if err != nil {
+			t.Errorf("%.40q: %v", tc.name, err)
+			continue
+		}
+		if got := cert.Leaf.DNSNames[0]; got != tc.want {
+			t.Errorf("SNI %.40q: certificate for %s, want %s", tc.name, got, tc.want)
+		}
+		if warned := rec.count("WARN TLS SNI") > before; warned == tc.valid {
+			t.Errorf("SNI %.40q: warned %v", tc.name, warned)
+		}
+	}
+	for _, m := range rec.msgs {
+		if len(m) > 300 {
+			t.Errorf("warning of %d bytes: %.120s", len(m), m)
+		}
+	}
+	if !slices.ContainsFunc(rec.msgs, func(m string) bool {
+		return strings.HasPrefix(m, "WARN TLS SNI from unknown is invalid: 60009 bytes long, more than 255: \"a.a.")
+	}) {
+		t.Errorf("no warning for the long name: %q", rec.msgs)
+	}
+}
+
+// An expired certificate at start (or postern reload) is served with a
+// warning, as Postfix serves it: the daemon, plaintext port 25 too, must
+// not refuse to start. Replaced by a new expired one while running, it
+// is not taken (TestRotationUnderLoad): the one in use is kept.
+func TestExpiredAtStart(t *testing.T) {
+	dir := t.TempDir()
+	k, c := ca(t).leaf(t, "ecdsa", time.Now().Add(-time.Hour), x509.ExtKeyUsageServerAuth, "old.example")
+	old := writeFile(t, filepath.Join(dir, "old.pem"), append(k, c...))
+	sni := writeFile(t, filepath.Join(dir, "sni"), []byte("old.example "+old+"\n"))
+	def := writeFile(t, filepath.Join(dir, "s.pem"), serverPEM(t, "ecdsa", "mx.example"))
+	s := newServer(t, "smtpd_tls_chain_files = "+old+"\n")
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0], "smtpd_tls_chain_files: certificate old.example expired on") {
+		t.Errorf("warnings %q", w)
+	}
+	c2 := clientFor(t, "old.example")
+	c2.InsecureSkipVerify = true
+	if cs, err := handshake(t, s, c2); err != nil || leafName(cs) != "old.example" {
+		t.Errorf("handshake: %s, %v", leafName(cs), err)
+	}
+	// an SNI certificate loaded on first use: served and logged
+	s = newServer(t, "smtpd_tls_chain_files = "+def+"\ntls_server_sni_maps = texthash:"+sni+"\n")
+	rec := &logRecorder{}
+	s.Log = slog.New(rec)
+	if cs, err := handshake(t, s, c2); err != nil || leafName(cs) != "old.example" {
+		t.Errorf("SNI handshake: %s, %v", leafName(cs), err)
+	}
+	if rec.count("WARN tls_server_sni_maps: certificate old.example expired") != 1 {
+		t.Errorf("log %q", rec.msgs)
 	}
 }
