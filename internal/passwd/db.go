@@ -29,10 +29,6 @@ type DB struct {
 	loaded    fileID // the version in use
 	failed    fileID // the last version that did not load (logged once)
 	hasFailed bool
-
-	// slots bound the verifications running at once: each may take
-	// MaxArgon2Memory, so memory stays below GOMAXPROCS times that.
-	slots chan struct{}
 }
 
 type fileID struct {
@@ -44,7 +40,7 @@ type fileID struct {
 // Open reads the passwd-file at path; an unreadable or bad file is an
 // error. log receives reload failures (nil: slog.Default()).
 func Open(path string, log *slog.Logger) (*DB, error) {
-	db := &DB{path: path, log: log, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	db := &DB{path: path, log: log}
 	f, id, err := load(path)
 	if err != nil {
 		return nil, err
@@ -175,6 +171,15 @@ type Result struct {
 	Reason string // why not, for the log only
 }
 
+// verifySlots bound the verifications running at once in the process,
+// whatever the number of DBs: every smtpd_sasl_path of a master.cf -o
+// override, and each configuration generation still serving sessions,
+// opens its own. One verification runs its hashes one after the other
+// and an Argon2 hash takes at most MaxArgon2Memory (postern passwd's
+// take 64 MiB), so hashing never holds more than GOMAXPROCS times that.
+// A verification that finds every slot taken waits.
+var verifySlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
 // ErrBusy is returned when ctx ends while waiting for a verification
 // slot.
 var ErrBusy = errors.New("passwd-file: too many verifications waiting")
@@ -201,7 +206,7 @@ func (db *DB) Verify(ctx context.Context, user, password string, from netip.Addr
 		}
 	}
 	select {
-	case db.slots <- struct{}{}:
+	case verifySlots <- struct{}{}:
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("%w: %v", ErrBusy, ctx.Err())
 	}
@@ -214,7 +219,7 @@ func (db *DB) Verify(ctx context.Context, user, password string, from netip.Addr
 			}
 		}
 	}
-	<-db.slots
+	<-verifySlots
 	return r, nil
 }
 

@@ -3,6 +3,7 @@ package passwd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -84,13 +85,70 @@ func TestVerify(t *testing.T) {
 // A verification waiting for a slot gives up when its context ends.
 func TestVerifyBusy(t *testing.T) {
 	db, _, _ := openTest(t, "alice:"+hashBlf+"\n")
-	for range cap(db.slots) {
-		db.slots <- struct{}{}
+	for range cap(verifySlots) {
+		verifySlots <- struct{}{}
 	}
+	defer func() {
+		for range cap(verifySlots) {
+			<-verifySlots
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := db.Verify(ctx, "alice", "secret", netip.Addr{}); err == nil {
-		t.Fatal("no error with every slot taken and the context over")
+	if _, err := db.Verify(ctx, "alice", "secret", netip.Addr{}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("%v, want ErrBusy with every slot taken and the context over", err)
+	}
+}
+
+// gateHash holds each verification until release is closed, and says
+// on entered that one began.
+type gateHash struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gateHash) Verify([]byte) bool   { g.entered <- struct{}{}; <-g.release; return false }
+func (g *gateHash) Scheme() string       { return "TEST" }
+func (g *gateHash) cost() string         { return "TEST" }
+func (g *gateHash) dummy() (Hash, error) { return g, nil }
+
+// The verification slots are the process's, not one passwd-file's:
+// with every slot taken by one file's logins, another file's wait (each
+// master.cf -o smtpd_sasl_path and each live generation opens its own
+// DB, and Argon2 memory must stay bounded for the process).
+func TestVerifySlotsPerProcess(t *testing.T) {
+	n := cap(verifySlots)
+	gate := &gateHash{entered: make(chan struct{}, 2*n+1), release: make(chan struct{})}
+	var dbs [2]*DB
+	for i := range dbs {
+		dbs[i], _, _ = openTest(t, "alice:"+hashBlf+"\n")
+		dbs[i].file.dummies = []dummyHash{{"TEST", gate}}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(gate.release)
+	for range n {
+		wg.Go(func() { dbs[0].Verify(context.Background(), "nobody", "x", netip.Addr{}) })
+	}
+	for range n {
+		<-gate.entered
+	}
+	// The second file's verification must not start; it gives up when
+	// its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	wg.Go(func() {
+		_, err := dbs[1].Verify(ctx, "nobody", "x", netip.Addr{})
+		done <- err
+	})
+	select {
+	case <-gate.entered:
+		t.Errorf("a second passwd-file's verification ran while the first's held all %d slots", n)
+	case err := <-done:
+		if !errors.Is(err, ErrBusy) {
+			t.Errorf("second passwd-file: %v, want ErrBusy", err)
+		}
 	}
 }
 

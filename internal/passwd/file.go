@@ -25,6 +25,11 @@
 // verifies one hash of each scheme and cost in the file (DB.Verify); a
 // file that mixes many costs makes every failure pay for all of them.
 //
+// Memory: at most GOMAXPROCS verifications run at once in the process,
+// however many passwd-files are open, and each runs one hash at a time:
+// Argon2's memory stays below GOMAXPROCS times MaxArgon2Memory (256 MiB;
+// postern passwd's hashes take 64 MiB).
+//
 // Extra fields: userdb_* and fields that do not affect authentication
 // are ignored; allow_nets (and allow_real_nets) and nologin are
 // enforced; fields that would change who logs in or how (nopassword,
