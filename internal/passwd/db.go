@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -28,10 +29,6 @@ type DB struct {
 	loaded    fileID // the version in use
 	failed    fileID // the last version that did not load (logged once)
 	hasFailed bool
-
-	// slots bound the verifications running at once: each may take
-	// MaxArgon2Memory, so memory stays below GOMAXPROCS times that.
-	slots chan struct{}
 }
 
 type fileID struct {
@@ -43,13 +40,31 @@ type fileID struct {
 // Open reads the passwd-file at path; an unreadable or bad file is an
 // error. log receives reload failures (nil: slog.Default()).
 func Open(path string, log *slog.Logger) (*DB, error) {
-	db := &DB{path: path, log: log, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	db := &DB{path: path, log: log}
 	f, id, err := load(path)
 	if err != nil {
 		return nil, err
 	}
 	db.file, db.loaded = f, id
+	db.warnCosts(f)
 	return db, nil
+}
+
+// manyCosts is the number of different schemes and costs above which a
+// file is logged: each failed login verifies one hash of each.
+const manyCosts = 3
+
+// warnCosts logs a file with more than manyCosts schemes and costs.
+func (db *DB) warnCosts(f *File) {
+	if len(f.dummies) <= manyCosts {
+		return
+	}
+	costs := make([]string, len(f.dummies))
+	for i, d := range f.dummies {
+		costs[i] = d.cost
+	}
+	db.logger().Warn(fmt.Sprintf("passwd-file %s: %d different password schemes and costs (%s): every failed login verifies one hash of each, so that its time does not tell whether the user exists; move users to one scheme (postern passwd)",
+		db.path, len(costs), strings.Join(costs, "; ")))
 }
 
 // SetLog replaces the logger for reload failures.
@@ -128,6 +143,7 @@ func (db *DB) current() *File {
 	}
 	db.file, db.loaded, db.hasFailed = f, id, false
 	db.logger().Info(fmt.Sprintf("passwd-file %s: reloaded, %d users", db.path, len(f.Users)))
+	db.warnCosts(f)
 	return f
 }
 
@@ -155,47 +171,76 @@ type Result struct {
 	Reason string // why not, for the log only
 }
 
+// verifySlots bound the verifications running at once in the process,
+// whatever the number of DBs: every smtpd_sasl_path of a master.cf -o
+// override, and each configuration generation still serving sessions,
+// opens its own. One verification runs its hashes one after the other
+// and an Argon2 hash takes at most MaxArgon2Memory (postern passwd's
+// take 64 MiB), so hashing never holds more than GOMAXPROCS times that.
+// A verification that finds every slot taken waits.
+var verifySlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
 // ErrBusy is returned when ctx ends while waiting for a verification
 // slot.
 var ErrBusy = errors.New("passwd-file: too many verifications waiting")
 
-// Verify checks user's password. Exactly one hash is verified whatever
-// the outcome, so that the time taken does not tell whether the user
-// exists: an unknown or locked user is checked against a dummy hash of
-// the file's most common scheme and cost. from is the client's address
-// (allow_nets); the zero Addr matches no allow_nets.
+// Verify checks user's password. The time a failure takes does not
+// tell whether the user exists, nor whether the password was right
+// (a right password refused by nologin or allow_nets): every failure,
+// whatever its reason, verifies one hash of each scheme and cost in the
+// file (File.dummies), the user's own hash standing in for the dummy of
+// its cost. An unknown user of a file that mixes SHA512-CRYPT and
+// ARGON2ID users (the state while users move to postern passwd's
+// ARGON2ID) thus takes as long as a wrong password for either kind.
+// Only a success returns after its own hash alone. from is the client's
+// address (allow_nets); the zero Addr matches no allow_nets.
 func (db *DB) Verify(ctx context.Context, user, password string, from netip.Addr) (Result, error) {
 	f := db.current()
 	name := lower(user)
 	e := f.Users[name]
-	h, real := f.dummy, false
+	var h Hash // the user's hash, nil when unknown or locked
+	cost := ""
 	if e != nil {
 		if _, isLocked := e.Hash.(locked); !isLocked {
-			h, real = e.Hash, true
+			h, cost = e.Hash, e.cost
 		}
 	}
 	select {
-	case db.slots <- struct{}{}:
+	case verifySlots <- struct{}{}:
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("%w: %v", ErrBusy, ctx.Err())
 	}
-	ok := h.Verify([]byte(password))
-	<-db.slots
+	ok := h != nil && h.Verify([]byte(password))
+	r := result(e, ok, name, from)
+	if !r.OK {
+		for _, d := range f.dummies {
+			if d.cost != cost {
+				d.h.Verify([]byte(password))
+			}
+		}
+	}
+	<-verifySlots
+	return r, nil
+}
+
+// result is the outcome for entry e (nil: unknown user) once its hash
+// was verified (ok: the password matched).
+func result(e *Entry, ok bool, name string, from netip.Addr) Result {
 	switch {
 	case e == nil:
-		return Result{Reason: "unknown user"}, nil
-	case !real:
-		return Result{Reason: "account is locked"}, nil
+		return Result{Reason: "unknown user"}
+	case e.cost == "": // only a locked account has no cost
+		return Result{Reason: "account is locked"}
 	case !ok:
-		return Result{Reason: "wrong password"}, nil
+		return Result{Reason: "wrong password"}
 	case e.NoLogin:
 		r := "nologin"
 		if e.Reason != "" {
 			r += ": " + e.Reason
 		}
-		return Result{Reason: r}, nil
+		return Result{Reason: r}
 	case !e.allowed(from):
-		return Result{Reason: fmt.Sprintf("allow_nets does not include %s", from)}, nil
+		return Result{Reason: fmt.Sprintf("allow_nets does not include %s", from)}
 	}
-	return Result{OK: true, User: name}, nil
+	return Result{OK: true, User: name}
 }

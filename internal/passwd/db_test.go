@@ -3,6 +3,8 @@ package passwd
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 )
 
 // syncBuffer is a log sink safe for concurrent writes.
@@ -81,13 +85,70 @@ func TestVerify(t *testing.T) {
 // A verification waiting for a slot gives up when its context ends.
 func TestVerifyBusy(t *testing.T) {
 	db, _, _ := openTest(t, "alice:"+hashBlf+"\n")
-	for range cap(db.slots) {
-		db.slots <- struct{}{}
+	for range cap(verifySlots) {
+		verifySlots <- struct{}{}
 	}
+	defer func() {
+		for range cap(verifySlots) {
+			<-verifySlots
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := db.Verify(ctx, "alice", "secret", netip.Addr{}); err == nil {
-		t.Fatal("no error with every slot taken and the context over")
+	if _, err := db.Verify(ctx, "alice", "secret", netip.Addr{}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("%v, want ErrBusy with every slot taken and the context over", err)
+	}
+}
+
+// gateHash holds each verification until release is closed, and says
+// on entered that one began.
+type gateHash struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gateHash) Verify([]byte) bool   { g.entered <- struct{}{}; <-g.release; return false }
+func (g *gateHash) Scheme() string       { return "TEST" }
+func (g *gateHash) cost() string         { return "TEST" }
+func (g *gateHash) dummy() (Hash, error) { return g, nil }
+
+// The verification slots are the process's, not one passwd-file's:
+// with every slot taken by one file's logins, another file's wait (each
+// master.cf -o smtpd_sasl_path and each live generation opens its own
+// DB, and Argon2 memory must stay bounded for the process).
+func TestVerifySlotsPerProcess(t *testing.T) {
+	n := cap(verifySlots)
+	gate := &gateHash{entered: make(chan struct{}, 2*n+1), release: make(chan struct{})}
+	var dbs [2]*DB
+	for i := range dbs {
+		dbs[i], _, _ = openTest(t, "alice:"+hashBlf+"\n")
+		dbs[i].file.dummies = []dummyHash{{"TEST", gate}}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(gate.release)
+	for range n {
+		wg.Go(func() { dbs[0].Verify(context.Background(), "nobody", "x", netip.Addr{}) })
+	}
+	for range n {
+		<-gate.entered
+	}
+	// The second file's verification must not start; it gives up when
+	// its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	wg.Go(func() {
+		_, err := dbs[1].Verify(ctx, "nobody", "x", netip.Addr{})
+		done <- err
+	})
+	select {
+	case <-gate.entered:
+		t.Errorf("a second passwd-file's verification ran while the first's held all %d slots", n)
+	case err := <-done:
+		if !errors.Is(err, ErrBusy) {
+			t.Errorf("second passwd-file: %v, want ErrBusy", err)
+		}
 	}
 }
 
@@ -200,5 +261,110 @@ func BenchmarkVerify(b *testing.B) {
 				db.Verify(context.Background(), user, "wrong", netip.Addr{})
 			}
 		})
+	}
+}
+
+// argon2Field is an {ARGON2ID} field of password with memory KiB and
+// time passes: cheaper than postern passwd's, for tests.
+func argon2Field(password string, memory, time uint32) string {
+	salt := []byte("0123456789abcdef")
+	key := argon2.IDKey([]byte(password), salt, time, memory, 1, 32)
+	return fmt.Sprintf("{ARGON2ID}$argon2id$v=19$m=%d,t=%d,p=1$%s$%s", memory, time, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// In a file that mixes a cheap scheme (three SHA512-CRYPT users) with an
+// expensive one (one ARGON2ID user, as while users move to postern
+// passwd's default), every failure takes at least as long as the
+// expensive hash: an unknown user, a locked one, a wrong password for
+// a cheap user, and a right one refused by nologin. Without that, the
+// 535 reply time tells which users exist. Times are compared with a
+// reference measured here (a successful ARGON2ID login), with a margin
+// wide enough for a loaded machine.
+func TestFailureTiming(t *testing.T) {
+	var lines strings.Builder
+	for _, u := range []string{"alice", "bob", "carol"} {
+		h, err := NewHash("SHA512-CRYPT", []byte("pw-"+u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra := ""
+		if u == "carol" {
+			extra = "::::::nologin"
+		}
+		fmt.Fprintf(&lines, "%s:%s%s\n", u, h, extra)
+	}
+	fmt.Fprintf(&lines, "admin:%s\nlocked:*\n", argon2Field("secret", 16*1024, 2))
+	db, _, _ := openTest(t, lines.String())
+	verify := func(user, pw string) (Result, time.Duration) {
+		start := time.Now()
+		r, err := db.Verify(context.Background(), user, pw, netip.Addr{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, time.Since(start)
+	}
+	// The machine may be loaded and its speed vary: the reference is
+	// the fastest of successes measured around each case, a case's time
+	// the slower of two tries, and the margin wide (before the fix, the
+	// ratio was below 0.1).
+	ref := time.Duration(1<<63 - 1)
+	success := func() {
+		r, d := verify("admin", "secret")
+		if !r.OK {
+			t.Fatalf("admin: %+v", r)
+		}
+		ref = min(ref, d)
+	}
+	tests := []struct{ user, pw, reason string }{
+		{"nobody", "secret", "unknown user"},
+		{"locked", "secret", "account is locked"},
+		{"alice", "wrong", "wrong password"},
+		{"carol", "pw-carol", "nologin"},
+		{"admin", "wrong", "wrong password"},
+	}
+	took := make([]time.Duration, len(tests))
+	success()
+	for i, tt := range tests {
+		for range 2 {
+			r, d := verify(tt.user, tt.pw)
+			if r.OK || r.Reason != tt.reason {
+				t.Errorf("Verify(%s, %s) = %+v, want %q", tt.user, tt.pw, r, tt.reason)
+			}
+			took[i] = max(took[i], d)
+		}
+		success()
+	}
+	for i, tt := range tests {
+		if ratio := float64(took[i]) / float64(ref); ratio < 0.3 {
+			t.Errorf("Verify(%s, %s) (%s) took %v, %.2f of a successful ARGON2ID login (%v): the time tells the user apart",
+				tt.user, tt.pw, tt.reason, took[i], ratio, ref)
+		}
+	}
+	// A cheap user's success may be fast.
+	if r, _ := verify("bob", "pw-bob"); !r.OK {
+		t.Errorf("bob: %+v", r)
+	}
+}
+
+// A file with many schemes and costs makes every failure slow: it is
+// logged, with the costs, when read.
+func TestManyCostsLogged(t *testing.T) {
+	sha256, err := NewHash("SHA256-CRYPT", []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	three := "a:" + hashArgon + "\nb:" + hashBlf + "\nc:" + hashSHA + "\n"
+	_, p, logs := openTest(t, three)
+	if strings.Contains(logs.String(), "different password schemes") {
+		t.Errorf("three costs logged:\n%s", logs)
+	}
+	db, err := Open(p, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace(t, p, three+"d:"+sha256+"\n")
+	verifyOK(t, db, "d", "secret")
+	if !strings.Contains(logs.String(), "4 different password schemes and costs (ARGON2ID m=65536,t=3,p=1,len=32; BLF-CRYPT 5; SHA256-CRYPT 5000 16; SHA512-CRYPT 5000 16)") {
+		t.Errorf("four costs not logged:\n%s", logs)
 	}
 }

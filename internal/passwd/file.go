@@ -21,6 +21,15 @@
 // can log in instead of never matching) and refuses names that collide
 // after lowercasing.
 //
+// Timing: a failed login takes as long whatever its reason, since it
+// verifies one hash of each scheme and cost in the file (DB.Verify); a
+// file that mixes many costs makes every failure pay for all of them.
+//
+// Memory: at most GOMAXPROCS verifications run at once in the process,
+// however many passwd-files are open, and each runs one hash at a time:
+// Argon2's memory stays below GOMAXPROCS times MaxArgon2Memory (256 MiB;
+// postern passwd's hashes take 64 MiB).
+//
 // Extra fields: userdb_* and fields that do not affect authentication
 // are ignored; allow_nets (and allow_real_nets) and nologin are
 // enforced; fields that would change who logs in or how (nopassword,
@@ -31,7 +40,9 @@ package passwd
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -44,13 +55,23 @@ type Entry struct {
 	AllowNets []netip.Prefix // nil: from anywhere
 	NoLogin   bool
 	Reason    string // reason= (for nologin), logged
+	cost      string // Hash.cost(); "" for a locked account
 }
 
 // File is a parsed passwd-file.
 type File struct {
 	Name  string
 	Users map[string]*Entry
-	dummy Hash // see Hash.dummy: the most common scheme and cost
+	// dummies holds one never-matching hash (Hash.dummy) of each scheme
+	// and cost in the file, sorted by cost: every failed login verifies
+	// one hash of each (see DB.Verify).
+	dummies []dummyHash
+}
+
+// dummyHash is a hash no password matches and its cost.
+type dummyHash struct {
+	cost string
+	h    Hash
 }
 
 // MaxFileSize bounds what is read: a passwd-file of a million users is
@@ -79,8 +100,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // and line (*ParseError).
 func Parse(name string, data []byte) (*File, error) {
 	f := &File{Name: name, Users: map[string]*Entry{}}
-	costs := map[string]int{}
-	first := map[string]Hash{}
+	classes := map[string]Hash{} // cost: the first hash of that cost
 	for i, line := range strings.Split(string(data), "\n") {
 		n := i + 1
 		line = strings.TrimSuffix(line, "\r")
@@ -96,27 +116,24 @@ func Parse(name string, data []byte) (*File, error) {
 			return nil, &ParseError{name, n, fmt.Errorf("user %q is already on line %d (names are case-insensitive)", e.User, prev.Line)}
 		}
 		f.Users[e.User] = e
-		if c := e.Hash.cost(); c != "" {
-			costs[c]++
-			if first[c] == nil {
-				first[c] = e.Hash
-			}
+		if e.cost = e.Hash.cost(); e.cost != "" && classes[e.cost] == nil {
+			classes[e.cost] = e.Hash
 		}
 	}
-	best := ""
-	for c, k := range costs {
-		if best == "" || k > costs[best] || k == costs[best] && c < best {
-			best = c
+	if len(classes) == 0 {
+		d, err := defaultDummy()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		f.dummies = []dummyHash{{d.cost(), d}}
+		return f, nil
 	}
-	var err error
-	if best != "" {
-		f.dummy, err = first[best].dummy()
-	} else {
-		f.dummy, err = defaultDummy()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	for _, c := range slices.Sorted(maps.Keys(classes)) {
+		d, err := classes[c].dummy()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		f.dummies = append(f.dummies, dummyHash{c, d})
 	}
 	return f, nil
 }

@@ -43,12 +43,19 @@ func TestParseFile(t *testing.T) {
 	if fr := f.Users["frank"]; !fr.NoLogin || fr.Reason != "moved" {
 		t.Errorf("frank %+v", fr)
 	}
-	// The dummy has the most common cost: SHA512-CRYPT 5000 (3 users).
-	if f.dummy.cost() != "SHA512-CRYPT 5000 16" {
-		t.Errorf("dummy cost %q", f.dummy.cost())
+	// One dummy of each scheme and cost, a locked account none.
+	var costs []string
+	for _, d := range f.dummies {
+		if d.h.cost() != d.cost || d.h.Verify([]byte("secret")) {
+			t.Errorf("dummy %q: cost %q, or it matches", d.cost, d.h.cost())
+		}
+		costs = append(costs, d.cost)
+	}
+	if got, want := strings.Join(costs, "; "), "ARGON2ID m=65536,t=3,p=1,len=32; BLF-CRYPT 5; SHA512-CRYPT 5000 16"; got != want {
+		t.Errorf("dummy costs %q, want %q", got, want)
 	}
 	empty, err := Parse("empty", nil)
-	if err != nil || len(empty.Users) != 0 || empty.dummy.Scheme() != DefaultScheme {
+	if err != nil || len(empty.Users) != 0 || len(empty.dummies) != 1 || empty.dummies[0].h.Scheme() != DefaultScheme {
 		t.Errorf("empty file: %v %v", empty, err)
 	}
 }

@@ -7,27 +7,58 @@ import (
 )
 
 // countHash counts verifications.
-type countHash struct{ n int }
+type countHash struct {
+	n     int
+	costs string
+}
 
 func (c *countHash) Verify([]byte) bool   { c.n++; return false }
 func (c *countHash) Scheme() string       { return "TEST" }
-func (c *countHash) cost() string         { return "TEST" }
+func (c *countHash) cost() string         { return c.costs }
 func (c *countHash) dummy() (Hash, error) { return c, nil }
 
-// Unknown and locked users cost one verification of the dummy hash, as
-// much as a known user does: timing does not tell them apart.
-func TestUnknownUserVerifiesDummy(t *testing.T) {
-	db, _, _ := openTest(t, "alice:"+hashBlf+"\ncarol:*\n")
-	c := &countHash{}
-	db.file.dummy = c
-	for i, u := range []string{"nobody", "carol", "NOBODY"} {
-		if r, _ := db.Verify(context.Background(), u, "secret", netip.Addr{}); r.OK || c.n != i+1 {
-			t.Fatalf("Verify(%s): %+v, dummy verified %d times, want %d", u, r, c.n, i+1)
-		}
+// Every failure verifies one hash of each cost in the file (the user's
+// own standing in for its cost's dummy), whatever the reason: timing
+// tells neither whether the user exists nor whether the password was
+// right. A success verifies only the user's hash.
+func TestFailureVerifiesEachCost(t *testing.T) {
+	db, _, _ := openTest(t, "alice:"+hashBlf+"\n"+
+		"bob:"+hashSHA+"::::::allow_nets=192.0.2.0/24\n"+
+		"carol:*\n"+
+		"dave:"+hashBlf+"::::::nologin\n")
+	const blf, sha = "BLF-CRYPT 5", "SHA512-CRYPT 5000 16"
+	counts := map[string]*countHash{}
+	for i, d := range db.file.dummies {
+		c := &countHash{costs: d.cost}
+		counts[d.cost], db.file.dummies[i].h = c, c
 	}
-	db.Verify(context.Background(), "alice", "secret", netip.Addr{})
-	if c.n != 3 {
-		t.Error("a known user was verified against the dummy")
+	if len(counts) != 2 || counts[blf] == nil || counts[sha] == nil {
+		t.Fatalf("dummies %v, want %q and %q", db.file.dummies, blf, sha)
+	}
+	inNet, outNet := netip.MustParseAddr("192.0.2.9"), netip.MustParseAddr("198.51.100.1")
+	tests := []struct {
+		user, pw string
+		from     netip.Addr
+		ok       bool
+		blf, sha int // dummy verifications
+	}{
+		{"nobody", "secret", inNet, false, 1, 1},
+		{"NOBODY", "", inNet, false, 1, 1},
+		{"carol", "secret", inNet, false, 1, 1},
+		{"alice", "wrong", inNet, false, 0, 1},
+		{"alice", "secret", inNet, true, 0, 0},
+		{"bob", "wrong", inNet, false, 1, 0},
+		{"bob", "secret", outNet, false, 1, 0}, // right password, allow_nets refuses
+		{"bob", "secret", inNet, true, 0, 0},
+		{"dave", "secret", inNet, false, 0, 1}, // right password, nologin
+	}
+	for _, tt := range tests {
+		counts[blf].n, counts[sha].n = 0, 0
+		r, err := db.Verify(context.Background(), tt.user, tt.pw, tt.from)
+		if err != nil || r.OK != tt.ok || counts[blf].n != tt.blf || counts[sha].n != tt.sha {
+			t.Errorf("Verify(%s, %s, %v) = %+v, %v; dummies verified: %s %d, %s %d; want ok=%v, %d and %d",
+				tt.user, tt.pw, tt.from, r, err, blf, counts[blf].n, sha, counts[sha].n, tt.ok, tt.blf, tt.sha)
+		}
 	}
 }
 
@@ -41,7 +72,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if file.dummy == nil {
+		if len(file.dummies) == 0 {
 			t.Fatal("no dummy hash")
 		}
 		for name, e := range file.Users {

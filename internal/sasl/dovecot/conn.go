@@ -82,6 +82,15 @@ func newConn(ctx context.Context, nc net.Conn, idle, hung time.Duration) (*conn,
 	return c, nil
 }
 
+// Bounds on the handshake: Dovecot 2.3 sends about 15 MECH lines and
+// well under 1 KiB in all. A server that sends more (a hostile one
+// behind inet:, or a man in the middle) must not grow the client's
+// memory until the timeout: the handshake fails instead.
+const (
+	maxMechs     = 64
+	maxHandshake = 64 << 10 // bytes
+)
+
 func (c *conn) handshake(ctx context.Context) error {
 	cd, _ := ctx.Deadline() // the caller bounds the handshake
 	c.nc.SetDeadline(cd)
@@ -91,6 +100,7 @@ func (c *conn) handshake(ctx context.Context) error {
 		return fmt.Errorf("sending the handshake: %w", err)
 	}
 	version := false
+	size, mechs := 0, 0
 	for {
 		s, err := readLine(c.r)
 		if err != nil {
@@ -98,6 +108,9 @@ func (c *conn) handshake(ctx context.Context) error {
 				err = errors.New("connection closed by Dovecot")
 			}
 			return fmt.Errorf("reading the handshake: %w", err)
+		}
+		if size += len(s) + 1; size > maxHandshake {
+			return fmt.Errorf("handshake larger than %d KiB", maxHandshake>>10)
 		}
 		l := parseLine(s)
 		switch l.cmd {
@@ -107,6 +120,9 @@ func (c *conn) handshake(ctx context.Context) error {
 			}
 			version = true
 		case "MECH":
+			if mechs++; mechs > maxMechs {
+				return fmt.Errorf("handshake with more than %d mechanisms", maxMechs)
+			}
 			if m, ok := parseMech(l.args); ok {
 				c.mechs = append(c.mechs, m)
 			}

@@ -18,7 +18,10 @@
 // write has a deadline (Timeout, ReplyTimeout, or ctx's if sooner): a
 // slow or dead Dovecot is a temporary failure (an error from Next),
 // never a hang. The connection is closed after IdleTimeout without an
-// exchange in progress.
+// exchange in progress. What the server sends is bounded too: a line
+// at 64 KiB, the handshake at 64 mechanisms and 64 KiB in all (a
+// hostile server behind inet: cannot grow the client's memory); beyond
+// is a handshake error, a temporary failure.
 //
 // FAIL is a failed authentication (Step.Reason is Dovecot's reason=,
 // often empty: Dovecot does not say whether the user exists); FAIL with

@@ -95,6 +95,10 @@ func TestHandshakeErrors(t *testing.T) {
 		{"closed", "VERSION\t1\t2\nMECH\tPLAIN\n", "connection closed by Dovecot"},
 		{"no VERSION", "MECH\tPLAIN\nDONE\n", "without VERSION"},
 		{"line too long", "VERSION\t1\t2\nMECH\t" + strings.Repeat("A", maxLine+10) + "\n", "line too long"},
+		{"too many mechanisms", "VERSION\t1\t2\n" + strings.Repeat("MECH\tPLAIN\tplaintext\n", maxMechs+1) + "DONE\n",
+			"more than 64 mechanisms"},
+		{"handshake too large", "VERSION\t1\t2\nMECH\tPLAIN\n" + strings.Repeat("CUID\t"+strings.Repeat("7", 1000)+"\n", 70) + "DONE\n",
+			"handshake larger than 64 KiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, func(fc *fconn) {
@@ -109,6 +113,28 @@ func TestHandshakeErrors(t *testing.T) {
 				t.Errorf("got %v, want an error naming the socket and %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A server that floods the handshake with MECH lines (a hostile one
+// behind inet:, or a man in the middle) gets a handshake error at once,
+// not a client that buffers them until the timeout.
+func TestHandshakeMechFlood(t *testing.T) {
+	f := newFake(t, func(fc *fconn) {
+		if _, err := fc.nc.Write([]byte("VERSION\t1\t2\n")); err != nil {
+			return
+		}
+		for i := 0; ; i++ {
+			if _, err := fmt.Fprintf(fc.nc, "MECH\tX%d\tplaintext\n", i); err != nil {
+				return // the client hung up
+			}
+		}
+	})
+	c := f.client()
+	defer c.Close()
+	_, err := c.Mechanisms(ctxT(t, 30*time.Second))
+	if err == nil || isTimeout(err) || !strings.Contains(err.Error(), "more than 64 mechanisms") {
+		t.Fatalf("got %v, want a handshake error for too many mechanisms", err)
 	}
 }
 
