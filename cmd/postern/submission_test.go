@@ -363,3 +363,40 @@ func replyIs(err error, code int, text string) bool {
 	var e *textproto.Error
 	return errors.As(err, &e) && e.Code == code && e.Msg == text
 }
+
+// testssl.sh (the Debian package's testssl) against the submissions
+// (465) and submission (587, STARTTLS) listeners of the README's
+// setup: its protocol and cipher-category checks find nothing "NOT
+// ok" or deprecated. Only those checks (-p -s), both listeners at once:
+// still about 30 s, so -short skips it.
+func TestSubmissionTestssl(t *testing.T) {
+	testssl := needTool(t, "testssl")
+	if testing.Short() {
+		t.Skip("testssl takes about 30 s (-short)")
+	}
+	in := newInstance(t, "")
+	users := filepath.Join(in.dir, "users")
+	u := submissionUsers[0]
+	if _, e, code := runPasswdBin(t, u.password+"\n", "-f", users, "-s", u.scheme, u.name); code != 0 {
+		t.Fatalf("postern passwd: exit %d %s", code, e)
+	}
+	s := startSubmission(t, in, "smtpd_sasl_type = passwd-file\nsmtpd_sasl_path = "+users+"\n")
+	for _, x := range []struct{ name, addr string }{{"465", s.subs}, {"587 STARTTLS", s.sub}} {
+		t.Run(x.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"--quiet", "--color", "0", "--nodns", "none", "--warnings", "off", "-p", "-s"}
+			if x.name != "465" {
+				args = append(args, "-t", "smtp")
+			}
+			start := time.Now()
+			out, err := exec.Command(testssl, append(args, x.addr)...).CombinedOutput()
+			t.Logf("testssl %v (%v):\n%s", args, time.Since(start).Round(time.Millisecond), out)
+			if err != nil {
+				t.Errorf("testssl: %v", err)
+			}
+			if o := string(out); strings.Contains(o, "NOT ok") || strings.Contains(o, "deprecated") || !strings.Contains(o, "TLS 1.3    offered (OK)") {
+				t.Errorf("testssl's findings:\n%s", out)
+			}
+		})
+	}
+}
