@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/smtp"
 	"net/textproto"
@@ -303,6 +305,37 @@ s.quit()
 			t.Errorf("own sender: %v", err)
 		}
 		c.Quit()
+	})
+	// CVE-2011-0411 through the daemon: commands sent behind STARTTLS
+	// in the same write are neither answered nor run.
+	t.Run("587 STARTTLS injection", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp4", s.sub, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(60 * time.Second))
+		br := bufio.NewReader(conn)
+		cmd := func(line, want string) {
+			t.Helper()
+			if line != "" {
+				io.WriteString(conn, line)
+			}
+			if _, last, err := readReply(br); err != nil || !strings.HasPrefix(last, want) {
+				t.Fatalf("%q: %q %v, want %q", line, last, err, want)
+			}
+		}
+		cmd("", "220 ")
+		cmd("EHLO inject.example\r\n", "250 ")
+		cmd("STARTTLS\r\nRSET\r\nMAIL FROM:<evil@client.example>\r\n", "220 2.0.0 Ready to start TLS")
+		tc := tls.Client(conn, &tls.Config{ServerName: "mx.example.test", InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		conn, br = tc, bufio.NewReader(tc)
+		cmd("EHLO inject.example\r\n", "250 ") // its last line; RSET's would be "250 2.0.0 Ok"
+		cmd("QUIT\r\n", "221 ")
+		waitLog(t, s.in, "[127.0.0.1] ehlo=2 starttls=1 quit=1 commands=4\n")
 	})
 	// Last: Dovecot slows down the next logins from an address that
 	// failed (its auth penalty), as Postfix's users see too.
