@@ -116,7 +116,17 @@ func TestSubmission(t *testing.T) {
 		}
 		d := dovecottest.Start(t, users.String())
 		in := newInstance(t, "")
-		s := startSubmission(t, in, "smtpd_sasl_type = dovecot\nsmtpd_sasl_path = "+d.Socket+"\n")
+		// The README's smtpd_sasl_path = private/auth: relative to
+		// queue_directory, where Debian's Dovecot puts its socket for
+		// Postfix (here a link to the test Dovecot's socket).
+		private := filepath.Join(in.dir, "queue", "private")
+		if err := os.MkdirAll(private, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(d.Socket, filepath.Join(private, "auth")); err != nil {
+			t.Fatal(err)
+		}
+		s := startSubmission(t, in, "smtpd_sasl_type = dovecot\nsmtpd_sasl_path = private/auth\n")
 		s.check(t, swaks)
 	})
 	t.Run("passwd-file", func(t *testing.T) {
