@@ -48,6 +48,9 @@ func (x *loginExchange) Next(ctx context.Context, response []byte) (Step, error)
 	return Step{}, ErrExchangeOver
 }
 
+// Close is a no-op: the exchange holds nothing.
+func (x *loginExchange) Close() error { return nil }
+
 func (x *loginExchange) gotUser(user []byte) (Step, error) {
 	if reason := checkField("user name", user); reason != "" {
 		x.state = 3

@@ -86,6 +86,9 @@ func (x *plainExchange) Next(ctx context.Context, response []byte) (Step, error)
 	return withLogin(x.pc.CheckPassword(ctx, x.c, user, pw))(user)
 }
 
+// Close is a no-op: the exchange holds nothing.
+func (x *plainExchange) Close() error { return nil }
+
 // withLogin names the user a failed step tried (Step.Login).
 func withLogin(st Step, err error) func(user string) (Step, error) {
 	return func(user string) (Step, error) {

@@ -49,6 +49,13 @@ type Exchange interface {
 	// response (the initial one went to Start); each later call takes
 	// the client's decoded answer to the last Challenge.
 	Next(ctx context.Context, response []byte) (Step, error)
+	// Close ends the exchange and frees what the backend holds for it
+	// (Dovecot's pending request). After Done (or an error from Next)
+	// it is a no-op; it is safe to call twice. The caller closes every
+	// exchange Start returned, however it ended: an exchange the client
+	// abandons ("*", a bad response, a hang-up) would otherwise stay
+	// open in the backend.
+	Close() error
 }
 
 // Step is the backend's answer: a challenge for the client, or the

@@ -199,6 +199,13 @@ func (ss *session) authenticate(ctx context.Context, mechs []string, method, ini
 	cctx, cancel := context.WithTimeout(ctx, authTimeout)
 	ex, err := ss.srv.SASL.Start(cctx, mech, client, resp)
 	cancel()
+	if err == nil {
+		// However the exchange ends (outcome, backend error, or the
+		// client abandoning it: "*", bad base64, an over-long
+		// response, a timeout, a hang-up), the backend frees it: an
+		// abandoned Dovecot request stays open there otherwise.
+		defer ex.Close()
+	}
 	resp = nil // the first Next takes none
 	for err == nil {
 		var st sasl.Step

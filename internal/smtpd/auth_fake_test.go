@@ -15,8 +15,12 @@ import (
 // call must come with a deadline.
 type FakeSASL struct {
 	Users map[string]string
-	// Calls counts Start calls.
-	Calls atomic.Int64
+	// Calls counts Start calls; Closes counts Close calls, at most one
+	// per exchange (a second Close of the same exchange is counted in
+	// DoubleCloses).
+	Calls        atomic.Int64
+	Closes       atomic.Int64
+	DoubleCloses atomic.Int64
 }
 
 // NewFakeSASL knows alice with password "secret".
@@ -48,6 +52,17 @@ type fakeExchange struct {
 	initial []byte
 	step    int
 	user    string
+	closed  bool
+}
+
+func (x *fakeExchange) Close() error {
+	if x.closed {
+		x.f.DoubleCloses.Add(1)
+		return nil
+	}
+	x.closed = true
+	x.f.Closes.Add(1)
+	return nil
 }
 
 func (x *fakeExchange) Next(ctx context.Context, resp []byte) (sasl.Step, error) {
