@@ -258,12 +258,20 @@ func (c *conn) armIdle() {
 	c.timer = t
 }
 
-// begin reserves a new request id.
-func (c *conn) begin() (uint32, chan line, error) {
+// errTooMany: the connection has as many requests in progress as it
+// may (Client.MaxPending).
+var errTooMany = errors.New("too many authentication requests in progress")
+
+// begin reserves a new request id, unless max (> 0) requests are in
+// progress already.
+func (c *conn) begin(max int) (uint32, chan line, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
 		return 0, nil, c.err
+	}
+	if max > 0 && len(c.open) >= max {
+		return 0, nil, fmt.Errorf("%w (%d)", errTooMany, len(c.open))
 	}
 	c.nextID++
 	ch := make(chan line, 1)
@@ -275,14 +283,26 @@ func (c *conn) begin() (uint32, chan line, error) {
 	return c.nextID, ch, nil
 }
 
-// end forgets id: a late reply to it is dropped.
-func (c *conn) end(id uint32) {
+// end forgets id: a late reply to it is dropped. It reports whether id
+// was still in progress (no OK or FAIL came for it).
+func (c *conn) end(id uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.open[id]; ok {
 		delete(c.open, id)
 		c.armIdle()
+		return true
 	}
+	return false
+}
+
+// cancel tells Dovecot to drop request id (the protocol's CANCEL, which
+// Dovecot 2.3 handles silently and later versions answer with
+// CANCELLED: an unknown line the reader ignores, as it drops any late
+// reply to an id it forgot). The write has the connection's write
+// deadline; a failed one breaks the connection, as any failed write.
+func (c *conn) cancel(id uint32, timeout time.Duration) {
+	c.send(context.Background(), "CANCEL\t"+strconv.FormatUint(uint64(id), 10)+"\n", timeout)
 }
 
 // send writes one line (text ends with LF and holds no other) with

@@ -8,9 +8,13 @@
 // the same); a reader goroutine hands each reply to its exchange.
 // Against Dovecot 2.3 (PLAIN, 20 exchanges at once, 2 CPUs) that is
 // 24 µs per exchange, against 127 µs with a connection (and handshake)
-// per exchange (BenchmarkRealShared, BenchmarkRealPerExchange); and an
-// exchange abandoned mid-way (the client gave up) costs nothing but its
-// id, where a connection per exchange would have to be closed.
+// per exchange (BenchmarkRealShared, BenchmarkRealPerExchange). An
+// exchange abandoned mid-way (the client gave up) must be closed
+// (sasl.Exchange.Close): Close sends CANCEL, since Dovecot never times
+// out a request left waiting for the client's next response and holds
+// about 6 KB of its auth process for each. At most MaxPending requests
+// are in progress on the connection; beyond, a new exchange is a
+// temporary failure.
 //
 // A broken connection fails only the exchanges in progress on it; the
 // next one reconnects, and a first request that met a connection that
@@ -61,6 +65,15 @@ const DefaultReplyTimeout = 30 * time.Second
 // costs one round trip.
 const DefaultIdleTimeout = 10 * time.Second
 
+// DefaultMaxPending bounds the authentication requests in progress on
+// the shared connection. Each holds memory in Dovecot's auth process
+// (which serves IMAP too) until it ends; an SMTP session has at most
+// one, so the bound is only reached by that many sessions in the middle
+// of AUTH at once. Beyond it a new AUTH is answered 454 at once rather
+// than queued: waiting would hold sessions (and their connections)
+// behind an overload or an attack, where 454 tells the client to retry.
+const DefaultMaxPending = 1000
+
 // Client talks to one Dovecot auth socket. It is safe for concurrent use.
 type Client struct {
 	network, address string
@@ -76,6 +89,10 @@ type Client struct {
 	Timeout      time.Duration
 	ReplyTimeout time.Duration
 	IdleTimeout  time.Duration // ≤ 0: never closed while idle
+	// MaxPending bounds the requests in progress on the connection
+	// (DefaultMaxPending when 0, no bound when < 0); beyond, a new
+	// exchange fails at once as temporary (454).
+	MaxPending int
 
 	mu     sync.Mutex
 	cur    *conn
@@ -200,6 +217,13 @@ func (c *Client) Start(_ context.Context, mech string, cl sasl.Client, initial [
 		cl.Service = c.Service
 	}
 	return &exchange{c: c, mech: strings.ToUpper(mech), client: cl, initial: initial}, nil
+}
+
+func (c *Client) maxPending() int {
+	if c.MaxPending == 0 {
+		return DefaultMaxPending
+	}
+	return c.MaxPending
 }
 
 // Close closes the connection; exchanges in progress fail.

@@ -20,8 +20,9 @@ type exchange struct {
 	client  sasl.Client
 	initial []byte
 
-	cn    *conn
+	cn    *conn // the connection of the request, until released
 	id    uint32
+	sent  bool // the AUTH line went out: Dovecot knows the id
 	ch    chan line
 	state int
 	user  string // OK came with final data: the user, for the last step
@@ -59,16 +60,30 @@ func (e *exchange) Next(ctx context.Context, response []byte) (sasl.Step, error)
 	return sasl.Step{}, errDone
 }
 
-// Close abandons an unfinished exchange (the client cancelled with
-// "*", or the session ended): a late reply is dropped. Optional: an
-// exchange Dovecot never finishes only keeps the connection from
-// closing while idle.
+// Close ends the exchange. One still pending in Dovecot (it sent CONT,
+// or its reply is overdue: the client answered "*", sent bad base64,
+// hung up, or the wait timed out) is cancelled there with CANCEL, which
+// frees Dovecot's request (about 6 KB of its auth process each: it
+// never times them out itself) and the id here; a late reply to it is
+// dropped. After the outcome it is a no-op; it is safe to call twice.
 func (e *exchange) Close() error {
-	if e.cn != nil && e.state != stDone {
-		e.cn.end(e.id)
-	}
 	e.state = stDone
+	e.release()
 	return nil
+}
+
+// release forgets the request and cancels it in Dovecot if Dovecot
+// holds it: sent and not answered with OK or FAIL (the reader forgets
+// those ids itself).
+func (e *exchange) release() {
+	if e.cn == nil {
+		return
+	}
+	cn, id, sent := e.cn, e.id, e.sent
+	e.cn, e.sent = nil, false
+	if cn.end(id) && sent {
+		cn.cancel(id, e.c.Timeout)
+	}
 }
 
 // first sends AUTH. A request that met a broken connection before any
@@ -90,17 +105,21 @@ func (e *exchange) first(ctx context.Context) (sasl.Step, error) {
 			e.state = stDone
 			return sasl.Step{Done: true, Reason: "Invalid authentication mechanism"}, nil
 		}
-		id, ch, err := cn.begin()
+		id, ch, err := cn.begin(e.c.maxPending())
+		if errors.Is(err, errTooMany) {
+			return e.fail(err)
+		}
 		if err == nil {
 			e.cn, e.id, e.ch = cn, id, ch
 			sent := time.Now()
 			if err = cn.send(ctx, e.authLine(), e.c.Timeout); err == nil {
+				e.sent = true
 				var l line
 				if l, err = e.wait(ctx, sent); err == nil {
 					return e.reply(l)
 				}
 			}
-			cn.end(id)
+			e.release()
 		}
 		timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 		if attempt > 0 || ctx.Err() != nil || timedOut || cn.broken() == nil {
@@ -200,8 +219,6 @@ func (e *exchange) reply(l line) (sasl.Step, error) {
 // fail ends the exchange with a temporary error naming the socket.
 func (e *exchange) fail(err error) (sasl.Step, error) {
 	e.state = stDone
-	if e.cn != nil {
-		e.cn.end(e.id)
-	}
+	e.release()
 	return sasl.Step{}, e.c.errorf("%w", err)
 }
