@@ -159,6 +159,15 @@ func (d *Dovecot) Run(t testing.TB) {
 	}
 }
 
+// Pid is the master process's pid (0 when stopped): its children are
+// Dovecot's services (the auth process, "dovecot/auth").
+func (d *Dovecot) Pid() int {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
+
 // Log is Dovecot's log so far.
 func (d *Dovecot) Log() string {
 	b, _ := os.ReadFile(filepath.Join(d.Dir, "dovecot.log"))
