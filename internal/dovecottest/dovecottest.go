@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -159,13 +160,42 @@ func (d *Dovecot) Run(t testing.TB) {
 	}
 }
 
-// Pid is the master process's pid (0 when stopped): its children are
-// Dovecot's services (the auth process, "dovecot/auth").
-func (d *Dovecot) Pid() int {
+// AuthRSS is the resident memory (KiB) of Dovecot's auth process (a
+// child of the master, "dovecot/auth"), or -1 if it is not found: what
+// an authentication request left open in Dovecot costs (~6 KB each).
+func (d *Dovecot) AuthRSS() int {
 	if d.cmd == nil || d.cmd.Process == nil {
-		return 0
+		return -1
 	}
-	return d.cmd.Process.Pid
+	master := strconv.Itoa(d.cmd.Process.Pid)
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		s := string(b) // pid (comm) state ppid ...
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || !strings.Contains(s[:i], "(auth") {
+			continue
+		}
+		if f := strings.Fields(s[i+1:]); len(f) < 2 || f[1] != master {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+				if err == nil {
+					return n
+				}
+			}
+		}
+	}
+	return -1
 }
 
 // Log is Dovecot's log so far.

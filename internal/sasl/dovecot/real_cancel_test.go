@@ -3,48 +3,12 @@ package dovecot
 import (
 	"encoding/base64"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/postern-mta/postern/internal/sasl"
 )
-
-// authRSS is the resident memory (KiB) of the Dovecot auth process, a
-// child of Dovecot's master pid, or -1 if it is not found.
-func authRSS(master int) int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || !strings.Contains(s[:i], "(auth") {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 || f[1] != strconv.Itoa(master) {
-			continue
-		}
-		st, err := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(st), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-				n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-				return n
-			}
-		}
-	}
-	return -1
-}
 
 // Against the real Dovecot: exchanges abandoned after a challenge and
 // closed leave nothing open here, and Dovecot has dropped them (a CONT
@@ -60,7 +24,7 @@ func TestRealDovecotCancel(t *testing.T) {
 	if st, _, err := run(ctx, c, "PLAIN", plain("alice@v.test", "secret")); err != nil || st.User == "" {
 		t.Fatalf("%+v %v", st, err)
 	}
-	rss0 := authRSS(d.Pid())
+	rss0 := d.AuthRSS()
 	const n = 2000
 	var last uint32
 	for i := 0; i < n; i++ {
@@ -72,7 +36,7 @@ func TestRealDovecotCancel(t *testing.T) {
 		last = ex.(*exchange).id
 		ex.Close()
 	}
-	rss1 := authRSS(d.Pid())
+	rss1 := d.AuthRSS()
 	cn, open := openIDs(c)
 	if open != 0 {
 		t.Errorf("%d requests open after %d abandoned and closed", open, n)
