@@ -43,7 +43,7 @@ func (x *loginExchange) Next(ctx context.Context, response []byte) (Step, error)
 		if reason := checkField("password", response); reason != "" {
 			return Step{Done: true, Reason: reason}, nil
 		}
-		return withLogin(x.pc.CheckPassword(ctx, x.c, x.user, string(response)))(x.user)
+		return x.pc.CheckPassword(ctx, x.c, x.user, string(response))
 	}
 	return Step{}, ErrExchangeOver
 }

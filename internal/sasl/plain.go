@@ -83,18 +83,8 @@ func (x *plainExchange) Next(ctx context.Context, response []byte) (Step, error)
 	if err != nil {
 		return Step{Done: true, Reason: err.Error()}, nil
 	}
-	return withLogin(x.pc.CheckPassword(ctx, x.c, user, pw))(user)
+	return x.pc.CheckPassword(ctx, x.c, user, pw)
 }
 
 // Close is a no-op: the exchange holds nothing.
 func (x *plainExchange) Close() error { return nil }
-
-// withLogin names the user a failed step tried (Step.Login).
-func withLogin(st Step, err error) func(user string) (Step, error) {
-	return func(user string) (Step, error) {
-		if err == nil && st.Done && st.User == "" {
-			st.Login = user
-		}
-		return st, err
-	}
-}

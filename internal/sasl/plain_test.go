@@ -163,30 +163,3 @@ func FuzzParsePlain(f *testing.F) {
 		}
 	})
 }
-
-// A failed check names the login tried, for smtpd's log line
-// (sasl_username=, as Postfix logs it); a success does not need it.
-func TestFailureNamesLogin(t *testing.T) {
-	ctx := context.Background()
-	for _, tt := range []struct {
-		name      string
-		x         Exchange
-		responses [][]byte
-		login     string
-	}{
-		{"PLAIN wrong password", NewPlain(&fakeChecker{}, Client{}, []byte("\x00alice\x00nope")), nil, "alice"},
-		{"LOGIN wrong password", NewLogin(&fakeChecker{}, Client{}, nil), [][]byte{[]byte("bob"), []byte("nope")}, "bob"},
-		{"PLAIN success", NewPlain(&fakeChecker{}, Client{}, []byte("\x00alice\x00secret")), nil, ""},
-	} {
-		st, err := tt.x.Next(ctx, nil)
-		for _, r := range tt.responses {
-			if err != nil {
-				break
-			}
-			st, err = tt.x.Next(ctx, r)
-		}
-		if err != nil || !st.Done || st.Login != tt.login {
-			t.Errorf("%s: %+v %v, want Login %q", tt.name, st, err, tt.login)
-		}
-	}
-}

@@ -70,7 +70,4 @@ type Step struct {
 	// Reason says why it failed, for the log line only (never the
 	// client: it must not learn whether the user exists).
 	Reason string
-	// Login is the name the client tried when it failed, if known: the
-	// sasl_username of the failure's log line, as Postfix logs it.
-	Login string
 }

@@ -25,14 +25,12 @@ const authTimeout = 10 * time.Second
 // and the log see them, and fail2ban's postfix filter skips the lines
 // with the first two (not a password guess).
 const (
-	reasonNoMech    = "Invalid authentication mechanism"
-	reasonTemp      = "Connection lost to authentication server"
-	reasonInitial   = "Invalid base64 data in initial response"
-	reasonContinued = "Invalid base64 data in continued response"
-	reasonNone      = "(reason unavailable)"
-	usernameUnknown = "(unavailable)"
-	// maxLoggedLogin bounds what a client's made-up login adds to a log line.
-	maxLoggedLogin   = 255
+	reasonNoMech     = "Invalid authentication mechanism"
+	reasonTemp       = "Connection lost to authentication server"
+	reasonInitial    = "Invalid base64 data in initial response"
+	reasonContinued  = "Invalid base64 data in continued response"
+	reasonNone       = "(reason unavailable)"
+	usernameUnknown  = "(unavailable)"
 	authWhere        = "AUTH"
 	authMaxLogMethod = 100 // Postfix logs "%.100s" of the mechanism
 )
@@ -271,7 +269,7 @@ func (ss *session) authDone(method string, st sasl.Step) {
 	if st.User == "" {
 		// The backend's reason is for the log only: the client must not
 		// learn whether the user exists.
-		ss.authFailedAs(method, st.Reason, st.Login)
+		ss.authFailed(method, st.Reason, reasonNone, false)
 		return
 	}
 	user := printable(st.User)
@@ -287,32 +285,10 @@ func (ss *session) authDone(method string, st sasl.Step) {
 // past smtpd_soft_error_limit the replies are slowed and at
 // smtpd_hard_error_limit the client is disconnected.
 func (ss *session) authFailed(method, logReason, clientReason string, temp bool) {
-	ss.logAuthFailure(method, logReason, "")
-	ss.answerAuthFailure(clientReason, temp)
-}
-
-// authFailedAs is authFailed for wrong credentials: the log line names
-// the login the client tried (login, when the backend knows it), the
-// client learns nothing.
-func (ss *session) authFailedAs(method, logReason, login string) {
-	ss.logAuthFailure(method, logReason, login)
-	ss.answerAuthFailure(reasonNone, false)
-}
-
-func (ss *session) logAuthFailure(method, logReason, login string) {
 	if logReason == "" {
 		logReason = reasonNone
 	}
-	if len(login) > maxLoggedLogin {
-		login = login[:maxLoggedLogin] + "..."
-	}
-	if login = printable(login); login == "" {
-		login = usernameUnknown
-	}
-	ss.logWarn("%s: SASL %s authentication failed: %s, sasl_username=%s", ss.req.Client(), method, printable(logReason), login)
-}
-
-func (ss *session) answerAuthFailure(clientReason string, temp bool) {
+	ss.logWarn("%s: SASL %s authentication failed: %s, sasl_username=%s", ss.req.Client(), method, printable(logReason), usernameUnknown)
 	if temp {
 		ss.fail("454 4.7.0 Temporary authentication failure: " + clientReason)
 		return

@@ -107,9 +107,9 @@ func (x *fakeExchange) check(user, pass string) (sasl.Step, error) {
 	want, ok := x.f.Users[user]
 	switch {
 	case !ok:
-		return sasl.Step{Done: true, Reason: "unknown user", Login: user}, nil
+		return sasl.Step{Done: true, Reason: "unknown user"}, nil
 	case want != pass:
-		return sasl.Step{Done: true, Reason: "password mismatch", Login: user}, nil
+		return sasl.Step{Done: true, Reason: "password mismatch"}, nil
 	}
 	return sasl.Step{Done: true, User: user}, nil
 }

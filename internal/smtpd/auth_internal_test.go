@@ -149,10 +149,6 @@ func TestAuthFailureLogFail2ban(t *testing.T) {
 	if strings.Contains(log.String(), "YmFk") {
 		t.Errorf("the log shows the password:\n%s", log.String())
 	}
-	// As Postfix, the failure names the login tried (the backend's).
-	if !strings.Contains(log.String(), "SASL LOGIN authentication failed: password mismatch, sasl_username=alice\n") {
-		t.Errorf("the LOGIN failure does not name sasl_username=alice:\n%s", log.String())
-	}
 }
 
 // smtpd_tls_security_level = encrypt: AUTH before STARTTLS is refused as

@@ -200,7 +200,7 @@ func TestReplies(t *testing.T) {
 		step    sasl.Step
 		errText string
 	}{
-		{"FAIL with reason", []string{"FAIL\t%d\tuser=a\treason=Password\x01texpired\n"}, sasl.Step{Done: true, Reason: "Password?expired", Login: "a"}, ""},
+		{"FAIL with reason", []string{"FAIL\t%d\tuser=a\treason=Password\x01texpired\n"}, sasl.Step{Done: true, Reason: "Password?expired"}, ""},
 		{"FAIL authz", []string{"FAIL\t%d\tauthz\n"}, sasl.Step{Done: true, Reason: "authorization failed"}, ""},
 		{"FAIL temp", []string{"FAIL\t%d\ttemp\treason=passdb down\n"}, sasl.Step{}, "temporary failure: passdb down"},
 		{"OK needs user", []string{"OK\t%d\n"}, sasl.Step{}, "OK without user="},

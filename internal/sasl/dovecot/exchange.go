@@ -211,8 +211,7 @@ func (e *exchange) reply(l line) (sasl.Step, error) {
 		if _, authz := param(opts, "authz"); authz && reason == "" {
 			reason = "authorization failed"
 		}
-		login, _ := param(opts, "user") // Dovecot names the user it looked up
-		return sasl.Step{Done: true, Reason: reason, Login: printable(login)}, nil
+		return sasl.Step{Done: true, Reason: reason}, nil
 	}
 }
 
