@@ -75,7 +75,8 @@ func parseMacro(s string, exp bool) (*macroString, error) {
 // parseExpand parses the inside of %{...}: letter, digits, r, delimiters.
 func parseExpand(s string, exp bool) (macroPart, error) {
 	var p macroPart
-	bad := func() (macroPart, error) { return p, fmt.Errorf("macro %%{%s}: bad syntax", s) }
+	orig := s
+	bad := func() (macroPart, error) { return p, fmt.Errorf("macro %%{%s}: bad syntax", orig) }
 	if s == "" {
 		return bad()
 	}

@@ -147,13 +147,18 @@ func splitSender(s string) (local, domain string) {
 }
 
 // validDomain is RFC 7208 section 4.3's test: a multi-label name, no
-// empty label, labels of at most 63 octets, 253 in all.
+// empty label, labels of at most 63 octets, 253 in all, a top label that
+// is not all digits.
 func validDomain(d string) bool {
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
 		return false
 	}
-	for _, l := range strings.Split(d, ".") {
+	labels := strings.Split(d, ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return false // an address, not a name
+	}
+	for _, l := range labels {
 		if l == "" || len(l) > 63 {
 			return false
 		}
