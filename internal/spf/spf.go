@@ -55,6 +55,8 @@ type Resolver interface {
 	LookupAddr(ctx context.Context, addr string) ([]string, error)
 }
 
+var _ Resolver = (*net.Resolver)(nil)
+
 // Default deadlines: RFC 7208 section 4.6.4 asks for at least 20 seconds
 // for a whole evaluation.
 const (
@@ -76,9 +78,11 @@ type Checker struct {
 // Authentication-Results report.
 type Outcome struct {
 	Result   Result
-	Identity string // "mailfrom" or "helo"
-	Sender   string // the <sender> checked: local@domain
-	Domain   string // the domain whose record was evaluated first
+	Identity string     // "mailfrom" or "helo"
+	ClientIP netip.Addr // the client address checked
+	Helo     string     // the HELO/EHLO name given
+	Sender   string     // the <sender> checked: local@domain
+	Domain   string     // the domain whose record was evaluated first
 	// Mechanism is the term that decided: "-all", "include:x.example",
 	// "default" (no term matched) or "" (none, errors).
 	Mechanism string
@@ -109,7 +113,7 @@ func (c *Checker) CheckHelo(ctx context.Context, ip netip.Addr, helo string) Out
 
 func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender, identity string) Outcome {
 	local, domain := splitSender(sender)
-	out := Outcome{Identity: identity, Sender: local + "@" + domain, Domain: domain}
+	out := Outcome{Identity: identity, ClientIP: ip, Helo: helo, Sender: local + "@" + domain, Domain: domain}
 	if !ip.IsValid() {
 		out.Result, out.Problem = PermError, "no client address"
 		return out

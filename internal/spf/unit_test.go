@@ -112,7 +112,7 @@ func TestOutcomeFields(t *testing.T) {
 	r := &fakeResolver{txt: map[string][]string{"example.com.": {"v=spf1 include:_spf.example.com -all"},
 		"_spf.example.com.": {"v=spf1 ip4:192.0.2.0/28 -all"}}}
 	o := (&Checker{Resolver: r}).CheckMailFrom(context.Background(), client, "mail.example.net", "User@Example.com")
-	want := Outcome{Result: Pass, Identity: "mailfrom", Sender: "User@Example.com", Domain: "Example.com",
+	want := Outcome{Result: Pass, Identity: "mailfrom", ClientIP: client, Helo: "mail.example.net", Sender: "User@Example.com", Domain: "Example.com",
 		Mechanism: "include:_spf.example.com", Lookups: 1}
 	if o != want {
 		t.Fatalf("got %+v\nwant %+v", o, want)
