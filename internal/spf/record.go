@@ -156,19 +156,25 @@ func parseMechanism(term string) (mechanism, error) {
 // dualCIDR splits "[:domain][/n][//n]" from the end of an a or mx term.
 func dualCIDR(s string) (rest string, c4, c6 int, err error) {
 	c4, c6 = -1, -1
-	if i := strings.LastIndex(s, "//"); i >= 0 {
+	if i := strings.LastIndex(s, "//"); i >= 0 && !inMacro(s, i) {
 		if c6, err = cidrLen(s[i+2:], 128); err != nil {
 			return "", 0, 0, err
 		}
 		s = s[:i]
 	}
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 && !inMacro(s, i) {
 		if c4, err = cidrLen(s[i+1:], 32); err != nil {
 			return "", 0, 0, err
 		}
 		s = s[:i]
 	}
 	return s, c4, c6, nil
+}
+
+// inMacro reports whether s[i] is inside a %{...} (a delimiter there is
+// no CIDR length).
+func inMacro(s string, i int) bool {
+	return strings.LastIndexByte(s[:i], '{') > strings.LastIndexByte(s[:i], '}')
 }
 
 // cidrLen parses a prefix length: decimal without leading zeros, <= max.

@@ -133,7 +133,8 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 	for _, rec := range []string{"v=spf1", "v=spf1  -all  ", "V=SPF1 +ALL", "v=spf1 a:%{d}", "v=spf1 mx:example.com./24//0",
-		"v=spf1 unknown-mod=%{l}x", "v=spf1 ip6:::/0 ip4:0.0.0.0/0", "v=spf1 ptr:example.com. ?all"} {
+		"v=spf1 unknown-mod=%{l}x", "v=spf1 ip6:::/0 ip4:0.0.0.0/0", "v=spf1 ptr:example.com. ?all",
+		"v=spf1 a:%{l/}.example.com", "v=spf1 mx:%{l//}.example.com/24//64"} {
 		if _, err := parseRecord(rec); err != nil {
 			t.Errorf("%q: %v", rec, err)
 		}
