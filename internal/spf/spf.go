@@ -65,7 +65,8 @@ const (
 )
 
 // Checker evaluates SPF. The zero value uses net.DefaultResolver and the
-// default deadlines.
+// default deadlines. A Checker holds no state between checks (no cache
+// yet) and is safe for concurrent use.
 type Checker struct {
 	Resolver      Resolver
 	Timeout       time.Duration    // the whole evaluation; 0: DefaultTimeout
