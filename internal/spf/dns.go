@@ -109,4 +109,3 @@ func notFound(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &de) && de.IsNotFound
 }
-
