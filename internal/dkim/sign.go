@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
-
-	msgdkim "github.com/emersion/go-msgauth/dkim"
+	"time"
 )
 
 // MaxHeaderBytes bounds the header block a Signer holds in memory.
@@ -36,20 +40,23 @@ type Key struct {
 type Signer struct {
 	domain string
 	keys   []Key
+	algs   []Algorithm
+	now    func() time.Time // the t= tag; tests fix it
 }
 
 // NewSigner checks the domain and keys. Several keys give several
 // signatures (dual signing: an RSA and an Ed25519 key).
 func NewSigner(domain string, keys ...Key) (*Signer, error) {
 	domain = strings.TrimSuffix(domain, ".")
-	if domain == "" || strings.ContainsAny(domain, "; \t\r\n=") {
+	if !validTagValue(domain) {
 		return nil, fmt.Errorf("dkim: bad signing domain %q", domain)
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("dkim: no signing key")
 	}
+	s := &Signer{domain: domain, keys: keys, now: time.Now}
 	for _, k := range keys {
-		if k.Selector == "" || strings.ContainsAny(k.Selector, "; \t\r\n=") {
+		if !validTagValue(k.Selector) {
 			return nil, fmt.Errorf("dkim: bad selector %q", k.Selector)
 		}
 		if k.Signer == nil {
@@ -58,62 +65,110 @@ func NewSigner(domain string, keys ...Key) (*Signer, error) {
 		if _, err := checkKey(k.Signer); err != nil {
 			return nil, fmt.Errorf("selector %s: %w", k.Selector, err)
 		}
+		alg, _ := KeyAlgorithm(k.Signer.Public())
+		s.algs = append(s.algs, alg)
 	}
-	return &Signer{domain: domain, keys: keys}, nil
+	return s, nil
+}
+
+// validTagValue accepts a domain or selector: DNS name characters only.
+func validTagValue(v string) bool {
+	if v == "" || len(v) > 253 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Sign reads a whole message (header, empty line, body; CRLF or LF line
 // ends) and returns the DKIM-Signature header fields to prepend, one per
 // key, each ending in CRLF. The header is held (at most MaxHeaderBytes);
-// the body is hashed as it is read.
+// the body is canonicalized and hashed once, for all keys, as it is read.
 func (s *Signer) Sign(r io.Reader) (string, error) {
 	br := bufio.NewReaderSize(r, 32*1024)
 	hdr, err := readHeaderBlock(br)
 	if err != nil {
 		return "", err
 	}
-	keys, err := headerKeys(hdr)
+	fields := splitFields(hdr)
+	keys, err := headerKeys(fields)
 	if err != nil {
 		return "", err
 	}
-	signers := make([]*msgdkim.Signer, 0, len(s.keys))
-	ws := make([]io.Writer, 0, len(s.keys))
-	defer func() {
-		for _, sg := range signers {
-			sg.Close() // no-op after a successful Close
-		}
-	}()
-	for _, k := range s.keys {
-		sg, err := msgdkim.NewSigner(&msgdkim.SignOptions{
-			Domain:                 s.domain,
-			Selector:               k.Selector,
-			Signer:                 k.Signer,
-			Hash:                   crypto.SHA256,
-			HeaderCanonicalization: msgdkim.CanonicalizationRelaxed,
-			BodyCanonicalization:   msgdkim.CanonicalizationRelaxed,
-			HeaderKeys:             keys,
-		})
-		if err != nil {
-			return "", fmt.Errorf("dkim: selector %s: %w", k.Selector, err)
-		}
-		signers = append(signers, sg)
-		ws = append(ws, sg)
-	}
-	w := io.MultiWriter(ws...)
-	if _, err := w.Write(hdr); err != nil {
-		return "", fmt.Errorf("dkim: hashing header: %w", err)
-	}
-	if _, err := br.WriteTo(w); err != nil {
+	bh := sha256.New()
+	body := &relaxedBody{w: bh}
+	if _, err := br.WriteTo(body); err != nil {
 		return "", fmt.Errorf("dkim: reading message: %w", err)
 	}
+	if err := body.Close(); err != nil {
+		return "", err
+	}
+	bodyHash := base64.StdEncoding.EncodeToString(bh.Sum(nil))
+	// The signed header fields are the same for every key.
+	var signed strings.Builder
+	for _, f := range pickFields(fields, keys) {
+		signed.WriteString(relaxedHeader(f))
+		signed.WriteString("\r\n")
+	}
+	t := s.now().Unix()
 	var out strings.Builder
-	for i, sg := range signers {
-		if err := sg.Close(); err != nil {
-			return "", fmt.Errorf("dkim: selector %s: %w", s.keys[i].Selector, err)
+	for i, k := range s.keys {
+		field, err := s.signature(k, s.algs[i], t, keys, bodyHash, signed.String())
+		if err != nil {
+			return "", err
 		}
-		out.WriteString(sg.Signature())
+		out.WriteString(field)
 	}
 	return out.String(), nil
+}
+
+// signature makes one DKIM-Signature field (with its CRLF).
+func (s *Signer) signature(k Key, alg Algorithm, t int64, keys []string, bodyHash, signed string) (string, error) {
+	var b strings.Builder
+	b.WriteString("DKIM-Signature: v=1; a=" + string(alg) + "-sha256; c=relaxed/relaxed; d=" + s.domain + ";\r\n")
+	b.WriteString("\ts=" + k.Selector + "; t=" + strconv.FormatInt(t, 10) + ";\r\n")
+	line := len("\th=")
+	b.WriteString("\th=")
+	for i, name := range keys {
+		if i > 0 {
+			b.WriteByte(':')
+			line++
+			if line+len(name) > 76 {
+				b.WriteString("\r\n\t")
+				line = 1
+			}
+		}
+		b.WriteString(name)
+		line += len(name)
+	}
+	b.WriteString(";\r\n\tbh=" + bodyHash + ";\r\n\tb=")
+	h := sha256.New()
+	h.Write([]byte(signed))
+	h.Write([]byte(relaxedHeader(b.String())))
+	digest := h.Sum(nil)
+	var sig []byte
+	var err error
+	if _, ok := k.Signer.(ed25519.PrivateKey); ok || alg == Ed25519 {
+		// RFC 8463 §3: Ed25519 signs the SHA-256 digest itself.
+		sig, err = k.Signer.Sign(nil, digest, crypto.Hash(0))
+	} else {
+		sig, err = k.Signer.Sign(rand.Reader, digest, crypto.SHA256)
+	}
+	if err != nil {
+		return "", fmt.Errorf("dkim: selector %s: signing: %w", k.Selector, err)
+	}
+	b64 := base64.StdEncoding.EncodeToString(sig)
+	for len(b64) > 72 {
+		b.WriteString(b64[:72] + "\r\n\t")
+		b64 = b64[72:]
+	}
+	b.WriteString(b64 + "\r\n")
+	return b.String(), nil
 }
 
 // readHeaderBlock returns the header lines up to and including the empty
@@ -122,30 +177,18 @@ func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
 	var hdr []byte
 	for {
 		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			// A very long line: keep reading it.
-			hdr = append(hdr, line...)
-			if len(hdr) > MaxHeaderBytes {
-				return nil, fmt.Errorf("dkim: header longer than %d bytes", MaxHeaderBytes)
-			}
-			continue
-		}
 		if len(line) > 0 && (len(hdr) == 0 || hdr[len(hdr)-1] == '\n') && isBlank(line) {
-			hdr = append(hdr, line...)
-			return hdr, nil
+			return append(hdr, line...), nil
 		}
 		hdr = append(hdr, line...)
 		if len(hdr) > MaxHeaderBytes {
 			return nil, fmt.Errorf("dkim: header longer than %d bytes", MaxHeaderBytes)
 		}
-		if err == io.EOF {
-			// No body: end the header as the signer expects.
-			if len(hdr) > 0 && hdr[len(hdr)-1] != '\n' {
-				hdr = append(hdr, "\r\n"...)
-			}
-			return append(hdr, "\r\n"...), nil
-		}
-		if err != nil {
+		switch err {
+		case nil, bufio.ErrBufferFull: // a long line: read on
+		case io.EOF:
+			return hdr, nil
+		default:
 			return nil, fmt.Errorf("dkim: reading header: %w", err)
 		}
 	}
@@ -155,20 +198,42 @@ func isBlank(line []byte) bool {
 	return bytes.Equal(line, []byte("\r\n")) || bytes.Equal(line, []byte("\n"))
 }
 
-// headerKeys lists the h= names: each field of signedHeaders once per
-// occurrence in hdr, and From once more (oversigning). A message without a
-// From field cannot be signed (RFC 6376 §5.4).
-func headerKeys(hdr []byte) ([]string, error) {
-	count := map[string]int{}
+// field is one header field, raw (with its folded lines and line ends).
+type field struct {
+	name string // lower case
+	raw  string
+}
+
+// splitFields cuts a header block into fields. Lines that are neither a
+// field nor a continuation are ignored (they cannot be signed).
+func splitFields(hdr []byte) []field {
+	var fields []field
 	for _, line := range bytes.SplitAfter(hdr, []byte("\n")) {
-		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+		if len(line) == 0 || isBlank(line) {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(fields) > 0 {
+				fields[len(fields)-1].raw += string(line)
+			}
 			continue
 		}
 		name, _, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
 		}
-		count[strings.ToLower(string(bytes.TrimRight(name, " \t")))]++
+		fields = append(fields, field{strings.ToLower(string(bytes.TrimRight(name, " \t"))), string(line)})
+	}
+	return fields
+}
+
+// headerKeys lists the h= names: each field of signedHeaders once per
+// occurrence, and From once more (oversigning). A message without a From
+// field cannot be signed (RFC 6376 §5.4).
+func headerKeys(fields []field) ([]string, error) {
+	count := map[string]int{}
+	for _, f := range fields {
+		count[f.name]++
 	}
 	if count["from"] == 0 {
 		return nil, errors.New("dkim: message has no From header field")
@@ -184,4 +249,23 @@ func headerKeys(hdr []byte) ([]string, error) {
 		}
 	}
 	return keys, nil
+}
+
+// pickFields returns the fields that h= names, in h= order: for a name
+// listed several times, the last instance first, then upwards (RFC 6376
+// §5.4.2); a name listed more often than present signs nothing more.
+func pickFields(fields []field, keys []string) []string {
+	used := make([]bool, len(fields))
+	var out []string
+	for _, k := range keys {
+		k = strings.ToLower(k)
+		for i := len(fields) - 1; i >= 0; i-- {
+			if !used[i] && fields[i].name == k {
+				used[i] = true
+				out = append(out, fields[i].raw)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -185,7 +185,7 @@ func TestHeaderKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr := strings.SplitAfter(tc.hdr, "\r\n\r\n")[0]
-			keys, err := headerKeys([]byte(hdr))
+			keys, err := headerKeys(splitFields([]byte(hdr)))
 			if err != nil {
 				t.Fatal(err)
 			}
