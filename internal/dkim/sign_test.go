@@ -123,6 +123,11 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			if strings.Contains(sig, " l=") || strings.Contains(sig, ";l=") {
 				t.Errorf("signature uses l=:\n%s", sig)
 			}
+			for _, l := range strings.Split(sig, "\r\n") {
+				if len(l) > 78 {
+					t.Errorf("signature line of %d characters: %s", len(l), l)
+				}
+			}
 			signed := sig + tc.msg
 			if !strings.Contains(tc.msg, "\r\n\r\n") && tc.name != "lf" {
 				signed += "\r\n" // the verifier needs the empty line
