@@ -61,11 +61,12 @@ func BenchmarkSign(b *testing.B) {
 		n    int
 	}{{"4KB", 4 << 10}, {"1MB", 1 << 20}} {
 		msg := bigMessage(size.n)
+		rsa, ed := Key{"rsa", testRSAKey(b)}, Key{"ed", testEd25519Key(b)}
 		for _, key := range []struct {
 			name string
-			k    Key
-		}{{"rsa2048", Key{"rsa", testRSAKey(b)}}, {"ed25519", Key{"ed", testEd25519Key(b)}}} {
-			s, err := NewSigner(testDomain, key.k)
+			k    []Key
+		}{{"rsa2048", []Key{rsa}}, {"ed25519", []Key{ed}}, {"dual", []Key{rsa, ed}}} {
+			s, err := NewSigner(testDomain, key.k...)
 			if err != nil {
 				b.Fatal(err)
 			}
