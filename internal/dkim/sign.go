@@ -130,8 +130,13 @@ func (s *Signer) Sign(r io.Reader) (string, error) {
 // signature makes one DKIM-Signature field (with its CRLF).
 func (s *Signer) signature(k Key, alg Algorithm, t int64, keys []string, bodyHash, signed string) (string, error) {
 	var b strings.Builder
-	b.WriteString("DKIM-Signature: v=1; a=" + string(alg) + "-sha256; c=relaxed/relaxed; d=" + s.domain + ";\r\n")
-	b.WriteString("\ts=" + k.Selector + "; t=" + strconv.FormatInt(t, 10) + ";\r\n")
+	b.WriteString("DKIM-Signature: v=1; a=" + string(alg) + "-sha256; c=relaxed/relaxed;\r\n")
+	st := "s=" + k.Selector + "; t=" + strconv.FormatInt(t, 10) + ";"
+	if len(s.domain)+len(st) > 72 {
+		b.WriteString("\td=" + s.domain + ";\r\n\t" + st + "\r\n")
+	} else {
+		b.WriteString("\td=" + s.domain + "; " + st + "\r\n")
+	}
 	line := len("\th=")
 	b.WriteString("\th=")
 	for i, name := range keys {
