@@ -62,7 +62,8 @@ func (c *relaxedBody) flush() {
 	c.n = 0
 }
 
-func (c *relaxedBody) content1(b byte) {
+// pending writes the line ends and the space held back before content.
+func (c *relaxedBody) pending() {
 	for ; c.crlfs > 0; c.crlfs-- {
 		c.out('\r')
 		c.out('\n')
@@ -71,13 +72,31 @@ func (c *relaxedBody) content1(b byte) {
 		c.out(' ')
 		c.wsp = false
 	}
-	c.out(b)
 	c.content = true
+}
+
+func (c *relaxedBody) content1(b byte) {
+	c.pending()
+	c.out(b)
+}
+
+// contentRun writes bytes that need no canonicalization, in bulk.
+func (c *relaxedBody) contentRun(run []byte) {
+	c.pending()
+	for len(run) > 0 {
+		if c.n == len(c.buf) {
+			c.flush()
+		}
+		k := copy(c.buf[c.n:], run)
+		c.n += k
+		run = run[k:]
+	}
 }
 
 // Write never fails on content; it returns the error of the writer below.
 func (c *relaxedBody) Write(p []byte) (int, error) {
-	for _, b := range p {
+	for i := 0; i < len(p); {
+		b := p[i]
 		if c.cr {
 			c.cr = false
 			if b != '\n' {
@@ -93,8 +112,15 @@ func (c *relaxedBody) Write(p []byte) (int, error) {
 			c.wsp = false
 			c.crlfs++
 		default:
-			c.content1(b)
+			j := i + 1
+			for j < len(p) && p[j] != ' ' && p[j] != '\t' && p[j] != '\r' && p[j] != '\n' {
+				j++
+			}
+			c.contentRun(p[i:j])
+			i = j
+			continue
 		}
+		i++
 	}
 	return len(p), c.err
 }
