@@ -6,3 +6,5 @@ require (
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/emersion/go-msgauth v0.7.0
