@@ -84,5 +84,8 @@ func startFake(t *testing.T, script func(f *fake)) *Session {
 		mta.Close()
 		<-done
 	})
-	return NewSession(mta)
+	s := NewSession(mta)
+	// a script that waits for a packet never sent fails in seconds
+	s.CommandTimeout, s.ContentTimeout = 10*time.Second, 10*time.Second
+	return s
 }

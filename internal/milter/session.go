@@ -344,7 +344,7 @@ func (s *Session) stage(ctx context.Context, timeout time.Duration, message bool
 // as Sendmail does.
 func (s *Session) Header(ctx context.Context, name, value string) (Verdict, error) {
 	if !s.neg.Has(ProtoHdrLeadSpc) {
-		value = strings.TrimLeft(value, " 	")
+		value = strings.TrimLeft(value, " \t")
 	}
 	return s.stage(ctx, s.ContentTimeout, true, ProtoNoHeaders, ProtoNRHeader, nil, EncodeHeader(name, value))
 }

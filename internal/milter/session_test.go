@@ -191,6 +191,8 @@ func TestSessionAcceptMessage(t *testing.T) {
 		f.expect(CmdMail)
 		f.send(Reply{Cmd: RepContinue})
 		f.expect(CmdRcpt)
+		f.send(Reply{Cmd: RepDiscard})
+		f.expect(CmdMail) // a new MAIL without ABORT starts afresh too
 		f.send(Reply{Cmd: RepContinue})
 	})
 	s.Negotiate(bg)
@@ -206,7 +208,11 @@ func TestSessionAcceptMessage(t *testing.T) {
 	v, err = s.Mail(bg, "<a@b>", nil, nil)
 	mustVerdict(t, "mail 2", v, err, RepContinue)
 	v, err = s.Rcpt(bg, "<c@d>", nil, nil)
-	mustVerdict(t, "rcpt 2", v, err, RepContinue)
+	mustVerdict(t, "rcpt 2", v, err, RepDiscard)
+	v, err = s.Data(bg, nil)
+	mustVerdict(t, "data 2 (discarded message: not sent)", v, err, RepAccept)
+	v, err = s.Mail(bg, "<e@f>", nil, nil)
+	mustVerdict(t, "mail 3", v, err, RepContinue)
 }
 
 // TestSessionNoEventNoReply: the milter's No* flags keep events off
@@ -337,10 +343,15 @@ func TestSessionContextCancel(t *testing.T) {
 		cancel()
 		f.recv()
 	})
+	s.CommandTimeout = time.Minute
 	s.Negotiate(bg)
+	start := time.Now()
 	_, err := s.Connect(ctx, "h", FamilyUnknown, 0, "", nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("cancel took %v: the wait ran to the command timeout", d)
 	}
 }
 
