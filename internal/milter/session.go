@@ -17,6 +17,9 @@ const (
 	DefaultContentTimeout = 300 * time.Second
 )
 
+// errNotNegotiated is a caller's bug: an event before Negotiate.
+var errNotNegotiated = errors.New("milter: event before option negotiation")
+
 // Verdict is the milter's answer to one event. Code is RepContinue,
 // RepAccept, RepReject, RepTempfail, RepDiscard, RepReplyCode (with
 // Text), RepShutdown or RepConnFail. An event not sent (the milter
@@ -197,6 +200,9 @@ func (s *Session) event(ctx context.Context, timeout time.Duration, noFlag, nrFl
 	if s.err != nil {
 		return Verdict{}, s.err
 	}
+	if s.neg.Version == 0 {
+		return Verdict{}, errNotNegotiated
+	}
 	if s.neg.NoSend&noFlag != 0 {
 		return Continue, nil
 	}
@@ -375,6 +381,9 @@ func (s *Session) Body(ctx context.Context, body []byte) (Verdict, error) {
 func (s *Session) EndOfBody(ctx context.Context, macros []Macro) (Verdict, []Reply, error) {
 	if s.err != nil {
 		return Verdict{}, nil, s.err
+	}
+	if s.neg.Version == 0 {
+		return Verdict{}, nil, errNotNegotiated
 	}
 	if v, ok := s.gate(true); ok {
 		return v, nil, nil

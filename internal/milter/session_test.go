@@ -464,3 +464,15 @@ func TestDial(t *testing.T) {
 		t.Fatalf("dial to closed port: %v", err)
 	}
 }
+
+// TestSessionNotNegotiated: events before Negotiate are refused, not
+// sent to a milter that expects OPTNEG first.
+func TestSessionNotNegotiated(t *testing.T) {
+	s := startFake(t, func(f *fake) {})
+	if _, err := s.Mail(bg, "<a@b>", nil, nil); !errors.Is(err, errNotNegotiated) {
+		t.Fatalf("mail: %v", err)
+	}
+	if _, _, err := s.EndOfBody(bg, nil); !errors.Is(err, errNotNegotiated) {
+		t.Fatalf("eob: %v", err)
+	}
+}
