@@ -28,11 +28,10 @@
 //     per SMTP stage that returns the milter's Verdict, honouring the
 //     negotiated "no event" and "no reply" flags, SMFIR_SKIP for body
 //     chunks, progress replies (which restart the timer), and at end
-//     of body the list of Modifications. Each command runs under a
-//     deadline: ConnectTimeout for dialing, CommandTimeout for
-//     negotiation
-//     and the envelope, ContentTimeout for the
-//     message, all cut short by the context. Errors are values: a
+//     of body the modifications (as Replies). Each command runs under
+//     a deadline: ConnectTimeout for dialing, CommandTimeout for
+//     negotiation and the envelope, ContentTimeout for the message,
+//     all cut short by the context. Errors are values: a
 //     protocol violation, I/O error or timeout poisons the Session
 //     (every later call returns the same error) and the caller maps
 //     it to milter_default_action.
