@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/postern-mta/postern/internal/dovecottest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -218,19 +219,7 @@ func TestPasswdErrors(t *testing.T) {
 // (started here with a private configuration, its auth socket in a temp
 // directory) logs in users of every scheme from it.
 func TestPasswdFileServesDovecot(t *testing.T) {
-	dovecot, err := exec.LookPath("dovecot")
-	if err != nil {
-		if dovecot, err = exec.LookPath("/usr/sbin/dovecot"); err != nil {
-			t.Skip("dovecot is not installed (Debian package dovecot-core)")
-		}
-	}
-	doveadm, err := exec.LookPath("doveadm")
-	if err != nil {
-		t.Skip("doveadm is not installed (Debian package dovecot-core)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("not root: Dovecot's auth process runs as its own user")
-	}
+	doveadm := dovecottest.Doveadm(t)
 	dir := t.TempDir()
 	testperm.OpenDirs(dir) // Dovecot's auth process runs as user dovecot
 	users := filepath.Join(dir, "users")
@@ -240,53 +229,12 @@ func TestPasswdFileServesDovecot(t *testing.T) {
 			t.Fatalf("%s: %s", s, errOut)
 		}
 	}
-	os.Chmod(users, 0o644)
-	conf := filepath.Join(dir, "dovecot.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols =
-ssl = no
-listen = 127.0.0.1
-auth_mechanisms = plain login
-auth_failure_delay = 0
-passdb {
-  driver = passwd-file
-  args = %[1]s/users
-}
-userdb {
-  driver = static
-  args = uid=65534 gid=65534 home=%[1]s
-}
-`, dir)), 0o644)
-	cmd := exec.Command(dovecot, "-c", conf, "-F")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	data, err := os.ReadFile(users)
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	})
-	// Wait for Dovecot's auth socket (or its exit).
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "run", "auth-client")); err == nil {
-			break
-		}
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Fatalf("dovecot exited: %s%s", out.String(), log)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dovecot's auth socket never appeared")
-		}
-	}
+	d := dovecottest.Start(t, string(data))
+	conf := filepath.Join(d.Dir, "dovecot.conf")
 	for u := range schemes {
 		if o, err := exec.Command(doveadm, "-c", conf, "auth", "test", u, "pw-"+u).CombinedOutput(); err != nil {
 			t.Errorf("Dovecot refuses %s with the right password: %v\n%s", u, err, o)
