@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/postern-mta/postern/internal/dovecottest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/postern-mta/postern/internal/dovecottest"
 	"github.com/postern-mta/postern/internal/passwd"
 	"github.com/postern-mta/postern/internal/testperm"
 )

@@ -2,15 +2,8 @@ package main
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/user"
@@ -20,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 	"github.com/postern-mta/postern/internal/testperm"
 )
 
@@ -30,16 +24,8 @@ func certPEM(t *testing.T, name string) []byte {
 
 // certPEMUntil is certPEM valid until notAfter.
 func certPEMUntil(t *testing.T, name string, notAfter time.Time) []byte {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: notAfter.Add(-48 * time.Hour), NotAfter: notAfter}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	return append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	key, cert := smtptest.PEM(t, smtptest.NewCertValid(t, name, notAfter.Add(-48*time.Hour), notAfter))
+	return append(key, cert...)
 }
 
 // The daemon reads certificates after it dropped root (at reload, and

@@ -2,13 +2,6 @@ package check
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,20 +10,13 @@ import (
 
 	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/inetaddr/inetaddrtest"
+	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 	"github.com/postern-mta/postern/internal/testperm"
 )
 
 // selfSigned returns a key PEM and a certificate PEM for name.
 func selfSigned(t *testing.T, name string, notAfter time.Time) (keyPEM, certPEM []byte) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		DNSNames: []string{name}, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: notAfter}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return smtptest.PEM(t, smtptest.NewCertValid(t, name, time.Now().Add(-48*time.Hour), notAfter))
 }
 
 // postern check on the SMTP server's TLS settings: each problem is

@@ -1,11 +1,11 @@
 package smtpd_test
 
 import (
-	"github.com/postern-mta/postern/internal/dovecottest"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/postern-mta/postern/internal/dovecottest"
 	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 )
 

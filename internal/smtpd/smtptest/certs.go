@@ -19,6 +19,13 @@ import (
 // DNS name), valid from an hour ago for a day.
 func NewCert(t testing.TB, cn string) tls.Certificate {
 	t.Helper()
+	return NewCertValid(t, cn, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// NewCertValid is NewCert valid from notBefore to notAfter (expired or
+// expiring certificates for the checks).
+func NewCertValid(t testing.TB, cn string, notBefore, notAfter time.Time) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -28,8 +35,8 @@ func NewCert(t testing.TB, cn string) tls.Certificate {
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn},
 		DNSNames:     []string{cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
@@ -44,17 +51,23 @@ func NewCert(t testing.TB, cn string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
-// WriteCert writes c as PEM files in dir: the certificate and its key,
-// for smtpd_tls_cert_file and smtpd_tls_key_file.
-func WriteCert(t testing.TB, dir string, c tls.Certificate) (certFile, keyFile string) {
+// PEM encodes c's private key (PKCS#8) and certificate.
+func PEM(t testing.TB, c tls.Certificate) (keyPEM, certPEM []byte) {
 	t.Helper()
 	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})
+}
+
+// WriteCert writes c as PEM files in dir: the certificate and its key,
+// for smtpd_tls_cert_file and smtpd_tls_key_file.
+func WriteCert(t testing.TB, dir string, c tls.Certificate) (certFile, keyFile string) {
+	t.Helper()
+	keyPEM, certPEM := PEM(t, c)
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
