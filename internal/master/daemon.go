@@ -182,6 +182,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.pool.Close()
 		return err
 	}
+	pc.Stages = g.pickupStages
 	d.pickup = pickup.New(pc, d.qmgr.Queue(), d.Log.With("program", "postern/pickup"))
 	pickupDone := make(chan struct{})
 	go func() {
@@ -402,6 +403,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	d.store.SetSpaceLimits(minfree, limit)     // the free-space rule follows message_size_limit
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
 	if pc, err := pickup.ConfigFrom(g.cfg); err == nil {
+		pc.Stages = g.pickupStages
 		d.pickup.SetConfig(pc)
 	}
 	g.setQueue(d.qmgr.Queue())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/postern-mta/postern/internal/cleanup"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -53,6 +54,12 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if srv.SASL, err = newAuthenticator(cfg); err != nil {
 		return nil, err
 	}
+	if srv.Checks, err = newChecks(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if srv.Sign, err = newSigner(cfg); err != nil {
+		return nil, err
+	}
 	return srv, nil
 }
 
@@ -87,10 +94,13 @@ type generation struct {
 	// overridden by its -o options (services.go).
 	servers  map[string]*smtpd.Server
 	programs map[*smtpd.Server]string // each distinct server's log program name
-	freebind bool
-	loaded   time.Time
-	services string // which master.cf services, and why (logged)
-	bundled  bool   // master.cf is missing: the bundled default runs
+	// pickupStages: the content stages of local submissions
+	// (non_smtpd_milters, DKIM signing), for pickup.Config.Stages.
+	pickupStages []cleanup.Stage
+	freebind     bool
+	loaded       time.Time
+	services     string // which master.cf services, and why (logged)
+	bundled      bool   // master.cf is missing: the bundled default runs
 }
 
 // logServices says which master.cf services this configuration runs,

@@ -23,6 +23,9 @@ func (g *generation) buildServers(ctx context.Context, services []*mastercf.Serv
 	if g.smtp, err = newSMTP(ctx, g.cfg); err != nil {
 		return err
 	}
+	if g.pickupStages, err = pickupStages(g.cfg); err != nil {
+		return err
+	}
 	mainProgram := programName(g.cfg, g.cfg)
 	g.servers = map[string]*smtpd.Server{}
 	g.programs = map[*smtpd.Server]string{g.smtp: mainProgram}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/postern-mta/postern/internal/cleanup"
 	"io"
 	"log/slog"
 	"os"
@@ -34,6 +35,10 @@ type Config struct {
 	HeaderSizeLimit  int64 // header_size_limit: how much header pickup examines
 	ReplaceStrayCRLF bool  // cleanup_replace_stray_cr_lf (internal/straycrlf)
 	PollInterval     time.Duration
+	// Stages are the content stages of local submissions
+	// (internal/cleanup): non_smtpd_milters, then DKIM signing. Nil:
+	// content streams to the queue.
+	Stages []cleanup.Stage
 }
 
 // DefaultHeaderSizeLimit is Postfix's header_size_limit.

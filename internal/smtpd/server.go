@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/sasl"
@@ -49,6 +50,13 @@ type Server struct {
 	TLS *tlsconf.Server
 	// SASL checks SMTP AUTH credentials; nil offers no AUTH.
 	SASL sasl.Authenticator
+	// Checks and Sign are content stages (internal/cleanup) run at the
+	// end of each message before it is queued, in this order with the
+	// session's milters between them: Checks adds Authentication-Results
+	// (SPF, DKIM, DMARC: internal/mailauth) and may refuse the message,
+	// Sign adds DKIM-Signature (internal/dkim). Nil: none. With no
+	// stage at all, content streams to the queue and nothing is held.
+	Checks, Sign cleanup.Stage
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string

@@ -1,0 +1,104 @@
+// Package cleanup is what happens to a message between the end of its
+// content and the queue, as Postfix's cleanup(8) with its milters does:
+// when content stages are configured, the content is held (a Spool: in
+// memory up to a limit, then in an unlinked temporary file), split into
+// an editable header and a body, and handed to each Stage in turn: the
+// mail authentication checks (Authentication-Results), the milters'
+// end-of-message modifications, DKIM signing. Each may edit the header,
+// the body and the envelope, or refuse the message; what is left is
+// queued once, so the queue file holds the final message and a retry
+// never runs a stage again. With no stage, smtpd and pickup stream the
+// content to the queue as before (nothing is held).
+package cleanup
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// Origin says where a message comes from, for stages that treat mail we
+// send (DKIM signing) differently from mail we receive (the checks).
+type Origin struct {
+	// Local: submitted with sendmail (pickup), not over SMTP.
+	Local bool
+	// UID: the local submitter (Local only).
+	UID int
+	// ClientAddr, ClientName, ReverseName, Helo: the SMTP client
+	// (ClientName "unknown" when not verified).
+	ClientAddr              netip.Addr
+	ClientName, ReverseName string
+	Helo                    string
+	// SASLUser, SASLMethod: the client authenticated (SMTP AUTH).
+	SASLUser, SASLMethod string
+	// MyNetworks: the client address matches $mynetworks.
+	MyNetworks bool
+	// TLS: the session was encrypted.
+	TLS bool
+	// Service: the master.cf service name (smtp, submission, pickup…).
+	Service string
+}
+
+// Trusted reports mail we send rather than receive: local submission,
+// an authenticated client, or a client in $mynetworks. It is signed and
+// never checked against itself.
+func (o Origin) Trusted() bool { return o.Local || o.SASLUser != "" || o.MyNetworks }
+
+// Action is what a stage decides about the message.
+type Action int
+
+const (
+	// Continue: on to the next stage, then the queue.
+	Continue Action = iota
+	// Reject: nothing is queued; Verdict.Reply goes to the SMTP client
+	// (pickup bounces or drops as Postfix's cleanup does).
+	Reject
+	// Discard: nothing is queued, the client is told it was (250), and
+	// the discard is logged.
+	Discard
+	// Hold: queued in the hold queue (postsuper -H releases it), as
+	// Postfix's milter quarantine; later stages still run.
+	Hold
+)
+
+// Verdict is a stage's decision.
+type Verdict struct {
+	Action Action
+	// Reply: the complete SMTP reply for Reject ("550 5.7.1 …"), also
+	// 4xx for a temporary refusal.
+	Reply string
+	// Reason: for the maillog line (milter-reject, discard, hold).
+	Reason string
+}
+
+// Stage is one step between end of data and the queue. Apply may edit m
+// (header, body, envelope) and returns its verdict; stages run in order
+// and the first verdict other than Continue or Hold ends the run.
+type Stage interface {
+	Apply(ctx context.Context, m *Message) Verdict
+}
+
+// StageFunc adapts a function to Stage.
+type StageFunc func(ctx context.Context, m *Message) Verdict
+
+// Apply calls f.
+func (f StageFunc) Apply(ctx context.Context, m *Message) Verdict { return f(ctx, m) }
+
+// Message is a held message on its way to the queue. Env is the
+// envelope that will be queued: stages may change the sender and the
+// recipients. The header and body API (Header, Body, ReplaceBody,
+// Content) is in message.go.
+type Message struct {
+	Env    *queue.Envelope
+	Origin Origin
+	// Header is the message's header, editable (header.go).
+	Header Header
+	// Hold is set once a stage returned Hold.
+	Hold bool
+
+	body    *Spool // the content as received
+	bodyOff int64  // where the body starts in body (after the empty line)
+	// newBody replaces body once a stage called ReplaceBody.
+	newBody *Spool
+}
