@@ -283,8 +283,10 @@ func TestNewRefuses(t *testing.T) {
 			prepare: func(t *testing.T, keyDir string) { os.Chmod(filepath.Join(keyDir, "rsa.key"), 0o660) },
 			want:    []string{"is unsafe (mode 0660"}},
 		{name: "not a key", table: "example.com rsa:junk.key\n",
-			prepare: func(t *testing.T, keyDir string) { os.WriteFile(filepath.Join(keyDir, "junk.key"), []byte("junk\n"), 0o600) },
-			want:    []string{"key file $KEYDIR/junk.key: dkim: no PEM block found in key"}},
+			prepare: func(t *testing.T, keyDir string) {
+				os.WriteFile(filepath.Join(keyDir, "junk.key"), []byte("junk\n"), 0o600)
+			},
+			want: []string{"key file $KEYDIR/junk.key: dkim: no PEM block found in key"}},
 		{name: "no selector", table: "example.com rsa.key\n",
 			want: []string{`entry example.com: "rsa.key" is not SELECTOR:KEYFILE`}},
 		{name: "three keys", table: "example.com a:rsa.key b:ed.key c:rsa2.key\n",
