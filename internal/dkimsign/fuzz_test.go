@@ -1,6 +1,7 @@
 package dkimsign
 
 import (
+	"crypto/ed25519"
 	"strings"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 // FuzzParse: the From: parse and the table value parse never panic, and
 // what they accept is well formed.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"Joe <joe@example.com>", "a@b.c, d@b.c", "=?utf-8?q?J=C3=B6?= <j@x.y>", "\"a,b\" <c@d>", "<", "sel:file, s2:/abs/f", "a:b c:d e:f"} {
+	for _, s := range []string{"Joe <joe@example.com>", "a@b.c, d@b.c", "=?utf-8?q?J=C3=B6?= <j@x.y>", "\"a,b\" <c@d>", "<", "sel:file, s2:/abs/f", "a:b c:d e:f", "v=DKIM1; k=ed25519; p=AAAA", "k=rsa; p=MIIB"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -22,6 +23,7 @@ func FuzzParse(f *testing.F) {
 		if err == nil && (len(refs) == 0 || len(refs) > 2) {
 			t.Errorf("ParseValue(%q) = %v", s, refs)
 		}
+		MatchRecord(s, ed25519.PublicKey(make([]byte, ed25519.PublicKeySize)))
 		for _, r := range refs {
 			if !ValidSelector(r.Selector) || !strings.HasPrefix(r.File, "/") {
 				t.Errorf("ParseValue(%q): %+v", s, r)
