@@ -37,7 +37,7 @@ def main():
         f.seek(offset)
         msg = message(f.read())
     head = msg.split(b"\r\n\r\n", 1)[0]
-    sigs = re.findall(rb"(?im)^DKIM-Signature:(.*(?:\r\n[ \t].*)*)", head)
+    sigs = re.findall(rb"(?im)^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", head)
     if not sigs:
         print("unsigned")
         return 0
