@@ -104,12 +104,15 @@ var errClosed = errors.New("cleanup: spool closed")
 
 var tempSeq atomic.Uint64
 
+// tmpfileFlag is oTmpfile; tests take it away.
+var tmpfileFlag = oTmpfile
+
 // tempFile opens a read-write file under dir that no name refers to.
 func tempFile(dir string) (*os.File, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	fd, err := syscall.Open(dir, syscall.O_RDWR|syscall.O_CLOEXEC|oTmpfile, 0o600)
+	fd, err := syscall.Open(dir, syscall.O_RDWR|syscall.O_CLOEXEC|tmpfileFlag, 0o600)
 	if err == nil {
 		return os.NewFile(uintptr(fd), filepath.Join(dir, "(spool)")), nil
 	}
