@@ -97,9 +97,10 @@ func isDSN(s string) bool {
 }
 
 // logStage logs a stage's verdict as Postfix's cleanup does for a
-// milter, for local mail ("from local").
+// milter, for local mail: the client is localhost[127.0.0.1], as
+// Postfix's cleanup names it for non-SMTP mail, without proto= and helo=.
 func (p *Pickup) logStage(env *queue.Envelope, action, text string) {
-	line := fmt.Sprintf("%s: %s: END-OF-MESSAGE from local: %s; from=<%s>", env.ID, action, text, env.Sender)
+	line := fmt.Sprintf("%s: %s: END-OF-MESSAGE from localhost[127.0.0.1]: %s; from=<%s>", env.ID, action, text, env.Sender)
 	if len(env.Recipients) > 0 {
 		line += fmt.Sprintf(" to=<%s>", env.Recipients[0].Addr)
 	}

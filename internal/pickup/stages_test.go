@@ -35,14 +35,14 @@ func TestScanStages(t *testing.T) {
 		log       string
 	}{
 		{name: "continue", queued: queue.Incoming},
-		{name: "hold", verdict: cleanup.Verdict{Action: cleanup.Hold}, queued: queue.Hold, log: "milter-hold: END-OF-MESSAGE from local: milter triggers HOLD action; from=<root@example.test> to=<bob@example.test>"},
-		{name: "discard", verdict: cleanup.Verdict{Action: cleanup.Discard}, log: "milter-discard: END-OF-MESSAGE from local: milter triggers DISCARD action"},
+		{name: "hold", verdict: cleanup.Verdict{Action: cleanup.Hold}, queued: queue.Hold, log: "milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers HOLD action; from=<root@example.test> to=<bob@example.test>"},
+		{name: "discard", verdict: cleanup.Verdict{Action: cleanup.Discard}, log: "milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers DISCARD action"},
 		{name: "reject", verdict: cleanup.Verdict{Action: cleanup.Reject, Reply: "550 5.7.0 spam\r\n"}, queued: queue.Incoming, bounced: true,
-			log: "milter-reject: END-OF-MESSAGE from local: 5.7.0 spam; from=<root@example.test> to=<bob@example.test>"},
+			log: "milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: 5.7.0 spam; from=<root@example.test> to=<bob@example.test>"},
 		{name: "reject, no bouncer", verdict: cleanup.Verdict{Action: cleanup.Reject, Reply: "550 5.7.1 no"}, noBounce: true, queued: queue.Hold,
 			log: "kept on hold"},
 		{name: "tempfail", verdict: cleanup.Verdict{Action: cleanup.Reject, Reply: "451 4.7.1 later", Source: "dkim"}, keepsFile: true,
-			log: "dkim-reject: END-OF-MESSAGE from local: 4.7.1 later"},
+			log: "dkim-reject: END-OF-MESSAGE from localhost[127.0.0.1]: 4.7.1 later"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
