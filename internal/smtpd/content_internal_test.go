@@ -66,7 +66,7 @@ func TestHeldMessageAbort(t *testing.T) {
 	st := cleanup.StageFunc(func(context.Context, *cleanup.Message) cleanup.Verdict { ran = true; return cleanup.Verdict{} })
 	m := startMessage(context.Background(), q, env, "Received: x\r\n", true)
 	m.hold([]cleanup.Stage{st}, t.TempDir())
-	sp := m.held
+	sp := m.held.spool
 	m.Write([]byte(strings.Repeat("x", 2*cleanup.MemLimit)))
 	if !sp.InFile() {
 		t.Fatal("no spool file")
