@@ -41,6 +41,7 @@ func TestRun(t *testing.T) {
 		{"hold, later stages run", []Stage{addField("X-1"), verdict(Verdict{Action: Hold, Source: "dmarc"}), addField("X-2"), verdict(Verdict{Action: Hold})},
 			Hold, queue.Hold, "X-2: yes\r\nX-1: yes\r\n" + in},
 		{"reject stops", []Stage{addField("X-1"), verdict(Verdict{Action: Reject, Reply: "550 5.7.1 no"}), addField("X-2")}, Reject, "", ""},
+		{"no recipients left", []Stage{StageFunc(func(_ context.Context, m *Message) Verdict { m.Env.Recipients = nil; return Verdict{} })}, Reject, "", ""},
 		{"discard stops", []Stage{verdict(Verdict{Action: Hold}), verdict(Verdict{Action: Discard}), addField("X-2")}, Discard, "", ""},
 	}
 	for _, tt := range tests {
@@ -71,10 +72,10 @@ func TestRun(t *testing.T) {
 			if tt.action == Hold && v.Source != "dmarc" {
 				t.Errorf("verdict %+v, want the first Hold", v)
 			}
-			if tt.action == Reject && v.Reply != "550 5.7.1 no" {
+			if tt.action == Reject && v.Reply != "550 5.7.1 no" && v.Reply != NoRecipients {
 				t.Errorf("reply %q", v.Reply)
 			}
-			if (tt.action == Reject || tt.action == Discard) && ran == len(stages) {
+			if (tt.action == Reject || tt.action == Discard) && ran == len(stages) && !strings.HasPrefix(tt.name, "no recipients") {
 				t.Error("the stages after the verdict ran")
 			}
 			for _, q := range []string{queue.Incoming, queue.Hold} {
