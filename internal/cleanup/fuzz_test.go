@@ -40,3 +40,28 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReplyLines: whatever a stage replies, the client gets reply lines
+// of one 4xx or 5xx code, with no control character.
+func FuzzReplyLines(f *testing.F) {
+	for _, s := range []string{"550 5.7.1 no", "451-4.7.1 a\r\n451 4.7.1 b", "550 x\r\nRSET\r\n", "", "250 ok", "5\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, reply string) {
+		lines := Verdict{Action: Reject, Reply: reply}.ReplyLines()
+		if len(lines) == 0 {
+			t.Fatal("no reply")
+		}
+		code := lines[0][:3]
+		for _, l := range lines {
+			if len(l) < 5 || l[:3] != code || l[3] != ' ' || code[0] != '4' && code[0] != '5' {
+				t.Fatalf("%q: line %q", reply, l)
+			}
+			for _, c := range []byte(l) {
+				if c < ' ' || c == 0x7f {
+					t.Fatalf("%q: line %q has a control character", reply, l)
+				}
+			}
+		}
+	})
+}
