@@ -168,7 +168,7 @@ func TestContentStages(t *testing.T) {
 				st.mu.Lock()
 				defer st.mu.Unlock()
 				if len(st.fields) != 2 || st.fields[1] != 2 {
-					t.Errorf("the stage saw header fields %v; want 2 (Received:, Subject:) in the second message", st.fields)
+					t.Fatalf("the stage saw header fields %v; want 2 (Received:, Subject:) in the second message", st.fields)
 				}
 				o := st.origins[0]
 				if o.ClientAddr.String() != "127.0.0.1" || o.Helo != "client.example.test" || !o.MyNetworks || o.Service != "smtp" || o.Local || !o.Trusted() {
