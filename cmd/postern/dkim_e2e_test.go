@@ -320,3 +320,38 @@ func startFlakySink(t *testing.T) *sinkSMTP {
 	}()
 	return s
 }
+
+// TestDKIMReloadRefusesBadKey: a key that became readable by everyone
+// makes `postern reload` fail, naming the table entry, the file and the
+// fix, and the running configuration keeps signing; a missing key makes
+// `postern start` fail the same way.
+func TestDKIMReloadRefusesBadKey(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "dkim_signing")
+	in := newInstance(t, fmt.Sprintf("inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.1/32\nrelayhost = [127.0.0.1]:1\ndkim_signing_maps = texthash:%s\n", table))
+	if _, e, code := in.run(t, "dkim", "keygen", "-t", "ed25519", "example.com", "ed2026"); code != 0 {
+		t.Fatalf("keygen: %d %s", code, e)
+	}
+	key := filepath.Join(in.dir, "dkim", "example.com.ed2026.key")
+	os.WriteFile(table, []byte("example.com ed2026:example.com.ed2026.key\nexample.org missing:example.org.missing.key\n"), 0o644)
+	_, e, code := in.run(t, "start")
+	for _, want := range []string{"parameter dkim_signing_maps: table texthash:" + table + ", entry example.org: selector missing: key file " +
+		filepath.Join(in.dir, "dkim", "example.org.missing.key") + ": no such file or directory (make it with \"postern dkim keygen example.org SELECTOR\", or fix the entry)"} {
+		if code == 0 || !strings.Contains(e, want) {
+			t.Fatalf("start with a missing key: exit %d, stderr lacks %q:\n%s", code, want, e)
+		}
+	}
+	os.WriteFile(table, []byte("example.com ed2026:example.com.ed2026.key\n"), 0o644)
+	in.start(t)
+	os.Chmod(key, 0o644)
+	_, e, code = in.run(t, "reload")
+	if want := "entry example.com: selector ed2026: key file " + key + " is unsafe (mode 0644: readable by everyone or writable by others than its owner): run \"chmod 0600 " + key + "\""; code == 0 || !strings.Contains(e, want) {
+		t.Fatalf("reload with an unsafe key: exit %d, stderr lacks %q:\n%s", code, want, e)
+	}
+	o := sendSMTP(fmt.Sprintf("127.0.0.1:%d", in.port), "joe@example.com", "you@remote.example", []byte(dkimMessage("joe@example.com", "you@remote.example", "still signed")))
+	if !o.Queued {
+		t.Fatalf("not queued: %+v", o)
+	}
+	id := queuedAs.FindStringSubmatch(o.Reply)[1]
+	waitLog(t, in, id+": DKIM-Signature field added (s=ed2026, d=example.com)")
+}
