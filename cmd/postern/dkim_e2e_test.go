@@ -355,3 +355,25 @@ func TestDKIMReloadRefusesBadKey(t *testing.T) {
 	id := queuedAs.FindStringSubmatch(o.Reply)[1]
 	waitLog(t, in, id+": DKIM-Signature field added (s=ed2026, d=example.com)")
 }
+
+// TestDKIMSigningFailureTempfails: a key that cannot be loaded when a
+// message needs it (a regexp: table cannot be checked ahead) makes the
+// message wait with the client, 451 4.7.0, never queued unsigned.
+func TestDKIMSigningFailureTempfails(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "dkim_signing")
+	os.WriteFile(table, []byte("/^example\\.com$/ s1:nope.key\n"), 0o644)
+	in := newInstance(t, fmt.Sprintf("inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.1/32\nrelayhost = [127.0.0.1]:1\ndkim_signing_maps = regexp:%s\n", table))
+	in.start(t)
+	o := sendSMTP(fmt.Sprintf("127.0.0.1:%d", in.port), "joe@example.com", "you@remote.example", []byte(dkimMessage("joe@example.com", "you@remote.example", "unsigned")))
+	if o.Queued || o.Stage != "end of DATA" || o.Reply != "451 4.7.0 Error: DKIM signing failed; try again later" {
+		t.Fatalf("got %+v", o)
+	}
+	waitLog(t, in, "dkim-reject: END-OF-MESSAGE from localhost[127.0.0.1]: 4.7.0 Error: DKIM signing failed; try again later;")
+	if want := "DKIM signing failed: dkim_signing_maps entry example.com: selector s1: key file " + filepath.Join(in.dir, "dkim", "nope.key") + ": no such file or directory"; !strings.Contains(in.maillog(t), want) {
+		t.Errorf("maillog lacks %q:\n%s", want, in.maillog(t))
+	}
+	if out, _, _ := in.run(t, "queue", "-p"); out != "Mail queue is empty\n" {
+		t.Errorf("queued: %s", out)
+	}
+}
