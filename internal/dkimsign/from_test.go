@@ -22,6 +22,8 @@ func TestFromDomain(t *testing.T) {
 		{[]string{"joe"}, "error: unparsable From: header"},
 		{[]string{""}, "error: unparsable From: header"},
 		{[]string{"joe@[192.0.2.1]"}, "error: From: header has no domain name"},
+		{[]string{"joe@x/y.example"}, `error: From: domain "x/y.example" is not an ASCII host name`},
+		{[]string{"joe@b\xc3\xbccher.example"}, "error: From: domain \"b\xc3\xbccher.example\" is not an ASCII host name"},
 	} {
 		h := cleanup.Header{Fields: []cleanup.Field{cleanup.NewField("Subject", "x")}}
 		for _, f := range tc.froms {
