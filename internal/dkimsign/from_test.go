@@ -14,7 +14,7 @@ func TestFromDomain(t *testing.T) {
 		{[]string{"Joe <joe@Example.COM>"}, "example.com"},
 		{[]string{"joe@example.com."}, "error: unparsable From: header"},
 		{[]string{"\"Doe,\r\n John\" <john@example.com>"}, "example.com"}, // folded
-		{[]string{"=?x-unknown?q?J=F6?= <j@example.com>"}, "example.com"},  // any charset
+		{[]string{"=?x-unknown?q?J=F6?= <j@example.com>"}, "example.com"}, // any charset
 		{[]string{"a@example.com, b@EXAMPLE.com"}, "example.com"},
 		{[]string{"a@example.com, b@example.net"}, "error: From: header has addresses in two domains (example.com, example.net)"},
 		{[]string{"a@example.com", "b@example.com"}, "error: 2 From: headers"},
