@@ -28,7 +28,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time     { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func newCache(t *testing.T, zone dnstest.Zone) (*Cache, *dnstest.Server, *clock) {
@@ -43,10 +43,10 @@ func newCache(t *testing.T, zone dnstest.Zone) (*Cache, *dnstest.Server, *clock)
 func TestCachesAnswers(t *testing.T) {
 	ctx := context.Background()
 	c, srv, clk := newCache(t, dnstest.Zone{
-		"txt.example":  {dnstest.TXT("v=spf1 -all")},
-		"mx.example":   {dnstest.MX(10, "mail.mx.example")},
-		"a.example":    {dnstest.A("192.0.2.1")},
-		"192.0.2.7":    {dnstest.PTR("ptr.example")},
+		"txt.example":   {dnstest.TXT("v=spf1 -all")},
+		"mx.example":    {dnstest.MX(10, "mail.mx.example")},
+		"a.example":     {dnstest.A("192.0.2.1")},
+		"192.0.2.7":     {dnstest.PTR("ptr.example")},
 		"empty.example": {dnstest.A("192.0.2.2")}, // no TXT: NODATA
 	})
 	lookups := []struct {
