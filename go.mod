@@ -9,4 +9,4 @@ require (
 
 require github.com/emersion/go-msgauth v0.7.0
 
-require golang.org/x/net v0.63.0 // indirect
+require golang.org/x/net v0.63.0
