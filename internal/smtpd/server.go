@@ -57,6 +57,11 @@ type Server struct {
 	// Sign adds DKIM-Signature (internal/dkim). Nil: none. With no
 	// stage at all, content streams to the queue and nothing is held.
 	Checks, Sign cleanup.Stage
+	// SpoolDir is where a message held for the stages overflows to an
+	// unlinked temporary file past cleanup.MemLimit (the daemon:
+	// queue_directory/tmp, on the queue's file system); "" means
+	// os.TempDir.
+	SpoolDir string
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string
