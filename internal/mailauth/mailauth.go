@@ -252,7 +252,13 @@ func (c *Checker) Field(res Results) string {
 		r := result{method: "dmarc", value: d.Result, reason: problem(spf.Result(d.Result), d.Problem),
 			props: [][2]string{{"header.from", d.Domain}}}
 		if d.Requested != "" {
-			r.comment = fmt.Sprintf("p=%s dis=%s", d.Requested, strings.ToUpper(string(d.Disposition)))
+			// dis: what is done with the message (OpenDMARC's comment);
+			// none unless enforcing.
+			dis := d.Disposition
+			if !c.cfg.Enforce {
+				dis = PolicyNone
+			}
+			r.comment = fmt.Sprintf("p=%s dis=%s", d.Requested, strings.ToUpper(string(dis)))
 		}
 		rs = append(rs, r)
 	}
@@ -283,7 +289,7 @@ func (c *Checker) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verdict
 		Header: &m.Header, Content: m.Content()})
 	if err != nil {
 		return cleanup.Verdict{Action: cleanup.Reject, Reply: "451 4.3.0 Error: temporary failure in the mail authentication checks",
-			Reason: "mail authentication checks: " + err.Error()}
+			Reason: "mail authentication checks: " + err.Error(), Source: "mailauth"}
 	}
 	c.removeForged(&m.Header)
 	m.Header.Prepend(HeaderName, c.Field(res))
@@ -310,7 +316,7 @@ func (c *Checker) verdict(res Results, h *cleanup.Header) cleanup.Verdict {
 		switch {
 		case d.Result == "fail" && d.Disposition == PolicyReject:
 			return cleanup.Verdict{Action: cleanup.Reject, Reply: "550 5.7.1 rejected by DMARC policy for " + d.Domain,
-				Reason: "DMARC policy reject for " + d.Domain}
+				Reason: "DMARC policy reject for " + d.Domain, Source: "dmarc"}
 		case d.Result == "fail" && d.Disposition == PolicyQuarantine && quarantine == nil:
 			quarantine = d
 		case d.Result == "temperror" && d.Requested != PolicyNone && temp == nil:
@@ -320,14 +326,14 @@ func (c *Checker) verdict(res Results, h *cleanup.Header) cleanup.Verdict {
 	if temp != nil {
 		return cleanup.Verdict{Action: cleanup.Reject,
 			Reply:  "451 4.7.1 DMARC check for " + temp.Domain + " failed temporarily, try again later",
-			Reason: "DMARC temperror for " + temp.Domain + ": " + temp.Problem}
+			Reason: "DMARC temperror for " + temp.Domain + ": " + temp.Problem, Source: "dmarc"}
 	}
 	if quarantine != nil {
 		if c.cfg.QuarantineAction == QuarantineTag {
 			h.Prepend(TagField, "YES")
 			return cleanup.Verdict{}
 		}
-		return cleanup.Verdict{Action: cleanup.Hold, Reason: "DMARC policy quarantine for " + quarantine.Domain}
+		return cleanup.Verdict{Action: cleanup.Hold, Reason: "DMARC policy quarantine for " + quarantine.Domain, Source: "dmarc"}
 	}
 	return cleanup.Verdict{}
 }

@@ -61,9 +61,14 @@ func TestField(t *testing.T) {
 		"\tspf=fail smtp.mailfrom=alice@interop.test;\r\n" +
 		"\tspf=fail smtp.helo=mail.interop.test;\r\n" +
 		"\tdkim=fail reason=\"body hash did not verify\" header.d=interop.test header.i=@interop.test header.s=dkimpy header.a=rsa-sha256 header.b=" + pvalue(b) + ";\r\n" +
-		"\tdmarc=fail (p=reject dis=REJECT) header.from=interop.test"
+		"\tdmarc=fail (p=reject dis=NONE) header.from=interop.test"
 	if got != want {
 		t.Errorf("fail:\n%s\nwant\n%s", got, want)
+	}
+
+	enforcing := newChecker(t, dns, Config{SPF: true, DKIM: true, DMARC: true, Enforce: true})
+	if got := enforcing.Field(check(t, c, badIP, "alice@interop.test", bad)); !strings.HasSuffix(got, "dmarc=fail (p=reject dis=REJECT) header.from=interop.test") {
+		t.Errorf("enforcing: %s", got)
 	}
 
 	// Null sender, unsigned, DNS down for DMARC.
