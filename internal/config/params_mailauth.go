@@ -33,7 +33,9 @@ func checkAuthenticationChecks(_ *Config, v string) error {
 			return fmt.Errorf("unknown check %q (known: %s)", n, strings.Join(AuthenticationChecks, ", "))
 		}
 	}
-	has := func(n string) bool { return slices.ContainsFunc(names, func(s string) bool { return strings.EqualFold(s, n) }) }
+	has := func(n string) bool {
+		return slices.ContainsFunc(names, func(s string) bool { return strings.EqualFold(s, n) })
+	}
 	if has("dmarc") && (!has("spf") || !has("dkim")) {
 		return fmt.Errorf("dmarc needs the spf and dkim checks")
 	}
