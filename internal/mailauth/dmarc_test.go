@@ -111,6 +111,9 @@ func TestFromDomains(t *testing.T) {
 		{"From: a@example.org\r\nFrom: b@other.test\r\n", []string{"example.org", "other.test"}, false},
 		{"To: a@example.org\r\n", nil, true},
 		{"From: not an address\r\n", nil, true},
+		{"From: Bank <ceo@bank.test>>\r\n", []string{"bank.test"}, false},
+		{"From: \"unterminated <ceo@Bank.test>\r\n", []string{"bank.test"}, false},
+		{"From: a@b.test, c@d.test, e@f.test, g@h.test, i@j.test, k@l.test\r\n", nil, true},
 		{"From: a@[192.0.2.1]\r\n", nil, true},
 		{"From:\r\n", nil, true},
 	} {

@@ -65,3 +65,23 @@ func FuzzDMARCRecord(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFromDomains: the From field reading never panics and gives at
+// most maxFromDomains lower-case domains, or a problem.
+func FuzzFromDomains(f *testing.F) {
+	for _, s := range []string{"a@example.org", "\"x\" <a@b.test>>", "=?utf-8?q?x?= <a@b.test>", "a@[1.2.3.4]", "@@", "<@.>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		h := header([]byte("From: " + v + "\r\n\r\n"))
+		ds, problem := fromDomains(h)
+		if (problem == "") == (len(ds) == 0) || len(ds) > maxFromDomains {
+			t.Fatalf("fromDomains(%q) = %q, %q", v, ds, problem)
+		}
+		for _, d := range ds {
+			if d == "" || d != strings.ToLower(d) {
+				t.Fatalf("fromDomains(%q): domain %q", v, d)
+			}
+		}
+	})
+}

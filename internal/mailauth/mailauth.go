@@ -180,6 +180,12 @@ func (c *Checker) Check(ctx context.Context, in Input) (Results, error) {
 	return res, nil
 }
 
+// maxFromDomains bounds the DMARC evaluations (two DNS lookups each)
+// of one message.
+const maxFromDomains = 5
+
+var atDomain = regexp.MustCompile(`@([A-Za-z0-9][A-Za-z0-9.-]*)`)
+
 // fromDomains are the distinct RFC5322.From domains. No From field, or
 // one that cannot be read, is a problem (RFC 7489 section 6.6.1: such
 // a message cannot be evaluated); several fields or addresses give
@@ -194,21 +200,39 @@ func fromDomains(h *cleanup.Header) ([]string, string) {
 		}
 		fields++
 		v := strings.NewReplacer("\r\n", "", "\n", "").Replace(f.Value())
-		addrs, err := mail.ParseAddressList(v)
-		if err != nil {
-			return nil, "From field not readable: " + err.Error()
-		}
-		for _, a := range addrs {
-			i := strings.LastIndexByte(a.Address, '@')
-			d := strings.ToLower(strings.TrimSuffix(a.Address[i+1:], "."))
-			if i < 0 || d == "" || strings.HasPrefix(d, "[") {
-				return nil, "no domain in From address " + a.Address
+		var found []string
+		if addrs, err := mail.ParseAddressList(v); err == nil {
+			for _, a := range addrs {
+				i := strings.LastIndexByte(a.Address, '@')
+				d := strings.ToLower(strings.TrimSuffix(a.Address[i+1:], "."))
+				if i < 0 || d == "" || strings.HasPrefix(d, "[") {
+					return nil, "no domain in From address " + a.Address
+				}
+				found = append(found, d)
 			}
+		} else {
+			// A From field that does not parse is still shown by mail
+			// readers, domain and all: evaluate every domain-like
+			// "@name" in it, so that a malformed field cannot slip past
+			// its domain's policy.
+			for _, m := range atDomain.FindAllStringSubmatch(v, -1) {
+				if d := strings.ToLower(strings.Trim(m[1], ".-")); strings.Contains(d, ".") {
+					found = append(found, d)
+				}
+			}
+			if len(found) == 0 {
+				return nil, "From field not readable: " + err.Error()
+			}
+		}
+		for _, d := range found {
 			if !seen[d] {
 				seen[d] = true
 				domains = append(domains, d)
 			}
 		}
+	}
+	if len(domains) > maxFromDomains {
+		return nil, fmt.Sprintf("more than %d From domains", maxFromDomains)
 	}
 	if fields == 0 {
 		return nil, "no From field"
