@@ -17,7 +17,7 @@ var mailauthParams = []Param{
 	// Apply DMARC policies: p=reject refused at end of data (550 5.7.1),
 	// p=quarantine per smtpd_dmarc_quarantine_action; a DNS failure
 	// defers (451 4.7.1). No: the header only.
-	{Name: "smtpd_dmarc_enforce", Default: "no", Kind: Bool},
+	{Name: "smtpd_dmarc_enforce", Default: "no", Kind: Bool, Check: checkDMARCEnforce},
 	// hold: the hold queue; tag: delivered with "X-Spam-Flag: YES".
 	{Name: "smtpd_dmarc_quarantine_action", Default: "hold", Kind: String, Check: checkQuarantineAction},
 }
@@ -48,4 +48,20 @@ func checkQuarantineAction(_ *Config, v string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not hold or tag", v)
+}
+
+// checkDMARCEnforce: enforcing without the dmarc check would look
+// accepted and do nothing.
+func checkDMARCEnforce(c *Config, v string) error {
+	if !strings.EqualFold(v, "yes") {
+		return nil
+	}
+	checks, err := c.List("smtpd_authentication_checks")
+	if err != nil {
+		return nil // reported for that parameter
+	}
+	if !slices.ContainsFunc(checks, func(s string) bool { return strings.EqualFold(s, "dmarc") }) {
+		return fmt.Errorf("needs dmarc in smtpd_authentication_checks")
+	}
+	return nil
 }
