@@ -127,9 +127,9 @@ var features = []*feature{
 	{
 		// smtpd_milters, non_smtpd_milters and the milter_* settings
 		// are implemented (internal/milter); these are not.
-		what: "these milter settings",
-		risk: "mail would otherwise pass unfiltered",
-		gates: []gate{{"smtpd_milter_maps", none}, {"milter_header_checks", none}},
+		what:       "these milter settings",
+		risk:       "mail would otherwise pass unfiltered",
+		gates:      []gate{{"smtpd_milter_maps", none}, {"milter_header_checks", none}},
 		dependents: []string{"milter_*"},
 	},
 	{
