@@ -60,6 +60,9 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if srv.Sign, err = newSigner(cfg); err != nil {
 		return nil, err
 	}
+	if srv.Milters, err = newSMTPMilters(cfg); err != nil {
+		return nil, err
+	}
 	return srv, nil
 }
 

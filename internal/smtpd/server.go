@@ -57,6 +57,8 @@ type Server struct {
 	// Sign adds DKIM-Signature (internal/dkim). Nil: none. With no
 	// stage at all, content streams to the queue and nothing is held.
 	Checks, Sign cleanup.Stage
+	// Milters are the service's smtpd_milters (milter.go); nil: none.
+	Milters *Milters
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string
