@@ -20,20 +20,7 @@ func milterMacroValues(cfg *config.Config) (daemon, v string, err error) {
 
 // newSMTPMilters returns a service's smtpd_milters, nil when there are
 // none.
-func newSMTPMilters(cfg *config.Config) (*smtpd.Milters, error) {
-	specs, err := cfg.Milters("smtpd_milters")
-	if err != nil || len(specs) == 0 {
-		return nil, err
-	}
-	m := &smtpd.Milters{Specs: specs}
-	if m.Macros, err = cfg.MilterMacros(); err != nil {
-		return nil, err
-	}
-	if m.DaemonName, m.V, err = milterMacroValues(cfg); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
+func newSMTPMilters(cfg *config.Config) (*smtpd.Milters, error) { return smtpd.MiltersFrom(cfg) }
 
 // newNonSMTPMilters returns the non_smtpd_milters stage of local
 // submissions, nil when there are none.

@@ -250,8 +250,8 @@ func (c *Chain) each(ctx context.Context, cmd byte, connectOrHelo bool, send fun
 			v, err := send(m)
 			if err != nil {
 				r = c.fail(m, cmd, err)
-			} else {
-				r = c.reply(m, v, connectOrHelo)
+			} else if r = c.reply(m, v, connectOrHelo); r == "" && m.s.Quarantined() {
+				r = ReplyHold
 			}
 		}
 		if r != "" {
@@ -265,10 +265,18 @@ func (c *Chain) each(ctx context.Context, cmd byte, connectOrHelo bool, send fun
 // told.
 func (c *Chain) Connect(ctx context.Context, cl Client) string {
 	c.client = cl
+	hold := false
 	for _, m := range c.ms {
-		if r, _ := c.ensure(ctx, m); r != "" {
+		r, ok := c.ensure(ctx, m)
+		if r == ReplyHold || ok && m.s.Quarantined() {
+			hold, r = true, ""
+		}
+		if r != "" {
 			return r
 		}
+	}
+	if hold {
+		return ReplyHold
 	}
 	return ""
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/postern-mta/postern/internal/cleanup"
+	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/milter"
 )
 
@@ -20,6 +21,26 @@ type Milters struct {
 	Macros milter.MacroLists
 	// DaemonName is milter_macro_daemon_name; V is milter_macro_v.
 	DaemonName, V string
+}
+
+// MiltersFrom reads a service's smtpd_milters and the milter_*
+// settings; nil when there are none.
+func MiltersFrom(cfg *config.Config) (*Milters, error) {
+	specs, err := cfg.Milters("smtpd_milters")
+	if err != nil || len(specs) == 0 {
+		return nil, err
+	}
+	m := &Milters{Specs: specs}
+	if m.Macros, err = cfg.MilterMacros(); err != nil {
+		return nil, err
+	}
+	if m.DaemonName, err = cfg.Get("milter_macro_daemon_name"); err != nil {
+		return nil, err
+	}
+	if m.V, err = cfg.Get("milter_macro_v"); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // newMilters starts the session's milter chain; nil without milters.
