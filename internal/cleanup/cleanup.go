@@ -14,6 +14,7 @@ package cleanup
 import (
 	"context"
 	"net/netip"
+	"strings"
 
 	"github.com/postern-mta/postern/internal/queue"
 )
@@ -70,6 +71,18 @@ type Verdict struct {
 	Reply string
 	// Reason: for the maillog line (milter-reject, discard, hold).
 	Reason string
+	// Source names the stage kind in the maillog line, as Postfix's
+	// "milter-reject: END-OF-MESSAGE …" and "milter triggers HOLD
+	// action": "milter", "dmarc", "dkim"… Empty means "milter".
+	Source string
+}
+
+// Word is v.Source, or "milter" when empty.
+func (v Verdict) Word() string {
+	if v.Source == "" {
+		return "milter"
+	}
+	return v.Source
 }
 
 // Stage is one step between end of data and the queue. Apply may edit m
@@ -102,3 +115,51 @@ type Message struct {
 	// newBody replaces body once a stage called ReplaceBody.
 	newBody *Spool
 }
+
+// Default replies of a Reject verdict without a usable Reply, as
+// Postfix's for a milter's reject and tempfail.
+const (
+	DefaultReject   = "550 5.7.1 Command rejected"
+	DefaultTempfail = "451 4.7.1 Service unavailable - try again later"
+)
+
+// ReplyLines returns v.Reply as safe SMTP reply lines: one per line of
+// the reply (a milter may send a multi-line one), each with the code of
+// the first line, CR, LF and other control characters never passed on.
+// A reply that is not a 4xx or 5xx code with text gives DefaultReject.
+func (v Verdict) ReplyLines() []string {
+	lines := strings.Split(strings.ReplaceAll(v.Reply, "\r\n", "\n"), "\n")
+	for len(lines) > 1 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	first := lines[0]
+	if len(first) < 3 || first[0] != '4' && first[0] != '5' || !isDigit(first[1]) || !isDigit(first[2]) ||
+		len(first) > 3 && first[3] != ' ' && first[3] != '-' {
+		return []string{DefaultReject}
+	}
+	code := first[:3]
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		text := l
+		if len(l) >= 3 && l[:3] == code && (len(l) == 3 || l[3] == ' ' || l[3] == '-') {
+			text = l[3:]
+		}
+		text = strings.TrimLeft(text, " -")
+		text = strings.Map(func(r rune) rune {
+			if r < ' ' || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, text)
+		if text == "" {
+			text = DefaultReject[4:]
+			if code[0] == '4' {
+				text = DefaultTempfail[4:]
+			}
+		}
+		out = append(out, code+" "+text)
+	}
+	return out
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -31,9 +31,13 @@ func (f Field) Value() string {
 }
 
 // Header is a message's header section, editable. The empty line that
-// ends it is not a field; it is written by Bytes.
+// ends it is not a field; it is written by Bytes as it was received.
 type Header struct {
 	Fields []Field
+	// end is the line that ended the header as received: "\r\n", "\n",
+	// or "" when the content had no empty line there (it ended, or a
+	// line that is no header field began the body).
+	end string
 }
 
 // Get returns the value of the first field named name (case-insensitive).
@@ -97,11 +101,26 @@ func (h *Header) DeleteFunc(drop func(Field) bool) {
 }
 
 // Bytes is the header as queued, the empty line that ends it included
-// when the message has one (noEnd: it had no body separator).
-func (h *Header) Bytes() []byte {
-	var b []byte
+// when the message had one: unedited, exactly the bytes received. A
+// last field received without its line end (the content ended there)
+// gets one when something follows it.
+func (h *Header) Bytes() []byte { return h.appendTo(make([]byte, 0, h.size())) }
+
+// size is the length of Bytes, or a little more.
+func (h *Header) size() int {
+	n := len(h.end)
 	for _, f := range h.Fields {
-		b = append(b, f.Raw...)
+		n += len(f.Raw) + 2
 	}
-	return append(b, "\r\n"...)
+	return n
+}
+
+func (h *Header) appendTo(b []byte) []byte {
+	for i, f := range h.Fields {
+		b = append(b, f.Raw...)
+		if !strings.HasSuffix(f.Raw, "\n") && (i < len(h.Fields)-1 || h.end != "") {
+			b = append(b, "\r\n"...)
+		}
+	}
+	return append(b, h.end...)
 }

@@ -3,17 +3,26 @@ package cleanup
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 
 	"github.com/postern-mta/postern/internal/queue"
 )
 
-// NewMessage splits held content into the editable header and the body.
-// SKELETON: to be completed (the header parse, a message without a body
-// separator, bare LF line ends, MaxHeaderBytes).
+// NewMessage splits held content into the editable header and the body
+// (parse.go: folded fields, a message without a body separator, bare LF
+// line ends kept as received, at most MaxHeaderBytes of header). The
+// Message owns content from then on: Close releases it, also when
+// NewMessage fails.
 func NewMessage(env *queue.Envelope, origin Origin, content *Spool) (*Message, error) {
-	return nil, errors.New("cleanup: NewMessage: not yet implemented")
+	p, whole, err := headerPrefix(content, MaxHeaderBytes)
+	if err != nil {
+		content.Close()
+		return nil, err
+	}
+	fields, end, off := parseHeader(p, whole)
+	return &Message{Env: env, Origin: origin, Header: Header{Fields: fields, end: end},
+		body: content, bodyOff: int64(off)}, nil
 }
 
 // Body reads the current body (after ReplaceBody: the new one) from its
@@ -40,12 +49,23 @@ func (m *Message) ReplaceBody(r io.Reader) error {
 }
 
 // Content reads the whole message as it would be queued now: the
-// header (Header.Bytes) and the body.
+// header (Header.Bytes) and the body. A message held in memory is read
+// from one buffer (a *bytes.Reader, which the queue may deliver at
+// once), a larger one from its file.
 func (m *Message) Content() io.Reader {
-	return io.MultiReader(bytes.NewReader(m.Header.Bytes()), m.Body())
+	body, off := m.body, m.bodyOff
+	if m.newBody != nil {
+		body, off = m.newBody, 0
+	}
+	if body.f == nil {
+		rest := body.mem[min(off, int64(len(body.mem))):]
+		b := m.Header.appendTo(make([]byte, 0, m.Header.size()+len(rest)))
+		return bytes.NewReader(append(b, rest...))
+	}
+	return io.MultiReader(bytes.NewReader(m.Header.Bytes()), body.Reader(off))
 }
 
-// Close releases the held content.
+// Close releases the held content; it may be called more than once.
 func (m *Message) Close() error {
 	if m.newBody != nil {
 		m.newBody.Close()
@@ -53,10 +73,38 @@ func (m *Message) Close() error {
 	return m.body.Close()
 }
 
-// Run applies the stages to m in order and queues the result in q
-// (the hold queue when a stage said Hold). It returns the queue ID, or
-// the verdict that stopped the message (Reject, Discard), or the
-// queue's error. SKELETON: to be completed.
+// Run applies the stages to m in order and queues the result in q once
+// (the hold queue when a stage said Hold: Envelope.Hold). It returns
+// the queue ID and the verdict: Continue, or the first Hold when the
+// message was queued on hold (for its log line), or the verdict that
+// stopped the message (Reject, Discard: nothing is queued, the ID is
+// ""); or the queue's error. A cancelled ctx queues nothing.
 func Run(ctx context.Context, q queue.Queue, m *Message, stages []Stage) (string, Verdict, error) {
-	return "", Verdict{}, errors.New("cleanup: Run: not yet implemented")
+	var held Verdict
+	for _, s := range stages {
+		if err := ctx.Err(); err != nil {
+			return "", Verdict{}, err
+		}
+		v := s.Apply(ctx, m)
+		switch v.Action {
+		case Continue:
+		case Hold:
+			if !m.Hold {
+				m.Hold, held = true, v
+			}
+		case Reject, Discard:
+			return "", v, nil
+		default:
+			return "", Verdict{}, fmt.Errorf("cleanup: a stage returned action %d", v.Action)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return "", Verdict{}, err
+	}
+	m.Env.Hold = m.Hold
+	id, err := q.Enqueue(ctx, m.Env, m.Content())
+	if err != nil {
+		return "", Verdict{}, err
+	}
+	return id, held, nil
 }

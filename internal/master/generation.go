@@ -63,6 +63,12 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if srv.Milters, err = newSMTPMilters(cfg); err != nil {
 		return nil, err
 	}
+	// A message held for content stages overflows to the queue's file
+	// system (an unnamed file in tmp/: never mistaken for a queue file
+	// or a spare), not to /tmp, which may be memory.
+	if dir, err := cfg.Get("queue_directory"); err == nil && dir != "" {
+		srv.SpoolDir = filepath.Join(dir, "tmp")
+	}
 	return srv, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/postern-mta/postern/internal/cleanup"
 	"io"
 	"log/slog"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/straycrlf"
@@ -265,19 +265,36 @@ func (p *Pickup) pickup(ctx context.Context, cfg *Config, dir, name string) (boo
 	}
 	p.logger("pickup").Info(fmt.Sprintf("%s: uid=%d from=<%s>", env.ID, uid, sub.Sender))
 	p.logger("cleanup").Info(fmt.Sprintf("%s: message-id=%s", env.ID, msgID))
+	if len(cfg.Stages) > 0 {
+		body, err = p.runStages(ctx, cfg, env, uid, body)
+		switch {
+		case errors.Is(err, ErrMalformed) || errors.Is(err, errTooBig):
+			return reject(err.Error())
+		case err != nil:
+			return false, errQueue{err}
+		case body == nil: // queued (or discarded) by the stages
+			p.removeQueued(path, &st)
+			return true, nil
+		}
+	}
 	if _, err := p.q.Enqueue(ctx, env, body); err != nil {
 		if errors.Is(err, ErrMalformed) || errors.Is(err, errTooBig) {
 			return reject(err.Error())
 		}
 		return false, errQueue{err}
 	}
-	// Remove the name only if it still is the file that was queued.
+	p.removeQueued(path, &st)
+	return true, nil
+}
+
+// removeQueued removes a maildrop name only if it still is the file
+// that was queued.
+func (p *Pickup) removeQueued(path string, st *syscall.Stat_t) {
 	if cur, err := os.Lstat(path); err == nil {
 		if cs, ok := cur.Sys().(*syscall.Stat_t); ok && cs.Dev == st.Dev && cs.Ino == st.Ino {
 			os.Remove(path)
 		}
 	}
-	return true, nil
 }
 
 // arrival is when sendmail finished the file, but never in the future.

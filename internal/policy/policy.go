@@ -355,6 +355,14 @@ func (p *Policy) EventLimitExempt(addr netip.Addr, name string) bool {
 	return ok && err == nil
 }
 
+// MyNetworks reports whether a client matches $mynetworks (as
+// permit_mynetworks tests it), by address or verified name. A list that
+// cannot be read matches nobody.
+func (p *Policy) MyNetworks(addr netip.Addr, name string) bool {
+	ok, err := p.mynetworks.matchClient(addr, name, p.open)
+	return ok && err == nil
+}
+
 // isLocal reports whether a domain is this server's: mydestination, or
 // an address literal naming one of its own addresses.
 func (p *Policy) isLocal(domain string) (bool, error) {

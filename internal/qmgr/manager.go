@@ -124,6 +124,9 @@ func (m *Manager) Queue() queue.Queue { return kickingQueue{m} }
 type kickingQueue struct{ m *Manager }
 
 func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Reader) (string, error) {
+	if env.Hold { // on hold: not for the manager until released
+		return k.m.store.Enqueue(ctx, env, body)
+	}
 	if delivered, content := k.m.deliverDirect(ctx, env, body); delivered {
 		return env.ID, nil
 	} else if content != nil {

@@ -45,6 +45,11 @@ type Envelope struct {
 	Ret        string // DSN RET=FULL|HDRS
 	EnvID      string // DSN ENVID
 	Arrival    time.Time
+	// Hold: Enqueue puts the message in the hold queue, not incoming,
+	// so that the queue manager never sees it until postsuper -H
+	// releases it (a content stage's quarantine, internal/cleanup). Not
+	// stored in the file: the directory says it.
+	Hold bool
 }
 
 // Queue accepts messages. Enqueue reads body to EOF and returns the queue
@@ -142,7 +147,11 @@ func (m *Memory) Enqueue(_ context.Context, env *Envelope, body io.Reader) (stri
 	e := *env
 	e.ID = id
 	e.Recipients = append([]Recipient(nil), env.Recipients...)
-	m.msgs = append(m.msgs, Message{ID: id, Envelope: e, Body: data})
+	q := Incoming
+	if env.Hold {
+		q = Hold
+	}
+	m.msgs = append(m.msgs, Message{ID: id, Queue: q, Envelope: e, Body: data})
 	return id, nil
 }
 

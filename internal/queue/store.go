@@ -174,8 +174,8 @@ func (s *Store) exists(id string) bool {
 	return false
 }
 
-// Enqueue stores a message in incoming and returns its ID once the file
-// and its directory entry are on disk. It uses env.ID when set, else a
+// Enqueue stores a message in incoming (in hold when env.Hold) and
+// returns its ID once the file and its directory entry are on disk. It uses env.ID when set, else a
 // new ID; a body error, a cancelled ctx or any file system error means
 // nothing was queued.
 func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (string, error) {
@@ -205,7 +205,11 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	if err != nil {
 		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
-	if err := s.publish(tmp, e.ID); err != nil {
+	dir := Incoming
+	if e.Hold {
+		dir = Hold
+	}
+	if err := s.publish(tmp, dir, e.ID); err != nil {
 		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
 	return e.ID, nil
@@ -282,10 +286,11 @@ func (s *Store) createNew(id string) (f *os.File, path string, spareSize int64, 
 	return f, path, 0, err
 }
 
-// publish links a finished temporary file into incoming and makes the
-// new name durable. A link, unlike a rename, never replaces a message.
-func (s *Store) publish(tmp, id string) error {
-	final := s.path(Incoming, id)
+// publish links a finished temporary file into queue dir (incoming or
+// hold) and makes the new name durable. A link, unlike a rename, never
+// replaces a message.
+func (s *Store) publish(tmp, dir, id string) error {
+	final := s.path(dir, id)
 	unlock := s.lock(id)
 	var err error
 	if !s.fresh(id) && s.exists(id) {
@@ -298,7 +303,7 @@ func (s *Store) publish(tmp, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.syncs[Incoming].Wait(); err != nil {
+	if err := s.syncs[dir].Wait(); err != nil {
 		// Not acknowledged, so not queued: take it back.
 		unlock := s.lock(id)
 		os.Remove(final)

@@ -1,6 +1,13 @@
 package smtpd
 
-import "github.com/postern-mta/postern/internal/cleanup"
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/postern-mta/postern/internal/cleanup"
+	"github.com/postern-mta/postern/internal/straycrlf"
+)
 
 // stages are the content stages of the session's current message, in
 // Postfix's order: the checks (Authentication-Results), the session's
@@ -16,5 +23,99 @@ func (ss *session) stages() []cleanup.Stage {
 	return st
 }
 
-// Referenced until the message path uses it (issue 15, in progress).
-var _ = (*session).stages
+// hold makes m a held message: its content goes to a cleanup.Spool
+// (Server.SpoolDir) and, at the end, through the stages to the queue.
+// Nothing was written to m yet but its Received: header.
+func (m *message) hold(stages []cleanup.Stage, dir string) {
+	m.held, m.stages = cleanup.NewSpool(dir), stages
+	m.sink = m.held
+	if m.stray {
+		m.stw = straycrlf.NewWriter(m.held)
+		m.sink = m.stw
+	}
+	_, m.err = m.sink.Write(*m.buf)
+	m.release() // the spool keeps the content
+}
+
+// finishHeld ends a held message: the stages run and what is left is
+// queued (cleanup.Run). The spool is released on every path.
+func (m *message) finishHeld(ctx context.Context, origin cleanup.Origin) (string, cleanup.Verdict, error) {
+	m.store(m.drop.flush(nil)) // a header line without its line end
+	if m.err == nil && m.stw != nil {
+		m.err = m.stw.Flush()
+	}
+	sp := m.held
+	m.held = nil
+	if m.err != nil {
+		sp.Close()
+		return "", cleanup.Verdict{}, m.err
+	}
+	cm, err := cleanup.NewMessage(m.env, origin, sp)
+	if err != nil {
+		return "", cleanup.Verdict{}, err
+	}
+	defer cm.Close()
+	return cleanup.Run(ctx, m.q, cm, m.stages)
+}
+
+// origin tells the stages where the message comes from.
+func (ss *session) origin() cleanup.Origin {
+	o := cleanup.Origin{ClientAddr: ss.req.ClientAddr, ClientName: ss.req.ClientName,
+		ReverseName: ss.req.ReverseName, Helo: ss.req.Helo, TLS: ss.tls != nil, Service: ss.info.Service,
+		MyNetworks: ss.srv.Policy.MyNetworks(ss.req.ClientAddr, ss.req.ClientName)}
+	if ss.auth != nil {
+		o.SASLUser, o.SASLMethod = ss.auth.user, ss.auth.method
+	}
+	return o
+}
+
+// contentVerdict answers a message the stages refused or held, and logs
+// it as Postfix's cleanup logs a milter's verdict:
+//
+//	ID: milter-reject: END-OF-MESSAGE from host[addr]: 5.7.1 text; from=<s> to=<r> proto=ESMTP helo=<h>
+//
+// with the verdict's source word for other stages (dmarc-reject). It
+// reports whether it replied (Reject, Discard): a held message is
+// answered as a queued one.
+func (ss *session) contentVerdict(m *message, v cleanup.Verdict, size int64) bool {
+	word := v.Word()
+	var action, text string
+	switch v.Action {
+	case cleanup.Reject:
+		lines := v.ReplyLines()
+		action, text = word+"-reject", lines[0][4:]
+		ss.logContent(m, action, text)
+		ss.reply(lines...)
+		ss.errors++
+		ss.checkErrors()
+		return true
+	case cleanup.Discard:
+		action, text = word+"-discard", word+" triggers DISCARD action"
+	case cleanup.Hold:
+		action, text = word+"-hold", word+" triggers HOLD action"
+	default:
+		return false
+	}
+	ss.logContent(m, action, text)
+	if v.Action == cleanup.Discard {
+		ss.queued(ss.queueID(), size)
+		return true
+	}
+	return false
+}
+
+func (ss *session) logContent(m *message, action, text string) {
+	if ss.srv.Log == nil {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s: END-OF-MESSAGE from %s: %s; from=<%s>", ss.queueID(), action, ss.req.Client(), text, m.env.Sender)
+	if len(m.env.Recipients) > 0 {
+		fmt.Fprintf(&b, " to=<%s>", m.env.Recipients[0].Addr)
+	}
+	fmt.Fprintf(&b, " proto=%s", m.env.Protocol)
+	if ss.req.Helo != "" {
+		fmt.Fprintf(&b, " helo=<%s>", ss.req.Helo)
+	}
+	ss.srv.Log.With("program", "postern/cleanup").Info(b.String())
+}

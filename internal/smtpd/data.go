@@ -8,9 +8,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpio"
@@ -75,7 +77,11 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 func (ss *session) startMessage(ctx context.Context) *message {
 	env := &ss.tx.env
 	env.ClientAddr, env.ClientName, env.Helo = ss.req.ClientAddr.String(), ss.req.ClientName, ss.req.Helo
-	return startMessage(ctx, ss.srv.Queue, env, ss.received(), ss.cfg.ReplaceStrayCRLF)
+	m := startMessage(ctx, ss.srv.Queue, env, ss.received(), ss.cfg.ReplaceStrayCRLF)
+	if st := ss.stages(); len(st) > 0 {
+		m.hold(st, ss.srv.SpoolDir) // content.go
+	}
+	return m
 }
 
 // finish ends a message (DATA, or BDAT LAST): errors from reading decide
@@ -135,9 +141,19 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	if ss.srv.Log != nil {
 		ss.srv.Log.With("program", "postern/cleanup").Info(fmt.Sprintf("%s: message-id=%s", ss.tx.env.ID, m.id.messageID()))
 	}
-	id, err := m.Close()
+	var id string
+	var err error
+	if m.held != nil {
+		var v cleanup.Verdict
+		id, v, err = m.finishHeld(ctx, ss.origin())
+		if err == nil && ss.contentVerdict(m, v, ss.bdatReplySize(m)) {
+			return
+		}
+	} else {
+		id, err = m.Close()
+	}
 	switch {
-	case errors.Is(err, queue.ErrNoSpace):
+	case errors.Is(err, queue.ErrNoSpace), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		if queue.FirstShortage(err) { // once per shortage (see queue.SpaceError)
 			ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
 		}
@@ -148,13 +164,27 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 		ss.fail("451 4.3.0 Error: queue file write error")
 		return
 	}
-	if ss.tx.chunked {
-		// Postfix's BDAT LAST reply counts the content as it stores it:
-		// lines and their ends, also one the content itself lacks.
-		size := ss.tx.bdatSize
-		if size > 0 && m.last != '\n' {
-			size += 2
-		}
+	ss.queued(id, ss.bdatReplySize(m))
+}
+
+// bdatReplySize is the size in Postfix's BDAT LAST reply, which counts
+// the content as it stores it: lines and their ends, also one the
+// content itself lacks; -1 for DATA.
+func (ss *session) bdatReplySize(m *message) int64 {
+	if !ss.tx.chunked {
+		return -1
+	}
+	size := ss.tx.bdatSize
+	if size > 0 && m.last != '\n' {
+		size += 2
+	}
+	return size
+}
+
+// queued answers a message that was queued (or discarded) as id; size
+// is bdatReplySize.
+func (ss *session) queued(id string, size int64) {
+	if size >= 0 {
 		ss.reply(fmt.Sprintf("250 2.0.0 Ok: %d bytes queued as %s", size, id))
 		return
 	}

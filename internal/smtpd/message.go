@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/straycrlf"
 )
@@ -37,6 +38,13 @@ type message struct {
 	// keeps of one write.
 	drop headerDrop
 	kept []byte
+	// held: content stages are configured (content.go): the content
+	// goes to a cleanup.Spool instead of the queue; sink writes it
+	// there, through a straycrlf.Writer when stray.
+	held   *cleanup.Spool
+	sink   io.Writer
+	stw    *straycrlf.Writer
+	stages []cleanup.Stage
 }
 
 // memLimit is the queue's content chunk: a message up to that size also
@@ -75,10 +83,13 @@ func (m *message) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// store adds content to the buffer, or to the stream beyond memLimit.
+// store adds content to the buffer, or to the stream beyond memLimit,
+// or to the spool of a held message.
 func (m *message) store(p []byte) {
 	switch {
 	case m.err != nil:
+	case m.held != nil:
+		_, m.err = m.sink.Write(p)
 	case m.pw == nil && len(*m.buf)+len(p) <= memLimit:
 		*m.buf = append(*m.buf, p...)
 	default:
@@ -136,6 +147,10 @@ func (m *message) Close() (string, error) {
 // Abort drops the message: nothing is queued.
 func (m *message) Abort(reason error) {
 	defer m.release()
+	if m.held != nil {
+		m.held.Close()
+		m.held = nil
+	}
 	if m.pw != nil {
 		m.pw.CloseWithError(reason)
 		<-m.done

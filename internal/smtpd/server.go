@@ -59,6 +59,11 @@ type Server struct {
 	Checks, Sign cleanup.Stage
 	// Milters are the service's smtpd_milters (milter.go); nil: none.
 	Milters *Milters
+	// SpoolDir is where a message held for the stages overflows to an
+	// unlinked temporary file past cleanup.MemLimit (the daemon:
+	// queue_directory/tmp, on the queue's file system); "" means
+	// os.TempDir.
+	SpoolDir string
 	// NewID returns the queue ID for a new transaction (default
 	// queue.NewID); tests make it predictable.
 	NewID func() string

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/postern-mta/postern/internal/anvil"
+	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/policy"
@@ -64,6 +65,10 @@ type Options struct {
 	Stress bool
 	// SASL is the AUTH backend (smtpd.Server.SASL); nil offers no AUTH.
 	SASL sasl.Authenticator
+	// Checks and Sign are content stages (smtpd.Server.Checks, Sign).
+	Checks, Sign cleanup.Stage
+	// SpoolDir is smtpd.Server.SpoolDir.
+	SpoolDir string
 }
 
 // NewServerWith is NewServer with more settings.
@@ -111,7 +116,7 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 	s.SMTP = &smtpd.Server{Config: sc, Stress: stress, Policy: pol, Queue: s.Queue, BareNewlineExempt: pol.BareNewlineExempt,
 		Anvil: s.Anvil, EventLimitExempt: pol.EventLimitExempt, TLS: tl,
 		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
-		Log:   slog.New(&s.log), SASL: opt.SASL}
+		Log:   slog.New(&s.log), SASL: opt.SASL, Checks: opt.Checks, Sign: opt.Sign, SpoolDir: opt.SpoolDir}
 	pol.Warn = func(m string) { s.SMTP.Log.Warn(m) } // as the daemon wires it
 	if s.SMTP.Milters, err = smtpd.MiltersFrom(cfg); err != nil {
 		cancel()
