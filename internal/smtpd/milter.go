@@ -227,19 +227,8 @@ func (ss *session) milterStage() cleanup.Stage {
 			ss.milters.Abort(ctx)
 			return cleanup.Verdict{Action: cleanup.Discard, Reason: milter.DiscardText}
 		}
-		v, action, text := milter.EndVerdict(ss.milters.Message(ctx, m))
-		if action != "" && ss.srv.Log != nil {
-			to := ""
-			if len(m.Env.Recipients) > 0 {
-				to = m.Env.Recipients[0].Addr
-			}
-			proto := "SMTP"
-			if ss.esmtp {
-				proto = "ESMTP"
-			}
-			ss.srv.Log.With("program", "postern/cleanup").Info(fmt.Sprintf("%s: %s: END-OF-MESSAGE from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
-				m.Env.ID, action, ss.req.Client(), text, m.Env.Sender, to, proto, ss.req.Helo))
-		}
+		// contentVerdict logs the verdict as Postfix's cleanup does
+		v, _, _ := milter.EndVerdict(ss.milters.Message(ctx, m))
 		if (ss.milterHold || tx.milterHold) && v.Action == cleanup.Continue {
 			v = cleanup.Verdict{Action: cleanup.Hold, Reason: milter.HoldText}
 		}

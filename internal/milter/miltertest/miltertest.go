@@ -40,19 +40,19 @@ type Server struct {
 	Name string
 	// Actions and Protocol are the masks of the OPTNEG reply.
 	Actions, Protocol uint32
-	// Respond returns the replies to an event (modifications then the
-	// verdict, at end of body); nil means continue.
-	Respond func(e Event) []milter.Reply
 	// Refuse: answer OPTNEG with garbage (a protocol error).
 	Refuse bool
 
-	t      testing.TB
-	ln     net.Listener
-	mu     sync.Mutex
-	events []Event
-	conns  []net.Conn
-	wg     sync.WaitGroup
-	signal chan struct{}
+	// respond returns the replies to an event (modifications then the
+	// verdict, at end of body); nil means continue.
+	respond func(e Event) []milter.Reply
+	t       testing.TB
+	ln      net.Listener
+	mu      sync.Mutex
+	events  []Event
+	conns   []net.Conn
+	wg      sync.WaitGroup
+	signal  chan struct{}
 }
 
 // Start starts a milter on 127.0.0.1; it stops at the test's end.
@@ -62,7 +62,7 @@ func Start(t testing.TB, respond func(e Event) []milter.Reply) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, ln: ln, Respond: respond, Actions: milter.ActAll &^ milter.ActSetSymList,
+	s := &Server{t: t, ln: ln, respond: respond, Actions: milter.ActAll &^ milter.ActSetSymList,
 		Name: "inet:127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), signal: make(chan struct{}, 1)}
 	s.wg.Add(1)
 	go s.accept()
@@ -104,6 +104,13 @@ func (s *Server) record(e Event) {
 	case s.signal <- struct{}{}:
 	default:
 	}
+}
+
+// SetRespond changes how the milter answers (nil: continue).
+func (s *Server) SetRespond(f func(e Event) []milter.Reply) {
+	s.mu.Lock()
+	s.respond = f
+	s.mu.Unlock()
 }
 
 // Events returns the events so far.
@@ -176,8 +183,11 @@ func (s *Server) serve(c net.Conn) {
 			return
 		}
 		var rs []milter.Reply
-		if s.Respond != nil {
-			rs = s.Respond(e)
+		s.mu.Lock()
+		respond := s.respond
+		s.mu.Unlock()
+		if respond != nil {
+			rs = respond(e)
 		}
 		if len(rs) == 0 {
 			rs = []milter.Reply{{Cmd: milter.RepContinue}}
