@@ -140,10 +140,13 @@ func splitInet(ep string) (string, string, error) {
 	if host == "" {
 		return "", "", fmt.Errorf("missing host in inet:host:port")
 	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
-			return "", "", fmt.Errorf("bad port %q", port)
-		}
+	if n, err := strconv.ParseUint(port, 10, 16); err == nil && n > 0 {
+		return host, port, nil
+	} else if port == "" || port[0] >= '0' && port[0] <= '9' {
+		return "", "", fmt.Errorf("bad port %q", port)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return "", "", fmt.Errorf("bad port %q", port)
 	}
 	return host, port, nil
 }
@@ -168,8 +171,8 @@ func parseTimeout(v string) (time.Duration, error) {
 		}
 	}
 	n, err := strconv.ParseInt(num, 10, 32)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("bad time value %q (at least 1s)", v)
+	if err != nil || n < 1 || time.Duration(n)*unit/unit != time.Duration(n) || time.Duration(n)*unit > 1<<31*time.Second {
+		return 0, fmt.Errorf("bad time value %q (at least 1s, at most 2^31s)", v)
 	}
 	return time.Duration(n) * unit, nil
 }
