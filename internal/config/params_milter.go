@@ -8,8 +8,8 @@ import (
 
 // milterParams are the milter client (internal/milter): Postfix's
 // smtpd_milters, non_smtpd_milters and milter_* parameters, with
-// Postfix 3.7's defaults. milter_header_checks, milter_macro_defaults
-// and smtpd_milter_maps are not implemented (states_list.go).
+// Postfix 3.7's defaults. milter_header_checks and smtpd_milter_maps
+// are not implemented (states_list.go).
 var milterParams = []Param{
 	{Name: "milter_command_timeout", Default: "30s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "milter_connect_macros", Default: milter.DefaultConnectMacros, Kind: String},
@@ -21,6 +21,10 @@ var milterParams = []Param{
 	{Name: "milter_end_of_header_macros", Default: milter.DefaultEOHMacros, Kind: String},
 	{Name: "milter_helo_macros", Default: milter.DefaultHeloMacros, Kind: String},
 	{Name: "milter_macro_daemon_name", Default: "$myhostname", Kind: String},
+	{Name: "milter_macro_defaults", Default: "", Kind: List, Check: func(_ *Config, v string) error {
+		_, err := milter.ParseMacroDefaults(Fields(v))
+		return err
+	}},
 	{Name: "milter_macro_v", Default: "$mail_name $mail_version", Kind: String},
 	{Name: "milter_mail_macros", Default: milter.DefaultMailMacros, Kind: String},
 	{Name: "milter_protocol", Default: "6", Kind: String, Check: checkMilterProtocol},
@@ -96,5 +100,10 @@ func (c *Config) MilterMacros() (milter.MacroLists, error) {
 		}
 		*p.dst = milter.MacroNames(v)
 	}
-	return l, nil
+	d, err := c.List("milter_macro_defaults")
+	if err != nil {
+		return l, err
+	}
+	l.Defaults, err = milter.ParseMacroDefaults(d)
+	return l, err
 }

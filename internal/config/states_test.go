@@ -145,7 +145,7 @@ func TestStateOf(t *testing.T) {
 		{"milter_default_action", "accept", StateImplemented, true},
 		{"smtpd_milter_maps", "cidr:/etc/postfix/smtpd_milter_map", StateRefused, false},
 		{"milter_header_checks", "regexp:/etc/postfix/milter_header_checks", StateRefused, false},
-		{"milter_macro_defaults", "{auth_type}=", StateRefused, true},
+		{"milter_macro_defaults", "auth_type=TLS", StateImplemented, true},
 		{"header_checks", "regexp:/etc/postfix/header_checks", StateRefused, false},
 		{"smtpd_client_message_rate_limit", "100", StateRefused, false},
 		{"smtpd_client_message_rate_limit", "0", StateRefused, true},

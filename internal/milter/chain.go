@@ -176,7 +176,7 @@ func (c *Chain) ensure(ctx context.Context, m *conn) (string, bool) {
 	if host == "" || host == "unknown" && cl.Addr != "" && cl.Addr != "unknown" {
 		host = "[" + cl.Addr + "]"
 	}
-	v, err := s.Connect(ctx, host, cl.Family, cl.Port, cl.Addr, eval(c.macros.names(StageConnect, neg), c.look))
+	v, err := s.Connect(ctx, host, cl.Family, cl.Port, cl.Addr, eval(c.macros.names(StageConnect, neg), c.look, c.macros.Defaults))
 	if err != nil {
 		return c.fail(m, CmdConnect, err), false
 	}
@@ -284,7 +284,7 @@ func (c *Chain) Connect(ctx context.Context, cl Client) string {
 // Helo reports HELO or EHLO.
 func (c *Chain) Helo(ctx context.Context, name string) string {
 	return c.each(ctx, CmdHelo, true, func(m *conn) (Verdict, error) {
-		return m.s.Helo(ctx, name, eval(c.macros.names(StageHelo, m.s.Negotiated()), c.look))
+		return m.s.Helo(ctx, name, eval(c.macros.names(StageHelo, m.s.Negotiated()), c.look, c.macros.Defaults))
 	})
 }
 
@@ -293,28 +293,28 @@ func (c *Chain) Helo(ctx context.Context, name string) string {
 func (c *Chain) Mail(ctx context.Context, sender string, args []string) string {
 	c.inMsg = true
 	return c.each(ctx, CmdMail, false, func(m *conn) (Verdict, error) {
-		return m.s.Mail(ctx, sender, args, eval(c.macros.names(StageMail, m.s.Negotiated()), c.look))
+		return m.s.Mail(ctx, sender, args, eval(c.macros.names(StageMail, m.s.Negotiated()), c.look, c.macros.Defaults))
 	})
 }
 
 // Rcpt reports RCPT TO.
 func (c *Chain) Rcpt(ctx context.Context, rcpt string, args []string) string {
 	return c.each(ctx, CmdRcpt, false, func(m *conn) (Verdict, error) {
-		return m.s.Rcpt(ctx, rcpt, args, eval(c.macros.names(StageRcpt, m.s.Negotiated()), c.look))
+		return m.s.Rcpt(ctx, rcpt, args, eval(c.macros.names(StageRcpt, m.s.Negotiated()), c.look, c.macros.Defaults))
 	})
 }
 
 // Data reports the DATA (or first BDAT) command.
 func (c *Chain) Data(ctx context.Context) string {
 	return c.each(ctx, CmdData, false, func(m *conn) (Verdict, error) {
-		return m.s.Data(ctx, eval(c.macros.names(StageData, m.s.Negotiated()), c.look))
+		return m.s.Data(ctx, eval(c.macros.names(StageData, m.s.Negotiated()), c.look, c.macros.Defaults))
 	})
 }
 
 // Unknown reports an unrecognised command line.
 func (c *Chain) Unknown(ctx context.Context, line string) string {
 	return c.each(ctx, CmdUnknown, false, func(m *conn) (Verdict, error) {
-		return m.s.Unknown(ctx, line, eval(c.macros.Unknown, c.look))
+		return m.s.Unknown(ctx, line, eval(c.macros.Unknown, c.look, c.macros.Defaults))
 	})
 }
 

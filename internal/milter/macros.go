@@ -1,12 +1,45 @@
 package milter
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // MacroLists are the macro names sent with each event: Postfix's
 // milter_*_macros parameters. A milter may replace a stage's list in
 // its OPTNEG reply (Negotiated.Macros).
 type MacroLists struct {
 	Connect, Helo, Mail, Rcpt, Data, EOH, EOM, Unknown []string
+	// Defaults are milter_macro_defaults: values of macros that have
+	// none from the session, by name in the braced form ("{auth_type}";
+	// one-letter names bare).
+	Defaults map[string]string
+}
+
+// MacroKey is a macro's name as Lookup and Defaults take it: braced
+// unless it is one character long.
+func MacroKey(n string) string {
+	n = strings.TrimSuffix(strings.TrimPrefix(n, "{"), "}")
+	if len(n) > 1 {
+		return "{" + n + "}"
+	}
+	return n
+}
+
+// ParseMacroDefaults parses milter_macro_defaults: name=value pairs,
+// separated by commas or blanks, a pair with blanks in "{ }" (already
+// split by config.Fields).
+func ParseMacroDefaults(elems []string) (map[string]string, error) {
+	d := map[string]string{}
+	for _, e := range elems {
+		n, v, ok := strings.Cut(e, "=")
+		n = strings.TrimSpace(n)
+		if !ok || n == "" {
+			return nil, fmt.Errorf("milter_macro_defaults: want name=value, not %q", e)
+		}
+		d[MacroKey(n)] = strings.TrimSpace(v)
+	}
+	return d, nil
 }
 
 // Postfix 3.7's defaults (postconf -d).
@@ -69,17 +102,18 @@ type Lookup func(name string) (value string, ok bool)
 
 // eval returns the defined macros of names, both "{name}" and "name"
 // looked up in the braced form for long names, as Postfix accepts both.
-func eval(names []string, look Lookup) []Macro {
-	if look == nil {
-		return nil
-	}
+func eval(names []string, look Lookup, defaults map[string]string) []Macro {
 	var ms []Macro
 	for _, n := range names {
-		key := n
-		if len(n) > 1 && !strings.HasPrefix(n, "{") {
-			key = "{" + n + "}"
+		key := MacroKey(n)
+		v, ok := "", false
+		if look != nil {
+			v, ok = look(key)
 		}
-		if v, ok := look(key); ok {
+		if !ok {
+			v, ok = defaults[key]
+		}
+		if ok {
 			ms = append(ms, Macro{Name: n, Value: v})
 		}
 	}

@@ -52,7 +52,7 @@ func (c *Chain) message(ctx context.Context, mc *conn, m *cleanup.Message) (stri
 			return r, false
 		}
 	}
-	ev, err := s.EndOfHeaders(ctx, eval(c.macros.names(StageEOH, neg), c.look))
+	ev, err := s.EndOfHeaders(ctx, eval(c.macros.names(StageEOH, neg), c.look, c.macros.Defaults))
 	if r := c.verdict(mc, CmdEOH, ev, err); r != "" {
 		return r, false
 	}
@@ -74,7 +74,7 @@ func (c *Chain) message(ctx context.Context, mc *conn, m *cleanup.Message) (stri
 			return c.failWith(mc, replyConfigError), false
 		}
 	}
-	v, mods, err := s.EndOfBody(ctx, eval(c.macros.names(StageEOM, neg), c.look))
+	v, mods, err := s.EndOfBody(ctx, eval(c.macros.names(StageEOM, neg), c.look, c.macros.Defaults))
 	if err != nil {
 		return c.fail(mc, CmdEOB, err), false
 	}

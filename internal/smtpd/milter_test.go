@@ -84,7 +84,8 @@ func TestMilterEnvelopeVerdicts(t *testing.T) {
 // The macros Postfix sends with each event, with its default lists.
 func TestMilterMacros(t *testing.T) {
 	m := miltertest.Start(t, nil)
-	s := smtptest.NewServer(t, "smtpd_milters = "+m.Name+"\nmilter_macro_daemon_name = mx-daemon\nmail_version = 9.9\n", nil)
+	s := smtptest.NewServer(t, "smtpd_milters = "+m.Name+"\nmilter_macro_daemon_name = mx-daemon\nmail_version = 9.9\n"+
+		"milter_macro_defaults = { auth_type = none yet }, {mail_host}=default.example, j=ignored\n", nil)
 	cl := dial(t, s)
 	cl.cmd("EHLO client.test", "250 ")
 	cl.cmd("MAIL FROM:<a@example.test> SIZE=100", "250 ")
@@ -108,6 +109,9 @@ func TestMilterMacros(t *testing.T) {
 	mail := got[milter.CmdMail][0]
 	if a := mail.Args(); len(a) != 2 || a[0] != "<a@example.test>" || a[1] != "SIZE=100" || mail.Macros["{mail_addr}"] != "a@example.test" {
 		t.Errorf("MAIL %q macros %q", a, mail.Macros)
+	}
+	if mail.Macros["{auth_type}"] != "none yet" || mail.Macros["{mail_host}"] != "default.example" {
+		t.Errorf("milter_macro_defaults not applied: %q", mail.Macros)
 	}
 	if _, ok := mail.Macros["i"]; ok {
 		t.Errorf("MAIL has a queue ID before the first recipient: %q", mail.Macros)
