@@ -93,3 +93,21 @@ func TestMilterRspamd(t *testing.T) {
 		t.Errorf("%d messages delivered, want the ordinary one only", n)
 	}
 }
+
+// non_smtpd_milters with the real OpenDKIM: mail submitted with
+// sendmail goes through it in pickup (from localhost [127.0.0.1], as
+// Postfix's cleanup presents it) and is delivered signed.
+func TestMilterOpenDKIMSignsLocalSubmission(t *testing.T) {
+	od := miltertest.StartOpenDKIM(t, "example.test", "s2")
+	in, maildir := mailInstance(t, "non_smtpd_milters = "+od.Name+"\nqueue_run_delay = 1s\n")
+	u, _ := user.Current()
+	msg := "From: Alice <alice@example.test>\nTo: " + u.Username + "@mx.example.test\nSubject: cron output\n\nsigned locally\n"
+	if _, e, code := sendmailRun(in, msg, "-f", "alice@example.test", u.Username); code != 0 {
+		t.Fatalf("sendmail: exit %d %s", code, e)
+	}
+	files := waitFiles(t, filepath.Join(maildir, "new"), 1)
+	if !strings.Contains(files[0], "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=s2;") {
+		t.Fatalf("no OpenDKIM signature:\n%s\n%s", files[0], in.maillog(t))
+	}
+	dkimVerify(t, files[0], od.TXT)
+}
