@@ -227,8 +227,12 @@ func (ss *session) milterStage() cleanup.Stage {
 			ss.milters.Abort(ctx)
 			return cleanup.Verdict{Action: cleanup.Discard, Reason: milter.DiscardText}
 		}
-		// contentVerdict logs the verdict as Postfix's cleanup does
-		v, _, _ := milter.EndVerdict(ss.milters.Message(ctx, m))
+		// contentVerdict replies and logs the verdict as Postfix's cleanup
+		r := ss.milters.Message(ctx, m)
+		if r == milter.ReplyShutdown {
+			ss.quit = true // after the 421 reply
+		}
+		v, _, _ := milter.EndVerdict(r)
 		if (ss.milterHold || tx.milterHold) && v.Action == cleanup.Continue {
 			v = cleanup.Verdict{Action: cleanup.Hold, Reason: milter.HoldText}
 		}

@@ -90,6 +90,8 @@ func TestMilterEndOfMessageVerdicts(t *testing.T) {
 			"NOQUEUE: milter-discard: MAIL from " + client},
 		{"body skipped", on(milter.CmdBody, milter.Reply{Cmd: milter.RepSkip}), "250 2.0.0 Ok: ", queue.Incoming, ""},
 		{"accept", on(milter.CmdEOB, milter.Reply{Cmd: milter.RepAccept}), "250 2.0.0 Ok: ", queue.Incoming, ""},
+		{"shutdown", on(milter.CmdEOB, milter.Reply{Cmd: milter.RepShutdown}), "421 4.7.0 Server closing connection", "",
+			"0000000001: milter-reject: END-OF-MESSAGE from " + client + ": 4.7.0 Server closing connection" + tail},
 	} {
 		for _, bdat := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s bdat=%v", tc.name, bdat), func(t *testing.T) {
@@ -107,6 +109,12 @@ func TestMilterEndOfMessageVerdicts(t *testing.T) {
 				}
 				if tc.log != "" {
 					waitLog(t, s, tc.log)
+				}
+				if strings.HasPrefix(tc.reply, "421") {
+					if l, err := cl.br.ReadString('\n'); err == nil {
+						t.Errorf("the session goes on after 421: %q", l)
+					}
+					return
 				}
 				// the session goes on, the milter sees the next message
 				m.SetRespond(nil)
