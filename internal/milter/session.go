@@ -355,7 +355,10 @@ func (s *Session) stage(ctx context.Context, timeout time.Duration, message bool
 	}
 	v, err := s.event(ctx, timeout, no, nr, macros, p)
 	if err == nil {
-		s.after(v, false)
+		// HELO decides for the connection, as Postfix's milter8
+		// (IN_CONNECT_EVENT): accept or reject there stands for
+		// every later event.
+		s.after(v, p.Cmd == CmdHelo)
 	}
 	return v, err
 }

@@ -27,9 +27,10 @@ func (ss *session) cmdHelo(ctx context.Context, verb, arg string) {
 		}
 	}
 	if ss.milters != nil {
-		if r := ss.milterReply("HELO", ss.milters.Helo(ctx, arg), &ss.milterHold, nil); r != "" {
+		// As Postfix: only 421 refuses HELO; another reject is logged
+		// and the milter refuses the later commands.
+		if r := ss.milterReply("HELO", ss.milters.Helo(ctx, arg), &ss.milterHold, nil); strings.HasPrefix(r, "421") {
 			ss.milterFail(r)
-			ss.req.Helo, ss.helo = "", false
 			return
 		}
 	}

@@ -206,10 +206,17 @@ func (ss *session) milterConnect(ctx context.Context) bool {
 	} else if _, ok := ss.raw.RemoteAddr().(*net.UnixAddr); ok {
 		cl.Family = milter.FamilyUnix
 	}
-	r := ss.milterReply("CONNECT", ss.milters.Connect(ctx, cl), &ss.milterHold, nil)
-	if strings.HasPrefix(r, "421") {
-		ss.reply(r)
+	// As Postfix: a hard reject replaces the greeting and the session
+	// goes on (the milter refuses the later commands); 421 ends it; a
+	// temporary reject greets as usual and applies from MAIL on.
+	switch r := ss.milterReply("CONNECT", ss.milters.Connect(ctx, cl), &ss.milterHold, nil); {
+	case strings.HasPrefix(r, "421"):
+		ss.reply(fmt.Sprintf("421 %s Service unavailable - try again later", ss.cfg.Hostname))
 		return false
+	case strings.HasPrefix(r, "5"):
+		ss.reply(fmt.Sprintf("554 %s ESMTP not accepting connections", ss.cfg.Hostname))
+		ss.errors++
+		ss.milterGreeted = true
 	}
 	return true
 }

@@ -11,6 +11,24 @@ import (
 	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 )
 
+// dialGreet connects and expects the greeting dialog[0][1] when
+// dialog[0][0] is "", 220 otherwise.
+func dialGreet(t *testing.T, s *smtptest.Server, dialog [][2]string) *client {
+	t.Helper()
+	c, err := net.Dial("tcp4", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl := &client{t: t, c: c, br: bufio.NewReader(c)}
+	if len(dialog) > 0 && dialog[0][0] == "" {
+		cl.expect(dialog[0][1])
+	} else {
+		cl.expect("220 ")
+	}
+	return cl
+}
+
 // on answers one command with replies, continue to the others.
 func on(cmd byte, rs ...milter.Reply) func(miltertest.Event) []milter.Reply {
 	return func(e miltertest.Event) []milter.Reply {
@@ -37,9 +55,12 @@ func TestMilterEnvelopeVerdicts(t *testing.T) {
 		{"tempfail at MAIL", on(milter.CmdMail, milter.Reply{Cmd: milter.RepTempfail}),
 			[][2]string{{"EHLO client.test", "250 "}, {from, "451 4.7.1 Service unavailable - try again later"}, {to, "503 "}},
 			"NOQUEUE: milter-reject: MAIL from unknown[127.0.0.1]: 451 4.7.1 Service unavailable - try again later; from=<a@example.test> proto=ESMTP helo=<client.test>"},
-		{"replycode at HELO, %% unquoted", on(milter.CmdHelo, milter.Reply{Cmd: milter.RepReplyCode, Text: "554 5.7.1 100%% go away"}),
-			[][2]string{{"HELO client.test", "554 5.7.1 100% go away"}},
+		{"replycode at HELO applies from MAIL on, %% unquoted", on(milter.CmdHelo, milter.Reply{Cmd: milter.RepReplyCode, Text: "554 5.7.1 100%% go away"}),
+			[][2]string{{"HELO client.test", "250 "}, {from, "554 5.7.1 100% go away"}, {"NOOP", "250 "}, {from, "554 5.7.1 100% go away"}},
 			"NOQUEUE: milter-reject: HELO from unknown[127.0.0.1]: 554 5.7.1 100% go away; proto=SMTP helo=<client.test>"},
+		{"shutdown at HELO", on(milter.CmdHelo, milter.Reply{Cmd: milter.RepShutdown}),
+			[][2]string{{"HELO client.test", "421 4.7.0 Server closing connection"}},
+			"NOQUEUE: milter-reject: HELO from unknown[127.0.0.1]: 421 4.7.0 Server closing connection; proto=SMTP helo=<client.test>"},
 		{"multi-line replycode at DATA", on(milter.CmdData, milter.Reply{Cmd: milter.RepReplyCode, Text: "450-4.7.0 one\r\n450 4.7.0 two"}),
 			[][2]string{{"EHLO client.test", "250 "}, {from, "250 "}, {to, "250 "}, {"DATA", "450 4.7.0 two"}},
 			"milter-reject: DATA from unknown[127.0.0.1]: 450-4.7.0 one"},
@@ -52,9 +73,12 @@ func TestMilterEnvelopeVerdicts(t *testing.T) {
 		{"reject an unknown command", on(milter.CmdUnknown, milter.Reply{Cmd: milter.RepReject}),
 			[][2]string{{"EHLO client.test", "250 "}, {"XYZZY now", "550 5.7.1 Command rejected"}, {"NOOP", "250 "}},
 			"NOQUEUE: milter-reject: UNKNOWN from unknown[127.0.0.1]: 550 5.7.1 Command rejected; proto=ESMTP helo=<client.test>"},
-		{"reject at connect refuses every command", on(milter.CmdConnect, milter.Reply{Cmd: milter.RepReject}),
-			[][2]string{{"EHLO client.test", "550 5.7.1 Command rejected"}, {from, "550 5.7.1 Command rejected"}},
+		{"reject at connect: 554 greeting, every MAIL refused", on(milter.CmdConnect, milter.Reply{Cmd: milter.RepReject}),
+			[][2]string{{"", "554 mx.example.test ESMTP not accepting connections"}, {"EHLO client.test", "250 "}, {from, "550 5.7.1 Command rejected"}, {from, "550 5.7.1 Command rejected"}},
 			"NOQUEUE: milter-reject: CONNECT from unknown[127.0.0.1]: 550 5.7.1 Command rejected; proto=SMTP"},
+		{"tempfail at connect: 220, every MAIL refused", on(milter.CmdConnect, milter.Reply{Cmd: milter.RepTempfail}),
+			[][2]string{{"EHLO client.test", "250 "}, {from, "451 4.7.1 Service unavailable - try again later"}},
+			"NOQUEUE: milter-reject: CONNECT from unknown[127.0.0.1]: 451 4.7.1 Service unavailable - try again later; proto=SMTP"},
 		{"accept at connect: no more events", on(milter.CmdConnect, milter.Reply{Cmd: milter.RepAccept}),
 			[][2]string{{"EHLO client.test", "250 "}, {from, "250 "}, {to, "250 "}},
 			"0000000001: client=unknown[127.0.0.1]"},
@@ -65,9 +89,11 @@ func TestMilterEnvelopeVerdicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := miltertest.Start(t, tc.respond)
 			s := smtptest.NewServer(t, "smtpd_milters = "+m.Name+"\n", nil)
-			cl := dial(t, s)
+			cl := dialGreet(t, s, tc.dialog)
 			for _, d := range tc.dialog {
-				cl.cmd(d[0], d[1])
+				if d[0] != "" {
+					cl.cmd(d[0], d[1])
+				}
 			}
 			if tc.log != "" {
 				waitLog(t, s, tc.log)
@@ -138,14 +164,14 @@ func TestMilterDefaultAction(t *testing.T) {
 	broken := miltertest.Start(t, nil)
 	broken.Refuse = true
 	for _, tc := range []struct {
-		name, milter, action, helo, mail, warn string
+		name, milter, action, greet, mail, warn string
 	}{
-		{"unreachable, tempfail", closed, "", "451 4.7.1 Service unavailable - try again later", "451 4.7.1 ", "connect to Milter service " + closed + ": Connection refused"},
-		{"unreachable, accept", closed, "accept", "250 ", "250 ", "connect to Milter service " + closed + ": Connection refused"},
-		{"unreachable, reject", closed, "reject", "550 5.5.0 Service unavailable", "550 5.5.0 Service unavailable", "connect to Milter service"},
-		{"unreachable, quarantine", closed, "quarantine", "250 ", "250 ", "milter-hold: CONNECT from unknown[127.0.0.1]: milter triggers HOLD action"},
-		{"timeout, tempfail", hang.Name, "", "250 ", "451 4.7.1 ", "milter " + hang.Name + ": can't read SMFIC_MAIL reply packet header: Connection timed out"},
-		{"protocol error, tempfail", broken.Name, "", "451 4.7.1 ", "451 4.7.1 ", "milter " + broken.Name + ": unexpected reply in initial handshake"},
+		{"unreachable, tempfail", closed, "", "220 ", "451 4.7.1 Service unavailable - try again later", "connect to Milter service " + closed + ": Connection refused"},
+		{"unreachable, accept", closed, "accept", "220 ", "250 ", "connect to Milter service " + closed + ": Connection refused"},
+		{"unreachable, reject", closed, "reject", "554 mx.example.test ESMTP not accepting connections", "550 5.5.0 Service unavailable", "connect to Milter service"},
+		{"unreachable, quarantine", closed, "quarantine", "220 ", "250 ", "milter-hold: CONNECT from unknown[127.0.0.1]: milter triggers HOLD action"},
+		{"timeout, tempfail", hang.Name, "", "220 ", "451 4.7.1 ", "milter " + hang.Name + ": can't read SMFIC_MAIL reply packet header: Connection timed out"},
+		{"protocol error, tempfail", broken.Name, "", "220 ", "451 4.7.1 ", "milter " + broken.Name + ": unexpected reply in initial handshake"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := "smtpd_milters = " + tc.milter + "\nmilter_command_timeout = 1s\n"
@@ -153,8 +179,8 @@ func TestMilterDefaultAction(t *testing.T) {
 				conf += "milter_default_action = " + tc.action + "\n"
 			}
 			s := smtptest.NewServer(t, conf, nil)
-			cl := dial(t, s)
-			cl.cmd("HELO client.test", tc.helo)
+			cl := dialGreet(t, s, [][2]string{{"", tc.greet}})
+			cl.cmd("HELO client.test", "250 ")
 			cl.cmd("MAIL FROM:<a@example.test>", tc.mail)
 			waitLog(t, s, tc.warn)
 		})
@@ -167,7 +193,7 @@ func TestMilterDefaultAction(t *testing.T) {
 	}
 	defer c.Close()
 	cl := &client{t: t, c: c, br: bufio.NewReader(c)}
-	cl.expect("421 4.7.0 Server closing connection")
+	cl.expect("421 mx.example.test Service unavailable - try again later")
 	if _, err := cl.br.ReadString('\n'); err == nil {
 		t.Error("session goes on after 421")
 	}

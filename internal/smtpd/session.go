@@ -67,6 +67,8 @@ type session struct {
 	// without milters; milterHold: one asked for hold at CONNECT or HELO.
 	milters    *milter.Chain
 	milterHold bool
+	// milterGreeted: a milter's reject at CONNECT was the greeting.
+	milterGreeted bool
 }
 
 type transaction struct {
@@ -238,7 +240,9 @@ func (ss *session) run(ctx context.Context) {
 	if !ss.milterConnect(ctx) {
 		return
 	}
-	ss.reply("220 " + ss.cfg.Banner)
+	if !ss.milterGreeted {
+		ss.reply("220 " + ss.cfg.Banner)
+	}
 	for !ss.quit {
 		ss.deadline()
 		line, err := ss.rd.ReadCommand(ss.cfg.LineLimit)
