@@ -154,7 +154,7 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	}
 	switch {
 	case errors.Is(err, queue.ErrNoSpace), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		if queue.FirstShortage(err) { // once per shortage (see queue.SpaceError)
+		if !errors.Is(err, queue.ErrNoSpace) || queue.FirstShortage(err) { // once per shortage (see queue.SpaceError)
 			ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
 		}
 		ss.reject("END-OF-MESSAGE", policy.Verdict{Reply: "452 4.3.1 Insufficient system storage"})
