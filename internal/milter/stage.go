@@ -2,7 +2,6 @@ package milter
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -50,7 +49,8 @@ type LocalStage struct {
 	log                     atomic.Pointer[slog.Logger]
 }
 
-// SetLog sets where warnings and the milter-* lines go (nil: nowhere).
+// SetLog sets where the warnings about milters go (nil: nowhere); the
+// verdict is logged by pickup.
 func (s *LocalStage) SetLog(l *slog.Logger) { s.log.Store(l) }
 
 // Local client values, as Postfix's cleanup_milter_client_init.
@@ -89,46 +89,37 @@ func (s *LocalStage) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verd
 	c := NewChain(s.Specs, s.Macros, look, log)
 	defer c.Close(context.WithoutCancel(ctx))
 	hold := false
-	where := "CONNECT"
-	step := func(w string, r string) string {
-		where = w
+	step := func(r string) string {
 		if r == ReplyHold {
 			hold = true
 			return ""
 		}
 		return r
 	}
-	r := step("CONNECT", c.Connect(ctx, Client{Name: localName, Addr: localAddr, Family: FamilyInet}))
+	r := step(c.Connect(ctx, Client{Name: localName, Addr: localAddr, Family: FamilyInet}))
 	if r == "" {
-		r = step("EHLO", c.Helo(ctx, localName))
+		r = step(c.Helo(ctx, localName))
 	}
 	if r == "" {
-		r = step("MAIL", c.Mail(ctx, "<"+m.Env.Sender+">", nil))
+		r = step(c.Mail(ctx, "<"+m.Env.Sender+">", nil))
 	}
 	for _, rc := range m.Env.Recipients {
 		if r != "" {
 			break
 		}
 		rcpt = rc.Addr
-		r = step("RCPT", c.Rcpt(ctx, "<"+rc.Addr+">", nil))
+		r = step(c.Rcpt(ctx, "<"+rc.Addr+">", nil))
 	}
 	if r == "" {
-		r = step("DATA", c.Data(ctx))
+		r = step(c.Data(ctx))
 	}
 	if r == "" {
-		r = step("END-OF-MESSAGE", c.Message(ctx, m))
+		r = step(c.Message(ctx, m))
 	}
 	if r == "" && hold {
 		r = ReplyHold
 	}
-	v, action, text := EndVerdict(r)
-	if action != "" && log != nil {
-		to := ""
-		if len(m.Env.Recipients) > 0 {
-			to = m.Env.Recipients[0].Addr
-		}
-		log.Info(fmt.Sprintf("%s: %s: %s from %s[%s]: %s; from=<%s> to=<%s>",
-			m.Env.ID, action, where, localName, localAddr, text, m.Env.Sender, to))
-	}
+	// pickup logs the verdict as Postfix's cleanup does
+	v, _, _ := EndVerdict(r)
 	return v
 }

@@ -93,16 +93,13 @@ func TestLocalStageVerdicts(t *testing.T) {
 		cmd    byte
 		reply  milter.Reply
 		action cleanup.Action
-		log    string
+		smtp   string
 	}{
-		{"reject at RCPT", milter.CmdRcpt, milter.Reply{Cmd: milter.RepReject}, cleanup.Reject,
-			"4ABC: milter-reject: RCPT from localhost[127.0.0.1]: 5.7.1 Command rejected; from=<root@mx.example.test> to=<b@example.test>"},
-		{"replycode at end", milter.CmdEOB, milter.Reply{Cmd: milter.RepReplyCode, Text: "554 5.7.1 spam"}, cleanup.Reject,
-			"4ABC: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: 5.7.1 spam"},
-		{"discard", milter.CmdEOB, milter.Reply{Cmd: milter.RepDiscard}, cleanup.Discard,
-			"4ABC: milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers DISCARD action"},
-		{"hold at MAIL", milter.CmdMail, milter.Reply{Cmd: milter.RepQuarantine, Text: "x"}, cleanup.Hold,
-			"4ABC: milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers HOLD action"},
+		{"reject at RCPT", milter.CmdRcpt, milter.Reply{Cmd: milter.RepReject}, cleanup.Reject, "550 5.7.1 Command rejected"},
+		{"replycode at end", milter.CmdEOB, milter.Reply{Cmd: milter.RepReplyCode, Text: "554 5.7.1 spam"}, cleanup.Reject, "554 5.7.1 spam"},
+		{"tempfail at DATA", milter.CmdData, milter.Reply{Cmd: milter.RepTempfail}, cleanup.Reject, "451 4.7.1 Service unavailable - try again later"},
+		{"discard", milter.CmdEOB, milter.Reply{Cmd: milter.RepDiscard}, cleanup.Discard, ""},
+		{"hold at MAIL", milter.CmdMail, milter.Reply{Cmd: milter.RepQuarantine, Text: "x"}, cleanup.Hold, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := []milter.Reply{tc.reply}
@@ -115,12 +112,9 @@ func TestLocalStageVerdicts(t *testing.T) {
 				}
 				return nil
 			})
-			s, l := localStage(t, m)
-			if v := s.Apply(context.Background(), localMessage(t)); v.Action != tc.action {
-				t.Errorf("verdict %+v, want action %d", v, tc.action)
-			}
-			if !strings.Contains(l.String(), tc.log) {
-				t.Errorf("log lacks %q:\n%s", tc.log, l.String())
+			s, _ := localStage(t, m)
+			if v := s.Apply(context.Background(), localMessage(t)); v.Action != tc.action || v.Reply != tc.smtp {
+				t.Errorf("verdict %+v, want action %d %q", v, tc.action, tc.smtp)
 			}
 		})
 	}
