@@ -64,6 +64,9 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if srv.Sign, err = newSigner(cfg); err != nil {
 		return nil, err
 	}
+	if srv.Milters, err = newSMTPMilters(cfg); err != nil {
+		return nil, err
+	}
 	// A message held for content stages overflows to the queue's file
 	// system (an unnamed file in tmp/: never mistaken for a queue file
 	// or a spare), not to /tmp, which may be memory.
