@@ -49,7 +49,7 @@ func TestMailAuthenticationAToB(t *testing.T) {
 		t.Fatalf("keygen: %d %s", code, errOut)
 	}
 	name, rec := zoneRecord(t, out)
-	dns.Set(name, rec)
+	dns.Set(name, dnstest.TXT(rec...))
 	table := filepath.Join(a.dir, "dkim_signing")
 	os.WriteFile(table, []byte("a.example.test s1:a.example.test.s1.key\n"), 0o644)
 	a.writeMain(t, aConf+"dkim_signing_maps = texthash:"+table+"\n")
