@@ -380,7 +380,7 @@ func TestDKIMSigningFailureTempfails(t *testing.T) {
 	if _, e, code := sendmailRun(in, dkimMessage("joe@example.com", "you@remote.example", "local"), "you@remote.example"); code != 0 {
 		t.Fatalf("sendmail: %d %s", code, e)
 	}
-	waitLog(t, in, "dkim-reject: END-OF-MESSAGE from local: 4.7.0 Error: DKIM signing failed; try again later;")
+	waitLog(t, in, "dkim-reject: END-OF-MESSAGE from localhost[127.0.0.1]: 4.7.0 Error: DKIM signing failed; try again later;")
 	if names := maildropNames(t, in); len(names) != 1 {
 		t.Errorf("maildrop holds %q, want the message", names)
 	}
