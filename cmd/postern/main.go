@@ -40,6 +40,7 @@ func init() {
 			return runPasswd(args, os.Stdin, stdout, stderr)
 		}},
 		{"map", "build (postmap FILE), query (-q KEY) or list (-s) lookup tables", runMap},
+		{"dkim", "make a DKIM signing key (keygen DOMAIN SELECTOR), compare the DNS with the keys (check DOMAIN)", runDKIM},
 		{"conf", "show or edit main.cf and master.cf (like postconf)", runConf},
 		{"version", "print the version", runVersion},
 		{"help", "list the commands", runHelp},

@@ -89,6 +89,7 @@ func Run(dir string, opt Options) *Report {
 	c.smtpSASL()
 	c.submission()
 	c.passwdFile()
+	c.dkimSigning()
 	c.startTLS()
 	c.clientCA()
 	c.smtpdTLS()

@@ -83,6 +83,21 @@ type sequencer interface {
 	each(fn func(key, value string) error) error
 }
 
+// Each calls fn for every entry of t, as Dump lists them; ok is false
+// (and fn never called) for tables that cannot be listed: pattern
+// tables and static:.
+func Each(t Table, fn func(key, value string) error) (ok bool, err error) {
+	s, ok := t.(sequencer)
+	if !ok {
+		return false, nil
+	}
+	err = s.each(fn)
+	if errors.Is(err, errNoSequence) {
+		return false, nil
+	}
+	return true, err
+}
+
 // Dump writes every entry of t as "key<TAB>value" lines, like
 // "postmap -s". Keys appear folded, as stored. cdb-backed tables list
 // entries in source order (postmap -s on hash: lists them in hash order).

@@ -578,6 +578,7 @@ func (d *Daemon) setLog(g *generation) {
 			srv.StressPolicy.Warn = srv.Policy.Warn
 		}
 	}
+	setStageLogs(g, d.Log.With("program", "postern/cleanup"))
 }
 
 // setQueue gives a generation's SMTP servers the queue.

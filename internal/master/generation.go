@@ -45,6 +45,10 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 			return nil, err
 		}
 	}
+	pol.SPFResolver = authDNS() // reject_spf_fail
+	if stressPol != nil {
+		stressPol.SPFResolver = authDNS()
+	}
 	srv := &smtpd.Server{Config: sc, Stress: stress, Policy: pol, StressPolicy: stressPol, Queue: queue.Unavailable{},
 		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt,
 		EventLimitExempt: pol.EventLimitExempt}
