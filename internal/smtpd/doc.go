@@ -10,6 +10,13 @@
 // goes through internal/cleanup's Run to the queue; a stage's reject,
 // discard or hold is answered and logged as Postfix's milter verdicts.
 //
+// Milters (milter.go, Server.Milters: smtpd_milters) get the session's
+// events through a milter.Chain: connect before the greeting, HELO,
+// MAIL, RCPT, DATA, unknown commands, abort on RSET and at the end of
+// a transaction, QUIT at the end; their replies, hold and discard are
+// answered and logged as Postfix's smtpd does (milter-reject: RCPT
+// from …), and at end of data they run as the milter content stage.
+//
 // Limits within a session are Postfix's: smtpd_client_connection_count_limit
 // through a ConnCounter (internal/anvil) before the greeting, the error
 // counter with smtpd_soft/hard_error_limit and smtpd_junk_command_limit,

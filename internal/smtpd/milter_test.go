@@ -98,6 +98,11 @@ func TestMilterEnvelopeVerdicts(t *testing.T) {
 			if tc.log != "" {
 				waitLog(t, s, tc.log)
 			}
+			if strings.HasPrefix(tc.name, "reject an unknown") {
+				if e := m.WaitCmd(milter.CmdUnknown); string(e.Data) != "XYZZY\x00" {
+					t.Errorf("unknown event %q, want the command name", e.Data)
+				}
+			}
 			if strings.HasPrefix(tc.name, "accept at connect") {
 				if c := m.Cmds(); !strings.Contains(c, "C") || strings.ContainsAny(c, "HMR") {
 					t.Errorf("events after accept at connect: %q", c)

@@ -343,7 +343,9 @@ func (ss *session) command(ctx context.Context, line string) {
 			return
 		}
 		if ss.milters != nil {
-			if r := ss.milterReply(unknownCmd, ss.milters.Unknown(ctx, line), nil, nil); r != "" {
+			// Postfix sends the command name only (argv[0])
+			name, _, _ := strings.Cut(line, " ")
+			if r := ss.milterReply(unknownCmd, ss.milters.Unknown(ctx, name), nil, nil); r != "" {
 				ss.milterFail(r)
 				return
 			}
