@@ -27,6 +27,9 @@ const dkimUsage = "usage: postern dkim keygen [-c DIR] [-t rsa|ed25519] [-b BITS
 // publish and configure; check compares the published records with the
 // keys of dkim_signing_maps.
 func runDKIM(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 3 && args[0] == "-c" { // postern dkim -c DIR keygen ...
+		args = append([]string{args[2], "-c", args[1]}, args[3:]...)
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, dkimUsage)
 		return 64
@@ -115,7 +118,7 @@ func runDKIMKeygen(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Publish this TXT record in the DNS zone of %s:\n\n%s\n\n", domain, dkim.ZoneLine(selector, domain, record))
 	entry := domain + " " + selector + ":" + file
 	if old := existingEntry(cfg, domain); old != "" {
-		entry += ", " + old // dual signing: the other key stays
+		entry = domain + " " + old + ", " + selector + ":" + file // dual signing: the other key stays
 	}
 	specs, _ := cfg.List("dkim_signing_maps")
 	if len(specs) == 0 {

@@ -14,7 +14,8 @@ import (
 // smtpdReads reports whether postern's SMTP server reads name: what
 // smtpd.ConfigFrom (also under stress) and policy.New look up, their
 // $name references included, plus every smtpd_* and tls_* parameter
-// (TLS and AUTH: internal/tlsconf, internal/sasl) and the names a
+// (TLS and AUTH: internal/tlsconf, internal/sasl), every milter_* one
+// (smtpd_milters: config.Milters, MilterMacros) and the names a
 // service's settings carry (syslog_name, service_name, stress).
 func (c *checker) smtpdReads(name string) bool {
 	if c.reads == nil {
@@ -26,7 +27,7 @@ func (c *checker) smtpdReads(name string) bool {
 		noTables := func(spec string) (policy.Table, error) { return nil, fmt.Errorf("not opened by postern check") }
 		_, _ = policy.New(resolveCtx(), t, noTables)
 	}
-	return c.reads[name] || strings.HasPrefix(name, "smtpd_") || strings.HasPrefix(name, "tls_")
+	return c.reads[name] || strings.HasPrefix(name, "smtpd_") || strings.HasPrefix(name, "tls_") || strings.HasPrefix(name, "milter_")
 }
 
 // submissionParams are the parameters the two submission checks below

@@ -73,6 +73,10 @@ func (m *Message) Close() error {
 	return m.body.Close()
 }
 
+// NoRecipients is the reply when the stages left no recipient, as
+// Postfix's cleanup refuses such a message.
+const NoRecipients = "550 5.1.0 No recipients specified"
+
 // Run applies the stages to m in order and queues the result in q once
 // (the hold queue when a stage said Hold: Envelope.Hold). It returns
 // the queue ID and the verdict: Continue, or the first Hold when the
@@ -100,6 +104,9 @@ func Run(ctx context.Context, q queue.Queue, m *Message, stages []Stage) (string
 	}
 	if err := ctx.Err(); err != nil {
 		return "", Verdict{}, err
+	}
+	if len(m.Env.Recipients) == 0 { // a milter deleted them all
+		return "", Verdict{Action: Reject, Reply: NoRecipients}, nil
 	}
 	m.Env.Hold = m.Hold
 	id, err := q.Enqueue(ctx, m.Env, m.Content())

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -43,6 +44,9 @@ func (s *Spool) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	if s.f == nil && len(s.mem)+len(p) <= MemLimit {
+		if s.mem == nil {
+			s.mem = (*spoolBufs.Get().(*[]byte))[:0]
+		}
 		s.mem = append(s.mem, p...)
 		s.size += int64(len(p))
 		return len(p), nil
@@ -59,7 +63,8 @@ func (s *Spool) Write(p []byte) (int, error) {
 			s.err = fmt.Errorf("cleanup: spool: %w", err)
 			return 0, s.err
 		}
-		s.f, s.mem = f, nil
+		s.f = f
+		s.free()
 	}
 	n, err := s.f.Write(p)
 	s.size += int64(n)
@@ -76,7 +81,8 @@ func (s *Spool) Size() int64 { return s.size }
 func (s *Spool) InFile() bool { return s.f != nil }
 
 // Reader reads the content from offset off to the end. Readers are
-// independent; the spool must not be written while one is in use.
+// independent; the spool must not be written while one is in use, nor
+// read after Close.
 func (s *Spool) Reader(off int64) io.Reader {
 	off = min(max(off, 0), s.size)
 	if s.f != nil {
@@ -88,7 +94,8 @@ func (s *Spool) Reader(off int64) io.Reader {
 // Close releases the memory and the overflow file (which has no name:
 // closing it frees its space).
 func (s *Spool) Close() error {
-	s.mem, s.size = nil, 0
+	s.free()
+	s.size = 0
 	if s.err == nil {
 		s.err = errClosed
 	}
@@ -102,14 +109,30 @@ func (s *Spool) Close() error {
 
 var errClosed = errors.New("cleanup: spool closed")
 
+// spoolBufs recycles the memory of spools, MemLimit bytes each: a
+// message held in memory costs no allocation of its own.
+var spoolBufs = sync.Pool{New: func() any { b := make([]byte, 0, MemLimit); return &b }}
+
+// free gives the memory back; nothing may read it any more.
+func (s *Spool) free() {
+	if cap(s.mem) == MemLimit {
+		b := s.mem[:0]
+		spoolBufs.Put(&b)
+	}
+	s.mem = nil
+}
+
 var tempSeq atomic.Uint64
+
+// tmpfileFlag is oTmpfile; tests take it away.
+var tmpfileFlag = oTmpfile
 
 // tempFile opens a read-write file under dir that no name refers to.
 func tempFile(dir string) (*os.File, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	fd, err := syscall.Open(dir, syscall.O_RDWR|syscall.O_CLOEXEC|oTmpfile, 0o600)
+	fd, err := syscall.Open(dir, syscall.O_RDWR|syscall.O_CLOEXEC|tmpfileFlag, 0o600)
 	if err == nil {
 		return os.NewFile(uintptr(fd), filepath.Join(dir, "(spool)")), nil
 	}

@@ -24,9 +24,8 @@
 // for tests. It stays a test-only dependency: its verifier is one of the
 // two independent checks of what we sign (Debian's dkimpy is the other).
 //
-// Not yet done (next steps of issue 15): the signing table parameters
-// (domain -> selector and key file, a lookup table), `postern dkim keygen`
-// and `postern dkim check`, and signing once before the message is queued
-// (mail from mynetworks, authenticated clients and pickup). Nothing here is
-// wired into smtpd, cleanup or the configuration yet.
+// Where it is used: internal/dkimsign is the signing stage (which mail,
+// which keys: dkim_signing_maps), run once before a message is queued;
+// `postern dkim keygen` and `postern dkim check` (cmd/postern/dkim.go)
+// make keys and compare the DNS with them.
 package dkim

@@ -56,6 +56,12 @@ func FromDomain(h *cleanup.Header) (string, error) {
 	if domain == "" || strings.HasPrefix(domain, "[") {
 		return "", fmt.Errorf("From: header has no domain name (%q)", trim(v))
 	}
+	// A domain is looked up in tables whose results may name files
+	// ($1 of a regexp:): only host name characters go on. A U-label
+	// (SMTPUTF8) is not signed: d= must be ASCII.
+	if !ValidSelector(domain) {
+		return "", fmt.Errorf("From: domain %q is not an ASCII host name", trim(domain))
+	}
 	return domain, nil
 }
 

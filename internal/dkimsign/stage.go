@@ -232,5 +232,5 @@ func (s *Stage) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verdict {
 
 func (s *Stage) fail(log *slog.Logger, id string, err error) cleanup.Verdict {
 	log.Warn(fmt.Sprintf("%s: DKIM signing failed: %v: the client is told to try again later", id, err))
-	return cleanup.Verdict{Action: cleanup.Reject, Reply: TempFailReply, Reason: "DKIM signing failed: " + err.Error()}
+	return cleanup.Verdict{Action: cleanup.Reject, Reply: TempFailReply, Reason: "DKIM signing failed: " + err.Error(), Source: "dkim"}
 }

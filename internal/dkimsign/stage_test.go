@@ -348,7 +348,7 @@ func TestPatternTableFailsAtSigning(t *testing.T) {
 	s.SetLog(slog.New(slog.NewTextHandler(&log, nil)))
 	m := newMessage(t, local, msgFrom("joe@example.com"))
 	v := s.Apply(context.Background(), m)
-	if v.Action != cleanup.Reject || v.Reply != "451 4.7.0 Error: DKIM signing failed; try again later" {
+	if v.Action != cleanup.Reject || v.Reply != "451 4.7.0 Error: DKIM signing failed; try again later" || v.Word() != "dkim" {
 		t.Errorf("verdict %+v", v)
 	}
 	if !strings.Contains(log.String(), "nope.key: no such file or directory") {

@@ -105,3 +105,20 @@ func TestDump(t *testing.T) {
 		}
 	}
 }
+
+// Each lists what Dump lists, and says when a table cannot be listed.
+func TestEach(t *testing.T) {
+	tab, err := Open("inline:{a=1, b=2}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	ok, err := Each(tab, func(k, v string) error { got = append(got, k+"="+v); return nil })
+	if !ok || err != nil || strings.Join(got, ",") != "a=1,b=2" {
+		t.Errorf("inline: %v %v %q", ok, err, got)
+	}
+	st, _ := Open("static:x")
+	if ok, err := Each(st, func(string, string) error { t.Error("called"); return nil }); ok || err != nil {
+		t.Errorf("static: %v %v", ok, err)
+	}
+}

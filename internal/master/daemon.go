@@ -183,6 +183,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	pc.Stages = g.pickupStages
+	setStageLog(pc.Stages, d.Log)
 	d.pickup = pickup.New(pc, d.qmgr.Queue(), d.Log.With("program", "postern/pickup"))
 	pickupDone := make(chan struct{})
 	go func() {
@@ -404,6 +405,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
 	if pc, err := pickup.ConfigFrom(g.cfg); err == nil {
 		pc.Stages = g.pickupStages
+		setStageLog(pc.Stages, d.Log)
 		d.pickup.SetConfig(pc)
 	}
 	g.setQueue(d.qmgr.Queue())

@@ -45,6 +45,10 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 			return nil, err
 		}
 	}
+	pol.SPFResolver = authDNS() // reject_spf_fail
+	if stressPol != nil {
+		stressPol.SPFResolver = authDNS()
+	}
 	srv := &smtpd.Server{Config: sc, Stress: stress, Policy: pol, StressPolicy: stressPol, Queue: queue.Unavailable{},
 		LookupClient: smtpd.DNSLookupClient, BareNewlineExempt: pol.BareNewlineExempt,
 		EventLimitExempt: pol.EventLimitExempt}
@@ -58,6 +62,9 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 		return nil, err
 	}
 	if srv.Sign, err = newSigner(cfg); err != nil {
+		return nil, err
+	}
+	if srv.Milters, err = newSMTPMilters(cfg); err != nil {
 		return nil, err
 	}
 	// A message held for content stages overflows to the queue's file

@@ -148,3 +148,26 @@ func EncodeBody(body []byte) []Packet {
 // EncodeSimple builds a command without data: SMFIC_DATA, EOH,
 // BODYEOB, ABORT, QUIT, QUIT_NC.
 func EncodeSimple(cmd byte) Packet { return Packet{Cmd: cmd} }
+
+// EncodeReply is Decode's inverse: a milter's reply packet (for test
+// milters: internal/milter/miltertest).
+func EncodeReply(r Reply) Packet {
+	var d []byte
+	switch r.Cmd {
+	case RepReplyCode, RepQuarantine, RepAddRcpt, RepDelRcpt:
+		d = cstrings(nil, r.Text)
+	case RepAddRcptPar, RepChgFrom:
+		d = cstrings(nil, r.Text)
+		if r.Args != "" {
+			d = cstrings(d, r.Args)
+		}
+	case RepAddHeader:
+		d = cstrings(nil, r.Name, r.Value)
+	case RepChgHeader, RepInsHeader:
+		d = binary.BigEndian.AppendUint32(nil, r.Index)
+		d = cstrings(d, r.Name, r.Value)
+	case RepReplBody:
+		d = r.Body
+	}
+	return Packet{Cmd: r.Cmd, Data: d}
+}

@@ -10,27 +10,7 @@ import (
 	"testing"
 )
 
-// encodeReply is Decode's inverse, for tests and the fake milter.
-func encodeReply(r Reply) Packet {
-	var d []byte
-	switch r.Cmd {
-	case RepReplyCode, RepQuarantine, RepAddRcpt, RepDelRcpt:
-		d = cstrings(nil, r.Text)
-	case RepAddRcptPar, RepChgFrom:
-		d = cstrings(nil, r.Text)
-		if r.Args != "" {
-			d = cstrings(d, r.Args)
-		}
-	case RepAddHeader:
-		d = cstrings(nil, r.Name, r.Value)
-	case RepChgHeader, RepInsHeader:
-		d = binary.BigEndian.AppendUint32(nil, r.Index)
-		d = cstrings(d, r.Name, r.Value)
-	case RepReplBody:
-		d = r.Body
-	}
-	return Packet{Cmd: r.Cmd, Data: d}
-}
+var encodeReply = EncodeReply
 
 func TestEncodeCommands(t *testing.T) {
 	tests := []struct {

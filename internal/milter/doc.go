@@ -2,7 +2,7 @@
 // version 6, as Postfix's smtpd and cleanup speak it to mail filters
 // such as OpenDKIM and rspamd.
 //
-// What exists (step one of issue 15, section 3):
+// The layers:
 //
 //   - The wire codec (codec.go): every packet is a 4-byte big-endian
 //     length, one command byte and the data; ReadPacket refuses a
@@ -10,38 +10,49 @@
 //     a truncated packet. Encoders build every MTA-to-milter command:
 //     OPTNEG, MACRO, CONNECT (family, port, address), HELO, MAIL, RCPT,
 //     DATA, HEADER, EOH, BODY (chunks of at most BodyChunk bytes),
-//     BODYEOB, ABORT, QUIT, QUIT_NC and UNKNOWN.
+//     BODYEOB, ABORT, QUIT, QUIT_NC and UNKNOWN (and EncodeReply, the
+//     milter's side, for test milters).
 //   - The reply decoder (reply.go): Decode turns one milter-to-MTA
 //     packet into a Reply: a verdict (accept, continue, reject,
 //     tempfail, discard, replycode, skip, shutdown, connection
 //     failure), progress, or a modification allowed at end of body
 //     (add/change/insert header, add/delete recipient, add recipient
 //     with ESMTP arguments, change sender, replace body, quarantine).
-//   - Option negotiation (negotiate.go), with Postfix's rules: postern
-//     offers protocol version 6, every action flag and every v6
-//     protocol step flag; a milter that answers a higher version or
-//     asks for an action not offered is a protocol error; protocol
-//     flags beyond the offer are tolerated (Postfix only logs them);
-//     a milter of version 2, 3 or 4 is never sent the events its
-//     version lacks; the milter's optional macro lists are returned.
+//   - Option negotiation (negotiate.go), with Postfix's rules: a milter
+//     that answers a higher version or asks for an action not offered
+//     is a protocol error; protocol flags beyond the offer are
+//     tolerated; a milter of version 2, 3 or 4 is never sent the events
+//     its version lacks; the milter's optional macro lists are returned.
 //   - Session (session.go): one conversation over a net.Conn, a method
 //     per SMTP stage that returns the milter's Verdict, honouring the
-//     negotiated "no event" and "no reply" flags, SMFIR_SKIP for body
-//     chunks, progress replies (which restart the timer), and at end
-//     of body the modifications (as Replies). Each command runs under
-//     a deadline: ConnectTimeout for dialing, CommandTimeout for
-//     negotiation and the envelope, ContentTimeout for the message,
-//     all cut short by the context. Errors are values: a
-//     protocol violation, I/O error or timeout poisons the Session
-//     (every later call returns the same error) and the caller maps
-//     it to milter_default_action.
+//     negotiated "no event" and "no reply" flags, SMFIR_SKIP, progress
+//     replies (which restart the timer), quarantine at any event, and
+//     at end of body the modifications. Each command runs under a
+//     deadline (connect, command, content timeouts) cut short by the
+//     context; a protocol violation, I/O error or timeout poisons the
+//     Session.
+//   - Configuration (spec.go, macros.go): smtpd_milters entries
+//     ("inet:host:port", "unix:path" relative to queue_directory, and
+//     "{ name, key=value, … }" with per-milter connect_timeout,
+//     command_timeout, content_timeout, default_action, protocol),
+//     milter_protocol, milter_default_action, Postfix's default
+//     milter_*_macros lists and milter_macro_defaults.
+//   - Chain (chain.go, message.go): the milters of one SMTP session in
+//     order, each dialled at its first event; each event goes to them
+//     in turn until one answers, and the answer is Postfix's reply
+//     encoding ("" go on, "D" discard, "H" hold, "S" 421, or an SMTP
+//     reply, Postfix's fixed texts and a sanitized SMFIR_REPLYCODE). A
+//     milter that cannot be reached, times out or breaks the protocol
+//     is logged as Postfix logs it and answers milter_default_action
+//     for the rest of the session. At end of message (Chain.Message)
+//     each milter sees the held cleanup.Message and its edits apply
+//     before the next one sees it.
+//   - LocalStage (stage.go): non_smtpd_milters, the whole dialog for a
+//     local submission as a cleanup.Stage, from "localhost
+//     [127.0.0.1]" as Postfix's cleanup presents it.
 //
-// What comes next: wiring into smtpd (smtpd_milters per service with
-// "-o" in master.cf) and cleanup (non_smtpd_milters, applying the
-// modifications to the queue file, quarantine to the hold queue);
-// Postfix's default milter_*_macros sets and milter_macro_daemon_name;
-// the milter_* parameters (protocol, default_action, the three
-// timeouts) in the config registry, which until then stay refused;
-// "inet:" and "unix:" endpoint parsing; and interop tests against
-// OpenDKIM and rspamd.
+// smtpd (internal/smtpd/milter.go) reports the SMTP events and runs
+// the end of message as a content stage; internal/master builds both
+// from the configuration. Test milters: internal/milter/miltertest
+// (a scripted one, and the real OpenDKIM and rspamd).
 package milter

@@ -67,6 +67,17 @@ type Session struct {
 	st         state
 	rejVerdict Verdict
 	skipBody   bool
+	// quarantined: SMFIR_QUARANTINE came before an event's verdict
+	// (Postfix accepts it at any event); see Quarantined.
+	quarantined bool
+}
+
+// Quarantined reports, once, whether the milter asked for quarantine
+// (SMFIR_QUARANTINE) in reply to an event other than end of body.
+func (s *Session) Quarantined() bool {
+	q := s.quarantined
+	s.quarantined = false
+	return q
 }
 
 // Dial connects to a milter under the connect timeout and the context.
@@ -227,6 +238,10 @@ func (s *Session) event(ctx context.Context, timeout time.Duration, noFlag, nrFl
 			return nil
 		}
 		r, err := s.read(ctx, timeout)
+		for err == nil && r.Cmd == RepQuarantine && s.neg.Actions&ActQuarantine != 0 {
+			s.quarantined = true
+			r, err = s.read(ctx, timeout)
+		}
 		if err != nil {
 			return err
 		}
@@ -340,7 +355,10 @@ func (s *Session) stage(ctx context.Context, timeout time.Duration, message bool
 	}
 	v, err := s.event(ctx, timeout, no, nr, macros, p)
 	if err == nil {
-		s.after(v, false)
+		// HELO decides for the connection, as Postfix's milter8
+		// (IN_CONNECT_EVENT): accept or reject there stands for
+		// every later event.
+		s.after(v, p.Cmd == CmdHelo)
 	}
 	return v, err
 }

@@ -476,3 +476,28 @@ func TestSessionNotNegotiated(t *testing.T) {
 		t.Fatalf("eob: %v", err)
 	}
 }
+
+// TestSessionHeloDecidesConnection: as Postfix's milter8, a reject at
+// HELO stands for every later event of the connection, and a
+// quarantine request before an event's verdict is reported once.
+func TestSessionHeloDecidesConnection(t *testing.T) {
+	s := startFake(t, func(f *fake) {
+		f.negotiate(6, ActQuarantine, 0)
+		f.expect(CmdConnect)
+		f.send(Reply{Cmd: RepQuarantine, Text: "why"}, Reply{Cmd: RepContinue})
+		f.expect(CmdHelo)
+		f.send(Reply{Cmd: RepTempfail})
+		f.expect(CmdQuit)
+	})
+	s.Negotiate(bg)
+	v, err := s.Connect(bg, "h", FamilyInet, 25, "192.0.2.1", nil)
+	mustVerdict(t, "connect", v, err, RepContinue)
+	if !s.Quarantined() || s.Quarantined() {
+		t.Error("quarantine at connect not reported exactly once")
+	}
+	v, err = s.Helo(bg, "h", nil)
+	mustVerdict(t, "helo", v, err, RepTempfail)
+	v, err = s.Mail(bg, "<a@b>", nil, nil)
+	mustVerdict(t, "mail after a refused HELO", v, err, RepTempfail)
+	s.Quit(bg)
+}

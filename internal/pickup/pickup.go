@@ -266,16 +266,15 @@ func (p *Pickup) pickup(ctx context.Context, cfg *Config, dir, name string) (boo
 	p.logger("pickup").Info(fmt.Sprintf("%s: uid=%d from=<%s>", env.ID, uid, sub.Sender))
 	p.logger("cleanup").Info(fmt.Sprintf("%s: message-id=%s", env.ID, msgID))
 	if len(cfg.Stages) > 0 {
-		body, err = p.runStages(ctx, cfg, env, uid, body)
+		err := p.runStages(ctx, cfg, env, uid, body) // stages.go
 		switch {
 		case errors.Is(err, ErrMalformed) || errors.Is(err, errTooBig):
 			return reject(err.Error())
 		case err != nil:
-			return false, errQueue{err}
-		case body == nil: // queued (or discarded) by the stages
-			p.removeQueued(path, &st)
-			return true, nil
+			return false, err
 		}
+		p.removeQueued(path, &st)
+		return true, nil
 	}
 	if _, err := p.q.Enqueue(ctx, env, body); err != nil {
 		if errors.Is(err, ErrMalformed) || errors.Is(err, errTooBig) {

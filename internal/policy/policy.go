@@ -17,6 +17,7 @@ import (
 	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/restriction"
+	"github.com/postern-mta/postern/internal/spf"
 )
 
 // Request is what restrictions look at: the session so far.
@@ -124,6 +125,10 @@ type Policy struct {
 	// reject_unknown_recipient_domain, reject_unknown_helo_hostname and
 	// reject_rbl_client; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// SPFResolver answers reject_spf_fail's SPF lookups (the mail
+	// authentication checks' cache, so the header's SPF result costs no
+	// new query); nil means net.DefaultResolver.
+	SPFResolver spf.Resolver
 
 	dns dnsSettings
 	// auth: smtpd_sasl_auth_enable and what the AUTH restrictions use

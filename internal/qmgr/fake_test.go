@@ -63,6 +63,9 @@ func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reade
 	s.msgs[id] = &queue.Message{ID: id, Envelope: e, Status: make([]queue.RcptStatus, len(e.Recipients)), Size: int64(len(data))}
 	s.body[id] = data
 	s.where[id] = queue.Incoming
+	if env.Hold {
+		s.where[id] = queue.Hold
+	}
 	return id, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/postern-mta/postern/internal/bounce"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/route"
@@ -137,6 +138,51 @@ func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.
 		k.m.startNew(id)
 	}
 	return id, err
+}
+
+// EnqueueBounced queues a message whose recipients all failed before
+// delivery (queue.Bouncer): it is written to hold, where the manager
+// never takes it, its recipients are recorded as failed with st, and
+// it moves to incoming, where the manager sends the sender's failure
+// notice and removes it, as for any bounced message. A crash before the
+// move leaves it in hold: nothing is lost.
+func (k kickingQueue) EnqueueBounced(ctx context.Context, env *queue.Envelope, body io.Reader, st queue.RcptStatus) (string, error) {
+	e := *env
+	e.Hold = true
+	id, err := k.m.store.Enqueue(ctx, &e, body)
+	if err != nil {
+		return "", err
+	}
+	cfg := k.m.config()
+	if st.At.IsZero() {
+		st.At = cfg.Now()
+	}
+	updates := map[int]queue.RcptStatus{}
+	for i := range env.Recipients {
+		s := st
+		s.State = queue.Bounced
+		s.Notified = !bounce.Wanted(bounce.Failure, &e, i, cfg.Hostname)
+		updates[i] = s
+	}
+	if err := k.m.store.Update(queue.Hold, id, updates); err != nil {
+		k.m.store.Remove(queue.Hold, id) // not acknowledged: the caller tries again
+		return "", err
+	}
+	delay := "0"
+	if !e.Arrival.IsZero() {
+		delay = formatDelay(st.At.Sub(e.Arrival))
+	}
+	for _, r := range env.Recipients {
+		k.m.log("qmgr").Info(fmt.Sprintf("%s: %s, relay=none, delay=%s, delays=%s/0/0/0, dsn=%s, status=bounced (%s)",
+			id, toField(r), delay, delay, st.DSN, st.Reason))
+	}
+	if err := k.m.store.Move(id, queue.Hold, queue.Incoming); err != nil {
+		// Recorded as bounced, on hold: postsuper -H sends the notice.
+		k.m.log("qmgr").Warn(fmt.Sprintf("%s: move to incoming: %v; left on hold", id, err))
+		return id, nil
+	}
+	k.m.startNew(id)
+	return id, nil
 }
 
 // startNew starts work on a message just queued in incoming at once, as

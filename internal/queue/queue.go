@@ -67,6 +67,15 @@ type SpaceChecker interface {
 	CheckSpace(size int64) error
 }
 
+// Bouncer is a Queue that takes a message whose recipients have all
+// failed before delivery (a content stage refused a local submission,
+// which Postfix's cleanup returns to the sender): EnqueueBounced queues
+// it with every recipient in state st, and the queue manager sends the
+// failure notice the sender asked for and removes it.
+type Bouncer interface {
+	EnqueueBounced(ctx context.Context, env *Envelope, body io.Reader, st RcptStatus) (id string, err error)
+}
+
 // Message is a queued message: its envelope and the delivery state of
 // each recipient, without the content (Memory alone keeps Body).
 type Message struct {
@@ -152,6 +161,22 @@ func (m *Memory) Enqueue(_ context.Context, env *Envelope, body io.Reader) (stri
 		q = Hold
 	}
 	m.msgs = append(m.msgs, Message{ID: id, Queue: q, Envelope: e, Body: data})
+	return id, nil
+}
+
+// EnqueueBounced stores the message with every recipient in state st.
+func (m *Memory) EnqueueBounced(ctx context.Context, env *Envelope, body io.Reader, st RcptStatus) (string, error) {
+	id, err := m.Enqueue(ctx, env, body)
+	if err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	msg := &m.msgs[len(m.msgs)-1]
+	msg.Status = make([]RcptStatus, len(env.Recipients))
+	for i := range msg.Status {
+		msg.Status[i] = st
+	}
 	return id, nil
 }
 

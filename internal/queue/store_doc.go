@@ -71,7 +71,9 @@
 // content, never by its timestamps, so overwriting a spare of the same
 // size writes no inode), links it as incoming/ID (a link never replaces
 // an existing file, unlike rename), unlinks the temporary name and
-// fsyncs incoming/. Concurrent Enqueue calls share the directory fsync
+// fsyncs incoming/. A message enqueued with Envelope.Hold (a content
+// stage's quarantine) is linked as hold/ID instead, and hold/ fsynced:
+// it is never in incoming, where the queue manager would take it. Concurrent Enqueue calls share the directory fsync
 // (group commit, package fsyncgroup): one fsync of a directory covers
 // every link or rename finished before it started, and under load the
 // first caller waits a millisecond for company before it syncs. If any step fails, the

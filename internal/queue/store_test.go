@@ -406,3 +406,33 @@ func TestStoreVersion(t *testing.T) {
 		t.Errorf("moved file: %v", err)
 	}
 }
+
+// A message enqueued with Envelope.Hold goes straight to hold, never
+// through incoming, and is released as any held message.
+func TestStoreEnqueueHold(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	env := fullEnvelope()
+	env.Hold = true
+	id := enqueue(t, s, env, "Subject: held\r\n\r\nx\r\n")
+	if ids, _ := s.List(Incoming); len(ids) != 0 {
+		t.Errorf("incoming holds %v", ids)
+	}
+	m, err := s.Read(Hold, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Hold = false // not in the file: the directory says it
+	env.ID = id
+	if !sameEnvelope(m.Envelope, *env) {
+		t.Errorf("envelope %+v, want %+v", m.Envelope, *env)
+	}
+	if got := readContent(t, s, Hold, id); string(got) != "Subject: held\r\n\r\nx\r\n" {
+		t.Errorf("content %q", got)
+	}
+	if err := s.Defer(id, Hold, time.Now()); err != nil { // postsuper -H
+		t.Fatal(err)
+	}
+	if _, err := s.Read(Deferred, id); err != nil {
+		t.Error(err)
+	}
+}

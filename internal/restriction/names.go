@@ -62,6 +62,7 @@ var specs = map[string]Spec{
 	"reject_non_fqdn_sender": {}, "reject_rhsbl_sender": {Arg: DomainArg},
 	"reject_sender_login_mismatch": {}, "reject_unauthenticated_sender_login_mismatch": {},
 	"reject_unknown_sender_domain": {}, "reject_unlisted_sender": {}, "reject_unverified_sender": {},
+	"reject_spf_fail": {}, // postern only: internal/policy/spf.go
 
 	"check_recipient_maps": {}, "permit_auth_destination": {}, "permit_mx_backup": {},
 	"reject_non_fqdn_recipient": {}, "reject_rhsbl_recipient": {Arg: DomainArg},

@@ -26,6 +26,14 @@ func (ss *session) cmdHelo(ctx context.Context, verb, arg string) {
 			return
 		}
 	}
+	if ss.milters != nil {
+		// As Postfix: only 421 refuses HELO; another reject is logged
+		// and the milter refuses the later commands.
+		if r := ss.milterReply("HELO", ss.milters.Helo(ctx, arg), &ss.milterHold, nil); strings.HasPrefix(r, "421") {
+			ss.milterFail(r)
+			return
+		}
+	}
 	if verb == "HELO" {
 		ss.reply("250 " + ss.cfg.Hostname)
 		return
@@ -178,6 +186,18 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 			}
 		}
 	}
+	if ss.milters != nil {
+		args := make([]string, 0, len(params))
+		for _, p := range params {
+			args = append(args, p.Raw)
+		}
+		if r := ss.milterReply("MAIL", ss.milters.Mail(ctx, "<"+addr+">", args), &tx.milterHold, &tx.milterDiscard); r != "" {
+			ss.milters.Abort(ctx)
+			ss.milterFail(r)
+			ss.req.Sender = ""
+			return
+		}
+	}
 	ss.tx = tx
 	ss.reply("250 2.1.0 Ok")
 }
@@ -250,6 +270,17 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		return
 	} else if v.Discard {
 		ss.tx.discard = true
+	}
+	if ss.milters != nil {
+		args := make([]string, 0, len(params))
+		for _, p := range params {
+			args = append(args, p.Raw)
+		}
+		if r := ss.milterReply("RCPT", ss.milters.Rcpt(ctx, "<"+addr+">", args), &ss.tx.milterHold, &ss.tx.milterDiscard); r != "" {
+			ss.tx.rejected++
+			ss.milterFail(r)
+			return
+		}
 	}
 	if ss.tx.env.ID == "" {
 		// Postfix creates the queue file, and so the ID, at the first

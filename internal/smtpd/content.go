@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/postern-mta/postern/internal/cleanup"
@@ -27,24 +28,35 @@ func (ss *session) stages() []cleanup.Stage {
 // (Server.SpoolDir) and, at the end, through the stages to the queue.
 // Nothing was written to m yet but its Received: header.
 func (m *message) hold(stages []cleanup.Stage, dir string) {
-	m.held, m.stages = cleanup.NewSpool(dir), stages
-	m.sink = m.held
+	h := &heldContent{spool: cleanup.NewSpool(dir), stages: stages}
+	h.sink = h.spool
 	if m.stray {
-		m.stw = straycrlf.NewWriter(m.held)
-		m.sink = m.stw
+		h.stw = straycrlf.NewWriter(h.spool)
+		h.sink = h.stw
 	}
-	_, m.err = m.sink.Write(*m.buf)
+	m.held = h
+	_, m.err = h.sink.Write(*m.buf)
 	m.release() // the spool keeps the content
+}
+
+// heldContent is a held message's spool and stages; sink writes to the
+// spool, through a straycrlf.Writer with cleanup_replace_stray_cr_lf.
+type heldContent struct {
+	spool  *cleanup.Spool
+	sink   io.Writer
+	stw    *straycrlf.Writer
+	stages []cleanup.Stage
 }
 
 // finishHeld ends a held message: the stages run and what is left is
 // queued (cleanup.Run). The spool is released on every path.
 func (m *message) finishHeld(ctx context.Context, origin cleanup.Origin) (string, cleanup.Verdict, error) {
 	m.store(m.drop.flush(nil)) // a header line without its line end
-	if m.err == nil && m.stw != nil {
-		m.err = m.stw.Flush()
+	h := m.held
+	if m.err == nil && h.stw != nil {
+		m.err = h.stw.Flush()
 	}
-	sp := m.held
+	sp := h.spool
 	m.held = nil
 	if m.err != nil {
 		sp.Close()
@@ -55,7 +67,7 @@ func (m *message) finishHeld(ctx context.Context, origin cleanup.Origin) (string
 		return "", cleanup.Verdict{}, err
 	}
 	defer cm.Close()
-	return cleanup.Run(ctx, m.q, cm, m.stages)
+	return cleanup.Run(ctx, m.q, cm, h.stages)
 }
 
 // origin tells the stages where the message comes from.

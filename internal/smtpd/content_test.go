@@ -12,6 +12,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/smtpd"
 	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 )
 
@@ -167,7 +168,7 @@ func TestContentStages(t *testing.T) {
 				st.mu.Lock()
 				defer st.mu.Unlock()
 				if len(st.fields) != 2 || st.fields[1] != 2 {
-					t.Errorf("the stage saw header fields %v; want 2 (Received:, Subject:) in the second message", st.fields)
+					t.Fatalf("the stage saw header fields %v; want 2 (Received:, Subject:) in the second message", st.fields)
 				}
 				o := st.origins[0]
 				if o.ClientAddr.String() != "127.0.0.1" || o.Helo != "client.example.test" || !o.MyNetworks || o.Service != "smtp" || o.Local || !o.Trusted() {
@@ -260,4 +261,31 @@ func withoutReceived(s string) string {
 		i += 2 + j
 	}
 	return ""
+}
+
+// The stages learn an authenticated TLS client: SASL user and method,
+// TLS, not in $mynetworks, and trusted for being authenticated.
+func TestContentStagesOriginAuth(t *testing.T) {
+	st := &stageRecorder{do: func(*cleanup.Message) cleanup.Verdict { return cleanup.Verdict{} }}
+	s := smtptest.NewServerWith(t, "smtpd_tls_security_level = may\nsmtpd_sasl_auth_enable = yes\nmynetworks = 127.0.0.2/32\n"+
+		smtptest.TLSConf(t, t.TempDir()), smtptest.Options{SASL: smtpd.NewFakeSASL(), Sign: st})
+	c := dialTLSTest(t, s.Addr)
+	c.reply()
+	c.cmd("EHLO laptop.example", "250-")
+	c.startTLS(clientTLS())
+	c.cmd("EHLO laptop.example", "250-")
+	c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==", "235 ")
+	c.cmd("MAIL FROM:<alice@example.test>", "250 ")
+	c.cmd("RCPT TO:<friend@remote.example>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.cmd("Subject: t\r\n\r\nhello\r\n.", "250 2.0.0 Ok: queued as ")
+	c.cmd("QUIT", "221 ")
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.origins) != 1 {
+		t.Fatalf("%d origins", len(st.origins))
+	}
+	if o := st.origins[0]; o.SASLUser != "alice" || o.SASLMethod != "PLAIN" || !o.TLS || o.MyNetworks || !o.Trusted() || o.Helo != "laptop.example" {
+		t.Errorf("origin %+v", o)
+	}
 }

@@ -38,6 +38,12 @@ func (ss *session) dataReady(ctx context.Context, cmd string) bool {
 		ss.reject(cmd, v)
 		return false
 	}
+	if ss.milters != nil {
+		if r := ss.milterReply(cmd, ss.milters.Data(ctx), &ss.tx.milterHold, &ss.tx.milterDiscard); r != "" {
+			ss.milterFail(r)
+			return false
+		}
+	}
 	return true
 }
 
@@ -81,7 +87,13 @@ func (ss *session) startMessage(ctx context.Context) *message {
 // finish ends a message (DATA, or BDAT LAST): errors from reading decide
 // the reply first, then the queue's answer; the transaction is over.
 func (ss *session) finish(ctx context.Context, m *message, readErr error) {
-	defer func() { ss.tx = nil; ss.req.Sender, ss.req.Recipient, ss.req.RcptAddr = "", "", address.Address{} }()
+	defer func() {
+		ss.tx = nil
+		ss.req.Sender, ss.req.Recipient, ss.req.RcptAddr = "", "", address.Address{}
+		if ss.milters != nil {
+			ss.milters.Abort(ctx) // a message that never reached its end of message
+		}
+	}()
 	switch {
 	case errors.Is(readErr, smtpio.ErrTooBig):
 		m.Abort(readErr)
@@ -142,7 +154,7 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	}
 	switch {
 	case errors.Is(err, queue.ErrNoSpace), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		if queue.FirstShortage(err) { // once per shortage (see queue.SpaceError)
+		if !errors.Is(err, queue.ErrNoSpace) || queue.FirstShortage(err) { // once per shortage (see queue.SpaceError)
 			ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
 		}
 		ss.reject("END-OF-MESSAGE", policy.Verdict{Reply: "452 4.3.1 Insufficient system storage"})

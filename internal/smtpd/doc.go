@@ -4,7 +4,18 @@
 // through internal/smtpio's strict reader (only <CR><LF>.<CR><LF> ends
 // DATA); access decisions come from internal/policy; accepted messages
 // go to a queue.Queue (in one piece up to 64 KiB, streamed beyond), and
-// 250 is sent only once it has stored them.
+// 250 is sent only once it has stored them. With content stages
+// (Server.Checks, the session's milters, Server.Sign: content.go) the
+// content is held in a cleanup.Spool instead and, at the end of data,
+// goes through internal/cleanup's Run to the queue; a stage's reject,
+// discard or hold is answered and logged as Postfix's milter verdicts.
+//
+// Milters (milter.go, Server.Milters: smtpd_milters) get the session's
+// events through a milter.Chain: connect before the greeting, HELO,
+// MAIL, RCPT, DATA, unknown commands, abort on RSET and at the end of
+// a transaction, QUIT at the end; their replies, hold and discard are
+// answered and logged as Postfix's smtpd does (milter-reject: RCPT
+// from …), and at end of data they run as the milter content stage.
 //
 // Limits within a session are Postfix's: smtpd_client_connection_count_limit
 // through a ConnCounter (internal/anvil) before the greeting, the error

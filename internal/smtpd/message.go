@@ -8,7 +8,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/straycrlf"
 )
@@ -39,12 +38,9 @@ type message struct {
 	drop headerDrop
 	kept []byte
 	// held: content stages are configured (content.go): the content
-	// goes to a cleanup.Spool instead of the queue; sink writes it
-	// there, through a straycrlf.Writer when stray.
-	held   *cleanup.Spool
-	sink   io.Writer
-	stw    *straycrlf.Writer
-	stages []cleanup.Stage
+	// goes to a cleanup.Spool instead of the queue. A pointer, so that
+	// a message without stages carries nothing for them.
+	held *heldContent
 }
 
 // memLimit is the queue's content chunk: a message up to that size also
@@ -89,7 +85,7 @@ func (m *message) store(p []byte) {
 	switch {
 	case m.err != nil:
 	case m.held != nil:
-		_, m.err = m.sink.Write(p)
+		_, m.err = m.held.sink.Write(p)
 	case m.pw == nil && len(*m.buf)+len(p) <= memLimit:
 		*m.buf = append(*m.buf, p...)
 	default:
@@ -148,7 +144,7 @@ func (m *message) Close() (string, error) {
 func (m *message) Abort(reason error) {
 	defer m.release()
 	if m.held != nil {
-		m.held.Close()
+		m.held.spool.Close()
 		m.held = nil
 	}
 	if m.pw != nil {

@@ -57,6 +57,8 @@ type Server struct {
 	// Sign adds DKIM-Signature (internal/dkim). Nil: none. With no
 	// stage at all, content streams to the queue and nothing is held.
 	Checks, Sign cleanup.Stage
+	// Milters are the service's smtpd_milters (milter.go); nil: none.
+	Milters *Milters
 	// SpoolDir is where a message held for the stages overflows to an
 	// unlinked temporary file past cleanup.MemLimit (the daemon:
 	// queue_directory/tmp, on the queue's file system); "" means

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/milter"
 	"github.com/postern-mta/postern/internal/pipelining"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
@@ -62,6 +63,12 @@ type session struct {
 	auth *authState
 	// mechs caches the AUTH mechanisms offered (auth.go).
 	mechs *mechList
+	// milters is the session's smtpd_milters chain (milter.go), nil
+	// without milters; milterHold: one asked for hold at CONNECT or HELO.
+	milters    *milter.Chain
+	milterHold bool
+	// milterGreeted: a milter's reject at CONNECT was the greeting.
+	milterGreeted bool
 }
 
 type transaction struct {
@@ -78,6 +85,8 @@ type transaction struct {
 	bdatErr   string
 	// authSender is MAIL FROM's AUTH= value, logged only (auth.go).
 	authSender string
+	// milterHold, milterDiscard: a milter asked for it (milter.go).
+	milterHold, milterDiscard bool
 }
 
 // Values of session.where besides command names, as Postfix's.
@@ -201,6 +210,9 @@ func (ss *session) run(ctx context.Context) {
 	ss.log("connect from %s", ss.req.Client())
 	defer func() {
 		ss.abortTx() // a BDAT message left open (QUIT, a hang-up) queues nothing and frees its pipe
+		if ss.milters != nil {
+			ss.milters.Close(context.WithoutCancel(ctx))
+		}
 		ss.w.Flush()
 		if ss.tls != nil {
 			ss.conn.Close() // close_notify
@@ -225,7 +237,12 @@ func (ss *session) run(ctx context.Context) {
 	if ss.improperPipelining("CONNECT") {
 		return // no greeting: Postfix answers talk before it with 554 alone
 	}
-	ss.reply("220 " + ss.cfg.Banner)
+	if !ss.milterConnect(ctx) {
+		return
+	}
+	if !ss.milterGreeted {
+		ss.reply("220 " + ss.cfg.Banner)
+	}
 	for !ss.quit {
 		ss.deadline()
 		line, err := ss.rd.ReadCommand(ss.cfg.LineLimit)
@@ -325,6 +342,14 @@ func (ss *session) command(ctx context.Context, line string) {
 			ss.quit = true
 			return
 		}
+		if ss.milters != nil {
+			// Postfix sends the command name only (argv[0])
+			name, _, _ := strings.Cut(line, " ")
+			if r := ss.milterReply(unknownCmd, ss.milters.Unknown(ctx, name), nil, nil); r != "" {
+				ss.milterFail(r)
+				return
+			}
+		}
 		ss.fail("500 5.5.2 Error: command not recognized")
 	}
 	switch verb {
@@ -368,6 +393,9 @@ func (ss *session) abortTx() {
 	}
 	ss.tx = nil
 	ss.req.Sender, ss.req.Recipient, ss.req.RcptAddr = "", "", address.Address{}
+	if ss.milters != nil {
+		ss.milters.Abort(context.Background())
+	}
 }
 
 // bareNewline answers a bare <LF> in Reject mode with

@@ -18,9 +18,8 @@
 // read for fit): that library does not evaluate exp= nor report which
 // term matched, both needed for Received-SPF and Authentication-Results.
 //
-// Not yet done (next steps of issue 15): wiring into smtpd (check at
-// MAIL FROM / RCPT with a configurable reject of -all failures, 451 on
-// temperror), a DNS cache, the Authentication-Results header, DMARC.
+// Users: internal/mailauth (the Authentication-Results header, DMARC)
+// and internal/policy's reject_spf_fail, both over internal/dnscache.
 package spf
 
 import (
@@ -65,8 +64,8 @@ const (
 )
 
 // Checker evaluates SPF. The zero value uses net.DefaultResolver and the
-// default deadlines. A Checker holds no state between checks (no cache
-// yet) and is safe for concurrent use.
+// default deadlines. A Checker holds no state between checks (caching
+// is the Resolver's: internal/dnscache) and is safe for concurrent use.
 type Checker struct {
 	Resolver      Resolver
 	Timeout       time.Duration    // the whole evaluation; 0: DefaultTimeout

@@ -118,6 +118,11 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
 		Log:   slog.New(&s.log), SASL: opt.SASL, Checks: opt.Checks, Sign: opt.Sign, SpoolDir: opt.SpoolDir}
 	pol.Warn = func(m string) { s.SMTP.Log.Warn(m) } // as the daemon wires it
+	if s.SMTP.Milters, err = smtpd.MiltersFrom(cfg); err != nil {
+		cancel()
+		ln.Close()
+		t.Fatal(err)
+	}
 	if opt.Resolver != nil {
 		s.SMTP.LookupClient = smtpd.ClientLookup{Resolver: opt.Resolver}.Lookup
 	}

@@ -1,0 +1,363 @@
+// Package mailauth checks received mail and says what it found in one
+// Authentication-Results header (RFC 8601): SPF (RFC 7208, through
+// internal/spf) for the MAIL FROM and HELO identities, DKIM verification
+// (RFC 6376, RFC 8463) of every signature, and DMARC (RFC 7489) for the
+// RFC5322.From domain, with the organizational domain from the public
+// suffix list. It is a cleanup.Stage that smtpd runs at end of data.
+//
+// Only mail from untrusted origins is checked: mail from $mynetworks,
+// from authenticated clients and local submissions is ours, and never
+// checked against itself. Any incoming Authentication-Results field
+// whose authserv-id is ours ($myhostname, case-insensitive) is forged
+// (we add ours only after removing them) and is removed from all mail
+// that passes the stage.
+//
+// Policy: by default the header is all. With Enforce, a DMARC fail whose
+// disposition is reject is refused (550 5.7.1), quarantine is held or
+// tagged (QuarantineAction); a DMARC temperror (the DNS failed) with a
+// policy that could refuse is deferred (451 4.7.1), never refused.
+//
+// DNS answers come from the Resolver given, normally an internal/dnscache
+// in front of internal/resolver, shared with the SPF restriction of
+// internal/policy so that the RCPT-time SPF check and the header's cost
+// one set of queries.
+package mailauth
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/mail"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/postern-mta/postern/internal/cleanup"
+	"github.com/postern-mta/postern/internal/spf"
+)
+
+// HeaderName is the field the checks write.
+const HeaderName = "Authentication-Results"
+
+// Quarantine actions (smtpd_dmarc_quarantine_action).
+const (
+	QuarantineHold = "hold" // the hold queue, as a milter's quarantine
+	QuarantineTag  = "tag"  // delivered with TagField prepended
+)
+
+// TagField is what the tag quarantine action prepends: the field that
+// spam filters set and MUAs and Sieve scripts file as junk.
+const TagField = "X-Spam-Flag"
+
+// Config is what a Checker does.
+type Config struct {
+	// AuthservID names us in Authentication-Results ($myhostname).
+	AuthservID string
+	// Resolver answers the DNS queries (internal/dnscache).
+	Resolver spf.Resolver
+	// SPF, DKIM, DMARC: the checks to run (DMARC needs the two others).
+	SPF, DKIM, DMARC bool
+	// Enforce applies DMARC policies; QuarantineAction is QuarantineHold
+	// or QuarantineTag.
+	Enforce          bool
+	QuarantineAction string
+	// Rand returns a number in [0, n) for DMARC's pct= sampling; nil is
+	// math/rand/v2.IntN.
+	Rand func(n int) int
+	// Timeout bounds all the checks of one message; LookupTimeout each
+	// DNS lookup. Zero: spf.DefaultTimeout, spf.DefaultLookupTimeout.
+	Timeout, LookupTimeout time.Duration
+}
+
+// Checker runs the checks; safe for concurrent use.
+type Checker struct {
+	cfg Config
+	spf *spf.Checker
+}
+
+// New returns a Checker; the configuration must name an authserv-id and
+// a resolver, and DMARC needs SPF and DKIM.
+func New(cfg Config) (*Checker, error) {
+	if cfg.AuthservID == "" {
+		return nil, fmt.Errorf("mailauth: no authserv-id")
+	}
+	if cfg.Resolver == nil {
+		return nil, fmt.Errorf("mailauth: no resolver")
+	}
+	if cfg.DMARC && (!cfg.SPF || !cfg.DKIM) {
+		return nil, fmt.Errorf("mailauth: dmarc needs the spf and dkim checks")
+	}
+	switch cfg.QuarantineAction {
+	case "":
+		cfg.QuarantineAction = QuarantineHold
+	case QuarantineHold, QuarantineTag:
+	default:
+		return nil, fmt.Errorf("mailauth: unknown quarantine action %q", cfg.QuarantineAction)
+	}
+	return &Checker{cfg: cfg, spf: &spf.Checker{Resolver: cfg.Resolver, Receiver: cfg.AuthservID,
+		LookupTimeout: cfg.LookupTimeout}}, nil
+}
+
+func (c *Checker) lookupTimeout() time.Duration {
+	if c.cfg.LookupTimeout > 0 {
+		return c.cfg.LookupTimeout
+	}
+	return spf.DefaultLookupTimeout
+}
+
+func (c *Checker) rand(n int) int {
+	if c.cfg.Rand != nil {
+		return c.cfg.Rand(n)
+	}
+	return rand.IntN(n)
+}
+
+// Input is a received message as the checks see it.
+type Input struct {
+	ClientAddr netip.Addr
+	Helo       string
+	MailFrom   string // "" for the null sender
+	Header     *cleanup.Header
+	// Content reads the whole message (header and body) as received.
+	Content io.Reader
+}
+
+// Results are what the checks found.
+type Results struct {
+	SPF     *spf.Outcome // MAIL FROM (the HELO identity for <>)
+	SPFHelo *spf.Outcome // HELO, when MAIL FROM was not null
+	DKIM    []DKIMResult // one per signature verified; none: unsigned
+	DMARC   []DMARCResult
+
+	nullSender bool
+}
+
+// Check runs the configured checks.
+func (c *Checker) Check(ctx context.Context, in Input) (Results, error) {
+	timeout := c.cfg.Timeout
+	if timeout <= 0 {
+		timeout = spf.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res := Results{nullSender: in.MailFrom == ""}
+	if c.cfg.SPF {
+		o := c.spf.CheckMailFrom(ctx, in.ClientAddr, in.Helo, in.MailFrom)
+		res.SPF = &o
+		if in.MailFrom != "" && in.Helo != "" {
+			h := c.spf.CheckHelo(ctx, in.ClientAddr, in.Helo)
+			res.SPFHelo = &h
+		}
+	}
+	var passes []dkimPass
+	if c.cfg.DKIM {
+		var sigs []string
+		for _, f := range in.Header.Fields {
+			if strings.EqualFold(f.Name(), "DKIM-Signature") {
+				sigs = append(sigs, f.Value())
+			}
+		}
+		d, err := c.verifyDKIM(ctx, in.Content, sigs)
+		if err != nil {
+			return res, fmt.Errorf("DKIM verification: %w", err)
+		}
+		res.DKIM = d
+		for _, r := range d {
+			passes = append(passes, dkimPass{domain: r.Domain, result: r.Result})
+		}
+	}
+	if c.cfg.DMARC {
+		domains, problem := fromDomains(in.Header)
+		if problem != "" {
+			res.DMARC = []DMARCResult{{Result: "permerror", Problem: problem, Disposition: PolicyNone}}
+		}
+		for _, d := range domains {
+			res.DMARC = append(res.DMARC, c.evalDMARC(ctx, d, *res.SPF, passes))
+		}
+	}
+	return res, nil
+}
+
+// maxFromDomains bounds the DMARC evaluations (two DNS lookups each)
+// of one message.
+const maxFromDomains = 5
+
+var atDomain = regexp.MustCompile(`@([A-Za-z0-9][A-Za-z0-9.-]*)`)
+
+// fromDomains are the distinct RFC5322.From domains. No From field, or
+// one that cannot be read, is a problem (RFC 7489 section 6.6.1: such
+// a message cannot be evaluated); several fields or addresses give
+// several domains, each evaluated, the strictest policy applied.
+func fromDomains(h *cleanup.Header) ([]string, string) {
+	var domains []string
+	seen := map[string]bool{}
+	fields := 0
+	for _, f := range h.Fields {
+		if !strings.EqualFold(f.Name(), "From") {
+			continue
+		}
+		fields++
+		v := strings.NewReplacer("\r\n", "", "\n", "").Replace(f.Value())
+		var found []string
+		if addrs, err := mail.ParseAddressList(v); err == nil {
+			for _, a := range addrs {
+				i := strings.LastIndexByte(a.Address, '@')
+				d := strings.ToLower(strings.TrimSuffix(a.Address[i+1:], "."))
+				if i < 0 || d == "" || strings.HasPrefix(d, "[") {
+					return nil, "no domain in From address " + a.Address
+				}
+				found = append(found, d)
+			}
+		} else {
+			// A From field that does not parse is still shown by mail
+			// readers, domain and all: evaluate every domain-like
+			// "@name" in it, so that a malformed field cannot slip past
+			// its domain's policy.
+			for _, m := range atDomain.FindAllStringSubmatch(v, -1) {
+				if d := strings.ToLower(strings.Trim(m[1], ".-")); strings.Contains(d, ".") {
+					found = append(found, d)
+				}
+			}
+			if len(found) == 0 {
+				return nil, "From field not readable: " + err.Error()
+			}
+		}
+		for _, d := range found {
+			if !seen[d] {
+				seen[d] = true
+				domains = append(domains, d)
+			}
+		}
+	}
+	if len(domains) > maxFromDomains {
+		return nil, fmt.Sprintf("more than %d From domains", maxFromDomains)
+	}
+	if fields == 0 {
+		return nil, "no From field"
+	}
+	if len(domains) == 0 {
+		return nil, "no address in From field"
+	}
+	return domains, ""
+}
+
+// Field is the Authentication-Results value for res.
+func (c *Checker) Field(res Results) string {
+	var rs []result
+	if o := res.SPF; o != nil {
+		r := result{method: "spf", value: string(o.Result), reason: problem(o.Result, o.Problem)}
+		// For the null sender the identity checked is the HELO name's
+		// (RFC 7208 section 2.4): reported as smtp.helo.
+		r.props = [][2]string{{"smtp.mailfrom", o.Sender}}
+		if res.nullSender {
+			r.props = [][2]string{{"smtp.helo", o.Helo}}
+		}
+		rs = append(rs, r)
+	}
+	if o := res.SPFHelo; o != nil {
+		rs = append(rs, result{method: "spf", value: string(o.Result), reason: problem(o.Result, o.Problem),
+			props: [][2]string{{"smtp.helo", o.Helo}}})
+	}
+	if c.cfg.DKIM && len(res.DKIM) == 0 {
+		rs = append(rs, result{method: "dkim", value: "none"})
+	}
+	for _, d := range res.DKIM {
+		r := result{method: "dkim", value: d.Result,
+			props: [][2]string{{"header.d", d.Domain}, {"header.i", d.Identity}, {"header.s", d.Selector},
+				{"header.a", d.Algorithm}, {"header.b", d.B}}}
+		if d.Result != "pass" {
+			r.reason = dnsServer.ReplaceAllString(d.Problem, "$1")
+		}
+		rs = append(rs, r)
+	}
+	for _, d := range res.DMARC {
+		r := result{method: "dmarc", value: d.Result, reason: problem(spf.Result(d.Result), d.Problem),
+			props: [][2]string{{"header.from", d.Domain}}}
+		if d.Requested != "" {
+			// dis: what is done with the message (OpenDMARC's comment);
+			// none unless enforcing.
+			dis := d.Disposition
+			if !c.cfg.Enforce {
+				dis = PolicyNone
+			}
+			r.comment = fmt.Sprintf("p=%s dis=%s", d.Requested, strings.ToUpper(string(dis)))
+		}
+		rs = append(rs, r)
+	}
+	return format(c.cfg.AuthservID, rs)
+}
+
+// problem is the reason= of an error result, without the address of
+// our DNS server that Go's resolver errors name ("lookup x on
+// 10.0.0.1:53: ...").
+func problem(r spf.Result, p string) string {
+	if r == spf.TempError || r == spf.PermError {
+		return dnsServer.ReplaceAllString(p, "$1")
+	}
+	return ""
+}
+
+var dnsServer = regexp.MustCompile(`(lookup \S+) on \S+:\d+`)
+
+// Apply is the stage: it removes forged Authentication-Results fields,
+// checks mail from untrusted origins, prepends the header, and applies
+// the DMARC policy when enforcing.
+func (c *Checker) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verdict {
+	if m.Origin.Trusted() {
+		c.removeForged(&m.Header)
+		return cleanup.Verdict{}
+	}
+	res, err := c.Check(ctx, Input{ClientAddr: m.Origin.ClientAddr, Helo: m.Origin.Helo, MailFrom: m.Env.Sender,
+		Header: &m.Header, Content: m.Content()})
+	if err != nil {
+		return cleanup.Verdict{Action: cleanup.Reject, Reply: "451 4.3.0 Error: temporary failure in the mail authentication checks",
+			Reason: "mail authentication checks: " + err.Error(), Source: "mailauth"}
+	}
+	c.removeForged(&m.Header)
+	m.Header.Prepend(HeaderName, c.Field(res))
+	if !c.cfg.Enforce {
+		return cleanup.Verdict{}
+	}
+	return c.verdict(res, &m.Header)
+}
+
+// removeForged drops Authentication-Results fields with our authserv-id.
+func (c *Checker) removeForged(h *cleanup.Header) {
+	h.DeleteFunc(func(f cleanup.Field) bool {
+		return strings.EqualFold(f.Name(), HeaderName) && ours(f.Value(), c.cfg.AuthservID)
+	})
+}
+
+// verdict applies the DMARC results: the strictest disposition of the
+// From domains wins; a temperror defers when the policy could refuse
+// or is unknown.
+func (c *Checker) verdict(res Results, h *cleanup.Header) cleanup.Verdict {
+	var quarantine, temp *DMARCResult
+	for i := range res.DMARC {
+		d := &res.DMARC[i]
+		switch {
+		case d.Result == "fail" && d.Disposition == PolicyReject:
+			return cleanup.Verdict{Action: cleanup.Reject, Reply: "550 5.7.1 rejected by DMARC policy for " + d.Domain,
+				Reason: "DMARC policy reject for " + d.Domain, Source: "dmarc"}
+		case d.Result == "fail" && d.Disposition == PolicyQuarantine && quarantine == nil:
+			quarantine = d
+		case d.Result == "temperror" && d.Requested != PolicyNone && temp == nil:
+			temp = d
+		}
+	}
+	if temp != nil {
+		return cleanup.Verdict{Action: cleanup.Reject,
+			Reply:  "451 4.7.1 DMARC check for " + temp.Domain + " failed temporarily, try again later",
+			Reason: "DMARC temperror for " + temp.Domain + ": " + temp.Problem, Source: "dmarc"}
+	}
+	if quarantine != nil {
+		if c.cfg.QuarantineAction == QuarantineTag {
+			h.Prepend(TagField, "YES")
+			return cleanup.Verdict{}
+		}
+		return cleanup.Verdict{Action: cleanup.Hold, Reason: "DMARC policy quarantine for " + quarantine.Domain, Source: "dmarc"}
+	}
+	return cleanup.Verdict{}
+}
