@@ -284,3 +284,34 @@ func TestScanStagesRejectAfterDelete(t *testing.T) {
 		t.Errorf("queued %+v", msgs)
 	}
 }
+
+// A header just under header_size_limit, with LF line ends: what pickup
+// queues (CRLF, its Received:, Message-Id:, Date: and From:) must still
+// fit in what the content stages parse, or they would see the From:
+// pickup added as body (and DKIM would not sign).
+func TestScanStagesSeeAddedFieldsOfLongHeader(t *testing.T) {
+	cfg := newMaildrop(t)
+	var from string
+	var found bool
+	cfg.Stages = []cleanup.Stage{cleanup.StageFunc(func(_ context.Context, m *cleanup.Message) cleanup.Verdict {
+		from, found = m.Header.Get("From")
+		return cleanup.Verdict{}
+	})}
+	if err := os.Mkdir(filepath.Join(cfg.QueueDir, "tmp"), 0o700); err != nil { // the store's; the spool spills there
+		t.Fatal(err)
+	}
+	pad := strings.Repeat("X-Pad: "+strings.Repeat("y", 42)+"\n", 2005) // 100,250 bytes, 102,255 with CRLF
+	drop(t, cfg, &Submission{Sender: "root", Recipients: []string{"bob"}}, pad+"\nbody\n")
+	mem := &queue.Memory{}
+	log, lines := newLog()
+	if n, err := New(cfg, mem, log).Scan(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Scan: %d, %v; log:\n%s", n, err, strings.Join(lines(), "\n"))
+	}
+	if !found || from != "root@example.test" {
+		t.Errorf("stage saw From %q, %v", from, found)
+	}
+	body := string(mem.Messages()[0].Body)
+	if !strings.Contains(body, "\r\nFrom: root@example.test\r\nX-Pad: ") || !strings.HasSuffix(body, "\r\n\r\nbody\r\n") {
+		t.Errorf("queued %q…%q", body[:200], body[len(body)-200:])
+	}
+}
