@@ -8,7 +8,9 @@
 // entry in dkim_signing_maps. The entry's key is d=; its value is one or
 // two "selector:keyfile" (ParseValue), two for dual RSA + Ed25519
 // signing. Mail with no From:, several From: fields, or a From: that
-// does not parse is not signed (logged at info level).
+// does not parse is not signed (logged at info level), nor is it signed
+// again with a key whose d= and s= a DKIM-Signature of the message
+// already has (mail that comes back, signed, through a content filter).
 //
 // Keys are loaded when the configuration is (New, at start and reload)
 // and kept: every entry of a table that can be listed is checked then,
@@ -50,6 +52,7 @@ type Stage struct {
 type entry struct {
 	signer    *dkim.Signer
 	selectors []string
+	keys      []dkim.Key // in selectors' order, for a signer of some of them
 }
 
 // Problem is a bad entry of dkim_signing_maps.
@@ -142,6 +145,7 @@ func (s *Stage) entry(domain, value string) (*entry, error) {
 		keys = append(keys, dkim.Key{Selector: r.Selector, Signer: key})
 		e.selectors = append(e.selectors, r.Selector)
 	}
+	e.keys = keys
 	if e.signer, err = dkim.NewSigner(domain, keys...); err != nil {
 		return nil, err
 	}
@@ -214,7 +218,30 @@ func (s *Stage) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verdict {
 	if err != nil {
 		return s.fail(log, id, fmt.Errorf("dkim_signing_maps entry %s: %w", domain, err))
 	}
-	sig, err := e.signer.Sign(m.Content())
+	signer, selectors := e.signer, e.selectors
+	if done := signedBy(&m.Header); done != nil {
+		var keys []dkim.Key
+		for _, k := range e.keys {
+			if done[pairKey(domain, k.Selector)] {
+				log.Info(fmt.Sprintf("%s: not DKIM-signed again (s=%s, d=%s): the message already has a DKIM-Signature with this d= and s=", id, k.Selector, domain))
+			} else {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			return cleanup.Verdict{}
+		}
+		if len(keys) < len(e.keys) {
+			if signer, err = dkim.NewSigner(domain, keys...); err != nil {
+				return s.fail(log, id, err)
+			}
+			selectors = nil
+			for _, k := range keys {
+				selectors = append(selectors, k.Selector)
+			}
+		}
+	}
+	sig, err := signer.Sign(m.Content())
 	if err != nil {
 		return s.fail(log, id, err)
 	}
@@ -224,7 +251,7 @@ func (s *Stage) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verdict {
 	for i := len(fields) - 1; i >= 0; i-- {
 		m.Header.Prepend("DKIM-Signature", strings.TrimSuffix(fields[i], "\r\n"))
 	}
-	for _, sel := range e.selectors {
+	for _, sel := range selectors {
 		log.Info(fmt.Sprintf("%s: DKIM-Signature field added (s=%s, d=%s)", id, sel, domain))
 	}
 	return cleanup.Verdict{}

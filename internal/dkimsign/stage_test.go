@@ -385,3 +385,82 @@ func TestKeysLoadedOnce(t *testing.T) {
 		t.Error("not signed")
 	}
 }
+
+// TestNotSignedTwice: a message that already has a DKIM-Signature with
+// the d= and s= of one of our keys (a content filter re-injecting it
+// through a trusted smtpd) is not signed with that key again; the other
+// key of a dual-signing entry, or another domain's signature, does not
+// count.
+func TestNotSignedTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name, table, existing string
+		want                  []string // s=/d= of the signatures, top first
+		log                   []string
+	}{
+		{name: "same d= and s=", table: "example.com rsa:rsa.key\n",
+			existing: "v=1; a=rsa-sha256; d=example.com; s=rsa; h=from; bh=x; b=y",
+			want:     []string{"s=rsa, d=example.com"},
+			log:      []string{"4dQXyz1abcdefgh: not DKIM-signed again (s=rsa, d=example.com): the message already has a DKIM-Signature with this d= and s="}},
+		{name: "folded, other case, final dot", table: "example.com rsa:rsa.key\n",
+			existing: "v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n\td = Example.COM. ;\r\n s=\r\n\tRSA; h=from; bh=x; b=y",
+			want:     []string{"s=RSA, d=Example.COM."},
+			log:      []string{"not DKIM-signed again (s=rsa, d=example.com)"}},
+		{name: "dual keys, one signed", table: "example.com rsa:rsa.key, ed:ed.key\n",
+			existing: "v=1; a=rsa-sha256; d=example.com; s=rsa; h=from; bh=x; b=y",
+			want:     []string{"s=ed, d=example.com", "s=rsa, d=example.com"},
+			log:      []string{"not DKIM-signed again (s=rsa, d=example.com)", "4dQXyz1abcdefgh: DKIM-Signature field added (s=ed, d=example.com)"}},
+		{name: "other selector", table: "example.com rsa:rsa.key\n",
+			existing: "v=1; a=rsa-sha256; d=example.com; s=old; h=from; bh=x; b=y",
+			want:     []string{"s=rsa, d=example.com", "s=old, d=example.com"},
+			log:      []string{"DKIM-Signature field added (s=rsa, d=example.com)"}},
+		{name: "other domain", table: "example.com rsa:rsa.key\n",
+			existing: "v=1; a=rsa-sha256; d=example.net; s=rsa; h=from; bh=x; b=y",
+			want:     []string{"s=rsa, d=example.com", "s=rsa, d=example.net"},
+			log:      []string{"DKIM-Signature field added (s=rsa, d=example.com)"}},
+		{name: "d= in another tag's value", table: "example.com rsa:rsa.key\n",
+			existing: "v=1; a=rsa-sha256; d=example.net; s=rsa; z=d=example.com|s=rsa; bh=x; b=y",
+			want:     []string{"s=rsa, d=example.com", "s=rsa, d=example.net"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tables, keyDir := setup(t, tc.table)
+			s, err := New(tables, keyDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log bytes.Buffer
+			s.SetLog(slog.New(slog.NewTextHandler(&log, nil)))
+			m := newMessage(t, sasl, "DKIM-Signature: "+tc.existing+"\r\n"+msgFrom("joe@example.com"))
+			if v := s.Apply(context.Background(), m); v.Action != cleanup.Continue {
+				t.Fatalf("verdict %+v", v)
+			}
+			var got []string
+			for _, f := range m.Header.Fields {
+				if f.Name() == "DKIM-Signature" {
+					got = append(got, "s="+foldedTag(f.Value(), "s")+", d="+foldedTag(f.Value(), "d"))
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("signatures %q, want %q", got, tc.want)
+			}
+			for _, w := range tc.log {
+				if !strings.Contains(log.String(), w) {
+					t.Errorf("log lacks %q:\n%s", w, log.String())
+				}
+			}
+			if strings.Contains(log.String(), "not DKIM-signed again") && !strings.Contains(log.String(), "level=INFO msg=\"4dQXyz1abcdefgh: not DKIM-signed again") {
+				t.Errorf("not at info level:\n%s", log.String())
+			}
+		})
+	}
+}
+
+// foldedTag is tagOf for a tag list with folding white space anywhere.
+func foldedTag(tags, name string) string {
+	for _, kv := range strings.Split(tags, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.TrimSpace(k) == name {
+			return strings.Join(strings.Fields(v), "")
+		}
+	}
+	return ""
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/queue"
 )
 
@@ -35,7 +36,11 @@ type headerField struct {
 // Resent- forms when the message is being resent) after the last header,
 // and puts the empty line that separates header and body where a body
 // line follows the header directly. At most HeaderSizeLimit bytes of
-// header are examined; the rest passes unchanged.
+// header (counted as queued: lines end in CRLF) are examined; the rest
+// passes unchanged. With content stages, what rewrite passes on as
+// header, its own fields included, also fits in what the stages parse
+// (cleanup.MaxHeaderBytes), so that no field pickup added or examined
+// is body to them.
 func rewrite(cfg *Config, env *queue.Envelope, sub *Submission, uid uint32, content io.Reader) (io.Reader, string, error) {
 	br := bufio.NewReaderSize(content, 64<<10)
 	var out bytes.Buffer
@@ -47,6 +52,11 @@ func rewrite(cfg *Config, env *queue.Envelope, sub *Submission, uid uint32, cont
 	if budget <= 0 {
 		budget = DefaultHeaderSizeLimit
 	}
+	if len(cfg.Stages) > 0 {
+		id, date, from := addedFields(cfg, env, sub, "Resent-") // the longest they can be
+		room := int64(cleanup.MaxHeaderBytes - out.Len() - len(id) - len(date) - len(from))
+		budget = min(budget, max(room, 0))
+	}
 	blank, overflow := false, false
 scan:
 	for {
@@ -57,8 +67,8 @@ scan:
 		if len(line) == 0 {
 			break // the content ends with the header
 		}
-		budget -= int64(len(line))
 		text := bytes.TrimRight(line, "\r\n")
+		budget -= int64(len(text) + 2) // as queued, with CRLF
 		switch {
 		case budget < 0:
 			rest, overflow = line, true // too long to examine: passed on as it is
@@ -105,18 +115,18 @@ scan:
 	if resent {
 		prefix = "Resent-"
 	}
+	idField, dateField, fromField := addedFields(cfg, env, sub, prefix)
 	if id := strings.ToLower(prefix) + "message-id"; !seen[id] {
-		v := fmt.Sprintf("<%s.%s@%s>", env.Arrival.UTC().Format("20060102150405"), env.ID, cfg.MyHostname)
-		fmt.Fprintf(&out, "%sMessage-Id: %s\r\n", prefix, v)
+		out.WriteString(idField)
 		if !resent {
-			msgID = v
+			msgID = generatedID(cfg, env)
 		}
 	}
 	if !seen[strings.ToLower(prefix)+"date"] {
-		fmt.Fprintf(&out, "%sDate: %s\r\n", prefix, mailDate(env.Arrival))
+		out.WriteString(dateField)
 	}
 	if !seen[strings.ToLower(prefix)+"from"] {
-		fmt.Fprintf(&out, "%sFrom: %s\r\n", prefix, fromValue(env.Sender, sub.FullName))
+		out.WriteString(fromField)
 	}
 	if msgID == "" {
 		msgID = "<>" // as Postfix logs mail without one
@@ -126,6 +136,19 @@ scan:
 	}
 	body := io.MultiReader(bytes.NewReader(rest), br)
 	return io.MultiReader(&out, &crlfReader{r: body}), msgID, nil
+}
+
+// addedFields formats the Message-Id:, Date: and From: fields rewrite
+// adds when they are missing (prefix "Resent-" for a resent message).
+func addedFields(cfg *Config, env *queue.Envelope, sub *Submission, prefix string) (id, date, from string) {
+	return fmt.Sprintf("%sMessage-Id: %s\r\n", prefix, generatedID(cfg, env)),
+		fmt.Sprintf("%sDate: %s\r\n", prefix, mailDate(env.Arrival)),
+		fmt.Sprintf("%sFrom: %s\r\n", prefix, fromValue(env.Sender, sub.FullName))
+}
+
+// generatedID is the Message-ID rewrite gives a message without one.
+func generatedID(cfg *Config, env *queue.Envelope) string {
+	return fmt.Sprintf("<%s.%s@%s>", env.Arrival.UTC().Format("20060102150405"), env.ID, cfg.MyHostname)
 }
 
 // readLine reads up to and including '\n', or max+1 bytes of a longer

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -129,16 +130,41 @@ func (p *Pickup) logger(program string) *slog.Logger {
 	return p.log.With("program", "postern/"+program)
 }
 
-// errQueue is a failure of the queue, not of the file: the file stays for
-// the next scan.
+// errQueue is a failure of the queue as a whole, not of the file: the
+// file stays for the next scan, and the scan ends, as every later file
+// would fail the same way.
 type errQueue struct{ err error }
 
 func (e errQueue) Error() string { return e.err.Error() }
 func (e errQueue) Unwrap() error { return e.err }
 
+// queueError sorts an error of the queue. A shortage of space, a file
+// system error, a queue that takes no mail, or the end of the scan's
+// context is the queue's: errQueue. Anything else is the queue refusing
+// this one message (an envelope it cannot store, a queue ID in use) and
+// is returned as it is: the file stays and the scan goes on, so that one
+// message never holds up the ones after it. Content errors
+// (ErrMalformed, errTooBig) keep their identity either way.
+func queueError(err error) error {
+	var (
+		pathErr *fs.PathError
+		linkErr *os.LinkError
+		sysErr  *os.SyscallError
+		errno   syscall.Errno
+	)
+	switch {
+	case errors.Is(err, queue.ErrNoSpace), errors.Is(err, queue.ErrUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &pathErr), errors.As(err, &linkErr), errors.As(err, &sysErr), errors.As(err, &errno):
+		return errQueue{err}
+	}
+	return err
+}
+
 // Scan enqueues every complete file in the maildrop, oldest first, and
 // returns how many it queued. Malformed files are logged and removed; a
-// queue failure (full disk) ends the scan and leaves the rest for later.
+// queue failure (full disk) ends the scan and leaves the rest for later;
+// a file the queue refuses (queueError) stays and the scan goes on.
 func (p *Pickup) Scan(ctx context.Context) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -280,7 +306,7 @@ func (p *Pickup) pickup(ctx context.Context, cfg *Config, dir, name string) (boo
 		if errors.Is(err, ErrMalformed) || errors.Is(err, errTooBig) {
 			return reject(err.Error())
 		}
-		return false, errQueue{err}
+		return false, queueError(err)
 	}
 	p.removeQueued(path, &st)
 	return true, nil

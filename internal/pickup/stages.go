@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/postern-mta/postern/internal/cleanup"
@@ -15,9 +16,11 @@ import (
 // content stages (non_smtpd_milters, DKIM signing) over it and queues
 // the result (cleanup.Run), on hold when a stage said so. An error from
 // reading the content (ErrMalformed, errTooBig) or from the queue
-// (errQueue) leaves the decision to the caller, as without stages; a
+// (queueError) leaves the decision to the caller, as without stages; a
 // stage's temporary refusal (4xx) keeps the maildrop file for the next
-// scan. A permanent refusal is returned to the sender (refused).
+// scan. A permanent refusal is returned to the sender (refused). A
+// message whose recipients the stages all deleted is dropped with a log
+// line (noRecipients), as Postfix drops it.
 func (p *Pickup) runStages(ctx context.Context, cfg *Config, env *queue.Envelope, uid uint32, body io.Reader) error {
 	sp := cleanup.NewSpool(filepath.Join(cfg.QueueDir, "tmp"))
 	if _, err := io.Copy(sp, body); err != nil {
@@ -29,9 +32,19 @@ func (p *Pickup) runStages(ctx context.Context, cfg *Config, env *queue.Envelope
 		return err
 	}
 	defer m.Close()
+	addressed := slices.Clone(env.Recipients)
 	_, v, err := cleanup.Run(ctx, p.q, m, cfg.Stages)
 	if err != nil {
-		return errQueue{err}
+		return queueError(err)
+	}
+	if v.Action == cleanup.Reject && len(m.Env.Recipients) == 0 {
+		if v.Reply == cleanup.NoRecipients {
+			p.noRecipients(m)
+			return nil
+		}
+		// One stage deleted them all, a later one refused the message:
+		// the sender hears about the recipients they addressed.
+		m.Env.Recipients = addressed
 	}
 	word := v.Word()
 	switch v.Action {
@@ -70,16 +83,31 @@ func (p *Pickup) refused(ctx context.Context, m *cleanup.Message, lines []string
 		Diagnostic: "x-unix; " + code + " " + strings.Join(joined, " ")}
 	if b, ok := p.q.(queue.Bouncer); ok {
 		if _, err := b.EnqueueBounced(ctx, m.Env, m.Content(), st); err != nil {
-			return errQueue{err}
+			return queueError(err)
 		}
 		return nil
 	}
 	m.Env.Hold = true
 	if _, err := p.q.Enqueue(ctx, m.Env, m.Content()); err != nil {
-		return errQueue{err}
+		return queueError(err)
 	}
 	p.logger("cleanup").Warn(fmt.Sprintf("%s: refused by a content stage: kept on hold (postsuper -H releases it, -d removes it)", m.Env.ID))
 	return nil
+}
+
+// noRecipients logs a local submission whose recipients the content
+// stages all deleted (a milter's SMFIR_DELRCPT for each): nothing is
+// queued, nobody is told, and the caller removes the maildrop file.
+// Postfix's cleanup counts recipients before its milters run, so it
+// queues such a message with every recipient marked deleted, and its
+// queue manager finds nothing to deliver and removes it ("nrcpt=0",
+// "removed"): no bounce, no milter-reject. Postern does not write the
+// queue file; the two lines say the same.
+func (p *Pickup) noRecipients(m *cleanup.Message) {
+	log := p.logger("cleanup")
+	log.Info(fmt.Sprintf("%s: from=<%s>, nrcpt=0: every recipient was deleted by a content stage (milter); not queued",
+		m.Env.ID, m.Env.Sender))
+	log.Info(fmt.Sprintf("%s: removed", m.Env.ID))
 }
 
 // isDSN matches an enhanced status code, "5.7.1".
