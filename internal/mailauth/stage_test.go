@@ -147,3 +147,38 @@ func TestApplyFromBypass(t *testing.T) {
 		})
 	}
 }
+
+// Fields past the end of the header (after a line that is no field, or
+// past cleanup.MaxHeaderBytes) are body (issue 15, findings 4 and 5): a
+// forged Authentication-Results there is not in the header any more,
+// and DMARC sees no From there, which is refused when enforcing.
+func TestApplyFieldsPastHeader(t *testing.T) {
+	dns := dnstest.Start(t, interopZone(t))
+	tail := forged + "From: alice@interop.test\r\n\r\nbody\r\n"
+	for _, tc := range []struct{ name, head string }{
+		{"after a bogus line", "X-A: b\r\nbogus line\r\n"},
+		{"after 1200 padding lines", strings.Repeat("X-Pad: "+strings.Repeat("p", 80)+"\r\n", 1200)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := cleanup.Origin{ClientAddr: badIP, Helo: "mail.interop.test"}
+			c := newChecker(t, dns, Config{SPF: true, DKIM: true, DMARC: true, Enforce: true})
+			v := c.Apply(context.Background(), message(t, origin, "alice@interop.test", []byte(tc.head+tail)))
+			if v.Action != cleanup.Reject || v.Reply != FromRefused {
+				t.Errorf("enforcing: %+v, want %q", v, FromRefused)
+			}
+			c = newChecker(t, dns, Config{SPF: true, DKIM: true, DMARC: true})
+			m := message(t, origin, "alice@interop.test", []byte(tc.head+tail))
+			if v := c.Apply(context.Background(), m); v.Action != cleanup.Continue {
+				t.Errorf("not enforcing: %+v", v)
+			}
+			got := content(t, m)
+			head, _, _ := strings.Cut(got, "\r\n\r\n")
+			if strings.Contains(head, "MX.RECEIVER.TEST") || strings.Contains(head, "\nFrom:") {
+				t.Errorf("forged result or From still in the header:\n%.300s", head)
+			}
+			if !strings.Contains(head, `dmarc=permerror reason="no From field"`) {
+				t.Errorf("header:\n%.300s", head)
+			}
+		})
+	}
+}
