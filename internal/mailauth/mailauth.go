@@ -10,7 +10,8 @@
 // checked against itself. Any incoming Authentication-Results field
 // whose authserv-id is ours ($myhostname, case-insensitive) is forged
 // (we add ours only after removing them) and is removed from all mail
-// that passes the stage.
+// that passes the stage; ForgeryFilter does the same for local
+// submissions, which do not pass it.
 //
 // Policy: by default the header is all. With Enforce, a DMARC fail whose
 // disposition is reject is refused (550 5.7.1), and so is a message
@@ -374,6 +375,18 @@ func (c *Checker) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verdict
 		return cleanup.Verdict{}
 	}
 	return c.verdict(res, &m.Header)
+}
+
+// ForgeryFilter is the stage of mail that is never checked (local
+// submissions): it removes the Authentication-Results fields that claim
+// authserv-id, as Apply does for all mail, so that a local user cannot
+// forge our results (dkim=pass) to another.
+func ForgeryFilter(authservID string) cleanup.Stage {
+	c := &Checker{cfg: Config{AuthservID: authservID}}
+	return cleanup.StageFunc(func(_ context.Context, m *cleanup.Message) cleanup.Verdict {
+		c.removeForged(&m.Header)
+		return cleanup.Verdict{}
+	})
 }
 
 // removeForged drops Authentication-Results fields with our authserv-id.

@@ -182,3 +182,16 @@ func TestApplyFieldsPastHeader(t *testing.T) {
 		})
 	}
 }
+
+// ForgeryFilter, the stage of local submissions: our forged results
+// go, others' stay, nothing is looked up or added.
+func TestForgeryFilter(t *testing.T) {
+	other := "Authentication-Results: mx.sender.test; spf=pass\r\n"
+	m := message(t, cleanup.Origin{Local: true}, "alice@interop.test", []byte(forged+other+"From: a@interop.test\r\n\r\nbody\r\n"))
+	if v := ForgeryFilter("mx.receiver.test").Apply(context.Background(), m); v.Action != cleanup.Continue {
+		t.Fatalf("verdict %+v", v)
+	}
+	if got, want := content(t, m), other+"From: a@interop.test\r\n\r\nbody\r\n"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
