@@ -10,3 +10,5 @@ require (
 require github.com/emersion/go-msgauth v0.7.0
 
 require golang.org/x/net v0.63.0
+
+require golang.org/x/text v0.44.0 // indirect

@@ -96,3 +96,20 @@ func TestMailAuthenticationAToB(t *testing.T) {
 		t.Errorf("B's Maildir holds %d messages, want 1", len(entries))
 	}
 }
+
+// A local user cannot forge our results to another: mail from sendmail
+// loses the Authentication-Results fields with our authserv-id (pickup's
+// first content stage), and keeps the others.
+func TestMailAuthLocalForgery(t *testing.T) {
+	in, maildir := mailInstance(t, "")
+	u, _ := user.Current()
+	msg := "Authentication-Results: MX.example.test; dkim=pass header.d=bank.test\n" +
+		"Authentication-Results: other.example; spf=pass\nSubject: forged\n\nbody\n"
+	if _, e, code := sendmailRun(in, msg, u.Username); code != 0 {
+		t.Fatalf("sendmail: exit %d %s", code, e)
+	}
+	got := waitFiles(t, filepath.Join(maildir, "new"), 1)[0]
+	if strings.Contains(got, "bank.test") || !strings.Contains(got, "Authentication-Results: other.example; spf=pass\n") {
+		t.Errorf("delivered:\n%s", got)
+	}
+}

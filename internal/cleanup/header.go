@@ -34,9 +34,10 @@ func (f Field) Value() string {
 // ends it is not a field; it is written by Bytes as it was received.
 type Header struct {
 	Fields []Field
-	// end is the line that ended the header as received: "\r\n", "\n",
-	// or "" when the content had no empty line there (it ended, or a
-	// line that is no header field began the body).
+	// end is the line that ends the header: "\r\n" or "\n" as
+	// received, the one NewMessage put there when the header ended
+	// without it before more content, or "" when the content ended
+	// with the header.
 	end string
 }
 
@@ -101,7 +102,8 @@ func (h *Header) DeleteFunc(drop func(Field) bool) {
 }
 
 // Bytes is the header as queued, the empty line that ends it included
-// when the message had one: unedited, exactly the bytes received. A
+// when there is one: unedited, the bytes received (and the empty line
+// NewMessage added, if any). A
 // last field received without its line end (the content ended there)
 // gets one when something follows it.
 func (h *Header) Bytes() []byte { return h.appendTo(make([]byte, 0, h.size())) }

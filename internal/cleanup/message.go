@@ -5,15 +5,26 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/postern-mta/postern/internal/queue"
 )
 
 // NewMessage splits held content into the editable header and the body
-// (parse.go: folded fields, a message without a body separator, bare LF
-// line ends kept as received, at most MaxHeaderBytes of header). The
-// Message owns content from then on: Close releases it, also when
-// NewMessage fails.
+// (parse.go: folded fields, bare LF line ends kept as received, at most
+// MaxHeaderBytes of header). The Message owns content from then on:
+// Close releases it, also when NewMessage fails.
+//
+// When the header ends without its empty line but content follows (a
+// line that is no header field, or the MaxHeaderBytes bound), the
+// message gets an empty line there: what follows is body for every
+// later reader too (a stage, the queue, a mail reader), so that no
+// field past the end of the header (a forged Authentication-Results, a
+// second From) can be read as header by a more lenient parser. Postfix
+// likewise ends the header at the first line that is no field, and
+// discards a header past header_size_limit (postern keeps it, as body).
+// A message whose header ends with its empty line, or with the content,
+// comes out byte for byte as received.
 func NewMessage(env *queue.Envelope, origin Origin, content *Spool) (*Message, error) {
 	p, whole, err := headerPrefix(content, MaxHeaderBytes)
 	if err != nil {
@@ -21,6 +32,12 @@ func NewMessage(env *queue.Envelope, origin Origin, content *Spool) (*Message, e
 		return nil, err
 	}
 	fields, end, off := parseHeader(p, whole)
+	if end == "" && int64(off) < content.Size() {
+		end = "\r\n"
+		if n := len(fields); n > 0 && strings.HasSuffix(fields[n-1].Raw, "\n") && !strings.HasSuffix(fields[n-1].Raw, "\r\n") {
+			end = "\n" // as the header's last line ended
+		}
+	}
 	return &Message{Env: env, Origin: origin, Header: Header{Fields: fields, end: end},
 		body: content, bodyOff: int64(off)}, nil
 }

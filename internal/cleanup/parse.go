@@ -9,8 +9,8 @@ import (
 // MaxHeaderBytes bounds the header section NewMessage parses (Postfix's
 // header_size_limit default). A header section longer than that is not
 // cut: the field that would cross the bound and everything after it
-// stay in the body, unparsed, so nothing is lost and memory stays
-// bounded.
+// become body (NewMessage puts the empty line before them), so nothing
+// is lost and memory stays bounded.
 const MaxHeaderBytes = 102400
 
 // parseHeader splits the start of content into header fields: a field

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,4 +213,135 @@ func TestConcurrent(t *testing.T) {
 	if q := len(srv.Queries()); q >= 8*20 {
 		t.Errorf("%d queries for %d lookups: nothing cached", q, 8*20)
 	}
+}
+
+// fake answers TXT queries with answers[name]; a name in block waits
+// for its channel to close (or the query's context to end), after
+// telling started.
+type fake struct {
+	mu      sync.Mutex
+	answers map[string][]string
+	block   map[string]chan struct{}
+	started chan string
+	asked   map[string]int
+}
+
+func (f *fake) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	f.mu.Lock()
+	f.asked[name]++
+	ch := f.block[name]
+	f.mu.Unlock()
+	if ch != nil {
+		f.started <- name
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, &net.DNSError{Err: ctx.Err().Error(), Name: name, IsTimeout: true, IsTemporary: true}
+		}
+	}
+	return f.answers[name], nil
+}
+
+func (f *fake) count(name string) int { f.mu.Lock(); defer f.mu.Unlock(); return f.asked[name] }
+
+func (f *fake) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) { return nil, nil }
+func (f *fake) LookupMX(context.Context, string) ([]*net.MX, error)               { return nil, nil }
+func (f *fake) LookupAddr(context.Context, string) ([]string, error)              { return nil, nil }
+
+func newFake() *fake {
+	return &fake{answers: map[string][]string{}, block: map[string]chan struct{}{}, started: make(chan string, 4),
+		asked: map[string]int{}}
+}
+
+// The cache is bounded in bytes: the least recently used answers go
+// first, and one answer over MaxAnswerBytes is never kept.
+func TestByteBudget(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	for i := range 4 {
+		f.answers[fmt.Sprintf("n%d.example", i)] = []string{strings.Repeat("x", 1000)}
+	}
+	f.answers["huge.example"] = []string{strings.Repeat("h", 3000)}
+	c := &Cache{Upstream: f, MaxBytes: 4000, MaxAnswerBytes: 2000}
+	for i := range 4 {
+		c.LookupTXT(ctx, fmt.Sprintf("n%d.example", i))
+		if c.Bytes() > 4000 {
+			t.Fatalf("%d bytes cached, budget 4000", c.Bytes())
+		}
+	}
+	if c.Len() != 3 {
+		t.Errorf("Len = %d, want 3 answers of about 1.2 KB in 4000 bytes", c.Len())
+	}
+	c.LookupTXT(ctx, "n3.example")
+	c.LookupTXT(ctx, "n0.example")
+	if n := f.count("n3.example"); n != 1 {
+		t.Errorf("n3 asked %d times, want 1 (cached)", n)
+	}
+	if n := f.count("n0.example"); n != 2 {
+		t.Errorf("n0 asked %d times, want 2 (evicted by bytes)", n)
+	}
+	before := c.Bytes()
+	for range 2 {
+		if txt, err := c.LookupTXT(ctx, "huge.example"); err != nil || len(txt[0]) != 3000 {
+			t.Fatalf("huge: %d %v", len(txt), err)
+		}
+	}
+	if n := f.count("huge.example"); n != 2 || c.Bytes() != before {
+		t.Errorf("huge answer asked %d times (want 2), cache %d bytes (want %d): it was kept", n, c.Bytes(), before)
+	}
+}
+
+// A caller that gives up does not fail the others waiting for the same
+// query: the query runs detached from it.
+func TestSharedQuerySurvivesCancel(t *testing.T) {
+	f := newFake()
+	f.answers["slow.example"] = []string{"answer"}
+	release := make(chan struct{})
+	f.block["slow.example"] = release
+	c := &Cache{Upstream: f}
+	joined := make(chan struct{})
+	c.joined = func() { close(joined) }
+
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() { _, err := c.LookupTXT(ctx1, "slow.example"); first <- err }()
+	<-f.started
+	second := make(chan []string, 1)
+	go func() {
+		txt, err := c.LookupTXT(context.Background(), "slow.example")
+		if err != nil {
+			t.Errorf("the other waiter: %v", err)
+		}
+		second <- txt
+	}()
+	<-joined
+	cancel1()
+	var de *net.DNSError
+	if err := <-first; !errors.As(err, &de) || !de.IsTemporary {
+		t.Errorf("the caller that gave up: %v, want a temporary error", err)
+	}
+	close(release)
+	if txt := <-second; len(txt) != 1 || txt[0] != "answer" {
+		t.Errorf("the other waiter got %q", txt)
+	}
+	if n := f.count("slow.example"); n != 1 {
+		t.Errorf("asked %d times, want 1", n)
+	}
+	// The answer was cached for the next caller.
+	if txt, err := c.LookupTXT(context.Background(), "slow.example"); err != nil || txt[0] != "answer" || f.count("slow.example") != 1 {
+		t.Errorf("after: %q %v, asked %d times", txt, err, f.count("slow.example"))
+	}
+}
+
+// The shared query has its own deadline.
+func TestSharedQueryTimeout(t *testing.T) {
+	f := newFake()
+	f.block["stuck.example"] = make(chan struct{}) // never released
+	c := &Cache{Upstream: f, QueryTimeout: time.Millisecond}
+	_, err := c.LookupTXT(context.Background(), "stuck.example")
+	var de *net.DNSError
+	if !errors.As(err, &de) || !de.IsTimeout {
+		t.Errorf("%v, want a timeout", err)
+	}
+	<-f.started
 }

@@ -48,9 +48,17 @@ func (c *Checker) verifyDKIM(ctx context.Context, content io.Reader, sigs []stri
 			return c.cfg.Resolver.LookupTXT(lctx, strings.TrimSuffix(name, ".")+".")
 		},
 	}
-	verifs, err := dkim.VerifyWithOptions(content, opts)
+	rd := &errReader{r: content}
+	verifs, err := dkim.VerifyWithOptions(rd, opts)
 	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
-		return nil, err
+		if rd.err != nil {
+			return nil, rd.err // ours: the held content could not be read
+		}
+		// The message is not what the verifier can read (a header
+		// without the empty line that ends it, say): a permanent
+		// error of each signature (RFC 6376 section 6.1), never a
+		// reason to defer the message.
+		return unreadable(sigs, err), nil
 	}
 	var out []DKIMResult
 	for i, v := range verifs {
@@ -83,6 +91,40 @@ func (c *Checker) verifyDKIM(ctx context.Context, content io.Reader, sigs []stri
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// unreadable is a permerror result for each signature (up to
+// maxSignatures) of a message the verifier could not read.
+func unreadable(sigs []string, err error) []DKIMResult {
+	var out []DKIMResult
+	for i, sig := range sigs {
+		if i >= maxSignatures {
+			break
+		}
+		tags := tagList(sig)
+		r := DKIMResult{Result: "permerror", Domain: tags["d"], Selector: tags["s"], Algorithm: tags["a"],
+			Identity: tags["i"], B: tags["b"], Problem: "message not verifiable: " + strings.TrimPrefix(err.Error(), "dkim: ")}
+		if len(r.B) > 8 {
+			r.B = r.B[:8]
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// errReader remembers the error of the reader under it, telling our own
+// read failures (the spool) from what the verifier makes of the content.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // tagList reads a DKIM tag=value list (RFC 6376 section 3.2) for

@@ -3,7 +3,13 @@ package mailauth
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/postern-mta/postern/internal/cleanup"
 
 	"github.com/postern-mta/postern/internal/dnstest"
 )
@@ -94,5 +100,47 @@ func TestDKIMEverySignature(t *testing.T) {
 	}
 	if got := verify(t, c, fixture(t, "message.eml")); len(got) != 0 {
 		t.Errorf("unsigned: %+v, want no result", got)
+	}
+}
+
+// A message the verifier cannot read (the review's input: a signed
+// header without the empty line that ends it) is a permerror of each
+// signature, never an error of the checks (451); a read error of the
+// held content is ours and stays an error.
+func TestDKIMUnreadable(t *testing.T) {
+	dns := dnstest.Start(t, interopKeys(t))
+	c := newChecker(t, dns, Config{DKIM: true})
+	sig := "DKIM-Signature: v=1; a=rsa-sha256; d=interop.test; s=dkimpy; h=from; bh=YWJj; b=QUJDREVGR0hJSktM\r\n"
+	for _, msg := range []string{
+		sig + "From: a@interop.test\r\n",
+		sig + "From: a@interop.test\r\nSubject: x",
+	} {
+		res, err := c.Check(context.Background(), Input{Header: header([]byte(msg)), Content: strings.NewReader(msg)})
+		if err != nil {
+			t.Errorf("%q: %v, want a result", msg, err)
+			continue
+		}
+		if len(res.DKIM) != 1 || res.DKIM[0].Result != "permerror" || res.DKIM[0].Domain != "interop.test" ||
+			res.DKIM[0].Selector != "dkimpy" || res.DKIM[0].B != "QUJDREVG" {
+			t.Errorf("%q: %+v, want one permerror", msg, res.DKIM)
+		}
+		if f := c.Field(res); !strings.Contains(f, `dkim=permerror reason="message not verifiable: `) {
+			t.Errorf("%q: field %s", msg, f)
+		}
+	}
+	// Through the stage, not enforcing and enforcing: never a 451.
+	for _, enforce := range []bool{false, true} {
+		c := newChecker(t, dns, Config{SPF: true, DKIM: true, DMARC: true, Enforce: enforce})
+		m := message(t, cleanup.Origin{ClientAddr: goodIP, Helo: "mail.interop.test"}, "a@interop.test",
+			[]byte(sig+"From: a@interop.test\r\n"))
+		if v := c.Apply(context.Background(), m); v.Action != cleanup.Continue {
+			t.Errorf("enforce %v: %+v", enforce, v)
+		}
+	}
+	// Our own read failure is an error.
+	_, err := c.Check(context.Background(), Input{Header: header([]byte(sig)),
+		Content: io.MultiReader(strings.NewReader(sig), iotest.ErrReader(errors.New("spool gone")))})
+	if err == nil || !strings.Contains(err.Error(), "spool gone") {
+		t.Errorf("read error: %v", err)
 	}
 }

@@ -39,7 +39,7 @@ type dkimPass struct {
 
 // evalDMARC evaluates DMARC for the From domain.
 func (c *Checker) evalDMARC(ctx context.Context, from string, sp spf.Outcome, dkims []dkimPass) DMARCResult {
-	from = strings.ToLower(strings.TrimSuffix(from, "."))
+	from = alignName(from)
 	res := DMARCResult{Domain: from, Disposition: PolicyNone}
 	rec, sub, err := c.discover(ctx, from)
 	if err != nil {
@@ -146,8 +146,7 @@ func (c *Checker) fetchDMARC(ctx context.Context, domain string) ([]string, erro
 // aligned is identifier alignment (RFC 7489 section 3.1): strict is
 // the same name, relaxed the same organizational domain.
 func aligned(a, b string, strict bool) bool {
-	a = strings.ToLower(strings.TrimSuffix(a, "."))
-	b = strings.ToLower(strings.TrimSuffix(b, "."))
+	a, b = alignName(a), alignName(b)
 	if a == "" || b == "" {
 		return false
 	}
@@ -155,6 +154,14 @@ func aligned(a, b string, strict bool) bool {
 		return a == b
 	}
 	return orgDomain(a) == orgDomain(b)
+}
+
+// alignName is a name as alignment compares it: A-labels, lower case.
+func alignName(d string) string {
+	if a, err := aLabels(d); err == nil {
+		return a
+	}
+	return strings.ToLower(strings.TrimSuffix(d, "."))
 }
 
 // orgDomain is the organizational domain (RFC 7489 section 3.2): the

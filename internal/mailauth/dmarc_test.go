@@ -115,6 +115,17 @@ func TestFromDomains(t *testing.T) {
 		{"From: \"unterminated <ceo@Bank.test>\r\n", []string{"bank.test"}, false},
 		{"From: a@b.test, c@d.test, e@f.test, g@h.test, i@j.test, k@l.test\r\n", nil, true},
 		{"From: a@[192.0.2.1]\r\n", nil, true},
+		{"From: a@[192.0.2.1], b@bank.test\r\n", []string{"bank.test"}, false},
+		{"From: b@bank.test\r\nFrom: x@[127.0.0.1]\r\n", []string{"bank.test"}, false},
+		{"From: x@[127.0.0.1]\r\nFrom: b@Bank.Test.\r\n", []string{"bank.test"}, false},
+		{"From: ceo@bänk.test\r\n", []string{"xn--bnk-qla.test"}, false},
+		{"From: ceo@BA\u0308NK.test\r\n", []string{"xn--bnk-qla.test"}, false},
+		{"From: <ceo@bänk.test>>\r\n", []string{"xn--bnk-qla.test"}, false},
+		{"From: ceo@xn--bnk-qla.test\r\n", []string{"xn--bnk-qla.test"}, false},
+		{"From: a@b.test\r\nFrom: c@d.test\r\nFrom: e@f.test\r\nFrom: g@h.test\r\nFrom: i@j.test\r\nFrom: k@l.test\r\n", nil, true},
+		{"From: a@x..test\r\n", nil, true},
+		{"From: a@-x.test\r\n", nil, true},
+		{"From: a@\r\n", nil, true},
 		{"From:\r\n", nil, true},
 	} {
 		got, problem := fromDomains(header([]byte(tc.head + "\r\n")))

@@ -67,9 +67,11 @@ func FuzzDMARCRecord(f *testing.F) {
 }
 
 // FuzzFromDomains: the From field reading never panics and gives at
-// most maxFromDomains lower-case domains, or a problem.
+// most maxFromDomains lower-case ASCII domain names (U-labels as
+// A-labels), or a problem.
 func FuzzFromDomains(f *testing.F) {
-	for _, s := range []string{"a@example.org", "\"x\" <a@b.test>>", "=?utf-8?q?x?= <a@b.test>", "a@[1.2.3.4]", "@@", "<@.>"} {
+	for _, s := range []string{"a@example.org", "\"x\" <a@b.test>>", "=?utf-8?q?x?= <a@b.test>", "a@[1.2.3.4]", "@@", "<@.>",
+		"ceo@bänk.test", "x@[127.0.0.1], a@b.test", "a@x..test"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
@@ -79,7 +81,7 @@ func FuzzFromDomains(f *testing.F) {
 			t.Fatalf("fromDomains(%q) = %q, %q", v, ds, problem)
 		}
 		for _, d := range ds {
-			if d == "" || d != strings.ToLower(d) {
+			if a, err := aLabels(d); d == "" || d != strings.ToLower(d) || err != nil || a != d {
 				t.Fatalf("fromDomains(%q): domain %q", v, d)
 			}
 		}

@@ -10,10 +10,12 @@
 // checked against itself. Any incoming Authentication-Results field
 // whose authserv-id is ours ($myhostname, case-insensitive) is forged
 // (we add ours only after removing them) and is removed from all mail
-// that passes the stage.
+// that passes the stage; ForgeryFilter does the same for local
+// submissions, which do not pass it.
 //
 // Policy: by default the header is all. With Enforce, a DMARC fail whose
-// disposition is reject is refused (550 5.7.1), quarantine is held or
+// disposition is reject is refused (550 5.7.1), and so is a message
+// whose From field DMARC cannot evaluate; quarantine is held or
 // tagged (QuarantineAction); a DMARC temperror (the DNS failed) with a
 // policy that could refuse is deferred (451 4.7.1), never refused.
 //
@@ -34,6 +36,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/spf"
 )
@@ -50,6 +54,11 @@ const (
 // TagField is what the tag quarantine action prepends: the field that
 // spam filters set and MUAs and Sieve scripts file as junk.
 const TagField = "X-Spam-Flag"
+
+// FromRefused is the reply, when enforcing, to a message whose From
+// field DMARC cannot evaluate (none, unreadable, too many domains, only
+// address literals), as OpenDMARC's RequiredHeaders refuses it.
+const FromRefused = "550 5.7.1 RFC5322 requirement error: no usable From header field for DMARC"
 
 // Config is what a Checker does.
 type Config struct {
@@ -184,16 +193,20 @@ func (c *Checker) Check(ctx context.Context, in Input) (Results, error) {
 // of one message.
 const maxFromDomains = 5
 
-var atDomain = regexp.MustCompile(`@([A-Za-z0-9][A-Za-z0-9.-]*)`)
+var atDomain = regexp.MustCompile(`@([A-Za-z0-9\x{80}-\x{10FFFF}][A-Za-z0-9.\x{80}-\x{10FFFF}-]*)`)
 
-// fromDomains are the distinct RFC5322.From domains. No From field, or
-// one that cannot be read, is a problem (RFC 7489 section 6.6.1: such
-// a message cannot be evaluated); several fields or addresses give
-// several domains, each evaluated, the strictest policy applied.
+// fromDomains are the distinct RFC5322.From domains, as A-labels. A
+// message whose From cannot be evaluated has a problem instead (RFC
+// 7489 section 6.6.1): no From field, no address in it, more than
+// maxFromDomains domains, only address literals, or a domain that is no
+// domain name. Several fields or addresses give several domains, each
+// evaluated, the strictest policy applied; an address literal
+// ("a@[192.0.2.1]") has no policy and is skipped when other domains are
+// there.
 func fromDomains(h *cleanup.Header) ([]string, string) {
 	var domains []string
 	seen := map[string]bool{}
-	fields := 0
+	fields, literals := 0, 0
 	for _, f := range h.Fields {
 		if !strings.EqualFold(f.Name(), "From") {
 			continue
@@ -204,11 +217,10 @@ func fromDomains(h *cleanup.Header) ([]string, string) {
 		if addrs, err := mail.ParseAddressList(v); err == nil {
 			for _, a := range addrs {
 				i := strings.LastIndexByte(a.Address, '@')
-				d := strings.ToLower(strings.TrimSuffix(a.Address[i+1:], "."))
-				if i < 0 || d == "" || strings.HasPrefix(d, "[") {
+				if i < 0 {
 					return nil, "no domain in From address " + a.Address
 				}
-				found = append(found, d)
+				found = append(found, a.Address[i+1:])
 			}
 		} else {
 			// A From field that does not parse is still shown by mail
@@ -216,7 +228,7 @@ func fromDomains(h *cleanup.Header) ([]string, string) {
 			// "@name" in it, so that a malformed field cannot slip past
 			// its domain's policy.
 			for _, m := range atDomain.FindAllStringSubmatch(v, -1) {
-				if d := strings.ToLower(strings.Trim(m[1], ".-")); strings.Contains(d, ".") {
+				if d := strings.Trim(m[1], ".-"); strings.Contains(d, ".") {
 					found = append(found, d)
 				}
 			}
@@ -225,22 +237,64 @@ func fromDomains(h *cleanup.Header) ([]string, string) {
 			}
 		}
 		for _, d := range found {
-			if !seen[d] {
-				seen[d] = true
-				domains = append(domains, d)
+			if strings.HasPrefix(d, "[") {
+				literals++
+				continue
+			}
+			a, err := aLabels(d)
+			if err != nil {
+				return nil, fmt.Sprintf("From domain %q: %v", d, err)
+			}
+			if !seen[a] {
+				seen[a] = true
+				domains = append(domains, a)
 			}
 		}
 	}
-	if len(domains) > maxFromDomains {
+	switch {
+	case len(domains) > maxFromDomains:
 		return nil, fmt.Sprintf("more than %d From domains", maxFromDomains)
-	}
-	if fields == 0 {
+	case fields == 0:
 		return nil, "no From field"
-	}
-	if len(domains) == 0 {
+	case len(domains) == 0 && literals > 0:
+		return nil, "only address literals in From field"
+	case len(domains) == 0:
 		return nil, "no address in From field"
 	}
 	return domains, ""
+}
+
+// aLabels is domain in lower case with its U-labels as A-labels (IDNA
+// lookup rules: UTS 46 mapping, as mail readers show the name), no
+// trailing dot; a name that cannot be a host name in the DNS is an
+// error.
+func aLabels(domain string) (string, error) {
+	d := strings.TrimSuffix(domain, ".")
+	for i := 0; i < len(d); i++ {
+		if d[i] >= 0x80 {
+			a, err := idna.Lookup.ToASCII(d)
+			if err != nil {
+				return "", err
+			}
+			d = a
+			break
+		}
+	}
+	d = strings.ToLower(d)
+	if d == "" || len(d) > 253 {
+		return "", fmt.Errorf("not a domain name")
+	}
+	for _, l := range strings.Split(d, ".") {
+		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
+			return "", fmt.Errorf("not a domain name")
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return "", fmt.Errorf("not a domain name")
+			}
+		}
+	}
+	return d, nil
 }
 
 // Field is the Authentication-Results value for res.
@@ -323,6 +377,18 @@ func (c *Checker) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verdict
 	return c.verdict(res, &m.Header)
 }
 
+// ForgeryFilter is the stage of mail that is never checked (local
+// submissions): it removes the Authentication-Results fields that claim
+// authserv-id, as Apply does for all mail, so that a local user cannot
+// forge our results (dkim=pass) to another.
+func ForgeryFilter(authservID string) cleanup.Stage {
+	c := &Checker{cfg: Config{AuthservID: authservID}}
+	return cleanup.StageFunc(func(_ context.Context, m *cleanup.Message) cleanup.Verdict {
+		c.removeForged(&m.Header)
+		return cleanup.Verdict{}
+	})
+}
+
 // removeForged drops Authentication-Results fields with our authserv-id.
 func (c *Checker) removeForged(h *cleanup.Header) {
 	h.DeleteFunc(func(f cleanup.Field) bool {
@@ -338,6 +404,12 @@ func (c *Checker) verdict(res Results, h *cleanup.Header) cleanup.Verdict {
 	for i := range res.DMARC {
 		d := &res.DMARC[i]
 		switch {
+		case d.Result == "permerror":
+			// The From field cannot be evaluated: refused, as
+			// OpenDMARC's RequiredHeaders, so that no From the policy
+			// cannot see gets past it.
+			return cleanup.Verdict{Action: cleanup.Reject, Reply: FromRefused,
+				Reason: "DMARC cannot evaluate the From field: " + d.Problem, Source: "dmarc"}
 		case d.Result == "fail" && d.Disposition == PolicyReject:
 			return cleanup.Verdict{Action: cleanup.Reject, Reply: "550 5.7.1 rejected by DMARC policy for " + d.Domain,
 				Reason: "DMARC policy reject for " + d.Domain, Source: "dmarc"}

@@ -171,7 +171,7 @@ func TestVerdict(t *testing.T) {
 		{"temperror, p=none", "", []DMARCResult{{Result: "temperror", Domain: "a.test", Requested: PolicyNone}}, cleanup.Continue, "", false},
 		{"strictest of two From domains", "", []DMARCResult{fail("a.test", PolicyQuarantine, PolicyQuarantine), fail("b.test", PolicyReject, PolicyReject)}, cleanup.Reject, "550 5.7.1 rejected by DMARC policy for b.test", false},
 		{"reject beats temperror", "", []DMARCResult{{Result: "temperror", Domain: "a.test"}, fail("b.test", PolicyReject, PolicyReject)}, cleanup.Reject, "550 5.7.1 rejected by DMARC policy for b.test", false},
-		{"no From", "", []DMARCResult{{Result: "permerror", Problem: "no From field", Disposition: PolicyNone}}, cleanup.Continue, "", false},
+		{"no From", "", []DMARCResult{{Result: "permerror", Problem: "no From field", Disposition: PolicyNone}}, cleanup.Reject, FromRefused, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Checker{cfg: Config{AuthservID: "mx.test", Enforce: true, QuarantineAction: tc.quarantine}}

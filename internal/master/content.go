@@ -5,10 +5,19 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 )
 
-// pickupStages are the content stages of local submissions:
-// non_smtpd_milters, then DKIM signing (mail from sendmail is ours).
+// pickupStages are the content stages of local submissions: forged
+// Authentication-Results removed (mail from sendmail is not checked,
+// but must not carry our results), non_smtpd_milters, then DKIM signing
+// (mail from sendmail is ours).
 func pickupStages(cfg *config.Config) ([]cleanup.Stage, error) {
 	var stages []cleanup.Stage
+	f, err := newForgeryFilter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		stages = append(stages, f)
+	}
 	m, err := newNonSMTPMilters(cfg)
 	if err != nil {
 		return nil, err

@@ -51,3 +51,20 @@ func newChecks(_ context.Context, cfg *config.Config) (cleanup.Stage, error) {
 	}
 	return c, nil
 }
+
+// newForgeryFilter returns the first content stage of local submissions
+// when the checks are on: forged Authentication-Results fields with our
+// authserv-id removed, as smtpd's checks stage removes them from all
+// SMTP mail; nil when smtpd_authentication_checks is empty (we write no
+// results then).
+func newForgeryFilter(cfg *config.Config) (cleanup.Stage, error) {
+	checks, err := cfg.List("smtpd_authentication_checks")
+	if err != nil || len(checks) == 0 {
+		return nil, err
+	}
+	host, err := cfg.Get("myhostname")
+	if err != nil {
+		return nil, err
+	}
+	return mailauth.ForgeryFilter(host), nil
+}
