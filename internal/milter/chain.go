@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/postern-mta/postern/internal/cleanup"
 )
 
 // Replies of a Chain, in Postfix's encoding: "" goes on; "D" discards
@@ -211,7 +213,9 @@ func (c *Chain) reply(m *conn, v Verdict, connectOrHelo bool) string {
 			}
 			return c.failWith(m, r)
 		}
-		return r
+		// every line as the first: one code, no CR/LF/control
+		// characters, bounded (the client must never see more)
+		return strings.Join(cleanup.ReplyLines(r), "\r\n")
 	}
 	c.warn("milter %s: unexpected filter response %q", m.spec.Name, v.Code)
 	return c.failWith(m, defReply(m.spec.DefaultAction))

@@ -171,6 +171,11 @@ func (ss *session) milterReply(where, r string, hold, discard *bool) string {
 		}
 	case milter.ReplyShutdown:
 		r = milter.ClosingReply
+	default:
+		// the milter package sanitises its replies; again here, as
+		// nothing a milter says may break the dialog or the log
+		lines := cleanup.ReplyLines(r)
+		r, text = strings.Join(lines, "\r\n"), strings.Join(lines, " ")
 	}
 	if text == "" {
 		text = r
@@ -182,7 +187,7 @@ func (ss *session) milterReply(where, r string, hold, discard *bool) string {
 // milterFail sends a milter's reply (perhaps multi-line) as an error;
 // after 421 the session ends.
 func (ss *session) milterFail(r string) {
-	ss.reply(strings.Split(r, "\r\n")...)
+	ss.reply(cleanup.ReplyLines(r)...)
 	ss.errors++
 	if strings.HasPrefix(r, "421") {
 		ss.quit = true
