@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/cleanup"
 )
 
@@ -57,6 +58,12 @@ type Chain struct {
 	look   Lookup
 	log    *slog.Logger
 	client Client
+	// Limits bound each milter's modifications at end of message.
+	Limits Limits
+	// Canonical rewrites the addresses a milter adds or changes as
+	// cleanup rewrites (smtpd: Policy.Canonical); nil leaves them as
+	// given.
+	Canonical func(address.Address) address.Address
 	// inMsg: a MAIL event was sent and no end of message or abort yet.
 	inMsg bool
 }

@@ -49,7 +49,12 @@ func (ss *session) newMilters() *milter.Chain {
 	if m == nil || len(m.Specs) == 0 {
 		return nil
 	}
-	return milter.NewChain(m.Specs, m.Macros, ss.milterMacro, ss.srv.Log)
+	c := milter.NewChain(m.Specs, m.Macros, ss.milterMacro, ss.srv.Log)
+	c.Limits = milter.Limits{BodySize: ss.cfg.MessageSizeLimit, Recipients: ss.cfg.RecipientLimit}
+	if ss.srv.Policy != nil {
+		c.Canonical = ss.srv.Policy.Canonical
+	}
+	return c
 }
 
 // milterMacro is the value of a macro, as Postfix's smtpd defines it.
