@@ -76,6 +76,10 @@ type Verdict struct {
 	// "milter-reject: END-OF-MESSAGE …" and "milter triggers HOLD
 	// action": "milter", "dmarc", "dkim"… Empty means "milter".
 	Source string
+	// Logged: the action was logged already and gets no END-OF-MESSAGE
+	// line (a milter's hold or discard at CONNECT, HELO, MAIL or RCPT,
+	// which Postfix's smtpd logs there and its cleanup not again).
+	Logged bool
 }
 
 // Word is v.Source, or "milter" when empty.

@@ -108,7 +108,9 @@ func (ss *session) contentVerdict(m *message, v cleanup.Verdict, size int64) boo
 	default:
 		return false
 	}
-	ss.logContent(m, action, text)
+	if !v.Logged {
+		ss.logContent(m, action, text)
+	}
 	if v.Action == cleanup.Discard {
 		ss.queued(ss.queueID(), size)
 		return true

@@ -233,7 +233,9 @@ func (ss *session) milterConnect(ctx context.Context) bool {
 
 // milterStage is the end-of-message stage of the session's milters;
 // nil when there are none. It also carries out a hold or discard a
-// milter asked for earlier in the transaction (logged then).
+// milter asked for earlier in the session or transaction, logged then
+// and not again (as Postfix's cleanup, which also does not log a hold
+// at end of message when the message is held already).
 func (ss *session) milterStage() cleanup.Stage {
 	if ss.milters == nil {
 		return nil
@@ -242,7 +244,7 @@ func (ss *session) milterStage() cleanup.Stage {
 	return cleanup.StageFunc(func(ctx context.Context, m *cleanup.Message) cleanup.Verdict {
 		if tx.milterDiscard {
 			ss.milters.Abort(ctx)
-			return cleanup.Verdict{Action: cleanup.Discard, Reason: milter.DiscardText}
+			return cleanup.Verdict{Action: cleanup.Discard, Reason: milter.DiscardText, Logged: true}
 		}
 		// contentVerdict replies and logs the verdict as Postfix's cleanup
 		r := ss.milters.Message(ctx, m)
@@ -250,8 +252,8 @@ func (ss *session) milterStage() cleanup.Stage {
 			ss.quit = true // after the 421 reply
 		}
 		v, _, _ := milter.EndVerdict(r)
-		if (ss.milterHold || tx.milterHold) && v.Action == cleanup.Continue {
-			v = cleanup.Verdict{Action: cleanup.Hold, Reason: milter.HoldText}
+		if (ss.milterHold || tx.milterHold) && (v.Action == cleanup.Continue || v.Action == cleanup.Hold) {
+			v = cleanup.Verdict{Action: cleanup.Hold, Reason: milter.HoldText, Logged: true}
 		}
 		return v
 	})
