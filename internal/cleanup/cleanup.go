@@ -15,6 +15,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/postern-mta/postern/internal/queue"
 )
@@ -75,6 +76,10 @@ type Verdict struct {
 	// "milter-reject: END-OF-MESSAGE …" and "milter triggers HOLD
 	// action": "milter", "dmarc", "dkim"… Empty means "milter".
 	Source string
+	// Logged: the action was logged already and gets no END-OF-MESSAGE
+	// line (a milter's hold or discard at CONNECT, HELO, MAIL or RCPT,
+	// which Postfix's smtpd logs there and its cleanup not again).
+	Logged bool
 }
 
 // Word is v.Source, or "milter" when empty.
@@ -123,14 +128,28 @@ const (
 	DefaultTempfail = "451 4.7.1 Service unavailable - try again later"
 )
 
+// Bounds of ReplyLines: RFC 5321's 512 octets a reply line with CRLF,
+// and a number of lines no client needs more of.
+const (
+	maxReplyLine  = 510
+	maxReplyLines = 50
+)
+
 // ReplyLines returns v.Reply as safe SMTP reply lines: one per line of
-// the reply (a milter may send a multi-line one), each with the code of
-// the first line, CR, LF and other control characters never passed on.
+// the reply (a milter may send a multi-line one; CRLF, LF and lone CR
+// end a line), each with the code of the first line and its enhanced
+// status code (of the code's class), control characters and invalid
+// UTF-8 never passed on, each line at most 510 bytes, at most 50 lines.
 // A reply that is not a 4xx or 5xx code with text gives DefaultReject.
-func (v Verdict) ReplyLines() []string {
-	lines := strings.Split(strings.ReplaceAll(v.Reply, "\r\n", "\n"), "\n")
-	for len(lines) > 1 && strings.TrimSpace(lines[len(lines)-1]) == "" {
-		lines = lines[:len(lines)-1]
+// The result is never empty and every line is "ddd text".
+func (v Verdict) ReplyLines() []string { return ReplyLines(v.Reply) }
+
+// ReplyLines is Verdict.ReplyLines for a reply from anywhere (a milter's
+// reply to an SMTP command).
+func ReplyLines(reply string) []string {
+	lines := strings.FieldsFunc(reply, func(r rune) bool { return r == '\r' || r == '\n' })
+	if len(lines) == 0 {
+		return []string{DefaultReject}
 	}
 	first := lines[0]
 	if len(first) < 3 || first[0] != '4' && first[0] != '5' || !isDigit(first[1]) || !isDigit(first[2]) ||
@@ -138,28 +157,71 @@ func (v Verdict) ReplyLines() []string {
 		return []string{DefaultReject}
 	}
 	code := first[:3]
-	out := make([]string, 0, len(lines))
-	for _, l := range lines {
+	defText := DefaultReject[4:]
+	if code[0] == '4' {
+		defText = DefaultTempfail[4:]
+	}
+	enh, _ := enhanced(strings.TrimLeft(first[3:], " -"))
+	if enh != "" && enh[0] != code[0] {
+		enh = code[:1] + enh[1:]
+	}
+	out := make([]string, 0, min(len(lines), maxReplyLines))
+	for _, l := range lines[:min(len(lines), maxReplyLines)] {
 		text := l
 		if len(l) >= 3 && l[:3] == code && (len(l) == 3 || l[3] == ' ' || l[3] == '-') {
 			text = l[3:]
 		}
 		text = strings.TrimLeft(text, " -")
-		text = strings.Map(func(r rune) rune {
-			if r < ' ' || r == 0x7f {
+		if e, rest := enhanced(text); e != "" && enh != "" && e[2:] == enh[2:] {
+			text = rest
+		}
+		text = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if r < ' ' || r == 0x7f || r >= 0x80 && r <= 0x9f {
 				return ' '
 			}
 			return r
-		}, text)
+		}, strings.ToValidUTF8(text, "?")))
 		if text == "" {
-			text = DefaultReject[4:]
-			if code[0] == '4' {
-				text = DefaultTempfail[4:]
+			text = defText
+			if enh != "" {
+				_, text = enhanced(text)
 			}
 		}
-		out = append(out, code+" "+text)
+		line := code + " " + text
+		if enh != "" {
+			line = code + " " + enh + " " + text
+		}
+		if len(line) > maxReplyLine {
+			n := maxReplyLine
+			for n > 0 && !utf8.RuneStart(line[n]) {
+				n--
+			}
+			line = line[:n]
+		}
+		out = append(out, line)
 	}
 	return out
+}
+
+// enhanced splits an RFC 3463 enhanced status code ("5.7.1") off the
+// start of text: the code and the text after it, or "" and text.
+func enhanced(text string) (string, string) {
+	code, rest, _ := strings.Cut(text, " ")
+	parts := strings.Split(code, ".")
+	if len(parts) != 3 || len(parts[0]) != 1 || (parts[0] != "2" && parts[0] != "4" && parts[0] != "5") {
+		return "", text
+	}
+	for _, p := range parts[1:] {
+		if len(p) == 0 || len(p) > 3 {
+			return "", text
+		}
+		for i := range len(p) {
+			if !isDigit(p[i]) {
+				return "", text
+			}
+		}
+	}
+	return code, strings.TrimLeft(rest, " ")
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

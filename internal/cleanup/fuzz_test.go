@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/postern-mta/postern/internal/queue"
 )
@@ -79,9 +80,12 @@ func FuzzReplyLines(f *testing.F) {
 		if len(lines) == 0 {
 			t.Fatal("no reply")
 		}
+		if len(lines) > maxReplyLines {
+			t.Fatalf("%q: %d lines", reply, len(lines))
+		}
 		code := lines[0][:3]
 		for _, l := range lines {
-			if len(l) < 5 || l[:3] != code || l[3] != ' ' || code[0] != '4' && code[0] != '5' {
+			if len(l) < 5 || len(l) > maxReplyLine || !utf8.ValidString(l) || l[:3] != code || l[3] != ' ' || code[0] != '4' && code[0] != '5' {
 				t.Fatalf("%q: line %q", reply, l)
 			}
 			for _, c := range []byte(l) {

@@ -65,6 +65,18 @@ func (m *Message) ReplaceBody(r io.Reader) error {
 	return nil
 }
 
+// NewSpool returns an empty spool beside the message's (for a
+// replacement body written as it arrives; see SetBody).
+func (m *Message) NewSpool() *Spool { return NewSpool(m.body.dir) }
+
+// SetBody makes s's content the body; m owns s from then on.
+func (m *Message) SetBody(s *Spool) {
+	if m.newBody != nil {
+		m.newBody.Close()
+	}
+	m.newBody = s
+}
+
 // Content reads the whole message as it would be queued now: the
 // header (Header.Bytes) and the body. A message held in memory is read
 // from one buffer (a *bytes.Reader, which the queue may deliver at

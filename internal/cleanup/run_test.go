@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,9 +153,19 @@ func TestReplyLines(t *testing.T) {
 		{"550 5.7.1 no", []string{"550 5.7.1 no"}},
 		{"451 4.7.1 later\r\n", []string{"451 4.7.1 later"}},
 		{"550-5.7.1 one\r\n550 5.7.1 two", []string{"550 5.7.1 one", "550 5.7.1 two"}},
-		{"550 5.7.1 a\rb\x00c", []string{"550 5.7.1 a b c"}},
-		{"550 5.7.1 x\r\nRSET\r\n", []string{"550 5.7.1 x", "550 RSET"}},
-		{"550 5.7.1 x\n250 2.0.0 Ok", []string{"550 5.7.1 x", "550 250 2.0.0 Ok"}},
+		{"550 5.7.1 a\rb\x00c", []string{"550 5.7.1 a", "550 5.7.1 b c"}},
+		{"550 5.7.1 x\r\nRSET\r\n", []string{"550 5.7.1 x", "550 5.7.1 RSET"}},
+		{"550 5.7.1 x\n250 2.0.0 Ok", []string{"550 5.7.1 x", "550 5.7.1 250 2.0.0 Ok"}},
+		{"550-5.7.1 a\r\nx", []string{"550 5.7.1 a", "550 5.7.1 x"}},
+		{"550-5.7.1 a\r\n5", []string{"550 5.7.1 a", "550 5.7.1 5"}},
+		{"550-5.7.1 a\r\n\r\n550 5.7.1 b", []string{"550 5.7.1 a", "550 5.7.1 b"}},
+		{"550 2.0.0 looks fine", []string{"550 5.0.0 looks fine"}},
+		{"451-4.3.0 a\r\n451-4.3.0 b\r\n451 c", []string{"451 4.3.0 a", "451 4.3.0 b", "451 4.3.0 c"}},
+		{"550 x\r\n550 5.7.1 y", []string{"550 x", "550 5.7.1 y"}},
+		{"550 5.7.1", []string{"550 5.7.1 Command rejected"}},
+		{"550 5.7.1 caf\xc3\xa9 \xff\xc2\x85", []string{"550 5.7.1 caf\u00e9 ?"}},
+		{"550 5.7.1 " + strings.Repeat("x", 2000), []string{"550 5.7.1 " + strings.Repeat("x", 500)}},
+		{strings.Repeat("550-5.7.1 l\r\n", 80), slices.Repeat([]string{"550 5.7.1 l"}, 50)},
 		{"250 ok", []string{DefaultReject}},
 		{"", []string{DefaultReject}},
 		{"5x0 bad", []string{DefaultReject}},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +40,35 @@ func TestMilterParams(t *testing.T) {
 	l, err := c.MilterMacros()
 	if err != nil || strings.Join(l.Connect, " ") != "j {daemon_name} {daemon_addr} v _" || l.Defaults["{auth_type}"] != "none" {
 		t.Errorf("MilterMacros: %+v, %v", l, err)
+	}
+}
+
+// The README's milter example is valid main.cf (read from README.md, so
+// the test fails when the README drifts).
+func TestREADMEMilterExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "per-milter settings in braces:\n\n")
+	if !ok {
+		t.Fatal("README lacks the milter example")
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(after, "\n") {
+		if !strings.HasPrefix(l, "    ") {
+			break
+		}
+		b.WriteString(strings.TrimPrefix(l, "    ") + "\n")
+	}
+	c := New(t.TempDir(), ParseMain("main.cf", b.String()))
+	for _, name := range []string{"smtpd_milters", "non_smtpd_milters"} {
+		if err := c.Validate(name); err != nil {
+			t.Errorf("README example %q: %v", b.String(), err)
+		}
+	}
+	specs, err := c.Milters("smtpd_milters")
+	if err != nil || len(specs) != 2 || specs[1].DefaultAction != "accept" || specs[1].ContentTimeout != 2*time.Minute {
+		t.Errorf("README example %q: %+v, %v", b.String(), specs, err)
 	}
 }

@@ -3,6 +3,7 @@ package master
 import (
 	"log/slog"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/milter"
@@ -39,6 +40,14 @@ func newNonSMTPMilters(cfg *config.Config) (cleanup.Stage, error) {
 	if s.DaemonName, s.V, err = milterMacroValues(cfg); err != nil {
 		return nil, err
 	}
+	if s.Limits.BodySize, err = cfg.Int("message_size_limit"); err != nil {
+		return nil, err
+	}
+	rw, err := address.RewriteOptions(cfg.Get, cfg.Bool)
+	if err != nil {
+		return nil, err
+	}
+	s.Canonical = func(a address.Address) address.Address { return address.Canonical(a, rw) }
 	return s, nil
 }
 

@@ -10,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/cleanup"
 )
 
 // Replies of a Chain, in Postfix's encoding: "" goes on; "D" discards
@@ -55,6 +58,12 @@ type Chain struct {
 	look   Lookup
 	log    *slog.Logger
 	client Client
+	// Limits bound each milter's modifications at end of message.
+	Limits Limits
+	// Canonical rewrites the addresses a milter adds or changes as
+	// cleanup rewrites (smtpd: Policy.Canonical); nil leaves them as
+	// given.
+	Canonical func(address.Address) address.Address
 	// inMsg: a MAIL event was sent and no end of message or abort yet.
 	inMsg bool
 }
@@ -211,7 +220,9 @@ func (c *Chain) reply(m *conn, v Verdict, connectOrHelo bool) string {
 			}
 			return c.failWith(m, r)
 		}
-		return r
+		// every line as the first: one code, no CR/LF/control
+		// characters, bounded (the client must never see more)
+		return strings.Join(cleanup.ReplyLines(r), "\r\n")
 	}
 	c.warn("milter %s: unexpected filter response %q", m.spec.Name, v.Code)
 	return c.failWith(m, defReply(m.spec.DefaultAction))

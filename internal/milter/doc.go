@@ -27,10 +27,10 @@
 //     per SMTP stage that returns the milter's Verdict, honouring the
 //     negotiated "no event" and "no reply" flags, SMFIR_SKIP, progress
 //     replies (which restart the timer), quarantine at any event, and
-//     at end of body the modifications. Each command runs under a
-//     deadline (connect, command, content timeouts) cut short by the
-//     context; a protocol violation, I/O error or timeout poisons the
-//     Session.
+//     at end of body each modification handed on as it arrives. Each
+//     command runs under a deadline (connect, command, content
+//     timeouts) cut short by the context; a protocol violation, I/O
+//     error or timeout poisons the Session.
 //   - Configuration (spec.go, macros.go): smtpd_milters entries
 //     ("inet:host:port", "unix:path" relative to queue_directory, and
 //     "{ name, key=value, … }" with per-milter connect_timeout,
@@ -41,12 +41,15 @@
 //     order, each dialled at its first event; each event goes to them
 //     in turn until one answers, and the answer is Postfix's reply
 //     encoding ("" go on, "D" discard, "H" hold, "S" 421, or an SMTP
-//     reply, Postfix's fixed texts and a sanitized SMFIR_REPLYCODE). A
+//     reply, Postfix's fixed texts and a SMFIR_REPLYCODE sanitised
+//     line by line with cleanup.ReplyLines). A
 //     milter that cannot be reached, times out or breaks the protocol
 //     is logged as Postfix logs it and answers milter_default_action
 //     for the rest of the session. At end of message (Chain.Message)
 //     each milter sees the held cleanup.Message and its edits apply
-//     before the next one sees it.
+//     as they arrive (edit.go), within Limits (replacement body spooled
+//     and bounded, recipient and header changes counted), addresses
+//     rewritten by Chain.Canonical, before the next milter sees it.
 //   - LocalStage (stage.go): non_smtpd_milters, the whole dialog for a
 //     local submission as a cleanup.Stage, from "localhost
 //     [127.0.0.1]" as Postfix's cleanup presents it.

@@ -1,14 +1,11 @@
 package milter
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"io"
 	"strings"
 
 	"github.com/postern-mta/postern/internal/cleanup"
-	"github.com/postern-mta/postern/internal/queue"
 )
 
 // Message sends the held message to each milter in turn (headers, end
@@ -74,16 +71,20 @@ func (c *Chain) message(ctx context.Context, mc *conn, m *cleanup.Message) (stri
 			return c.failWith(mc, replyConfigError), false
 		}
 	}
-	v, mods, err := s.EndOfBody(ctx, eval(c.macros.names(StageEOM, neg), c.look, c.macros.Defaults))
+	e := c.editor(mc, m)
+	v, err := s.EndOfBody(ctx, eval(c.macros.names(StageEOM, neg), c.look, c.macros.Defaults), e.apply)
+	if err == nil {
+		err = e.finish()
+	}
 	if err != nil {
+		e.abandon()
+		if e.err != nil { // ours (the spool), not the milter's
+			c.warn("milter %s: %v", mc.spec.Name, e.err)
+			return c.failWith(mc, replyConfigError), false
+		}
 		return c.fail(mc, CmdEOB, err), false
 	}
-	hold, err := apply(m, mods, neg.Has(ProtoHdrLeadSpc))
-	if err != nil {
-		c.warn("milter %s: %v", mc.spec.Name, err)
-		return c.failWith(mc, replyConfigError), false
-	}
-	return c.reply(mc, v, false), hold
+	return c.reply(mc, v, false), e.hold
 }
 
 // verdict maps an event's outcome: an error fails the milter.
@@ -107,63 +108,6 @@ func field(name, value string, leadSpace bool) cleanup.Field {
 		sp = ""
 	}
 	return cleanup.Field{Raw: name + ":" + sp + crlf(value) + "\r\n"}
-}
-
-// bareAddr removes the angle brackets of a milter's address.
-func bareAddr(a string) string {
-	a = strings.TrimSpace(a)
-	if len(a) >= 2 && a[0] == '<' && a[len(a)-1] == '>' {
-		a = a[1 : len(a)-1]
-	}
-	return a
-}
-
-// apply makes the modifications of one milter to m, in order; it
-// reports whether the milter quarantined the message.
-func apply(m *cleanup.Message, mods []Reply, leadSpace bool) (bool, error) {
-	hold := false
-	var body []byte
-	replBody := false
-	for _, r := range mods {
-		switch r.Cmd {
-		case RepAddHeader:
-			m.Header.Fields = append(m.Header.Fields, field(r.Name, r.Value, leadSpace))
-		case RepInsHeader:
-			// Sendmail's index 0 is the top; Postfix inserts before
-			// the (index+1)-th header, which is the same.
-			h := &m.Header
-			i := min(int(r.Index), len(h.Fields))
-			h.Fields = append(h.Fields, cleanup.Field{})
-			copy(h.Fields[i+1:], h.Fields[i:])
-			h.Fields[i] = field(r.Name, r.Value, leadSpace)
-		case RepChgHeader:
-			changeHeader(&m.Header, r.Name, max(int(r.Index), 1), r.Value, leadSpace)
-		case RepAddRcpt, RepAddRcptPar:
-			m.Env.Recipients = append(m.Env.Recipients, queue.Recipient{Addr: bareAddr(r.Text)})
-		case RepDelRcpt:
-			a := bareAddr(r.Text)
-			kept := m.Env.Recipients[:0]
-			for _, rc := range m.Env.Recipients {
-				if !strings.EqualFold(rc.Addr, a) && !strings.EqualFold(rc.Orig, a) {
-					kept = append(kept, rc)
-				}
-			}
-			m.Env.Recipients = kept
-		case RepChgFrom:
-			m.Env.Sender = bareAddr(r.Text)
-		case RepReplBody:
-			replBody = true
-			body = append(body, r.Body...)
-		case RepQuarantine:
-			hold = true
-		}
-	}
-	if replBody {
-		if err := m.ReplaceBody(bytes.NewReader([]byte(crlf(string(body))))); err != nil {
-			return hold, errors.Join(errors.New("replace body"), err)
-		}
-	}
-	return hold, nil
 }
 
 // changeHeader replaces the n-th (from 1) field named name, or deletes

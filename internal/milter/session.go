@@ -393,21 +393,22 @@ func (s *Session) Body(ctx context.Context, body []byte) (Verdict, error) {
 	return Continue, nil
 }
 
-// EndOfBody reports the end of the message and collects the
-// modifications the milter sends before its final verdict. A
-// modification the milter did not negotiate is a protocol error.
-func (s *Session) EndOfBody(ctx context.Context, macros []Macro) (Verdict, []Reply, error) {
+// EndOfBody reports the end of the message. Each modification the
+// milter sends before its final verdict goes to mod as it arrives, so
+// that nothing piles up here (nil drops them); an error from mod ends
+// the session with that error. A modification the milter did not
+// negotiate is a protocol error.
+func (s *Session) EndOfBody(ctx context.Context, macros []Macro, mod func(Reply) error) (Verdict, error) {
 	if s.err != nil {
-		return Verdict{}, nil, s.err
+		return Verdict{}, s.err
 	}
 	if s.neg.Version == 0 {
-		return Verdict{}, nil, errNotNegotiated
+		return Verdict{}, errNotNegotiated
 	}
 	if v, ok := s.gate(true); ok {
-		return v, nil, nil
+		return v, nil
 	}
 	var v Verdict
-	var mods []Reply
 	err := s.run(ctx, s.ContentTimeout, "end of body", func() error {
 		var ps []Packet
 		if len(macros) > 0 {
@@ -425,7 +426,11 @@ func (s *Session) EndOfBody(ctx context.Context, macros []Macro) (Verdict, []Rep
 				if s.neg.Actions&r.action() == 0 {
 					return perr(r.Cmd, "modification not negotiated (actions 0x%x)", s.neg.Actions)
 				}
-				mods = append(mods, r)
+				if mod != nil {
+					if err := mod(r); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			if r.Cmd == RepSkip {
@@ -436,10 +441,10 @@ func (s *Session) EndOfBody(ctx context.Context, macros []Macro) (Verdict, []Rep
 		}
 	})
 	if err != nil {
-		return Verdict{}, nil, err
+		return Verdict{}, err
 	}
 	s.after(v, false)
-	return v, mods, nil
+	return v, nil
 }
 
 // Abort ends the current message (RSET, a rejected DATA, HELO after

@@ -104,7 +104,8 @@ func TestSessionTransaction(t *testing.T) {
 	mustVerdict(t, "eoh", v, err, RepContinue)
 	v, err = s.Body(bg, []byte("body\r\n"))
 	mustVerdict(t, "body", v, err, RepContinue)
-	v, got, err := s.EndOfBody(bg, []Macro{{"i", "QID"}})
+	var got []Reply
+	v, err = s.EndOfBody(bg, []Macro{{"i", "QID"}}, func(r Reply) error { got = append(got, r); return nil })
 	mustVerdict(t, "eob", v, err, RepAccept)
 	if !reflect.DeepEqual(got, mods) {
 		t.Fatalf("modifications\n got %+v\nwant %+v", got, mods)
@@ -154,7 +155,7 @@ func TestSessionAcceptConnection(t *testing.T) {
 	mustVerdict(t, "helo", v, err, RepAccept)
 	v, err = s.Mail(bg, "<>", nil, nil)
 	mustVerdict(t, "mail", v, err, RepAccept)
-	v, _, err = s.EndOfBody(bg, nil)
+	v, err = s.EndOfBody(bg, nil, nil)
 	mustVerdict(t, "eob", v, err, RepAccept)
 	if err := s.Quit(bg); err != nil {
 		t.Fatal(err)
@@ -245,7 +246,7 @@ func TestSessionNoEventNoReply(t *testing.T) {
 	mustVerdict(t, "eoh", v, err, RepContinue)
 	v, err = s.Body(bg, []byte("body"))
 	mustVerdict(t, "body", v, err, RepContinue)
-	v, _, err = s.EndOfBody(bg, nil)
+	v, err = s.EndOfBody(bg, nil, nil)
 	mustVerdict(t, "eob", v, err, RepContinue)
 }
 
@@ -283,7 +284,7 @@ func TestSessionSkip(t *testing.T) {
 	mustVerdict(t, "body", v, err, RepContinue)
 	v, err = s.Body(bg, []byte("more"))
 	mustVerdict(t, "body after skip", v, err, RepContinue)
-	v, _, err = s.EndOfBody(bg, nil)
+	v, err = s.EndOfBody(bg, nil, nil)
 	mustVerdict(t, "eob", v, err, RepContinue)
 }
 
@@ -303,7 +304,7 @@ func TestSessionProgress(t *testing.T) {
 	defer func() { mta.Close(); milter.Close(); <-done }()
 	s.Negotiate(bg)
 	before := cc.count()
-	v, _, err := s.EndOfBody(bg, nil)
+	v, err := s.EndOfBody(bg, nil, nil)
 	mustVerdict(t, "eob", v, err, RepAccept)
 	// one deadline for the command, one per progress (the context
 	// never fires here, so no extra SetDeadline from it).
@@ -394,7 +395,7 @@ func TestSessionMisbehaving(t *testing.T) {
 			if tc.at == "mail" {
 				_, err = s.Mail(bg, "<a@b>", nil, nil)
 			} else {
-				_, _, err = s.EndOfBody(bg, nil)
+				_, err = s.EndOfBody(bg, nil, nil)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want %q", err, tc.want)
@@ -472,7 +473,7 @@ func TestSessionNotNegotiated(t *testing.T) {
 	if _, err := s.Mail(bg, "<a@b>", nil, nil); !errors.Is(err, errNotNegotiated) {
 		t.Fatalf("mail: %v", err)
 	}
-	if _, _, err := s.EndOfBody(bg, nil); !errors.Is(err, errNotNegotiated) {
+	if _, err := s.EndOfBody(bg, nil, nil); !errors.Is(err, errNotNegotiated) {
 		t.Fatalf("eob: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/cleanup"
 )
 
@@ -46,7 +47,11 @@ type LocalStage struct {
 	// Hostname ($myhostname, macro j), DaemonName
 	// (milter_macro_daemon_name) and V (milter_macro_v).
 	Hostname, DaemonName, V string
-	log                     atomic.Pointer[slog.Logger]
+	// Limits and Canonical: as Chain's (message_size_limit; cleanup's
+	// address rewriting, <user> is user@$myorigin).
+	Limits    Limits
+	Canonical func(address.Address) address.Address
+	log       atomic.Pointer[slog.Logger]
 }
 
 // SetLog sets where the warnings about milters go (nil: nowhere); the
@@ -87,6 +92,7 @@ func (s *LocalStage) Apply(ctx context.Context, m *cleanup.Message) cleanup.Verd
 		return "", false
 	}
 	c := NewChain(s.Specs, s.Macros, look, log)
+	c.Limits, c.Canonical = s.Limits, s.Canonical
 	defer c.Close(context.WithoutCancel(ctx))
 	hold := false
 	step := func(r string) string {

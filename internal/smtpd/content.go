@@ -99,6 +99,10 @@ func (ss *session) contentVerdict(m *message, v cleanup.Verdict, size int64) boo
 		ss.logContent(m, action, text)
 		ss.reply(lines...)
 		ss.errors++
+		if strings.HasPrefix(lines[0], "421") {
+			ss.quit = true // as Postfix's smtpd_chat_reply: 421 hangs up
+			return true
+		}
 		ss.checkErrors()
 		return true
 	case cleanup.Discard:
@@ -108,7 +112,9 @@ func (ss *session) contentVerdict(m *message, v cleanup.Verdict, size int64) boo
 	default:
 		return false
 	}
-	ss.logContent(m, action, text)
+	if !v.Logged {
+		ss.logContent(m, action, text)
+	}
 	if v.Action == cleanup.Discard {
 		ss.queued(ss.queueID(), size)
 		return true

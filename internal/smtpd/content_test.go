@@ -105,7 +105,7 @@ func TestContentStages(t *testing.T) {
 				return cleanup.Verdict{Action: cleanup.Reject, Reply: "451 4.7.1 later"}
 			}},
 		{name: "reject with CR LF in the reply", content: small, reply: "550 ",
-			lines: []string{"550-5.7.1 a b\r\n", "550 250 2.0.0 Ok: queued as FAKE\r\n"},
+			lines: []string{"550-5.7.1 a\r\n", "550-5.7.1 b\r\n", "550 5.7.1 250 2.0.0 Ok: queued as FAKE\r\n"},
 			do: func(*cleanup.Message) cleanup.Verdict {
 				return cleanup.Verdict{Action: cleanup.Reject, Reply: "550 5.7.1 a\rb\r\n250 2.0.0 Ok: queued as FAKE\r\n"}
 			}},

@@ -49,7 +49,12 @@ func (ss *session) newMilters() *milter.Chain {
 	if m == nil || len(m.Specs) == 0 {
 		return nil
 	}
-	return milter.NewChain(m.Specs, m.Macros, ss.milterMacro, ss.srv.Log)
+	c := milter.NewChain(m.Specs, m.Macros, ss.milterMacro, ss.srv.Log)
+	c.Limits = milter.Limits{BodySize: ss.cfg.MessageSizeLimit, Recipients: ss.cfg.RecipientLimit}
+	if ss.srv.Policy != nil {
+		c.Canonical = ss.srv.Policy.Canonical
+	}
+	return c
 }
 
 // milterMacro is the value of a macro, as Postfix's smtpd defines it.
@@ -171,6 +176,11 @@ func (ss *session) milterReply(where, r string, hold, discard *bool) string {
 		}
 	case milter.ReplyShutdown:
 		r = milter.ClosingReply
+	default:
+		// the milter package sanitises its replies; again here, as
+		// nothing a milter says may break the dialog or the log
+		lines := cleanup.ReplyLines(r)
+		r, text = strings.Join(lines, "\r\n"), strings.Join(lines, " ")
 	}
 	if text == "" {
 		text = r
@@ -182,7 +192,7 @@ func (ss *session) milterReply(where, r string, hold, discard *bool) string {
 // milterFail sends a milter's reply (perhaps multi-line) as an error;
 // after 421 the session ends.
 func (ss *session) milterFail(r string) {
-	ss.reply(strings.Split(r, "\r\n")...)
+	ss.reply(cleanup.ReplyLines(r)...)
 	ss.errors++
 	if strings.HasPrefix(r, "421") {
 		ss.quit = true
@@ -223,7 +233,9 @@ func (ss *session) milterConnect(ctx context.Context) bool {
 
 // milterStage is the end-of-message stage of the session's milters;
 // nil when there are none. It also carries out a hold or discard a
-// milter asked for earlier in the transaction (logged then).
+// milter asked for earlier in the session or transaction, logged then
+// and not again (as Postfix's cleanup, which also does not log a hold
+// at end of message when the message is held already).
 func (ss *session) milterStage() cleanup.Stage {
 	if ss.milters == nil {
 		return nil
@@ -232,7 +244,7 @@ func (ss *session) milterStage() cleanup.Stage {
 	return cleanup.StageFunc(func(ctx context.Context, m *cleanup.Message) cleanup.Verdict {
 		if tx.milterDiscard {
 			ss.milters.Abort(ctx)
-			return cleanup.Verdict{Action: cleanup.Discard, Reason: milter.DiscardText}
+			return cleanup.Verdict{Action: cleanup.Discard, Reason: milter.DiscardText, Logged: true}
 		}
 		// contentVerdict replies and logs the verdict as Postfix's cleanup
 		r := ss.milters.Message(ctx, m)
@@ -240,8 +252,8 @@ func (ss *session) milterStage() cleanup.Stage {
 			ss.quit = true // after the 421 reply
 		}
 		v, _, _ := milter.EndVerdict(r)
-		if (ss.milterHold || tx.milterHold) && v.Action == cleanup.Continue {
-			v = cleanup.Verdict{Action: cleanup.Hold, Reason: milter.HoldText}
+		if (ss.milterHold || tx.milterHold) && (v.Action == cleanup.Continue || v.Action == cleanup.Hold) {
+			v = cleanup.Verdict{Action: cleanup.Hold, Reason: milter.HoldText, Logged: true}
 		}
 		return v
 	})

@@ -86,6 +86,12 @@ func TestMilterEndOfMessageVerdicts(t *testing.T) {
 			"250 2.0.0 Ok: ", queue.Hold, "0000000001: milter-hold: END-OF-MESSAGE from " + client + ": milter triggers HOLD action" + tail},
 		{"hold at RCPT", on(milter.CmdRcpt, milter.Reply{Cmd: milter.RepQuarantine, Text: "suspect"}, milter.Reply{Cmd: milter.RepContinue}),
 			"250 2.0.0 Ok: ", queue.Hold, "milter-hold: RCPT from " + client},
+		{"hold at RCPT and at end of message", func(e miltertest.Event) []milter.Reply {
+			if e.Cmd == milter.CmdRcpt || e.Cmd == milter.CmdEOB {
+				return []milter.Reply{{Cmd: milter.RepQuarantine, Text: "suspect"}, {Cmd: milter.RepContinue}}
+			}
+			return nil
+		}, "250 2.0.0 Ok: ", queue.Hold, "milter-hold: RCPT from " + client},
 		{"discard at MAIL", on(milter.CmdMail, milter.Reply{Cmd: milter.RepDiscard}), "250 2.0.0 Ok: ", "",
 			"NOQUEUE: milter-discard: MAIL from " + client},
 		{"body skipped", on(milter.CmdBody, milter.Reply{Cmd: milter.RepSkip}), "250 2.0.0 Ok: ", queue.Incoming, ""},
@@ -109,6 +115,13 @@ func TestMilterEndOfMessageVerdicts(t *testing.T) {
 				}
 				if tc.log != "" {
 					waitLog(t, s, tc.log)
+				}
+				// a hold or discard is logged once, as Postfix: at the
+				// command, or at end of message (the reply came after)
+				for _, a := range []string{"milter-hold", "milter-discard"} {
+					if n := strings.Count(s.Logged(), a); n > 1 {
+						t.Errorf("%d %s lines:\n%s", n, a, s.Logged())
+					}
 				}
 				if strings.HasPrefix(tc.reply, "421") {
 					if l, err := cl.br.ReadString('\n'); err == nil {

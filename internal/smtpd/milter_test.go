@@ -63,7 +63,7 @@ func TestMilterEnvelopeVerdicts(t *testing.T) {
 			"NOQUEUE: milter-reject: HELO from unknown[127.0.0.1]: 421 4.7.0 Server closing connection; proto=SMTP helo=<client.test>"},
 		{"multi-line replycode at DATA", on(milter.CmdData, milter.Reply{Cmd: milter.RepReplyCode, Text: "450-4.7.0 one\r\n450 4.7.0 two"}),
 			[][2]string{{"EHLO client.test", "250 "}, {from, "250 "}, {to, "250 "}, {"DATA", "450 4.7.0 two"}},
-			"milter-reject: DATA from unknown[127.0.0.1]: 450-4.7.0 one"},
+			"milter-reject: DATA from unknown[127.0.0.1]: 450 4.7.0 one 450 4.7.0 two; from=<a@example.test>"},
 		{"discard at MAIL", on(milter.CmdMail, milter.Reply{Cmd: milter.RepDiscard}),
 			[][2]string{{"EHLO client.test", "250 "}, {from, "250 2.1.0 Ok"}, {to, "250 "}},
 			"NOQUEUE: milter-discard: MAIL from unknown[127.0.0.1]: milter triggers DISCARD action; from=<a@example.test> proto=ESMTP helo=<client.test>"},

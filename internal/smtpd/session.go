@@ -145,10 +145,9 @@ func (ss *session) reply(lines ...string) {
 		if i < len(lines)-1 {
 			sep = "-"
 		}
-		ss.w.WriteString(l[:3] + sep + strings.TrimLeft(l[3:], " -") + "\r\n")
-	}
-	if len(lines) > 0 {
-		ss.lastCode = lines[len(lines)-1][0]
+		code, text := replyLine(l)
+		ss.w.WriteString(code + sep + text + "\r\n")
+		ss.lastCode = code[0]
 	}
 	if ss.rd.Buffered() == 0 {
 		ss.w.Flush()
@@ -411,3 +410,25 @@ func (ss *session) bareNewline() bool {
 	ss.fail(fmt.Sprintf("%d 5.5.2 %s Error: bare <LF> received", code, ss.cfg.Hostname)) // as Postfix words it
 	return ss.quit
 }
+
+// replyLine splits a reply line into its code and text for the wire.
+// Our own replies are well formed; whatever is not (a short line, no
+// code, CR, LF or other control characters) is mended rather than
+// trusted: no input may make smtpd panic or split a reply.
+func replyLine(l string) (code, text string) {
+	if len(l) < 3 || l[0] < '2' || l[0] > '5' || !isDigit(l[1]) || !isDigit(l[2]) {
+		return "451", "4.3.0 Error: internal error"
+	}
+	text = strings.TrimLeft(l[3:], " -")
+	if strings.IndexFunc(text, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+		text = strings.Map(func(r rune) rune {
+			if r < ' ' || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, text)
+	}
+	return l[:3], text
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
