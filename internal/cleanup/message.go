@@ -102,8 +102,10 @@ func (m *Message) Close() error {
 	return m.body.Close()
 }
 
-// NoRecipients is the reply when the stages left no recipient, as
-// Postfix's cleanup refuses such a message.
+// NoRecipients is Run's verdict when the stages left no recipient:
+// nothing is queued. smtpd and pickup do not send it on: as Postfix,
+// whose queue manager removes such a message (nrcpt=0), they log the
+// drop and treat the message as accepted.
 const NoRecipients = "550 5.1.0 No recipients specified"
 
 // Run applies the stages to m in order and queues the result in q once

@@ -92,8 +92,20 @@ func (ss *session) origin() cleanup.Origin {
 func (ss *session) contentVerdict(m *message, v cleanup.Verdict, size int64) bool {
 	word := v.Word()
 	var action, text string
-	switch v.Action {
-	case cleanup.Reject:
+	switch {
+	case v.Action == cleanup.Reject && v.Reply == cleanup.NoRecipients && len(m.env.Recipients) == 0:
+		// Postfix's cleanup counts recipients before its milters run: a
+		// message whose recipients a milter all deleted is queued, the
+		// client hears 250, and the queue manager removes it (nrcpt=0).
+		// Nothing is queued here; the client hears the same.
+		if ss.srv.Log != nil {
+			log := ss.srv.Log.With("program", "postern/cleanup")
+			log.Info(fmt.Sprintf("%s: from=<%s>, nrcpt=0: every recipient was deleted by a content stage (milter); not queued", ss.queueID(), m.env.Sender))
+			log.Info(fmt.Sprintf("%s: removed", ss.queueID()))
+		}
+		ss.queued(ss.queueID(), size)
+		return true
+	case v.Action == cleanup.Reject:
 		lines := v.ReplyLines()
 		action, text = word+"-reject", lines[0][4:]
 		ss.logContent(m, action, text)
@@ -105,9 +117,9 @@ func (ss *session) contentVerdict(m *message, v cleanup.Verdict, size int64) boo
 		}
 		ss.checkErrors()
 		return true
-	case cleanup.Discard:
+	case v.Action == cleanup.Discard:
 		action, text = word+"-discard", word+" triggers DISCARD action"
-	case cleanup.Hold:
+	case v.Action == cleanup.Hold:
 		action, text = word+"-hold", word+" triggers HOLD action"
 	default:
 		return false

@@ -113,6 +113,12 @@ func TestContentStages(t *testing.T) {
 			do: func(*cleanup.Message) cleanup.Verdict {
 				return cleanup.Verdict{Action: cleanup.Reject, Reply: "250 fine"}
 			}},
+		{name: "every recipient deleted", content: small, reply: "250 2.0.0 Ok: ",
+			do: func(m *cleanup.Message) cleanup.Verdict {
+				m.Env.Recipients = nil
+				return cleanup.Verdict{}
+			},
+			log: "0000000001: from=<a@example.test>, nrcpt=0: every recipient was deleted by a content stage (milter); not queued"},
 		{name: "discard", content: small, reply: "250 2.0.0 Ok: ",
 			do:  func(*cleanup.Message) cleanup.Verdict { return cleanup.Verdict{Action: cleanup.Discard} },
 			log: "0000000001: milter-discard: END-OF-MESSAGE from " + client + ": milter triggers DISCARD action" + tail},
