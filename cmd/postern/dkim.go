@@ -207,26 +207,9 @@ func writeNewKey(dir, path string, data []byte, uid, gid int) error {
 	return d.Sync()
 }
 
-// signingTables opens dkim_signing_maps.
-func signingTables(cfg *config.Config) ([]maps.Table, error) {
-	specs, err := cfg.List("dkim_signing_maps")
-	if err != nil {
-		return nil, err
-	}
-	var tables []maps.Table
-	for _, spec := range specs {
-		t, err := maps.Open(spec)
-		if err != nil {
-			return nil, fmt.Errorf("dkim_signing_maps: %w", err)
-		}
-		tables = append(tables, t)
-	}
-	return tables, nil
-}
-
 // existingEntry returns the value of domain's own entry, if any.
 func existingEntry(cfg *config.Config, domain string) string {
-	tables, err := signingTables(cfg)
+	tables, err := master.DKIMSigningTables(cfg)
 	if err != nil {
 		return ""
 	}
@@ -253,7 +236,7 @@ func runDKIMCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fatalf(stderr, "%v", err)
 	}
-	tables, err := signingTables(cfg)
+	tables, err := master.DKIMSigningTables(cfg)
 	if err != nil {
 		return fatalf(stderr, "%v", err)
 	}

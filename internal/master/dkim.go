@@ -24,13 +24,9 @@ func newSigner(cfg *config.Config) (cleanup.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var tables []maps.Table
-	for _, spec := range specs {
-		t, err := maps.Open(spec)
-		if err != nil {
-			return nil, fmt.Errorf("dkim_signing_maps: %w", err)
-		}
-		tables = append(tables, t)
+	tables, err := DKIMSigningTables(cfg)
+	if err != nil {
+		return nil, err
 	}
 	s, err := dkimsign.New(tables, keyDir)
 	if err != nil {
@@ -64,4 +60,22 @@ func setStageLogs(g *generation, log *slog.Logger) {
 			l.SetLog(log)
 		}
 	}
+}
+
+// DKIMSigningTables opens the tables of dkim_signing_maps (also for
+// postern dkim).
+func DKIMSigningTables(cfg *config.Config) ([]maps.Table, error) {
+	specs, err := cfg.List("dkim_signing_maps")
+	if err != nil {
+		return nil, err
+	}
+	var tables []maps.Table
+	for _, spec := range specs {
+		t, err := maps.Open(spec)
+		if err != nil {
+			return nil, fmt.Errorf("dkim_signing_maps: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	return tables, nil
 }
