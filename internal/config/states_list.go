@@ -147,16 +147,6 @@ var features = []*feature{
 			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
 	},
 	{
-		what: "client rate limits (anvil)",
-		risk: "clients would not be limited",
-		gates: []gate{
-			{"smtpd_client_connection_rate_limit", zero}, {"smtpd_client_message_rate_limit", zero},
-			{"smtpd_client_recipient_rate_limit", zero},
-			{"smtpd_client_new_tls_session_rate_limit", zero},
-		},
-		dependents: []string{"anvil_status_update_time"},
-	},
-	{
 		// Its parameters tune a service postern cannot run: postern
 		// check refuses a master.cf service that runs postscreen.
 		what:       "postscreen",
