@@ -3,7 +3,6 @@ package smtpd_test
 import (
 	"bufio"
 	"errors"
-	"github.com/postern-mta/postern/internal/anvil"
 	"io"
 	"net"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern-mta/postern/internal/anvil"
 	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 )
 
