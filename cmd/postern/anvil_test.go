@@ -88,12 +88,12 @@ func TestNewTLSSessionRateLimitE2E(t *testing.T) {
 	c.expect("220 ")
 	c.cmd("EHLO client.example", "250 ")
 	c.starttls()
-	c.expect("421 4.7.0 mx.example.test Error: too many new TLS sessions from 127.0.0.2")
+	c.expect("421 4.7.0 mx.example.test Error: too many new TLS sessions from unknown[127.0.0.2]")
 	waitLog(t, in, "warning: New TLS session rate limit exceeded: 2 from unknown[127.0.0.2] for service "+fmt.Sprint(in.port))
 	c = dialSMTPFrom(t, "127.0.0.2", addr)
 	c.expect("220 ")
 	c.cmd("EHLO client.example", "250 ")
-	c.cmd("STARTTLS", "454 4.7.0 Error: too many new TLS sessions from 127.0.0.2")
+	c.cmd("STARTTLS", "454 4.7.0 Error: too many new TLS sessions from unknown[127.0.0.2]")
 	waitLog(t, in, "warning: Refusing STARTTLS request from unknown[127.0.0.2] for service "+fmt.Sprint(in.port))
 }
 

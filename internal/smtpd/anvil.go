@@ -141,7 +141,22 @@ func (ss *session) startTLSRefused() bool {
 		return false
 	}
 	ss.logWarn("Refusing STARTTLS request from %s for service %s", ss.req.Client(), ss.info.Service)
-	ss.fail(fmt.Sprintf("454 4.7.0 Error: too many new TLS sessions from %s", ss.req.ClientAddr))
+	ss.fail(fmt.Sprintf("454 4.7.0 Error: too many new TLS sessions from %s", ss.req.Client()))
+	return true
+}
+
+// wrapperTLSRefused is startTLSRefused for smtpd_tls_wrappermode: a
+// client over the limit is disconnected before any handshake, with a
+// warning and no reply, as Postfix's smtpd does.
+func (ss *session) wrapperTLSRefused() bool {
+	limit := ss.cfg.Anvil.NewTLS
+	if !ss.anvilOn(limit) {
+		return false
+	}
+	if ss.srv.Anvil.Rate(ss.anvilClient(), anvil.NewTLS, time.Now(), ss.cfg.Anvil.Unit) <= limit {
+		return false
+	}
+	ss.logWarn("Refusing TLS service request from %s for service %s", ss.req.Client(), ss.info.Service)
 	return true
 }
 
@@ -157,6 +172,6 @@ func (ss *session) newTLSExceeded() bool {
 		return false
 	}
 	ss.logWarn("New TLS session rate limit exceeded: %d from %s for service %s", n, ss.req.Client(), ss.info.Service)
-	ss.reply(fmt.Sprintf("421 4.7.0 %s Error: too many new TLS sessions from %s", ss.cfg.Hostname, ss.req.ClientAddr))
+	ss.reply(fmt.Sprintf("421 4.7.0 %s Error: too many new TLS sessions from %s", ss.cfg.Hostname, ss.req.Client()))
 	return true
 }

@@ -94,7 +94,7 @@ func TestNewTLSSessionRateLimit(t *testing.T) {
 	c.reply()
 	c.cmd("EHLO client.example", "250")
 	c.startTLS(clientTLS())
-	if r := c.reply(); r != "421 4.7.0 mx.example.test Error: too many new TLS sessions from 127.0.0.1" {
+	if r := c.reply(); r != "421 4.7.0 mx.example.test Error: too many new TLS sessions from unknown[127.0.0.1]" {
 		t.Fatalf("second TLS session: %q", r)
 	}
 	waitLog(t, s, "New TLS session rate limit exceeded: 2 from unknown[127.0.0.1] for service smtp")
@@ -102,7 +102,7 @@ func TestNewTLSSessionRateLimit(t *testing.T) {
 	c = dialTLSTest(t, s.Addr)
 	c.reply()
 	c.cmd("EHLO client.example", "250")
-	c.cmd("STARTTLS", "454 4.7.0 Error: too many new TLS sessions from 127.0.0.1")
+	c.cmd("STARTTLS", "454 4.7.0 Error: too many new TLS sessions from unknown[127.0.0.1]")
 	c.cmd("NOOP", "250 ")
 	waitLog(t, s, "Refusing STARTTLS request from unknown[127.0.0.1] for service smtp")
 
@@ -133,4 +133,24 @@ func TestNewTLSSessionResumed(t *testing.T) {
 		}
 		c.cmd("QUIT", "221 ")
 	}
+}
+
+// In wrapper mode (port 465) the second new TLS session gets the 421
+// over TLS in place of the greeting, and a client already over the
+// limit is disconnected before any handshake, as Postfix does.
+func TestNewTLSSessionWrapperMode(t *testing.T) {
+	s := smtptest.NewServer(t, "mynetworks = 192.0.2.0/24\nsmtpd_tls_wrappermode = yes\nsmtpd_client_new_tls_session_rate_limit = 1\n"+smtptest.TLSConf(t, t.TempDir()), nil)
+	c := dialWrapped(t, s.Addr, clientTLS())
+	if r := c.reply(); !strings.HasPrefix(r, "220 ") {
+		t.Fatalf("first session: %q", r)
+	}
+	c = dialWrapped(t, s.Addr, clientTLS())
+	if r := c.reply(); r != "421 4.7.0 mx.example.test Error: too many new TLS sessions from unknown[127.0.0.1]" {
+		t.Fatalf("second session: %q", r)
+	}
+	p := dialTLSTest(t, s.Addr)
+	if err := tls.Client(p.c, clientTLS()).Handshake(); err == nil {
+		t.Fatal("third session: handshake completed")
+	}
+	waitLog(t, s, "Refusing TLS service request from unknown[127.0.0.1] for service smtp")
 }

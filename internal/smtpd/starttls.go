@@ -311,7 +311,7 @@ func (ss *session) wrapperTLS(ctx context.Context) bool {
 		ss.logWarn("Wrapper-mode request dropped from %s for service %s. TLS context initialization failed. For details see earlier warnings in your logs.", ss.req.Client(), ss.info.Service)
 		return false
 	}
-	if !ss.startTLS(ctx) || ss.newTLSExceeded() {
+	if ss.wrapperTLSRefused() || !ss.startTLS(ctx) || ss.newTLSExceeded() {
 		return false
 	}
 	if ss.cfg.ReqCCert && !ss.trustedCert() {
