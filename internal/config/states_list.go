@@ -61,7 +61,6 @@ var notSecurity = []string{
 
 var (
 	no   = []string{"no"}
-	zero = []string{"0"}
 	none = []string{""}
 )
 
