@@ -123,3 +123,27 @@ func TestAnvilStatisticsE2E(t *testing.T) {
 		}
 	}
 }
+
+// smtpd_client_auth_rate_limit through the daemon, in the window it now
+// shares with the other rates: the second AUTH of a client within the
+// minute, in a new session, gets Postfix's 450.
+func TestAuthRateLimitE2E(t *testing.T) {
+	in := newInstance(t, "mynetworks = 127.0.0.1/32\nsmtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\n"+
+		"smtpd_sasl_path = users\nsmtpd_tls_auth_only = no\nsmtpd_client_auth_rate_limit = 1")
+	if _, e, code := runPasswdBin(t, "s3cret-pw\n", "-c", in.dir, "alice@example.test"); code != 0 {
+		t.Fatalf("postern passwd: exit %d %s", code, e)
+	}
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	const auth = "AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQtcHc=" // \0alice@example.test\0s3cret-pw
+	c := dialSMTPFrom(t, "127.0.0.2", addr)
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd(auth, "235 ")
+	c.cmd("QUIT", "221 ")
+	c = dialSMTPFrom(t, "127.0.0.2", addr)
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd(auth, "450 4.7.1 Error: too many AUTH commands from 127.0.0.2")
+	waitLog(t, in, "warning: AUTH command rate limit exceeded: 2 from unknown[127.0.0.2] for service "+fmt.Sprint(in.port))
+}
