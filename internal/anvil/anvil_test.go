@@ -5,64 +5,94 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func cl(service, addr string) Client {
+	return NewClient(service, netip.MustParseAddr(addr), 64)
+}
+
 func TestCounts(t *testing.T) {
-	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
-	mapped := netip.MustParseAddr("::ffff:192.0.2.1")
 	steps := []struct {
-		op      string // "c" connect, "d" disconnect
-		service string
-		addr    netip.Addr
-		want    int // Connect's result, or the count after Disconnect
+		op     string // "c" connect, "d" disconnect
+		client Client
+		want   int // Connect's count, or the count after Disconnect
 	}{
-		{"c", "smtp", a, 1},
-		{"c", "smtp", a, 2},
-		{"c", "smtp", mapped, 3}, // an IPv4-mapped address is the same client
-		{"c", "submission", a, 1},
-		{"c", "smtp", b, 1},
-		{"d", "smtp", a, 2},
-		{"d", "smtp", mapped, 1},
-		{"d", "smtp", a, 0},
-		{"d", "smtp", b, 0},
-		{"d", "submission", a, 0},
+		{"c", cl("smtp", "192.0.2.1"), 1},
+		{"c", cl("smtp", "192.0.2.1"), 2},
+		{"c", cl("smtp", "::ffff:192.0.2.1"), 3}, // an IPv4-mapped address is the same client
+		{"c", cl("submission", "192.0.2.1"), 1},
+		{"c", cl("smtp", "2001:db8::1"), 1},
+		{"c", cl("smtp", "2001:db8::2:1"), 2}, // the same /64
+		{"c", cl("smtp", "2001:db8:0:1::1"), 1},
+		{"d", cl("smtp", "192.0.2.1"), 2},
+		{"d", cl("smtp", "::ffff:192.0.2.1"), 1},
+		{"d", cl("smtp", "192.0.2.1"), 0},
+		{"d", cl("smtp", "2001:db8::1"), 1},
+		{"d", cl("smtp", "2001:db8::ffff:1"), 0},
+		{"d", cl("smtp", "2001:db8:0:1::1"), 0},
+		{"d", cl("submission", "192.0.2.1"), 0},
 	}
 	c := New()
 	for i, s := range steps {
 		var got int
 		if s.op == "c" {
-			got = c.Connect(s.service, s.addr)
+			got, _ = c.Connect(s.client, t0, time.Minute)
 		} else {
-			c.Disconnect(s.service, s.addr)
-			got = c.Count(s.service, s.addr)
+			c.Disconnect(s.client)
+			got = c.Count(s.client)
 		}
 		if got != s.want {
-			t.Fatalf("step %d (%s %s %s): %d, want %d", i, s.op, s.service, s.addr, got, s.want)
+			t.Fatalf("step %d (%s %s): %d, want %d", i, s.op, s.client, got, s.want)
 		}
 	}
-	if n := c.Clients(); n != 0 {
-		t.Errorf("%d clients left after every disconnect", n)
+	// Disconnected clients are swept once their window ended.
+	c.Connect(cl("smtp", "198.51.100.1"), t0.Add(2*time.Minute), time.Minute)
+	if n := c.Clients(); n != 1 {
+		t.Errorf("%d clients left after every disconnect, want 1", n)
+	}
+}
+
+// TestNewClient: IPv6 addresses are grouped by anvil_ipv6_prefix_length;
+// IPv4 and 128 bits are single addresses.
+func TestNewClient(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		bits int
+		want string
+	}{
+		{"192.0.2.1", 64, "smtp:192.0.2.1"},
+		{"::ffff:192.0.2.1", 64, "smtp:192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", 64, "smtp:2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", 48, "smtp:2001:db8:1::/48"},
+		{"2001:db8:1:2:3:4:5:6", 128, "smtp:2001:db8:1:2:3:4:5:6"},
+	} {
+		if got := NewClient("smtp", netip.MustParseAddr(c.addr), c.bits).String(); got != c.want {
+			t.Errorf("NewClient(%s, %d) = %s, want %s", c.addr, c.bits, got, c.want)
+		}
 	}
 }
 
 // Concurrent connects and disconnects balance out.
 func TestConcurrent(t *testing.T) {
 	c := New()
-	addr := netip.MustParseAddr("198.51.100.7")
+	client := cl("smtp", "198.51.100.7")
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 1000; i++ {
-				c.Connect("smtp", addr)
-				c.Disconnect("smtp", addr)
+				c.Connect(client, t0, time.Minute)
+				c.Disconnect(client)
 			}
 		}()
 	}
 	wg.Wait()
-	if n := c.Count("smtp", addr); n != 0 || c.Clients() != 0 {
-		t.Errorf("count %d, clients %d after balanced use", n, c.Clients())
+	if n := c.Count(client); n != 0 {
+		t.Errorf("count %d after balanced use", n)
 	}
 }
 
@@ -70,13 +100,14 @@ func TestConcurrent(t *testing.T) {
 // one Disconnect, with 1,000 other clients connected.
 func BenchmarkConnectDisconnect(b *testing.B) {
 	c := New()
+	now := time.Now()
 	for i := 0; i < 1000; i++ {
-		c.Connect("smtp", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}))
+		c.Connect(NewClient("smtp", netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 64), now, time.Minute)
 	}
-	addr := netip.MustParseAddr("192.0.2.1")
+	client := cl("smtp", "192.0.2.1")
 	for b.Loop() {
-		c.Connect("smtp", addr)
-		c.Disconnect("smtp", addr)
+		c.Connect(client, now, time.Minute)
+		c.Disconnect(client)
 	}
 }
 
@@ -85,12 +116,13 @@ func BenchmarkConnectDisconnect(b *testing.B) {
 func BenchmarkConnectDisconnectParallel(b *testing.B) {
 	c := New()
 	var next atomic.Int32
+	now := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		n := next.Add(1)
-		addr := netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)})
+		client := NewClient("smtp", netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)}), 64)
 		for pb.Next() {
-			c.Connect("smtp", addr)
-			c.Disconnect("smtp", addr)
+			c.Connect(client, now, time.Minute)
+			c.Disconnect(client)
 		}
 	})
 }

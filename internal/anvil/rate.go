@@ -1,58 +1,79 @@
 package anvil
 
-import (
-	"net/netip"
-	"time"
+import "time"
+
+// Event is a kind of client event whose rate is counted.
+type Event int
+
+// The events, with Postfix's anvil request names in mind: connect,
+// mail, rcpt, newtls, auth.
+const (
+	Conn Event = iota
+	Mail
+	Rcpt
+	NewTLS
+	Auth
+	numEvents
 )
 
-// rates are the per-client event rates of Postfix's anvil: each client
-// (service and address) has a window that starts at its first event and
-// lasts anvil_rate_time_unit; the first event after the window ends
-// starts a new one at zero. Only AUTH commands are counted so far
-// (smtpd_client_auth_rate_limit).
-type rates struct {
-	windows   map[key]*window
-	lastSweep time.Time
-}
-
-type window struct {
-	start time.Time
-	auth  int
-}
-
-// Auth counts an AUTH command of addr to service at now and returns the
-// number of AUTH commands in the client's current window of length unit,
-// this one included (Postfix's anvil_clnt_auth).
-func (c *Counter) Auth(service string, addr netip.Addr, now time.Time, unit time.Duration) int {
-	k := key{service, addr.Unmap()}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := &c.rates
-	if r.windows == nil {
-		r.windows = map[key]*window{}
-	}
-	// Forget the windows that ended, at most once per unit: the map
-	// holds only the clients of the last unit or two.
-	if now.Sub(r.lastSweep) > unit {
-		for k, w := range r.windows {
-			if now.Sub(w.start) > unit {
-				delete(r.windows, k)
+// lookup returns cl's state, made if new; it sweeps, at most once per
+// unit, the clients with no session whose window has ended, so the map
+// holds only the clients of the last unit or two and those connected.
+// c.mu is held.
+func (c *Counter) lookup(cl Client, now time.Time, unit time.Duration) *remote {
+	if now.Sub(c.lastSweep) > unit {
+		for k, r := range c.remotes {
+			if r.count == 0 && now.Sub(r.start) > unit {
+				delete(c.remotes, k)
 			}
 		}
-		r.lastSweep = now
+		c.lastSweep = now
 	}
-	w := r.windows[k]
-	if w == nil || now.Sub(w.start) > unit {
-		w = &window{start: now}
-		r.windows[k] = w
+	r := c.remotes[cl]
+	if r == nil {
+		r = &remote{start: now}
+		c.remotes[cl] = r
+		c.peaks.cache(len(c.remotes), now)
 	}
-	w.auth++
-	return w.auth
+	return r
 }
 
-// RateClients returns how many clients have a rate window open.
-func (c *Counter) RateClients() int {
+// incr counts one event in r's window, starting a new window first if
+// the current one ended (Postfix's ANVIL_REMOTE_INCR_RATE: every rate
+// of the client restarts at zero).
+func (r *remote) incr(e Event, now time.Time, unit time.Duration) int {
+	r.expire(now, unit)
+	r.rate[e]++
+	return r.rate[e]
+}
+
+func (r *remote) expire(now time.Time, unit time.Duration) {
+	if now.Sub(r.start) > unit {
+		r.rate = [numEvents]int{}
+		r.start = now
+	}
+}
+
+// Event counts one event e of cl at now and returns the number of such
+// events in cl's current window of length unit, this one included
+// (Postfix's anvil_clnt_mail, _rcpt, _newtls and _auth).
+func (c *Counter) Event(cl Client, e Event, now time.Time, unit time.Duration) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.rates.windows)
+	n := c.lookup(cl, now, unit).incr(e, now, unit)
+	c.peaks.update(e, n, cl, now)
+	return n
+}
+
+// Rate returns the number of events e of cl in its current window,
+// counting nothing (Postfix's anvil_clnt_newtls_stat).
+func (c *Counter) Rate(cl Client, e Event, now time.Time, unit time.Duration) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.remotes[cl]
+	if r == nil {
+		return 0
+	}
+	r.expire(now, unit)
+	return r.rate[e]
 }

@@ -5,9 +5,6 @@ import "github.com/postern-mta/postern/internal/sasl"
 // authParams are SMTP AUTH in the session (internal/smtpd) and the
 // restrictions on authenticated senders (internal/policy).
 var authParams = []Param{
-	// anvil_rate_time_unit: the window of smtpd_client_auth_rate_limit,
-	// the only rate postern's anvil counts so far.
-	{Name: "anvil_rate_time_unit", Default: "60s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "broken_sasl_auth_clients", Default: "no", Kind: Bool},
 	{Name: "smtpd_client_auth_rate_limit", Default: "0", Kind: Int, Min: 0, HasMin: true},
 	{Name: "smtpd_sasl_auth_enable", Default: "no", Kind: Bool},

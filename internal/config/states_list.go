@@ -61,7 +61,6 @@ var notSecurity = []string{
 
 var (
 	no   = []string{"no"}
-	zero = []string{"0"}
 	none = []string{""}
 )
 
@@ -145,16 +144,6 @@ var features = []*feature{
 		},
 		dependents: []string{"body_checks_size_limit", "smtpd_proxy_ehlo", "smtpd_proxy_options",
 			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
-	},
-	{
-		what: "client rate limits (anvil)",
-		risk: "clients would not be limited",
-		gates: []gate{
-			{"smtpd_client_connection_rate_limit", zero}, {"smtpd_client_message_rate_limit", zero},
-			{"smtpd_client_recipient_rate_limit", zero},
-			{"smtpd_client_new_tls_session_rate_limit", zero},
-		},
-		dependents: []string{"anvil_status_update_time"},
 	},
 	{
 		// Its parameters tune a service postern cannot run: postern

@@ -113,8 +113,7 @@ func TestStateOf(t *testing.T) {
 		{"smtpd_use_tls", "yes", StateImplemented, true},
 		{"smtpd_tls_wrappermode", "yes", StateImplemented, true},
 		{"relay_clientcerts", "hash:/etc/postfix/relay_clientcerts", StateImplemented, true},
-		{"smtpd_client_new_tls_session_rate_limit", "10", StateRefused, false},
-		{"smtpd_client_new_tls_session_rate_limit", "0", StateRefused, true},
+		{"smtpd_client_new_tls_session_rate_limit", "10", StateImplemented, true},
 		{"smtpd_tls_mandatory_ciphers", "null", StateImplemented, true},
 		{"smtpd_tls_protocols", ">=TLSv1.3", StateImplemented, true},
 		{"smtpd_tls_req_ccert", "yes", StateImplemented, true},
@@ -147,8 +146,10 @@ func TestStateOf(t *testing.T) {
 		{"milter_header_checks", "regexp:/etc/postfix/milter_header_checks", StateRefused, false},
 		{"milter_macro_defaults", "auth_type=TLS", StateImplemented, true},
 		{"header_checks", "regexp:/etc/postfix/header_checks", StateRefused, false},
-		{"smtpd_client_message_rate_limit", "100", StateRefused, false},
-		{"smtpd_client_message_rate_limit", "0", StateRefused, true},
+		{"smtpd_client_message_rate_limit", "100", StateImplemented, true},
+		{"anvil_status_update_time", "60s", StateImplemented, true},
+		{"anvil_ipv6_prefix_length", "56", StateImplemented, true},
+		{"in_flow_delay", "1s", StateRefused, false},
 		{"smtp_tls_CApath", "/etc/ssl/certs", StateRefused, true},
 		{"smtp_tls_policy_maps", "hash:/etc/postfix/tls_policy", StateRefused, false},
 		{"smtp_tls_mandatory_protocols", "!SSLv2,!SSLv3", StateRefused, true},
@@ -198,7 +199,7 @@ func TestStateOf(t *testing.T) {
 			t.Errorf("Harmless(%s = %q) = %v, want %v", tc.name, tc.value, got, tc.harmless)
 		}
 	}
-	if got := StateOf("smtpd_client_message_rate_limit").Problem("smtpd_client_message_rate_limit"); got != "postern does not implement client rate limits (anvil) yet: remove the setting or set it to 0; clients would not be limited" {
+	if got := StateOf("mailbox_command").Problem("mailbox_command"); got != "postern does not implement mailbox_command (delivery through procmail or another command) yet: remove the setting; mail would be written to the mailbox without it" {
 		t.Errorf("problem: %s", got)
 	}
 }

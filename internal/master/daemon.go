@@ -26,8 +26,10 @@
 // deliveries at their agent's most (the queue file, plus
 // smtp.FDsPerDelivery or local.FDsPerDelivery), the smtp client's idle
 // connection cache (capped at min(smtp.DefaultCacheMaxIdle, D)), and
-// fixed needs (logs, tables, queue scans, pickup). Per-client counts (smtpd_client_connection_count_limit) are
-// internal/anvil's, kept by the daemon across reloads.
+// fixed needs (logs, tables, queue scans, pickup). Per-client counts and
+// rates (smtpd_client_*_limit) are internal/anvil's, kept by the daemon
+// across reloads; their peaks are logged every anvil_status_update_time
+// (anvilstats.go).
 package master
 
 import (
@@ -200,6 +202,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.serveSocket(s.Key())
 	}
 	go d.serveControl(ctl)
+	go d.anvilStatus()
 	d.Log.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", config.Version, d.Dir))
 	d.Log.Info(d.fdInfo)
 	g.logServices(d.Log)
@@ -465,6 +468,7 @@ func (d *Daemon) Stop(timeout time.Duration) {
 		d.qmgrStop() // deliveries under way are deferred, never lost
 		<-d.qmgrDone
 		closeAgents(d.qmgr.Reconfigure(qmgr.Config{}))
+		d.anvilReport()
 		d.Log.Info("terminating")
 		close(d.done)
 	})

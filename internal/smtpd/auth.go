@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/postern-mta/postern/internal/anvil"
 	"net/netip"
 	"os"
 	"strings"
@@ -147,22 +148,12 @@ func (ss *session) cmdAuth(ctx context.Context, arg string) {
 // authRateExceeded applies smtpd_client_auth_rate_limit, as Postfix's
 // AUTH wrapper does before anything else: every AUTH command counts.
 func (ss *session) authRateExceeded() bool {
-	limit, addr := ss.cfg.Auth.RateLimit, ss.req.ClientAddr
-	rater, ok := ss.srv.Anvil.(interface {
-		Auth(service string, addr netip.Addr, now time.Time, unit time.Duration) int
-	})
-	if limit <= 0 || !ok || ss.srv.StandAlone || !addr.IsValid() {
-		return false
-	}
-	if ss.srv.EventLimitExempt != nil && ss.srv.EventLimitExempt(addr, ss.req.ClientName) {
-		return false
-	}
-	n := rater.Auth(ss.info.Service, addr, time.Now(), ss.cfg.Auth.RateUnit)
-	if n <= limit {
+	n, over := ss.anvilEvent(anvil.Auth, ss.cfg.Auth.RateLimit)
+	if !over {
 		return false
 	}
 	ss.logWarn("AUTH command rate limit exceeded: %d from %s for service %s", n, ss.req.Client(), ss.info.Service)
-	ss.fail(fmt.Sprintf("450 4.7.1 Error: too many AUTH commands from %s", addr))
+	ss.fail(fmt.Sprintf("450 4.7.1 Error: too many AUTH commands from %s", ss.req.ClientAddr))
 	return true
 }
 

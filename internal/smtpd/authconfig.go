@@ -1,8 +1,6 @@
 package smtpd
 
 import (
-	"time"
-
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/sasl"
 )
@@ -27,10 +25,9 @@ type AuthConfig struct {
 	Broken bool
 	// ResponseLimit: smtpd_sasl_response_limit, bytes per response.
 	ResponseLimit int
-	// RateLimit and RateUnit: smtpd_client_auth_rate_limit AUTH
-	// commands per anvil_rate_time_unit and client (0: no limit).
+	// RateLimit: smtpd_client_auth_rate_limit AUTH commands per
+	// anvil_rate_time_unit (AnvilConfig.Unit) and client (0: no limit).
 	RateLimit int
-	RateUnit  time.Duration
 }
 
 func readAuthConfig(cfg *config.Config) (AuthConfig, error) {
@@ -72,9 +69,6 @@ func readAuthConfig(cfg *config.Config) (AuthConfig, error) {
 		if l, err = cfg.List("smtpd_sasl_mechanism_filter"); err == nil {
 			a.Mechs, err = sasl.ParseMechFilter(l)
 		}
-	}
-	if err == nil {
-		a.RateUnit, err = cfg.Duration("anvil_rate_time_unit")
 	}
 	return a, err
 }

@@ -107,6 +107,9 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 		ss.fail("501 5.5.4 Syntax: MAIL FROM:<address>")
 		return
 	}
+	if ss.mailRateExceeded() {
+		return
+	}
 	path, params, err := address.Options{}.Parse(rest, ss.cfg.SMTPUTF8)
 	if err == nil && !path.Null {
 		// As for RCPT: an address that resolves to no valid domain
@@ -210,6 +213,9 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	rest, ok := cutPrefixFold(arg, "TO:")
 	if !ok {
 		ss.fail("501 5.5.4 Syntax: RCPT TO:<address>")
+		return
+	}
+	if ss.rcptRateExceeded() {
 		return
 	}
 	opt := address.Options{Rcpt: true, AllowMinUser: ss.cfg.AllowMinUser}

@@ -23,8 +23,8 @@ type Config struct {
 	SoftErrorLimit     int
 	// JunkLimit: smtpd_junk_command_limit.
 	JunkLimit int
-	// ConnCountLimit: smtpd_client_connection_count_limit (0: none).
-	ConnCountLimit int
+	// Anvil: the per-client count and rate limits (anvil.go).
+	Anvil AnvilConfig
 	// PerRequestDeadline and MinDataRate: smtpd_per_request_deadline and
 	// smtpd_min_data_rate (bytes per second), see connReader.
 	PerRequestDeadline bool
@@ -130,7 +130,6 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	getInt("smtpd_hard_error_limit", &c.HardErrorLimit)
 	getInt("smtpd_soft_error_limit", &c.SoftErrorLimit)
 	getInt("smtpd_junk_command_limit", &c.JunkLimit)
-	getInt("smtpd_client_connection_count_limit", &c.ConnCountLimit)
 	var rate int
 	getInt("smtpd_min_data_rate", &rate)
 	c.MinDataRate = int64(rate)
@@ -164,6 +163,9 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	}
 	if err == nil {
 		c.Auth, err = readAuthConfig(cfg)
+	}
+	if err == nil {
+		c.Anvil, err = readAnvilConfig(cfg)
 	}
 	return c, err
 }

@@ -17,8 +17,9 @@
 // answered and logged as Postfix's smtpd does (milter-reject: RCPT
 // from …), and at end of data they run as the milter content stage.
 //
-// Limits within a session are Postfix's: smtpd_client_connection_count_limit
-// through a ConnCounter (internal/anvil) before the greeting, the error
+// Limits within a session are Postfix's: the per-client count and rates
+// of internal/anvil (anvil.go: connections before the greeting, MAIL,
+// RCPT, new TLS sessions and AUTH), the error
 // counter with smtpd_soft/hard_error_limit and smtpd_junk_command_limit,
 // and read deadlines per command and, for content, smtpd_min_data_rate
 // (deadline.go). The master picks Server.Stress, the configuration read

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/postern-mta/postern/internal/anvil"
 	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
@@ -33,9 +34,9 @@ type Server struct {
 	// BareNewlineExempt reports clients excluded from
 	// smtpd_forbid_bare_newline (default: $mynetworks).
 	BareNewlineExempt func(addr netip.Addr) bool
-	// Anvil counts each client's concurrent sessions for
-	// smtpd_client_connection_count_limit; nil counts nothing.
-	Anvil ConnCounter
+	// Anvil counts each client's sessions and event rates for the
+	// per-client limits (anvil.go); nil counts nothing.
+	Anvil *anvil.Counter
 	// EventLimitExempt reports clients excluded from the per-client
 	// limits (smtpd_client_event_limit_exceptions); nil exempts nobody.
 	EventLimitExempt func(addr netip.Addr, name string) bool
@@ -74,14 +75,6 @@ func (s *Server) newID() string {
 		return s.NewID()
 	}
 	return queue.NewID()
-}
-
-// ConnCounter counts a client's concurrent sessions per service
-// (internal/anvil): Connect returns the count with this session, and
-// every Connect is followed by one Disconnect.
-type ConnCounter interface {
-	Connect(service string, addr netip.Addr) int
-	Disconnect(service string, addr netip.Addr)
 }
 
 // Conn is what the master knows about a connection it hands over.

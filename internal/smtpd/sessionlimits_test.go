@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern-mta/postern/internal/anvil"
 	"github.com/postern-mta/postern/internal/smtpd/smtptest"
 )
 
@@ -76,10 +77,10 @@ func TestConnectionCountLimit(t *testing.T) {
 			t.Fatalf("exempt session %d: %q", i+1, greeting)
 		}
 	}
-	if n := s.Anvil.Count("smtp", netip.MustParseAddr("127.0.0.1")); n != 0 {
+	if n := s.Anvil.Count(anvil.NewClient("smtp", netip.MustParseAddr("127.0.0.1"), 64)); n != 0 {
 		t.Errorf("exempt client counted: %d", n)
 	}
-	if n := s.Anvil.Count("smtp", netip.MustParseAddr("127.0.0.2")); n != 5 {
+	if n := s.Anvil.Count(anvil.NewClient("smtp", netip.MustParseAddr("127.0.0.2"), 64)); n != 5 {
 		t.Errorf("127.0.0.2 has %d sessions counted, want 5", n)
 	}
 }
@@ -136,7 +137,7 @@ func TestConnectionCountReleased(t *testing.T) {
 			cl.t = t
 			tc.end(cl)
 			cl.waitClosed()
-			if n := s.Anvil.Count("smtp", netip.MustParseAddr("127.0.0.2")); n != 0 {
+			if n := s.Anvil.Count(anvil.NewClient("smtp", netip.MustParseAddr("127.0.0.2"), 64)); n != 0 {
 				t.Errorf("count %d after the session ended", n)
 			}
 		})

@@ -31,6 +31,7 @@ func (ss *session) cmdStartTLS(ctx context.Context, arg string) {
 		ss.fail("502 5.5.1 Error: command not implemented")
 	case ss.srv.TLS == nil:
 		ss.fail("454 4.7.0 TLS not available due to local problem")
+	case ss.startTLSRefused():
 	default:
 		ss.reply("220 2.0.0 Ready to start TLS")
 		ss.w.Flush()
@@ -40,6 +41,10 @@ func (ss *session) cmdStartTLS(ctx context.Context, arg string) {
 		ss.auth, ss.req.SASLUser = nil, ""
 		if !ss.startTLS(ctx) {
 			ss.lastCode = '5' // counted as failed: "starttls=0/1", as Postfix
+			ss.quit = true
+			return
+		}
+		if ss.newTLSExceeded() {
 			ss.quit = true
 			return
 		}
@@ -306,7 +311,7 @@ func (ss *session) wrapperTLS(ctx context.Context) bool {
 		ss.logWarn("Wrapper-mode request dropped from %s for service %s. TLS context initialization failed. For details see earlier warnings in your logs.", ss.req.Client(), ss.info.Service)
 		return false
 	}
-	if !ss.startTLS(ctx) {
+	if ss.wrapperTLSRefused() || !ss.startTLS(ctx) || ss.newTLSExceeded() {
 		return false
 	}
 	if ss.cfg.ReqCCert && !ss.trustedCert() {
