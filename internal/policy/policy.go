@@ -45,6 +45,11 @@ type Request struct {
 	// is the client's certificate, nil when it presented none.
 	TLS   bool
 	CCert *ClientCert
+	// Session, when set, answers the policy service attributes only the
+	// SMTP session knows (protocol_state, queue_id, size, server_port,
+	// encryption_cipher, ...: see policysvc.go); ok false leaves the
+	// attribute to its default.
+	Session func(name string) (value string, ok bool)
 }
 
 // ClientCert is what the client certificate restrictions look at.
@@ -137,6 +142,9 @@ type Policy struct {
 
 	mu     sync.Mutex
 	tables map[string]Table
+
+	// svc: check_policy_service's settings and client pools (policysvc.go).
+	svc policyServices
 }
 
 // New builds a policy from the configuration. open opens lookup tables.
@@ -215,6 +223,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 		return nil, err
 	}
 	if err = p.readAuth(cfg); err != nil {
+		return nil, err
+	}
+	if err = p.svc.read(cfg); err != nil {
 		return nil, err
 	}
 	return p, nil

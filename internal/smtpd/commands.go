@@ -138,7 +138,7 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 	for _, p := range params {
 		switch p.Keyword {
 		case "SIZE":
-			size = p.Size
+			size, tx.size = p.Size, p.Size
 			if ss.cfg.MessageSizeLimit > 0 && p.Size > ss.cfg.MessageSizeLimit {
 				ss.fail("552 5.3.4 Message size exceeds fixed limit")
 				return
