@@ -78,15 +78,19 @@ func (s *policyServices) read(cfg *config.Config) error {
 func parseService(arg string, def serviceSettings) (endpoint string, set serviceSettings, err error) {
 	set = def
 	arg = strings.TrimSpace(arg)
-	if !strings.HasPrefix(arg, "{") {
+	// The list parser strips the outer braces: a block is an argument
+	// with a separator, which an endpoint never has.
+	if strings.HasPrefix(arg, "{") {
+		if !strings.HasSuffix(arg, "}") {
+			return "", set, fmt.Errorf("check_policy_service %s: missing '}'", arg)
+		}
+		arg = arg[1 : len(arg)-1]
+	} else if !strings.ContainsAny(arg, ", \t\r\n") {
 		return arg, set, nil
 	}
-	if !strings.HasSuffix(arg, "}") {
-		return "", set, fmt.Errorf("check_policy_service %s: missing '}'", arg)
-	}
-	fields := config.Fields(arg[1 : len(arg)-1])
+	fields := config.Fields(arg)
 	if len(fields) == 0 {
-		return "", set, fmt.Errorf("check_policy_service %s: no service endpoint", arg)
+		return "", set, fmt.Errorf("check_policy_service { %s }: no service endpoint", arg)
 	}
 	endpoint = fields[0]
 	for _, f := range fields[1:] {
@@ -96,6 +100,9 @@ func parseService(arg string, def serviceSettings) (endpoint string, set service
 		}
 		name, value, ok := strings.Cut(f, "=")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if strings.HasPrefix(value, "{") && strings.HasSuffix(value, "}") {
+			value = strings.TrimSpace(value[1 : len(value)-1])
+		}
 		if !ok {
 			return "", set, fmt.Errorf("check_policy_service %s: %q: expected name=value", endpoint, f)
 		}

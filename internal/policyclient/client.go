@@ -283,7 +283,7 @@ func Encode(attrs []Attr) []byte {
 // without "=" or over the length limits is an error.
 func Read(r *bufio.Reader) (map[string]string, error) {
 	ans := map[string]string{}
-	for {
+	for n := 0; ; n++ {
 		line, err := readLine(r)
 		if err != nil {
 			return nil, err
@@ -295,7 +295,7 @@ func Read(r *bufio.Reader) (map[string]string, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("malformed answer line %q", trunc(line))
 		}
-		if len(ans) >= maxAttrs {
+		if n >= maxAttrs {
 			return nil, fmt.Errorf("answer has more than %d attributes", maxAttrs)
 		}
 		if _, dup := ans[name]; !dup {
