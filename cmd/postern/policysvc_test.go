@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/postern-mta/postern/internal/dnstest"
+)
+
+// startPostgrey runs Debian's postgrey on a loopback port with a private
+// database and a one-second greylisting delay; it returns the address
+// once postgrey accepts connections (its "Binding to TCP port" line).
+func startPostgrey(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/sbin/postgrey"); err != nil {
+		t.Skip("postgrey is not installed (scripts/install-test-deps)")
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		t.Skip(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command("/usr/sbin/postgrey", "--inet="+addr, "--dbdir="+t.TempDir(), "--delay=1",
+		"--user="+u.Username, "--group="+g.Name, "--pidfile="+filepath.Join(t.TempDir(), "pid"))
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ready := make(chan struct{})
+	var mu sync.Mutex
+	var log strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.Contains(sc.Text(), "Setting gid") || strings.Contains(sc.Text(), "Setting uid") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("postgrey did not start:\n%s", log.String())
+	}
+	return addr
+}
+
+// check_policy_service with the real postgrey: the first attempt is
+// greylisted at RCPT with postgrey's DEFER_IF_PERMIT text (450), a retry
+// after the delay passes and the message is delivered.
+func TestPolicyServicePostgrey(t *testing.T) {
+	pg := startPostgrey(t)
+	in, maildir := mailInstance(t, "smtpd_recipient_restrictions = check_policy_service inet:"+pg+"\n")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	body := []byte("Subject: greylisted\r\n\r\nHello.\r\n")
+	out := sendSMTP(addr, "bob@client.example", rcpt, body)
+	want := "450 4.2.0 <" + rcpt + ">: Recipient address rejected: Greylisted, see http://postgrey"
+	if out.Queued || out.Stage != "RCPT" || !strings.HasPrefix(out.Reply, want) {
+		t.Fatalf("first attempt: %+v, want %q at RCPT\n%s", out, want, in.maillog(t))
+	}
+	// Retry on each 450 until postgrey's delay has passed.
+	deadline := time.Now().Add(60 * time.Second)
+	tries := 1
+	for !out.Queued {
+		if time.Now().After(deadline) || out.Stage != "RCPT" || !strings.HasPrefix(out.Reply, "450 ") {
+			t.Fatalf("after %d attempts: %+v\n%s", tries, out, in.maillog(t))
+		}
+		time.Sleep(200 * time.Millisecond) // pace the retries, as a client's queue would
+		out = sendSMTP(addr, "bob@client.example", rcpt, body)
+		tries++
+	}
+	waitFiles(t, filepath.Join(maildir, "new"), 1)
+	if log := in.maillog(t); !strings.Contains(log, "NOQUEUE: reject: RCPT from localhost[127.0.0.1]: "+want) {
+		t.Errorf("no greylisting reject line in the maillog:\n%s", log)
+	}
+}
+
+// startPolicydSPF serves Debian's postfix-policyd-spf-python on a
+// loopback port: it speaks the protocol on stdin/stdout, one process per
+// connection as Postfix's spawn(8) runs it. Its DNS resolver is pointed
+// at the test DNS server (dnspython's default resolver, set before
+// policyd-spf's main runs), and loopback is not skipped.
+func startPolicydSPF(t *testing.T, dns *dnstest.Server) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/policyd-spf"); err != nil {
+		t.Skip("policyd-spf is not installed (scripts/install-test-deps: postfix-policyd-spf-python)")
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "import spf_engine.policyd_spf, dns.resolver").Run(); err != nil {
+		t.Skip("policyd-spf's Python modules (spf_engine, dnspython) are not importable")
+	}
+	host, port, _ := net.SplitHostPort(dns.Addr())
+	conf := filepath.Join(t.TempDir(), "policyd-spf.conf")
+	os.WriteFile(conf, []byte("debugLevel = 1\nTestOnly = 1\nHELO_reject = Fail\nMail_From_reject = Fail\n"+
+		"PermError_reject = False\nTempError_Defer = False\nskip_addresses = 192.0.2.0/32\n"), 0o644)
+	const wrapper = `import sys, dns.resolver
+r = dns.resolver.Resolver(configure=False)
+r.nameservers = [sys.argv[1]]
+r.port = int(sys.argv[2])
+dns.resolver.default_resolver = r
+sys.argv = ['policyd-spf', sys.argv[3]]
+from spf_engine.policyd_spf import main
+main()
+`
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			cmd := exec.Command("/usr/bin/python3", "-c", wrapper, host, port, conf)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = c, c, io.Discard
+			if err := cmd.Start(); err != nil {
+				t.Error(err)
+				c.Close()
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd.Wait()
+				c.Close()
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+// check_policy_service with the real policyd-spf: a sender whose
+// domain's SPF record fails the client is rejected at RCPT with
+// policyd-spf's 550; one whose record passes is delivered.
+func TestPolicyServiceSPF(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{
+		"fail.example.test": {dnstest.TXT("v=spf1 ip4:192.0.2.1 -all")},
+		"pass.example.test": {dnstest.TXT("v=spf1 ip4:127.0.0.0/8 -all")},
+	})
+	spfd := startPolicydSPF(t, dns)
+	in, maildir := mailInstance(t, "smtpd_recipient_restrictions = check_policy_service inet:"+spfd+"\n")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	out := sendSMTP(addr, "bob@fail.example.test", rcpt, []byte("Subject: forged\r\n\r\nHello.\r\n"))
+	want := "550 5.7.23 <" + rcpt + ">: Recipient address rejected: Message rejected due to: SPF fail"
+	if out.Queued || out.Stage != "RCPT" || !strings.HasPrefix(out.Reply, want) {
+		t.Fatalf("SPF fail: %+v, want %q at RCPT\n%s", out, want, in.maillog(t))
+	}
+	if out := sendSMTP(addr, "bob@pass.example.test", rcpt, []byte("Subject: fine\r\n\r\nHello.\r\n")); !out.Queued {
+		t.Fatalf("SPF pass: %+v\n%s", out, in.maillog(t))
+	}
+	waitFiles(t, filepath.Join(maildir, "new"), 1)
+}
