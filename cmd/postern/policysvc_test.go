@@ -92,9 +92,13 @@ func TestPolicyServicePostgrey(t *testing.T) {
 		out = sendSMTP(addr, "bob@client.example", rcpt, body)
 		tries++
 	}
-	waitFiles(t, filepath.Join(maildir, "new"), 1)
+	msgs := waitFiles(t, filepath.Join(maildir, "new"), 1)
 	if log := in.maillog(t); !strings.Contains(log, "NOQUEUE: reject: RCPT from localhost[127.0.0.1]: "+want) {
 		t.Errorf("no greylisting reject line in the maillog:\n%s", log)
+	}
+	// postgrey's PREPEND: its header above our Received:, as Postfix's.
+	if i, j := strings.Index(msgs[0], "\nX-Greylist: delayed "), strings.Index(msgs[0], "\nReceived: from "); i < 0 || j < i {
+		t.Errorf("no X-Greylist: header above Received: in the delivered message:\n%s", msgs[0])
 	}
 }
 
@@ -178,5 +182,8 @@ func TestPolicyServiceSPF(t *testing.T) {
 	if out := sendSMTP(addr, "bob@pass.example.test", rcpt, []byte("Subject: fine\r\n\r\nHello.\r\n")); !out.Queued {
 		t.Fatalf("SPF pass: %+v\n%s", out, in.maillog(t))
 	}
-	waitFiles(t, filepath.Join(maildir, "new"), 1)
+	msgs := waitFiles(t, filepath.Join(maildir, "new"), 1)
+	if !strings.Contains(msgs[0], "\nReceived-SPF: Pass (mailfrom) identity=mailfrom; client-ip=127.0.0.1;") {
+		t.Errorf("no Received-SPF: Pass header from policyd-spf's PREPEND:\n%s", msgs[0])
+	}
 }

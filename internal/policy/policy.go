@@ -268,6 +268,7 @@ type eval struct {
 	deferIfReject bool
 	warnNext      bool
 	depth         int
+	prepend       []string // PREPEND actions (Verdict.Prepend)
 }
 
 // Check evaluates the named restriction list (a parameter name) for the
@@ -280,6 +281,7 @@ func (p *Policy) Check(ctx context.Context, list string, st Stage, req *Request)
 		d.DeferIfPermit = true
 		return d
 	}
+	v.Prepend = e.prepend
 	return v
 }
 

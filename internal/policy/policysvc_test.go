@@ -135,7 +135,8 @@ func TestPolicyServiceActions(t *testing.T) {
 		"defer@x.test": "DEFER Busy", "code@x.test": "450 4.2.0 Greylisted", "code5@x.test": "550 5.7.1 No",
 		"dip@x.test": "DEFER_IF_PERMIT Greylisted, see http://x", "discard@x.test": "DISCARD spam",
 		"hold@x.test": "HOLD", "warn@x.test": "WARN careful", "restr@x.test": "reject_unauth_destination",
-		"bogus@x.test": "NONSENSE", "empty@x.test": " ",
+		"bogus@x.test": "NONSENSE", "empty@x.test": " ", "prepend@x.test": "PREPEND X-Greylist: delayed 1 seconds",
+		"badprepend@x.test": "PREPEND no header here", "ctlprepend@x.test": "PREPEND X-A: b\rc",
 	}
 	s := startPolicyServer(t, "tcp", "127.0.0.1:0", actions)
 	p := newPolicy(t, "smtpd_recipient_restrictions = check_policy_service inet:"+s.ln.Addr().String()+", permit\n", nil)
@@ -150,6 +151,9 @@ func TestPolicyServiceActions(t *testing.T) {
 		{"dip@x.test", "450 4.7.1 <dip@x.test>: Recipient address rejected: Greylisted, see http://x"},
 		{"discard@x.test", "discard"},
 		{"hold@x.test", "permit"},
+		{"prepend@x.test", "permit X-Greylist: delayed 1 seconds"},
+		{"badprepend@x.test", "permit"},
+		{"ctlprepend@x.test", "permit"},
 		{"warn@x.test", "permit"},
 		{"restr@x.test", "554 5.7.1 <restr@x.test>: Relay access denied"},
 		{"bogus@x.test", "451 4.3.5 Server configuration error"},
@@ -163,7 +167,7 @@ func TestPolicyServiceActions(t *testing.T) {
 		case v.Kind == Permit && v.Discard:
 			got = "discard"
 		case v.Kind == Permit:
-			got = "permit"
+			got = strings.TrimSpace("permit " + strings.Join(v.Prepend, "|"))
 		}
 		if got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.rcpt, got, tc.want)

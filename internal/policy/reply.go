@@ -51,6 +51,10 @@ type Verdict struct {
 	// a caller evaluating several lists for one command carries it to
 	// the end, as Postfix carries it through the whole RCPT check.
 	DeferIfPermit bool
+	// Prepend: header lines that PREPEND actions (access tables, policy
+	// services) asked for, in order; the SMTP server adds them above
+	// its Received: header when the command is accepted.
+	Prepend []string
 }
 
 // Temporary reports whether the reply is a 4xx.

@@ -179,11 +179,13 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 			name  string
 			stage policy.Stage
 		}{{"smtpd_client_restrictions", policy.Client}, {"smtpd_helo_restrictions", policy.Helo}, {"smtpd_sender_restrictions", policy.Sender}} {
-			if v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req); v.Kind == policy.Reject {
+			v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
+			if v.Kind == policy.Reject {
 				ss.reject("MAIL", v) // the log line names the refused sender
 				ss.req.Sender = ""
 				return
 			}
+			tx.prepend = append(tx.prepend, v.Prepend...)
 		}
 	}
 	if ss.milters != nil {
@@ -271,6 +273,7 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	} else if v.Discard {
 		ss.tx.discard = true
 	}
+	prepend := v.Prepend // added once the recipient is accepted
 	if ss.milters != nil {
 		args := make([]string, 0, len(params))
 		for _, p := range params {
@@ -289,6 +292,7 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		ss.log("%s: client=%s%s", ss.tx.env.ID, ss.req.Client(), ss.saslLogFields())
 	}
 	ss.tx.env.Recipients = append(ss.tx.env.Recipients, r)
+	ss.tx.prepend = append(ss.tx.prepend, prepend...)
 	ss.reply("250 2.1.5 Ok")
 }
 
@@ -313,6 +317,7 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 		lists = append(lists, rcpt, relay)
 	}
 	discard := false
+	var prepend []string
 	var pending policy.Verdict
 	for _, l := range lists {
 		v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
@@ -326,12 +331,14 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 			return v
 		}
 		discard = discard || v.Discard
+		prepend = append(prepend, v.Prepend...)
 	}
 	v := ss.srv.Policy.Unlisted(ctx, &ss.req)
 	if v.Kind != policy.Reject && pending.Kind == policy.Reject {
 		return pending
 	}
 	v.Discard = v.Discard || discard
+	v.Prepend = prepend
 	return v
 }
 

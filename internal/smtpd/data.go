@@ -34,10 +34,12 @@ func (ss *session) dataReady(ctx context.Context, cmd string) bool {
 	}
 	// ss.req.Pipelined, which reject_unauth_pipelining tests, was set by
 	// improperPipelining at the first violation of the session.
-	if v := ss.srv.Policy.Check(ctx, "smtpd_data_restrictions", policy.Data, &ss.req); v.Kind == policy.Reject {
+	v := ss.srv.Policy.Check(ctx, "smtpd_data_restrictions", policy.Data, &ss.req)
+	if v.Kind == policy.Reject {
 		ss.reject(cmd, v)
 		return false
 	}
+	ss.tx.prepend = append(ss.tx.prepend, v.Prepend...)
 	if ss.milters != nil {
 		if r := ss.milterReply(cmd, ss.milters.Data(ctx), &ss.tx.milterHold, &ss.tx.milterDiscard); r != "" {
 			ss.milterFail(r)
@@ -77,7 +79,13 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 func (ss *session) startMessage(ctx context.Context) *message {
 	env := &ss.tx.env
 	env.ClientAddr, env.ClientName, env.Helo = ss.req.ClientAddr.String(), ss.req.ClientName, ss.req.Helo
-	m := startMessage(ctx, ss.srv.Queue, env, ss.received(), ss.cfg.ReplaceStrayCRLF)
+	// PREPEND actions' headers go above our Received:, as Postfix's.
+	var hdr strings.Builder
+	for _, h := range ss.tx.prepend {
+		hdr.WriteString(h + "\r\n")
+	}
+	hdr.WriteString(ss.received())
+	m := startMessage(ctx, ss.srv.Queue, env, hdr.String(), ss.cfg.ReplaceStrayCRLF)
 	if st := ss.stages(); len(st) > 0 {
 		m.hold(st, ss.srv.SpoolDir) // content.go
 	}

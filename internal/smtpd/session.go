@@ -91,6 +91,8 @@ type transaction struct {
 	// per-message "instance" attribute (policyattrs.go).
 	size     int64
 	instance string
+	// prepend: headers from PREPEND actions of accepted commands.
+	prepend []string
 }
 
 // Values of session.where besides command names, as Postfix's.
