@@ -187,3 +187,117 @@ func TestPolicyServiceSPF(t *testing.T) {
 		t.Errorf("no Received-SPF: Pass header from policyd-spf's PREPEND:\n%s", msgs[0])
 	}
 }
+
+// recordingPolicyServer answers DUNNO to every request and records the
+// requests and the number of connections.
+type recordingPolicyServer struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	reqs  []map[string]string
+	conns int
+}
+
+func startRecordingPolicyServer(t *testing.T) *recordingPolicyServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &recordingPolicyServer{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				req := map[string]string{}
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if l = strings.TrimSuffix(l, "\n"); l != "" {
+						k, v, _ := strings.Cut(l, "=")
+						req[k] = v
+						continue
+					}
+					s.mu.Lock()
+					s.reqs = append(s.reqs, req)
+					s.mu.Unlock()
+					req = map[string]string{}
+					c.Write([]byte("action=DUNNO\n\n"))
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+// The session's attributes reach the policy server as Postfix's smtpd
+// sends them, at RCPT, DATA and END-OF-MESSAGE, and one connection
+// serves successive SMTP sessions.
+func TestPolicyServiceSessionAttributes(t *testing.T) {
+	ps := startRecordingPolicyServer(t)
+	svc := "check_policy_service inet:" + ps.ln.Addr().String()
+	in, maildir := mailInstance(t, "smtpd_recipient_restrictions = "+svc+"\nsmtpd_data_restrictions = "+svc+
+		"\nsmtpd_end_of_data_restrictions = "+svc+"\nsmtpd_policy_service_policy_context = e2e\n")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	for i := 0; i < 2; i++ {
+		if out := sendSMTP(addr, "bob@client.example", rcpt, []byte("Subject: attrs\r\n\r\nHello.\r\n")); !out.Queued {
+			t.Fatalf("not queued: %+v\n%s", out, in.maillog(t))
+		}
+	}
+	waitFiles(t, filepath.Join(maildir, "new"), 2)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if len(ps.reqs) != 6 {
+		t.Fatalf("%d requests, want 6: %v", len(ps.reqs), ps.reqs)
+	}
+	if ps.conns != 1 {
+		t.Errorf("%d connections for two SMTP sessions, want 1 (reused)", ps.conns)
+	}
+	port := fmt.Sprint(in.port)
+	common := map[string]string{"request": "smtpd_access_policy", "protocol_name": "ESMTP", "helo_name": "client.example",
+		"sender": "bob@client.example", "client_address": "127.0.0.1", "client_name": "localhost", "reverse_client_name": "localhost",
+		"server_address": "127.0.0.1", "server_port": port, "policy_context": "e2e", "size": "0", "encryption_keysize": "0", "stress": ""}
+	states := []struct{ state, rcpt, count string }{{"RCPT", rcpt, "0"}, {"DATA", rcpt, "1"}, {"END-OF-MESSAGE", rcpt, "1"}}
+	for i, req := range ps.reqs {
+		st := states[i%3]
+		want := map[string]string{"protocol_state": st.state, "recipient": st.rcpt, "recipient_count": st.count}
+		for k, v := range common {
+			want[k] = v
+		}
+		for k, v := range want {
+			if req[k] != v {
+				t.Errorf("request %d (%s): %s=%q, want %q", i, st.state, k, req[k], v)
+			}
+		}
+		if req["client_port"] == "" || req["client_port"] == "0" || req["instance"] == "" {
+			t.Errorf("request %d: client_port %q instance %q", i, req["client_port"], req["instance"])
+		}
+		if len(req) != 29 {
+			t.Errorf("request %d has %d attributes, want Postfix 3.7's 29", i, len(req))
+		}
+	}
+	// One instance per message; the queue ID once the first RCPT was accepted.
+	for _, m := range [][]map[string]string{ps.reqs[:3], ps.reqs[3:]} {
+		if m[0]["instance"] != m[1]["instance"] || m[1]["instance"] != m[2]["instance"] {
+			t.Errorf("instance changes within a message: %q %q %q", m[0]["instance"], m[1]["instance"], m[2]["instance"])
+		}
+		if m[0]["queue_id"] != "" || m[1]["queue_id"] == "" || m[1]["queue_id"] != m[2]["queue_id"] {
+			t.Errorf("queue_id: %q %q %q, want empty at the first RCPT, then the ID", m[0]["queue_id"], m[1]["queue_id"], m[2]["queue_id"])
+		}
+	}
+	if ps.reqs[0]["instance"] == ps.reqs[3]["instance"] {
+		t.Errorf("two messages share the instance %q", ps.reqs[0]["instance"])
+	}
+}
