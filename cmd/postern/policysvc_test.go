@@ -276,6 +276,9 @@ func TestPolicyServiceSessionAttributes(t *testing.T) {
 		for k, v := range common {
 			want[k] = v
 		}
+		if st.state == "END-OF-MESSAGE" {
+			want["size"] = fmt.Sprint(len("Subject: attrs\r\n\r\nHello.\r\n")) // the content received
+		}
 		for k, v := range want {
 			if req[k] != v {
 				t.Errorf("request %d (%s): %s=%q, want %q", i, st.state, k, req[k], v)

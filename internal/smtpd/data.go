@@ -66,8 +66,9 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 	}
 	ss.where = afterData
 	ss.cr.startContent(ss.rd.Buffered())
-	_, err := ss.rd.ReadData(m, limit)
+	n, err := ss.rd.ReadData(m, limit)
 	ss.cr.endContent()
+	ss.tx.size = n // the policy service's size at END-OF-MESSAGE, as Postfix's act_size
 	ss.deadline() // for the reply
 	if err == nil || !isConnErr(err) {
 		ss.where = afterDot
@@ -239,6 +240,9 @@ func (ss *session) cmdBdat(ctx context.Context, arg string) {
 		ss.where = afterDot
 	}
 	tx.bdatSize += n
+	if last {
+		tx.size = tx.bdatSize // the policy service's size at END-OF-MESSAGE
+	}
 	if err != nil && !errors.Is(err, smtpio.ErrTooBig) {
 		ss.finish(ctx, tx.bdat, err)
 		return
