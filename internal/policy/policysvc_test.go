@@ -255,3 +255,21 @@ func TestCheckService(t *testing.T) {
 	}
 	_ = policyclient.Attr{}
 }
+
+// FuzzParseService: a check_policy_service argument is parsed or
+// refused, never a panic; accepted settings respect their minimums.
+func FuzzParseService(f *testing.F) {
+	for _, s := range []string{"inet:127.0.0.1:1", "{ inet:127.0.0.1:1, timeout=10s, default_action=DUNNO }",
+		"inet:127.0.0.1:1, try_limit=0", "unix:private/policy, default_action={450 4.7.1 later}", "{", "{ }", "a=b, c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, set, err := parseService(s, serviceSettings{})
+		if err != nil {
+			return
+		}
+		if set.opt.TryLimit < 0 || set.opt.RequestLimit < 0 || set.opt.Timeout < 0 {
+			t.Fatalf("%q: %+v", s, set)
+		}
+	})
+}
