@@ -191,19 +191,20 @@ func TestPolicyServiceSPF(t *testing.T) {
 // recordingPolicyServer answers DUNNO to every request and records the
 // requests and the number of connections.
 type recordingPolicyServer struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	reqs  []map[string]string
-	conns int
+	ln     net.Listener
+	action string // the answer; "" means DUNNO
+	mu     sync.Mutex
+	reqs   []map[string]string
+	conns  int
 }
 
-func startRecordingPolicyServer(t *testing.T) *recordingPolicyServer {
+func startRecordingPolicyServer(t *testing.T, action string) *recordingPolicyServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &recordingPolicyServer{ln: ln}
+	s := &recordingPolicyServer{ln: ln, action: action}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -232,7 +233,11 @@ func startRecordingPolicyServer(t *testing.T) *recordingPolicyServer {
 					s.reqs = append(s.reqs, req)
 					s.mu.Unlock()
 					req = map[string]string{}
-					c.Write([]byte("action=DUNNO\n\n"))
+					action := s.action
+					if action == "" {
+						action = "DUNNO"
+					}
+					c.Write([]byte("action=" + action + "\n\n"))
 				}
 			}()
 		}
@@ -244,7 +249,7 @@ func startRecordingPolicyServer(t *testing.T) *recordingPolicyServer {
 // sends them, at RCPT, DATA and END-OF-MESSAGE, and one connection
 // serves successive SMTP sessions.
 func TestPolicyServiceSessionAttributes(t *testing.T) {
-	ps := startRecordingPolicyServer(t)
+	ps := startRecordingPolicyServer(t, "")
 	svc := "check_policy_service inet:" + ps.ln.Addr().String()
 	in, maildir := mailInstance(t, "smtpd_recipient_restrictions = "+svc+"\nsmtpd_data_restrictions = "+svc+
 		"\nsmtpd_end_of_data_restrictions = "+svc+"\nsmtpd_policy_service_policy_context = e2e\n")
@@ -302,5 +307,25 @@ func TestPolicyServiceSessionAttributes(t *testing.T) {
 	}
 	if ps.reqs[0]["instance"] == ps.reqs[3]["instance"] {
 		t.Errorf("two messages share the instance %q", ps.reqs[0]["instance"])
+	}
+}
+
+// A policy server's HOLD: logged as Postfix's smtpd logs it, and the
+// accepted message waits in the hold queue instead of being delivered.
+func TestPolicyServiceHold(t *testing.T) {
+	ps := startRecordingPolicyServer(t, "HOLD")
+	in, _ := mailInstance(t, "smtpd_recipient_restrictions = check_policy_service inet:"+ps.ln.Addr().String()+"\n")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	if out := sendSMTP(fmt.Sprintf("127.0.0.1:%d", in.port), "bob@client.example", rcpt, []byte("Subject: hold\r\n\r\nHello.\r\n")); !out.Queued {
+		t.Fatalf("not queued: %+v\n%s", out, in.maillog(t))
+	}
+	held := waitFiles(t, filepath.Join(in.dir, "queue", "hold"), 1)
+	if !strings.Contains(held[0], "Subject: hold") {
+		t.Errorf("hold queue file lacks the message:\n%s", held[0])
+	}
+	want := "NOQUEUE: hold: RCPT from localhost[127.0.0.1]: <" + rcpt + ">: Recipient address triggers HOLD action; from=<bob@client.example> to=<" + rcpt + "> proto=ESMTP helo=<client.example>"
+	if log := in.maillog(t); !strings.Contains(log, want) {
+		t.Errorf("maillog lacks %q:\n%s", want, log)
 	}
 }

@@ -78,7 +78,16 @@ func (p *Policy) accessResult(ctx context.Context, e *eval, st Stage, v string) 
 		}
 		e.prepend = append(e.prepend, text)
 		return Verdict{}
-	case "HOLD", "REDIRECT", "FILTER", "BCC":
+	case "HOLD":
+		if e.st == EndOfData {
+			p.warn("HOLD action at end of data is not implemented yet; treated as DUNNO")
+			return Verdict{}
+		}
+		if e.hold == "" {
+			e.hold = fmt.Sprintf("<%s>: %s %s", subject, st.word(), orText(text, "triggers HOLD action"))
+		}
+		return Verdict{}
+	case "REDIRECT", "FILTER", "BCC":
 		p.warn("access table action %s is not implemented yet; treated as DUNNO", word)
 		return Verdict{}
 	}

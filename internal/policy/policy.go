@@ -269,6 +269,7 @@ type eval struct {
 	warnNext      bool
 	depth         int
 	prepend       []string // PREPEND actions (Verdict.Prepend)
+	hold          string   // the first HOLD action (Verdict.Hold)
 }
 
 // Check evaluates the named restriction list (a parameter name) for the
@@ -281,7 +282,7 @@ func (p *Policy) Check(ctx context.Context, list string, st Stage, req *Request)
 		d.DeferIfPermit = true
 		return d
 	}
-	v.Prepend = e.prepend
+	v.Prepend, v.Hold = e.prepend, e.hold
 	return v
 }
 

@@ -134,7 +134,7 @@ func TestPolicyServiceActions(t *testing.T) {
 		"ok@x.test": "OK", "dunno@x.test": "DUNNO", "reject@x.test": "REJECT", "rejecttext@x.test": "REJECT Go away",
 		"defer@x.test": "DEFER Busy", "code@x.test": "450 4.2.0 Greylisted", "code5@x.test": "550 5.7.1 No",
 		"dip@x.test": "DEFER_IF_PERMIT Greylisted, see http://x", "discard@x.test": "DISCARD spam",
-		"hold@x.test": "HOLD", "warn@x.test": "WARN careful", "restr@x.test": "reject_unauth_destination",
+		"hold@x.test": "HOLD", "holdtext@x.test": "HOLD looks odd", "warn@x.test": "WARN careful", "restr@x.test": "reject_unauth_destination",
 		"bogus@x.test": "NONSENSE", "empty@x.test": " ", "prepend@x.test": "PREPEND X-Greylist: delayed 1 seconds",
 		"badprepend@x.test": "PREPEND no header here", "ctlprepend@x.test": "PREPEND X-A: b\rc",
 	}
@@ -150,7 +150,8 @@ func TestPolicyServiceActions(t *testing.T) {
 		{"code5@x.test", "550 5.7.1 <code5@x.test>: Recipient address rejected: No"},
 		{"dip@x.test", "450 4.7.1 <dip@x.test>: Recipient address rejected: Greylisted, see http://x"},
 		{"discard@x.test", "discard"},
-		{"hold@x.test", "permit"},
+		{"hold@x.test", "permit hold <hold@x.test>: Recipient address triggers HOLD action"},
+		{"holdtext@x.test", "permit hold <holdtext@x.test>: Recipient address looks odd"},
 		{"prepend@x.test", "permit X-Greylist: delayed 1 seconds"},
 		{"badprepend@x.test", "permit"},
 		{"ctlprepend@x.test", "permit"},
@@ -168,6 +169,9 @@ func TestPolicyServiceActions(t *testing.T) {
 			got = "discard"
 		case v.Kind == Permit:
 			got = strings.TrimSpace("permit " + strings.Join(v.Prepend, "|"))
+			if v.Hold != "" {
+				got += " hold " + v.Hold
+			}
 		}
 		if got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.rcpt, got, tc.want)

@@ -55,6 +55,10 @@ type Verdict struct {
 	// services) asked for, in order; the SMTP server adds them above
 	// its Received: header when the command is accepted.
 	Prepend []string
+	// Hold: a HOLD action's log text ("<rcpt>: Recipient address
+	// triggers HOLD action"); the SMTP server logs it and, when the
+	// command is accepted, the message goes to the hold queue.
+	Hold string
 }
 
 // Temporary reports whether the reply is a 4xx.

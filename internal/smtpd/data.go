@@ -40,6 +40,8 @@ func (ss *session) dataReady(ctx context.Context, cmd string) bool {
 		return false
 	}
 	ss.tx.prepend = append(ss.tx.prepend, v.Prepend...)
+	ss.logHold(cmd, v)
+	ss.tx.env.Hold = ss.tx.env.Hold || v.Hold != ""
 	if ss.milters != nil {
 		if r := ss.milterReply(cmd, ss.milters.Data(ctx), &ss.tx.milterHold, &ss.tx.milterDiscard); r != "" {
 			ss.milterFail(r)
@@ -69,7 +71,7 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 	n, err := ss.rd.ReadData(m, limit)
 	ss.cr.endContent()
 	ss.tx.size = n // the policy service's size at END-OF-MESSAGE, as Postfix's act_size
-	ss.deadline() // for the reply
+	ss.deadline()  // for the reply
 	if err == nil || !isConnErr(err) {
 		ss.where = afterDot
 	}
