@@ -190,7 +190,7 @@ func (p *Policy) service(arg string) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	set.opt.Now = s.now
+	set.opt.Now, set.opt.Name = s.now, endpoint
 	svc := &service{client: policyclient.New(network, addr, set.opt), set: set}
 	if s.clients == nil {
 		s.clients = map[string]*service{}

@@ -21,6 +21,9 @@ type Options struct {
 	TryLimit     int           // attempts per request (at least 1)
 	RetryDelay   time.Duration // pause between attempts
 	RequestLimit int           // requests per connection; 0: no limit
+	// Name is the endpoint as configured (inet:host:port), for errors;
+	// "" means network:addr.
+	Name string
 	// Now is the clock deciding idle and age; nil means time.Now.
 	Now func() time.Time
 	// Dial opens a connection; nil means a net.Dialer with Timeout.
@@ -101,7 +104,12 @@ func New(network, addr string, opt Options) *Client {
 }
 
 // String names the endpoint as log lines do.
-func (c *Client) String() string { return c.network + ":" + c.addr }
+func (c *Client) String() string {
+	if c.opt.Name != "" {
+		return c.opt.Name
+	}
+	return c.network + ":" + c.addr
+}
 
 // Query sends one request and returns the answer's attributes, which
 // include "action". A failed attempt (connect, timeout, broken answer)
