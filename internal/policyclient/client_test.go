@@ -289,3 +289,24 @@ func TestNoAction(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoAction", err)
 	}
 }
+
+// TestIdleReaper: a pooled connection nobody uses is closed after
+// max_idle even without a next request, freeing the server's slot.
+func TestIdleReaper(t *testing.T) {
+	s := newFakeServer(t, okServer)
+	o := opts()
+	o.MaxIdle = 20 * time.Millisecond
+	c := New("tcp", s.addr(), o)
+	defer c.Close()
+	if _, err := c.Query(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.closed: // the server saw the close
+	case <-time.After(30 * time.Second):
+		t.Fatal("the idle connection was not closed")
+	}
+	if n := c.Idle(); n != 0 {
+		t.Errorf("%d pooled connections after max_idle, want 0", n)
+	}
+}
