@@ -329,3 +329,31 @@ func TestPolicyServiceHold(t *testing.T) {
 		t.Errorf("maillog lacks %q:\n%s", want, log)
 	}
 }
+
+// Over STARTTLS the policy server gets the protocol, cipher and key size
+// under OpenSSL's names, as Postfix sends them.
+func TestPolicyServiceTLSAttributes(t *testing.T) {
+	swaks := needTool(t, "swaks")
+	ps := startRecordingPolicyServer(t, "")
+	in, _, rcpt := tlsMailInstance(t, "smtpd_tls_security_level = may\nsmtpd_recipient_restrictions = check_policy_service inet:"+ps.ln.Addr().String()+"\n")
+	for _, tc := range []struct{ args []string }{{nil}, {[]string{"--tls-protocol", "tlsv1_2"}}} {
+		args := append([]string{"--server", fmt.Sprintf("127.0.0.1:%d", in.port), "--tls", "--from", "swaks@client.example", "--to", rcpt}, tc.args...)
+		if out, err := exec.Command(swaks, args...).CombinedOutput(); err != nil || !strings.Contains(string(out), "<~  250 2.0.0 Ok: queued as ") {
+			t.Fatalf("swaks %v: %v\n%s", tc.args, err, out)
+		}
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if len(ps.reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(ps.reqs))
+	}
+	if r := ps.reqs[0]; r["encryption_protocol"] != "TLSv1.3" || !strings.HasPrefix(r["encryption_cipher"], "TLS_AES_") && r["encryption_cipher"] != "TLS_CHACHA20_POLY1305_SHA256" ||
+		(r["encryption_keysize"] != "128" && r["encryption_keysize"] != "256") {
+		t.Errorf("TLS 1.3 session: %v", r)
+	}
+	// TLS 1.2: OpenSSL's cipher name (ECDHE-ECDSA-AES256-GCM-SHA384), not Go's.
+	if r := ps.reqs[1]; r["encryption_protocol"] != "TLSv1.2" || !strings.HasPrefix(r["encryption_cipher"], "ECDHE-") ||
+		(r["encryption_keysize"] != "128" && r["encryption_keysize"] != "256") {
+		t.Errorf("TLS 1.2 session: %v", r)
+	}
+}

@@ -1,13 +1,13 @@
 package smtpd
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"os"
 	"strconv"
-	"strings"
 	"sync/atomic"
+
+	"github.com/postern-mta/postern/internal/tlsconf"
 )
 
 // instanceSeq numbers the transactions of this process for the policy
@@ -70,17 +70,16 @@ func (ss *session) policyAttr(name string) (string, bool) {
 		if ss.tls == nil {
 			return "", false
 		}
-		cipher := tls.CipherSuiteName(ss.tls.CipherSuite)
+		// Postfix's names: OpenSSL's protocol and cipher names, and
+		// the cipher's effective bits.
 		switch name {
 		case "encryption_protocol":
-			return strings.Replace(tls.VersionName(ss.tls.Version), " ", "v", 1), true
+			return tlsconf.ProtocolName(ss.tls.Version), true
 		case "encryption_cipher":
-			return cipher, true
+			return tlsconf.CipherName(ss.tls.CipherSuite), true
 		}
-		if strings.Contains(cipher, "256") || strings.Contains(cipher, "CHACHA20") {
-			return "256", true
-		}
-		return "128", true
+		use, _ := tlsconf.CipherBits(ss.tls.CipherSuite)
+		return strconv.Itoa(use), true
 	case "stress":
 		if ss.info.Stress {
 			return "yes", true
