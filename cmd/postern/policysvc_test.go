@@ -356,4 +356,11 @@ func TestPolicyServiceTLSAttributes(t *testing.T) {
 		(r["encryption_keysize"] != "128" && r["encryption_keysize"] != "256") {
 		t.Errorf("TLS 1.2 session: %v", r)
 	}
+	for _, r := range ps.reqs { // the cipher's bits, not its digest's (AES128-GCM-SHA256 is 128)
+		if c := r["encryption_cipher"]; strings.Contains(c, "AES128") || strings.Contains(c, "AES_128") {
+			if r["encryption_keysize"] != "128" {
+				t.Errorf("%s: encryption_keysize %s, want 128", c, r["encryption_keysize"])
+			}
+		}
+	}
 }
