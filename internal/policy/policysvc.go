@@ -223,7 +223,14 @@ func checkPolicyService(ctx context.Context, p *Policy, e *eval, arg string) Ver
 		p.warn("problem talking to server %s", err)
 		return p.accessResult(ctx, e, e.st, strings.TrimSpace(svc.set.defaultAction))
 	}
-	action := strings.TrimSpace(ans["action"])
+	// The text reaches the client in our reply: control characters
+	// become '?', as Postfix's printable() makes them.
+	action := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < ' ' && r != '\t' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, ans["action"]))
 	if action == "" {
 		p.warn("policy server %s: empty action: using the default action", svc.client)
 		action = strings.TrimSpace(svc.set.defaultAction)

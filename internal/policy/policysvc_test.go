@@ -136,7 +136,7 @@ func TestPolicyServiceActions(t *testing.T) {
 		"dip@x.test": "DEFER_IF_PERMIT Greylisted, see http://x", "discard@x.test": "DISCARD spam",
 		"hold@x.test": "HOLD", "holdtext@x.test": "HOLD looks odd", "warn@x.test": "WARN careful", "restr@x.test": "reject_unauth_destination",
 		"bogus@x.test": "NONSENSE", "empty@x.test": " ", "prepend@x.test": "PREPEND X-Greylist: delayed 1 seconds",
-		"badprepend@x.test": "PREPEND no header here", "ctlprepend@x.test": "PREPEND X-A: b\rc",
+		"badprepend@x.test": "PREPEND no header here", "ctlprepend@x.test": "PREPEND X-A: b\rc", "ctlreject@x.test": "REJECT a\rb\x01c",
 	}
 	s := startPolicyServer(t, "tcp", "127.0.0.1:0", actions)
 	p := newPolicy(t, "smtpd_recipient_restrictions = check_policy_service inet:"+s.ln.Addr().String()+", permit\n", nil)
@@ -154,7 +154,8 @@ func TestPolicyServiceActions(t *testing.T) {
 		{"holdtext@x.test", "permit hold <holdtext@x.test>: Recipient address looks odd"},
 		{"prepend@x.test", "permit X-Greylist: delayed 1 seconds"},
 		{"badprepend@x.test", "permit"},
-		{"ctlprepend@x.test", "permit"},
+		{"ctlprepend@x.test", "permit X-A: b?c"}, // made printable first
+		{"ctlreject@x.test", "554 5.7.1 <ctlreject@x.test>: Recipient address rejected: a?b?c"},
 		{"warn@x.test", "permit"},
 		{"restr@x.test", "554 5.7.1 <restr@x.test>: Relay access denied"},
 		{"bogus@x.test", "451 4.3.5 Server configuration error"},
