@@ -3,7 +3,9 @@
 // left to right, the first restriction that decides ends the list — with
 // Postfix's reply codes and texts. Each restriction is a small function
 // that returns a verdict or Next; access tables and restriction classes
-// can name further restrictions.
+// can name further restrictions. check_policy_service asks an external
+// policy server (policysvc.go; the protocol is internal/policyclient)
+// and applies its answer as an access table result.
 package policy
 
 import (
