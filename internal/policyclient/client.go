@@ -19,7 +19,7 @@ type Options struct {
 	MaxIdle      time.Duration // an unused connection is closed after this
 	MaxTTL       time.Duration // a connection is not reused once this old
 	TryLimit     int           // attempts per request (at least 1)
-	RetryDelay   time.Duration // pause between attempts
+	RetryDelay   time.Duration // pause before the third and later attempts
 	RequestLimit int           // requests per connection; 0: no limit
 	// Name is the endpoint as configured (inet:host:port), for errors;
 	// "" means network:addr.
@@ -113,11 +113,13 @@ func (c *Client) String() string {
 
 // Query sends one request and returns the answer's attributes, which
 // include "action". A failed attempt (connect, timeout, broken answer)
-// is retried after RetryDelay up to TryLimit attempts in all.
+// is retried up to TryLimit attempts in all: the second at once (a
+// pooled connection the server closed is the common failure), later
+// ones after RetryDelay, as Postfix's attr_clnt.
 func (c *Client) Query(ctx context.Context, attrs []Attr) (map[string]string, error) {
 	var err error
 	for try := 0; try < c.opt.TryLimit; try++ {
-		if try > 0 {
+		if try > 1 {
 			t := time.NewTimer(c.opt.RetryDelay)
 			select {
 			case <-t.C:

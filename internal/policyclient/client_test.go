@@ -310,3 +310,43 @@ func TestIdleReaper(t *testing.T) {
 		t.Errorf("%d pooled connections after max_idle, want 0", n)
 	}
 }
+
+// TestRetryStale: a pooled connection the server closed is replaced at
+// once (the second attempt does not wait retry_delay); a third attempt
+// waits it.
+func TestRetryStale(t *testing.T) {
+	var n atomic.Int32
+	s := newFakeServer(t, func(map[string]string) []string {
+		if n.Add(1) == 2 {
+			return nil // hang up instead of answering the second request
+		}
+		return []string{"action=OK"}
+	})
+	o := opts()
+	o.RetryDelay = time.Hour
+	c := New("tcp", s.addr(), o)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 0; i < 2; i++ {
+		if _, err := c.Query(ctx, nil); err != nil {
+			t.Fatalf("query %d: %v", i, err)
+		}
+	}
+	// try_limit 3 against a server that is gone: the third attempt waits.
+	s.ln.Close()
+	o.TryLimit = 3
+	c3 := New("tcp", s.addr(), o)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := c3.Query(ctx2, nil); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("try_limit 3 returned before retry_delay: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	cancel2()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("err = %v, want the cancelled wait", err)
+	}
+}

@@ -4,6 +4,7 @@
 // "action" attribute. A Client keeps a pool of connections to one
 // endpoint (inet:host:port or unix:path), reused across requests and
 // sessions within smtpd_policy_service_max_idle, _max_ttl and
-// _request_limit, and retries a failed request _try_limit times, as
-// Postfix's attr_clnt does.
+// _request_limit, and tries a request up to _try_limit times (the
+// second at once, later ones after _retry_delay), as Postfix's attr_clnt
+// does.
 package policyclient
