@@ -200,7 +200,12 @@ type recordingPolicyServer struct {
 
 func startRecordingPolicyServer(t *testing.T, action string) *recordingPolicyServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startRecordingPolicyServerOn(t, "tcp", "127.0.0.1:0", action)
+}
+
+func startRecordingPolicyServerOn(t *testing.T, network, addr, action string) *recordingPolicyServer {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,5 +367,26 @@ func TestPolicyServiceTLSAttributes(t *testing.T) {
 				t.Errorf("%s: encryption_keysize %s, want 128", c, r["encryption_keysize"])
 			}
 		}
+	}
+}
+
+// unix:private/policy is a socket under queue_directory, as in Postfix.
+func TestPolicyServiceUnixSocket(t *testing.T) {
+	in, _ := mailInstance(t, "smtpd_recipient_restrictions = check_policy_service unix:private/policy\n")
+	dir := filepath.Join(in.dir, "queue", "private")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ps := startRecordingPolicyServerOn(t, "unix", filepath.Join(dir, "policy"), "REJECT not today")
+	u, _ := user.Current()
+	rcpt := u.Username + "@mx.example.test"
+	out := sendSMTP(fmt.Sprintf("127.0.0.1:%d", in.port), "bob@client.example", rcpt, []byte("Subject: x\r\n\r\nHello.\r\n"))
+	if want := "554 5.7.1 <" + rcpt + ">: Recipient address rejected: not today"; out.Stage != "RCPT" || out.Reply != want {
+		t.Fatalf("%+v, want %q\n%s", out, want, in.maillog(t))
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if len(ps.reqs) != 1 {
+		t.Errorf("%d requests over the unix socket, want 1", len(ps.reqs))
 	}
 }
