@@ -167,5 +167,10 @@ func (c *checker) unimplementedRestrictions(name string, items []restriction.Ite
 		if !it.Class && !policy.Implements(it.Name) {
 			c.errorf(name, "postern does not implement the restriction %s yet: remove it; until then every command it applies to is answered 451 4.3.5 Server configuration error", it.Name)
 		}
+		if it.Name == "check_policy_service" {
+			if err := policy.CheckService(it.Arg); err != nil {
+				c.errorf(name, "%v: every command it applies to is answered 451 4.3.5 Server configuration error", err)
+			}
+		}
 	}
 }

@@ -108,6 +108,11 @@ func (c *checker) implementedOverride(s *mastercf.Service, o mastercf.Override, 
 			if !it.Class && !policy.Implements(it.Name) {
 				c.masterDiag(config.Error, s, fmt.Sprintf("-o %s=%s: postern does not implement the restriction %s yet: remove it; until then every command it applies to is answered 451 4.3.5 Server configuration error", o.Name, o.Value, it.Name))
 			}
+			if it.Name == "check_policy_service" {
+				if err := policy.CheckService(it.Arg); err != nil {
+					c.masterDiag(config.Error, s, fmt.Sprintf("-o %s=%s: %v", o.Name, o.Value, err))
+				}
+			}
 		}
 	}
 }

@@ -139,7 +139,7 @@ func Run(ctx context.Context, q queue.Queue, m *Message, stages []Stage) (string
 	if len(m.Env.Recipients) == 0 { // a milter deleted them all
 		return "", Verdict{Action: Reject, Reply: NoRecipients}, nil
 	}
-	m.Env.Hold = m.Hold
+	m.Env.Hold = m.Env.Hold || m.Hold // or already held (an smtpd HOLD action)
 	id, err := q.Enqueue(ctx, m.Env, m.Content())
 	if err != nil {
 		return "", Verdict{}, err

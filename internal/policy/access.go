@@ -65,7 +65,29 @@ func (p *Policy) accessResult(ctx context.Context, e *eval, st Stage, v string) 
 	case "WARN", "INFO":
 		p.warn("%s: %s", subject, text)
 		return Verdict{}
-	case "HOLD", "REDIRECT", "FILTER", "BCC", "PREPEND":
+	case "PREPEND":
+		// As Postfix: the text must be a header; the list goes on.
+		name, _, ok := strings.Cut(text, ":")
+		if !ok || !isHeaderName(name) || strings.ContainsFunc(text, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			p.warn("access table or policy action \"%s\" requires header: text", v)
+			return Verdict{}
+		}
+		if e.st == EndOfData {
+			p.warn("PREPEND action \"%s\" at end of data: the header is not added (the message is complete)", text)
+			return Verdict{}
+		}
+		e.prepend = append(e.prepend, text)
+		return Verdict{}
+	case "HOLD":
+		if e.st == EndOfData {
+			p.warn("HOLD action at end of data is not implemented yet; treated as DUNNO")
+			return Verdict{}
+		}
+		if e.hold == "" {
+			e.hold = fmt.Sprintf("<%s>: %s %s", subject, st.word(), orText(text, "triggers HOLD action"))
+		}
+		return Verdict{}
+	case "REDIRECT", "FILTER", "BCC":
 		p.warn("access table action %s is not implemented yet; treated as DUNNO", word)
 		return Verdict{}
 	}
@@ -80,6 +102,16 @@ func (p *Policy) accessResult(ctx context.Context, e *eval, st Stage, v string) 
 	}
 	// Restriction names (and classes) as the result.
 	return p.run(ctx, e, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }))
+}
+
+// isHeaderName: printable ASCII without space or colon (RFC 5322 field name).
+func isHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' || s[i] == ':' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func orText(s, def string) string {

@@ -3,7 +3,9 @@
 // left to right, the first restriction that decides ends the list — with
 // Postfix's reply codes and texts. Each restriction is a small function
 // that returns a verdict or Next; access tables and restriction classes
-// can name further restrictions.
+// can name further restrictions. check_policy_service asks an external
+// policy server (policysvc.go; the protocol is internal/policyclient)
+// and applies its answer as an access table result.
 package policy
 
 import (
@@ -45,6 +47,11 @@ type Request struct {
 	// is the client's certificate, nil when it presented none.
 	TLS   bool
 	CCert *ClientCert
+	// Session, when set, answers the policy service attributes only the
+	// SMTP session knows (protocol_state, queue_id, size, server_port,
+	// encryption_cipher, ...: see policysvc.go); ok false leaves the
+	// attribute to its default.
+	Session func(name string) (value string, ok bool)
 }
 
 // ClientCert is what the client certificate restrictions look at.
@@ -137,6 +144,9 @@ type Policy struct {
 
 	mu     sync.Mutex
 	tables map[string]Table
+
+	// svc: check_policy_service's settings and client pools (policysvc.go).
+	svc policyServices
 }
 
 // New builds a policy from the configuration. open opens lookup tables.
@@ -217,6 +227,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 	if err = p.readAuth(cfg); err != nil {
 		return nil, err
 	}
+	if err = p.svc.read(cfg); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -257,6 +270,8 @@ type eval struct {
 	deferIfReject bool
 	warnNext      bool
 	depth         int
+	prepend       []string // PREPEND actions (Verdict.Prepend)
+	hold          string   // the first HOLD action (Verdict.Hold)
 }
 
 // Check evaluates the named restriction list (a parameter name) for the
@@ -269,6 +284,7 @@ func (p *Policy) Check(ctx context.Context, list string, st Stage, req *Request)
 		d.DeferIfPermit = true
 		return d
 	}
+	v.Prepend, v.Hold = e.prepend, e.hold
 	return v
 }
 

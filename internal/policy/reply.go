@@ -51,6 +51,14 @@ type Verdict struct {
 	// a caller evaluating several lists for one command carries it to
 	// the end, as Postfix carries it through the whole RCPT check.
 	DeferIfPermit bool
+	// Prepend: header lines that PREPEND actions (access tables, policy
+	// services) asked for, in order; the SMTP server adds them above
+	// its Received: header when the command is accepted.
+	Prepend []string
+	// Hold: a HOLD action's log text ("<rcpt>: Recipient address
+	// triggers HOLD action"); the SMTP server logs it and, when the
+	// command is accepted, the message goes to the hold queue.
+	Hold string
 }
 
 // Temporary reports whether the reply is a 4xx.

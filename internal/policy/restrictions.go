@@ -77,6 +77,7 @@ func init() {
 		"reject_unknown_hostname":                unknownHelo,
 		"reject_rbl_client":                      rblClient,
 		"reject_spf_fail":                        rejectSPFFail,
+		"check_policy_service":                   checkPolicyService,
 
 		"check_client_access": func(ctx context.Context, p *Policy, e *eval, t string) Verdict {
 			return p.access(ctx, e, t, Client, p.clientLookup(e.req))

@@ -87,6 +87,14 @@ func (ss *session) whatsup(stage string) string {
 	return b.String()
 }
 
+// logHold logs a restriction's HOLD action as Postfix's smtpd does;
+// the caller puts the message on hold once the command is accepted.
+func (ss *session) logHold(stage string, v policy.Verdict) {
+	if v.Hold != "" {
+		ss.log("%s: hold: %s from %s: %s; %s", ss.queueID(), stage, ss.req.Client(), v.Hold, ss.whatsup(stage))
+	}
+}
+
 // reject sends a restriction's reply and logs it as Postfix does.
 func (ss *session) reject(stage string, v policy.Verdict) {
 	ss.log("%s: reject: %s from %s: %s; %s", ss.queueID(), stage, ss.req.Client(), v.Reply, ss.whatsup(stage))
@@ -141,7 +149,7 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 	for _, p := range params {
 		switch p.Keyword {
 		case "SIZE":
-			size = p.Size
+			size, tx.size = p.Size, p.Size
 			if ss.cfg.MessageSizeLimit > 0 && p.Size > ss.cfg.MessageSizeLimit {
 				ss.fail("552 5.3.4 Message size exceeds fixed limit")
 				return
@@ -182,11 +190,15 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 			name  string
 			stage policy.Stage
 		}{{"smtpd_client_restrictions", policy.Client}, {"smtpd_helo_restrictions", policy.Helo}, {"smtpd_sender_restrictions", policy.Sender}} {
-			if v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req); v.Kind == policy.Reject {
+			v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
+			if v.Kind == policy.Reject {
 				ss.reject("MAIL", v) // the log line names the refused sender
 				ss.req.Sender = ""
 				return
 			}
+			tx.prepend = append(tx.prepend, v.Prepend...)
+			ss.logHold("MAIL", v)
+			tx.env.Hold = tx.env.Hold || v.Hold != ""
 		}
 	}
 	if ss.milters != nil {
@@ -277,6 +289,10 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	} else if v.Discard {
 		ss.tx.discard = true
 	}
+	// PREPEND and HOLD apply once the recipient is accepted; the hold
+	// is logged now, as Postfix logs it while the restrictions run.
+	prepend, hold := v.Prepend, v.Hold != ""
+	ss.logHold("RCPT", v)
 	if ss.milters != nil {
 		args := make([]string, 0, len(params))
 		for _, p := range params {
@@ -295,6 +311,8 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 		ss.log("%s: client=%s%s", ss.tx.env.ID, ss.req.Client(), ss.saslLogFields())
 	}
 	ss.tx.env.Recipients = append(ss.tx.env.Recipients, r)
+	ss.tx.prepend = append(ss.tx.prepend, prepend...)
+	ss.tx.env.Hold = ss.tx.env.Hold || hold
 	ss.reply("250 2.1.5 Ok")
 }
 
@@ -319,6 +337,8 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 		lists = append(lists, rcpt, relay)
 	}
 	discard := false
+	var prepend []string
+	hold := ""
 	var pending policy.Verdict
 	for _, l := range lists {
 		v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
@@ -332,12 +352,20 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 			return v
 		}
 		discard = discard || v.Discard
+		prepend = append(prepend, v.Prepend...)
+		if hold == "" {
+			hold = v.Hold
+		}
 	}
 	v := ss.srv.Policy.Unlisted(ctx, &ss.req)
 	if v.Kind != policy.Reject && pending.Kind == policy.Reject {
 		return pending
 	}
 	v.Discard = v.Discard || discard
+	v.Prepend = prepend
+	if v.Hold == "" {
+		v.Hold = hold
+	}
 	return v
 }
 

@@ -34,10 +34,14 @@ func (ss *session) dataReady(ctx context.Context, cmd string) bool {
 	}
 	// ss.req.Pipelined, which reject_unauth_pipelining tests, was set by
 	// improperPipelining at the first violation of the session.
-	if v := ss.srv.Policy.Check(ctx, "smtpd_data_restrictions", policy.Data, &ss.req); v.Kind == policy.Reject {
+	v := ss.srv.Policy.Check(ctx, "smtpd_data_restrictions", policy.Data, &ss.req)
+	if v.Kind == policy.Reject {
 		ss.reject(cmd, v)
 		return false
 	}
+	ss.tx.prepend = append(ss.tx.prepend, v.Prepend...)
+	ss.logHold(cmd, v)
+	ss.tx.env.Hold = ss.tx.env.Hold || v.Hold != ""
 	if ss.milters != nil {
 		if r := ss.milterReply(cmd, ss.milters.Data(ctx), &ss.tx.milterHold, &ss.tx.milterDiscard); r != "" {
 			ss.milterFail(r)
@@ -64,9 +68,10 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 	}
 	ss.where = afterData
 	ss.cr.startContent(ss.rd.Buffered())
-	_, err := ss.rd.ReadData(m, limit)
+	n, err := ss.rd.ReadData(m, limit)
 	ss.cr.endContent()
-	ss.deadline() // for the reply
+	ss.tx.size = n // the policy service's size at END-OF-MESSAGE, as Postfix's act_size
+	ss.deadline()  // for the reply
 	if err == nil || !isConnErr(err) {
 		ss.where = afterDot
 	}
@@ -77,7 +82,13 @@ func (ss *session) cmdData(ctx context.Context, arg string) {
 func (ss *session) startMessage(ctx context.Context) *message {
 	env := &ss.tx.env
 	env.ClientAddr, env.ClientName, env.Helo = ss.req.ClientAddr.String(), ss.req.ClientName, ss.req.Helo
-	m := startMessage(ctx, ss.srv.Queue, env, ss.received(), ss.cfg.ReplaceStrayCRLF)
+	// PREPEND actions' headers go above our Received:, as Postfix's.
+	var hdr strings.Builder
+	for _, h := range ss.tx.prepend {
+		hdr.WriteString(h + "\r\n")
+	}
+	hdr.WriteString(ss.received())
+	m := startMessage(ctx, ss.srv.Queue, env, hdr.String(), ss.cfg.ReplaceStrayCRLF)
 	if st := ss.stages(); len(st) > 0 {
 		m.hold(st, ss.srv.SpoolDir) // content.go
 	}
@@ -231,6 +242,9 @@ func (ss *session) cmdBdat(ctx context.Context, arg string) {
 		ss.where = afterDot
 	}
 	tx.bdatSize += n
+	if last {
+		tx.size = tx.bdatSize // the policy service's size at END-OF-MESSAGE
+	}
 	if err != nil && !errors.Is(err, smtpio.ErrTooBig) {
 		ss.finish(ctx, tx.bdat, err)
 		return

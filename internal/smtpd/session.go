@@ -87,6 +87,12 @@ type transaction struct {
 	authSender string
 	// milterHold, milterDiscard: a milter asked for it (milter.go).
 	milterHold, milterDiscard bool
+	// size: MAIL FROM's SIZE=; instance: the policy service's
+	// per-message "instance" attribute (policyattrs.go).
+	size     int64
+	instance string
+	// prepend: headers from PREPEND actions of accepted commands.
+	prepend []string
 }
 
 // Values of session.where besides command names, as Postfix's.
@@ -107,6 +113,7 @@ func newSession(s *Server, c net.Conn, info Conn) *session {
 		c.TLSLevel, c.TLSWrapper, c.AskCCert, c.ReqCCert = "", false, false, false
 		ss.cfg = &c
 	}
+	ss.req.Session = ss.policyAttr
 	ss.cr = newConnReader(c, ss.cfg)
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	ss.req.ClientAddr = ap.Addr().Unmap()
