@@ -80,16 +80,14 @@ func (p *Policy) accessResult(ctx context.Context, e *eval, st Stage, v string) 
 		return Verdict{}
 	case "HOLD":
 		if e.st == EndOfData {
-			p.warn("HOLD action at end of data is not implemented yet; treated as DUNNO")
-			return Verdict{}
+			return p.unsupported(subject, st, "HOLD at end of data")
 		}
 		if e.hold == "" {
 			e.hold = fmt.Sprintf("<%s>: %s %s", subject, st.word(), orText(text, "triggers HOLD action"))
 		}
 		return Verdict{}
 	case "REDIRECT", "FILTER", "BCC":
-		p.warn("access table action %s is not implemented yet; treated as DUNNO", word)
-		return Verdict{}
+		return p.unsupported(subject, st, strings.ToUpper(word))
 	}
 	if code, err := strconv.Atoi(word); err == nil && len(word) == 3 && (word[0] == '4' || word[0] == '5') {
 		dsn := word[:1] + ".7.1"
@@ -102,6 +100,17 @@ func (p *Policy) accessResult(ctx context.Context, e *eval, st Stage, v string) 
 	}
 	// Restriction names (and classes) as the result.
 	return p.run(ctx, e, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }))
+}
+
+// unsupported answers an action postern does not carry out yet
+// (REDIRECT, FILTER, BCC; HOLD at end of data). Acting as DUNNO would
+// deliver mail its table or policy service meant to go elsewhere, past
+// a filter, or on hold: the client is told to try again later, with
+// Postfix's reply for a configuration problem, and a warning names the
+// action, so nothing is lost and nothing passes unenforced.
+func (p *Policy) unsupported(subject string, st Stage, action string) Verdict {
+	p.warn("access table or policy action %s is not implemented: the client is told to try again later", action)
+	return rejectf(451, "4.3.5", subject, st, "Server configuration problem")
 }
 
 // isHeaderName: printable ASCII without space or colon (RFC 5322 field name).

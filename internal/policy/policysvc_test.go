@@ -137,6 +137,7 @@ func TestPolicyServiceActions(t *testing.T) {
 		"hold@x.test": "HOLD", "holdtext@x.test": "HOLD looks odd", "warn@x.test": "WARN careful", "restr@x.test": "reject_unauth_destination",
 		"bogus@x.test": "NONSENSE", "empty@x.test": " ", "prepend@x.test": "PREPEND X-Greylist: delayed 1 seconds",
 		"badprepend@x.test": "PREPEND no header here", "ctlprepend@x.test": "PREPEND X-A: b\rc", "ctlreject@x.test": "REJECT a\rb\x01c",
+		"redirect@x.test": "REDIRECT other@x.test", "filter@x.test": "FILTER smtp:[127.0.0.1]:10025", "bcc@x.test": "BCC archive@x.test",
 	}
 	s := startPolicyServer(t, "tcp", "127.0.0.1:0", actions)
 	p := newPolicy(t, "smtpd_recipient_restrictions = check_policy_service inet:"+s.ln.Addr().String()+", permit\n", nil)
@@ -160,6 +161,11 @@ func TestPolicyServiceActions(t *testing.T) {
 		{"restr@x.test", "554 5.7.1 <restr@x.test>: Relay access denied"},
 		{"bogus@x.test", "451 4.3.5 Server configuration error"},
 		{"empty@x.test", "451 4.3.5 <empty@x.test>: Recipient address rejected: Server configuration problem"},
+		// Not carried out yet: never acted on as DUNNO (mail would go
+		// where the policy did not want it), the client tries again.
+		{"redirect@x.test", "451 4.3.5 <redirect@x.test>: Recipient address rejected: Server configuration problem"},
+		{"filter@x.test", "451 4.3.5 <filter@x.test>: Recipient address rejected: Server configuration problem"},
+		{"bcc@x.test", "451 4.3.5 <bcc@x.test>: Recipient address rejected: Server configuration problem"},
 	}
 	for _, tc := range tests {
 		req := &Request{ClientAddr: netip.MustParseAddr("198.51.100.7"), Recipient: tc.rcpt}
