@@ -12,6 +12,7 @@ import (
 	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/milter"
+	"github.com/postern-mta/postern/internal/tlsconf"
 )
 
 // Milters are a service's smtpd_milters (internal/milter) and the
@@ -112,10 +113,8 @@ func (ss *session) milterMacro(name string) (string, bool) {
 		case "{cipher}":
 			return cipher, true
 		}
-		if strings.Contains(cipher, "256") || strings.Contains(cipher, "CHACHA20") {
-			return "256", true
-		}
-		return "128", true
+		use, _ := tlsconf.CipherBits(ss.tls.CipherSuite) // TLS_AES_128_GCM_SHA256 is 128
+		return strconv.Itoa(use), true
 	case "{cert_subject}", "{cert_issuer}":
 		if ss.req.CCert == nil {
 			return "", false
