@@ -15,33 +15,33 @@ import (
 // which keeps the running configuration and says why; the same feature
 // turned off is accepted. The maillog says which master.cf services run.
 func TestStartAndReloadRefuseUnenforcedSettings(t *testing.T) {
-	const problem = "parameter smtpd_client_message_rate_limit: postern does not implement client rate limits (anvil) yet: remove the setting or set it to 0; clients would not be limited"
-	in := newInstance(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nsmtpd_client_message_rate_limit = 10")
+	const problem = "parameter header_checks: postern does not implement content inspection and filters yet: remove the setting; mail would otherwise pass uninspected"
+	in := newInstance(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nheader_checks = regexp:/etc/postfix/header_checks")
 	_, e, code := in.run(t, "start")
 	if code != 1 || !strings.Contains(e, problem) {
-		t.Errorf("start with smtpd_client_message_rate_limit = 10: exit %d %q", code, e)
+		t.Errorf("start with header_checks: exit %d %q", code, e)
 	}
 	if got := listening(t, in.port); len(got) != 0 {
 		t.Errorf("listening after a refused start: %v", got)
 	}
 
-	in.writeMain(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nsmtpd_client_message_rate_limit = 0\nsmtpd_sasl_auth_enable = no\nbiff = no")
+	in.writeMain(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nheader_checks =\nsmtpd_sasl_auth_enable = no\nbiff = no")
 	in.start(t)
 	log, _ := os.ReadFile(filepath.Join(in.data, "maillog"))
 	if want := fmt.Sprintf("%s: services %d inet on port %d (smtpd)", filepath.Join(in.dir, "master.cf"), in.port, in.port); !strings.Contains(string(log), want) {
 		t.Errorf("maillog does not say which services run (%q):\n%s", want, log)
 	}
 
-	in.writeMain(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nsmtpd_client_message_rate_limit = 10")
+	in.writeMain(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\nheader_checks = regexp:/etc/postfix/header_checks")
 	_, e, code = in.run(t, "reload")
 	if code != 1 || !strings.Contains(e, problem) || !strings.Contains(e, "still running the previous configuration") {
-		t.Errorf("reload with smtpd_client_message_rate_limit = 10: exit %d %q", code, e)
+		t.Errorf("reload with header_checks: exit %d %q", code, e)
 	}
 	if err := greet(fmt.Sprintf("127.0.0.1:%d", in.port)); err != nil {
 		t.Errorf("the previous configuration no longer serves: %v", err)
 	}
 	log, _ = os.ReadFile(filepath.Join(in.data, "maillog"))
-	if !strings.Contains(string(log), "reload failed, keeping the running configuration") || !strings.Contains(string(log), "smtpd_client_message_rate_limit") {
+	if !strings.Contains(string(log), "reload failed, keeping the running configuration") || !strings.Contains(string(log), "header_checks") {
 		t.Errorf("maillog does not say why the reload failed:\n%s", log)
 	}
 }
