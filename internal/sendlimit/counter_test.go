@@ -96,11 +96,11 @@ type mapTable map[string]string
 func (m mapTable) Lookup(k string) (string, bool, error) { v, ok := m[k]; return v, ok, nil }
 
 func TestLimiterMatch(t *testing.T) {
-	l := &Limiter{Spec: "test:t", Table: mapTable{"alice": "1/h", "example.com": "2/h", "uid:0": "bad"}, Counter: &Counter{}}
+	l := &Limiter{Spec: "test:t", Tables: []Table{mapTable{"alice": "1/h", "example.com": "2/h", "uid:0": "bad"}}, Counter: &Counter{}}
 	if v, err := l.Message("alice", "example.com"); err != nil || v.Key != "alice" || v.Over {
 		t.Fatalf("alice: %+v %v", v, err)
 	}
-	if v, _ := l.Message("alice", "example.com"); !v.Over || v.Rule.String() != "1/1h0m0s" {
+	if v, _ := l.Message("alice", "example.com"); !v.Over || v.Rule.String() != "1/1h" {
 		t.Fatalf("alice again: %+v", v)
 	}
 	if v, _ := l.Message("", SenderDomain("Bob@Example.COM")); v.Key != "example.com" || v.Over {

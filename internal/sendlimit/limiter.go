@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/postern-mta/postern/internal/config"
 )
 
 // Table is a lookup table (internal/maps.Table).
@@ -12,11 +14,13 @@ type Table interface {
 	Lookup(key string) (value string, found bool, err error)
 }
 
-// Limiter applies sender_rate_limit_maps: Table maps a sender key to
-// its rules, Counter counts. Every process that accepts mail shares one.
+// Limiter applies sender_rate_limit_maps: Tables map a sender key to
+// its rules (the first table that has the key decides), Counter
+// counts. Every service of a process shares one Counter, across
+// reloads.
 type Limiter struct {
-	Spec    string // the table, "type:name", for messages
-	Table   Table
+	Spec    string // the parameter's value, for messages
+	Tables  []Table
 	Counter *Counter
 
 	parsed sync.Map // table value → []Rule
@@ -44,7 +48,7 @@ func (l *Limiter) Match(keys ...string) (key string, rules []Rule, err error) {
 		if k == "" {
 			continue
 		}
-		v, found, err := l.Table.Lookup(k)
+		v, found, err := l.lookup(k)
 		if err != nil {
 			return "", nil, fmt.Errorf("%s lookup of %q: %w", l.Spec, k, err)
 		}
@@ -84,4 +88,31 @@ func (l *Limiter) take(rcpt bool, n int, keys []string) (Verdict, error) {
 	}
 	r, ok := l.Counter.Take(key, rcpt, n, rules)
 	return Verdict{Key: key, Over: !ok, Rule: r}, nil
+}
+
+func (l *Limiter) lookup(k string) (string, bool, error) {
+	for _, t := range l.Tables {
+		if v, found, err := t.Lookup(k); err != nil || found {
+			return v, found, err
+		}
+	}
+	return "", false, nil
+}
+
+// New opens sender_rate_limit_maps with open; nil when the parameter
+// is empty (no limits). The limiter counts in c.
+func New(cfg *config.Config, open func(spec string) (Table, error), c *Counter) (*Limiter, error) {
+	specs, err := cfg.List("sender_rate_limit_maps")
+	if err != nil || len(specs) == 0 {
+		return nil, err
+	}
+	l := &Limiter{Spec: strings.Join(specs, ", "), Counter: c}
+	for _, s := range specs {
+		t, err := open(s)
+		if err != nil {
+			return nil, fmt.Errorf("sender_rate_limit_maps: %w", err)
+		}
+		l.Tables = append(l.Tables, t)
+	}
+	return l, nil
 }

@@ -20,7 +20,17 @@ func (r Rule) String() string {
 	if r.Rcpt {
 		kind = "rcpt"
 	}
-	return fmt.Sprintf("%d%s/%s", r.Max, kind, r.Per)
+	per := fmt.Sprintf("%ds", r.Per/time.Second)
+	for _, u := range []struct {
+		name string
+		d    time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}} {
+		if r.Per%u.d == 0 {
+			per = fmt.Sprintf("%d%s", r.Per/u.d, u.name)
+			break
+		}
+	}
+	return fmt.Sprintf("%d%s/%s", r.Max, kind, per)
 }
 
 // maxRules bounds one table value, so a hostile value costs little.
