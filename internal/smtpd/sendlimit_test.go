@@ -136,3 +136,14 @@ func TestSendLimitSenderDomain(t *testing.T) {
 		in.cmd("RSET", "250 ")
 	}
 }
+
+// A value that is no rule list defers the mail (and says why in the
+// log) rather than letting it through unlimited.
+func TestSendLimitBadValue(t *testing.T) {
+	s := smtptest.NewServerWith(t, authCf+"sender_rate_limit_maps = inline:{ alice=lots }\n", smtptest.Options{SASL: smtpd.NewFakeSASL()})
+	cl := dial(t, s)
+	cl.cmd("EHLO laptop.example", "250 ")
+	cl.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==", "235 ")
+	cl.cmd("MAIL FROM:<alice@example.com>", "451 4.3.0 <alice@example.com>: Temporary lookup failure\r")
+	waitLog(t, s, `sender_rate_limit_maps: inline:{ alice=lots }: key "alice": sendlimit: rule "lots"`)
+}
