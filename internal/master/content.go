@@ -3,11 +3,13 @@ package master
 import (
 	"github.com/postern-mta/postern/internal/cleanup"
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/sendlimit"
 )
 
 // pickupStages are the content stages of local submissions: forged
 // Authentication-Results removed (mail from sendmail is not checked,
-// but must not carry our results), non_smtpd_milters, then DKIM signing
+// but must not carry our results), non_smtpd_milters, the senders'
+// limits (sender_rate_limit_maps: over one, held), then DKIM signing
 // (mail from sendmail is ours).
 func pickupStages(cfg *config.Config) ([]cleanup.Stage, error) {
 	var stages []cleanup.Stage
@@ -24,6 +26,13 @@ func pickupStages(cfg *config.Config) ([]cleanup.Stage, error) {
 	}
 	if m != nil {
 		stages = append(stages, m)
+	}
+	l, err := sendlimit.New(cfg, openSendLimitTable, sendCounter)
+	if err != nil {
+		return nil, err
+	}
+	if l != nil {
+		stages = append(stages, &sendlimit.Stage{L: l})
 	}
 	s, err := newSigner(cfg)
 	if err != nil {

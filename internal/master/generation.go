@@ -20,6 +20,7 @@ import (
 	"github.com/postern-mta/postern/internal/mastercf"
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/sendlimit"
 	"github.com/postern-mta/postern/internal/smtpd"
 	"github.com/postern-mta/postern/internal/tlsconf"
 )
@@ -65,6 +66,9 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 		return nil, err
 	}
 	if srv.Milters, err = newSMTPMilters(cfg); err != nil {
+		return nil, err
+	}
+	if srv.SendLimit, err = sendlimit.New(cfg, openSendLimitTable, sendCounter); err != nil {
 		return nil, err
 	}
 	// A message held for content stages overflows to the queue's file

@@ -201,6 +201,10 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 			tx.env.Hold = tx.env.Hold || v.Hold != ""
 		}
 	}
+	if ss.sendLimitMail() {
+		ss.req.Sender = ""
+		return
+	}
 	if ss.milters != nil {
 		args := make([]string, 0, len(params))
 		for _, p := range params {
@@ -293,6 +297,10 @@ func (ss *session) cmdRcpt(ctx context.Context, arg string) {
 	// is logged now, as Postfix logs it while the restrictions run.
 	prepend, hold := v.Prepend, v.Hold != ""
 	ss.logHold("RCPT", v)
+	if ss.sendLimitRcpt() {
+		ss.tx.rejected++
+		return
+	}
 	if ss.milters != nil {
 		args := make([]string, 0, len(params))
 		for _, p := range params {

@@ -11,6 +11,7 @@ import (
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/sasl"
+	"github.com/postern-mta/postern/internal/sendlimit"
 	"github.com/postern-mta/postern/internal/tlsconf"
 )
 
@@ -51,6 +52,9 @@ type Server struct {
 	TLS *tlsconf.Server
 	// SASL checks SMTP AUTH credentials; nil offers no AUTH.
 	SASL sasl.Authenticator
+	// SendLimit applies sender_rate_limit_maps to the mail of
+	// authenticated and $mynetworks clients (sendlimit.go); nil is none.
+	SendLimit *sendlimit.Limiter
 	// Checks and Sign are content stages (internal/cleanup) run at the
 	// end of each message before it is queued, in this order with the
 	// session's milters between them: Checks adds Authentication-Results

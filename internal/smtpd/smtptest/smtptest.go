@@ -22,6 +22,7 @@ import (
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/sasl"
+	"github.com/postern-mta/postern/internal/sendlimit"
 	"github.com/postern-mta/postern/internal/smtpd"
 	"github.com/postern-mta/postern/internal/tlsconf"
 )
@@ -118,6 +119,11 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 		NewID: func() string { return fmt.Sprintf("%010X", ids.Add(1)) },
 		Log:   slog.New(&s.log), SASL: opt.SASL, Checks: opt.Checks, Sign: opt.Sign, SpoolDir: opt.SpoolDir}
 	pol.Warn = func(m string) { s.SMTP.Log.Warn(m) } // as the daemon wires it
+	if s.SMTP.SendLimit, err = sendlimit.New(cfg, func(spec string) (sendlimit.Table, error) { return open(spec) }, &sendlimit.Counter{}); err != nil {
+		cancel()
+		ln.Close()
+		t.Fatal(err)
+	}
 	if s.SMTP.Milters, err = smtpd.MiltersFrom(cfg); err != nil {
 		cancel()
 		ln.Close()
