@@ -20,7 +20,7 @@ type logBuf struct {
 }
 
 func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *logBuf) String() string             { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func testConfig() *Config {
 	return &Config{GreetWait: 5 * time.Second, GreetBanner: "mx.example ESMTP", SMTPBanner: "mx.example ESMTP",
