@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/postern-mta/postern/internal/dnstest"
 )
 
 // postscreen in front of smtpd, as Postfix 3.x's master.cf runs it: a
@@ -58,4 +60,35 @@ func TestPostscreenE2E(t *testing.T) {
 	denied := dialSMTPFrom(t, "127.0.0.5", addr)
 	denied.expect("521 5.3.2 Service currently unavailable")
 	waitLog(t, in, "DENYLISTED [127.0.0.5]:")
+}
+
+// A client listed by DNSBL sites whose weights reach the threshold is
+// refused (dnstest zone); one below it passes.
+func TestPostscreenDNSBLE2E(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{
+		"6.0.0.127.zen.example.test":  {dnstest.A("127.0.0.2")},
+		"6.0.0.127.bl2.example.test":  {dnstest.A("127.0.0.4")},
+		"7.0.0.127.bl2.example.test":  {dnstest.A("127.0.0.4")},
+		"6.0.0.127.filt.example.test": {dnstest.A("127.0.0.99")},
+	})
+	t.Setenv("POSTERN_DNS_SERVER", dns.Addr())
+	in := newInstance(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\npostscreen_dnsbl_action = enforce\n"+
+		"postscreen_dnsbl_sites = zen.example.test*2, bl2.example.test=127.0.0.[2..11], filt.example.test=127.0.0.[2..11]*5\npostscreen_dnsbl_threshold = 3\n")
+	master := fmt.Sprintf("%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	bad := dialSMTPFrom(t, "127.0.0.6", addr)
+	bad.expect("220 ")
+	bad.cmd("EHLO client.example", "250 ")
+	bad.cmd("MAIL FROM:<a@client.example>", "250 ")
+	bad.cmd("RCPT TO:<postmaster@mx.example.test>", "550 5.7.1 Service unavailable; client [127.0.0.6] blocked using zen.example.test")
+	waitLog(t, in, "DNSBL rank 3 for [127.0.0.6]:")
+
+	good := dialSMTPFrom(t, "127.0.0.7", addr)
+	good.expect("220 mx.example.test ESMTP")
+	good.cmd("EHLO client.example", "250 ")
+	waitLog(t, in, "PASS NEW [127.0.0.7]:")
 }

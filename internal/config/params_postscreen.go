@@ -19,6 +19,12 @@ var postscreenParams = []Param{
 	{Name: "postscreen_greet_banner", Default: "$smtpd_banner", Kind: String},
 	{Name: "postscreen_greet_ttl", Default: "1d", Kind: Time, Unit: 'd', Min: 1, HasMin: true},
 	{Name: "postscreen_greet_wait", Default: "${stress?{2}:{6}}s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
+	{Name: "postscreen_dnsbl_sites", Default: "", Kind: String},
+	{Name: "postscreen_dnsbl_threshold", Default: "1", Kind: Int, Min: 1, HasMin: true},
+	{Name: "postscreen_dnsbl_allowlist_threshold", Default: "0", Kind: Int},
+	{Name: "postscreen_dnsbl_action", Default: "ignore", Kind: String, Check: checkPostscreenAction},
+	{Name: "postscreen_dnsbl_max_ttl", Default: "1h", Kind: Time, Unit: 'h', Min: 1, HasMin: true},
+	{Name: "postscreen_dnsbl_timeout", Default: "10s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "postscreen_cache_retention_time", Default: "7d", Kind: Time, Unit: 'd', Min: 0, HasMin: true},
 }
 

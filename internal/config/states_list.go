@@ -152,7 +152,7 @@ var features = []*feature{
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{
-			{"postscreen_dnsbl_sites", none},
+			{"postscreen_dnsbl_reply_map", none},
 			{"postscreen_pipelining_enable", no}, {"postscreen_non_smtp_command_enable", no},
 			{"postscreen_bare_newline_enable", no},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},

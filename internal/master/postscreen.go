@@ -9,6 +9,7 @@ import (
 	"github.com/postern-mta/postern/internal/listen"
 	"github.com/postern-mta/postern/internal/mastercf"
 	"github.com/postern-mta/postern/internal/postscreen"
+	"github.com/postern-mta/postern/internal/resolver"
 )
 
 // passService is the master.cf pass service postscreen hands clients to
@@ -40,7 +41,8 @@ func (g *generation) buildScreens(cfg *config.Config, screened []*mastercf.Servi
 		if err != nil {
 			return fmt.Errorf("master.cf line %d: service %s: %w", s.Line, s.Key(), err)
 		}
-		scr := &postscreen.Screen{Config: pc, MyNetworks: func(a netip.Addr) bool { return srv.Policy.MyNetworks(a, "") }}
+		scr := &postscreen.Screen{Config: pc, MyNetworks: func(a netip.Addr) bool { return srv.Policy.MyNetworks(a, "") },
+			Resolver: resolver.New()}
 		if err := scr.Open(); err != nil {
 			return fmt.Errorf("master.cf line %d: service %s: %w", s.Line, s.Key(), err)
 		}

@@ -45,6 +45,12 @@ type Config struct {
 	GreetTTL        time.Duration
 	CacheRetention  time.Duration
 	SMTPBanner      string // smtpd_banner, the enforce engine's 220 line
+	DNSBLSites      []Site
+	DNSBLThreshold  int
+	DNSBLAllowlist  int // postscreen_dnsbl_allowlist_threshold; 0: off
+	DNSBLAction     Action
+	DNSBLTTL        time.Duration // postscreen_dnsbl_max_ttl
+	DNSBLTimeout    time.Duration
 	Timeout         time.Duration
 }
 
@@ -57,7 +63,8 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 		name string
 		dst  *time.Duration
 	}{{"postscreen_greet_wait", &c.GreetWait}, {"postscreen_greet_ttl", &c.GreetTTL},
-		{"postscreen_cache_retention_time", &c.CacheRetention}, {"smtpd_timeout", &c.Timeout}} {
+		{"postscreen_cache_retention_time", &c.CacheRetention}, {"smtpd_timeout", &c.Timeout},
+		{"postscreen_dnsbl_max_ttl", &c.DNSBLTTL}, {"postscreen_dnsbl_timeout", &c.DNSBLTimeout}} {
 		if *p.dst, err = cfg.Duration(p.name); err != nil {
 			return nil, err
 		}
@@ -65,7 +72,8 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	for _, p := range []struct {
 		name string
 		dst  *Action
-	}{{"postscreen_denylist_action", &c.BlacklistAction}, {"postscreen_greet_action", &c.GreetAction}} {
+	}{{"postscreen_denylist_action", &c.BlacklistAction}, {"postscreen_greet_action", &c.GreetAction},
+		{"postscreen_dnsbl_action", &c.DNSBLAction}} {
 		v, err := cfg.Get(p.name)
 		if err == nil {
 			*p.dst, err = ParseAction(v)
@@ -75,6 +83,23 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 		}
 	}
 	if c.AccessList, err = cfg.List("postscreen_access_list"); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist}} {
+		n, err := cfg.Int(p.name)
+		if err != nil {
+			return nil, err
+		}
+		*p.dst = int(n)
+	}
+	sites, err := cfg.List("postscreen_dnsbl_sites")
+	if err != nil {
+		return nil, err
+	}
+	if c.DNSBLSites, err = ParseSites(sites); err != nil {
 		return nil, err
 	}
 	if c.GreetBanner, err = cfg.Get("postscreen_greet_banner"); err != nil {

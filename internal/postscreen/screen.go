@@ -1,6 +1,7 @@
 package postscreen
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,8 +20,10 @@ type Screen struct {
 	// MyNetworks reports whether a client matches $mynetworks
 	// (permit_mynetworks in postscreen_access_list).
 	MyNetworks func(netip.Addr) bool
-	Now        func() time.Time // nil: time.Now
-	tables     map[string]maps.Table
+	// Resolver makes the DNSBL lookups (nil: net.DefaultResolver).
+	Resolver *net.Resolver
+	Now      func() time.Time // nil: time.Now
+	tables   map[string]maps.Table
 }
 
 // Open opens the access list's tables; a table that cannot be opened
@@ -41,6 +44,15 @@ func (s *Screen) Open() error {
 		s.tables[e] = t
 	}
 	return nil
+}
+
+// ttl is how long a client that passed stays allowlisted: the shorter
+// of the pregreet and, with DNSBL sites, the DNSBL result's lifetime.
+func (s *Screen) ttl() time.Duration {
+	if len(s.Config.DNSBLSites) > 0 {
+		return min(s.Config.GreetTTL, s.Config.DNSBLTTL)
+	}
+	return s.Config.GreetTTL
 }
 
 func (s *Screen) now() time.Time {
@@ -118,9 +130,51 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger) net.Conn {
 		s.Log.Info("PASS OLD " + bracket(client))
 		return c
 	}
+	type rank struct {
+		score int
+		site  string
+	}
+	var dnsbl chan rank
+	if len(s.Config.DNSBLSites) > 0 {
+		dnsbl = make(chan rank, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), s.Config.DNSBLTimeout)
+			defer cancel()
+			n, site := s.score(ctx, client.Addr())
+			dnsbl <- rank{n, site}
+		}()
+	}
+	var r rank
+	if dnsbl != nil && s.Config.DNSBLAllowlist < 0 && enforce == "" {
+		// A trusted score lets the client skip the pregreet wait.
+		if r = <-dnsbl; r.score <= s.Config.DNSBLAllowlist {
+			s.Cache.Add(client.Addr(), s.now(), s.ttl(), s.Config.CacheRetention)
+			s.Log.Info("PASS NEW " + bracket(client))
+			return c
+		}
+		dnsbl <- r
+	}
 	pre, failed := s.pregreet(c, client)
 	if pre == nil {
 		return nil
+	}
+	if dnsbl != nil {
+		if r = <-dnsbl; r.score >= s.Config.DNSBLThreshold {
+			s.Log.Info(fmt.Sprintf("DNSBL rank %d for %s", r.score, bracket(client)))
+			reply := fmt.Sprintf("5.7.1 Service unavailable; client [%s] blocked using %s", client.Addr(), r.site)
+			switch s.Config.DNSBLAction {
+			case Drop:
+				if !failed || s.Config.GreetAction != Drop {
+					s.drop(c, client, "521 "+reply)
+					return nil
+				}
+			case Enforce:
+				if enforce == "" {
+					enforce = "550 " + reply
+				}
+			}
+			failed = true
+		}
 	}
 	if failed {
 		switch s.Config.GreetAction {
@@ -138,7 +192,7 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger) net.Conn {
 		return nil
 	}
 	if !failed {
-		s.Cache.Add(client.Addr(), s.now(), s.Config.GreetTTL, s.Config.CacheRetention)
+		s.Cache.Add(client.Addr(), s.now(), s.ttl(), s.Config.CacheRetention)
 		s.Log.Info("PASS NEW " + bracket(client))
 	}
 	return pre

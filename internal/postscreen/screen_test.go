@@ -109,6 +109,7 @@ func TestPregreet(t *testing.T) {
 				t.Fatalf("passed %v, want %v", got != nil, tc.pass)
 			}
 			if got != nil {
+				got.SetReadDeadline(time.Now().Add(5 * time.Second))
 				buf := make([]byte, 64)
 				n, _ := got.Read(buf)
 				if string(buf[:n]) != "EHLO foo\r\n" {
