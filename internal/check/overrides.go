@@ -8,6 +8,7 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/mastercf"
 	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/postscreen"
 	"github.com/postern-mta/postern/internal/restriction"
 )
 
@@ -27,6 +28,11 @@ func (c *checker) serviceOverrides() {
 		if s.Command == "postscreen" && s.Type == mastercf.Inet {
 			if p := c.master.Find("smtpd", mastercf.Pass); p == nil || p.Command != "smtpd" {
 				c.masterDiag(config.Error, s, "runs postscreen, but master.cf has no \"smtpd pass - - y - - smtpd\" service to hand the clients that pass to; add it (as Postfix's stock master.cf)")
+			}
+			if pc, err := postscreen.ConfigFrom(s.Settings(c.cfg)); err != nil {
+				c.masterDiag(config.Error, s, err.Error())
+			} else if err := (&postscreen.Screen{Config: pc}).Open(); err != nil {
+				c.masterDiag(config.Error, s, err.Error())
 			}
 		}
 		for _, o := range s.Overrides {
