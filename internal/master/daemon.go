@@ -302,7 +302,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		defer sg.leave()
 		sc := net.Conn(c)
 		if scr := g.screens[svc]; scr != nil {
-			if sc = scr.Check(c, d.screenCache, d.Log.With("program", "postern/postscreen")); sc == nil {
+			if sc = scr.Check(c, d.screenCache, d.Log.With("program", "postern/postscreen"), info.Stress); sc == nil {
 				return
 			}
 		}

@@ -41,7 +41,11 @@ func (g *generation) buildScreens(cfg *config.Config, screened []*mastercf.Servi
 		if err != nil {
 			return fmt.Errorf("master.cf line %d: service %s: %w", s.Line, s.Key(), err)
 		}
-		scr := &postscreen.Screen{Config: pc, MyNetworks: func(a netip.Addr) bool { return srv.Policy.MyNetworks(a, "") },
+		spc, err := postscreen.ConfigFrom(s.Settings(cfg).With("stress", "yes"))
+		if err != nil {
+			return fmt.Errorf("master.cf line %d: service %s: %w", s.Line, s.Key(), err)
+		}
+		scr := &postscreen.Screen{Config: pc, StressConfig: spc, MyNetworks: func(a netip.Addr) bool { return srv.Policy.MyNetworks(a, "") },
 			Resolver: resolver.New()}
 		if err := scr.Open(); err != nil {
 			return fmt.Errorf("master.cf line %d: service %s: %w", s.Line, s.Key(), err)

@@ -17,6 +17,10 @@ import (
 // Screen runs a postscreen service's tests.
 type Screen struct {
 	Config *Config
+	// StressConfig is Config read with stress = yes (a shorter
+	// postscreen_greet_wait), for connections accepted under stress;
+	// nil: Config.
+	StressConfig *Config
 	// MyNetworks reports whether a client matches $mynetworks
 	// (permit_mynetworks in postscreen_access_list).
 	MyNetworks func(netip.Addr) bool
@@ -106,9 +110,15 @@ func (s *session) access(addr netip.Addr) int {
 
 // Check screens c, with cache the temporary allowlist and log the
 // postscreen program's logger. It returns the connection to hand to
-// smtpd, or nil when the client was refused (and c closed).
-func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger) net.Conn {
+// smtpd, or nil when the client was refused (and c closed). stress
+// selects StressConfig.
+func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool) net.Conn {
 	s := &session{Screen: scr, Cache: cache, Log: log}
+	if stress && scr.StressConfig != nil {
+		own := *scr
+		own.Config = scr.StressConfig
+		s.Screen = &own
+	}
 	client := addrPort(c.RemoteAddr())
 	s.Log.Info(fmt.Sprintf("CONNECT from %s to %s", bracket(client), bracket(addrPort(c.LocalAddr()))))
 	enforce := "" // the 550 reply of an enforced failure

@@ -3,6 +3,7 @@ package postscreen
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -43,7 +44,7 @@ func screenOne(t *testing.T, scr *Screen, cache *Cache, log *slog.Logger) (net.C
 			out <- nil
 			return
 		}
-		out <- scr.Check(c, cache, log)
+		out <- scr.Check(c, cache, log, false)
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -256,5 +257,38 @@ func TestParseActionAndEscape(t *testing.T) {
 	}
 	if got := escape([]byte("abcdef"), 3); got != "abc" {
 		t.Errorf("escape limit: %q", got)
+	}
+}
+
+// Under stress the stress configuration's greet wait applies.
+func TestStressConfig(t *testing.T) {
+	cfg, stress := testConfig(), testConfig()
+	cfg.GreetWait, stress.GreetWait = time.Hour, 200*time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	out := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			out <- nil
+			return
+		}
+		out <- (&Screen{Config: cfg, StressConfig: stress}).Check(c, NewCache(), slog.New(slog.NewTextHandler(io.Discard, nil)), true)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case got := <-out:
+		if got == nil {
+			t.Fatal("refused")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stress greet wait did not apply")
 	}
 }
