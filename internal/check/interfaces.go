@@ -44,8 +44,8 @@ func (c *checker) interfaces() {
 		return
 	}
 	for _, s := range c.master.Services {
-		if s.Type != "inet" || s.Command != "smtpd" {
-			continue // postern listens for smtpd services only
+		if s.Type != "inet" || (s.Command != "smtpd" && s.Command != "postscreen") {
+			continue // postern listens for smtpd and postscreen services only
 		}
 		host, port, err := s.HostPort()
 		if err != nil {

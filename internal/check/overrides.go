@@ -3,10 +3,12 @@ package check
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/mastercf"
 	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/postscreen"
 	"github.com/postern-mta/postern/internal/restriction"
 )
 
@@ -23,8 +25,15 @@ func (c *checker) serviceOverrides() {
 		return
 	}
 	for _, s := range c.master.Services {
-		if s.Command == "postscreen" {
-			c.masterDiag(config.Error, s, "runs postscreen, which postern does not implement yet: its checks would not run and postern would not listen here; run smtpd instead (postscreen's checks as smtpd_*_restrictions)")
+		if s.Command == "postscreen" && s.Type == mastercf.Inet {
+			if p := c.master.Find("smtpd", mastercf.Pass); p == nil || p.Command != "smtpd" {
+				c.masterDiag(config.Error, s, "runs postscreen, but master.cf has no \"smtpd pass - - y - - smtpd\" service to hand the clients that pass to; add it (as Postfix's stock master.cf)")
+			}
+			if pc, err := postscreen.ConfigFrom(s.Settings(c.cfg)); err != nil {
+				c.masterDiag(config.Error, s, err.Error())
+			} else if err := (&postscreen.Screen{Config: pc}).Open(); err != nil {
+				c.masterDiag(config.Error, s, err.Error())
+			}
 		}
 		for _, o := range s.Overrides {
 			c.serviceOverride(s, o)
@@ -66,7 +75,15 @@ func (c *checker) serviceOverride(s *mastercf.Service, o mastercf.Override) {
 
 // implementedOverride handles an -o of a parameter postern implements.
 func (c *checker) implementedOverride(s *mastercf.Service, o mastercf.Override, v string) {
-	smtpd := s.Type == mastercf.Inet && s.Command == "smtpd"
+	smtpd := (s.Type == mastercf.Inet || s.Type == mastercf.Pass) && s.Command == "smtpd"
+	screen := s.Type == mastercf.Inet && s.Command == "postscreen"
+	switch {
+	case screen && !strings.HasPrefix(o.Name, "postscreen_") && o.Name != "syslog_name":
+		c.masterDiag(config.Warning, s, fmt.Sprintf("-o %s=%s: has no effect on this postscreen service: postscreen reads postscreen_* only; set it on the \"smtpd pass\" service that clients are handed to", o.Name, o.Value))
+		return
+	case screen:
+		smtpd = true // validated below, as an smtpd service's
+	}
 	switch {
 	case o.Name == "syslog_name":
 		// The smtpd service's log program name (postern/submission/smtpd);
@@ -82,7 +99,7 @@ func (c *checker) implementedOverride(s *mastercf.Service, o mastercf.Override, 
 			c.masterDiag(config.Warning, s, msg)
 		}
 		return
-	case !c.smtpdReads(o.Name):
+	case !screen && !c.smtpdReads(o.Name):
 		c.masterDiag(config.Warning, s, fmt.Sprintf("-o %s=%s: has no effect on this smtpd service: postern's SMTP server does not read %s (main.cf's value applies where it is used)", o.Name, o.Value, o.Name))
 		return
 	}

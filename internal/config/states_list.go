@@ -146,10 +146,18 @@ var features = []*feature{
 			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
 	},
 	{
-		// Its parameters tune a service postern cannot run: postern
-		// check refuses a master.cf service that runs postscreen.
-		what:       "postscreen",
-		risk:       "its checks would not run",
+		// postern's postscreen (internal/postscreen) has the access
+		// list, the pregreet test and an in-memory allowlist; these
+		// tests and interfaces it does not have yet.
+		what: "this postscreen test",
+		risk: "it would not run, and clients would pass without it",
+		gates: []gate{
+			{"postscreen_dnsbl_reply_map", none},
+			{"postscreen_pipelining_enable", no}, {"postscreen_non_smtp_command_enable", no},
+			{"postscreen_bare_newline_enable", no},
+			{"postscreen_allowlist_interfaces", []string{"static:all"}},
+			{"postscreen_upstream_proxy_protocol", none},
+		},
 		dependents: []string{"postscreen_*"},
 	},
 	{

@@ -54,6 +54,7 @@ import (
 	"github.com/postern-mta/postern/internal/inetaddr"
 	"github.com/postern-mta/postern/internal/listen"
 	"github.com/postern-mta/postern/internal/pickup"
+	"github.com/postern-mta/postern/internal/postscreen"
 	"github.com/postern-mta/postern/internal/qmgr"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/smtpd"
@@ -88,10 +89,12 @@ type Daemon struct {
 	sessions sync.WaitGroup
 	workers  *workers // the goroutines sessions run on
 	anvil    *anvil.Counter
-	gatesMu  sync.Mutex
-	gates    map[string]*gate // per service: maxproc
-	fdGate   *gate            // the whole daemon: the file descriptor budget
-	fdInfo   string           // what the budget was computed from, for the log
+	// screenCache is postscreen's temporary allowlist, kept across reloads.
+	screenCache *postscreen.Cache
+	gatesMu     sync.Mutex
+	gates       map[string]*gate // per service: maxproc
+	fdGate      *gate            // the whole daemon: the file descriptor budget
+	fdInfo      string           // what the budget was computed from, for the log
 	// deliveries is default_process_limit at start: the queue manager's
 	// deliveries at once, the budget and the smtp cache keep it.
 	deliveries int
@@ -114,6 +117,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.conns = map[net.Conn]struct{}{}
 	d.workers = newWorkers()
 	d.anvil = anvil.New()
+	d.screenCache = postscreen.NewCache()
 	d.gates = map[string]*gate{}
 	d.done = make(chan struct{})
 	g, err := load(ctx, d.Dir, d.Sys)
@@ -296,7 +300,13 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		defer d.track(c, false)
 		defer d.fdGate.leave()
 		defer sg.leave()
-		g.server(svc).Serve(context.Background(), c, info)
+		sc := net.Conn(c)
+		if scr := g.screens[svc]; scr != nil {
+			if sc = scr.Check(c, d.screenCache, d.Log.With("program", "postern/postscreen"), info.Stress); sc == nil {
+				return
+			}
+		}
+		g.server(svc).Serve(context.Background(), sc, info)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/mastercf"
 	"github.com/postern-mta/postern/internal/policy"
+	"github.com/postern-mta/postern/internal/postscreen"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/sendlimit"
 	"github.com/postern-mta/postern/internal/smtpd"
@@ -118,6 +120,9 @@ type generation struct {
 	loaded       time.Time
 	services     string // which master.cf services, and why (logged)
 	bundled      bool   // master.cf is missing: the bundled default runs
+	// screens are the postscreen services' tests, by service name
+	// (postscreen.go).
+	screens map[string]*postscreen.Screen
 }
 
 // logServices says which master.cf services this configuration runs,
@@ -167,13 +172,22 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	} else {
 		used = fmt.Sprintf("%s: services %s", path, mf.Summary())
 	}
-	var services []*mastercf.Service
+	var services, screened []*mastercf.Service
 	for _, s := range mf.Services {
 		if s.Type == mastercf.Inet && s.Command == "smtpd" {
 			services = append(services, s)
 		}
+		if s.Type == mastercf.Inet && s.Command == "postscreen" {
+			screened = append(screened, s)
+		}
 	}
-	plan, err := listen.Plan(ctx, cfg, services)
+	pass := mf.Find(passService, mastercf.Pass)
+	if len(screened) > 0 {
+		if pass == nil || pass.Command != "smtpd" {
+			return nil, fmt.Errorf("master.cf: postscreen needs the service \"%s pass ... smtpd\" to hand clients to", passService)
+		}
+	}
+	plan, err := listen.Plan(ctx, cfg, append(slices.Clone(services), screened...))
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +199,14 @@ func load(ctx context.Context, dir string, sys inetaddr.System) (*generation, er
 	if g.limits, err = serviceLimits(cfg, services, plan); err != nil {
 		return nil, err
 	}
-	if err := g.buildServers(ctx, services); err != nil {
+	built := services
+	if pass != nil && len(screened) > 0 {
+		built = append(slices.Clone(services), pass)
+	}
+	if err := g.buildServers(ctx, built); err != nil {
+		return nil, err
+	}
+	if err := g.buildScreens(cfg, screened, pass, plan); err != nil {
 		return nil, err
 	}
 	if g.freebind, err = cfg.Bool("inet_interfaces_freebind"); err != nil {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/postern-mta/postern/internal/dnstest"
+)
+
+// postscreen in front of smtpd, as Postfix 3.x's master.cf runs it: a
+// pregreeting client is refused (enforce: 550 to RCPT) and logged, a
+// clean one waits out the greet wait, is handed to smtpd on the same
+// connection and cached (PASS NEW, then PASS OLD), a mynetworks client is
+// allowlisted, a cidr-denylisted one dropped.
+func TestPostscreenE2E(t *testing.T) {
+	in := newInstance(t, "")
+	deny := filepath.Join(in.dir, "postscreen_access.cidr")
+	if err := os.WriteFile(deny, []byte("127.0.0.5/32 reject\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.writeMain(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\npostscreen_greet_action = enforce\n"+
+		"postscreen_access_list = permit_mynetworks, cidr:"+deny+"\npostscreen_blacklist_action = drop\n")
+	master := fmt.Sprintf("%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, e, code := in.run(t, "check"); code != 0 {
+		t.Fatalf("check: exit %d\n%s%s", code, out, e)
+	}
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+
+	bot := dialSMTPFrom(t, "127.0.0.3", addr)
+	bot.c.Write([]byte("EHLO foo\r\n"))
+	bot.expect("220 mx.example.test ESMTP")
+	bot.expect("250 ")
+	bot.cmd("MAIL FROM:<spam@bot.example>", "250 ")
+	bot.cmd("RCPT TO:<postmaster@mx.example.test>", "550 5.5.1 Protocol error")
+	waitLog(t, in, `postscreen[`)
+	waitLog(t, in, `PREGREET 10 after 0.`)
+	waitLog(t, in, `from [127.0.0.3]:`)
+	waitLog(t, in, "NOQUEUE: reject: RCPT from [127.0.0.3]:")
+
+	for _, want := range []string{"PASS NEW [127.0.0.2]:", "PASS OLD [127.0.0.2]:"} {
+		c := dialSMTPFrom(t, "127.0.0.2", addr)
+		c.expect("220 mx.example.test ESMTP") // smtpd's, after the greet wait (or at once, cached)
+		c.cmd("EHLO client.example", "250 ")
+		c.cmd("QUIT", "221 ")
+		waitLog(t, in, want)
+	}
+	waitLog(t, in, "CONNECT from [127.0.0.2]:")
+
+	ok := dialSMTPFrom(t, "127.0.0.1", addr)
+	ok.expect("220 mx.example.test ESMTP")
+	ok.cmd("EHLO client.example", "250 ")
+	waitLog(t, in, "ALLOWLISTED [127.0.0.1]:")
+
+	denied := dialSMTPFrom(t, "127.0.0.5", addr)
+	denied.expect("521 5.3.2 Service currently unavailable")
+	waitLog(t, in, "DENYLISTED [127.0.0.5]:")
+}
+
+// A client listed by DNSBL sites whose weights reach the threshold is
+// refused (dnstest zone); one below it passes.
+func TestPostscreenDNSBLE2E(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{
+		"6.0.0.127.zen.example.test":  {dnstest.A("127.0.0.2")},
+		"6.0.0.127.bl2.example.test":  {dnstest.A("127.0.0.4")},
+		"7.0.0.127.bl2.example.test":  {dnstest.A("127.0.0.4")},
+		"6.0.0.127.filt.example.test": {dnstest.A("127.0.0.99")},
+	})
+	t.Setenv("POSTERN_DNS_SERVER", dns.Addr())
+	in := newInstance(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\npostscreen_dnsbl_action = enforce\n"+
+		"postscreen_dnsbl_sites = zen.example.test*2, bl2.example.test=127.0.0.[2..11], filt.example.test=127.0.0.[2..11]*5\npostscreen_dnsbl_threshold = 3\n")
+	master := fmt.Sprintf("%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	bad := dialSMTPFrom(t, "127.0.0.6", addr)
+	bad.expect("220 ")
+	bad.cmd("EHLO client.example", "250 ")
+	bad.cmd("MAIL FROM:<a@client.example>", "250 ")
+	bad.cmd("RCPT TO:<postmaster@mx.example.test>", "550 5.7.1 Service unavailable; client [127.0.0.6] blocked using zen.example.test")
+	waitLog(t, in, "DNSBL rank 3 for [127.0.0.6]:")
+
+	good := dialSMTPFrom(t, "127.0.0.7", addr)
+	good.expect("220 mx.example.test ESMTP")
+	good.cmd("EHLO client.example", "250 ")
+	waitLog(t, in, "PASS NEW [127.0.0.7]:")
+}

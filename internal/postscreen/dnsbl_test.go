@@ -1,0 +1,118 @@
+package postscreen
+
+import (
+	"bufio"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postern-mta/postern/internal/dnstest"
+)
+
+func TestParseSites(t *testing.T) {
+	for _, tc := range []struct {
+		spec   string
+		weight int
+		match  map[string]bool
+		bad    bool
+	}{
+		{spec: "zen.spamhaus.org*3", weight: 3, match: map[string]bool{"127.0.0.2": true, "127.0.0.255": true, "10.0.0.2": false}},
+		{spec: "zen.spamhaus.org=127.0.0.[2..11]", weight: 1, match: map[string]bool{"127.0.0.2": true, "127.0.0.11": true, "127.0.0.12": false, "127.0.1.2": false}},
+		{spec: "list.dnswl.org=127.0.[0..255].[1;3]*-2", weight: -2, match: map[string]bool{"127.0.9.1": true, "127.0.9.3": true, "127.0.9.2": false}},
+		{spec: "b.example=127.0.0.4", weight: 1, match: map[string]bool{"127.0.0.4": true, "127.0.0.5": false}},
+		{spec: "b.example*x", bad: true},
+		{spec: "b.example=127.0.0", bad: true},
+		{spec: "b.example=127.0.0.[9..2]", bad: true},
+		{spec: "nodot", bad: true},
+	} {
+		s, err := ParseSites([]string{tc.spec})
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%s: accepted", tc.spec)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.spec, err)
+			continue
+		}
+		if s[0].Weight != tc.weight {
+			t.Errorf("%s: weight %d", tc.spec, s[0].Weight)
+		}
+		for a, want := range tc.match {
+			if got := s[0].matches(netip.MustParseAddr(a)); got != want {
+				t.Errorf("%s: %s matches %v, want %v", tc.spec, a, got, want)
+			}
+		}
+	}
+	if q := query(netip.MustParseAddr("192.0.2.7"), "bl.example"); q != "7.2.0.192.bl.example." {
+		t.Errorf("query %q", q)
+	}
+	if q := query(netip.MustParseAddr("2001:db8::1"), "bl.example"); !strings.HasPrefix(q, "1.0.0.0.") || !strings.HasSuffix(q, ".8.b.d.0.1.0.0.2.bl.example.") {
+		t.Errorf("query %q", q)
+	}
+}
+
+// Sites' weights add up against the threshold; a filter that the answer
+// misses counts nothing.
+func TestDNSBLRank(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{
+		"1.0.0.127.bl1.example.test": {dnstest.A("127.0.0.2")},
+		"1.0.0.127.bl2.example.test": {dnstest.A("127.0.0.5")},
+		"1.0.0.127.bl3.example.test": {dnstest.A("127.0.0.20")},
+	})
+	sites, err := ParseSites([]string{"bl1.example.test*2", "bl2.example.test=127.0.0.[2..11]", "bl3.example.test=127.0.0.[2..11]*5", "bl4.example.test*9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		threshold int
+		action    Action
+		reply     string
+	}{
+		{3, Drop, "521 5.7.1 Service unavailable; client [127.0.0.1] blocked using bl1.example.test"},
+		{4, Drop, ""},
+		{3, Ignore, ""},
+	} {
+		cfg := testConfig()
+		cfg.GreetWait, cfg.GreetBanner = 300*time.Millisecond, ""
+		cfg.DNSBLSites, cfg.DNSBLThreshold, cfg.DNSBLAction = sites, tc.threshold, tc.action
+		cfg.DNSBLTimeout, cfg.DNSBLTTL = 10*time.Second, time.Hour
+		var lb logBuf
+		cache := NewCache()
+		c, out := screenOne(t, &Screen{Config: cfg, Resolver: dns.Resolver()}, cache, slog.New(slog.NewTextHandler(&lb, nil)))
+		if tc.reply != "" {
+			if l := readLine(t, bufio.NewReader(c)); l != tc.reply {
+				t.Errorf("threshold %d: reply %q, want %q", tc.threshold, l, tc.reply)
+			}
+		}
+		got := <-out
+		if (got == nil) != (tc.reply != "") {
+			t.Errorf("threshold %d %v: passed %v", tc.threshold, tc.action, got != nil)
+		}
+		listed := tc.threshold <= 3
+		if strings.Contains(lb.String(), "DNSBL rank 3 for [127.0.0.1]:") != listed {
+			t.Errorf("threshold %d: log %s", tc.threshold, lb.String())
+		}
+		if cache.Passed(netip.MustParseAddr("127.0.0.1"), time.Now()) == listed {
+			t.Errorf("threshold %d: cached %v", tc.threshold, !listed)
+		}
+	}
+}
+
+// A score at or below the allowlist threshold passes without the wait.
+func TestDNSBLAllowlist(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{"1.0.0.127.wl.example.test": {dnstest.A("127.0.10.1")}})
+	sites, _ := ParseSites([]string{"wl.example.test=127.0.[0..255].1*-2"})
+	cfg := testConfig()
+	cfg.GreetWait = time.Hour // never reached
+	cfg.DNSBLSites, cfg.DNSBLThreshold, cfg.DNSBLAllowlist = sites, 1, -1
+	cfg.DNSBLTimeout, cfg.DNSBLTTL = 10*time.Second, time.Hour
+	var lb logBuf
+	_, out := screenOne(t, &Screen{Config: cfg, Resolver: dns.Resolver()}, NewCache(), slog.New(slog.NewTextHandler(&lb, nil)))
+	if got := <-out; got == nil || !strings.Contains(lb.String(), "PASS NEW") {
+		t.Fatalf("allowlisted by DNSBL score: passed %v, log %s", got != nil, lb.String())
+	}
+}

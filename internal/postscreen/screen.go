@@ -1,0 +1,301 @@
+package postscreen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/postern-mta/postern/internal/maps"
+)
+
+// Screen runs a postscreen service's tests.
+type Screen struct {
+	Config *Config
+	// StressConfig is Config read with stress = yes (a shorter
+	// postscreen_greet_wait), for connections accepted under stress;
+	// nil: Config.
+	StressConfig *Config
+	// MyNetworks reports whether a client matches $mynetworks
+	// (permit_mynetworks in postscreen_access_list).
+	MyNetworks func(netip.Addr) bool
+	// Resolver makes the DNSBL lookups (nil: net.DefaultResolver).
+	Resolver *net.Resolver
+	Now      func() time.Time // nil: time.Now
+	tables   map[string]maps.Table
+}
+
+// Open opens the access list's tables; a table that cannot be opened
+// is an error, so the service never runs with part of its list.
+func (s *Screen) Open() error {
+	s.tables = map[string]maps.Table{}
+	for _, e := range s.Config.AccessList {
+		if strings.EqualFold(e, "permit_mynetworks") {
+			continue
+		}
+		if !strings.Contains(e, ":") {
+			return fmt.Errorf("postscreen_access_list: %q is neither permit_mynetworks nor a type:table", e)
+		}
+		t, err := maps.Open(e)
+		if err != nil {
+			return fmt.Errorf("postscreen_access_list: %w", err)
+		}
+		s.tables[e] = t
+	}
+	return nil
+}
+
+// ttl is how long a client that passed stays allowlisted: the shorter
+// of the pregreet and, with DNSBL sites, the DNSBL result's lifetime.
+func (s *Screen) ttl() time.Duration {
+	if len(s.Config.DNSBLSites) > 0 {
+		return min(s.Config.GreetTTL, s.Config.DNSBLTTL)
+	}
+	return s.Config.GreetTTL
+}
+
+func (s *Screen) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// session is one connection's screening.
+type session struct {
+	*Screen
+	Cache *Cache
+	Log   *slog.Logger
+}
+
+// access is the access list's verdict: 1 permit, -1 reject, 0 neither.
+func (s *session) access(addr netip.Addr) int {
+	for _, e := range s.Config.AccessList {
+		if strings.EqualFold(e, "permit_mynetworks") {
+			if s.MyNetworks != nil && s.MyNetworks(addr) {
+				return 1
+			}
+			continue
+		}
+		t := s.tables[e]
+		if t == nil {
+			continue
+		}
+		v, ok, err := maps.LookupAddr(t, addr.String())
+		if err != nil {
+			// Postfix: a table that cannot answer neither permits nor rejects.
+			s.Log.Warn(fmt.Sprintf("postscreen_access_list: %s: %v", t.Name(), err))
+			continue
+		}
+		if !ok {
+			continue
+		}
+		switch f := strings.ToLower(strings.Fields(v + " dunno")[0]); f {
+		case "permit":
+			return 1
+		case "reject":
+			return -1
+		case "dunno":
+		default:
+			s.Log.Warn(fmt.Sprintf("postscreen_access_list: %s: unknown result %q for %s: ignored", t.Name(), v, addr))
+		}
+	}
+	return 0
+}
+
+// Check screens c, with cache the temporary allowlist and log the
+// postscreen program's logger. It returns the connection to hand to
+// smtpd, or nil when the client was refused (and c closed). stress
+// selects StressConfig.
+func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool) net.Conn {
+	s := &session{Screen: scr, Cache: cache, Log: log}
+	if stress && scr.StressConfig != nil {
+		own := *scr
+		own.Config = scr.StressConfig
+		s.Screen = &own
+	}
+	client := addrPort(c.RemoteAddr())
+	s.Log.Info(fmt.Sprintf("CONNECT from %s to %s", bracket(client), bracket(addrPort(c.LocalAddr()))))
+	enforce := "" // the 550 reply of an enforced failure
+	switch s.access(client.Addr()) {
+	case 1:
+		s.Log.Info("ALLOWLISTED " + bracket(client))
+		return c
+	case -1:
+		s.Log.Info("DENYLISTED " + bracket(client))
+		switch s.Config.BlacklistAction {
+		case Drop:
+			s.drop(c, client, "521 5.3.2 Service currently unavailable")
+			return nil
+		case Enforce:
+			enforce = "550 5.3.2 Service currently unavailable"
+		}
+	}
+	if enforce == "" && s.Cache.Passed(client.Addr(), s.now()) {
+		s.Log.Info("PASS OLD " + bracket(client))
+		return c
+	}
+	type rank struct {
+		score int
+		site  string
+	}
+	var dnsbl chan rank
+	if len(s.Config.DNSBLSites) > 0 {
+		dnsbl = make(chan rank, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), s.Config.DNSBLTimeout)
+			defer cancel()
+			n, site := s.score(ctx, client.Addr())
+			dnsbl <- rank{n, site}
+		}()
+	}
+	var r rank
+	if dnsbl != nil && s.Config.DNSBLAllowlist < 0 && enforce == "" {
+		// A trusted score lets the client skip the pregreet wait.
+		if r = <-dnsbl; r.score <= s.Config.DNSBLAllowlist {
+			s.Cache.Add(client.Addr(), s.now(), s.ttl(), s.Config.CacheRetention)
+			s.Log.Info("PASS NEW " + bracket(client))
+			return c
+		}
+		dnsbl <- r
+	}
+	pre, failed := s.pregreet(c, client)
+	if pre == nil {
+		return nil
+	}
+	if dnsbl != nil {
+		if r = <-dnsbl; r.score >= s.Config.DNSBLThreshold {
+			s.Log.Info(fmt.Sprintf("DNSBL rank %d for %s", r.score, bracket(client)))
+			reply := fmt.Sprintf("5.7.1 Service unavailable; client [%s] blocked using %s", client.Addr(), r.site)
+			switch s.Config.DNSBLAction {
+			case Drop:
+				if !failed || s.Config.GreetAction != Drop {
+					s.drop(c, client, "521 "+reply)
+					return nil
+				}
+			case Enforce:
+				if enforce == "" {
+					enforce = "550 " + reply
+				}
+			}
+			failed = true
+		}
+	}
+	if failed {
+		switch s.Config.GreetAction {
+		case Drop:
+			s.drop(c, client, "521 5.5.1 Protocol error")
+			return nil
+		case Enforce:
+			if enforce == "" {
+				enforce = "550 5.5.1 Protocol error"
+			}
+		}
+	}
+	if enforce != "" {
+		s.enforce(pre, client, enforce)
+		return nil
+	}
+	if !failed {
+		s.Cache.Add(client.Addr(), s.now(), s.ttl(), s.Config.CacheRetention)
+		s.Log.Info("PASS NEW " + bracket(client))
+	}
+	return pre
+}
+
+// pregreet sends the 220- banner and listens for greet wait. It returns
+// the connection with whatever the client said replayed (nil if c
+// failed and was closed), and whether the client spoke too early.
+func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool) {
+	start := s.now()
+	deadline := time.Now().Add(s.Config.GreetWait)
+	if s.Config.GreetBanner != "" {
+		c.SetWriteDeadline(deadline)
+		if _, err := c.Write([]byte("220-" + s.Config.GreetBanner + "\r\n")); err != nil {
+			s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+			c.Close()
+			return nil, false
+		}
+		c.SetWriteDeadline(time.Time{})
+	}
+	c.SetReadDeadline(deadline)
+	buf := make([]byte, 1024)
+	n, err := c.Read(buf)
+	c.SetReadDeadline(time.Time{})
+	if n == 0 {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return &replayConn{Conn: c}, false
+		}
+		s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+		c.Close()
+		return nil, false
+	}
+	s.Log.Info(fmt.Sprintf("PREGREET %d after %.1f from %s: %s", n, s.now().Sub(start).Seconds(), bracket(client), escape(buf[:n], 100)))
+	return &replayConn{Conn: c, pending: buf[:n]}, true
+}
+
+// drop answers reply and closes c.
+func (s *session) drop(c net.Conn, client netip.AddrPort, reply string) {
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte(reply + "\r\n"))
+	s.Log.Info(fmt.Sprintf("DISCONNECT %s", bracket(client)))
+	c.Close()
+}
+
+// replayConn gives smtpd the bytes read before it took over.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (r *replayConn) Read(p []byte) (int, error) {
+	if len(r.pending) > 0 {
+		n := copy(p, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
+	}
+	return r.Conn.Read(p)
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// bracket is Postfix's [addr]:port.
+func bracket(a netip.AddrPort) string { return fmt.Sprintf("[%s]:%d", a.Addr(), a.Port()) }
+
+// escape shows text as Postfix's PREGREET line does: C escapes for
+// control characters, at most max bytes.
+func escape(b []byte, max int) string {
+	if len(b) > max {
+		b = b[:max]
+	}
+	var out strings.Builder
+	for _, ch := range b {
+		switch {
+		case ch == '\r':
+			out.WriteString(`\r`)
+		case ch == '\n':
+			out.WriteString(`\n`)
+		case ch == '\t':
+			out.WriteString(`\t`)
+		case ch == '\\':
+			out.WriteString(`\\`)
+		case ch < 0x20 || ch >= 0x7f:
+			fmt.Fprintf(&out, `\%03o`, ch)
+		default:
+			out.WriteByte(ch)
+		}
+	}
+	return out.String()
+}
