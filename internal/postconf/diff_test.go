@@ -84,17 +84,29 @@ func comparableNames() []string {
 	return out
 }
 
-// independentNames are comparable names whose default does not refer to
-// a parameter postern changes (smtpd_banner says $mail_name).
+// independentNames are comparable names whose default does not refer,
+// directly or through other defaults, to a parameter postern changes
+// (smtpd_banner says $mail_name, postscreen_greet_banner $smtpd_banner).
 func independentNames() []string {
 	var out []string
 	for _, n := range comparableNames() {
-		def, _ := config.New("", nil).Default(n)
-		if !slices.ContainsFunc(config.References(def), func(r string) bool { _, d := config.DifferFromPostfix[r]; return d || derivedFromDiffering[r] }) {
+		if !refersToDiffering(n, map[string]bool{}) {
 			out = append(out, n)
 		}
 	}
 	return out
+}
+
+func refersToDiffering(name string, seen map[string]bool) bool {
+	if seen[name] {
+		return false
+	}
+	seen[name] = true
+	def, _ := config.New("", nil).Default(name)
+	return slices.ContainsFunc(config.References(def), func(r string) bool {
+		_, d := config.DifferFromPostfix[r]
+		return d || derivedFromDiffering[r] || refersToDiffering(r, seen)
+	})
 }
 
 // postfixDefaults are -o settings that give postern's changed parameters
