@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/postern-mta/postern/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -154,8 +155,7 @@ func mailOwnerIDs(cfg *config.Config) (uid, gid int, err error) {
 }
 
 // writeNewKey writes a key as path, mode 0600, owned by uid:gid (-1:
-// unchanged), never replacing an existing file: it is written and synced
-// under a temporary name, then linked (which fails if path exists). The
+// unchanged), never replacing an existing file (atomicfile.CreateOwned). The
 // directory is made (0750, the same owner) when missing.
 func writeNewKey(dir, path string, data []byte, uid, gid int) error {
 	if err := os.Mkdir(dir, 0o750); err == nil {
@@ -167,44 +167,13 @@ func writeNewKey(dir, path string, data []byte, uid, gid int) error {
 	} else if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".keygen-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if uid >= 0 {
-		if err := tmp.Chown(uid, gid); err != nil {
-			tmp.Close()
-			return err
-		}
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := atomicfile.CreateOwned(path, data, 0o600, uid, gid); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s exists: a published key is not replaced; choose another selector", path)
 		}
 		return err
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // existingEntry returns the value of domain's own entry, if any.

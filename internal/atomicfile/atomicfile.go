@@ -34,6 +34,29 @@ func WriteFileOwned(path string, data []byte, perm os.FileMode, uid, gid int) er
 	if st, err := os.Stat(path); err == nil {
 		perm = st.Mode().Perm()
 	}
+	return write(path, data, perm, uid, gid, func(tmp string) error {
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("rename into %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// CreateOwned writes a new file as WriteFileOwned does, but never over
+// an existing one: the temporary file is linked into place, and an
+// existing path fails with an error that wraps fs.ErrExist.
+func CreateOwned(path string, data []byte, perm os.FileMode, uid, gid int) error {
+	return write(path, data, perm, uid, gid, func(tmp string) error {
+		if err := os.Link(tmp, path); err != nil {
+			return fmt.Errorf("link into %s: %w", path, err)
+		}
+		return os.Remove(tmp)
+	})
+}
+
+// write makes the complete, synced temporary file and hands its name to
+// publish, which puts it in place; then the directory is synced.
+func write(path string, data []byte, perm os.FileMode, uid, gid int, publish func(tmp string) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -63,8 +86,8 @@ func WriteFileOwned(path string, data []byte, perm os.FileMode, uid, gid int) er
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp.Name(), err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
+	if err := publish(tmp.Name()); err != nil {
+		return err
 	}
 	done = true
 	if err := syncDir(dir); err != nil {

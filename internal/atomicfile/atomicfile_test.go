@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -61,5 +62,24 @@ func TestWriteFileOwned(t *testing.T) {
 	st, _ := os.Stat(p)
 	if gid := st.Sys().(*syscall.Stat_t).Gid; gid != 12345 || st.Mode().Perm() != 0o640 {
 		t.Errorf("gid %d mode %o, want 12345 and the old 640", gid, st.Mode().Perm())
+	}
+}
+
+// CreateOwned writes a new file and never replaces an existing one.
+func TestCreateOwnedNeverReplaces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	if err := CreateOwned(path, []byte("one"), 0o600, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateOwned(path, []byte("two"), 0o600, -1, -1); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("second CreateOwned: %v, want fs.ErrExist", err)
+	}
+	got, _ := os.ReadFile(path)
+	st, _ := os.Stat(path)
+	if string(got) != "one" || st.Mode().Perm() != 0o600 {
+		t.Errorf("file %q mode %v, want the first content, 0600", got, st.Mode().Perm())
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".key.tmp*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
