@@ -70,7 +70,11 @@ func (h *Header) Insert(index int, name, value string) {
 // Change replaces the value of the n-th (from 1) field named name; an
 // empty value deletes it (SMFIR_CHGHEADER). When there is no n-th such
 // field, a non-empty value is added at the end, as Sendmail does.
-func (h *Header) Change(name string, n int, value string) {
+func (h *Header) Change(name string, n int, value string) { h.ChangeFormat(name, n, value, NewField) }
+
+// ChangeFormat is Change with the field written by format (a milter
+// keeps its own spacing and line ends).
+func (h *Header) ChangeFormat(name string, n int, value string, format func(name, value string) Field) {
 	seen := 0
 	for i, f := range h.Fields {
 		if !strings.EqualFold(f.Name(), name) {
@@ -80,13 +84,13 @@ func (h *Header) Change(name string, n int, value string) {
 			if value == "" {
 				h.Fields = append(h.Fields[:i], h.Fields[i+1:]...)
 			} else {
-				h.Fields[i] = NewField(f.Name(), value)
+				h.Fields[i] = format(f.Name(), value)
 			}
 			return
 		}
 	}
 	if value != "" {
-		h.Add(name, value)
+		h.Fields = append(h.Fields, format(name, value))
 	}
 }
 

@@ -112,23 +112,7 @@ func field(name, value string, leadSpace bool) cleanup.Field {
 
 // changeHeader replaces the n-th (from 1) field named name, or deletes
 // it for an empty value; without such a field a non-empty value is
-// added at the end, as Sendmail does.
+// added at the end, as Sendmail does (cleanup.Header.Change).
 func changeHeader(h *cleanup.Header, name string, n int, value string, leadSpace bool) {
-	seen := 0
-	for i, f := range h.Fields {
-		if !strings.EqualFold(f.Name(), name) {
-			continue
-		}
-		if seen++; seen == n {
-			if value == "" {
-				h.Fields = append(h.Fields[:i], h.Fields[i+1:]...)
-			} else {
-				h.Fields[i] = field(f.Name(), value, leadSpace)
-			}
-			return
-		}
-	}
-	if value != "" {
-		h.Fields = append(h.Fields, field(name, value, leadSpace))
-	}
+	h.ChangeFormat(name, n, value, func(name, value string) cleanup.Field { return field(name, value, leadSpace) })
 }
