@@ -6,31 +6,53 @@ import (
 	"time"
 )
 
-// Cache is the temporary allowlist: when each client that passed the
-// pregreet test stops being trusted. It lives in memory, kept by the
-// daemon across reloads.
+// Record is what the temporary allowlist keeps for one client, as the
+// value of Postfix's postscreen cache: until when each test's pass
+// counts. A zero time means the test was not passed (or never run).
+type Record struct {
+	Pregreet    time.Time // postscreen_greet_ttl after a pass
+	DNSBL       time.Time // postscreen_dnsbl_min_ttl..max_ttl after a pass
+	Pipelining  time.Time // postscreen_pipelining_ttl
+	NonSMTP     time.Time // postscreen_non_smtp_command_ttl
+	BareNewline time.Time // postscreen_bare_newline_ttl
+}
+
+// Latest is the last of the record's expiry times: the record is useless
+// once that is past (plus postscreen_cache_retention_time).
+func (r Record) Latest() time.Time {
+	l := r.Pregreet
+	for _, t := range []time.Time{r.DNSBL, r.Pipelining, r.NonSMTP, r.BareNewline} {
+		if t.After(l) {
+			l = t
+		}
+	}
+	return l
+}
+
+// Cache is the temporary allowlist: one Record per client. It lives in
+// memory, kept by the daemon across reloads.
 type Cache struct {
 	mu      sync.Mutex
-	expires map[netip.Addr]time.Time
-	pruned  time.Time // when Add last pruned
+	records map[netip.Addr]Record
+	pruned  time.Time // when Put last pruned
 }
 
 // NewCache returns an empty cache.
-func NewCache() *Cache { return &Cache{expires: map[netip.Addr]time.Time{}} }
+func NewCache() *Cache { return &Cache{records: map[netip.Addr]Record{}} }
 
-// Passed reports whether addr is on the allowlist at now.
-func (c *Cache) Passed(addr netip.Addr, now time.Time) bool {
+// Get returns addr's record.
+func (c *Cache) Get(addr netip.Addr) (Record, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t, ok := c.expires[addr]
-	return ok && now.Before(t)
+	r, ok := c.records[addr]
+	return r, ok
 }
 
-// Add allowlists addr until now+ttl, and at most once a minute prunes
-// entries expired for longer than retention.
-func (c *Cache) Add(addr netip.Addr, now time.Time, ttl, retention time.Duration) {
+// Put stores addr's record, and at most once a minute prunes records
+// expired for longer than retention.
+func (c *Cache) Put(addr netip.Addr, r Record, now time.Time, retention time.Duration) {
 	c.mu.Lock()
-	c.expires[addr] = now.Add(ttl)
+	c.records[addr] = r
 	prune := now.Sub(c.pruned) >= time.Minute
 	c.mu.Unlock()
 	if prune {
@@ -38,16 +60,16 @@ func (c *Cache) Add(addr netip.Addr, now time.Time, ttl, retention time.Duration
 	}
 }
 
-// Prune drops entries expired for longer than retention
+// Prune drops records expired for longer than retention
 // (postscreen_cache_retention_time), and returns how many are left.
 func (c *Cache) Prune(now time.Time, retention time.Duration) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pruned = now
-	for a, t := range c.expires {
-		if !now.Before(t.Add(retention)) {
-			delete(c.expires, a)
+	for a, r := range c.records {
+		if !now.Before(r.Latest().Add(retention)) {
+			delete(c.records, a)
 		}
 	}
-	return len(c.expires)
+	return len(c.records)
 }

@@ -96,7 +96,7 @@ func TestDNSBLRank(t *testing.T) {
 		if strings.Contains(lb.String(), "DNSBL rank 3 for [127.0.0.1]:") != listed {
 			t.Errorf("threshold %d: log %s", tc.threshold, lb.String())
 		}
-		if cache.Passed(netip.MustParseAddr("127.0.0.1"), time.Now()) == listed {
+		if _, cached := cache.Get(netip.MustParseAddr("127.0.0.1")); cached == listed {
 			t.Errorf("threshold %d: cached %v", tc.threshold, !listed)
 		}
 	}

@@ -50,13 +50,22 @@ func (s *Screen) Open() error {
 	return nil
 }
 
-// ttl is how long a client that passed stays allowlisted: the shorter
-// of the pregreet and, with DNSBL sites, the DNSBL result's lifetime.
-func (s *Screen) ttl() time.Duration {
-	if len(s.Config.DNSBLSites) > 0 {
-		return min(s.Config.GreetTTL, s.Config.DNSBLTTL)
+// passed reports whether r lets the client skip the tests at now: every
+// enabled test's pass is still valid.
+func (s *Screen) passed(r Record, now time.Time) bool {
+	if !now.Before(r.Pregreet) {
+		return false
 	}
-	return s.Config.GreetTTL
+	return len(s.Config.DNSBLSites) == 0 || now.Before(r.DNSBL)
+}
+
+// record is the cache record of a client that passed every test at now.
+func (s *Screen) record(now time.Time) Record {
+	r := Record{Pregreet: now.Add(s.Config.GreetTTL)}
+	if len(s.Config.DNSBLSites) > 0 {
+		r.DNSBL = now.Add(s.Config.DNSBLTTL)
+	}
+	return r
 }
 
 func (s *Screen) now() time.Time {
@@ -136,7 +145,7 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			enforce = "550 5.3.2 Service currently unavailable"
 		}
 	}
-	if enforce == "" && s.Cache.Passed(client.Addr(), s.now()) {
+	if r, ok := s.Cache.Get(client.Addr()); ok && enforce == "" && s.passed(r, s.now()) {
 		s.Log.Info("PASS OLD " + bracket(client))
 		return c
 	}
@@ -158,7 +167,7 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	if dnsbl != nil && s.Config.DNSBLAllowlist < 0 && enforce == "" {
 		// A trusted score lets the client skip the pregreet wait.
 		if r = <-dnsbl; r.score <= s.Config.DNSBLAllowlist {
-			s.Cache.Add(client.Addr(), s.now(), s.ttl(), s.Config.CacheRetention)
+			s.Cache.Put(client.Addr(), s.record(s.now()), s.now(), s.Config.CacheRetention)
 			s.Log.Info("PASS NEW " + bracket(client))
 			return c
 		}
@@ -202,7 +211,7 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 		return nil
 	}
 	if !failed {
-		s.Cache.Add(client.Addr(), s.now(), s.ttl(), s.Config.CacheRetention)
+		s.Cache.Put(client.Addr(), s.record(s.now()), s.now(), s.Config.CacheRetention)
 		s.Log.Info("PASS NEW " + bracket(client))
 	}
 	return pre

@@ -125,7 +125,7 @@ func TestPregreet(t *testing.T) {
 			if !strings.Contains(log, "CONNECT from [127.0.0.1]:") {
 				t.Errorf("log lacks CONNECT: %s", log)
 			}
-			if strings.Contains(log, "PASS NEW") || cache.Passed(netip.MustParseAddr("127.0.0.1"), time.Now()) {
+			if strings.Contains(log, "PASS NEW") || cached(cache, "127.0.0.1") {
 				t.Errorf("a pregreeting client was allowlisted: %s", log)
 			}
 			if tc.action == Enforce && !strings.Contains(log, "NOQUEUE: reject: RCPT from [127.0.0.1]:") {
@@ -222,23 +222,39 @@ func TestOpenBadList(t *testing.T) {
 	}
 }
 
+// cached reports whether addr has a record in c.
+func cached(c *Cache, addr string) bool {
+	_, ok := c.Get(netip.MustParseAddr(addr))
+	return ok
+}
+
 func TestCacheTTL(t *testing.T) {
 	c := NewCache()
 	a := netip.MustParseAddr("192.0.2.1")
 	t0 := time.Unix(1_000_000, 0)
-	c.Add(a, t0, time.Hour, 24*time.Hour)
+	scr := &Screen{Config: &Config{GreetTTL: time.Hour, DNSBLTTL: 2 * time.Hour}}
+	c.Put(a, scr.record(t0), t0, 24*time.Hour)
+	withDNSBL := &Screen{Config: &Config{GreetTTL: 3 * time.Hour, DNSBLTTL: time.Hour, DNSBLSites: []Site{{}}}}
 	for _, tc := range []struct {
+		scr  *Screen
 		at   time.Duration
 		want bool
-	}{{0, true}, {59 * time.Minute, true}, {time.Hour, false}, {2 * time.Hour, false}} {
-		if got := c.Passed(a, t0.Add(tc.at)); got != tc.want {
+	}{{scr, 0, true}, {scr, 59 * time.Minute, true}, {scr, time.Hour, false}, {scr, 2 * time.Hour, false}} {
+		r, _ := c.Get(a)
+		if got := tc.scr.passed(r, t0.Add(tc.at)); got != tc.want {
 			t.Errorf("at +%v: %v, want %v", tc.at, got, tc.want)
 		}
 	}
-	if n := c.Prune(t0.Add(2*time.Hour), 24*time.Hour); n != 1 {
+	// The DNSBL pass expires on its own: the shorter lifetime counts.
+	b := netip.MustParseAddr("192.0.2.2")
+	c.Put(b, withDNSBL.record(t0), t0, 24*time.Hour)
+	if r, _ := c.Get(b); !withDNSBL.passed(r, t0.Add(59*time.Minute)) || withDNSBL.passed(r, t0.Add(time.Hour)) {
+		t.Errorf("DNSBL lifetime not honoured: %+v", r)
+	}
+	if n := c.Prune(t0.Add(4*time.Hour), 24*time.Hour); n != 2 {
 		t.Errorf("pruned an entry within its retention: %d left", n)
 	}
-	if n := c.Prune(t0.Add(25*time.Hour), 24*time.Hour); n != 0 {
+	if n := c.Prune(t0.Add(28*time.Hour), 24*time.Hour); n != 0 {
 		t.Errorf("kept an entry past its retention: %d left", n)
 	}
 }
