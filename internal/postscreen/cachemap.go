@@ -1,0 +1,412 @@
+package postscreen
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/postern-mta/postern/internal/atomicfile"
+)
+
+// CacheSuffix is appended to the path of postscreen_cache_map to name
+// postern's own cache file: whatever the map type says (btree, lmdb,
+// hash, cdb), the file is postern's text format (cachefile.go), never
+// Postfix's database, which postern cannot read.
+const CacheSuffix = ".postern"
+
+// cacheTypes are the map types postscreen_cache_map may name (each is
+// postern's own file); proxy: may precede them.
+var cacheTypes = []string{"btree", "lmdb", "hash", "cdb"}
+
+// CacheMap is a postscreen_cache_map value.
+type CacheMap struct {
+	Name string // as configured: "btree:/var/lib/postern/postscreen_cache"
+	Path string // postern's file: the map's path + CacheSuffix; "": no cache
+}
+
+// ParseCacheMap reads a postscreen_cache_map value. An empty one is no
+// cache, as in Postfix: every client is tested at every connection.
+func ParseCacheMap(v string) (CacheMap, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return CacheMap{}, nil
+	}
+	typ, path, ok := strings.Cut(strings.TrimPrefix(v, "proxy:"), ":")
+	if !ok {
+		return CacheMap{}, fmt.Errorf("%q is not a type:name map", v)
+	}
+	if !slices.Contains(cacheTypes, typ) {
+		return CacheMap{}, fmt.Errorf("%q: postern keeps the postscreen cache in a file of its own, named by a btree:, lmdb:, hash: or cdb: map (optionally after proxy:), not in a %s: table", v, typ)
+	}
+	if !filepath.IsAbs(path) {
+		return CacheMap{}, fmt.Errorf("%q: the file name must be an absolute path (the default is btree:$data_directory/postscreen_cache)", v)
+	}
+	return CacheMap{Name: v, Path: filepath.Clean(path) + CacheSuffix}, nil
+}
+
+// CacheOptions configure a cache with a file.
+type CacheOptions struct {
+	Retention time.Duration // postscreen_cache_retention_time
+	Cleanup   time.Duration // postscreen_cache_cleanup_interval; 0: never
+	Log       *slog.Logger  // the postscreen program's
+	Now       func() time.Time
+}
+
+// maxPending bounds the record lines waiting for the writer; beyond, the
+// file misses records until the next compaction writes them.
+const maxPending = 1 << 20
+
+// diskState is the file side of a Cache. Its fields are guarded by
+// Cache.mu, except those under fmu.
+type diskState struct {
+	m       CacheMap
+	opts    CacheOptions
+	pending []byte // record lines not written yet
+	spare   []byte // a written buffer, reused for pending
+	// dirty: the file misses records (a failed write, a full pending
+	// buffer); the next compaction rewrites it, and nothing is appended
+	// before (never after a line a failed write may have cut).
+	dirty  bool
+	closed bool
+
+	wake, reconf, stop chan struct{}
+	done               chan struct{}
+	stopOnce           sync.Once
+	closeErr           error
+
+	fmu         sync.Mutex // the file: appends and compactions
+	f           *os.File   // appends; nil after a failed reopen
+	failing     bool       // a write failed and was logged
+	lastCompact time.Time
+}
+
+func (d *diskState) now() time.Time {
+	if d.opts.Now != nil {
+		return d.opts.Now()
+	}
+	return time.Now()
+}
+
+// queue adds a record line for the writer (under Cache.mu).
+func (d *diskState) queue(addr netip.Addr, r Record) {
+	if d.closed {
+		return
+	}
+	if len(d.pending) >= maxPending {
+		d.dirty = true
+	} else {
+		d.pending, _ = appendRecord(d.pending, addr, r)
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// OpenCache returns the cache of m, loaded from its file, or nil (no
+// cache) for an empty m. The file is created if missing, compacted
+// (records expired for longer than the retention time dropped, damaged
+// lines skipped with a warning), and from then on appended to by a
+// writer goroutine and compacted every cleanup interval, until Close.
+// A file that is a symbolic link, not a regular file, not owned by the
+// process's user, or not a postern cache file is refused.
+func OpenCache(m CacheMap, o CacheOptions) (*Cache, error) {
+	if m.Path == "" {
+		return nil, nil
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	c := NewCache()
+	d := &diskState{m: m, opts: o, wake: make(chan struct{}, 1), reconf: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	f, err := openOwned(m.Path, os.O_RDONLY)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("postscreen_cache_map %s: %w", m.Name, err)
+	default:
+		st, err := readCache(f, func(a netip.Addr, r Record) { c.records[a] = r })
+		f.Close()
+		if errors.Is(err, errNotCacheFile) {
+			return nil, fmt.Errorf("postscreen_cache_map %s: %s is %w: move it away, or name another file", m.Name, m.Path, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postscreen_cache_map %s: %s: %w", m.Name, m.Path, err)
+		}
+		if st.bad > 0 {
+			o.Log.Warn(fmt.Sprintf("postscreen_cache_map %s: %s: skipped %d damaged of %d records (the first at line %d: %s): those clients are tested again",
+				m.Name, m.Path, st.bad, st.lines, st.firstBad, st.badReason))
+		}
+	}
+	c.disk = d
+	d.fmu.Lock()
+	_, _, err = c.compact()
+	d.fmu.Unlock()
+	if err != nil {
+		if d.f != nil {
+			d.f.Close()
+		}
+		return nil, err
+	}
+	go c.run()
+	return c, nil
+}
+
+// openOwned opens path without following a symbolic link, and only if
+// it is a regular file of the process's user: a file another user
+// planted is never read or written.
+func openOwned(path string, flag int) (*os.File, error) {
+	// O_NONBLOCK: a planted FIFO must not block the open.
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link: refused", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file: refused", path)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+		f.Close()
+		return nil, fmt.Errorf("%s is owned by uid %d, not by postern's uid %d: refused", path, sys.Uid, os.Geteuid())
+	}
+	return f, nil
+}
+
+// Name is the cache's postscreen_cache_map ("" for a cache without a
+// file).
+func (c *Cache) Name() string {
+	if c == nil || c.disk == nil {
+		return ""
+	}
+	return c.disk.m.Name
+}
+
+// Configure sets the retention time and cleanup interval of a cache
+// with a file (a reload that keeps its postscreen_cache_map). A changed
+// interval counts from now; an unchanged one keeps its schedule, so
+// that reloads do not put the cleanup off.
+func (c *Cache) Configure(retention, cleanup time.Duration) {
+	if c == nil || c.disk == nil {
+		return
+	}
+	c.mu.Lock()
+	changed := c.disk.opts.Cleanup != cleanup
+	c.disk.opts.Retention, c.disk.opts.Cleanup = retention, cleanup
+	c.mu.Unlock()
+	if changed {
+		select {
+		case c.disk.reconf <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Compact rewrites the cache file with the records not expired for
+// longer than the retention time, drops the others from memory too, and
+// logs it as Postfix does ("cache btree:/… full cleanup: retained=N
+// dropped=N entries"). It does nothing for a cache without a file.
+func (c *Cache) Compact() (retained, dropped int, err error) {
+	if c == nil || c.disk == nil {
+		return 0, 0, nil
+	}
+	c.disk.fmu.Lock()
+	defer c.disk.fmu.Unlock()
+	return c.compact()
+}
+
+// compact is Compact under disk.fmu: the new file is written (synced,
+// renamed into place) from a copy of the records taken under c.mu, so
+// lookups and updates wait only for the copy; lines queued meanwhile
+// stay queued, for the new file.
+func (c *Cache) compact() (int, int, error) {
+	d := c.disk
+	type entry struct {
+		a netip.Addr
+		r Record
+	}
+	c.mu.Lock()
+	now := d.now()
+	dropped := 0
+	entries := make([]entry, 0, len(c.records))
+	for a, r := range c.records {
+		if r.expired(now, d.opts.Retention) {
+			delete(c.records, a)
+			dropped++
+			continue
+		}
+		entries = append(entries, entry{a, r})
+	}
+	covered := len(d.pending) // lines the copy holds
+	d.dirty = false
+	c.mu.Unlock()
+	slices.SortFunc(entries, func(x, y entry) int { return x.a.Compare(y.a) })
+	buf := cacheHeader()
+	for _, e := range entries {
+		buf, _ = appendRecord(buf, e.a, e.r)
+	}
+	err := d.replace(buf)
+	c.mu.Lock()
+	if err != nil {
+		d.dirty = true
+	} else {
+		d.pending = append(d.pending[:0], d.pending[covered:]...)
+	}
+	c.mu.Unlock()
+	d.lastCompact = now
+	if err != nil {
+		return 0, 0, fmt.Errorf("postscreen_cache_map %s: %w", d.m.Name, err)
+	}
+	d.opts.Log.Info(fmt.Sprintf("cache %s full cleanup: retained=%d dropped=%d entries", d.m.Name, len(entries), dropped))
+	return len(entries), dropped, nil
+}
+
+// replace puts buf in place of the file (atomicfile: temporary file,
+// fsync, rename) and reopens it for appending.
+func (d *diskState) replace(buf []byte) error {
+	if err := atomicfile.WriteFile(d.m.Path, buf, 0o600); err != nil {
+		return err
+	}
+	f, err := openOwned(d.m.Path, os.O_WRONLY|os.O_APPEND)
+	if d.f != nil {
+		d.f.Close() // the replaced file
+		d.f = nil
+	}
+	if err != nil {
+		return err
+	}
+	d.f = f
+	return nil
+}
+
+// run is the writer: it appends queued lines, compacts every cleanup
+// interval, and flushes and closes the file at Close.
+func (c *Cache) run() {
+	d := c.disk
+	defer close(d.done)
+	timer := time.NewTimer(time.Hour)
+	arm := func() {
+		c.mu.Lock()
+		iv := d.opts.Cleanup
+		c.mu.Unlock()
+		timer.Stop()
+		if iv > 0 {
+			timer.Reset(iv)
+		}
+	}
+	arm()
+	for {
+		select {
+		case <-d.wake:
+			c.flush(false)
+		case <-timer.C:
+			d.fmu.Lock()
+			_, _, err := c.compact()
+			d.report(err)
+			d.fmu.Unlock()
+			arm()
+		case <-d.reconf:
+			arm()
+		case <-d.stop:
+			timer.Stop()
+			c.mu.Lock()
+			d.closed = true
+			c.mu.Unlock()
+			c.flush(true)
+			d.fmu.Lock()
+			if d.f != nil {
+				if err := d.f.Sync(); err != nil {
+					d.closeErr = fmt.Errorf("postscreen_cache_map %s: fsync: %w", d.m.Name, err)
+				}
+				d.f.Close()
+				d.f = nil
+			}
+			d.fmu.Unlock()
+			return
+		}
+	}
+}
+
+// flush appends the queued lines. A dirty file is compacted instead, at
+// most once a minute (always when final).
+func (c *Cache) flush(final bool) {
+	d := c.disk
+	d.fmu.Lock()
+	defer d.fmu.Unlock()
+	c.mu.Lock()
+	if d.dirty || d.f == nil {
+		retry := final || d.now().Sub(d.lastCompact) >= time.Minute
+		c.mu.Unlock()
+		if retry {
+			_, _, err := c.compact()
+			d.report(err)
+			if final && err != nil {
+				d.closeErr = err
+			}
+		}
+		return
+	}
+	buf := d.pending
+	d.pending, d.spare = d.spare[:0], nil
+	c.mu.Unlock()
+	if len(buf) == 0 {
+		return
+	}
+	_, err := d.f.Write(buf)
+	c.mu.Lock()
+	if cap(buf) <= 64<<10 {
+		d.spare = buf[:0]
+	}
+	if err != nil {
+		d.dirty = true
+	}
+	c.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("postscreen_cache_map %s: write: %w: the records are kept in memory, and written at the next cleanup", d.m.Name, err)
+	}
+	d.report(err)
+	if final && err != nil {
+		d.closeErr = err
+	}
+}
+
+// report logs the first of a run of write failures, and the recovery.
+func (d *diskState) report(err error) {
+	switch {
+	case err != nil && !d.failing:
+		d.opts.Log.Warn(err.Error())
+		d.failing = true
+	case err == nil && d.failing:
+		d.opts.Log.Info(fmt.Sprintf("postscreen_cache_map %s: writes work again", d.m.Name))
+		d.failing = false
+	}
+}
+
+// Close writes what is queued, syncs and closes the file of a cache
+// with one; the cache still answers Get and takes Put, in memory only.
+func (c *Cache) Close() error {
+	if c == nil || c.disk == nil {
+		return nil
+	}
+	d := c.disk
+	d.stopOnce.Do(func() { close(d.stop) })
+	<-d.done
+	return d.closeErr
+}
