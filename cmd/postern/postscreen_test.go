@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/postern-mta/postern/internal/dnstest"
@@ -91,4 +92,47 @@ func TestPostscreenDNSBLE2E(t *testing.T) {
 	good.expect("220 mx.example.test ESMTP")
 	good.cmd("EHLO client.example", "250 ")
 	waitLog(t, in, "PASS NEW [127.0.0.7]:")
+}
+
+// The temporary allowlist outlives a restart (postscreen_cache_map): a
+// client that passed (PASS NEW) before the daemon was stopped and
+// started again is PASS OLD at once; the cache file is the daemon's
+// (mode 0600). A cache map of a type postern does not keep is an error
+// in postern check.
+func TestPostscreenCacheRestartE2E(t *testing.T) {
+	in := newInstance(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\n")
+	master := fmt.Sprintf("%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	visit := func(want string, n int) {
+		t.Helper()
+		c := dialSMTPFrom(t, "127.0.0.2", addr)
+		c.expect("220 mx.example.test ESMTP")
+		c.cmd("QUIT", "221 ")
+		waitLogCount(t, in, want, n)
+	}
+	in.start(t)
+	waitLog(t, in, "cache btree:"+in.data+"/postscreen_cache full cleanup: retained=0 dropped=0 entries")
+	visit("PASS NEW [127.0.0.2]:", 1)
+	if out, e, code := in.run(t, "stop"); code != 0 {
+		t.Fatalf("stop: exit %d %s%s", code, out, e)
+	}
+	file := filepath.Join(in.data, "postscreen_cache.postern")
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("cache file: %v %v, want mode 0600", err, st)
+	}
+	in.start(t)
+	waitLog(t, in, "cache btree:"+in.data+"/postscreen_cache full cleanup: retained=1 dropped=0 entries")
+	visit("PASS OLD [127.0.0.2]:", 1)
+	if strings.Count(in.maillog(t), "PASS NEW [127.0.0.2]:") != 1 {
+		t.Errorf("tested again after the restart:\n%s", in.maillog(t))
+	}
+
+	in.writeMain(t, "mynetworks = 127.0.0.1/32\npostscreen_cache_map = memcache:/etc/postern/memcache.cf\n")
+	out, e, code := in.run(t, "check")
+	if code == 0 || !strings.Contains(out+e, "postscreen_cache_map") || !strings.Contains(out+e, "not in a memcache: table") {
+		t.Errorf("check of a memcache: cache map: exit %d\n%s%s", code, out, e)
+	}
 }
