@@ -147,6 +147,33 @@ func TestPostscreenCacheRestartE2E(t *testing.T) {
 		t.Errorf("tested again after a restart:\n%s", log)
 	}
 
+	// A reload that keeps the map keeps the open cache (no new load); one
+	// that names another file opens it, and the old one is closed,
+	// written, and found again when named again.
+	cleanups := func() int { return strings.Count(in.maillog(t), " full cleanup: ") }
+	reload := func(mainCf string) {
+		t.Helper()
+		in.writeMain(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\n"+mainCf)
+		n := strings.Count(in.maillog(t), "reload -- version")
+		if out, e, code := in.run(t, "reload"); code != 0 {
+			t.Fatalf("reload: exit %d %s%s", code, out, e)
+		}
+		waitLogCount(t, in, "reload -- version", n+1)
+	}
+	before := cleanups()
+	reload("postscreen_cache_retention_time = 6d\n")
+	visit("127.0.0.5", "PASS NEW")
+	if cleanups() != before {
+		t.Errorf("a reload with the same postscreen_cache_map loaded the cache again:\n%s", in.maillog(t))
+	}
+	other := filepath.Join(in.data, "other_cache")
+	reload("postscreen_cache_map = lmdb:" + other + "\n")
+	waitLog(t, in, "cache lmdb:"+other+" full cleanup: retained=0 dropped=0 entries")
+	visit("127.0.0.5", "PASS NEW")
+	waitLogCount(t, in, "PASS NEW [127.0.0.5]:", 2)
+	reload("")
+	visit("127.0.0.5", "PASS OLD")
+
 	in.writeMain(t, "mynetworks = 127.0.0.1/32\npostscreen_cache_map = memcache:/etc/postern/memcache.cf\n")
 	out, e, code := in.run(t, "check")
 	if code == 0 || !strings.Contains(out+e, "postscreen_cache_map") || !strings.Contains(out+e, "not in a memcache: table") {

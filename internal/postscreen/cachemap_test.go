@@ -354,3 +354,17 @@ func TestCacheColumns(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCachePut: the connection path's cost of a Put to a cache
+// with a file (the writer appends in the background).
+func BenchmarkCachePut(b *testing.B) {
+	c, err := OpenCache(CacheMap{Name: "btree:x", Path: filepath.Join(b.TempDir(), "c.postern")}, CacheOptions{Retention: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	r := Record{Pregreet: time.Now().Add(time.Hour)}
+	for i := 0; b.Loop(); i++ {
+		c.Put(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), r, t0, 0)
+	}
+}
