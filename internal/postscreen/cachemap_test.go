@@ -54,8 +54,8 @@ type cacheLog struct {
 func newCacheLog() *cacheLog { return &cacheLog{ch: make(chan string, 100)} }
 
 func (l *cacheLog) Enabled(context.Context, slog.Level) bool { return true }
-func (l *cacheLog) WithAttrs([]slog.Attr) slog.Handler      { return l }
-func (l *cacheLog) WithGroup(string) slog.Handler           { return l }
+func (l *cacheLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *cacheLog) WithGroup(string) slog.Handler            { return l }
 func (l *cacheLog) Handle(_ context.Context, r slog.Record) error {
 	line := r.Message
 	if r.Level >= slog.LevelWarn {
@@ -151,8 +151,8 @@ func TestCacheRetention(t *testing.T) {
 	day := 24 * time.Hour
 	text := cacheHeader()
 	for _, l := range []string{
-		fmt.Sprintf("192.0.2.1 %d 0 0 0 0", t0.Add(-8*day).Unix()),                          // expired 8 days ago: dropped
-		fmt.Sprintf("192.0.2.2 %d 0 0 0 0", t0.Add(-6*day).Unix()),                          // 6 days ago: retained
+		fmt.Sprintf("192.0.2.1 %d 0 0 0 0", t0.Add(-8*day).Unix()),                         // expired 8 days ago: dropped
+		fmt.Sprintf("192.0.2.2 %d 0 0 0 0", t0.Add(-6*day).Unix()),                         // 6 days ago: retained
 		fmt.Sprintf("192.0.2.3 %d %d 0 0 0", t0.Add(-9*day).Unix(), t0.Add(-1*day).Unix()), // the latest counts
 		fmt.Sprintf("192.0.2.4 %d 0 0 0 0", t0.Add(day).Unix()),
 	} {
