@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -366,5 +367,23 @@ func BenchmarkCachePut(b *testing.B) {
 	r := Record{Pregreet: time.Now().Add(time.Hour)}
 	for i := 0; b.Loop(); i++ {
 		c.Put(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), r, t0, 0)
+	}
+}
+
+// Every Record field has a cache file column: a field added without one
+// would be lost at every restart.
+func TestCacheColumnsCoverRecord(t *testing.T) {
+	var r Record
+	v := reflect.ValueOf(&r).Elem()
+	for i := range v.NumField() {
+		if v.Field(i).Type() != reflect.TypeFor[time.Time]() {
+			t.Fatalf("Record.%s is not a time.Time: the cache file has columns of expiry times only", v.Type().Field(i).Name)
+		}
+		v.Field(i).Set(reflect.ValueOf(t0.Add(time.Duration(i+1) * time.Hour)))
+	}
+	line, _ := appendRecord(nil, netip.MustParseAddr("192.0.2.1"), r)
+	cols, _ := parseHeader(strings.TrimSuffix(string(cacheHeader()), "\n"))
+	if _, got, err := cols.parseRecord(strings.TrimSuffix(string(line), "\n")); err != nil || got != r {
+		t.Errorf("Record %+v reads back as %+v %v: add its column to cacheColumns", r, got, err)
 	}
 }
