@@ -5,7 +5,7 @@ import "sync"
 // life is how a generation ends. Each session counts itself in (enter)
 // and out (leave) of the generation it began with; a reload retires
 // the generation it replaces. Once a retired generation has no session
-// left, its servers' connection pools are closed (close): the policy
+// left, its servers' connection pools are closed (end): the policy
 // services' (check_policy_service) and the Dovecot AUTH connection, so
 // that reloads leave no connections behind.
 type life struct {
