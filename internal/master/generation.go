@@ -127,6 +127,7 @@ type generation struct {
 	// temporary allowlists (nil: none), set by the daemon (pscache.go).
 	screenOrder  []string
 	screenCaches map[string]*postscreen.Cache
+	life         life // its sessions; ended after a reload (genend.go)
 }
 
 // logServices says which master.cf services this configuration runs,
