@@ -183,7 +183,7 @@ func openOwned(path string, flag int) (*os.File, error) {
 	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
 		f.Close()
-		return nil, fmt.Errorf("%s is owned by uid %d, not by postern's uid %d: refused", path, sys.Uid, os.Geteuid())
+		return nil, fmt.Errorf("%s is owned by uid %d, not by postern's uid %d: refused (give it to mail_owner, or remove it)", path, sys.Uid, os.Geteuid())
 	}
 	return f, nil
 }
