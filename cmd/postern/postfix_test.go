@@ -203,3 +203,38 @@ func ownerUID(st os.FileInfo) uint32 {
 	}
 	return 0
 }
+
+// An invalid mynetworks_style (wrong case, several values) or
+// inet_protocols (wrong case, unknown word) stops `postfix check` (and
+// so start and reload) with Postfix's fatal message, exit 1 and nothing
+// on stdout; a bad mynetworks_style while mynetworks is set is not
+// needed and passes, as in Postfix. postern conf stays usable (README,
+// "differs"): it prints the value and warns.
+func TestPostfixCheckBadStyleAndProtocols(t *testing.T) {
+	for _, tc := range []struct{ main, fatal string }{
+		{"mynetworks_style = Host", `unknown mynetworks mask style value "Host" in "Host"`},
+		{"mynetworks_style = host, subnet", "bad mynetworks_style value: host, subnet; specify exactly one value"},
+		{"mynetworks_style = host, Subnet", `unknown mynetworks mask style value "Subnet" in "host, Subnet"`},
+		{"mynetworks_style = host host", ""},
+		{"mynetworks = 127.0.0.0/8\nmynetworks_style = Host", ""},
+		{"inet_protocols = IPv4", `unknown inet_protocols value "IPv4" in "IPv4"`},
+		{"inet_protocols = ipv4, ipx", `unknown inet_protocols value "ipx" in "ipv4, ipx"`},
+	} {
+		etc := privatePostfix(t, tc.main+"\n")
+		wantOut, want, wantCode := postfixSays(t, etc, "check")
+		in := newInstance(t, "inet_interfaces = 127.0.0.1\nalias_maps =\n"+tc.main)
+		gotOut, gotErr, gotCode := runBin(t, "postfix", "-c", in.dir, "check")
+		if gotCode != wantCode || gotOut != wantOut {
+			t.Errorf("%q: postern exit %d stdout %q, Postfix exit %d stdout %q", tc.main, gotCode, gotOut, wantCode, wantOut)
+		}
+		if tc.fatal != "" && (!strings.Contains(want+"\n", "postfix: fatal: "+tc.fatal+"\n") || !strings.Contains(gotErr, ": "+tc.fatal+"\n")) {
+			t.Errorf("%q:\npostern: %s\nPostfix: %s", tc.main, gotErr, want)
+		}
+		if tc.fatal != "" && !strings.HasPrefix(tc.main, "inet_") {
+			out, e, code := runBin(t, "postconf", "-c", in.dir, "-h", "mynetworks_style")
+			if code != 0 || out == "" || !strings.Contains(e, tc.fatal) {
+				t.Errorf("postern conf %q: exit %d %q %q", tc.main, code, out, e)
+			}
+		}
+	}
+}
