@@ -97,8 +97,8 @@ func TestPostfixCommandLikePostfix(t *testing.T) {
 	os.MkdirAll(filepath.Join(in.dir, "queue"), 0o755) // no "does not exist yet" warnings
 	os.MkdirAll(in.data, 0o755)
 	for _, args := range [][]string{
-		{"status"}, {"stop"}, {"reload"}, {"abort"}, {"check"},
-		{"start"}, {"start"}, {"status"}, {"-v", "status"}, {"reload"}, {"stop"}, {"status"},
+		{"status"}, {"stop"}, {"reload"}, {"abort"}, {"check"}, {"flush"},
+		{"start"}, {"start"}, {"status"}, {"-v", "status"}, {"reload"}, {"flush"}, {"stop"}, {"status"},
 		{"start"}, {"abort"}, {"frobnicate"}, {},
 	} {
 		wantOut, want, wantCode := postfixSays(t, etc, args...)
