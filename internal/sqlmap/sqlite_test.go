@@ -1,0 +1,112 @@
+package sqlmap
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/postern-mta/postern/internal/maps"
+)
+
+// makeSQLite creates the test database file.
+func makeSQLite(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range append(schema(concatPipes),
+		`INSERT INTO mailbox VALUES ('back\slash@example.com', 'example.com/backslash/', 'example.com', 1)`) {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestSQLiteLookups(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "postfixadmin.sqlite")
+	makeSQLite(t, db)
+	runLookups(t, "sqlite", tableFiles(t, dir, "dbpath = "+db, concatPipes))
+}
+
+func TestSQLiteMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "missing.sqlite")
+	paths := tableFiles(t, dir, "dbpath = "+db, concatPipes)
+	tb, err := maps.Open("sqlite:" + paths["mailboxes"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer maps.Close(tb)
+	_, found, err := tb.Lookup("alice@example.com")
+	if err == nil || found {
+		t.Fatalf("lookup in a missing database: %v, %v; want an error", found, err)
+	}
+	if !strings.Contains(err.Error(), "sqlite:"+paths["mailboxes"]) {
+		t.Errorf("error %q does not name the table", err)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("the lookup created the database file")
+	}
+}
+
+// TestProxyShares: proxy: tables of the same file share one core (one
+// pool); plain ones have their own; the last Close closes it.
+func TestProxyShares(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db.sqlite")
+	makeSQLite(t, db)
+	paths := tableFiles(t, dir, "dbpath = "+db, concatPipes)
+	get := func(spec string, proxied bool) *Table {
+		t.Helper()
+		tb, err := open(spec, proxied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb.(*Table)
+	}
+	p1 := get("proxy:sqlite:"+paths["mailboxes"], true)
+	p2 := get("proxy:sqlite:"+paths["mailboxes"], true)
+	d1 := get("sqlite:"+paths["mailboxes"], false)
+	if p1.c != p2.c {
+		t.Error("two proxy: opens of one file do not share")
+	}
+	if d1.c == p1.c {
+		t.Error("a plain open shares the proxy's pool")
+	}
+	if p1.Name() != "proxy:sqlite:"+paths["mailboxes"] {
+		t.Errorf("Name = %q", p1.Name())
+	}
+	if v, ok, err := p2.Lookup("bob@example.com"); v != "example.com/bob/" || !ok || err != nil {
+		t.Errorf("lookup through proxy: %q %v %v", v, ok, err)
+	}
+	p1.Close()
+	p1.Close() // twice: counted once
+	shared.mu.Lock()
+	n := shared.cores[p2.key].refs
+	shared.mu.Unlock()
+	if n != 1 {
+		t.Errorf("refs after one close = %d", n)
+	}
+	p2.Close()
+	shared.mu.Lock()
+	_, left := shared.cores[p2.key]
+	shared.mu.Unlock()
+	if left {
+		t.Error("the shared core outlived its last user")
+	}
+	d1.Close()
+	// maps.Open routes proxy:sqlite: here.
+	tb, err := maps.Open("proxy:sqlite:" + paths["mailboxes"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer maps.Close(tb)
+	if v, ok, err := tb.Lookup("alice@example.com"); v != "example.com/alice/" || !ok || err != nil {
+		t.Errorf("maps.Open(proxy:sqlite:): %q %v %v", v, ok, err)
+	}
+}
