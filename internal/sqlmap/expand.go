@@ -9,10 +9,10 @@ import (
 // query and result_format templates of one table: a key (or result)
 // without what a template needs is skipped without a query.
 const (
-	needKeyDomain = 1 << iota // %d in query; %D, %1-%9 in either
-	needKeyUser               // %u in query; %U in either
-	needValueDomain           // %d in result_format
-	needValueUser             // %u in result_format
+	needKeyDomain   = 1 << iota // %d in query; %D, %1-%9 in either
+	needKeyUser                 // %u in query; %U in either
+	needValueDomain             // %d in result_format
+	needValueUser               // %u in result_format
 )
 
 // templates holds a table's parsed query and result_format.

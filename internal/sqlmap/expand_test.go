@@ -33,8 +33,8 @@ func TestExpandQuery(t *testing.T) {
 		{"d='%d'", "%s", "user@", "", false},             // empty domain
 		{"%S %U %D", "%s", "a@b.c", "a@b.c a b.c", true}, // upper case = lower case in a query
 		{"%1.%2.%3", "%s", "u@mail.example.com", "com.example.mail", true},
-		{"%3", "%s", "u@example.com", "", false},   // too few labels
-		{"%2", "%s", "u@example..com", "", false},  // empty label among the needed
+		{"%3", "%s", "u@example.com", "", false},    // too few labels
+		{"%2", "%s", "u@example..com", "", false},   // empty label among the needed
 		{"%1", "%s", "u@example..com", "com", true}, // not needed: fine
 		{"100%% '%s'", "%s", "k", "100% 'k'", true},
 		{"q='%s'", "%D", "user", "", false}, // result_format's %D needs a key domain
