@@ -67,7 +67,7 @@ func parseHost(typ, h string) (endpoint, error) {
 		if !strings.HasPrefix(p, "/") {
 			return endpoint{}, errors.New("a unix socket must be an absolute path")
 		}
-		return endpoint{unix: true, path: p}, nil
+		return endpoint{unix: true, path: p, port: port}, nil
 	}
 	h = strings.TrimPrefix(h, "inet:")
 	host, portStr := h, ""
