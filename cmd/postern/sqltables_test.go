@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postern-mta/postern/internal/sqltest"
+)
+
+const sqlE2EPassword = "e2e-S3cret-pw-plugh"
+
+// SQL lookup tables through the daemon, against a private PostgreSQL
+// cluster: check_recipient_access and smtpd_sender_login_maps answer per
+// the database; with the database stopped, RCPT gets Postfix's
+// temporary failures (451 4.3.5 for an access table, 451 4.3.0 for the
+// sender login table), never an accept or a 5xx, and the maillog names
+// the table but never the password; once the database is back, mail is
+// accepted again. postern map -q queries the same table files.
+func TestSQLTablesSMTPD(t *testing.T) {
+	pg := sqltest.StartPostgres(t)
+	pg.Exec(t, "postgres", "CREATE ROLE postern LOGIN PASSWORD '"+sqlE2EPassword+"'", "CREATE DATABASE mail")
+	pg.Exec(t, "mail",
+		"CREATE TABLE access (address VARCHAR(255), action VARCHAR(255))",
+		"INSERT INTO access VALUES ('blocked@mx.example.test', 'REJECT no such mailbox here')",
+		"CREATE TABLE mailbox (username VARCHAR(255), owner VARCHAR(255))",
+		"INSERT INTO mailbox VALUES ('ceo@mx.example.test', 'alice@example.test')",
+		"GRANT SELECT ON access, mailbox TO postern")
+	u, err := user.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	in := newInstance(t, "")
+	header := fmt.Sprintf("hosts = unix:%s\nuser = postern\npassword = %s\ndbname = mail\nretry_interval = 1\n", pg.SockDir, sqlE2EPassword)
+	access := filepath.Join(in.dir, "pgsql-access.cf")
+	owners := filepath.Join(in.dir, "pgsql-owners.cf")
+	for path, query := range map[string]string{
+		access: "SELECT action FROM access WHERE address = '%s'",
+		owners: "SELECT owner FROM mailbox WHERE username = '%s'",
+	} {
+		if err := os.WriteFile(path, []byte(header+"query = "+query+"\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.writeMain(t, "inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8\nalias_maps =\nlocal_recipient_maps =\n"+
+		"smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = passwd-file\nsmtpd_sasl_path = users\nsmtpd_tls_auth_only = no\n"+
+		"smtpd_sender_login_maps = proxy:pgsql:"+owners+"\n"+
+		"smtpd_sender_restrictions = reject_unauthenticated_sender_login_mismatch\n"+
+		"smtpd_recipient_restrictions = check_recipient_access proxy:pgsql:"+access+", permit_mynetworks, reject_unauth_destination\n")
+	if _, e, code := runPasswdBin(t, "s3cret-pw\n", "-c", in.dir, "alice@example.test"); code != 0 {
+		t.Fatalf("postern passwd: exit %d %s", code, e)
+	}
+	if out, e, code := in.run(t, "check"); code != 0 {
+		t.Fatalf("postern check: exit %d\n%s%s", code, out, e)
+	}
+	// postern map -q, as postmap -q.
+	if out, e, code := runBin(t, "postern", "map", "-q", "blocked@mx.example.test", "pgsql:"+access); code != 0 || out != "REJECT no such mailbox here\n" {
+		t.Fatalf("postern map -q: exit %d, %q %q", code, out, e)
+	}
+	if out, _, code := runBin(t, "postern", "map", "-q", "nobody@mx.example.test", "pgsql:"+access); code != 1 || out != "" {
+		t.Fatalf("postern map -q (not found): exit %d, %q", code, out)
+	}
+	in.start(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	me := u.Username + "@mx.example.test"
+
+	c := dialSMTP(t, addr)
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<bob@client.example>", "250 ")
+	c.cmd("RCPT TO:<blocked@mx.example.test>", "554 5.7.1 <blocked@mx.example.test>: Recipient address rejected: no such mailbox here")
+	c.cmd("RCPT TO:<"+me+">", "250 ")
+	c.cmd("RSET", "250 ")
+	c.cmd("MAIL FROM:<ceo@mx.example.test>", "250 ")
+	c.cmd("RCPT TO:<"+me+">", "553 5.7.1 <ceo@mx.example.test>: Sender address rejected: not logged in")
+	c.cmd("QUIT", "221 ")
+
+	pg.Stop()
+	c = dialSMTP(t, addr)
+	c.expect("220 ")
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<>", "250 ") // no sender login lookup for the null sender
+	c.cmd("RCPT TO:<"+me+">", "451 4.3.5 <"+me+">: Recipient address rejected: Server configuration error")
+	c.cmd("RSET", "250 ")
+	c.cmd("MAIL FROM:<ceo@mx.example.test>", "250 ")
+	c.cmd("RCPT TO:<"+me+">", "451 4.3.0 <ceo@mx.example.test>: Temporary lookup failure")
+	c.cmd("QUIT", "221 ")
+	waitLog(t, in, "warning: proxy:pgsql:"+access+" lookup error: table proxy:pgsql:"+access+": unix:"+pg.SockDir+": ")
+	waitLog(t, in, "proxy:pgsql:"+owners)
+	if log := in.maillog(t); strings.Contains(log, sqlE2EPassword) || strings.Contains(log, "plugh") {
+		t.Errorf("the maillog shows the database password:\n%s", log)
+	}
+	_, e, code := runBin(t, "postern", "map", "-q", "blocked@mx.example.test", "pgsql:"+access)
+	if code == 0 || !strings.Contains(e, "pgsql:"+access) || strings.Contains(e, "plugh") {
+		t.Errorf("postern map -q with the database down: exit %d, %q", code, e)
+	}
+
+	// Back up: the server is tried again after retry_interval.
+	pg.Start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c = dialSMTP(t, addr)
+		c.expect("220 ")
+		c.cmd("EHLO client.example", "250 ")
+		c.cmd("MAIL FROM:<bob@client.example>", "250 ")
+		c.c.Write([]byte("RCPT TO:<" + me + ">\r\n"))
+		c.c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, line, err := readReply(c.br)
+		c.c.Close()
+		if err == nil && strings.HasPrefix(line, "250 ") {
+			break
+		}
+		if err != nil || !strings.HasPrefix(line, "451 ") || time.Now().After(deadline) {
+			t.Fatalf("after the restart: %q %v", line, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
