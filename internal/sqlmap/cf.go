@@ -155,7 +155,11 @@ func parseSettings(typ, path, data string) (*settings, []Problem) {
 		}
 		for _, h := range s.hosts {
 			if err := checkHost(typ, h); err != nil {
-				bad("hosts", "%q: %v", h, err)
+				shown := h
+				if isURI(h) {
+					shown = "a connection URI" // it may hold a password
+				}
+				bad("hosts", "%q: %v", shown, err)
 			}
 		}
 		s.user, _ = get("user")

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -19,9 +20,22 @@ func init() {
 // Table is an open pgsql:, mysql: or sqlite: table.
 type Table struct {
 	spec string
+	*handle
+}
+
+// handle is a Table's hold on its core. A Table that is dropped without
+// Close (the old configuration's tables after a reload) releases it
+// when it is garbage collected, so its pool does not linger.
+type handle struct {
 	c    *core
 	key  string // the shared core's key; "" when not shared
 	once sync.Once
+}
+
+func newTable(spec string, c *core, key string) *Table {
+	t := &Table{spec: spec, handle: &handle{c: c, key: key}}
+	runtime.AddCleanup(t, (*handle).release, t.handle)
+	return t
 }
 
 // Name is the table's reference as it was opened ("proxy:pgsql:/x.cf").
@@ -40,20 +54,24 @@ func (t *Table) Lookup(key string) (string, bool, error) {
 // Close releases the table's connections (a shared core when its last
 // user closes it).
 func (t *Table) Close() error {
-	t.once.Do(func() {
-		if t.key == "" {
-			t.c.close()
+	t.release()
+	return nil
+}
+
+func (h *handle) release() {
+	h.once.Do(func() {
+		if h.key == "" {
+			h.c.close()
 			return
 		}
 		shared.mu.Lock()
 		defer shared.mu.Unlock()
-		e := shared.cores[t.key]
+		e := shared.cores[h.key]
 		if e.refs--; e.refs == 0 {
-			delete(shared.cores, t.key)
+			delete(shared.cores, h.key)
 			e.c.close()
 		}
 	})
-	return nil
 }
 
 // shared holds the cores of proxy: tables, by type, file and content:
@@ -85,7 +103,7 @@ func open(spec string, proxied bool) (maps.Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", spec, err)
 		}
-		return &Table{spec: spec, c: c}, nil
+		return newTable(spec, c, ""), nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -97,14 +115,14 @@ func open(spec string, proxied bool) (maps.Table, error) {
 	defer shared.mu.Unlock()
 	if e, ok := shared.cores[key]; ok {
 		e.refs++
-		return &Table{spec: spec, c: e.c, key: key}, nil
+		return newTable(spec, e.c, key), nil
 	}
 	c, err := newCore(typ, path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)
 	}
 	shared.cores[key] = &sharedCore{c: c, refs: 1}
-	return &Table{spec: spec, c: c, key: key}, nil
+	return newTable(spec, c, key), nil
 }
 
 // CheckFile reports every problem of the table file of a pgsql:, mysql:

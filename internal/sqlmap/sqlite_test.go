@@ -4,8 +4,10 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postern-mta/postern/internal/maps"
 )
@@ -108,5 +110,31 @@ func TestProxyShares(t *testing.T) {
 	defer maps.Close(tb)
 	if v, ok, err := tb.Lookup("alice@example.com"); v != "example.com/alice/" || !ok || err != nil {
 		t.Errorf("maps.Open(proxy:sqlite:): %q %v %v", v, ok, err)
+	}
+}
+
+// TestDroppedTableReleased: a table dropped without Close (the old
+// configuration's, after a reload) closes its pool once collected.
+func TestDroppedTableReleased(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db.sqlite")
+	makeSQLite(t, db)
+	paths := tableFiles(t, dir, "dbpath = "+db, concatPipes)
+	tb, err := open("sqlite:"+paths["mailboxes"], false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite := tb.(*Table).c.servers[0].b.(*liteBackend)
+	if _, _, err := tb.Lookup("alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	tb = nil
+	deadline := time.Now().Add(30 * time.Second)
+	for lite.db.Ping() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the dropped table's database is still open")
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
 	}
 }
