@@ -54,7 +54,6 @@ func TestParseSettings(t *testing.T) {
 	}
 }
 
-
 func TestParseHost(t *testing.T) {
 	tests := []struct {
 		typ, in string
