@@ -147,14 +147,18 @@ var features = []*feature{
 	},
 	{
 		// postern's postscreen (internal/postscreen) has the access
-		// list, the pregreet test and an in-memory allowlist; these
-		// tests and interfaces it does not have yet.
+		// list, the pregreet and DNSBL tests, the deep protocol tests
+		// and an in-memory allowlist; these tests and interfaces it
+		// does not have yet.
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{
 			{"postscreen_dnsbl_reply_map", none},
-			{"postscreen_pipelining_enable", no}, {"postscreen_non_smtp_command_enable", no},
-			{"postscreen_bare_newline_enable", no},
+			// The dummy SMTP engine's per-client EHLO keyword table and
+			// reply footers (postscreen_expansion_filter only tunes
+			// the footers).
+			{"postscreen_discard_ehlo_keyword_address_maps", none},
+			{"postscreen_reject_footer", none}, {"postscreen_reject_footer_maps", none},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
 			// Limits postscreen does not apply yet (smtpd's own

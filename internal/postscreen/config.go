@@ -44,7 +44,7 @@ type Config struct {
 	GreetBanner     string // "": no 220- line
 	GreetTTL        time.Duration
 	CacheRetention  time.Duration
-	SMTPBanner      string // smtpd_banner, the enforce engine's 220 line
+	SMTPBanner      string // smtpd_banner, the dummy engine's 220 line
 	DNSBLSites      []Site
 	DNSBLThreshold  int
 	DNSBLAllowlist  int // postscreen_dnsbl_allowlist_threshold; 0: off
@@ -52,6 +52,10 @@ type Config struct {
 	DNSBLTTL        time.Duration // postscreen_dnsbl_max_ttl
 	DNSBLTimeout    time.Duration
 	Timeout         time.Duration
+	// The deep protocol tests (deep.go) and the dummy SMTP engine
+	// that runs them (engine.go).
+	Pipelining, NonSMTP, BareNewline DeepTest
+	Engine                           Engine
 }
 
 // ConfigFrom reads the settings from cfg (main.cf overridden by the
@@ -106,6 +110,9 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 		return nil, err
 	}
 	if c.SMTPBanner, err = cfg.Get("smtpd_banner"); err != nil {
+		return nil, err
+	}
+	if err := c.readDeep(cfg); err != nil {
 		return nil, err
 	}
 	return c, nil
