@@ -11,7 +11,7 @@ var errTooLong = errors.New("command too long")
 
 // readCommand reads one command line as Postfix's postscreen does: a
 // line ends with CR LF or with a bare LF (bareLF reports which); a CR
-// elsewhere is part of the line. A line of limit bytes or more without
+// elsewhere is part of the line. A line that reaches limit bytes without
 // its end is errTooLong. The line excludes its ending.
 func readCommand(r *bufio.Reader, limit int) (line string, bareLF bool, err error) {
 	var b []byte
@@ -21,7 +21,9 @@ func readCommand(r *bufio.Reader, limit int) (line string, bareLF bool, err erro
 		if err != nil {
 			return string(b), false, err
 		}
-		if !cr && len(b) >= limit {
+		// Postfix lets a CR run grow past the limit; postern accepts
+		// only the LF that ends the line there, so memory stays bounded.
+		if len(b) >= limit && !(cr && c == '\n') {
 			return string(b), false, errTooLong
 		}
 		switch {
