@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,8 +101,14 @@ func TestPostscreenDNSBLE2E(t *testing.T) {
 // is handed to smtpd (PASS OLD); a pipelining client is enforced (550),
 // a web client dropped, a bare-newline client only logged (defaults).
 func TestPostscreenDeepE2E(t *testing.T) {
-	in := newInstance(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\npostscreen_pipelining_enable = yes\n"+
-		"postscreen_non_smtp_command_enable = yes\npostscreen_bare_newline_enable = yes\n")
+	in := newInstance(t, "")
+	cert := filepath.Join(in.dir, "mx.pem")
+	if err := os.WriteFile(cert, certPEM(t, "mx.example.test"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in.writeMain(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\npostscreen_pipelining_enable = yes\n"+
+		"postscreen_non_smtp_command_enable = yes\npostscreen_bare_newline_enable = yes\n"+
+		"smtpd_tls_security_level = may\nsmtpd_tls_chain_files = "+cert+"\n")
 	master := fmt.Sprintf("%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\n", in.port)
 	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
 		t.Fatal(err)
@@ -164,4 +172,20 @@ func TestPostscreenDeepE2E(t *testing.T) {
 	lf.cmd("MAIL FROM:<a@lf.example>", "250 2.1.0 Ok")
 	lf.cmd("RCPT TO:<postmaster@mx.example.test>", "450 4.3.2 Service currently unavailable")
 	waitLog(t, in, "BARE NEWLINE from [127.0.0.6]:")
+
+	// A client that wants TLS gets STARTTLS from postscreen's engine too.
+	tc := dialSMTPFrom(t, "127.0.0.7", addr)
+	tc.expect("220 mx.example.test ESMTP")
+	tc.cmd("EHLO tls.example", "250 ")
+	tc.cmd("STARTTLS", "220 2.0.0 Ready to start TLS")
+	tlsConn := tls.Client(tc.c, &tls.Config{InsecureSkipVerify: true, ServerName: "mx.example.test"})
+	if err := tlsConn.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	tc.c, tc.br = tlsConn, bufio.NewReader(tlsConn)
+	tc.cmd("EHLO tls.example", "250 ")
+	tc.cmd("MAIL FROM:<a@tls.example>", "250 2.1.0 Ok")
+	tc.cmd("RCPT TO:<postmaster@mx.example.test>", "450 4.3.2 Service currently unavailable")
+	tc.cmd("QUIT", "221 2.0.0 Bye")
+	waitLog(t, in, "PASS NEW [127.0.0.7]:")
 }

@@ -2,6 +2,8 @@ package postscreen
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -39,6 +41,7 @@ type engine struct {
 	where   string // the last command: "after ..." in the log
 	count   int
 	discard map[string]bool
+	tlsOn   bool // after STARTTLS
 }
 
 // The dummy engine's commands; "" for the others.
@@ -59,7 +62,6 @@ func knownCommand(verb string) string {
 // the deep tests and gets replyDefer); banner: send the 220 greeting
 // (not to a client that pregreeted). c is closed on return.
 func (s *session) runEngine(c net.Conn, client netip.AddrPort, t *tally, enforce string, banner bool) {
-	defer c.Close()
 	e := &engine{s: s, cfg: s.Config.Engine.withDefaults(), c: c, r: bufio.NewReaderSize(c, 4096), client: client, t: t,
 		start: s.now(), reply: replyDefer, proto: "SMTP", where: "CONNECT", discard: s.Config.Engine.DiscardEHLO}
 	if enforce != "" {
@@ -68,6 +70,7 @@ func (s *session) runEngine(c net.Conn, client netip.AddrPort, t *tally, enforce
 		e.reply = enforce
 		t.todo |= tDeep
 	}
+	defer func() { e.c.Close() }()
 	if f := e.cfg.CommandFilter; f != "" {
 		e.filter = s.filters[f]
 	}
@@ -233,7 +236,16 @@ func (e *engine) command(line string) bool {
 		e.drop(e.generic421())
 		return true
 	}
-	reply, done := e.execute(name, rest)
+	var reply string
+	var done bool
+	switch {
+	case e.s.TLSRequired && !e.tlsOn && name != "" && !preTLS[name] && !notOffered[name]:
+		reply = "530 5.7.0 Must issue a STARTTLS command first"
+	case name == "STARTTLS" && firstWord(rest) == "" && !e.tlsOn && e.offersTLS():
+		return !e.startTLS()
+	default:
+		reply, done = e.execute(name, rest)
+	}
 	if done {
 		e.drop(reply)
 		return true
@@ -275,8 +287,11 @@ func (e *engine) execute(name, args string) (string, bool) {
 		e.proto = "ESMTP"
 		return e.ehloReply(), false
 	case "STARTTLS":
-		if firstWord(args) != "" {
+		switch {
+		case firstWord(args) != "":
 			return "501 5.5.4 Syntax: STARTTLS", false
+		case e.tlsOn:
+			return "554 5.5.1 Error: TLS already active", false
 		}
 		return "502 5.5.1 Error: command not implemented", false
 	case "MAIL":
@@ -371,6 +386,9 @@ func (e *engine) ehloReply() string {
 		add("VRFY", "VRFY")
 	}
 	add("ETRN", "ETRN")
+	if e.s.TLS != nil && !e.tlsOn {
+		add("STARTTLS", "STARTTLS")
+	}
 	add("ENHANCEDSTATUSCODES", "ENHANCEDSTATUSCODES")
 	add("8BITMIME", "8BITMIME")
 	add("DSN", "DSN")
@@ -390,6 +408,40 @@ func (e *engine) ehloReply() string {
 		b.WriteString("250" + sep + l)
 	}
 	return b.String()
+}
+
+// preTLS are the commands a client may send before STARTTLS when TLS is
+// required.
+var preTLS = map[string]bool{"HELO": true, "EHLO": true, "STARTTLS": true, "NOOP": true, "QUIT": true}
+
+// notOffered are the commands the engine knows but answers as unknown.
+var notOffered = map[string]bool{"XCLIENT": true, "XFORWARD": true, "AUTH": true}
+
+// offersTLS reports whether STARTTLS is available to this client.
+func (e *engine) offersTLS() bool { return e.s.TLS != nil && !e.discard["STARTTLS"] }
+
+// startTLS answers STARTTLS and runs the handshake; false when the
+// session ended. Plaintext pipelined behind the command is dropped
+// unread (CVE-2011-0411), and the session starts again: no HELO, no
+// MAIL.
+func (e *engine) startTLS() bool {
+	if !e.send("220 2.0.0 Ready to start TLS") {
+		e.hangup()
+		return false
+	}
+	e.r.Discard(e.r.Buffered())
+	tc := tls.Server(e.c, e.s.TLS())
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.CommandTimeLimit)
+	defer cancel()
+	e.c = tc
+	if err := tc.HandshakeContext(ctx); err != nil {
+		e.s.Log.Info(fmt.Sprintf("TLS handshake failed for %s: %v", bracket(e.client), err))
+		e.hangup()
+		return false
+	}
+	e.r = bufio.NewReaderSize(tc, 4096)
+	e.tlsOn, e.helo, e.sender = true, "", nil
+	return true
 }
 
 // hostOf is the first word of the banner: $myhostname.

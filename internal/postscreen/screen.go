@@ -2,6 +2,7 @@ package postscreen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,8 +28,13 @@ type Screen struct {
 	// Resolver makes the DNSBL lookups (nil: net.DefaultResolver).
 	Resolver *net.Resolver
 	Now      func() time.Time // nil: time.Now
-	tables   map[string]maps.Table
-	filters  map[string]maps.Table // postscreen_command_filter
+	// TLS is the configuration for STARTTLS in the dummy SMTP engine
+	// (the pass service's smtpd's); nil offers none. TLSRequired: the
+	// engine answers 530 to mail commands before STARTTLS (encrypt).
+	TLS         func() *tls.Config
+	TLSRequired bool
+	tables      map[string]maps.Table
+	filters     map[string]maps.Table // postscreen_command_filter
 }
 
 // Open opens the access list's tables; a table that cannot be opened
