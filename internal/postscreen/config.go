@@ -58,6 +58,11 @@ type Config struct {
 	Engine                           Engine
 }
 
+// OtherParams are the parameters besides postscreen_* that a postscreen
+// service reads (its dummy SMTP engine's greeting, EHLO reply and
+// limits): a master.cf -o of one of them applies to the service.
+var OtherParams = []string{"smtpd_banner", "myhostname", "line_length_limit", "message_size_limit", "smtputf8_enable"}
+
 // ConfigFrom reads the settings from cfg (main.cf overridden by the
 // service's -o options).
 func ConfigFrom(cfg *config.Config) (*Config, error) {
