@@ -166,8 +166,9 @@ func stamp(r *Record, test tests) *time.Time {
 // todo is the set of enabled tests whose pass in r is not valid at now,
 // and whether one of them was never passed (a "new" client).
 func (s *Screen) todo(r Record, now time.Time) (todo tests, fresh bool) {
+	enabled := s.enabled()
 	for t := tPregreet; t <= tBareNewline; t <<= 1 {
-		if s.enabled()&t == 0 {
+		if enabled&t == 0 {
 			continue
 		}
 		at := *stamp(&r, t)

@@ -422,3 +422,17 @@ func TestCacheTTLDeep(t *testing.T) {
 		t.Errorf("expired: todo %b fresh %v", todo, fresh)
 	}
 }
+
+// The cache lookup of a returning client costs no allocation.
+func BenchmarkPassOldLookup(b *testing.B) {
+	scr, cache, clock := deepScreen(Enforce, Drop, Ignore)
+	now := clock.now()
+	cache.Put(lo, scr.record(now), now, time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _ := cache.Get(lo)
+		if !scr.passed(r, now) {
+			b.Fatal("not passed")
+		}
+	}
+}

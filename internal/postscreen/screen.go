@@ -76,8 +76,9 @@ func (s *Screen) passed(r Record, now time.Time) bool {
 // at now.
 func (s *Screen) record(now time.Time) Record {
 	var r Record
+	enabled := s.enabled()
 	for t := tPregreet; t <= tBareNewline; t <<= 1 {
-		if s.enabled()&t != 0 {
+		if enabled&t != 0 {
 			*stamp(&r, t) = now.Add(s.ttl(t))
 		}
 	}
