@@ -199,25 +199,24 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 		dnsbl <- r
 	}
 	var pre *replayConn
-	failed := false // pregreeted
+	pregreeted := false
 	if t.todo&tPregreet != 0 {
-		if pre, failed = s.pregreet(c, client); pre == nil {
+		if pre, pregreeted = s.pregreet(c, client); pre == nil {
 			return nil
 		}
-		if !failed {
+		if !pregreeted {
 			t.passTest(tPregreet, s.now().Add(s.Config.GreetTTL))
 		}
 	} else {
 		pre = &replayConn{Conn: c}
 	}
-	pregreeted := failed
 	if dnsbl != nil {
 		if r = <-dnsbl; r.score >= s.Config.DNSBLThreshold {
 			s.Log.Info(fmt.Sprintf("DNSBL rank %d for %s", r.score, bracket(client)))
 			reply := fmt.Sprintf("5.7.1 Service unavailable; client [%s] blocked using %s", client.Addr(), r.site)
 			switch s.Config.DNSBLAction {
 			case Drop:
-				if !failed || s.Config.GreetAction != Drop {
+				if !pregreeted || s.Config.GreetAction != Drop {
 					s.drop(c, client, "521 "+reply)
 					return nil
 				}
@@ -227,7 +226,6 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 				}
 				t.failTest(tDNSBL)
 			}
-			failed = true
 		} else {
 			t.passTest(tDNSBL, s.now().Add(s.Config.DNSBLTTL))
 		}
@@ -254,9 +252,9 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 // talks to the dummy SMTP engine (and is never handed to smtpd in this
 // session); the others are handed to smtpd (returned), and cached if
 // they passed.
-func (s *session) afterEarly(c net.Conn, client netip.AddrPort, t *tally, enforce string, pregreeted bool) net.Conn {
+func (s *session) afterEarly(c net.Conn, client netip.AddrPort, t *tally, enforce string, noBanner bool) net.Conn {
 	if enforce != "" || t.todo&tDeep != 0 {
-		s.runEngine(c, client, t, enforce, !pregreeted)
+		s.runEngine(c, client, t, enforce, !noBanner)
 		return nil
 	}
 	s.conclude(client, t)
