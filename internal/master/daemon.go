@@ -281,7 +281,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		c.Close()
 		return
 	}
-	g := d.gen.Load() // the configuration at accept time
+	g := d.enterGen() // the configuration at accept time
 	svc := g.service[key]
 	lim := g.limits[svc]
 	if warn && lim.stress {
@@ -297,6 +297,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 	d.track(c, true)
 	d.workers.run(func() {
 		defer d.sessions.Done()
+		defer g.leave()
 		defer d.track(c, false)
 		defer d.fdGate.leave()
 		defer sg.leave()
@@ -423,6 +424,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	g.setQueue(d.qmgr.Queue())
 	old := d.gen.Swap(g)
+	old.retire()  // its pools close with its last session
 	d.setGates(g) // before a new socket accepts
 	for key := range opened {
 		d.serveSocket(key)

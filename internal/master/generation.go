@@ -123,6 +123,7 @@ type generation struct {
 	// screens are the postscreen services' tests, by service name
 	// (postscreen.go).
 	screens map[string]*postscreen.Screen
+	life    life // its sessions; ended after a reload (genend.go)
 }
 
 // logServices says which master.cf services this configuration runs,
