@@ -158,8 +158,10 @@ var features = []*feature{
 	{
 		// postern's postscreen (internal/postscreen) has the access
 		// list, the pregreet and DNSBL tests, the deep protocol tests
-		// and an in-memory allowlist; these tests and interfaces it
-		// does not have yet.
+		// (postscreenDeepParams) and the temporary allowlist
+		// (postscreen_cache_map, _cleanup_interval and _retention_time:
+		// pscacheParams); these tests and interfaces it does not have
+		// yet.
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{
