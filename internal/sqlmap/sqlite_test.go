@@ -2,10 +2,12 @@ package sqlmap
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +138,39 @@ func TestDroppedTableReleased(t *testing.T) {
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestConcurrentLookups: one table serves many sessions at once.
+func TestConcurrentLookups(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db.sqlite")
+	makeSQLite(t, db)
+	paths := tableFiles(t, dir, "dbpath = "+db, concatPipes)
+	tb, err := maps.Open("proxy:sqlite:" + paths["mailboxes"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer maps.Close(tb)
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			for j := range 30 {
+				key, want := "alice@example.com", "example.com/alice/"
+				if (i+j)%2 == 1 {
+					key, want = "bob@example.com", "example.com/bob/"
+				}
+				if v, ok, err := tb.Lookup(key); v != want || !ok || err != nil {
+					errs <- fmt.Sprintf("%s: %q %v %v", key, v, ok, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
