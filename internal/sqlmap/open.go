@@ -151,3 +151,23 @@ func CheckFile(spec string) []Problem {
 	}
 	return probs
 }
+
+// Files returns the files the daemon reads for a pgsql:, mysql: or
+// sqlite: reference: the table file and, for SQLite, the database file
+// (nil for other references or an unreadable table file).
+func Files(spec string) []string {
+	typ, path, _ := strings.Cut(strings.TrimPrefix(spec, "proxy:"), ":")
+	switch typ {
+	case "pgsql", "mysql", "sqlite":
+	default:
+		return nil
+	}
+	s, _ := readSettings(typ, path)
+	if s == nil {
+		return nil
+	}
+	if s.dbpath != "" {
+		return []string{path, s.dbpath}
+	}
+	return []string{path}
+}
