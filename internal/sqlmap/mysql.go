@@ -109,12 +109,14 @@ func (b *myBackend) query(ctx context.Context, build func(quoter) (string, error
 	return values, false, nil
 }
 
+// myClassify tells errors the server answered with from failures of
+// the (pooled) connection.
 func myClassify(err error) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		return serverError{err}
 	}
-	return err
+	return staleError{err}
 }
 
 func (b *myBackend) close() { b.db.Close() }

@@ -100,14 +100,14 @@ func (b *pgBackend) query(ctx context.Context, build func(quoter) (string, error
 	return values, false, nil
 }
 
-// pgClassify tells errors the server answered with from failed
-// connections.
+// pgClassify tells errors the server answered with from failures of
+// the (pooled) connection.
 func pgClassify(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return serverError{err}
 	}
-	return err
+	return staleError{err}
 }
 
 func (b *pgBackend) close() { b.pool.Close() }

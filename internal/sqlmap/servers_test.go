@@ -43,6 +43,23 @@ func TestPostgres(t *testing.T) {
 		defer s.Exec(t, "postgres", "ALTER ROLE postfix RESET standard_conforming_strings")
 		runLookups(t, "pgsql", tableFiles(t, t.TempDir(), header, concatPipes))
 	})
+	t.Run("restart", func(t *testing.T) {
+		// The pooled connection died with the server: the next lookup
+		// reconnects instead of failing.
+		tb, err := maps.Open("pgsql:" + tableFiles(t, t.TempDir(), header, concatPipes)["mailboxes"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer maps.Close(tb)
+		if _, ok, err := tb.Lookup("alice@example.com"); !ok || err != nil {
+			t.Fatalf("before: %v %v", ok, err)
+		}
+		s.Stop()
+		s.Start(t)
+		if v, ok, err := tb.Lookup("alice@example.com"); !ok || err != nil {
+			t.Fatalf("after a restart: %q %v %v", v, ok, err)
+		}
+	})
 	t.Run("down", func(t *testing.T) { testPostgresDown(t, s, header) })
 }
 

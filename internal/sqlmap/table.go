@@ -32,6 +32,13 @@ type serverError struct{ error }
 
 func (e serverError) Unwrap() error { return e.error }
 
+// staleError is a failure on a pooled connection the server may have
+// closed since (a restart): the query is tried once more, on a new
+// connection, before the server counts as failed.
+type staleError struct{ error }
+
+func (e staleError) Unwrap() error { return e.error }
+
 // server is a backend with Postfix's failover state.
 type server struct {
 	label string
@@ -212,6 +219,9 @@ func (c *core) run(build func(quoter) (string, error)) ([]*string, bool, error) 
 	for _, sv := range live {
 		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 		values, noSet, err := sv.b.query(ctx, build)
+		if _, stale := err.(staleError); stale {
+			values, noSet, err = sv.b.query(ctx, build)
+		}
 		cancel()
 		if err == nil {
 			sv.mu.Lock()
