@@ -79,15 +79,16 @@ func TestSQLTablesSMTPD(t *testing.T) {
 	c.cmd("RCPT TO:<"+me+">", "553 5.7.1 <ceo@mx.example.test>: Sender address rejected: not logged in")
 	c.cmd("QUIT", "221 ")
 
+	// Addresses not asked before (answers are cached for a few seconds).
 	pg.Stop()
 	c = dialSMTP(t, addr)
 	c.expect("220 ")
 	c.cmd("EHLO client.example", "250 ")
 	c.cmd("MAIL FROM:<>", "250 ") // no sender login lookup for the null sender
-	c.cmd("RCPT TO:<"+me+">", "451 4.3.5 <"+me+">: Recipient address rejected: Server configuration error")
+	c.cmd("RCPT TO:<other@mx.example.test>", "451 4.3.5 <other@mx.example.test>: Recipient address rejected: Server configuration error")
 	c.cmd("RSET", "250 ")
-	c.cmd("MAIL FROM:<ceo@mx.example.test>", "250 ")
-	c.cmd("RCPT TO:<"+me+">", "451 4.3.0 <ceo@mx.example.test>: Temporary lookup failure")
+	c.cmd("MAIL FROM:<cfo@mx.example.test>", "250 ")
+	c.cmd("RCPT TO:<"+me+">", "451 4.3.0 <cfo@mx.example.test>: Temporary lookup failure")
 	c.cmd("QUIT", "221 ")
 	waitLog(t, in, "warning: proxy:pgsql:"+access+" lookup error: table proxy:pgsql:"+access+": unix:"+pg.SockDir+": ")
 	waitLog(t, in, "proxy:pgsql:"+owners)
@@ -102,12 +103,12 @@ func TestSQLTablesSMTPD(t *testing.T) {
 	// Back up: the server is tried again after retry_interval.
 	pg.Start(t)
 	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for i := 0; ; i++ {
 		c = dialSMTP(t, addr)
 		c.expect("220 ")
 		c.cmd("EHLO client.example", "250 ")
-		c.cmd("MAIL FROM:<bob@client.example>", "250 ")
-		c.c.Write([]byte("RCPT TO:<" + me + ">\r\n"))
+		c.cmd(fmt.Sprintf("MAIL FROM:<sender%d@client.example>", i), "250 ")
+		c.c.Write(fmt.Appendf(nil, "RCPT TO:<new%d@mx.example.test>\r\n", i))
 		c.c.SetReadDeadline(time.Now().Add(20 * time.Second))
 		_, line, err := readReply(c.br)
 		c.c.Close()

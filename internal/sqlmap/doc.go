@@ -26,6 +26,10 @@
 // names the table and the server; the password never appears in an
 // error text.
 //
+// Answers (found or not; never failures) are cached per table for
+// cacheTTL (5 s), so that the lookups of one message cost one query per
+// table and address; Postfix asks every time.
+//
 // Unlike Postfix, which ignores unknown names in a table file, an
 // unknown or unimplemented parameter is an error (a typo would
 // otherwise silently change what is looked up); CheckFile reports them

@@ -1,7 +1,9 @@
 package sqlmap
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -172,5 +174,65 @@ func TestConcurrentLookups(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// countingBackend counts the queries that reach the database.
+type countingBackend struct {
+	backend
+	n   int
+	err error
+}
+
+func (c *countingBackend) query(ctx context.Context, build func(quoter) (string, error)) ([]*string, bool, error) {
+	c.n++
+	if c.err != nil {
+		return nil, false, c.err
+	}
+	return c.backend.query(ctx, build)
+}
+
+// TestCache: answers (found or not) are kept for cacheTTL, failures
+// never; the cache is per table (shared by proxy: users).
+func TestCache(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db.sqlite")
+	makeSQLite(t, db)
+	paths := tableFiles(t, dir, "dbpath = "+db, concatPipes)
+	tb, err := open("sqlite:"+paths["mailboxes"], false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.(*Table).Close()
+	c := tb.(*Table).c
+	cb := &countingBackend{backend: c.servers[0].b}
+	c.servers[0].b = cb
+	clock := time.Unix(1e9, 0)
+	now = func() time.Time { return clock }
+	defer func() { now = time.Now }()
+	for range 3 {
+		if v, ok, err := tb.Lookup("Alice@example.com"); v != "example.com/alice/" || !ok || err != nil {
+			t.Fatalf("lookup: %q %v %v", v, ok, err)
+		}
+		if _, ok, err := tb.Lookup("nobody@example.com"); ok || err != nil {
+			t.Fatalf("lookup: %v %v", ok, err)
+		}
+	}
+	if cb.n != 2 {
+		t.Errorf("%d queries for 2 keys asked 3 times each, want 2", cb.n)
+	}
+	clock = clock.Add(cacheTTL)
+	tb.Lookup("alice@example.com")
+	if cb.n != 3 {
+		t.Errorf("%d queries after cacheTTL, want 3", cb.n)
+	}
+	cb.err = errors.New("down")
+	for range 2 {
+		if _, _, err := tb.Lookup("bob@example.com"); err == nil {
+			t.Fatal("no error")
+		}
+	}
+	if cb.n != 5 {
+		t.Errorf("%d queries: failures must not be cached", cb.n)
 	}
 }

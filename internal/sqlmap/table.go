@@ -54,6 +54,61 @@ type core struct {
 	domains *domainList
 	servers []*server
 	secrets []string // what error texts must never show
+	cache   cache
+}
+
+// The answers of the database (found or not, never a failure) are kept
+// for cacheTTL: the lookups of one message (smtpd's RCPT checks,
+// cleanup's virtual alias expansion, the resolver and the delivery
+// agent ask for the same address within seconds) then cost one query
+// per table and address. A change in the database is seen after at most
+// cacheTTL.
+var (
+	cacheTTL = 5 * time.Second
+	now      = time.Now
+)
+
+const cacheMax = 10000
+
+type cache struct {
+	mu sync.Mutex
+	m  map[string]cached
+}
+
+type cached struct {
+	v     string
+	found bool
+	at    time.Time
+}
+
+func (c *cache) get(key string) (cached, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || now().Sub(e.at) >= cacheTTL {
+		return cached{}, false
+	}
+	return e, true
+}
+
+func (c *cache) put(key, v string, found bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := now()
+	if len(c.m) >= cacheMax {
+		for k, e := range c.m {
+			if t.Sub(e.at) >= cacheTTL {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= cacheMax {
+			c.m = nil
+		}
+	}
+	if c.m == nil {
+		c.m = map[string]cached{}
+	}
+	c.m[key] = cached{v: v, found: found, at: t}
 }
 
 func newCore(typ, path string) (*core, error) {
@@ -155,6 +210,18 @@ func (c *core) lookup(key string) (string, bool, error) {
 	if !c.s.tmpl.keyApplies(key) {
 		return "", false, nil
 	}
+	if e, ok := c.cache.get(key); ok {
+		return e.v, e.found, nil
+	}
+	v, found, err := c.query(key)
+	if err == nil {
+		c.cache.put(key, v, found)
+	}
+	return v, found, err
+}
+
+// query asks the database for key.
+func (c *core) query(key string) (string, bool, error) {
 	build := func(q quoter) (string, error) {
 		s, _, err := c.s.tmpl.expandQuery(key, q)
 		return s, err
