@@ -42,7 +42,7 @@ const backslashKey = `back\slash@example.com`
 
 // tableFiles writes the .cf files of the lookups (header: hosts, user,
 // password, dbname or dbpath) and returns their paths by name.
-func tableFiles(t *testing.T, dir, header string, concat func(...string) string) map[string]string {
+func tableFiles(t testing.TB, dir, header string, concat func(...string) string) map[string]string {
 	t.Helper()
 	files := map[string]string{
 		"domains":   "query = SELECT domain FROM domain WHERE domain='%s' AND active = '1'",

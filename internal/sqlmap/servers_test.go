@@ -18,7 +18,7 @@ import (
 // never shows in an error.
 const dbPassword = "S3cr3t-'pw\\-xyzzy"
 
-func setupPostgres(t *testing.T) (*sqltest.Postgres, string) {
+func setupPostgres(t testing.TB) (*sqltest.Postgres, string) {
 	s := sqltest.StartPostgres(t)
 	s.Exec(t, "postgres", "CREATE ROLE postfix LOGIN PASSWORD 'S3cr3t-''pw\\-xyzzy'", "CREATE DATABASE mail")
 	s.Exec(t, "mail", append(schema(concatPipes),
@@ -146,7 +146,7 @@ func checkErrorText(t *testing.T, err error, want ...string) {
 	}
 }
 
-func setupMariaDB(t *testing.T) (*sqltest.MariaDB, string) {
+func setupMariaDB(t testing.TB) (*sqltest.MariaDB, string) {
 	s := sqltest.StartMariaDB(t)
 	s.Exec(t, "", "CREATE DATABASE mail CHARACTER SET utf8mb4",
 		"CREATE USER 'postfix'@'localhost' IDENTIFIED BY 'S3cr3t-''pw\\\\-xyzzy'",
@@ -250,4 +250,40 @@ func netListen(t *testing.T) (string, error) {
 		}
 	})
 	return ln.Addr().String(), nil
+}
+
+// BenchmarkPostgresLookup: one lookup of a new key (a query over the
+// unix socket, pooled connection) per iteration.
+func BenchmarkPostgresLookup(b *testing.B) {
+	_, header := setupPostgres(b)
+	tb, err := maps.Open("pgsql:" + tableFiles(b, b.TempDir(), header, concatPipes)["mailboxes"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer maps.Close(tb)
+	defer func(ttl time.Duration) { cacheTTL = ttl }(cacheTTL)
+	cacheTTL = 0
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, _, err := tb.Lookup(fmt.Sprintf("user%d@example.com", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMariaDBLookup: the same against MariaDB.
+func BenchmarkMariaDBLookup(b *testing.B) {
+	_, header := setupMariaDB(b)
+	tb, err := maps.Open("mysql:" + tableFiles(b, b.TempDir(), header, concatFunc)["mailboxes"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer maps.Close(tb)
+	defer func(ttl time.Duration) { cacheTTL = ttl }(cacheTTL)
+	cacheTTL = 0
+	for i := 0; b.Loop(); i++ {
+		if _, _, err := tb.Lookup(fmt.Sprintf("user%d@example.com", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // makeSQLite creates the test database file.
-func makeSQLite(t *testing.T, path string) {
+func makeSQLite(t testing.TB, path string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -235,4 +235,32 @@ func TestCache(t *testing.T) {
 	if cb.n != 5 {
 		t.Errorf("%d queries: failures must not be cached", cb.n)
 	}
+}
+
+// BenchmarkSQLiteLookup: one query per iteration, then (cached) none.
+func BenchmarkSQLiteLookup(b *testing.B) {
+	dir := b.TempDir()
+	db := filepath.Join(dir, "db.sqlite")
+	makeSQLite(b, db)
+	tb, err := maps.Open("sqlite:" + tableFiles(b, dir, "dbpath = "+db, concatPipes)["mailboxes"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer maps.Close(tb)
+	b.Run("query", func(b *testing.B) {
+		defer func(ttl time.Duration) { cacheTTL = ttl }(cacheTTL)
+		cacheTTL = 0
+		for i := 0; b.Loop(); i++ {
+			if _, _, err := tb.Lookup(fmt.Sprintf("user%d@example.com", i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := tb.Lookup("alice@example.com"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
