@@ -1,4 +1,4 @@
-package local
+package mailstore
 
 import (
 	"errors"
@@ -12,13 +12,12 @@ func TestWithFSCreds(t *testing.T) {
 	if !isRoot() {
 		t.Skip("needs root")
 	}
-	e := newEnv(t)
-	dir := filepath.Join(e.dir, "shared")
+	dir := filepath.Join(sharedDir(t), "shared")
 	os.Mkdir(dir, 0o777)
 	os.Chmod(dir, 0o777)
 	secret := filepath.Join(dir, "secret")
 	os.WriteFile(secret, nil, 0o600)
-	err := withFSCreds(aliceUID, aliceGID, func() error {
+	err := WithFSCreds(aliceUID, aliceGID, func() error {
 		if err := os.WriteFile(filepath.Join(dir, "mine"), []byte("x"), 0o600); err != nil {
 			return err
 		}
@@ -36,7 +35,7 @@ func TestWithFSCreds(t *testing.T) {
 	// The rights stayed on the discarded thread.
 	os.WriteFile(filepath.Join(dir, "root"), nil, 0o600)
 	if uid, _, _ := ownerOf(t, filepath.Join(dir, "root")); uid != 0 {
-		t.Errorf("after withFSCreds files are created as %d", uid)
+		t.Errorf("after WithFSCreds files are created as %d", uid)
 	}
 	if fsuid, _, _, err := threadFSCreds(); err != nil || fsuid != 0 {
 		t.Errorf("this thread: fsuid %d %v", fsuid, err)

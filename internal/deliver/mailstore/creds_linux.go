@@ -1,4 +1,4 @@
-package local
+package mailstore
 
 import (
 	"bufio"
@@ -9,7 +9,7 @@ import (
 	"syscall"
 )
 
-// withFSCreds runs fn with the file system rights of uid and gid: on an
+// WithFSCreds runs fn with the file system rights of uid and gid: on an
 // OS thread of its own whose fsuid and fsgid are uid and gid and that has
 // no supplementary groups, so that the kernel checks every open, create
 // and lock fn makes as for that user, symbolic links and all, and files
@@ -18,7 +18,7 @@ import (
 // threads). The thread is never unlocked, so it exits with the goroutine
 // and no other goroutine ever runs with these rights. fn must do its work
 // in the calling goroutine. Without root privileges fn simply runs.
-func withFSCreds(uid, gid int, fn func() error) error {
+func WithFSCreds(uid, gid int, fn func() error) error {
 	if os.Geteuid() != 0 {
 		return fn()
 	}
