@@ -12,12 +12,20 @@ import (
 type StepError struct {
 	DSN  string
 	Text string
+	Err  error // the system call's error, if any
 }
 
 func (e *StepError) Error() string { return e.Text }
+func (e *StepError) Unwrap() error { return e.Err }
 
 // Fail returns a StepError.
 func Fail(dsn, text string) error { return &StepError{DSN: dsn, Text: text} }
+
+// failErr returns a StepError for the failed system call err, with the
+// status ErrnoDSN gives it (def when it says nothing better).
+func failErr(err error, def, text string) error {
+	return &StepError{DSN: ErrnoDSN(err, def), Text: text, Err: err}
+}
 
 // ErrnoDSN is Postfix's mbox_dsn(): the status for a failed mailbox
 // operation. A full disk and a busy lock are temporary; an over-quota

@@ -36,12 +36,12 @@ func (s *Store) Maildir(r *os.Root, dir string, o Owner, c *Copy) error {
 	defer md.Close()
 	newDir, err := openDir(md, "new")
 	if err != nil {
-		return Fail(ErrnoDSN(err, c.DSN), fmt.Sprintf("open %s: %s", path.Join(md.Name(), "new"), Strerror(err)))
+		return failErr(err, c.DSN, fmt.Sprintf("open %s: %s", path.Join(md.Name(), "new"), Strerror(err)))
 	}
 	tmpDir, err := openDir(md, "tmp")
 	if err != nil {
 		newDir.Close()
-		return Fail(ErrnoDSN(err, c.DSN), fmt.Sprintf("open %s: %s", path.Join(md.Name(), "tmp"), Strerror(err)))
+		return failErr(err, c.DSN, fmt.Sprintf("open %s: %s", path.Join(md.Name(), "tmp"), Strerror(err)))
 	}
 	err = s.storeViaTmp(tmpDir, newDir, s.maildirName(c), o, c)
 	tmpDir.Close()
@@ -62,7 +62,7 @@ func (s *Store) storeViaTmp(tmpDir, newDir *os.File, name string, o Owner, c *Co
 		f, err = createIn(tmpDir, tmpName, 0o600)
 	}
 	if err != nil {
-		return Fail(ErrnoDSN(err, c.DSN), fmt.Sprintf("create maildir file %s: %s", path.Join(tmpDir.Name(), tmpName), Strerror(err)))
+		return failErr(err, c.DSN, fmt.Sprintf("create maildir file %s: %s", path.Join(tmpDir.Name(), tmpName), Strerror(err)))
 	}
 	err = fillCopy(f, o, c)
 	var size int64
@@ -122,7 +122,7 @@ func (s *Store) linked(newDir *os.File, err error, name string, c *Copy) error {
 		s.info(fmt.Sprintf("%s: %s already holds this message (an earlier attempt was interrupted)", c.QueueID, dst))
 		return nil
 	case err != nil:
-		return Fail(ErrnoDSN(err, c.DSN), fmt.Sprintf("link to %s: %s", dst, Strerror(err)))
+		return failErr(err, c.DSN, fmt.Sprintf("link to %s: %s", dst, Strerror(err)))
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func (s *Store) linked(newDir *os.File, err error, name string, c *Copy) error {
 // path again each (an open and a close per directory per step).
 func openMaildir(r *os.Root, dir string, o Owner, dsn string) (*os.Root, error) {
 	fail := func(r *os.Root, name string, err error) error {
-		return Fail(ErrnoDSN(err, dsn), fmt.Sprintf("create maildir directory %s: %s", path.Join(r.Name(), name), Strerror(err)))
+		return failErr(err, dsn, fmt.Sprintf("create maildir directory %s: %s", path.Join(r.Name(), name), Strerror(err)))
 	}
 	var dirs []string
 	for i, c := range dir {
@@ -150,7 +150,7 @@ func openMaildir(r *os.Root, dir string, o Owner, dsn string) (*os.Root, error) 
 	}
 	md, err := r.OpenRoot(dir)
 	if err != nil {
-		return nil, Fail(ErrnoDSN(err, dsn), fmt.Sprintf("open maildir %s: %s", path.Join(r.Name(), dir), Strerror(err)))
+		return nil, failErr(err, dsn, fmt.Sprintf("open maildir %s: %s", path.Join(r.Name(), dir), Strerror(err)))
 	}
 	for _, name := range []string{"tmp", "new", "cur"} {
 		if err := ensureDir(md, name, o); err != nil {

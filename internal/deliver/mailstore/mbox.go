@@ -41,7 +41,7 @@ func (s *Store) Append(r *os.Root, name string, o Owner, c *Copy, dotlockMayFail
 	}
 	f, st, err := SafeOpen(r, name, o)
 	if err != nil {
-		return Fail(ErrnoDSN(err, c.DSN), err.Error())
+		return failErr(err, c.DSN, err.Error())
 	}
 	defer f.Close()
 	if err := check(st); err != nil {
@@ -49,7 +49,7 @@ func (s *Store) Append(r *os.Root, name string, o Owner, c *Copy, dotlockMayFail
 	}
 	if st.Mode().IsRegular() && (s.Locks.Fcntl || s.Locks.Flock) {
 		if err := s.lockFile(c.ctx(), f); err != nil {
-			return Fail(ErrnoDSN(err, c.DSN), "unable to lock for exclusive access: "+Strerror(err))
+			return failErr(err, c.DSN, "unable to lock for exclusive access: "+Strerror(err))
 		}
 		// The file may have been replaced while we waited for the lock.
 		if st, err := f.Stat(); err != nil || checkOpened(r, name, st) != nil {
@@ -58,7 +58,7 @@ func (s *Store) Append(r *os.Root, name string, o Owner, c *Copy, dotlockMayFail
 	}
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return Fail(ErrnoDSN(err, c.DSN), "cannot seek: "+Strerror(err))
+		return failErr(err, c.DSN, "cannot seek: "+Strerror(err))
 	}
 	err = c.Write(&limitWriter{w: f, n: c.sizeLimit(size)})
 	if err == nil && st.Mode().IsRegular() {
