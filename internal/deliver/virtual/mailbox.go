@@ -74,7 +74,7 @@ func (a *Agent) resolve(user string) (mb mailbox, res deliver.Result, ok bool) {
 	mb.maildir = strings.HasSuffix(v, "/")
 	mb.rel = path.Clean(strings.TrimLeft(v, "/"))
 	if mb.rel == "." || mb.rel == ".." || strings.HasPrefix(mb.rel, "../") {
-		return mb, a.configError(fmt.Sprintf("recipient %s: mailbox %q of %s is not below virtual_mailbox_base", user, v, mailboxMaps)), false
+		return mb, a.configError(fmt.Sprintf("recipient %s: mailbox %s in %s is not below virtual_mailbox_base", user, v, mailboxMaps)), false
 	}
 	uid, found, err := find(a.cfg.UIDMaps, user, delim)
 	if err != nil || !found {
