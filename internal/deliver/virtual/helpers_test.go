@@ -173,8 +173,10 @@ func ownerOf(t *testing.T, path string) (uid, gid int, mode os.FileMode) {
 // brokenTable cannot answer, as a database that is down.
 type brokenTable struct{}
 
-func (brokenTable) Lookup(string) (string, bool, error) { return "", false, errors.New("connection refused") }
-func (brokenTable) Name() string                         { return "pgsql:/etc/postern/broken.cf" }
+func (brokenTable) Lookup(string) (string, bool, error) {
+	return "", false, errors.New("connection refused")
+}
+func (brokenTable) Name() string { return "pgsql:/etc/postern/broken.cf" }
 
 // recorder records the keys it is asked and answers from a map.
 type recorder struct {
