@@ -78,6 +78,15 @@ func Defaults() Config {
 	}
 }
 
+// FDsPerDelivery is the most file descriptors one delivery holds at
+// once, besides the queue file: virtual_mailbox_base and the Maildir
+// (os.Root each), new/ and tmp/, and the copy (an mbox: the base, the
+// lock file and the mailbox); /proc/thread-self/status while the
+// credentials change, before any of them. The master's file descriptor
+// budget reserves this many per delivery when virtual delivery runs in
+// its process.
+const FDsPerDelivery = 5
+
 // Table names, as Postfix's warnings name the tables.
 const (
 	mailboxMaps = "virtual_mailbox_maps"
