@@ -218,7 +218,7 @@ func request(body string, rcpts ...string) *deliver.Request {
 }
 
 // queuedRequest is request with a fresh queue ID, which names Maildir
-// copies after it (maildirName).
+// copies after it (mailstore.MaildirName).
 func queuedRequest(body string, rcpts ...string) *deliver.Request {
 	req := request(body, rcpts...)
 	req.ID = queue.NewID()

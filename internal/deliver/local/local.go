@@ -27,6 +27,9 @@
 // delivery slot is free again while it runs, and deliveries into one
 // new/ meanwhile share it (package fsyncgroup); the results wait for it.
 //
+// The mailbox writing (formats, locks, Maildir naming, the checks below)
+// is package mailstore's, which the virtual agent shares.
+//
 // Privilege model. Postfix's local(8) runs as root and switches its
 // effective uid to the recipient for each delivery. A Go program cannot
 // do that per goroutine, so postern keeps root and confines what root
