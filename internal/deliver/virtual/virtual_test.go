@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/postern-mta/postern/internal/deliver"
@@ -110,6 +111,25 @@ func TestMailboxLock(t *testing.T) {
 			t.Errorf("%v: %s %q", tc.locks, r.DSN, r.Reason)
 		}
 	}
+	// A flock another open file holds keeps a flock delivery out.
+	e := newEnv(t)
+	dir := e.mkdir("v.test")
+	mbox := filepath.Join(dir, "carol")
+	os.WriteFile(mbox, nil, 0o600)
+	e.chownVmail(mbox)
+	f, err := os.Open(mbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if e.cfg.Locks, err = e.cfg.Locks.ParseLocks([]string{"flock"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e.deliver1("carol@v.test"), deliver.Deferred, "4.2.0",
+		"delivery failed to mailbox "+mbox+": unable to lock for exclusive access: Resource temporarily unavailable")
 	if _, err := mailstore.DefaultLocks().ParseLocks([]string{"fcntl", "lockf"}); err == nil {
 		t.Error("lock method lockf accepted")
 	}
