@@ -1,11 +1,9 @@
 package mailstore
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 	"syscall"
 )
 
@@ -38,40 +36,16 @@ func setThreadFSCreds(uid, gid int) error {
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_SETGROUPS, 0, 0, 0); errno != 0 {
 		return fmt.Errorf("setgroups: %w", errno)
 	}
-	// setfsuid and setfsgid report no errors: check the result.
-	syscall.Setfsgid(gid)
-	syscall.Setfsuid(uid)
-	fsuid, fsgid, groups, err := threadFSCreds()
-	if err != nil {
-		return err
-	}
-	if fsuid != uid || fsgid != gid || groups != "" {
-		return fmt.Errorf("cannot take the rights of uid %d gid %d: fsuid %d fsgid %d groups %q", uid, gid, fsuid, fsgid, groups)
+	// setfsuid and setfsgid report no errors but return the previous
+	// value: a second call with the same id says what is in force. (Not
+	// /proc/thread-self/status, which costs as much again as the
+	// thread: 0.12 ms.)
+	syscall.RawSyscall(syscall.SYS_SETFSGID, uintptr(gid), 0, 0)
+	syscall.RawSyscall(syscall.SYS_SETFSUID, uintptr(uid), 0, 0)
+	fsgid, _, _ := syscall.RawSyscall(syscall.SYS_SETFSGID, uintptr(gid), 0, 0)
+	fsuid, _, _ := syscall.RawSyscall(syscall.SYS_SETFSUID, uintptr(uid), 0, 0)
+	if int(fsuid) != uid || int(fsgid) != gid {
+		return fmt.Errorf("cannot take the rights of uid %d gid %d: fsuid %d fsgid %d", uid, gid, fsuid, fsgid)
 	}
 	return nil
-}
-
-// threadFSCreds reads the calling thread's fsuid, fsgid and
-// supplementary groups from /proc.
-func threadFSCreds() (fsuid, fsgid int, groups string, err error) {
-	f, err := os.Open("/proc/thread-self/status")
-	if err != nil {
-		return 0, 0, "", err
-	}
-	defer f.Close()
-	fsuid, fsgid = -1, -1
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		key, value, _ := strings.Cut(sc.Text(), ":")
-		fields := strings.Fields(value)
-		switch {
-		case key == "Uid" && len(fields) == 4:
-			fmt.Sscan(fields[3], &fsuid)
-		case key == "Gid" && len(fields) == 4:
-			fmt.Sscan(fields[3], &fsgid)
-		case key == "Groups":
-			groups = strings.Join(fields, " ")
-		}
-	}
-	return fsuid, fsgid, groups, sc.Err()
 }

@@ -52,14 +52,14 @@ func (s *syncBuffer) String() string {
 // env is a test setup: virtual_mailbox_base owned by the vmail ids (as
 // the mail administrator sets it up), and tables.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string // holds base; reachable by every uid
 	base string
 	cfg  Config
 	log  *syncBuffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "postern-virtual-")
 	if err != nil {
