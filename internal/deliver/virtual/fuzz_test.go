@@ -19,6 +19,8 @@ func FuzzLookupKeys(f *testing.F) {
 		if at := strings.LastIndexByte(addr, '@'); at >= 0 && at+1 < len(addr) && keys[len(keys)-1] != addr[at:] {
 			t.Fatalf("keys %q end without @domain", keys)
 		}
-		atol(addr)
+		if n := atol(addr); n < -(1<<62) || n > 1<<62 {
+			t.Fatalf("atol(%q) = %d", addr, n)
+		}
 	})
 }
