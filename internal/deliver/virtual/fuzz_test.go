@@ -19,7 +19,7 @@ func FuzzLookupKeys(f *testing.F) {
 		if at := strings.LastIndexByte(addr, '@'); at >= 0 && at+1 < len(addr) && keys[len(keys)-1] != addr[at:] {
 			t.Fatalf("keys %q end without @domain", keys)
 		}
-		if n := atol(addr); n < -(1<<62) || n > 1<<62 {
+		if n := atol(addr); n < 0 && !strings.Contains(addr, "-") { // overflow
 			t.Fatalf("atol(%q) = %d", addr, n)
 		}
 	})
