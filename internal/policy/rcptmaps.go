@@ -188,10 +188,15 @@ func (p *Policy) checkRcptMaps(raw string, a address.Address, st Stage) Verdict 
 
 // userUnknown is Postfix's reply for an address its class does not know:
 // "550 5.1.1 <u@d>: Recipient address rejected: User unknown in virtual
-// mailbox table"; a sender gets 5.1.0.
+// mailbox table"; a sender gets 5.1.0, but 5.1.7 in the virtual alias
+// class, whose reply Postfix derives from the error transport's "5.1.1"
+// (smtpd_dsn_fix; measured with Postfix 3.7.11).
 func (p *Policy) userUnknown(code int, raw string, st Stage, table string) Verdict {
 	dsn, text := "5.1.1", "User unknown"
-	if st == Sender {
+	switch {
+	case st == Sender && table == "virtual alias":
+		dsn = "5.1.7"
+	case st == Sender:
 		dsn = "5.1.0"
 	}
 	if p.classes.showTable {
