@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/postern-mta/postern/internal/address"
@@ -223,4 +224,15 @@ func (p *Policy) UnlistedSender(ctx context.Context, req *Request) Verdict {
 		return Verdict{}
 	}
 	return unlistedSender(ctx, p, &eval{req: req, st: Sender}, "")
+}
+
+// RecipientKnown reports whether a fully qualified recipient is known in
+// its address class, as reject_unlisted_recipient decides (sendmail -bv
+// asks it); an error means a table could not answer.
+func (p *Policy) RecipientKnown(addr string) (bool, error) {
+	v := p.checkRcptMaps(addr, address.Address{}, Recipient)
+	if v.Kind == Reject && v.Temporary() {
+		return false, fmt.Errorf("%s", strings.TrimPrefix(v.Reply, "451 4.3.0 "))
+	}
+	return v.Kind != Reject, nil
 }
