@@ -51,7 +51,7 @@ func TestAddressClassesLikePostfix(t *testing.T) {
 		"RCPT TO:<nosuch@mx.example.test>", "RCPT TO:<x@elsewhere.example>", "RCPT TO:<x@sub.vmail.example>",
 		"RSET"}
 	senders := []string{
-		"MAIL FROM:<bob@vmail.example>", "RCPT TO:<alice@vmail.example>", "RSET",
+		"MAIL FROM:<bob@vmail.example>", "RCPT TO:<alice@vmail.example>", "RCPT TO:<alice@vmail.example>", "RSET",
 		"MAIL FROM:<info@valias.example>", "RCPT TO:<alice@vmail.example>", "RSET",
 		"MAIL FROM:<dave@relayed.example>", "RCPT TO:<alice@vmail.example>", "RSET",
 		"MAIL FROM:<nosuch@mx.example.test>", "RCPT TO:<alice@vmail.example>", "RSET",
