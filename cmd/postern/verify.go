@@ -70,7 +70,7 @@ func verdict(pol *policy.Policy, rt *route.Router, addr string) string {
 		return "address resolver failure: " + err.Error()
 	}
 	domain := addr[strings.LastIndexByte(addr, '@')+1:]
-	if class, _ := rt.Classes.Of(domain); class == route.Virtual && r.Transport == "virtual" {
+	if class, _ := rt.Classes().Of(domain); class == route.Virtual && r.Transport == "virtual" {
 		// virtual(8)'s words, for virtual_mailbox_maps.
 		known, err := pol.RecipientKnown(addr)
 		switch {

@@ -36,8 +36,15 @@ type Router struct {
 	// HideTableName: show_user_unknown_table_name = no, so the virtual
 	// alias class bounces "User unknown" without naming the table.
 	HideTableName bool
-	// Classes classify a domain.
-	Classes Classes
+	// IsLocal, IsVirtualAlias, IsVirtual and IsRelay classify a domain
+	// (see Classes): mydestination and own address literals,
+	// virtual_alias_domains, virtual_mailbox_domains, relay_domains.
+	IsLocal, IsVirtualAlias, IsVirtual, IsRelay func(domain string) (bool, error)
+}
+
+// Classes are the router's domain lists.
+func (r *Router) Classes() Classes {
+	return Classes{IsLocal: r.IsLocal, IsVirtualAlias: r.IsVirtualAlias, IsVirtual: r.IsVirtual, IsRelay: r.IsRelay}
 }
 
 // UnknownAlias is the error transport's next hop for the virtual alias
@@ -62,7 +69,7 @@ func Parse(s string) Route {
 func (r *Router) Resolve(addr string) (Route, error) {
 	_, domain := split(addr)
 	var def Route
-	class, err := r.Classes.Of(domain)
+	class, err := r.Classes().Of(domain)
 	if err != nil {
 		return Route{}, err
 	}

@@ -13,16 +13,14 @@ func TestResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := Router{
-		Local:   Route{"local", "mx.example.test"},
-		Virtual: Route{"virtual", ""},
-		Relay:   Route{"relay", ""},
-		Default: Route{"smtp", ""},
-		Classes: Classes{
-			IsLocal:        func(d string) (bool, error) { return d == "mx.example.test" || d == "localhost", nil },
-			IsVirtualAlias: func(d string) (bool, error) { return d == "alias.example", nil },
-			IsVirtual:      func(d string) (bool, error) { return d == "vmail.example" || d == "vmail2.example", nil },
-			IsRelay:        func(d string) (bool, error) { return d == "relayed.example", nil },
-		},
+		Local:          Route{"local", "mx.example.test"},
+		Virtual:        Route{"virtual", ""},
+		Relay:          Route{"relay", ""},
+		Default:        Route{"smtp", ""},
+		IsLocal:        func(d string) (bool, error) { return d == "mx.example.test" || d == "localhost", nil },
+		IsVirtualAlias: func(d string) (bool, error) { return d == "alias.example", nil },
+		IsVirtual:      func(d string) (bool, error) { return d == "vmail.example" || d == "vmail2.example", nil },
+		IsRelay:        func(d string) (bool, error) { return d == "relayed.example", nil },
 	}
 	withMaps := base
 	withMaps.Transport = []maps.Table{tm}
@@ -126,7 +124,7 @@ func TestClasses(t *testing.T) {
 // never routes it elsewhere.
 func TestResolveClassFailure(t *testing.T) {
 	r := Router{Local: Route{"local", "mx"}, Default: Route{"smtp", ""},
-		Classes: Classes{IsVirtual: func(string) (bool, error) { return false, errors.New("down") }}}
+		IsVirtual: func(string) (bool, error) { return false, errors.New("down") }}
 	if got, err := r.Resolve("x@vmail.example"); err == nil {
 		t.Errorf("Resolve = %v, want an error", got)
 	}
