@@ -223,6 +223,7 @@ func init() {
 		pscacheParams,
 		postscreenDeepParams,
 		virtualParams,
+		vclassParams,
 	} {
 		all = append(all, group...)
 	}

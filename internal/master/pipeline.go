@@ -116,18 +116,23 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *
 }
 
 // NewRouter is the queue manager's routing from main.cf: address classes
-// (mydestination and own address literals, relay_domains) and
+// (mydestination and own address literals, virtual_alias_domains,
+// virtual_mailbox_domains, relay_domains: the policy's lists) and
 // transport_maps. sendmail -bv uses it too.
 func NewRouter(cfg *config.Config, pol *policy.Policy) (*route.Router, error) {
 	p := params{cfg: cfg}
 	rt := &route.Router{
-		Local:     route.Parse(p.get("local_transport")),
-		Relay:     route.Parse(p.get("relay_transport")),
-		Default:   route.Parse(p.get("default_transport")),
-		Relayhost: p.get("relayhost"),
-		Delimiter: p.get("recipient_delimiter"),
-		IsLocal:   pol.IsLocal,
-		IsRelay:   pol.IsRelayDomain,
+		Local:          route.Parse(p.get("local_transport")),
+		Virtual:        route.Parse(p.get("virtual_transport")),
+		Relay:          route.Parse(p.get("relay_transport")),
+		Default:        route.Parse(p.get("default_transport")),
+		Relayhost:      p.get("relayhost"),
+		Delimiter:      p.get("recipient_delimiter"),
+		HideTableName:  !p.bool("show_user_unknown_table_name"),
+		IsLocal:        pol.IsLocal,
+		IsVirtualAlias: pol.IsVirtualAliasDomain,
+		IsVirtual:      pol.IsVirtualMailboxDomain,
+		IsRelay:        pol.IsRelayDomain,
 	}
 	for _, spec := range p.list("transport_maps") {
 		rt.Transport = append(rt.Transport, openOrFail(spec))
