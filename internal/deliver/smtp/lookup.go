@@ -23,7 +23,10 @@ type route struct {
 // on port 25, the list truncated before this host ("mail for X loops back
 // to myself" when nothing better remains).
 func (a *Agent) lookup(ctx context.Context, d destination) (route, *failure) {
-	loopDetect := d.port == 25
+	loopDetect := d.port == 25 && !a.cfg.LMTP
+	if d.unix != "" {
+		return route{servers: []server{{host: d.host, path: d.unix}}}, nil
+	}
 	if d.literal.IsValid() {
 		if !a.cfg.Protocols.Allows(d.literal) {
 			return route{}, fail("5.4.4", "%s: host not found", d.host)
