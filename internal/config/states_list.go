@@ -46,6 +46,8 @@ var security = []string{
 	"recipient_bcc_maps", "relocated_maps", "header_address_token_limit", "mime_nesting_limit",
 	"mime_boundary_length_limit", "queue_file_attribute_count_limit", "in_flow_delay",
 	"sender_dependent_relayhost_maps",
+	// Issue 17: the lmtp client's encryption and authentication.
+	"lmtp_tls_*", "lmtp_sasl_*", "lmtp_use_tls", "lmtp_enforce_tls",
 }
 
 // notSecurity are exceptions to the patterns above: they match a
@@ -55,7 +57,7 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path",
+	"smtp_tls_connection_reuse", "smtp_sasl_path", "lmtp_sasl_auth_cache_*", "lmtp_sasl_path", "lmtp_sasl_type",
 	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
@@ -122,6 +124,17 @@ var features = []*feature{
 			{"tls_wildcard_matches_multiple_labels", []string{"yes"}},
 			{"tls_*", none},
 		},
+	},
+	{
+		// The smtp agent's LMTP mode could do both (it is the smtp
+		// client's code); they are not wired to lmtp_* nor tested yet.
+		what: "STARTTLS and AUTH to LMTP servers",
+		risk: "the lmtp client would talk to the server in plaintext and without logging in",
+		gates: []gate{
+			{"lmtp_tls_security_level", []string{"", "none"}}, {"lmtp_use_tls", no}, {"lmtp_enforce_tls", no},
+			{"lmtp_tls_wrappermode", no}, {"lmtp_sasl_auth_enable", no},
+		},
+		dependents: []string{"lmtp_tls_*", "lmtp_sasl_*"},
 	},
 	{
 		// smtpd_milters, non_smtpd_milters and the milter_* settings
@@ -238,6 +251,12 @@ var features = []*feature{
 		what:  "mailbox_command (delivery through procmail or another command)",
 		risk:  "mail would be written to the mailbox without it",
 		gates: []gate{{"mailbox_command", none}},
+	},
+	{
+		plain: true,
+		what:  "mailbox_transport (local mailboxes delivered by another transport, such as lmtp)",
+		risk:  "local(8) would write the mailbox itself",
+		gates: []gate{{"mailbox_transport", none}, {"mailbox_transport_maps", none}},
 	},
 	{
 		plain: true,

@@ -50,13 +50,15 @@ func spaceLimits(cfg *config.Config) (minfree, limit int64, err error) {
 }
 
 // closeAgents ends what a configuration's agents keep open (the smtp
-// transport's cached sessions): after a reload, and at stop.
+// and lmtp transports' cached sessions): after a reload, and at stop.
 func closeAgents(mc *qmgr.Config) {
 	if mc == nil {
 		return
 	}
-	if a, ok := mc.Agents["smtp"].(*smtp.Agent); ok {
-		a.Close()
+	for _, name := range []string{"smtp", "lmtp"} {
+		if a, ok := mc.Agents[name].(*smtp.Agent); ok {
+			a.Close()
+		}
 	}
 }
 
@@ -83,11 +85,15 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 	if err != nil {
 		return nil, err
 	}
+	lmtpA, err := lmtpAgent(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	mc := &qmgr.Config{
 		Router: rt,
 		Agents: map[string]deliver.Agent{
 			"local": localAgent, "discard": deliver.Discard{}, "error": deliver.Error{}, "retry": deliver.Error{Defer: true},
-			"smtp": remote, "relay": remote,
+			"smtp": remote, "relay": remote, "lmtp": lmtpA,
 		},
 		MinBackoff:      p.dur("minimal_backoff_time"),
 		MaxBackoff:      p.dur("maximal_backoff_time"),
