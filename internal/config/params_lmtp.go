@@ -1,9 +1,8 @@
 package config
 
 // lmtpParams are the lmtp delivery agent's (internal/deliver/lmtp and the
-// smtp agent's LMTP mode), with Postfix 3.7's defaults. STARTTLS and AUTH
-// to an LMTP server (lmtp_tls_*, lmtp_sasl_*) are refused in
-// states_list.go.
+// smtp agent's LMTP mode), with Postfix 3.7's defaults. The lmtp_tls_* and
+// lmtp_sasl_* settings not listed here are refused in states_list.go.
 var lmtpParams = []Param{
 	{Name: "lmtp_lhlo_name", Default: "$myhostname", Kind: String},
 	{Name: "lmtp_tcp_port", Default: "24", Kind: String},
@@ -26,4 +25,16 @@ var lmtpParams = []Param{
 	// The queue manager's limits for the transport (master's limits()).
 	{Name: "lmtp_destination_concurrency_limit", Default: "$default_destination_concurrency_limit", Kind: Int, Min: 1, HasMin: true},
 	{Name: "lmtp_destination_recipient_limit", Default: "$default_destination_recipient_limit", Kind: Int, Min: 0, HasMin: true},
+	// STARTTLS and AUTH to the LMTP server, as the smtp client's.
+	{Name: "lmtp_starttls_timeout", Default: "300s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
+	{Name: "lmtp_tls_security_level", Default: "", Kind: String, Check: checkSMTPTLSLevel},
+	{Name: "lmtp_tls_CAfile", Default: "", Kind: String},
+	{Name: "lmtp_tls_servername", Default: "", Kind: String},
+	{Name: "lmtp_sasl_auth_enable", Default: "no", Kind: Bool},
+	{Name: "lmtp_sasl_auth_soft_bounce", Default: "yes", Kind: Bool},
+	{Name: "lmtp_sasl_mechanism_filter", Default: "", Kind: List},
+	{Name: "lmtp_sasl_password_maps", Default: "", Kind: MapList},
+	{Name: "lmtp_sasl_security_options", Default: "noplaintext, noanonymous", Kind: List},
+	{Name: "lmtp_sasl_tls_security_options", Default: "$lmtp_sasl_security_options", Kind: List},
+	{Name: "lmtp_sasl_tls_verified_security_options", Default: "$lmtp_sasl_tls_security_options", Kind: List},
 }

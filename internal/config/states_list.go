@@ -57,7 +57,7 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path", "lmtp_sasl_auth_cache_*", "lmtp_sasl_path", "lmtp_sasl_type",
+	"smtp_tls_connection_reuse", "smtp_sasl_path", "lmtp_sasl_auth_cache_*", "lmtp_tls_connection_reuse", "lmtp_sasl_path", "lmtp_sasl_type",
 	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
@@ -126,15 +126,27 @@ var features = []*feature{
 		},
 	},
 	{
-		// The smtp agent's LMTP mode could do both (it is the smtp
-		// client's code); they are not wired to lmtp_* nor tested yet.
-		what: "STARTTLS and AUTH to LMTP servers",
-		risk: "the lmtp client would talk to the server in plaintext and without logging in",
+		// lmtp_tls_security_level, _CAfile, _servername and the
+		// lmtp_sasl_* of params_lmtp.go are implemented (the smtp
+		// client's code); these are not.
+		what: "these TLS settings for LMTP",
+		risk: "the lmtp client would use its own TLS defaults instead (TLS 1.0 or later, the system's trusted CAs, lmtp_tls_security_level for the policy)",
 		gates: []gate{
-			{"lmtp_tls_security_level", []string{"", "none"}}, {"lmtp_use_tls", no}, {"lmtp_enforce_tls", no},
-			{"lmtp_tls_wrappermode", no}, {"lmtp_sasl_auth_enable", no},
+			{"lmtp_use_tls", no}, {"lmtp_enforce_tls", no}, {"lmtp_tls_wrappermode", no},
+			{"lmtp_tls_CApath", none},
+			{"lmtp_tls_protocols", protocolsOff}, {"lmtp_tls_mandatory_protocols", protocolsOff},
+			{"lmtp_tls_ciphers", ciphersOff}, {"lmtp_tls_mandatory_ciphers", ciphersOff},
+			{"lmtp_tls_verify_cert_match", []string{"hostname"}},
+			{"lmtp_tls_secure_cert_match", []string{"nexthop"}},
+			{"lmtp_tls_scert_verifydepth", []string{"9"}},
+			{"lmtp_tls_enforce_peername", []string{"yes"}},
+			{"lmtp_tls_block_early_mail_reply", no}, {"lmtp_tls_connection_reuse", no},
+			{"lmtp_tls_fingerprint_*", []string{"*"}}, {"lmtp_tls_force_insecure_host_tlsa_lookup", []string{"*"}},
+			{"lmtp_tls_trust_anchor_file", none},
+			{"lmtp_tls_*", none},
+			{"lmtp_sender_dependent_authentication", no},
 		},
-		dependents: []string{"lmtp_tls_*", "lmtp_sasl_*"},
+		dependents: []string{"lmtp_sasl_*"},
 	},
 	{
 		// smtpd_milters, non_smtpd_milters and the milter_* settings
@@ -340,6 +352,12 @@ var noEffect = map[string]string{
 	"smtp_sasl_path":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_sasl_type":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_tls_session_cache_database":        "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_session_cache_timeout":         "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_loglevel":                      "postern logs TLS connections at one level",
+	"lmtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_sasl_path":                         "postern's lmtp client implements PLAIN and LOGIN itself",
+	"lmtp_sasl_type":                         "postern's lmtp client implements PLAIN and LOGIN itself",
 	"ipc_idle":                               "postern's services are not separate processes",
 	"ipc_timeout":                            "postern's services are not separate processes",
 	"ipc_ttl":                                "postern's services are not separate processes",

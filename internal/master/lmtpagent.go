@@ -2,6 +2,7 @@ package master
 
 import (
 	"log/slog"
+	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver/lmtp"
@@ -40,6 +41,21 @@ func lmtpConfig(cfg *config.Config, log *slog.Logger) (smtp.Config, error) {
 		DataXfer: p.dur("lmtp_data_xfer_timeout"), DataDone: p.dur("lmtp_data_done_timeout"),
 		Rset: p.dur("lmtp_rset_timeout"), Quit: p.dur("lmtp_quit_timeout"),
 	}
+	lc.Timeouts.StartTLS = p.dur("lmtp_starttls_timeout")
+	level, err := smtp.ParseTLSLevel(p.get("lmtp_tls_security_level"))
+	p.keep(err)
+	lc.TLSLevel = level
+	lc.TLSCAFile = p.get("lmtp_tls_CAfile")
+	lc.TLSServerName = p.get("lmtp_tls_servername")
+	lc.SASLEnable = p.bool("lmtp_sasl_auth_enable")
+	for _, spec := range p.list("lmtp_sasl_password_maps") {
+		lc.SASLMaps = append(lc.SASLMaps, openOrFail(spec))
+	}
+	lc.SASLPlaintext = smtp.SASLAllowsPlaintext(strings.Join(p.list("lmtp_sasl_security_options"), " "))
+	lc.SASLPlaintextTLS = smtp.SASLAllowsPlaintext(strings.Join(p.list("lmtp_sasl_tls_security_options"), " "))
+	lc.SASLPlaintextVerified = smtp.SASLAllowsPlaintext(strings.Join(p.list("lmtp_sasl_tls_verified_security_options"), " "))
+	lc.SASLMechanismFilter = p.list("lmtp_sasl_mechanism_filter")
+	lc.SASLSoftBounce = p.bool("lmtp_sasl_auth_soft_bounce")
 	lc.ConnectionCache = p.bool("lmtp_connection_cache_on_demand")
 	lc.CacheTimeLimit = p.dur("lmtp_connection_cache_time_limit")
 	lc.ReuseTimeLimit = p.dur("lmtp_connection_reuse_time_limit")

@@ -2,6 +2,8 @@ package lmtp
 
 import (
 	"bufio"
+	"crypto/tls"
+	"encoding/base64"
 	"net"
 	"strings"
 	"sync"
@@ -17,6 +19,8 @@ type fakeServer struct {
 	rcptReply  map[string]string // by address; default 250 2.1.5 Ok
 	dataReply  map[string]string // by address; default 250 2.0.0 <addr> Saved
 	stallData  bool              // never answer the end of data
+	tls        *tls.Config       // offer STARTTLS
+	authPlain  string            // offer AUTH PLAIN, accepting "user\x00pass"
 
 	mu        sync.Mutex
 	conns     int
@@ -74,6 +78,7 @@ func (f *fakeServer) session(c net.Conn) {
 	defer c.Close()
 	br := bufio.NewReader(c)
 	w := bufio.NewWriter(c)
+	inTLS := false
 	reply := func(lines ...string) {
 		for _, l := range lines {
 			w.WriteString(l + "\r\n")
@@ -88,14 +93,40 @@ func (f *fakeServer) session(c net.Conn) {
 			return
 		}
 		line = strings.TrimRight(line, "\r\n")
-		f.log(line)
+		if inTLS {
+			f.log("TLS " + line)
+		} else {
+			f.log(line)
+		}
 		verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
 		switch {
 		case verb == "LHLO":
+			ext := []string{"250-lmtp.test", "250-8BITMIME", "250-ENHANCEDSTATUSCODES"}
+			if f.tls != nil && !inTLS {
+				ext = append(ext, "250-STARTTLS")
+			}
+			if f.authPlain != "" {
+				ext = append(ext, "250-AUTH PLAIN")
+			}
 			if f.pipelining {
-				reply("250-lmtp.test", "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 PIPELINING")
+				ext = append(ext, "250-PIPELINING")
+			}
+			ext[len(ext)-1] = "250 " + ext[len(ext)-1][4:]
+			reply(ext...)
+		case verb == "STARTTLS" && f.tls != nil && !inTLS:
+			reply("220 2.0.0 Begin TLS negotiation now.")
+			tc := tls.Server(c, f.tls)
+			if tc.Handshake() != nil {
+				return
+			}
+			inTLS = true
+			br, w = bufio.NewReader(tc), bufio.NewWriter(tc)
+		case verb == "AUTH" && f.authPlain != "":
+			b64, _ := strings.CutPrefix(line, "AUTH PLAIN ")
+			if dec, err := base64.StdEncoding.DecodeString(b64); err == nil && string(dec) == "\x00"+f.authPlain {
+				reply("235 2.7.0 Authentication successful")
 			} else {
-				reply("250-lmtp.test", "250-8BITMIME", "250 ENHANCEDSTATUSCODES")
+				reply("535 5.7.8 Authentication failed")
 			}
 		case verb == "MAIL":
 			rcpts = nil
