@@ -73,3 +73,42 @@ func TestLMTPToDovecot(t *testing.T) {
 		t.Errorf("the queue should hold full@d1.test only:\n%s", out)
 	}
 }
+
+// mailbox_transport: local(8) expands aliases, then hands the mailbox
+// deliveries of mydestination's users to Dovecot over LMTP instead of
+// writing them itself — through the root agent process, which lists
+// them for the daemon to pass on. One mailbox over quota is deferred
+// alone; nothing lands in mail_spool_directory.
+func TestMailboxTransportToDovecot(t *testing.T) {
+	dv := dovecottest.StartStore(t,
+		dovecottest.User{Name: "alice@mx.example.test", Password: "pw-a"},
+		dovecottest.User{Name: "bob@mx.example.test", Password: "pw-b"},
+		dovecottest.User{Name: "full@mx.example.test", Password: "pw-f", QuotaKB: 1})
+	in, spool := rootAgentInstance(t, "local_recipient_maps =\nmailbox_transport = lmtp:unix:"+dv.Socket+"\n")
+	body := "Subject: local users\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 120)
+	rcpts := []string{"alice@mx.example.test", "bob@mx.example.test", "full@mx.example.test"}
+	if err := smtp.SendMail(fmt.Sprintf("127.0.0.1:%d", in.port), nil, "sender@example.net", rcpts, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rcpts {
+		waitLog(t, in, "to=<"+r+">")
+	}
+	log := in.maillog(t)
+	sock := regexp.QuoteMeta(dv.Socket)
+	for _, re := range []string{
+		`postern/local\[\d+\]: \w+: to=<alice@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], delay=[\d.]+, delays=[\d./]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 <alice@mx\.example\.test> \S+ Saved\)`,
+		`postern/local\[\d+\]: \w+: to=<full@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[` + sock + `\] said: 452 4\.2\.2 <full@mx\.example\.test> Quota exceeded`,
+	} {
+		if !regexp.MustCompile(re).MatchString(log) {
+			t.Errorf("maillog lacks %s:\n%s", re, log)
+		}
+	}
+	for _, u := range []struct{ name, pw string }{{"alice@mx.example.test", "pw-a"}, {"bob@mx.example.test", "pw-b"}} {
+		if msgs := dv.IMAPMessages(t, u.name, u.pw); len(msgs) != 1 || !strings.Contains(msgs[0], "Subject: local users") {
+			t.Errorf("%s's INBOX over IMAP: %q", u.name, msgs)
+		}
+	}
+	if entries, _ := os.ReadDir(spool); len(entries) != 0 {
+		t.Errorf("mail_spool_directory holds %d entries, want none", len(entries))
+	}
+}

@@ -25,6 +25,8 @@ var lmtpParams = []Param{
 	// The queue manager's limits for the transport (master's limits()).
 	{Name: "lmtp_destination_concurrency_limit", Default: "$default_destination_concurrency_limit", Kind: Int, Min: 1, HasMin: true},
 	{Name: "lmtp_destination_recipient_limit", Default: "$default_destination_recipient_limit", Kind: Int, Min: 0, HasMin: true},
+	// local(8) hands mailbox deliveries to this transport (deliver.Pass).
+	{Name: "mailbox_transport", Default: "", Kind: String},
 	// STARTTLS and AUTH to the LMTP server, as the smtp client's.
 	{Name: "lmtp_starttls_timeout", Default: "300s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "lmtp_tls_security_level", Default: "", Kind: String, Check: checkSMTPTLSLevel},

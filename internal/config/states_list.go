@@ -266,9 +266,9 @@ var features = []*feature{
 	},
 	{
 		plain: true,
-		what:  "mailbox_transport (local mailboxes delivered by another transport, such as lmtp)",
-		risk:  "local(8) would write the mailbox itself",
-		gates: []gate{{"mailbox_transport", none}, {"mailbox_transport_maps", none}},
+		what:  "mailbox_transport_maps (per-user mailbox transports; mailbox_transport is implemented)",
+		risk:  "local(8) would use mailbox_transport, or write the mailbox itself",
+		gates: []gate{{"mailbox_transport_maps", none}},
 	},
 	{
 		plain: true,

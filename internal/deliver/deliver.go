@@ -71,6 +71,11 @@ type Result struct {
 	ConnUse  int
 	Setup    time.Duration // delays= c: connection set-up
 	Transfer time.Duration // delays= d: transmission
+	// Pass lists addresses whose mailbox delivery the local agent leaves
+	// to mailbox_transport (see Pass), one per line (an address holds no
+	// line break; a string keeps Result comparable); Kind, DSN and
+	// Reason cover the recipient's other destinations.
+	Pass string `json:",omitempty"`
 }
 
 // Agent delivers messages. Deliver returns exactly one Result per entry of

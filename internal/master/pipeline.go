@@ -111,6 +111,15 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 		BounceSizeLimit: p.num("bounce_size_limit"),
 		Log:             log,
 	}
+	if mt := p.get("mailbox_transport"); mt != "" {
+		// Local mailboxes through another transport (lmtp:…): the
+		// local agent lists them, deliver.Pass hands them over here.
+		r := route.Parse(mt)
+		if r.Transport == "local" {
+			return nil, fmt.Errorf("mailbox_transport = %s: the local transport cannot deliver its own mailboxes that way", mt)
+		}
+		mc.Agents["local"] = deliver.Pass{Local: localAgent, Transport: mc.Agents[r.Transport], Name: r.Transport, Nexthop: r.Nexthop}
+	}
 	return mc, p.err
 }
 
@@ -147,6 +156,7 @@ func localConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, log *slo
 	lc.AllowMailToCommands = p.list("allow_mail_to_commands")
 	lc.AllowMailToFiles = p.list("allow_mail_to_files")
 	lc.MailboxSizeLimit = p.num("mailbox_size_limit")
+	lc.MailboxTransport = p.get("mailbox_transport") != ""
 	lc.CommandTimeLimit = p.dur("command_time_limit")
 	lc.MyHostname = p.get("myhostname")
 	lc.MyOrigin = p.get("myorigin")
