@@ -27,7 +27,7 @@ func lmtpConfig(cfg *config.Config, log *slog.Logger) (smtp.Config, error) {
 	lc.SocketDir = p.get("queue_directory")
 	lc.MyHostname = p.get("myhostname")
 	lc.HeloName = p.get("lmtp_lhlo_name")
-	lc.Port = servicePort(p.get("lmtp_tcp_port"))
+	lc.Port = servicePort(p.get("lmtp_tcp_port"), lmtp.DefaultPort)
 	protos, err := cfg.Protocols()
 	p.keep(err)
 	lc.Protocols = protos
