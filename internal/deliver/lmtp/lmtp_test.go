@@ -133,13 +133,14 @@ func TestRcptRefusedNoPipelining(t *testing.T) {
 }
 
 // Next-hop forms Postfix's lmtp accepts for TCP: inet:host:port,
-// inet:[addr]:port, host:port, [addr]:port.
+// inet:[addr]:port, host:port, [addr]:port; "localhost" is found in
+// /etc/hosts.
 func TestInetNexthops(t *testing.T) {
 	f := newFake(t, "tcp", "127.0.0.1:0")
 	port := strings.Split(f.ln.Addr().String(), ":")[1]
 	a := newAgent(t, func(c *smtp.Config) { c.ConnectionCache = false })
 	for _, nh := range []string{"inet:127.0.0.1:" + port, "inet:[127.0.0.1]:" + port, "127.0.0.1:" + port,
-		"[127.0.0.1]:" + port} {
+		"[127.0.0.1]:" + port, "inet:localhost:" + port} {
 		res := a.Deliver(context.Background(), request(nh, "u@d.test"))
 		if len(res) != 1 || res[0].Kind != deliver.Sent || !strings.HasSuffix(res[0].Relay, "[127.0.0.1]:"+port) {
 			t.Errorf("%s: %+v", nh, res)

@@ -125,7 +125,13 @@ func (a *Agent) hostAddrs(ctx context.Context, host string) ([]netip.Addr, *fail
 	case p.IPv6 && !p.IPv4:
 		network = "ip6"
 	}
-	addrs, err := a.cfg.Resolver.LookupNetIP(ctx, network, fqdn(host))
+	name := fqdn(host)
+	if a.cfg.LMTP {
+		// LMTP servers are mostly this host's ("inet:localhost:24"):
+		// resolve as the system does, /etc/hosts first.
+		name = host
+	}
+	addrs, err := a.cfg.Resolver.LookupNetIP(ctx, network, name)
 	var out []netip.Addr
 	for _, ad := range addrs {
 		if ad = ad.Unmap(); a.cfg.Protocols.Allows(ad) && !slices.Contains(out, ad) {
