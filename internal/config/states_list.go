@@ -171,17 +171,26 @@ var features = []*feature{
 			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
 	},
 	{
+		// postscreen's dummy SMTP engine (internal/postscreen,
+		// engine.go) has no per-client EHLO keyword table and no reply
+		// footers; postscreen_expansion_filter only tunes the footers.
+		// Before the postscreen test feature, whose dependents match.
+		what:       "this setting of postscreen's SMTP engine",
+		risk:       "postscreen's EHLO keywords and replies would not change",
+		gates:      []gate{{"postscreen_discard_ehlo_keyword_address_maps", none}, {"postscreen_reject_footer", none}, {"postscreen_reject_footer_maps", none}},
+		dependents: []string{"postscreen_expansion_filter"},
+	},
+	{
 		// postern's postscreen (internal/postscreen) has the access
-		// list, the pregreet and DNSBL tests and the temporary
-		// allowlist (postscreen_cache_map, _cleanup_interval and
-		// _retention_time: pscacheParams); these tests and interfaces
-		// it does not have yet.
+		// list, the pregreet and DNSBL tests, the deep protocol tests
+		// (postscreenDeepParams) and the temporary allowlist
+		// (postscreen_cache_map, _cleanup_interval and _retention_time:
+		// pscacheParams); these tests and interfaces it does not have
+		// yet.
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{
 			{"postscreen_dnsbl_reply_map", none},
-			{"postscreen_pipelining_enable", no}, {"postscreen_non_smtp_command_enable", no},
-			{"postscreen_bare_newline_enable", no},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
 			// Limits postscreen does not apply yet (smtpd's own
