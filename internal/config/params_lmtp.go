@@ -23,8 +23,6 @@ var lmtpParams = []Param{
 	{Name: "lmtp_connection_reuse_time_limit", Default: "300s", Kind: Time, Unit: 's'},
 	{Name: "lmtp_connection_reuse_count_limit", Default: "0", Kind: Int, Min: 0, HasMin: true},
 	// The queue manager's limits for the transport (master's limits()).
-	{Name: "lmtp_destination_concurrency_limit", Default: "$default_destination_concurrency_limit", Kind: Int, Min: 1, HasMin: true},
-	{Name: "lmtp_destination_recipient_limit", Default: "$default_destination_recipient_limit", Kind: Int, Min: 0, HasMin: true},
 	// local(8) hands mailbox deliveries to this transport (deliver.Pass).
 	{Name: "mailbox_transport", Default: "", Kind: String},
 	// STARTTLS and AUTH to the LMTP server, as the smtp client's.
