@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,7 +127,8 @@ func TestSQLTablesSMTPD(t *testing.T) {
 // mailboxes from pgsql: tables (proxy:, as the guides set them). Mail
 // to a mailbox goes to virtual_transport, an unknown or inactive mailbox
 // is refused at RCPT, and while the database is down RCPT gets 451
-// 4.3.0: never a 550 or an accept. (virtual_alias_maps joins once
+// 4.3.0: never a 550 or an accept, and mail submitted locally waits in
+// the queue (deferred). (virtual_alias_maps joins once
 // virtual alias expansion is merged.)
 func TestSQLVirtualClasses(t *testing.T) {
 	pg := sqltest.StartPostgres(t)
@@ -134,7 +136,7 @@ func TestSQLVirtualClasses(t *testing.T) {
 	pg.Exec(t, "postfix",
 		"CREATE TABLE domain (domain VARCHAR(255), active BOOLEAN)",
 		"CREATE TABLE mailbox (username VARCHAR(255), maildir VARCHAR(255), active BOOLEAN)",
-		"INSERT INTO domain VALUES ('example.com', true)",
+		"INSERT INTO domain VALUES ('example.com', true), ('example.net', true)",
 		"INSERT INTO mailbox VALUES ('alice@example.com', 'example.com/alice/', true), ('old@example.com', 'example.com/old/', false)",
 		"GRANT SELECT ON domain, mailbox TO postfix")
 	tables := t.TempDir()
@@ -174,6 +176,14 @@ func TestSQLVirtualClasses(t *testing.T) {
 	out := sendSMTP(addr, local, "carol@example.com", body)
 	if out.Stage != "RCPT" || !strings.HasPrefix(out.Reply, "451 4.3.0 <carol@example.com>: ") {
 		t.Errorf("with the database down: %s %q, want RCPT 451 4.3.0", out.Stage, out.Reply)
+	}
+	// A local submission (not checked at RCPT) waits in the queue.
+	if _, e, code := sendmailRun(in, "Subject: while down\n\nhello\n", "-f", local, "dave@example.net"); code != 0 {
+		t.Fatalf("sendmail: exit %d %s", code, e)
+	}
+	waitLog(t, in, "to=<dave@example.net>, relay=none")
+	if log := in.maillog(t); !regexp.MustCompile(`to=<dave@example\.net>, relay=none, .*dsn=4\.[0-9.]+, status=deferred`).MatchString(log) {
+		t.Errorf("dave@example.net with the database down is not deferred:\n%s", log)
 	}
 	if log := in.maillog(t); strings.Contains(log, "plugh") {
 		t.Errorf("the maillog shows the database password:\n%s", log)
