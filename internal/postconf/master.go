@@ -155,4 +155,3 @@ func (r *run) editMaster(dir string) int {
 	}
 	return 0
 }
-

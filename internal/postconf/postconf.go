@@ -14,7 +14,7 @@ import (
 	"github.com/postern-mta/postern/internal/atomicfile"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/inetaddr"
-	)
+)
 
 // Env is what the command reads and writes besides its arguments.
 type Env struct {
