@@ -134,14 +134,14 @@ func parseEditRequests(kind EditKind, op EditOp, args []string) ([]*editReq, err
 	return reqs, nil
 }
 
-// physicalLines splits data into lines that each end in "\n", as
-// postconf reads them (a last line without one gets one).
+// physicalLines splits data into lines, each with its "\n" (postconf
+// 3.7 copies a last line without one as it is).
 func physicalLines(data string) []string {
 	var lines []string
 	for data != "" {
 		i := strings.IndexByte(data, '\n')
 		if i < 0 {
-			lines = append(lines, data+"\n")
+			lines = append(lines, data)
 			break
 		}
 		lines = append(lines, data[:i+1])

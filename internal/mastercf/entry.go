@@ -80,11 +80,12 @@ func checkColumns(cols []string, raw string) error {
 // "invalid private field ..." naming the entry), and its warnings.
 func PostfixCheck(path, data string) (warnings []string, err error) {
 	lines, dropped := config.LogicalLines(data)
-	for _, l := range dropped {
-		warnings = append(warnings, fmt.Sprintf("%s: logical line must not start with whitespace: \"%s\"",
-			path, config.DroppedLineText(l.Text)))
-	}
 	for _, l := range lines {
+		for len(dropped) > 0 && dropped[0].Num < l.Num {
+			warnings = append(warnings, fmt.Sprintf("%s: logical line must not start with whitespace: \"%s\"",
+				path, config.DroppedLineText(dropped[0].Text)))
+			dropped = dropped[1:]
+		}
 		_, w, err := PostfixEntry(l.Text)
 		if errors.Is(err, errFieldCount) {
 			return warnings, fmt.Errorf("file %s: line %d: %v", path, l.Num, err)
@@ -93,6 +94,10 @@ func PostfixCheck(path, data string) (warnings []string, err error) {
 			return warnings, err
 		}
 		warnings = append(warnings, w...)
+	}
+	for _, l := range dropped {
+		warnings = append(warnings, fmt.Sprintf("%s: logical line must not start with whitespace: \"%s\"",
+			path, config.DroppedLineText(l.Text)))
 	}
 	return warnings, nil
 }

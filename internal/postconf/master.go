@@ -30,7 +30,8 @@ func (r *run) readMaster(path string) (data string, missing bool, code int) {
 // showMaster shows master.cf entries (-M), fields (-F) or -o parameters
 // (-P), expanded with -x. As in postconf, an entry postconf cannot read
 // (too few fields, a bad type or y/n/- column, a bad wakeup or process
-// limit) is fatal before anything is printed.
+// limit) is fatal before anything is printed, and the warnings are
+// postconf's; `postern check` reports everything else it finds.
 func (r *run) showMaster(dir string) int {
 	o := r.o
 	path := filepath.Join(dir, "master.cf")
@@ -38,13 +39,15 @@ func (r *run) showMaster(dir string) int {
 	if code != 0 {
 		return code
 	}
-	if _, err := mastercf.PostfixCheck(dir+"/master.cf", data); err != nil {
+	// postconf's warnings, not Parse's: postern check gives those.
+	warns, err := mastercf.PostfixCheck(dir+"/master.cf", data)
+	for _, w := range warns {
+		r.warnf("%s", mastercf.Printable(w))
+	}
+	if err != nil {
 		return r.fatal("%s", mastercf.Printable(err.Error()))
 	}
-	f, diags := mastercf.Parse(path, data)
-	for _, d := range diags {
-		r.warnf("%s", d.String())
-	}
+	f, _ := mastercf.Parse(path, data)
 	mo := mastercf.Options{Fold: o.fold, HideName: o.valueOnly}
 	if code := r.masterExpansion(dir, f, &mo); code != 0 {
 		return code
@@ -56,7 +59,7 @@ func (r *run) showMaster(dir string) int {
 	case o.params:
 		write = f.WriteParams
 	}
-	warns, err := write(r.Stdout, mo, o.args...)
+	warns, err = write(r.Stdout, mo, o.args...)
 	if err != nil {
 		return r.fatal("%v", err)
 	}
