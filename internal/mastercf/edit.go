@@ -117,9 +117,15 @@ func parseEditRequests(kind EditKind, op EditOp, args []string) ([]*editReq, err
 			if op == EditSet && r.field < 7 && hasBlank(r.value) {
 				return nil, errors.New("-Fe does not accept whitespace in non-command field")
 			}
-			if op == EditSet && r.field == 7 && len(strings.Fields(r.value)) == 0 {
-				// Postfix 3.7 crashes here; an entry needs a command.
-				return nil, fmt.Errorf("-Fe requires a command: \"%s\"", raw)
+			if op == EditSet && r.value == "" {
+				// Postfix 3.7 writes an empty column, which shifts the
+				// others when the file is read again, or crashes (command).
+				return nil, fmt.Errorf("-Fe requires a non-empty %s value: \"%s\"", name, raw)
+			}
+			if op == EditSet && r.field == 0 {
+				if err := checkName(r.value); err != nil {
+					return nil, err
+				}
 			}
 		case EditParam:
 			if r.pattern[2] == "*" {
@@ -174,6 +180,16 @@ type editor struct {
 	warnings []string
 }
 
+// write adds s to the output. Unlike postconf 3.7, which glues an entry
+// it appends onto a last line without newline ("pickupnew  unix ..."),
+// it ends such a line first.
+func (e *editor) write(s string) {
+	if n := e.out.Len(); n > 0 && e.out.String()[n-1] != '\n' {
+		e.out.WriteString("\n")
+	}
+	e.out.WriteString(s)
+}
+
 func (e *editor) run() error {
 	matched := false
 	for e.next < len(e.lines) {
@@ -183,13 +199,13 @@ func (e *editor) run() error {
 		content, continued := isContent(line)
 		switch {
 		case !content:
-			e.out.WriteString(line)
+			e.write(line)
 			continue
 		case continued:
 			if !matched {
-				e.out.WriteString(line)
+				e.write(line)
 			} else if e.op == EditComment {
-				e.out.WriteString("#" + line)
+				e.write("#" + line)
 			}
 			continue
 		}
@@ -201,11 +217,11 @@ func (e *editor) run() error {
 		}
 		switch {
 		case entry != nil:
-			e.out.WriteString(entry.Entry(true))
+			e.write(entry.Entry(true))
 		case !matched:
-			e.out.WriteString(line)
+			e.write(line)
 		case e.op == EditComment:
-			e.out.WriteString("#" + line)
+			e.write("#" + line)
 		}
 	}
 	for _, r := range e.reqs {
@@ -217,7 +233,7 @@ func (e *editor) run() error {
 			if err != nil {
 				return err
 			}
-			e.out.WriteString(s.Entry(true))
+			e.write(s.Entry(true))
 		} else if e.kind != EditEntry {
 			e.warnings = append(e.warnings, fmt.Sprintf("unmatched service_name/type: \"%s\"", r.raw))
 		}
@@ -289,7 +305,20 @@ func (e *editor) parseValue(r *editReq) (*Service, error) {
 		return nil, fmt.Errorf("%v: \"%s\"", err, r.raw)
 	}
 	e.warnings = append(e.warnings, w...)
+	if err == nil {
+		err = checkName(s.Name)
+	}
 	return s, err
+}
+
+// checkName refuses a service name that postconf would write at the
+// start of a line where it turns the entry into a comment, and its -o
+// lines into strays.
+func checkName(name string) error {
+	if strings.HasPrefix(name, "#") {
+		return fmt.Errorf("service name \"%s\" starts with '#': the entry would become a comment", name)
+	}
+	return nil
 }
 
 // gobble reads the rest of the entry that starts with line and parses
@@ -308,7 +337,7 @@ func (e *editor) gobble(line string) (*Service, error) {
 		if content, _ := isContent(l); content {
 			full += l
 		} else {
-			e.out.WriteString(l)
+			e.write(l)
 		}
 	}
 	s, w, err := PostfixEntry(full)

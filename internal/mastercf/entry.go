@@ -36,7 +36,17 @@ func PostfixEntry(text string) (s *Service, warnings []string, err error) {
 	for _, fx := range fixes {
 		warnings = append(warnings, fx.postfix)
 	}
-	return newService(toks[:8], args), warnings, nil
+	// A '{' left open runs to the end of the entry, line ends included
+	// when postconf edits it; postconf 3.7 then writes "{arg\n}", and
+	// the "}" line breaks the file. The master daemon reads the entry
+	// without line ends, so drop them, as it does.
+	cols := slices.Clone(toks[:8])
+	for _, list := range [][]string{cols, args} {
+		for i, a := range list {
+			list[i] = strings.ReplaceAll(a, "\n", "")
+		}
+	}
+	return newService(cols, args), warnings, nil
 }
 
 func newService(cols []string, args []string) *Service {
