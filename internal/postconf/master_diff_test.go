@@ -3,6 +3,7 @@ package postconf
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -56,14 +57,10 @@ func mcfDir(t *testing.T, input string) string {
 func TestDifferentialMasterEdit(t *testing.T) {
 	postconf := postconfPath(t)
 	for _, c := range readMcfCases(t) {
-		t.Run(strings.TrimSuffix(c.input, ".cf")+"-"+itoa(c.line), func(t *testing.T) {
+		t.Run(strings.TrimSuffix(c.input, ".cf")+"-"+strconv.Itoa(c.line), func(t *testing.T) {
 			t.Parallel() // postconf sleeps a second before each fatal exit
 			dir := mcfDir(t, c.input)
 			compareWithPostconf(t, postconf, dir, append([]string{"-c", dir}, c.args...))
 		})
 	}
-}
-
-func itoa(n int) string {
-	return strings.TrimLeft(strings.Replace(string(rune('0'+n/100))+string(rune('0'+n/10%10))+string(rune('0'+n%10)), "", "", 0), "0")
 }

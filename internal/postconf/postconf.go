@@ -1,6 +1,7 @@
 // Package postconf implements `postern conf`, a postconf(1)-compatible
-// view and editor of main.cf: the same options, the same output byte for
-// byte for the parameters postern implements, the same warnings.
+// view and editor of main.cf and master.cf: the same options (and option
+// conflicts), the same output byte for byte for the parameters postern
+// implements, the same warnings, the same edits (master.go).
 package postconf
 
 import (
