@@ -66,6 +66,7 @@ func (r *run) showMaster(dir string) int {
 	for _, w := range warns {
 		r.warnf("%s", w)
 	}
+	r.warnUnusedMaster(r.cfg, f, dir+"/master.cf", r.knownNames(r.cfg))
 	return 0
 }
 
@@ -94,6 +95,7 @@ func (r *run) masterExpansion(dir string, f *mastercf.File, mo *mastercf.Options
 		}
 		cfg.Overrides[name] = value
 	}
+	r.cfg = cfg
 	settings := func(s *mastercf.Service) *config.Config { return s.Settings(cfg) }
 	warned := map[string]bool{}
 	for _, s := range f.Services {
@@ -157,4 +159,30 @@ func (r *run) editMaster(dir string) int {
 		return r.fatal("%s: %v", path, err)
 	}
 	return 0
+}
+
+// warnUnusedMaster warns, as postconf does after -n, -M, -F and -P, about
+// master.cf -o names that no one reads: not a Postfix parameter, not a
+// per-service one ("relay_destination_concurrency_limit" for a service
+// "relay"), not referenced as $name anywhere.
+func (r *run) warnUnusedMaster(cfg *config.Config, f *mastercf.File, path string, known map[string]bool) {
+	services := map[string]bool{}
+	for _, s := range f.Services {
+		services[s.Name] = true
+	}
+	perService := func(n string) bool {
+		for i := 0; i < len(n); i++ {
+			if n[i] == '_' && services[n[:i]] && config.KnownToPostfix("default"+n[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range f.Services {
+		for _, o := range s.Overrides {
+			if !known[o.Name] && !perService(o.Name) {
+				r.warnf("%s: unused parameter: %s=%s", path, o.Name, o.Value)
+			}
+		}
+	}
 }

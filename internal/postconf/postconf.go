@@ -28,7 +28,8 @@ type Env struct {
 
 type run struct {
 	Env
-	o *options
+	o   *options
+	cfg *config.Config // main.cf, for the master.cf shows
 }
 
 func (r *run) warnf(format string, args ...any) {
