@@ -45,6 +45,8 @@ type Config struct {
 	GreetTTL        time.Duration
 	CacheRetention  time.Duration
 	SMTPBanner      string // smtpd_banner, the enforce engine's 220 line
+	Hostname        string // myhostname, in the enforce engine's HELO/EHLO replies
+	EHLOReply       string // the enforce engine's EHLO reply, CRLF between lines
 	DNSBLSites      []Site
 	DNSBLThreshold  int
 	DNSBLAllowlist  int // postscreen_dnsbl_allowlist_threshold; 0: off
@@ -106,6 +108,12 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 		return nil, err
 	}
 	if c.SMTPBanner, err = cfg.Get("smtpd_banner"); err != nil {
+		return nil, err
+	}
+	if c.Hostname, err = cfg.Get("myhostname"); err != nil {
+		return nil, err
+	}
+	if c.EHLOReply, err = ehloReply(cfg, c.Hostname); err != nil {
 		return nil, err
 	}
 	return c, nil

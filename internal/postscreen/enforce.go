@@ -21,10 +21,13 @@ func (s *session) enforce(c *replayConn, client netip.AddrPort, reply string) {
 		_, err := c.Write([]byte(line + "\r\n"))
 		return err == nil
 	}
-	if !write("220 " + s.Config.SMTPBanner) {
+	// Postfix sends no 220 to a client that pregreeted: it answers
+	// what the client said.
+	if len(c.pending) == 0 && !write("220 "+s.Config.SMTPBanner) {
 		return
 	}
 	var helo, from, proto = "", "", "SMTP"
+	mail := false // MAIL given
 	for {
 		c.SetReadDeadline(time.Now().Add(s.Config.Timeout))
 		line, err := r.ReadString('\n')
@@ -37,23 +40,35 @@ func (s *session) enforce(c *replayConn, client netip.AddrPort, reply string) {
 		var answer string
 		switch strings.ToUpper(verb) {
 		case "EHLO":
-			helo, proto = strings.TrimSpace(arg), "ESMTP"
-			answer = "250-" + hostOf(s.Config.SMTPBanner) + "\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8"
+			helo, proto, from, mail = strings.TrimSpace(arg), "ESMTP", "", false
+			answer = s.Config.EHLOReply
 		case "HELO":
-			helo, proto = strings.TrimSpace(arg), "SMTP"
-			answer = "250 " + hostOf(s.Config.SMTPBanner)
+			helo, from, mail = strings.TrimSpace(arg), "", false
+			answer = "250 " + s.Config.Hostname
 		case "MAIL":
-			from = addrArg(arg)
+			if mail {
+				answer = "503 5.5.1 Error: nested MAIL command"
+				break
+			}
+			from, mail = addrArg(arg), true
 			answer = "250 2.1.0 Ok"
 		case "RCPT":
+			if !mail {
+				answer = "503 5.5.1 Error: need MAIL command"
+				break
+			}
 			to := addrArg(arg)
 			s.Log.Info(fmt.Sprintf("NOQUEUE: reject: RCPT from %s: %s; from=<%s>, to=<%s>, proto=%s, helo=<%s>",
 				bracket(client), reply, from, to, proto, helo))
 			answer = reply
 		case "DATA":
-			answer = "554 5.5.1 Error: no valid recipients"
+			// Postfix's engine hangs up after this answer.
+			s.Log.Info(fmt.Sprintf("DATA without valid RCPT from %s", bracket(client)))
+			write("554 5.5.1 Error: no valid recipients")
+			s.Log.Info(fmt.Sprintf("DISCONNECT %s", bracket(client)))
+			return
 		case "RSET":
-			from = ""
+			from, mail = "", false
 			answer = "250 2.0.0 Ok"
 		case "NOOP":
 			answer = "250 2.0.0 Ok"
@@ -68,14 +83,6 @@ func (s *session) enforce(c *replayConn, client netip.AddrPort, reply string) {
 			return
 		}
 	}
-}
-
-// hostOf is the first word of the banner: $myhostname.
-func hostOf(banner string) string {
-	if f := strings.Fields(banner); len(f) > 0 {
-		return f[0]
-	}
-	return "localhost"
 }
 
 // addrArg is the address of "FROM:<a> ..." or "TO:<a>".

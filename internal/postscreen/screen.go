@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 )
 
@@ -226,7 +227,7 @@ func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool
 	if s.Config.GreetBanner != "" {
 		c.SetWriteDeadline(deadline)
 		if _, err := c.Write([]byte("220-" + s.Config.GreetBanner + "\r\n")); err != nil {
-			s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+			s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
 			c.Close()
 			return nil, false
 		}
@@ -240,11 +241,11 @@ func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return &replayConn{Conn: c}, false
 		}
-		s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+		s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
 		c.Close()
 		return nil, false
 	}
-	s.Log.Info(fmt.Sprintf("PREGREET %d after %.1f from %s: %s", n, s.now().Sub(start).Seconds(), bracket(client), escape(buf[:n], 100)))
+	s.Log.Info(fmt.Sprintf("PREGREET %d after %s from %s: %s", n, maillog.Delay(s.now().Sub(start)), bracket(client), escape(buf[:n], 100)))
 	return &replayConn{Conn: c, pending: buf[:n]}, true
 }
 
