@@ -54,6 +54,8 @@ type Config struct {
 	DNSBLTTL        time.Duration // postscreen_dnsbl_max_ttl
 	DNSBLTimeout    time.Duration
 	Timeout         time.Duration
+	ConnLimit       int // postscreen_client_connection_count_limit; 0: none
+	PreQueueLimit   int // postscreen_pre_queue_limit; 0: none
 }
 
 // ConfigFrom reads the settings from cfg (main.cf overridden by the
@@ -90,7 +92,8 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	for _, p := range []struct {
 		name string
 		dst  *int
-	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist}} {
+	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist},
+		{"postscreen_client_connection_count_limit", &c.ConnLimit}, {"postscreen_pre_queue_limit", &c.PreQueueLimit}} {
 		n, err := cfg.Int(p.name)
 		if err != nil {
 			return nil, err

@@ -29,11 +29,13 @@ type Screen struct {
 	Resolver *net.Resolver
 	Now      func() time.Time // nil: time.Now
 	tables   map[string]maps.Table
+	conns    *conns // the connections in hand (limits.go); set by Open
 }
 
 // Open opens the access list's tables; a table that cannot be opened
 // is an error, so the service never runs with part of its list.
 func (s *Screen) Open() error {
+	s.conns = newConns()
 	s.tables = map[string]maps.Table{}
 	for _, e := range s.Config.AccessList {
 		if strings.EqualFold(e, "permit_mynetworks") {
@@ -131,6 +133,19 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	}
 	client := addrPort(c.RemoteAddr())
 	s.Log.Info(fmt.Sprintf("CONNECT from %s to %s", bracket(client), bracket(addrPort(c.LocalAddr()))))
+	var screening int // connections in hand, this one included
+	if scr.conns != nil {
+		var n int
+		n, screening = scr.conns.enter(client.Addr())
+		defer scr.conns.leave(client.Addr())
+		// Postfix checks this before the access list: it holds for
+		// allowlisted clients too.
+		if s.Config.ConnLimit > 0 && n > s.Config.ConnLimit {
+			s.Log.Info(fmt.Sprintf("NOQUEUE: reject: CONNECT from %s: too many connections", bracket(client)))
+			s.drop(c, client, "421 4.7.0 Error: too many connections")
+			return nil
+		}
+	}
 	enforce := "" // the 550 reply of an enforced failure
 	switch s.access(client.Addr()) {
 	case 1:
@@ -149,6 +164,13 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	if r, ok := s.Cache.Get(client.Addr()); ok && enforce == "" && s.passed(r, s.now()) {
 		s.Log.Info("PASS OLD " + bracket(client))
 		return c
+	}
+	// Clients on neither allowlist wait for the tests: no more than
+	// postscreen_pre_queue_limit at a time (Postfix counts this one).
+	if s.Config.PreQueueLimit > 0 && screening >= s.Config.PreQueueLimit {
+		s.Log.Info(fmt.Sprintf("reject: connect from %s: all screening ports busy", bracket(client)))
+		s.drop(c, client, "421 4.3.2 All screening ports are busy")
+		return nil
 	}
 	type rank struct {
 		score int
