@@ -7,7 +7,7 @@
 // `bench/run -P` measures postscreen's cost per connection (the first
 // address smtpd alone, the second postscreen in front of it).
 //
-//	latency [-n SAMPLES] [-timeout 30s] HOST:PORT...
+//	latency [-n SAMPLES] [-from ADDR] [-timeout 30s] HOST:PORT...
 //
 // One line per address (medians and 99th percentiles in µs), then one
 // per further address with the differences of those figures.
@@ -27,6 +27,7 @@ import (
 func main() {
 	n := flag.Int("n", 1000, "samples per address")
 	timeout := flag.Duration("timeout", 30*time.Second, "deadline of one session")
+	from := flag.String("from", "", "source address (a loopback one: a client postscreen has not seen)")
 	flag.Parse()
 	addrs := flag.Args()
 	if len(addrs) == 0 || *n < 1 {
@@ -38,7 +39,7 @@ func main() {
 	for i := 0; i < *n; i++ {
 		for k := range addrs {
 			j := (i + k) % len(addrs)
-			g, e, err := sample(addrs[j], *timeout)
+			g, e, err := sample(addrs[j], *from, *timeout)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "latency: %s: %v\n", addrs[j], err)
 				os.Exit(1)
@@ -63,9 +64,13 @@ func main() {
 }
 
 // sample runs one session: connect, 220, EHLO, 250, QUIT.
-func sample(addr string, timeout time.Duration) (greet, ehlo time.Duration, err error) {
+func sample(addr, from string, timeout time.Duration) (greet, ehlo time.Duration, err error) {
+	d := net.Dialer{Timeout: timeout}
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
 	start := time.Now()
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postern-mta/postern/internal/dnstest"
 )
@@ -93,6 +94,92 @@ func TestPostscreenDNSBLE2E(t *testing.T) {
 	good.expect("220 mx.example.test ESMTP")
 	good.cmd("EHLO client.example", "250 ")
 	waitLog(t, in, "PASS NEW [127.0.0.7]:")
+}
+
+// The temporary allowlist outlives a restart (postscreen_cache_map): a
+// client that passed (PASS NEW) before the daemon was stopped and
+// started again is PASS OLD at once; the cache file is the daemon's
+// (mode 0600). A cache map of a type postern does not keep is an error
+// in postern check.
+func TestPostscreenCacheRestartE2E(t *testing.T) {
+	in := newInstance(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\n")
+	master := fmt.Sprintf("%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	visit := func(client, want string) {
+		t.Helper()
+		c := dialSMTPFrom(t, client, addr)
+		c.expect("220 mx.example.test ESMTP")
+		c.cmd("QUIT", "221 ")
+		waitLog(t, in, want+" ["+client+"]:")
+	}
+	becomeSubreaper(t)
+	in.start(t)
+	waitLog(t, in, "cache btree:"+in.data+"/postscreen_cache full cleanup: retained=0 dropped=0 entries")
+	visit("127.0.0.2", "PASS NEW")
+	if out, e, code := in.run(t, "stop"); code != 0 {
+		t.Fatalf("stop: exit %d %s%s", code, out, e)
+	}
+	file := filepath.Join(in.data, "postscreen_cache.postern")
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("cache file: %v %v, want mode 0600", err, st)
+	}
+	in.start(t)
+	visit("127.0.0.2", "PASS OLD")
+	waitLog(t, in, "cache btree:"+in.data+"/postscreen_cache full cleanup: retained=1 dropped=0 entries")
+
+	// A daemon killed without its stop keeps what the writer appended
+	// (no fsync: the kernel has it).
+	visit("127.0.0.4", "PASS NEW")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(file); strings.Contains(string(b), "\n127.0.0.4 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("127.0.0.4 never reached the cache file")
+		}
+	}
+	killHard(t, in.daemonPid(t))
+	in.start(t)
+	visit("127.0.0.4", "PASS OLD")
+	if log := in.maillog(t); strings.Count(log, "PASS NEW [127.0.0.2]:") != 1 || strings.Count(log, "PASS NEW [127.0.0.4]:") != 1 {
+		t.Errorf("tested again after a restart:\n%s", log)
+	}
+
+	// A reload that keeps the map keeps the open cache (no new load); one
+	// that names another file opens it, and the old one is closed,
+	// written, and found again when named again.
+	cleanups := func() int { return strings.Count(in.maillog(t), " full cleanup: ") }
+	reload := func(mainCf string) {
+		t.Helper()
+		in.writeMain(t, "mynetworks = 127.0.0.1/32\npostscreen_greet_wait = 1s\n"+mainCf)
+		n := strings.Count(in.maillog(t), "reload -- version")
+		if out, e, code := in.run(t, "reload"); code != 0 {
+			t.Fatalf("reload: exit %d %s%s", code, out, e)
+		}
+		waitLogCount(t, in, "reload -- version", n+1)
+	}
+	before := cleanups()
+	reload("postscreen_cache_retention_time = 6d\n")
+	visit("127.0.0.5", "PASS NEW")
+	if cleanups() != before {
+		t.Errorf("a reload with the same postscreen_cache_map loaded the cache again:\n%s", in.maillog(t))
+	}
+	other := filepath.Join(in.data, "other_cache")
+	reload("postscreen_cache_map = lmdb:" + other + "\n")
+	waitLog(t, in, "cache lmdb:"+other+" full cleanup: retained=0 dropped=0 entries")
+	visit("127.0.0.5", "PASS NEW")
+	waitLogCount(t, in, "PASS NEW [127.0.0.5]:", 2)
+	reload("")
+	visit("127.0.0.5", "PASS OLD")
+
+	in.writeMain(t, "mynetworks = 127.0.0.1/32\npostscreen_cache_map = memcache:/etc/postern/memcache.cf\n")
+	out, e, code := in.run(t, "check")
+	if code == 0 || !strings.Contains(out+e, "postscreen_cache_map") || !strings.Contains(out+e, "not in a memcache: table") {
+		t.Errorf("check of a memcache: cache map: exit %d\n%s%s", code, out, e)
+	}
 }
 
 // Postfix's smtp-source through postscreen at full speed: 20 sessions at

@@ -56,3 +56,30 @@ func TestSendLimitSMTPDomain(t *testing.T) {
 		t.Fatalf("other domain: %+v", out)
 	}
 }
+
+// A bad sender_rate_limit_maps value is refused by reload (the running
+// configuration stays) and by start, naming file, line, key and value,
+// instead of deferring the mail of the sender who meets it.
+func TestSendLimitBadValueRefused(t *testing.T) {
+	dir := t.TempDir()
+	limits := filepath.Join(dir, "sender_limits")
+	if err := os.WriteFile(limits, []byte("alice@example.com 100/1d\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := mailInstance(t, "sender_rate_limit_maps = texthash:"+limits+"\n")
+	if err := os.WriteFile(limits, []byte("alice@example.com 100/1d\nbob@example.com 100/1w\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := limits + `, line 2, key bob@example.com: bad value "100/1w"`
+	out, e, code := in.run(t, "reload")
+	if code == 0 || !strings.Contains(out+e, want) || !strings.Contains(out+e, "accepted: rules separated by commas or spaces") {
+		t.Fatalf("reload: exit %d, want a refusal naming %q:\n%s%s", code, want, out, e)
+	}
+	if _, _, code := in.run(t, "status"); code != 0 {
+		t.Fatal("the daemon stopped after a refused reload")
+	}
+	in.run(t, "stop")
+	if out, e, code := in.run(t, "start"); code == 0 || !strings.Contains(out+e, want) {
+		t.Fatalf("start: exit %d, want a refusal naming %q:\n%s%s", code, want, out, e)
+	}
+}

@@ -90,6 +90,7 @@ func Run(dir string, opt Options) *Report {
 	c.submission()
 	c.passwdFile()
 	c.dkimSigning()
+	c.sendLimits()
 	c.startTLS()
 	c.clientCA()
 	c.smtpdTLS()

@@ -19,7 +19,10 @@ import (
 // service's settings carry (syslog_name, service_name, stress).
 func (c *checker) smtpdReads(name string) bool {
 	if c.reads == nil {
-		c.reads = map[string]bool{"syslog_name": true, "service_name": true, "stress": true}
+		// sender_rate_limit_maps: each smtpd service counts with its own
+		// (master.newSMTP builds its sendlimit.Limiter from its settings).
+		c.reads = map[string]bool{"syslog_name": true, "service_name": true, "stress": true,
+			"sender_rate_limit_maps": true}
 		t := c.cfg.WithAll(nil)
 		t.Reads = func(n string) { c.reads[n] = true }
 		_, _ = smtpd.ConfigFrom(t)

@@ -147,8 +147,10 @@ var features = []*feature{
 	},
 	{
 		// postern's postscreen (internal/postscreen) has the access
-		// list, the pregreet test and an in-memory allowlist; these
-		// tests and interfaces it does not have yet.
+		// list, the pregreet and DNSBL tests and the temporary
+		// allowlist (postscreen_cache_map, _cleanup_interval and
+		// _retention_time: pscacheParams); these tests and interfaces
+		// it does not have yet.
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{

@@ -37,6 +37,7 @@ type reRule struct {
 	subs          bool // repl refers to groups
 	end           int  // IF: index of matching ENDIF or -1
 	line          int
+	pattern       string // the rule's patterns as written, for Results
 }
 
 // replPart is literal text, or a group reference when group > 0.
@@ -133,6 +134,7 @@ func (t *reTable) parseRule(p string, nesting int, warn func(string)) (reRule, b
 }
 
 func (t *reTable) parseMatch(p string, warn func(string)) (reRule, bool) {
+	orig := p
 	re1, match1, p, ok := t.getPattern(p, warn)
 	if !ok {
 		return reRule{}, false
@@ -164,7 +166,8 @@ func (t *reTable) parseMatch(p string, warn func(string)) (reRule, bool) {
 		warn("$number found in negative match replacement text: skipping this rule")
 		return reRule{}, false
 	}
-	r := reRule{op: cidrMatch, firstMatch: match1, secondMatch: match2, repl: repl, subs: maxSub > 0}
+	r := reRule{op: cidrMatch, firstMatch: match1, secondMatch: match2, repl: repl, subs: maxSub > 0,
+		pattern: strings.TrimRight(orig[:len(orig)-len(p)], spaceChars)}
 	if r.first, ok = t.compile(re1, warn); !ok {
 		return reRule{}, false
 	}

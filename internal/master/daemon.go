@@ -89,12 +89,13 @@ type Daemon struct {
 	sessions sync.WaitGroup
 	workers  *workers // the goroutines sessions run on
 	anvil    *anvil.Counter
-	// screenCache is postscreen's temporary allowlist, kept across reloads.
-	screenCache *postscreen.Cache
-	gatesMu     sync.Mutex
-	gates       map[string]*gate // per service: maxproc
-	fdGate      *gate            // the whole daemon: the file descriptor budget
-	fdInfo      string           // what the budget was computed from, for the log
+	// caches are postscreen's temporary allowlists by file, kept across
+	// reloads (pscache.go).
+	caches  map[string]*postscreen.Cache
+	gatesMu sync.Mutex
+	gates   map[string]*gate // per service: maxproc
+	fdGate  *gate            // the whole daemon: the file descriptor budget
+	fdInfo  string           // what the budget was computed from, for the log
 	// deliveries is default_process_limit at start: the queue manager's
 	// deliveries at once, the budget and the smtp cache keep it.
 	deliveries int
@@ -117,7 +118,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.conns = map[net.Conn]struct{}{}
 	d.workers = newWorkers()
 	d.anvil = anvil.New()
-	d.screenCache = postscreen.NewCache()
 	d.gates = map[string]*gate{}
 	d.done = make(chan struct{})
 	g, err := load(ctx, d.Dir, d.Sys)
@@ -167,6 +167,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.setLog(g)
+	caches, err := d.bindCaches(g)
+	if err != nil {
+		d.pool.Close()
+		return err
+	}
+	caches.commit()
+	defer d.closeCaches()
 	var lq lateQueue
 	if agentCtl != nil {
 		d.agent = proxy.NewClient(nil, &lq, d.Log.With("program", "postern/local"))
@@ -281,7 +288,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		c.Close()
 		return
 	}
-	g := d.gen.Load() // the configuration at accept time
+	g := d.enterGen() // the configuration at accept time
 	svc := g.service[key]
 	lim := g.limits[svc]
 	if warn && lim.stress {
@@ -297,12 +304,13 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 	d.track(c, true)
 	d.workers.run(func() {
 		defer d.sessions.Done()
+		defer g.leave()
 		defer d.track(c, false)
 		defer d.fdGate.leave()
 		defer sg.leave()
 		sc := net.Conn(c)
 		if scr := g.screens[svc]; scr != nil {
-			if sc = scr.Check(c, d.screenCache, d.Log.With("program", "postern/postscreen"), info.Stress); sc == nil {
+			if sc = scr.Check(c, g.screenCaches[svc], d.Log.With("program", "postern/postscreen"), info.Stress); sc == nil {
 				return
 			}
 		}
@@ -409,10 +417,16 @@ func (d *Daemon) Reload(ctx context.Context) error {
 			return refuse(fmt.Errorf("local delivery agent: %w", err))
 		}
 	}
+	caches, err := d.bindCaches(g)
+	if err != nil {
+		return refuse(err)
+	}
 	opened, err := d.pool.Open(g.plan, listen.Options{Freebind: g.freebind})
 	if err != nil {
+		caches.rollback()
 		return refuse(privilegedPortHint(err))
 	}
+	caches.commit()
 	d.setLog(g)
 	d.store.SetSpaceLimits(minfree, limit)     // the free-space rule follows message_size_limit
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
@@ -423,6 +437,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	g.setQueue(d.qmgr.Queue())
 	old := d.gen.Swap(g)
+	old.retire()  // its pools close with its last session
 	d.setGates(g) // before a new socket accepts
 	for key := range opened {
 		d.serveSocket(key)
@@ -475,7 +490,8 @@ func (d *Daemon) Stop(timeout time.Duration) {
 			d.connMu.Unlock()
 			d.Log.Warn(fmt.Sprintf("stop timeout %s: closed %d sessions", timeout, n))
 		}
-		d.qmgrStop() // deliveries under way are deferred, never lost
+		d.closeCaches() // the sessions are over: nothing more to write
+		d.qmgrStop()    // deliveries under way are deferred, never lost
 		<-d.qmgrDone
 		closeAgents(d.qmgr.Reconfigure(qmgr.Config{}))
 		d.anvilReport()

@@ -51,6 +51,7 @@ func (g *generation) buildScreens(cfg *config.Config, screened []*mastercf.Servi
 			return fmt.Errorf("master.cf line %d: service %s: %w", s.Line, s.Key(), err)
 		}
 		g.screens[s.Name] = scr
+		g.screenOrder = append(g.screenOrder, s.Name)
 		g.servers[s.Name] = srv
 		host, port, _ := s.HostPort()
 		label := fmt.Sprint(port)

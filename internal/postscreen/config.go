@@ -44,9 +44,11 @@ type Config struct {
 	GreetBanner     string // "": no 220- line
 	GreetTTL        time.Duration
 	CacheRetention  time.Duration
-	SMTPBanner      string // smtpd_banner, the enforce engine's 220 line
-	Hostname        string // myhostname, in the enforce engine's HELO/EHLO replies
-	EHLOReply       string // the enforce engine's EHLO reply, CRLF between lines
+	CacheMap        CacheMap      // postscreen_cache_map
+	CacheCleanup    time.Duration // postscreen_cache_cleanup_interval; 0: never
+	SMTPBanner      string        // smtpd_banner, the enforce engine's 220 line
+	Hostname        string        // myhostname, in the enforce engine's HELO/EHLO replies
+	EHLOReply       string        // the enforce engine's EHLO reply, CRLF between lines
 	DNSBLSites      []Site
 	DNSBLThreshold  int
 	DNSBLAllowlist  int // postscreen_dnsbl_allowlist_threshold; 0: off
@@ -68,6 +70,7 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 		dst  *time.Duration
 	}{{"postscreen_greet_wait", &c.GreetWait}, {"postscreen_greet_ttl", &c.GreetTTL},
 		{"postscreen_cache_retention_time", &c.CacheRetention}, {"smtpd_timeout", &c.Timeout},
+		{"postscreen_cache_cleanup_interval", &c.CacheCleanup},
 		{"postscreen_dnsbl_max_ttl", &c.DNSBLTTL}, {"postscreen_dnsbl_timeout", &c.DNSBLTimeout}} {
 		if *p.dst, err = cfg.Duration(p.name); err != nil {
 			return nil, err
@@ -106,6 +109,13 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	}
 	if c.DNSBLSites, err = ParseSites(sites); err != nil {
 		return nil, err
+	}
+	m, err := cfg.Get("postscreen_cache_map")
+	if err == nil {
+		c.CacheMap, err = ParseCacheMap(m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parameter postscreen_cache_map: %w", err)
 	}
 	if c.GreetBanner, err = cfg.Get("postscreen_greet_banner"); err != nil {
 		return nil, err

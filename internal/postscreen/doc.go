@@ -17,4 +17,24 @@
 //
 // Check returns the connection to hand to smtpd in the same process (no
 // second TCP handshake): bytes read during the greet wait are replayed.
+//
+// The temporary allowlist (cache.go, cachemap.go, cachefile.go) is
+// postscreen_cache_map. Its map types btree:, lmdb:, hash: and cdb:
+// (after an optional proxy:) all name one file of postern's own, the
+// map's path plus ".postern" (postern cannot read Postfix's databases);
+// other types (memcache:) are refused, and an empty value is no cache,
+// as in Postfix. The records in memory are the authority: a lookup
+// never touches the disk. Put queues a text line that a writer
+// goroutine appends to the file, off the connection path and without
+// fsync. At start the file is loaded and compacted (written anew from
+// memory without the records expired for longer than
+// postscreen_cache_retention_time: temporary file, fsync, rename), and
+// again every postscreen_cache_cleanup_interval (0: never), logged as
+// Postfix's "cache btree:/… full cleanup: retained=N dropped=N
+// entries". A crash (of the machine: the kernel has what the process
+// wrote) loses at most the last records, and a damaged line (the last
+// one cut short) is skipped with a warning: either only means that a
+// client is tested again. The file is created mode 0600 by the daemon
+// after it dropped privileges, and one that is a symbolic link, not a
+// regular file or not the daemon user's is refused.
 package postscreen
