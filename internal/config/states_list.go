@@ -146,6 +146,16 @@ var features = []*feature{
 			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
 	},
 	{
+		// postern hands a client that passed to smtpd at once (the
+		// smtpd slot is taken at accept): no client waits in Postfix's
+		// post queue, so this limit has nothing to apply to; accepted
+		// at Postfix's default only (compared expanded, as postern
+		// check reads it).
+		what:  "postscreen's post-queue limit (clients that passed, waiting for smtpd)",
+		risk:  "it would not be applied",
+		gates: []gate{{"postscreen_post_queue_limit", []string{"100"}}},
+	},
+	{
 		// postern's postscreen (internal/postscreen) has the access
 		// list, the pregreet and DNSBL tests and the temporary
 		// allowlist (postscreen_cache_map, _cleanup_interval and
@@ -159,12 +169,6 @@ var features = []*feature{
 			{"postscreen_bare_newline_enable", no},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
-			// postern hands a client that passed to smtpd at once
-			// (the smtpd slot is taken at accept): no client waits in
-			// Postfix's post queue, so this limit has nothing to
-			// apply to; accepted at Postfix's default only (compared
-			// expanded, as postern check reads it).
-			{"postscreen_post_queue_limit", []string{"100"}},
 		},
 		dependents: []string{"postscreen_*"},
 	},
