@@ -21,6 +21,10 @@ var notEnforced = map[string]bool{
 	"owner_request_special":          true,
 	"default_delivery_status_filter": true,
 	"qmgr_message_active_limit":      true,
+	// Read only to decide whether a recipient in a virtual alias
+	// domain is known (internal/policy): not expanded yet.
+	"virtual_alias_maps": true,
+	"virtual_maps":       true,
 }
 
 // security lists, as glob patterns, the parameters that are
@@ -46,6 +50,10 @@ var security = []string{
 	"recipient_bcc_maps", "relocated_maps", "header_address_token_limit", "mime_nesting_limit",
 	"mime_boundary_length_limit", "queue_file_attribute_count_limit", "in_flow_delay",
 	"sender_dependent_relayhost_maps",
+	// Address classes: which domains are this server's (relay control)
+	// and which of their recipients exist.
+	"virtual_alias_domains", "virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps",
+	"virtual_maps", "relay_recipient_maps", "smtpd_reject_unlisted_sender",
 }
 
 // notSecurity are exceptions to the patterns above: they match a
@@ -146,6 +154,16 @@ var features = []*feature{
 			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
 	},
 	{
+		// postscreen's dummy SMTP engine (internal/postscreen,
+		// engine.go) has no per-client EHLO keyword table and no reply
+		// footers; postscreen_expansion_filter only tunes the footers.
+		// Before the postscreen test feature, whose dependents match.
+		what:       "this setting of postscreen's SMTP engine",
+		risk:       "postscreen's EHLO keywords and replies would not change",
+		gates:      []gate{{"postscreen_discard_ehlo_keyword_address_maps", none}, {"postscreen_reject_footer", none}, {"postscreen_reject_footer_maps", none}},
+		dependents: []string{"postscreen_expansion_filter"},
+	},
+	{
 		// postern hands a client that passed to smtpd at once (the
 		// smtpd slot is taken at accept): no client waits in Postfix's
 		// post queue, so this limit has nothing to apply to; accepted
@@ -157,16 +175,15 @@ var features = []*feature{
 	},
 	{
 		// postern's postscreen (internal/postscreen) has the access
-		// list, the pregreet and DNSBL tests and the temporary
-		// allowlist (postscreen_cache_map, _cleanup_interval and
-		// _retention_time: pscacheParams); these tests and interfaces
-		// it does not have yet.
+		// list, the pregreet and DNSBL tests, the deep protocol tests
+		// (postscreenDeepParams) and the temporary allowlist
+		// (postscreen_cache_map, _cleanup_interval and _retention_time:
+		// pscacheParams); these tests and interfaces it does not have
+		// yet.
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{
 			{"postscreen_dnsbl_reply_map", none},
-			{"postscreen_pipelining_enable", no}, {"postscreen_non_smtp_command_enable", no},
-			{"postscreen_bare_newline_enable", no},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
 		},
@@ -176,11 +193,10 @@ var features = []*feature{
 		what: "this access control",
 		risk: "it would not be enforced",
 		gates: []gate{
-			{"smtpd_reject_unlisted_sender", no},
 			{"smtpd_sender_login_maps", none},
 			{"smtpd_authorized_xclient_hosts", none}, {"smtpd_authorized_xforward_hosts", none},
 			{"smtpd_authorized_verp_clients", none}, {"smtpd_upstream_proxy_protocol", none},
-			{"permit_mx_backup_networks", none}, {"relay_recipient_maps", none},
+			{"permit_mx_backup_networks", none},
 			{"smtpd_null_access_lookup_key", []string{"<>"}},
 			{"authorized_submit_users", []string{"static:anyone"}},
 			{"authorized_mailq_users", []string{"static:anyone"}},
@@ -188,6 +204,13 @@ var features = []*feature{
 			{"local_login_sender_maps", []string{"static:*"}},
 			{"master_service_disable", none},
 		},
+	},
+	{
+		// The recipient check reads the table (internal/policy), but
+		// nothing rewrites the recipients yet.
+		what:  "virtual alias expansion (virtual_alias_maps)",
+		risk:  "recipients would not be rewritten: mail accepted for an alias would bounce, and aliases of other domains would be ignored",
+		gates: []gate{{"virtual_alias_maps", none}, {"virtual_maps", none}},
 	},
 	{
 		what: "these settings for commands that local delivery runs",

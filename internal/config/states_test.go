@@ -88,7 +88,9 @@ func TestSecurityRelevant(t *testing.T) {
 		{"smtp_tls_session_cache_database", false},
 		{"mailbox_command", false},
 		{"queue_run_delay", false},
-		{"virtual_alias_maps", false},
+		{"virtual_alias_maps", true},
+		{"virtual_mailbox_domains", true},
+		{"fast_flush_domains", false},
 	} {
 		if got := SecurityRelevant(tc.name); got != tc.want {
 			t.Errorf("SecurityRelevant(%s) = %v, want %v", tc.name, got, tc.want)
@@ -158,7 +160,13 @@ func TestStateOf(t *testing.T) {
 		{"mailbox_command", "/usr/bin/procmail", StateRefused, false},
 		{"mailbox_command", "", StateRefused, true},
 		{"lmtp_header_checks", "regexp:/x", StateRefused, false},
-		{"virtual_alias_maps", "hash:/etc/postfix/virtual", StateUnimplemented, true},
+		{"fast_flush_domains", "example.com", StateUnimplemented, true},
+		// Read for the recipient check, not expanded yet.
+		{"virtual_alias_maps", "hash:/etc/postfix/virtual", StateRefused, false},
+		{"virtual_alias_maps", "", StateRefused, true},
+		{"virtual_mailbox_domains", "example.com", StateImplemented, true},
+		{"relay_recipient_maps", "hash:/etc/postfix/relay_recipients", StateImplemented, true},
+		{"smtpd_reject_unlisted_sender", "yes", StateImplemented, true},
 		{"qmgr_message_active_limit", "20000", StateRefused, true},
 		{"qmgr_message_active_limit", "1000", StateRefused, false},
 		{"postscreen_client_connection_count_limit", "5", StateImplemented, true},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/deliver/local"
 	"github.com/postern-mta/postern/internal/deliver/smtp"
+	"github.com/postern-mta/postern/internal/deliver/virtual"
 )
 
 // File descriptors are a budget. At start the soft RLIMIT_NOFILE is
@@ -20,7 +21,8 @@ import (
 //	reserve  = fdReserveFixed                      logs, DNS of the daemon, lookup tables
 //	         + fdsBackground                       qmgr's scans and fsyncs, pickup, bounce logs
 //	         + D × (1 + max(smtp.FDsPerDelivery,   per delivery: the queue file, and the
-//	                        local.FDsPerDelivery))    agent's connection, DNS sockets or mailbox
+//	                        local.FDsPerDelivery,     agent's connection, DNS sockets or mailbox
+//	                        virtual.FDsPerDelivery))
 //	         + cacheMaxIdle(D)                     the smtp client's idle cached connections
 //	sessions = (RLIMIT_NOFILE − open at start − reserve) / fdsPerSession
 //
@@ -32,7 +34,7 @@ const (
 	// fdsPerSession: the connection, and the queue file being written
 	// or, before DATA, the sockets of a parallel A and AAAA lookup.
 	fdsPerSession   = 3
-	fdsPerDelivery  = 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery)
+	fdsPerDelivery  = 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery, virtual.FDsPerDelivery)
 	fdsBackground   = 8
 	fdReserveFixed  = 32
 	maxSessionsByFD = 1 << 20

@@ -8,6 +8,7 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/local"
+	"github.com/postern-mta/postern/internal/deliver/proxy"
 	"github.com/postern-mta/postern/internal/deliver/smtp"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/policy"
@@ -18,7 +19,7 @@ import (
 
 // openQueue opens the durable queue (running start-up recovery) and the
 // queue manager that delivers from it.
-func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent, log *slog.Logger) (*queue.Store, *qmgr.Manager, error) {
+func openQueue(cfg *config.Config, pol *policy.Policy, root *proxy.Client, log *slog.Logger) (*queue.Store, *qmgr.Manager, error) {
 	dir, err := cfg.Get("queue_directory")
 	if err != nil {
 		return nil, nil, err
@@ -32,7 +33,7 @@ func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent,
 	if err != nil {
 		return nil, nil, err
 	}
-	mc, err := managerConfig(cfg, pol, store, localAgent, log)
+	mc, err := managerConfig(cfg, pol, store, root, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -61,21 +62,27 @@ func closeAgents(mc *qmgr.Config) {
 }
 
 // managerConfig builds the queue manager's routing, agents and timers
-// from main.cf; a reload builds a new one. localAgent, when set, is the
-// privileged agent process (see agent.go); otherwise local delivery runs
-// in this process.
-func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localAgent deliver.Agent, log *slog.Logger) (*qmgr.Config, error) {
+// from main.cf; a reload builds a new one. root, when set, is the
+// privileged agent process (see agent.go), which runs local and virtual
+// delivery; otherwise they run in this process.
+func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *proxy.Client, log *slog.Logger) (*qmgr.Config, error) {
 	p := params{cfg: cfg}
 	rt, err := NewRouter(cfg, pol)
 	if err != nil {
 		return nil, err
 	}
-	if localAgent == nil {
+	var localAgent, virtualAgent deliver.Agent
+	if root != nil {
+		localAgent, virtualAgent = root, root.Transport("virtual")
+	} else {
 		lc, err := localConfig(cfg, pol, q, log)
 		if err != nil {
 			return nil, err
 		}
 		if localAgent, err = local.New(lc); err != nil {
+			return nil, err
+		}
+		if virtualAgent, err = newVirtualAgent(cfg, log); err != nil {
 			return nil, err
 		}
 	}
@@ -87,7 +94,7 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 		Router: rt,
 		Agents: map[string]deliver.Agent{
 			"local": localAgent, "discard": deliver.Discard{}, "error": deliver.Error{}, "retry": deliver.Error{Defer: true},
-			"smtp": remote, "relay": remote,
+			"smtp": remote, "relay": remote, "virtual": virtualAgent,
 		},
 		MinBackoff:      p.dur("minimal_backoff_time"),
 		MaxBackoff:      p.dur("maximal_backoff_time"),
@@ -109,18 +116,23 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 }
 
 // NewRouter is the queue manager's routing from main.cf: address classes
-// (mydestination and own address literals, relay_domains) and
+// (mydestination and own address literals, virtual_alias_domains,
+// virtual_mailbox_domains, relay_domains: the policy's lists) and
 // transport_maps. sendmail -bv uses it too.
 func NewRouter(cfg *config.Config, pol *policy.Policy) (*route.Router, error) {
 	p := params{cfg: cfg}
 	rt := &route.Router{
-		Local:     route.Parse(p.get("local_transport")),
-		Relay:     route.Parse(p.get("relay_transport")),
-		Default:   route.Parse(p.get("default_transport")),
-		Relayhost: p.get("relayhost"),
-		Delimiter: p.get("recipient_delimiter"),
-		IsLocal:   pol.IsLocal,
-		IsRelay:   pol.IsRelayDomain,
+		Local:          route.Parse(p.get("local_transport")),
+		Virtual:        route.Parse(p.get("virtual_transport")),
+		Relay:          route.Parse(p.get("relay_transport")),
+		Default:        route.Parse(p.get("default_transport")),
+		Relayhost:      p.get("relayhost"),
+		Delimiter:      p.get("recipient_delimiter"),
+		HideTableName:  !p.bool("show_user_unknown_table_name"),
+		IsLocal:        pol.IsLocal,
+		IsVirtualAlias: pol.IsVirtualAliasDomain,
+		IsVirtual:      pol.IsVirtualMailboxDomain,
+		IsRelay:        pol.IsRelayDomain,
 	}
 	for _, spec := range p.list("transport_maps") {
 		rt.Transport = append(rt.Transport, openOrFail(spec))

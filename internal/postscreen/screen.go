@@ -2,6 +2,7 @@ package postscreen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,8 +29,14 @@ type Screen struct {
 	// Resolver makes the DNSBL lookups (nil: net.DefaultResolver).
 	Resolver *net.Resolver
 	Now      func() time.Time // nil: time.Now
-	tables   map[string]maps.Table
-	conns    *conns // the connections in hand (limits.go); set by Open
+	// TLS is the configuration for STARTTLS in the dummy SMTP engine
+	// (the pass service's smtpd's); nil offers none. TLSRequired: the
+	// engine answers 530 to mail commands before STARTTLS (encrypt).
+	TLS         func() *tls.Config
+	TLSRequired bool
+	tables      map[string]maps.Table
+	filters     map[string]maps.Table // postscreen_command_filter
+	conns       *conns                // the connections in hand (limits.go); set by Open
 }
 
 // Open opens the access list's tables; a table that cannot be opened
@@ -50,23 +57,33 @@ func (s *Screen) Open() error {
 		}
 		s.tables[e] = t
 	}
+	s.filters = map[string]maps.Table{}
+	if f := s.Config.Engine.CommandFilter; f != "" {
+		t, err := maps.Open(f)
+		if err != nil {
+			return fmt.Errorf("postscreen_command_filter: %w", err)
+		}
+		s.filters[f] = t
+	}
 	return nil
 }
 
 // passed reports whether r lets the client skip the tests at now: every
 // enabled test's pass is still valid.
 func (s *Screen) passed(r Record, now time.Time) bool {
-	if !now.Before(r.Pregreet) {
-		return false
-	}
-	return len(s.Config.DNSBLSites) == 0 || now.Before(r.DNSBL)
+	todo, _ := s.todo(r, now)
+	return todo == 0
 }
 
-// record is the cache record of a client that passed every test at now.
+// record is the cache record of a client that passed every enabled test
+// at now.
 func (s *Screen) record(now time.Time) Record {
-	r := Record{Pregreet: now.Add(s.Config.GreetTTL)}
-	if len(s.Config.DNSBLSites) > 0 {
-		r.DNSBL = now.Add(s.Config.DNSBLTTL)
+	var r Record
+	enabled := s.enabled()
+	for t := tPregreet; t <= tBareNewline; t <<= 1 {
+		if enabled&t != 0 {
+			*stamp(&r, t) = now.Add(s.ttl(t))
+		}
 	}
 	return r
 }
@@ -161,9 +178,17 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			enforce = "550 5.3.2 Service currently unavailable"
 		}
 	}
-	if r, ok := s.Cache.Get(client.Addr()); ok && enforce == "" && s.passed(r, s.now()) {
-		s.Log.Info("PASS OLD " + bracket(client))
-		return c
+	t := &tally{denied: enforce != ""}
+	now := s.now()
+	if enforce == "" {
+		r, _ := s.Cache.Get(client.Addr())
+		if t.todo, t.fresh = s.todo(r, now); t.todo == 0 {
+			s.Log.Info("PASS OLD " + bracket(client))
+			return c
+		}
+		t.rec = r
+	} else {
+		t.todo, t.fresh = s.todo(Record{}, now)
 	}
 	// Clients on neither allowlist wait for the tests: no more than
 	// postscreen_pre_queue_limit at a time (Postfix counts this one).
@@ -177,7 +202,7 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 		site  string
 	}
 	var dnsbl chan rank
-	if len(s.Config.DNSBLSites) > 0 {
+	if t.todo&tDNSBL != 0 {
 		dnsbl = make(chan rank, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), s.Config.DNSBLTimeout)
@@ -190,15 +215,23 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	if dnsbl != nil && s.Config.DNSBLAllowlist < 0 && enforce == "" {
 		// A trusted score lets the client skip the pregreet wait.
 		if r = <-dnsbl; r.score <= s.Config.DNSBLAllowlist {
-			s.Cache.Put(client.Addr(), s.record(s.now()), s.now(), s.Config.CacheRetention)
-			s.Log.Info("PASS NEW " + bracket(client))
-			return c
+			t.passTest(tDNSBL, s.now().Add(s.Config.DNSBLTTL))
+			t.passTest(tPregreet, s.now().Add(s.Config.GreetTTL))
+			return s.afterEarly(c, client, t, "", false)
 		}
 		dnsbl <- r
 	}
-	pre, failed := s.pregreet(c, client)
-	if pre == nil {
-		return nil
+	var pre *replayConn
+	pregreeted := false
+	if t.todo&tPregreet != 0 {
+		if pre, pregreeted = s.pregreet(c, client); pre == nil {
+			return nil
+		}
+		if !pregreeted {
+			t.passTest(tPregreet, s.now().Add(s.Config.GreetTTL))
+		}
+	} else {
+		pre = &replayConn{Conn: c}
 	}
 	if dnsbl != nil {
 		if r = <-dnsbl; r.score >= s.Config.DNSBLThreshold {
@@ -206,7 +239,7 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			reply := fmt.Sprintf("5.7.1 Service unavailable; client [%s] blocked using %s", client.Addr(), r.site)
 			switch s.Config.DNSBLAction {
 			case Drop:
-				if !failed || s.Config.GreetAction != Drop {
+				if !pregreeted || s.Config.GreetAction != Drop {
 					s.drop(c, client, "521 "+reply)
 					return nil
 				}
@@ -214,11 +247,13 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 				if enforce == "" {
 					enforce = "550 " + reply
 				}
+				t.failTest(tDNSBL)
 			}
-			failed = true
+		} else {
+			t.passTest(tDNSBL, s.now().Add(s.Config.DNSBLTTL))
 		}
 	}
-	if failed {
+	if pregreeted {
 		switch s.Config.GreetAction {
 		case Drop:
 			s.drop(c, client, "521 5.5.1 Protocol error")
@@ -227,17 +262,26 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			if enforce == "" {
 				enforce = "550 5.5.1 Protocol error"
 			}
+			t.failTest(tPregreet)
 		}
 	}
-	if enforce != "" {
-		s.enforce(pre, client, enforce)
+	// Postfix sends no 220 greeting to a client whose pregreeting
+	// counts against it: its commands are in already.
+	return s.afterEarly(pre, client, t, enforce, pregreeted && s.Config.GreetAction == Enforce)
+}
+
+// afterEarly ends the tests before the SMTP handshake: a client that
+// failed an enforced test, or that must run the deep protocol tests,
+// talks to the dummy SMTP engine (and is never handed to smtpd in this
+// session); the others are handed to smtpd (returned), and cached if
+// they passed.
+func (s *session) afterEarly(c net.Conn, client netip.AddrPort, t *tally, enforce string, noBanner bool) net.Conn {
+	if enforce != "" || t.todo&tDeep != 0 {
+		s.runEngine(c, client, t, enforce, !noBanner)
 		return nil
 	}
-	if !failed {
-		s.Cache.Put(client.Addr(), s.record(s.now()), s.now(), s.Config.CacheRetention)
-		s.Log.Info("PASS NEW " + bracket(client))
-	}
-	return pre
+	s.conclude(client, t)
+	return c
 }
 
 // pregreet sends the 220- banner and listens for greet wait. It returns

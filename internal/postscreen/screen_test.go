@@ -25,7 +25,7 @@ func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock()
 
 func testConfig() *Config {
 	return &Config{GreetWait: 5 * time.Second, GreetBanner: "mx.example ESMTP", SMTPBanner: "mx.example ESMTP",
-		Hostname: "mx.example", EHLOReply: "250-mx.example\r\n250 CHUNKING", GreetTTL: time.Hour, Timeout: 10 * time.Second}
+		GreetTTL: time.Hour, Timeout: 10 * time.Second}
 }
 
 // screenOne accepts one connection, screens it, and returns the client
@@ -71,7 +71,7 @@ func TestPregreet(t *testing.T) {
 		reply  string // after the 220- line
 	}{
 		{Drop, false, "521 5.5.1 Protocol error"},
-		{Enforce, false, ""}, // no 220: the engine answers the pregreeted EHLO
+		{Enforce, false, ""}, // no 220 greeting after a pregreet: the EHLO is answered
 		{Ignore, true, ""},
 	} {
 		t.Run(tc.action.String(), func(t *testing.T) {

@@ -1,4 +1,4 @@
-package local
+package mailstore
 
 import (
 	"errors"
@@ -9,19 +9,28 @@ import (
 	"syscall"
 )
 
-// owner is who a created file or directory is given to; uid -1 leaves
+// Owner is who a created file or directory is given to; UID -1 leaves
 // the creator's.
-type owner struct{ uid, gid int }
+type Owner struct{ UID, GID int }
 
-var noChown = owner{-1, -1}
+// NoChown leaves created files to their creator.
+var NoChown = Owner{-1, -1}
 
-// safeOpen opens the file name below r for appending, or creates it with
+// ChownTo is o when running as root; otherwise files stay ours.
+func ChownTo(o Owner) Owner {
+	if os.Geteuid() != 0 {
+		return NoChown
+	}
+	return o
+}
+
+// SafeOpen opens the file name below r for appending, or creates it with
 // mode 0600 for o, as Postfix's safe_open() does: an existing file must
 // not be a symbolic link or a directory, must have exactly one hard link
 // (a hard link to a system file is no mailbox) and must be the file that
 // was opened (no swap between open and check). r already keeps the path
 // from leading outside its directory.
-func safeOpen(r *os.Root, name string, o owner) (*os.File, os.FileInfo, error) {
+func SafeOpen(r *os.Root, name string, o Owner) (*os.File, os.FileInfo, error) {
 	const flags = os.O_WRONLY | os.O_APPEND | syscall.O_NONBLOCK
 	f, st, err := openExisting(r, name, flags)
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -32,16 +41,16 @@ func safeOpen(r *os.Root, name string, o owner) (*os.File, os.FileInfo, error) {
 		return openExisting(r, name, flags)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot create file exclusively: %s", strerror(err))
+		return nil, nil, fmt.Errorf("cannot create file exclusively: %s", Strerror(err))
 	}
 	if err := syncParent(r, name); err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("cannot create file: %s", strerror(err))
+		return nil, nil, fmt.Errorf("cannot create file: %s", Strerror(err))
 	}
-	if o.uid >= 0 {
-		if err := f.Chown(o.uid, o.gid); err != nil {
+	if o.UID >= 0 {
+		if err := f.Chown(o.UID, o.GID); err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("cannot change file ownership: %s", strerror(err))
+			return nil, nil, fmt.Errorf("cannot change file ownership: %s", Strerror(err))
 		}
 	}
 	st, err = f.Stat()
@@ -62,7 +71,7 @@ func openExisting(r *os.Root, name string, flags int) (*os.File, os.FileInfo, er
 		return nil, nil, err
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot open file: %s", strerror(err))
+		return nil, nil, fmt.Errorf("cannot open file: %s", Strerror(err))
 	}
 	if lst.Mode()&fs.ModeSymlink != 0 {
 		return nil, nil, errors.New("file is a symbolic link")
@@ -72,7 +81,7 @@ func openExisting(r *os.Root, name string, flags int) (*os.File, os.FileInfo, er
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, err
 		}
-		return nil, nil, fmt.Errorf("cannot open file: %s", strerror(err))
+		return nil, nil, fmt.Errorf("cannot open file: %s", Strerror(err))
 	}
 	st, err := f.Stat()
 	if err == nil {
@@ -99,7 +108,7 @@ func checkOpened(r *os.Root, name string, st os.FileInfo) error {
 	}
 	lst, err := r.Lstat(name)
 	if err != nil {
-		return fmt.Errorf("file status changed unexpectedly: %s", strerror(err))
+		return fmt.Errorf("file status changed unexpectedly: %s", Strerror(err))
 	}
 	if lst.Mode()&fs.ModeSymlink != 0 {
 		return errors.New("file is a symbolic link")
@@ -113,7 +122,7 @@ func checkOpened(r *os.Root, name string, st os.FileInfo) error {
 
 // ensureDir makes sure the directory name below r exists and is no
 // symbolic link, creating it with mode 0700 for o if needed.
-func ensureDir(r *os.Root, name string, o owner) error {
+func ensureDir(r *os.Root, name string, o Owner) error {
 	st, err := r.Lstat(name)
 	switch {
 	case err == nil && st.Mode()&fs.ModeSymlink != 0:
@@ -132,7 +141,7 @@ func ensureDir(r *os.Root, name string, o owner) error {
 	} else if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	if o.uid < 0 {
+	if o.UID < 0 {
 		return nil
 	}
 	d, err := r.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY, 0)
@@ -149,7 +158,7 @@ func ensureDir(r *os.Root, name string, o owner) error {
 	if lst, err := r.Lstat(name); err != nil || !os.SameFile(lst, dst) {
 		return errors.New("file status changed unexpectedly")
 	}
-	return d.Chown(o.uid, o.gid)
+	return d.Chown(o.UID, o.GID)
 }
 
 // syncParent fsyncs the directory that holds name below r, once name was
@@ -162,8 +171,5 @@ func syncParent(r *os.Root, name string) error {
 		return err
 	}
 	defer d.Close()
-	return syncParentDir(d)
+	return SyncParentDir(d)
 }
-
-// syncParentDir is syncParent's fsync: a seam for tests.
-var syncParentDir = (*os.File).Sync

@@ -1,16 +1,16 @@
 //go:build !linux
 
-package local
+package mailstore
 
 import (
 	"errors"
 	"os"
 )
 
-// withFSCreds runs fn with the file system rights of uid and gid. Only
+// WithFSCreds runs fn with the file system rights of uid and gid. Only
 // Linux can give one thread another user's rights; elsewhere a process
 // running as root refuses rather than act as root on the user's behalf.
-func withFSCreds(uid, gid int, fn func() error) error {
+func WithFSCreds(uid, gid int, fn func() error) error {
 	if os.Geteuid() != 0 || uid == 0 {
 		return fn()
 	}
