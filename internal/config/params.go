@@ -224,6 +224,7 @@ func init() {
 		postscreenDeepParams,
 		virtualParams,
 		vclassParams,
+		lmtpParams,
 	} {
 		all = append(all, group...)
 	}

@@ -54,6 +54,8 @@ var security = []string{
 	// and which of their recipients exist.
 	"virtual_alias_domains", "virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps",
 	"virtual_maps", "relay_recipient_maps", "smtpd_reject_unlisted_sender",
+	// Issue 17: the lmtp client's encryption and authentication.
+	"lmtp_tls_*", "lmtp_sasl_*", "lmtp_use_tls", "lmtp_enforce_tls",
 }
 
 // notSecurity are exceptions to the patterns above: they match a
@@ -63,7 +65,7 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path",
+	"smtp_tls_connection_reuse", "smtp_sasl_path", "lmtp_sasl_auth_cache_*", "lmtp_tls_connection_reuse", "lmtp_sasl_path", "lmtp_sasl_type",
 	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
@@ -130,6 +132,29 @@ var features = []*feature{
 			{"tls_wildcard_matches_multiple_labels", []string{"yes"}},
 			{"tls_*", none},
 		},
+	},
+	{
+		// lmtp_tls_security_level, _CAfile, _servername and the
+		// lmtp_sasl_* of params_lmtp.go are implemented (the smtp
+		// client's code); these are not.
+		what: "these TLS settings for LMTP",
+		risk: "the lmtp client would use its own TLS defaults instead (TLS 1.0 or later, the system's trusted CAs, lmtp_tls_security_level for the policy)",
+		gates: []gate{
+			{"lmtp_use_tls", no}, {"lmtp_enforce_tls", no}, {"lmtp_tls_wrappermode", no},
+			{"lmtp_tls_CApath", none},
+			{"lmtp_tls_protocols", protocolsOff}, {"lmtp_tls_mandatory_protocols", protocolsOff},
+			{"lmtp_tls_ciphers", ciphersOff}, {"lmtp_tls_mandatory_ciphers", ciphersOff},
+			{"lmtp_tls_verify_cert_match", []string{"hostname"}},
+			{"lmtp_tls_secure_cert_match", []string{"nexthop"}},
+			{"lmtp_tls_scert_verifydepth", []string{"9"}},
+			{"lmtp_tls_enforce_peername", []string{"yes"}},
+			{"lmtp_tls_block_early_mail_reply", no}, {"lmtp_tls_connection_reuse", no},
+			{"lmtp_tls_fingerprint_*", []string{"*"}}, {"lmtp_tls_force_insecure_host_tlsa_lookup", []string{"*"}},
+			{"lmtp_tls_trust_anchor_file", none},
+			{"lmtp_tls_*", none},
+			{"lmtp_sender_dependent_authentication", no},
+		},
+		dependents: []string{"lmtp_sasl_*"},
 	},
 	{
 		// smtpd_milters, non_smtpd_milters and the milter_* settings
@@ -269,6 +294,12 @@ var features = []*feature{
 	},
 	{
 		plain: true,
+		what:  "mailbox_transport_maps (per-user mailbox transports; mailbox_transport is implemented)",
+		risk:  "local(8) would use mailbox_transport, or write the mailbox itself",
+		gates: []gate{{"mailbox_transport_maps", none}},
+	},
+	{
+		plain: true,
 		what:  "other notice recipients and senders",
 		risk:  "notices go to postmaster, from double-bounce",
 		gates: []gate{{"2bounce_notice_recipient", []string{"postmaster"}},
@@ -349,6 +380,12 @@ var noEffect = map[string]string{
 	"smtp_sasl_path":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_sasl_type":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_tls_session_cache_database":        "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_session_cache_timeout":         "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_loglevel":                      "postern logs TLS connections at one level",
+	"lmtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_sasl_path":                         "postern's lmtp client implements PLAIN and LOGIN itself",
+	"lmtp_sasl_type":                         "postern's lmtp client implements PLAIN and LOGIN itself",
 	"ipc_idle":                               "postern's services are not separate processes",
 	"ipc_timeout":                            "postern's services are not separate processes",
 	"ipc_ttl":                                "postern's services are not separate processes",
