@@ -48,7 +48,6 @@ import (
 
 	"github.com/postern-mta/postern/internal/anvil"
 	"github.com/postern-mta/postern/internal/config"
-	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/proxy"
 	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/inetaddr"
@@ -89,12 +88,13 @@ type Daemon struct {
 	sessions sync.WaitGroup
 	workers  *workers // the goroutines sessions run on
 	anvil    *anvil.Counter
-	// screenCache is postscreen's temporary allowlist, kept across reloads.
-	screenCache *postscreen.Cache
-	gatesMu     sync.Mutex
-	gates       map[string]*gate // per service: maxproc
-	fdGate      *gate            // the whole daemon: the file descriptor budget
-	fdInfo      string           // what the budget was computed from, for the log
+	// caches are postscreen's temporary allowlists by file, kept across
+	// reloads (pscache.go).
+	caches  map[string]*postscreen.Cache
+	gatesMu sync.Mutex
+	gates   map[string]*gate // per service: maxproc
+	fdGate  *gate            // the whole daemon: the file descriptor budget
+	fdInfo  string           // what the budget was computed from, for the log
 	// deliveries is default_process_limit at start: the queue manager's
 	// deliveries at once, the budget and the smtp cache keep it.
 	deliveries int
@@ -117,7 +117,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.conns = map[net.Conn]struct{}{}
 	d.workers = newWorkers()
 	d.anvil = anvil.New()
-	d.screenCache = postscreen.NewCache()
 	d.gates = map[string]*gate{}
 	d.done = make(chan struct{})
 	g, err := load(ctx, d.Dir, d.Sys)
@@ -167,6 +166,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.setLog(g)
+	caches, err := d.bindCaches(g)
+	if err != nil {
+		d.pool.Close()
+		return err
+	}
+	caches.commit()
+	defer d.closeCaches()
 	var lq lateQueue
 	if agentCtl != nil {
 		d.agent = proxy.NewClient(nil, &lq, d.Log.With("program", "postern/local"))
@@ -175,7 +181,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			func() { d.agent.Abandon("the agent supervisor exited: restart postern") }, d.Log)
 		defer d.supervisor.Close()
 	}
-	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.localAgent(), d.Log); err != nil {
+	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.agent, d.Log); err != nil {
 		d.pool.Close()
 		return diraccess.Explain("queue_directory", queue, err)
 	}
@@ -303,7 +309,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		defer sg.leave()
 		sc := net.Conn(c)
 		if scr := g.screens[svc]; scr != nil {
-			if sc = scr.Check(c, d.screenCache, d.Log.With("program", "postern/postscreen"), info.Stress); sc == nil {
+			if sc = scr.Check(c, g.screenCaches[svc], d.Log.With("program", "postern/postscreen"), info.Stress); sc == nil {
 				return
 			}
 		}
@@ -397,7 +403,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		kept = fmt.Sprintf("default_process_limit changed from %d to %d: the queue manager keeps %d deliveries at once, and the file descriptor budget and smtp connection cache their size, until postern is restarted; smtpd services with maxproc \"-\" use %d now", d.deliveries, n, d.deliveries, n)
 		mcfg = g.cfg.With("default_process_limit", strconv.Itoa(d.deliveries))
 	}
-	mc, err := managerConfig(mcfg, g.smtp.Policy, d.qmgr.Queue(), d.localAgent(), d.Log)
+	mc, err := managerConfig(mcfg, g.smtp.Policy, d.qmgr.Queue(), d.agent, d.Log)
 	if err != nil {
 		return refuse(err)
 	}
@@ -410,10 +416,16 @@ func (d *Daemon) Reload(ctx context.Context) error {
 			return refuse(fmt.Errorf("local delivery agent: %w", err))
 		}
 	}
+	caches, err := d.bindCaches(g)
+	if err != nil {
+		return refuse(err)
+	}
 	opened, err := d.pool.Open(g.plan, listen.Options{Freebind: g.freebind})
 	if err != nil {
+		caches.rollback()
 		return refuse(privilegedPortHint(err))
 	}
+	caches.commit()
 	d.setLog(g)
 	d.store.SetSpaceLimits(minfree, limit)     // the free-space rule follows message_size_limit
 	defer closeAgents(d.qmgr.Reconfigure(*mc)) // the old transports' idle sessions
@@ -477,7 +489,8 @@ func (d *Daemon) Stop(timeout time.Duration) {
 			d.connMu.Unlock()
 			d.Log.Warn(fmt.Sprintf("stop timeout %s: closed %d sessions", timeout, n))
 		}
-		d.qmgrStop() // deliveries under way are deferred, never lost
+		d.closeCaches() // the sessions are over: nothing more to write
+		d.qmgrStop()    // deliveries under way are deferred, never lost
 		<-d.qmgrDone
 		closeAgents(d.qmgr.Reconfigure(qmgr.Config{}))
 		d.anvilReport()
@@ -540,14 +553,6 @@ func privilegedPortHint(err error) error {
 		return fmt.Errorf("%w (a port below 1024 needs CAP_NET_BIND_SERVICE once postern runs as mail_owner: run it under systemd with contrib/systemd/postern.service, or stop and start it)", err)
 	}
 	return err
-}
-
-// localAgent is the agent process's client, or nil to deliver in process.
-func (d *Daemon) localAgent() deliver.Agent {
-	if d.agent == nil {
-		return nil
-	}
-	return d.agent
 }
 
 // retryLocal makes the messages deferred because the local delivery

@@ -123,7 +123,11 @@ type generation struct {
 	// screens are the postscreen services' tests, by service name
 	// (postscreen.go).
 	screens map[string]*postscreen.Screen
-	life    life // its sessions; ended after a reload (genend.go)
+	// screenOrder is their names in master.cf order; screenCaches their
+	// temporary allowlists (nil: none), set by the daemon (pscache.go).
+	screenOrder  []string
+	screenCaches map[string]*postscreen.Cache
+	life         life // its sessions; ended after a reload (genend.go)
 }
 
 // logServices says which master.cf services this configuration runs,

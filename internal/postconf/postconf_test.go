@@ -126,8 +126,8 @@ func TestNotImplementedPostfixParameter(t *testing.T) {
 	if !strings.Contains(e, "no_such_thing: unknown parameter") {
 		t.Errorf("stderr %q", e)
 	}
-	_, e, _ = conf(t, dir, "virtual_alias_maps")
-	if !strings.Contains(e, "virtual_alias_maps: parameter is not implemented by postern") {
+	_, e, _ = conf(t, dir, "fast_flush_domains")
+	if !strings.Contains(e, "fast_flush_domains: parameter is not implemented by postern") {
 		t.Errorf("stderr %q", e)
 	}
 }

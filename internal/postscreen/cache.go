@@ -9,6 +9,7 @@ import (
 // Record is what the temporary allowlist keeps for one client, as the
 // value of Postfix's postscreen cache: until when each test's pass
 // counts. A zero time means the test was not passed (or never run).
+// A new field needs a column in the cache file (cacheColumns).
 type Record struct {
 	Pregreet    time.Time // postscreen_greet_ttl after a pass
 	DNSBL       time.Time // postscreen_dnsbl_min_ttl..max_ttl after a pass
@@ -29,30 +30,54 @@ func (r Record) Latest() time.Time {
 	return l
 }
 
-// Cache is the temporary allowlist: one Record per client. It lives in
-// memory, kept by the daemon across reloads.
+// expired reports whether r is to be dropped at now: every pass it
+// holds expired at least retention ago (Postfix: "a cache entry is
+// expired when the time stamps of all passed tests are expired").
+func (r Record) expired(now time.Time, retention time.Duration) bool {
+	return !now.Before(r.Latest().Add(retention))
+}
+
+// Cache is the temporary allowlist: one Record per client. Lookups and
+// updates are in memory only; a cache from OpenCache also keeps its
+// records in a file (cachemap.go). A nil *Cache is no cache (an empty
+// postscreen_cache_map): nothing is found, nothing kept.
 type Cache struct {
 	mu      sync.Mutex
 	records map[netip.Addr]Record
-	pruned  time.Time // when Put last pruned
+	pruned  time.Time // when Put last pruned (a cache without a file)
+	disk    *diskState
 }
 
-// NewCache returns an empty cache.
+// NewCache returns an empty cache kept in memory only.
 func NewCache() *Cache { return &Cache{records: map[netip.Addr]Record{}} }
 
 // Get returns addr's record.
 func (c *Cache) Get(addr netip.Addr) (Record, bool) {
+	if c == nil {
+		return Record{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r, ok := c.records[addr]
 	return r, ok
 }
 
-// Put stores addr's record, and at most once a minute prunes records
-// expired for longer than retention.
+// Put stores addr's record. A cache with a file queues the record for
+// its writer (never touching the disk itself) and is pruned by its
+// cleanup (postscreen_cache_cleanup_interval); one in memory only is
+// pruned here, at most once a minute, of records expired for longer
+// than retention.
 func (c *Cache) Put(addr netip.Addr, r Record, now time.Time, retention time.Duration) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	c.records[addr] = r
+	if c.disk != nil {
+		c.disk.queue(addr, r)
+		c.mu.Unlock()
+		return
+	}
 	prune := now.Sub(c.pruned) >= time.Minute
 	c.mu.Unlock()
 	if prune {
@@ -67,7 +92,7 @@ func (c *Cache) Prune(now time.Time, retention time.Duration) int {
 	defer c.mu.Unlock()
 	c.pruned = now
 	for a, r := range c.records {
-		if !now.Before(r.Latest().Add(retention)) {
+		if r.expired(now, retention) {
 			delete(c.records, a)
 		}
 	}
