@@ -76,17 +76,21 @@ type Verdict struct {
 }
 
 // Message counts one message of the first matching key.
-func (l *Limiter) Message(keys ...string) (Verdict, error) { return l.take(false, 1, keys) }
+func (l *Limiter) Message(keys ...string) (Verdict, error) { return l.take(1, 0, keys) }
 
 // Recipients counts n recipients of the first matching key.
-func (l *Limiter) Recipients(n int, keys ...string) (Verdict, error) { return l.take(true, n, keys) }
+func (l *Limiter) Recipients(n int, keys ...string) (Verdict, error) { return l.take(0, n, keys) }
 
-func (l *Limiter) take(rcpt bool, n int, keys []string) (Verdict, error) {
+// Submission counts one message and its n recipients of the first
+// matching key at once, all or nothing (pickup: a whole message).
+func (l *Limiter) Submission(n int, keys ...string) (Verdict, error) { return l.take(1, n, keys) }
+
+func (l *Limiter) take(msgs, rcpts int, keys []string) (Verdict, error) {
 	key, rules, err := l.Match(keys...)
 	if err != nil || key == "" {
 		return Verdict{}, err
 	}
-	r, ok := l.Counter.Take(key, rcpt, n, rules)
+	r, ok := l.Counter.Take(key, msgs, rcpts, rules)
 	return Verdict{Key: key, Over: !ok, Rule: r}, nil
 }
 
