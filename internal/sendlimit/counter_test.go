@@ -38,8 +38,8 @@ func TestCounterWindows(t *testing.T) {
 		{0, "alice", true, 2, false},  // 4 > 3: nothing counted
 		{0, "alice", true, 1, true},   // so 3 still fits
 		{59 * time.Second, "alice", true, 1, false},
-		{time.Second, "alice", true, 3, true}, // the minute ended
-		{0, "alice", true, 4, false},          // more than Max at once
+		{time.Second, "alice", true, 3, true},  // the minute ended
+		{0, "alice", true, 4, false},           // more than Max at once
 		{time.Minute, "alice", true, 4, false}, // even when the window ended
 		{0, "alice", true, 3, true},
 		{57 * time.Minute, "alice", false, 1, false},
