@@ -1,6 +1,7 @@
 package sendlimit
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,13 +167,52 @@ func TestLimiterMatch(t *testing.T) {
 	if v, _ := l.Message("alice", "example.com"); !v.Over || v.Rule.String() != "1/1h" {
 		t.Fatalf("alice again: %+v", v)
 	}
-	if v, _ := l.Message("", SenderDomain("Bob@Example.COM")); v.Key != "example.com" || v.Over {
+	if v, _ := l.Message("", SenderKey("Bob@Example.COM")); v.Key != "example.com" || v.Over {
 		t.Fatalf("domain: %+v", v)
 	}
 	if v, err := l.Message("nobody", "other.test"); err != nil || v.Key != "" {
 		t.Fatalf("unlisted: %+v %v", v, err)
 	}
+	// With a catch-all, every sender no key finds shares its budget.
+	l.Tables = append(l.Tables, mapTable{CatchAll: "2/h"})
+	for i, keys := range [][]string{{"nobody", "other.test"}, {"nobody", SenderKey("")}, {"uid:7", SenderKey("x@z.example")}} {
+		v, err := l.Message(keys...)
+		if err != nil || v.Key != CatchAll || v.Over != (i == 2) {
+			t.Fatalf("%v: %+v %v", keys, v, err)
+		}
+	}
 	if _, err := l.Message(UIDKey(0)); err == nil {
 		t.Fatal("a bad value is no error")
+	}
+}
+
+func TestKeys(t *testing.T) {
+	for _, tc := range []struct{ sender, want string }{
+		{"", "<>"},
+		{"Bob@Example.COM", "example.com"},
+		{"postmaster", ""},
+		{"a@b@Example.org", "example.org"},
+		{"x@[192.0.2.1]", "[192.0.2.1]"},
+		{"x@[IPv6:2001:db8::1]", "[ipv6:2001:db8::1]"},
+		{"x@*", ""},
+		{"x@<>", ""},
+		{"x@uid:0", ""},
+		{"x@client:127.0.0.1", ""},
+	} {
+		if got := SenderKey(tc.sender); got != tc.want {
+			t.Errorf("SenderKey(%q) = %q, want %q", tc.sender, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ addr, want string }{
+		{"192.0.2.7", "client:192.0.2.7"},
+		{"::ffff:192.0.2.7", "client:192.0.2.7"},
+		{"2001:db8:1:2:3:4:5:6", "client:2001:db8:1:2::/64"},
+		{"2001:DB8:1:2::9", "client:2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "client:fe80::/64"},
+		{"::1", "client:::/64"},
+	} {
+		if got := ClientKey(netip.MustParseAddr(tc.addr)); got != tc.want {
+			t.Errorf("ClientKey(%s) = %q, want %q", tc.addr, got, tc.want)
+		}
 	}
 }
