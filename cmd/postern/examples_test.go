@@ -193,8 +193,7 @@ func TestExampleHardenedPublic(t *testing.T) {
 
 	bot := dialSMTPFrom(t, "127.0.0.3", addr)
 	bot.c.Write([]byte("EHLO bot\r\n"))
-	bot.expect("220 mx.example.org ESMTP")
-	bot.expect("250 ")
+	bot.expect("250 ") // no 220 after a pregreet: the engine answers the EHLO, as Postfix's
 	bot.cmd("MAIL FROM:<spam@bot.example>", "250 ")
 	bot.cmd("RCPT TO:<postmaster@example.org>", "550 5.5.1 Protocol error")
 	waitLog(t, in, "PREGREET 10 after ")

@@ -189,6 +189,16 @@ var features = []*feature{
 		dependents: []string{"postscreen_expansion_filter"},
 	},
 	{
+		// postern hands a client that passed to smtpd at once (the
+		// smtpd slot is taken at accept): no client waits in Postfix's
+		// post queue, so this limit has nothing to apply to; accepted
+		// at Postfix's default only (compared expanded, as postern
+		// check reads it).
+		what:  "postscreen's post-queue limit (clients that passed, waiting for smtpd)",
+		risk:  "it would not be applied",
+		gates: []gate{{"postscreen_post_queue_limit", []string{"100"}}},
+	},
+	{
 		// postern's postscreen (internal/postscreen) has the access
 		// list, the pregreet and DNSBL tests, the deep protocol tests
 		// (postscreenDeepParams) and the temporary allowlist
@@ -201,13 +211,6 @@ var features = []*feature{
 			{"postscreen_dnsbl_reply_map", none},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
-			// Limits postscreen does not apply yet (smtpd's own
-			// connection limits still apply after the hand-over):
-			// accepted at Postfix's default values only (compared
-			// expanded, as postern check reads them).
-			{"postscreen_client_connection_count_limit", []string{"50"}},
-			{"postscreen_pre_queue_limit", []string{"100"}},
-			{"postscreen_post_queue_limit", []string{"100"}},
 		},
 		dependents: []string{"postscreen_*"},
 	},
