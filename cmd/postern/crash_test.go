@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/user"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -30,16 +32,34 @@ func TestCrashLosesNoAcceptedMessage(t *testing.T) {
 			if testing.Short() {
 				tc.kills = 5
 			}
-			crashRun(t, tc.direct, tc.kills)
+			in, maildir := mailInstance(t, fmt.Sprintf("local_destination_concurrency_limit = %d\ndirect_local_delivery = %s\n", localConcurrency, tc.direct))
+			u, _ := user.Current()
+			crashRun(t, in, u.Username+"@mx.example.test", maildir, tc.kills)
 		})
 	}
 }
 
-func crashRun(t *testing.T, direct string, kills int) {
+// The same for the virtual delivery agent, which names its Maildir
+// copies as local delivery does.
+func TestVirtualCrashLosesNoAcceptedMessage(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: virtual delivery writes as the mailbox owner (CI runs as root)")
+	}
+	becomeSubreaper(t)
+	kills := 10
+	if testing.Short() {
+		kills = 5
+	}
+	extra, base := virtualSetup(t)
+	in, _ := mailInstance(t, extra+fmt.Sprintf("virtual_destination_concurrency_limit = %d\n", localConcurrency))
+	crashRun(t, in, "alice@v.test", filepath.Join(base, "v.test", "alice"), kills)
+}
+
+// crashRun kills the daemon kills times while clients send numbered
+// messages from and to rcpt, whose Maildir is maildir, and checks that
+// every message answered 250 is there exactly once.
+func crashRun(t *testing.T, in *instance, rcpt, maildir string, kills int) {
 	clients := 10
-	in, maildir := mailInstance(t, fmt.Sprintf("local_destination_concurrency_limit = %d\ndirect_local_delivery = %s\n", localConcurrency, direct))
-	u, _ := user.Current()
-	rcpt := u.Username + "@mx.example.test"
 	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
 
 	var (

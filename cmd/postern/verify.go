@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -57,12 +58,28 @@ func verifyReport(cfg *config.Config, o *sendmail.Options, sender string) (strin
 	return b.String(), nil
 }
 
+// errorDSN is the enhanced status code that may open an error route's
+// reason ("5.1.1 User unknown in virtual alias table").
+var errorDSN = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}\s+`)
+
 // verdict is one report line's text, worded as Postfix's delivery
 // agents word their verify results.
 func verdict(pol *policy.Policy, rt *route.Router, addr string) string {
 	r, err := rt.Resolve(addr)
 	if err != nil {
 		return "address resolver failure: " + err.Error()
+	}
+	domain := addr[strings.LastIndexByte(addr, '@')+1:]
+	if class, _ := rt.Classes().Of(domain); class == route.Virtual && r.Transport == "virtual" {
+		// virtual(8)'s words, for virtual_mailbox_maps.
+		known, err := pol.RecipientKnown(addr)
+		switch {
+		case err != nil:
+			return "temporary failure: " + err.Error()
+		case !known:
+			return fmt.Sprintf("unknown user: %q", strings.ToLower(addr))
+		}
+		return "delivery via virtual: delivers to mailbox"
 	}
 	switch r.Transport {
 	case "local":
@@ -80,7 +97,8 @@ func verdict(pol *policy.Policy, rt *route.Router, addr string) string {
 	case "discard":
 		return "delivery via discard: " + r.Nexthop
 	case "error":
-		return "undeliverable: " + r.Nexthop
+		// The error transport's reason, without its status code.
+		return "undeliverable: " + errorDSN.ReplaceAllString(r.Nexthop, "")
 	}
 	return fmt.Sprintf("delivery via %s to %s: deliverable (not probed)", r.Transport, r.Nexthop)
 }

@@ -84,6 +84,7 @@ func Run(dir string, opt Options) *Report {
 	c.serviceOverrides()
 	c.interfaces()
 	c.files()
+	c.sqlTables()
 	c.restrictions()
 	c.exposure()
 	c.smtpSASL()
@@ -96,6 +97,7 @@ func Run(dir string, opt Options) *Report {
 	c.smtpdTLS()
 	c.smtpdSASL()
 	c.queueDirectory()
+	c.addressClasses()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {
 			return cmpStr(a.File, b.File)

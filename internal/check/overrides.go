@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
@@ -78,7 +79,7 @@ func (c *checker) implementedOverride(s *mastercf.Service, o mastercf.Override, 
 	smtpd := (s.Type == mastercf.Inet || s.Type == mastercf.Pass) && s.Command == "smtpd"
 	screen := s.Type == mastercf.Inet && s.Command == "postscreen"
 	switch {
-	case screen && !strings.HasPrefix(o.Name, "postscreen_") && o.Name != "syslog_name":
+	case screen && !strings.HasPrefix(o.Name, "postscreen_") && o.Name != "syslog_name" && !slices.Contains(postscreen.OtherParams, o.Name):
 		c.masterDiag(config.Warning, s, fmt.Sprintf("-o %s=%s: has no effect on this postscreen service: postscreen reads postscreen_* only; set it on the \"smtpd pass\" service that clients are handed to", o.Name, o.Value))
 		return
 	case screen:

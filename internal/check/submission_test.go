@@ -101,6 +101,8 @@ func TestSubmissionChecks(t *testing.T) {
 			[]string{"DIR/master.cf:2: warning: service submission/inet: -o delay_warning_time=4h: has no effect on this smtpd service"}, nil},
 		{"applied -o is accepted", mainCf, smtp + "submission inet n - n - - smtpd\n  -o smtpd_banner=$myhostname\n  -o smtpd_timeout=20s\n",
 			nil, []string{"master.cf"}},
+		{"postscreen's engine settings apply", mainCf, "smtp inet n - n - 1 postscreen\n  -o myhostname=mx2.example.com\n  -o postscreen_pipelining_enable=yes\n  -o smtpd_timeout=20s\nsmtpd pass - - n - - smtpd\n",
+			[]string{"-o smtpd_timeout=20s: has no effect on this postscreen service"}, []string{"-o myhostname", "-o postscreen_pipelining_enable"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, out := runCheck(t, tc.main, tc.master)

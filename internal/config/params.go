@@ -208,7 +208,24 @@ var params map[string]*Param
 // registry themselves.
 func init() {
 	all := append([]Param(nil), paramList...)
-	for _, group := range [][]Param{tlsParams, starttlsParams, saslParams, authParams, anvilParams, dkimParams, mailauthParams, milterParams, policySvcParams, outlimitParams, postscreenParams, pscacheParams} {
+	for _, group := range [][]Param{
+		tlsParams,
+		starttlsParams,
+		saslParams,
+		authParams,
+		anvilParams,
+		dkimParams,
+		mailauthParams,
+		milterParams,
+		policySvcParams,
+		outlimitParams,
+		postscreenParams,
+		pscacheParams,
+		postscreenDeepParams,
+		virtualParams,
+		vclassParams,
+		lmtpParams,
+	} {
 		all = append(all, group...)
 	}
 	params = index(all)

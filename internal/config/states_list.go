@@ -21,6 +21,10 @@ var notEnforced = map[string]bool{
 	"owner_request_special":          true,
 	"default_delivery_status_filter": true,
 	"qmgr_message_active_limit":      true,
+	// Read only to decide whether a recipient in a virtual alias
+	// domain is known (internal/policy): not expanded yet.
+	"virtual_alias_maps": true,
+	"virtual_maps":       true,
 }
 
 // security lists, as glob patterns, the parameters that are
@@ -46,6 +50,12 @@ var security = []string{
 	"recipient_bcc_maps", "relocated_maps", "header_address_token_limit", "mime_nesting_limit",
 	"mime_boundary_length_limit", "queue_file_attribute_count_limit", "in_flow_delay",
 	"sender_dependent_relayhost_maps",
+	// Address classes: which domains are this server's (relay control)
+	// and which of their recipients exist.
+	"virtual_alias_domains", "virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps",
+	"virtual_maps", "relay_recipient_maps", "smtpd_reject_unlisted_sender",
+	// Issue 17: the lmtp client's encryption and authentication.
+	"lmtp_tls_*", "lmtp_sasl_*", "lmtp_use_tls", "lmtp_enforce_tls",
 }
 
 // notSecurity are exceptions to the patterns above: they match a
@@ -55,7 +65,7 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path",
+	"smtp_tls_connection_reuse", "smtp_sasl_path", "lmtp_sasl_auth_cache_*", "lmtp_tls_connection_reuse", "lmtp_sasl_path", "lmtp_sasl_type",
 	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
@@ -124,6 +134,29 @@ var features = []*feature{
 		},
 	},
 	{
+		// lmtp_tls_security_level, _CAfile, _servername and the
+		// lmtp_sasl_* of params_lmtp.go are implemented (the smtp
+		// client's code); these are not.
+		what: "these TLS settings for LMTP",
+		risk: "the lmtp client would use its own TLS defaults instead (TLS 1.0 or later, the system's trusted CAs, lmtp_tls_security_level for the policy)",
+		gates: []gate{
+			{"lmtp_use_tls", no}, {"lmtp_enforce_tls", no}, {"lmtp_tls_wrappermode", no},
+			{"lmtp_tls_CApath", none},
+			{"lmtp_tls_protocols", protocolsOff}, {"lmtp_tls_mandatory_protocols", protocolsOff},
+			{"lmtp_tls_ciphers", ciphersOff}, {"lmtp_tls_mandatory_ciphers", ciphersOff},
+			{"lmtp_tls_verify_cert_match", []string{"hostname"}},
+			{"lmtp_tls_secure_cert_match", []string{"nexthop"}},
+			{"lmtp_tls_scert_verifydepth", []string{"9"}},
+			{"lmtp_tls_enforce_peername", []string{"yes"}},
+			{"lmtp_tls_block_early_mail_reply", no}, {"lmtp_tls_connection_reuse", no},
+			{"lmtp_tls_fingerprint_*", []string{"*"}}, {"lmtp_tls_force_insecure_host_tlsa_lookup", []string{"*"}},
+			{"lmtp_tls_trust_anchor_file", none},
+			{"lmtp_tls_*", none},
+			{"lmtp_sender_dependent_authentication", no},
+		},
+		dependents: []string{"lmtp_sasl_*"},
+	},
+	{
 		// smtpd_milters, non_smtpd_milters and the milter_* settings
 		// are implemented (internal/milter); these are not.
 		what:       "these milter settings",
@@ -146,26 +179,38 @@ var features = []*feature{
 			"smtpd_proxy_timeout", "internal_mail_filter_classes", "default_filter_nexthop"},
 	},
 	{
+		// postscreen's dummy SMTP engine (internal/postscreen,
+		// engine.go) has no per-client EHLO keyword table and no reply
+		// footers; postscreen_expansion_filter only tunes the footers.
+		// Before the postscreen test feature, whose dependents match.
+		what:       "this setting of postscreen's SMTP engine",
+		risk:       "postscreen's EHLO keywords and replies would not change",
+		gates:      []gate{{"postscreen_discard_ehlo_keyword_address_maps", none}, {"postscreen_reject_footer", none}, {"postscreen_reject_footer_maps", none}},
+		dependents: []string{"postscreen_expansion_filter"},
+	},
+	{
+		// postern hands a client that passed to smtpd at once (the
+		// smtpd slot is taken at accept): no client waits in Postfix's
+		// post queue, so this limit has nothing to apply to; accepted
+		// at Postfix's default only (compared expanded, as postern
+		// check reads it).
+		what:  "postscreen's post-queue limit (clients that passed, waiting for smtpd)",
+		risk:  "it would not be applied",
+		gates: []gate{{"postscreen_post_queue_limit", []string{"100"}}},
+	},
+	{
 		// postern's postscreen (internal/postscreen) has the access
-		// list, the pregreet and DNSBL tests and the temporary
-		// allowlist (postscreen_cache_map, _cleanup_interval and
-		// _retention_time: pscacheParams); these tests and interfaces
-		// it does not have yet.
+		// list, the pregreet and DNSBL tests, the deep protocol tests
+		// (postscreenDeepParams) and the temporary allowlist
+		// (postscreen_cache_map, _cleanup_interval and _retention_time:
+		// pscacheParams); these tests and interfaces it does not have
+		// yet.
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{
 			{"postscreen_dnsbl_reply_map", none},
-			{"postscreen_pipelining_enable", no}, {"postscreen_non_smtp_command_enable", no},
-			{"postscreen_bare_newline_enable", no},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
-			// Limits postscreen does not apply yet (smtpd's own
-			// connection limits still apply after the hand-over):
-			// accepted at Postfix's default values only (compared
-			// expanded, as postern check reads them).
-			{"postscreen_client_connection_count_limit", []string{"50"}},
-			{"postscreen_pre_queue_limit", []string{"100"}},
-			{"postscreen_post_queue_limit", []string{"100"}},
 		},
 		dependents: []string{"postscreen_*"},
 	},
@@ -173,11 +218,10 @@ var features = []*feature{
 		what: "this access control",
 		risk: "it would not be enforced",
 		gates: []gate{
-			{"smtpd_reject_unlisted_sender", no},
 			{"smtpd_sender_login_maps", none},
 			{"smtpd_authorized_xclient_hosts", none}, {"smtpd_authorized_xforward_hosts", none},
 			{"smtpd_authorized_verp_clients", none}, {"smtpd_upstream_proxy_protocol", none},
-			{"permit_mx_backup_networks", none}, {"relay_recipient_maps", none},
+			{"permit_mx_backup_networks", none},
 			{"smtpd_null_access_lookup_key", []string{"<>"}},
 			{"authorized_submit_users", []string{"static:anyone"}},
 			{"authorized_mailq_users", []string{"static:anyone"}},
@@ -185,6 +229,13 @@ var features = []*feature{
 			{"local_login_sender_maps", []string{"static:*"}},
 			{"master_service_disable", none},
 		},
+	},
+	{
+		// The recipient check reads the table (internal/policy), but
+		// nothing rewrites the recipients yet.
+		what:  "virtual alias expansion (virtual_alias_maps)",
+		risk:  "recipients would not be rewritten: mail accepted for an alias would bounce, and aliases of other domains would be ignored",
+		gates: []gate{{"virtual_alias_maps", none}, {"virtual_maps", none}},
 	},
 	{
 		what: "these settings for commands that local delivery runs",
@@ -240,6 +291,12 @@ var features = []*feature{
 		what:  "mailbox_command (delivery through procmail or another command)",
 		risk:  "mail would be written to the mailbox without it",
 		gates: []gate{{"mailbox_command", none}},
+	},
+	{
+		plain: true,
+		what:  "mailbox_transport_maps (per-user mailbox transports; mailbox_transport is implemented)",
+		risk:  "local(8) would use mailbox_transport, or write the mailbox itself",
+		gates: []gate{{"mailbox_transport_maps", none}},
 	},
 	{
 		plain: true,
@@ -323,6 +380,12 @@ var noEffect = map[string]string{
 	"smtp_sasl_path":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_sasl_type":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_tls_session_cache_database":        "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_session_cache_timeout":         "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_loglevel":                      "postern logs TLS connections at one level",
+	"lmtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_sasl_path":                         "postern's lmtp client implements PLAIN and LOGIN itself",
+	"lmtp_sasl_type":                         "postern's lmtp client implements PLAIN and LOGIN itself",
 	"ipc_idle":                               "postern's services are not separate processes",
 	"ipc_timeout":                            "postern's services are not separate processes",
 	"ipc_ttl":                                "postern's services are not separate processes",

@@ -89,12 +89,12 @@ func RunSupervisor(dir string, ctl *net.UnixConn) error {
 	}, supervise.DefaultBackoff())
 }
 
-// RunAgent is the agent process: it serves local deliveries for the
-// daemon on conn (fd 3) until the daemon goes away. It reads message
+// RunAgent is the agent process: it serves local and virtual
+// deliveries for the daemon on conn (fd 3) until the daemon goes away. It reads message
 // content straight from the queue files and reloads the configuration
 // when the daemon does.
 func RunAgent(dir string, conn io.ReadWriter, log *slog.Logger) error {
-	build := func(q queue.Queue) (deliver.Agent, error) {
+	build := func(q queue.Queue) (map[string]deliver.Agent, error) {
 		cfg, err := config.Load(dir)
 		if err != nil {
 			return nil, err
@@ -107,7 +107,15 @@ func RunAgent(dir string, conn io.ReadWriter, log *slog.Logger) error {
 		if err != nil {
 			return nil, err
 		}
-		return local.New(lc)
+		la, err := local.New(lc)
+		if err != nil {
+			return nil, err
+		}
+		va, err := newVirtualAgent(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]deliver.Agent{"": la, "virtual": va}, nil
 	}
 	cfg, err := config.Load(dir)
 	if err != nil {
@@ -122,7 +130,7 @@ func RunAgent(dir string, conn io.ReadWriter, log *slog.Logger) error {
 	// be root's.
 	var mu sync.Mutex
 	var store *queue.Store
-	return proxy.Serve(conn, build, func(id string) (io.ReadCloser, error) {
+	return proxy.ServeAgents(conn, build, func(id string) (io.ReadCloser, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if store == nil {

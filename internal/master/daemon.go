@@ -48,7 +48,6 @@ import (
 
 	"github.com/postern-mta/postern/internal/anvil"
 	"github.com/postern-mta/postern/internal/config"
-	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/proxy"
 	"github.com/postern-mta/postern/internal/diraccess"
 	"github.com/postern-mta/postern/internal/inetaddr"
@@ -182,7 +181,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			func() { d.agent.Abandon("the agent supervisor exited: restart postern") }, d.Log)
 		defer d.supervisor.Close()
 	}
-	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.localAgent(), d.Log); err != nil {
+	if d.store, d.qmgr, err = openQueue(g.cfg, g.smtp.Policy, d.agent, d.Log); err != nil {
 		d.pool.Close()
 		return diraccess.Explain("queue_directory", queue, err)
 	}
@@ -404,7 +403,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		kept = fmt.Sprintf("default_process_limit changed from %d to %d: the queue manager keeps %d deliveries at once, and the file descriptor budget and smtp connection cache their size, until postern is restarted; smtpd services with maxproc \"-\" use %d now", d.deliveries, n, d.deliveries, n)
 		mcfg = g.cfg.With("default_process_limit", strconv.Itoa(d.deliveries))
 	}
-	mc, err := managerConfig(mcfg, g.smtp.Policy, d.qmgr.Queue(), d.localAgent(), d.Log)
+	mc, err := managerConfig(mcfg, g.smtp.Policy, d.qmgr.Queue(), d.agent, d.Log)
 	if err != nil {
 		return refuse(err)
 	}
@@ -554,14 +553,6 @@ func privilegedPortHint(err error) error {
 		return fmt.Errorf("%w (a port below 1024 needs CAP_NET_BIND_SERVICE once postern runs as mail_owner: run it under systemd with contrib/systemd/postern.service, or stop and start it)", err)
 	}
 	return err
-}
-
-// localAgent is the agent process's client, or nil to deliver in process.
-func (d *Daemon) localAgent() deliver.Agent {
-	if d.agent == nil {
-		return nil
-	}
-	return d.agent
 }
 
 // retryLocal makes the messages deferred because the local delivery

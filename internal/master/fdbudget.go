@@ -7,6 +7,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/deliver/local"
 	"github.com/postern-mta/postern/internal/deliver/smtp"
+	"github.com/postern-mta/postern/internal/deliver/virtual"
 )
 
 // File descriptors are a budget. At start the soft RLIMIT_NOFILE is
@@ -20,19 +21,20 @@ import (
 //	reserve  = fdReserveFixed                      logs, DNS of the daemon, lookup tables
 //	         + fdsBackground                       qmgr's scans and fsyncs, pickup, bounce logs
 //	         + D × (1 + max(smtp.FDsPerDelivery,   per delivery: the queue file, and the
-//	                        local.FDsPerDelivery))    agent's connection, DNS sockets or mailbox
-//	         + cacheMaxIdle(D)                     the smtp client's idle cached connections
+//	                        local.FDsPerDelivery,     agent's connection, DNS sockets or mailbox
+//	                        virtual.FDsPerDelivery))
+//	         + 2 × cacheMaxIdle(D)                 the smtp and lmtp clients' idle cached connections
 //	sessions = (RLIMIT_NOFILE − open at start − reserve) / fdsPerSession
 //
-// The smtp client's cache is capped at cacheMaxIdle(D) (smtpAgent), so
-// that its idle connections, held outside any delivery slot, stay
-// within the reserve: min(smtp.DefaultCacheMaxIdle, D), as more idle
+// The smtp and lmtp clients' caches are each capped at cacheMaxIdle(D)
+// (smtpAgent, lmtpAgent), so that their idle connections, held outside
+// any delivery slot, stay within the reserve: min(smtp.DefaultCacheMaxIdle, D), as more idle
 // connections than deliveries at once would rarely be reused.
 const (
 	// fdsPerSession: the connection, and the queue file being written
 	// or, before DATA, the sockets of a parallel A and AAAA lookup.
 	fdsPerSession   = 3
-	fdsPerDelivery  = 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery)
+	fdsPerDelivery  = 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery, virtual.FDsPerDelivery)
 	fdsBackground   = 8
 	fdReserveFixed  = 32
 	maxSessionsByFD = 1 << 20
@@ -68,7 +70,7 @@ func fdLimits() (limit uint64, open int, err error) {
 
 // fdReserve is the reserve of the formula above.
 func fdReserve(deliveries int) int {
-	return fdReserveFixed + fdsBackground + fdsPerDelivery*deliveries + cacheMaxIdle(deliveries)
+	return fdReserveFixed + fdsBackground + fdsPerDelivery*deliveries + 2*cacheMaxIdle(deliveries)
 }
 
 // fdBudget is how many sessions may run at once with limit descriptors,

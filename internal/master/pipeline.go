@@ -8,6 +8,7 @@ import (
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/local"
+	"github.com/postern-mta/postern/internal/deliver/proxy"
 	"github.com/postern-mta/postern/internal/deliver/smtp"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/policy"
@@ -18,7 +19,7 @@ import (
 
 // openQueue opens the durable queue (running start-up recovery) and the
 // queue manager that delivers from it.
-func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent, log *slog.Logger) (*queue.Store, *qmgr.Manager, error) {
+func openQueue(cfg *config.Config, pol *policy.Policy, root *proxy.Client, log *slog.Logger) (*queue.Store, *qmgr.Manager, error) {
 	dir, err := cfg.Get("queue_directory")
 	if err != nil {
 		return nil, nil, err
@@ -32,7 +33,7 @@ func openQueue(cfg *config.Config, pol *policy.Policy, localAgent deliver.Agent,
 	if err != nil {
 		return nil, nil, err
 	}
-	mc, err := managerConfig(cfg, pol, store, localAgent, log)
+	mc, err := managerConfig(cfg, pol, store, root, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,27 +51,32 @@ func spaceLimits(cfg *config.Config) (minfree, limit int64, err error) {
 }
 
 // closeAgents ends what a configuration's agents keep open (the smtp
-// transport's cached sessions): after a reload, and at stop.
+// and lmtp transports' cached sessions): after a reload, and at stop.
 func closeAgents(mc *qmgr.Config) {
 	if mc == nil {
 		return
 	}
-	if a, ok := mc.Agents["smtp"].(*smtp.Agent); ok {
-		a.Close()
+	for _, name := range []string{"smtp", "lmtp"} {
+		if a, ok := mc.Agents[name].(*smtp.Agent); ok {
+			a.Close()
+		}
 	}
 }
 
 // managerConfig builds the queue manager's routing, agents and timers
-// from main.cf; a reload builds a new one. localAgent, when set, is the
-// privileged agent process (see agent.go); otherwise local delivery runs
-// in this process.
-func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localAgent deliver.Agent, log *slog.Logger) (*qmgr.Config, error) {
+// from main.cf; a reload builds a new one. root, when set, is the
+// privileged agent process (see agent.go), which runs local and virtual
+// delivery; otherwise they run in this process.
+func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *proxy.Client, log *slog.Logger) (*qmgr.Config, error) {
 	p := params{cfg: cfg}
 	rt, err := NewRouter(cfg, pol)
 	if err != nil {
 		return nil, err
 	}
-	if localAgent == nil {
+	var localAgent, virtualAgent deliver.Agent
+	if root != nil {
+		localAgent, virtualAgent = root, root.Transport("virtual")
+	} else {
 		lc, err := localConfig(cfg, pol, q, log)
 		if err != nil {
 			return nil, err
@@ -78,8 +84,15 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 		if localAgent, err = local.New(lc); err != nil {
 			return nil, err
 		}
+		if virtualAgent, err = newVirtualAgent(cfg, log); err != nil {
+			return nil, err
+		}
 	}
 	remote, err := smtpAgent(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	lmtpA, err := lmtpAgent(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +100,7 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 		Router: rt,
 		Agents: map[string]deliver.Agent{
 			"local": localAgent, "discard": deliver.Discard{}, "error": deliver.Error{}, "retry": deliver.Error{Defer: true},
-			"smtp": remote, "relay": remote,
+			"smtp": remote, "relay": remote, "lmtp": lmtpA, "virtual": virtualAgent,
 		},
 		MinBackoff:      p.dur("minimal_backoff_time"),
 		MaxBackoff:      p.dur("maximal_backoff_time"),
@@ -105,22 +118,36 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, localA
 		BounceSizeLimit: p.num("bounce_size_limit"),
 		Log:             log,
 	}
+	if mt := p.get("mailbox_transport"); mt != "" {
+		// Local mailboxes through another transport (lmtp:…): the
+		// local agent lists them, deliver.Pass hands them over here.
+		r := route.Parse(mt)
+		if r.Transport == "local" {
+			return nil, fmt.Errorf("mailbox_transport = %s: the local transport cannot deliver its own mailboxes that way", mt)
+		}
+		mc.Agents["local"] = deliver.Pass{Local: localAgent, Transport: mc.Agents[r.Transport], Name: r.Transport, Nexthop: r.Nexthop}
+	}
 	return mc, p.err
 }
 
 // NewRouter is the queue manager's routing from main.cf: address classes
-// (mydestination and own address literals, relay_domains) and
+// (mydestination and own address literals, virtual_alias_domains,
+// virtual_mailbox_domains, relay_domains: the policy's lists) and
 // transport_maps. sendmail -bv uses it too.
 func NewRouter(cfg *config.Config, pol *policy.Policy) (*route.Router, error) {
 	p := params{cfg: cfg}
 	rt := &route.Router{
-		Local:     route.Parse(p.get("local_transport")),
-		Relay:     route.Parse(p.get("relay_transport")),
-		Default:   route.Parse(p.get("default_transport")),
-		Relayhost: p.get("relayhost"),
-		Delimiter: p.get("recipient_delimiter"),
-		IsLocal:   pol.IsLocal,
-		IsRelay:   pol.IsRelayDomain,
+		Local:          route.Parse(p.get("local_transport")),
+		Virtual:        route.Parse(p.get("virtual_transport")),
+		Relay:          route.Parse(p.get("relay_transport")),
+		Default:        route.Parse(p.get("default_transport")),
+		Relayhost:      p.get("relayhost"),
+		Delimiter:      p.get("recipient_delimiter"),
+		HideTableName:  !p.bool("show_user_unknown_table_name"),
+		IsLocal:        pol.IsLocal,
+		IsVirtualAlias: pol.IsVirtualAliasDomain,
+		IsVirtual:      pol.IsVirtualMailboxDomain,
+		IsRelay:        pol.IsRelayDomain,
 	}
 	for _, spec := range p.list("transport_maps") {
 		rt.Transport = append(rt.Transport, openOrFail(spec))
@@ -141,6 +168,7 @@ func localConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, log *slo
 	lc.AllowMailToCommands = p.list("allow_mail_to_commands")
 	lc.AllowMailToFiles = p.list("allow_mail_to_files")
 	lc.MailboxSizeLimit = p.num("mailbox_size_limit")
+	lc.MailboxTransport = p.get("mailbox_transport") != ""
 	lc.CommandTimeLimit = p.dur("command_time_limit")
 	lc.MyHostname = p.get("myhostname")
 	lc.MyOrigin = p.get("myorigin")

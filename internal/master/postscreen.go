@@ -47,6 +47,11 @@ func (g *generation) buildScreens(cfg *config.Config, screened []*mastercf.Servi
 		}
 		scr := &postscreen.Screen{Config: pc, StressConfig: spc, MyNetworks: func(a netip.Addr) bool { return srv.Policy.MyNetworks(a, "") },
 			Resolver: resolver.New()}
+		if srv.TLS != nil && srv.Config.TLSLevel != "" && !srv.Config.TLSWrapper {
+			// The dummy engine offers STARTTLS as the smtpd clients
+			// are handed to does (Postfix's postscreen: tlsproxy).
+			scr.TLS, scr.TLSRequired = srv.TLS.Config, srv.Config.TLSLevel == "encrypt"
+		}
 		if err := scr.Open(); err != nil {
 			return fmt.Errorf("master.cf line %d: service %s: %w", s.Line, s.Key(), err)
 		}

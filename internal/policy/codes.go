@@ -12,12 +12,13 @@ type codes struct {
 	reject, deferCode, relay, accessReject, accessDefer int
 	nonFQDN, invalidHost, unknownAddr, unknownClient    int
 	unknownLocal, rbl, unknownName                      int
+	unknownAlias, unknownMailbox, unknownRelay          int
 }
 
 func defaultCodes() codes {
 	return codes{reject: 554, deferCode: 450, relay: 554, accessReject: 554, accessDefer: 450,
 		nonFQDN: 504, invalidHost: 501, unknownAddr: 450, unknownClient: 450, unknownLocal: 550, rbl: 554,
-		unknownName: 450}
+		unknownName: 450, unknownAlias: 550, unknownMailbox: 550, unknownRelay: 550}
 }
 
 // readCodes takes the reply codes from main.cf; a parameter left unset
@@ -30,7 +31,9 @@ func readCodes(cfg *config.Config) (codes, error) {
 		"non_fqdn_reject_code": &c.nonFQDN, "invalid_hostname_reject_code": &c.invalidHost,
 		"unknown_address_reject_code": &c.unknownAddr, "unknown_client_reject_code": &c.unknownClient,
 		"unknown_local_recipient_reject_code": &c.unknownLocal, "maps_rbl_reject_code": &c.rbl,
-		"unknown_hostname_reject_code": &c.unknownName,
+		"unknown_hostname_reject_code":      &c.unknownName,
+		"unknown_virtual_alias_reject_code": &c.unknownAlias, "unknown_virtual_mailbox_reject_code": &c.unknownMailbox,
+		"unknown_relay_recipient_reject_code": &c.unknownRelay,
 	} {
 		v, err := cfg.Get(name)
 		if err != nil {

@@ -48,22 +48,7 @@ func (p *Policy) localRecipientMaps(cfg *config.Config) (func(addr string) (bool
 		return nil, err
 	}
 	return func(addr string) (bool, error) {
-		for _, key := range localKeys(addr, p.delimiter) {
-			for _, spec := range specs {
-				t, err := p.open(spec)
-				if err != nil {
-					return false, &TableError{Table: spec, Key: key, Open: true, Err: err}
-				}
-				_, ok, err := t.Lookup(key)
-				if err != nil {
-					return false, &TableError{Table: spec, Key: key, Err: err}
-				}
-				if ok {
-					return true, nil
-				}
-			}
-		}
-		return false, nil
+		return p.find(specs, localKeys(addr, p.delimiter))
 	}, nil
 }
 

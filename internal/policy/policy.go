@@ -122,6 +122,9 @@ type Policy struct {
 	resolving    address.ResolveOptions // rewrite, lookup errors ignored (Resolve)
 	doubleBounce string                 // double_bounce_sender
 	unlisted     bool                   // smtpd_reject_unlisted_recipient
+	// classes: the virtual alias and mailbox domains and every class's
+	// recipient tables (rcptmaps.go).
+	classes classTables
 	// LocalRecipient reports whether an address in a local domain is a
 	// known recipient (reject_unlisted_recipient); New sets it from
 	// local_recipient_maps; nil accepts every local part.
@@ -216,6 +219,9 @@ func New(ctx context.Context, cfg *config.Config, open TableOpener) (*Policy, er
 		return nil, err
 	}
 	if p.unlisted, err = cfg.Bool("smtpd_reject_unlisted_recipient"); err != nil {
+		return nil, err
+	}
+	if err = p.classes.read(cfg); err != nil {
 		return nil, err
 	}
 	if p.relayCerts, err = cfg.List("relay_clientcerts"); err != nil {

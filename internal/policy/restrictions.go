@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/route"
 )
 
 // handler is one restriction: it returns a verdict, or Next.
@@ -70,6 +71,7 @@ func init() {
 			return p.unknownAddress(ctx, e, Recipient)
 		},
 		"reject_unlisted_recipient":              unlistedRecipient,
+		"reject_unlisted_sender":                 unlistedSender,
 		"reject_unknown_client_hostname":         unknownClient,
 		"reject_unknown_client":                  unknownClient,
 		"reject_unknown_reverse_client_hostname": unknownReverseClient,
@@ -122,20 +124,16 @@ func permitMynetworks(_ context.Context, p *Policy, e *eval, _ string) Verdict {
 	return permitIf(ok)
 }
 
-// authDestination: the recipient, resolved as trivial-rewrite does, is
-// local, or in relay_domains without sender-specified routing left.
+// authDestination: the recipient, resolved as trivial-rewrite does, has
+// no sender-specified routing left and its domain is this server's
+// (local, virtual alias or virtual mailbox class) or in relay_domains.
 func (p *Policy) authDestination(e *eval) (bool, error) {
 	r, opt, err := p.resolveRecipient(e.req.RcptAddr, e.req.Recipient)
-	if err != nil {
+	if err != nil || r.Routed() {
 		return false, err
 	}
-	if opt.Local(r) {
-		return true, nil
-	}
-	if r.Routed() {
-		return false, nil
-	}
-	return p.relay.matchDomain(strings.TrimSuffix(r.Domain, "."), p.open)
+	class, err := p.classOf(r, opt)
+	return class.Final() || class == route.Relay, err
 }
 
 // addressAccess is check_sender_access and check_recipient_access: the
@@ -261,33 +259,16 @@ func (p *Policy) nonFQDNAddress(e *eval, addr string, st Stage) Verdict {
 	return rejectf(p.codes.nonFQDN, "5.5.2", addr, st, "need fully-qualified address")
 }
 
-// unlistedRecipient is Postfix's check_rcpt_maps for the local class: the
-// recipient as trivial-rewrite resolves it (<user> is user@$myorigin) must
-// be in local_recipient_maps when its domain is local, unless absorbed;
-// also when its local part keeps a routing operator (user%host@local with
+// unlistedRecipient is reject_unlisted_recipient: the recipient, as
+// trivial-rewrite resolves it (<user> is user@$myorigin), must be known in
+// its address class (checkRcptMaps); in the local class also when its
+// local part keeps a routing operator (user%host@local with
 // allow_percent_hack = no): Postfix tests the class, not the ROUTED flag.
-// A table that cannot answer is logged by name and gets 451 4.3.0.
 func unlistedRecipient(_ context.Context, p *Policy, e *eval, _ string) Verdict {
-	if e.st != Recipient || p.LocalRecipient == nil || e.req.Recipient == "" {
+	if e.st != Recipient || e.req.Recipient == "" {
 		return Verdict{}
 	}
-	r, opt, err := p.resolveRecipient(e.req.RcptAddr, e.req.Recipient)
-	if err != nil {
-		p.warnTable(err)
-		return lookupFailure(e.req.Recipient)
-	}
-	if !opt.LocalClass(r) || p.absorbed(r.Local) {
-		return Verdict{}
-	}
-	known, err := p.LocalRecipient(r.String())
-	if err != nil {
-		p.warnTable(err)
-		return lookupFailure(e.req.Recipient)
-	}
-	if known {
-		return Verdict{}
-	}
-	return rejectf(p.codes.unknownLocal, "5.1.1", e.req.Recipient, Recipient, "User unknown in local recipient table")
+	return p.checkRcptMaps(e.req.Recipient, e.req.RcptAddr, Recipient)
 }
 
 // warnTable logs a lookup failure: which table and why for a *TableError.

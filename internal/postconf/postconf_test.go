@@ -19,7 +19,16 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{[]string{"-nx", "-c", "/d"}, options{dir: "/d", nonDefault: true, expand: true, args: []string{}}, ""},
 		{[]string{"-c/d", "-hx", "myhostname"}, options{dir: "/d", valueOnly: true, expand: true, args: []string{"myhostname"}}, ""},
-		{[]string{"-o", "a=b", "-oc=d", "-e", "x=y"}, options{overrides: []string{"a=b", "c=d"}, edit: true, args: []string{"x=y"}}, ""},
+		{[]string{"-o", "a=b", "-oc=d", "-x", "y"}, options{overrides: []string{"a=b", "c=d"}, expand: true, args: []string{"y"}}, ""},
+		{[]string{"-o", "a=b", "-e", "x=y"}, options{}, "specify one of -e -o"},
+		{[]string{"-eXf", "x"}, options{}, "specify one of -e -X"},
+		{[]string{"-fe", "x=y"}, options{}, "specify one of -e -f"},
+		{[]string{"-FX", "a/b/c"}, options{}, "with option -F, do not specify -X"},
+		{[]string{"-P#", "a/b/c"}, options{}, "with option -P, do not specify -#"},
+		{[]string{"-MF"}, options{}, "specify one of -F -M"},
+		{[]string{"-Mh"}, options{}, "with option -M, do not specify -h"},
+		{[]string{"-Me"}, options{}, "-e requires name=value argument"},
+		{[]string{"-M", "a/b=a b - - - - - c"}, options{master: true, edit: true, args: []string{"a/b=a b - - - - - c"}}, ""},
 		{[]string{"-#", "relayhost"}, options{comment: true, args: []string{"relayhost"}}, ""},
 		{[]string{"--", "-n"}, options{args: []string{"-n"}}, ""},
 		{[]string{"-q"}, options{}, "invalid option -- 'q'"},
@@ -117,8 +126,8 @@ func TestNotImplementedPostfixParameter(t *testing.T) {
 	if !strings.Contains(e, "no_such_thing: unknown parameter") {
 		t.Errorf("stderr %q", e)
 	}
-	_, e, _ = conf(t, dir, "virtual_alias_maps")
-	if !strings.Contains(e, "virtual_alias_maps: parameter is not implemented by postern") {
+	_, e, _ = conf(t, dir, "fast_flush_domains")
+	if !strings.Contains(e, "fast_flush_domains: parameter is not implemented by postern") {
 		t.Errorf("stderr %q", e)
 	}
 }

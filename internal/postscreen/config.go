@@ -46,7 +46,7 @@ type Config struct {
 	CacheRetention  time.Duration
 	CacheMap        CacheMap      // postscreen_cache_map
 	CacheCleanup    time.Duration // postscreen_cache_cleanup_interval; 0: never
-	SMTPBanner      string        // smtpd_banner, the enforce engine's 220 line
+	SMTPBanner      string        // smtpd_banner, the dummy engine's 220 line
 	DNSBLSites      []Site
 	DNSBLThreshold  int
 	DNSBLAllowlist  int // postscreen_dnsbl_allowlist_threshold; 0: off
@@ -54,7 +54,18 @@ type Config struct {
 	DNSBLTTL        time.Duration // postscreen_dnsbl_max_ttl
 	DNSBLTimeout    time.Duration
 	Timeout         time.Duration
+	// The deep protocol tests (deep.go) and the dummy SMTP engine
+	// that runs them (engine.go).
+	Pipelining, NonSMTP, BareNewline DeepTest
+	Engine                           Engine
+	ConnLimit                        int // postscreen_client_connection_count_limit; 0: none
+	PreQueueLimit                    int // postscreen_pre_queue_limit; 0: none
 }
+
+// OtherParams are the parameters besides postscreen_* that a postscreen
+// service reads (its dummy SMTP engine's greeting, EHLO reply and
+// limits): a master.cf -o of one of them applies to the service.
+var OtherParams = []string{"smtpd_banner", "myhostname", "line_length_limit", "message_size_limit", "smtputf8_enable"}
 
 // ConfigFrom reads the settings from cfg (main.cf overridden by the
 // service's -o options).
@@ -91,7 +102,8 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	for _, p := range []struct {
 		name string
 		dst  *int
-	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist}} {
+	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist},
+		{"postscreen_client_connection_count_limit", &c.ConnLimit}, {"postscreen_pre_queue_limit", &c.PreQueueLimit}} {
 		n, err := cfg.Int(p.name)
 		if err != nil {
 			return nil, err
@@ -116,6 +128,9 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 		return nil, err
 	}
 	if c.SMTPBanner, err = cfg.Get("smtpd_banner"); err != nil {
+		return nil, err
+	}
+	if err := c.readDeep(cfg); err != nil {
 		return nil, err
 	}
 	return c, nil

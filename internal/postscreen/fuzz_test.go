@@ -1,6 +1,7 @@
 package postscreen
 
 import (
+	"bufio"
 	"bytes"
 	"net/netip"
 	"strings"
@@ -23,6 +24,34 @@ func FuzzParseSites(f *testing.F) {
 		s.matches(netip.MustParseAddr("127.0.0.2"))
 		s.matches(netip.MustParseAddr("::1"))
 		_ = query(netip.MustParseAddr("192.0.2.1"), s.Domain)
+	})
+}
+
+// FuzzEngineInput: whatever a client sends, the command reader and
+// parser never panic, return lines without their endings, and keep
+// within the length limit.
+func FuzzEngineInput(f *testing.F) {
+	for _, s := range []string{"EHLO a\r\nMAIL FROM:<a@b>\r\n", "GET / HTTP/1.0\n", "a\rb\r\r\n", "Subject: x\r\n",
+		"RCPT TO:<\"a\\\"b\"@c>\r\n", "\xff\xfe:\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r := bufio.NewReader(strings.NewReader(in))
+		for {
+			line, bare, err := readCommand(r, 64)
+			if len(line) > 64 {
+				t.Fatalf("line of %d bytes past the limit", len(line))
+			}
+			if bare && strings.HasSuffix(line, "\n") {
+				t.Fatalf("line %q keeps its ending", line)
+			}
+			verb, rest := splitCommand(line)
+			_, _ = isHeader(verb), printable(verb)
+			_ = extractAddr(rest)
+			if err != nil {
+				return
+			}
+		}
 	})
 }
 

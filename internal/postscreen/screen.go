@@ -2,6 +2,7 @@ package postscreen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 )
 
@@ -27,12 +29,20 @@ type Screen struct {
 	// Resolver makes the DNSBL lookups (nil: net.DefaultResolver).
 	Resolver *net.Resolver
 	Now      func() time.Time // nil: time.Now
-	tables   map[string]maps.Table
+	// TLS is the configuration for STARTTLS in the dummy SMTP engine
+	// (the pass service's smtpd's); nil offers none. TLSRequired: the
+	// engine answers 530 to mail commands before STARTTLS (encrypt).
+	TLS         func() *tls.Config
+	TLSRequired bool
+	tables      map[string]maps.Table
+	filters     map[string]maps.Table // postscreen_command_filter
+	conns       *conns                // the connections in hand (limits.go); set by Open
 }
 
 // Open opens the access list's tables; a table that cannot be opened
 // is an error, so the service never runs with part of its list.
 func (s *Screen) Open() error {
+	s.conns = newConns()
 	s.tables = map[string]maps.Table{}
 	for _, e := range s.Config.AccessList {
 		if strings.EqualFold(e, "permit_mynetworks") {
@@ -47,23 +57,33 @@ func (s *Screen) Open() error {
 		}
 		s.tables[e] = t
 	}
+	s.filters = map[string]maps.Table{}
+	if f := s.Config.Engine.CommandFilter; f != "" {
+		t, err := maps.Open(f)
+		if err != nil {
+			return fmt.Errorf("postscreen_command_filter: %w", err)
+		}
+		s.filters[f] = t
+	}
 	return nil
 }
 
 // passed reports whether r lets the client skip the tests at now: every
 // enabled test's pass is still valid.
 func (s *Screen) passed(r Record, now time.Time) bool {
-	if !now.Before(r.Pregreet) {
-		return false
-	}
-	return len(s.Config.DNSBLSites) == 0 || now.Before(r.DNSBL)
+	todo, _ := s.todo(r, now)
+	return todo == 0
 }
 
-// record is the cache record of a client that passed every test at now.
+// record is the cache record of a client that passed every enabled test
+// at now.
 func (s *Screen) record(now time.Time) Record {
-	r := Record{Pregreet: now.Add(s.Config.GreetTTL)}
-	if len(s.Config.DNSBLSites) > 0 {
-		r.DNSBL = now.Add(s.Config.DNSBLTTL)
+	var r Record
+	enabled := s.enabled()
+	for t := tPregreet; t <= tBareNewline; t <<= 1 {
+		if enabled&t != 0 {
+			*stamp(&r, t) = now.Add(s.ttl(t))
+		}
 	}
 	return r
 }
@@ -130,6 +150,19 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	}
 	client := addrPort(c.RemoteAddr())
 	s.Log.Info(fmt.Sprintf("CONNECT from %s to %s", bracket(client), bracket(addrPort(c.LocalAddr()))))
+	var screening int // connections in hand, this one included
+	if scr.conns != nil {
+		var n int
+		n, screening = scr.conns.enter(client.Addr())
+		defer scr.conns.leave(client.Addr())
+		// Postfix checks this before the access list: it holds for
+		// allowlisted clients too.
+		if s.Config.ConnLimit > 0 && n > s.Config.ConnLimit {
+			s.Log.Info(fmt.Sprintf("NOQUEUE: reject: CONNECT from %s: too many connections", bracket(client)))
+			s.drop(c, client, "421 4.7.0 Error: too many connections")
+			return nil
+		}
+	}
 	enforce := "" // the 550 reply of an enforced failure
 	switch s.access(client.Addr()) {
 	case 1:
@@ -145,16 +178,31 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			enforce = "550 5.3.2 Service currently unavailable"
 		}
 	}
-	if r, ok := s.Cache.Get(client.Addr()); ok && enforce == "" && s.passed(r, s.now()) {
-		s.Log.Info("PASS OLD " + bracket(client))
-		return c
+	t := &tally{denied: enforce != ""}
+	now := s.now()
+	if enforce == "" {
+		r, _ := s.Cache.Get(client.Addr())
+		if t.todo, t.fresh = s.todo(r, now); t.todo == 0 {
+			s.Log.Info("PASS OLD " + bracket(client))
+			return c
+		}
+		t.rec = r
+	} else {
+		t.todo, t.fresh = s.todo(Record{}, now)
+	}
+	// Clients on neither allowlist wait for the tests: no more than
+	// postscreen_pre_queue_limit at a time (Postfix counts this one).
+	if s.Config.PreQueueLimit > 0 && screening >= s.Config.PreQueueLimit {
+		s.Log.Info(fmt.Sprintf("reject: connect from %s: all screening ports busy", bracket(client)))
+		s.drop(c, client, "421 4.3.2 All screening ports are busy")
+		return nil
 	}
 	type rank struct {
 		score int
 		site  string
 	}
 	var dnsbl chan rank
-	if len(s.Config.DNSBLSites) > 0 {
+	if t.todo&tDNSBL != 0 {
 		dnsbl = make(chan rank, 1)
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), s.Config.DNSBLTimeout)
@@ -167,15 +215,23 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	if dnsbl != nil && s.Config.DNSBLAllowlist < 0 && enforce == "" {
 		// A trusted score lets the client skip the pregreet wait.
 		if r = <-dnsbl; r.score <= s.Config.DNSBLAllowlist {
-			s.Cache.Put(client.Addr(), s.record(s.now()), s.now(), s.Config.CacheRetention)
-			s.Log.Info("PASS NEW " + bracket(client))
-			return c
+			t.passTest(tDNSBL, s.now().Add(s.Config.DNSBLTTL))
+			t.passTest(tPregreet, s.now().Add(s.Config.GreetTTL))
+			return s.afterEarly(c, client, t, "", false)
 		}
 		dnsbl <- r
 	}
-	pre, failed := s.pregreet(c, client)
-	if pre == nil {
-		return nil
+	var pre *replayConn
+	pregreeted := false
+	if t.todo&tPregreet != 0 {
+		if pre, pregreeted = s.pregreet(c, client); pre == nil {
+			return nil
+		}
+		if !pregreeted {
+			t.passTest(tPregreet, s.now().Add(s.Config.GreetTTL))
+		}
+	} else {
+		pre = &replayConn{Conn: c}
 	}
 	if dnsbl != nil {
 		if r = <-dnsbl; r.score >= s.Config.DNSBLThreshold {
@@ -183,7 +239,7 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			reply := fmt.Sprintf("5.7.1 Service unavailable; client [%s] blocked using %s", client.Addr(), r.site)
 			switch s.Config.DNSBLAction {
 			case Drop:
-				if !failed || s.Config.GreetAction != Drop {
+				if !pregreeted || s.Config.GreetAction != Drop {
 					s.drop(c, client, "521 "+reply)
 					return nil
 				}
@@ -191,11 +247,13 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 				if enforce == "" {
 					enforce = "550 " + reply
 				}
+				t.failTest(tDNSBL)
 			}
-			failed = true
+		} else {
+			t.passTest(tDNSBL, s.now().Add(s.Config.DNSBLTTL))
 		}
 	}
-	if failed {
+	if pregreeted {
 		switch s.Config.GreetAction {
 		case Drop:
 			s.drop(c, client, "521 5.5.1 Protocol error")
@@ -204,17 +262,26 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			if enforce == "" {
 				enforce = "550 5.5.1 Protocol error"
 			}
+			t.failTest(tPregreet)
 		}
 	}
-	if enforce != "" {
-		s.enforce(pre, client, enforce)
+	// Postfix sends no 220 greeting to a client whose pregreeting
+	// counts against it: its commands are in already.
+	return s.afterEarly(pre, client, t, enforce, pregreeted && s.Config.GreetAction == Enforce)
+}
+
+// afterEarly ends the tests before the SMTP handshake: a client that
+// failed an enforced test, or that must run the deep protocol tests,
+// talks to the dummy SMTP engine (and is never handed to smtpd in this
+// session); the others are handed to smtpd (returned), and cached if
+// they passed.
+func (s *session) afterEarly(c net.Conn, client netip.AddrPort, t *tally, enforce string, noBanner bool) net.Conn {
+	if enforce != "" || t.todo&tDeep != 0 {
+		s.runEngine(c, client, t, enforce, !noBanner)
 		return nil
 	}
-	if !failed {
-		s.Cache.Put(client.Addr(), s.record(s.now()), s.now(), s.Config.CacheRetention)
-		s.Log.Info("PASS NEW " + bracket(client))
-	}
-	return pre
+	s.conclude(client, t)
+	return c
 }
 
 // pregreet sends the 220- banner and listens for greet wait. It returns
@@ -226,7 +293,7 @@ func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool
 	if s.Config.GreetBanner != "" {
 		c.SetWriteDeadline(deadline)
 		if _, err := c.Write([]byte("220-" + s.Config.GreetBanner + "\r\n")); err != nil {
-			s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+			s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
 			c.Close()
 			return nil, false
 		}
@@ -240,11 +307,11 @@ func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return &replayConn{Conn: c}, false
 		}
-		s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+		s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
 		c.Close()
 		return nil, false
 	}
-	s.Log.Info(fmt.Sprintf("PREGREET %d after %.1f from %s: %s", n, s.now().Sub(start).Seconds(), bracket(client), escape(buf[:n], 100)))
+	s.Log.Info(fmt.Sprintf("PREGREET %d after %s from %s: %s", n, maillog.Delay(s.now().Sub(start)), bracket(client), escape(buf[:n], 100)))
 	return &replayConn{Conn: c, pending: buf[:n]}, true
 }
 

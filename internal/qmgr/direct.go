@@ -18,8 +18,8 @@ import (
 // the copy is durable there (file and directory fsynced), so it never
 // needs a queue file. Anything else, and any attempt that does not
 // deliver, is queued as usual, with the same queue ID: the queue's
-// attempt then finds a copy the direct one left (see local's
-// maildirName) instead of making a second. The attempt takes the same
+// attempt then finds a copy the direct one left (see
+// mailstore.MaildirName) instead of making a second. The attempt takes the same
 // destination and process slots a queued delivery would, if one is free
 // within directSlotWait (the client is not kept waiting behind a
 // backlog: its message joins the queue), and logs the same lines (its

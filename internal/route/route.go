@@ -1,8 +1,11 @@
 // Package route decides where a recipient goes, as Postfix's
 // trivial-rewrite(8) resolve service does: the address class of its domain
-// picks a transport and next hop (local_transport for mydestination,
-// relay_transport for relay_domains, default_transport or relayhost for the
-// rest), and transport_maps overrides that per address or domain.
+// (class.go) picks a transport and next hop (local_transport for
+// mydestination, the error transport for virtual_alias_domains,
+// virtual_transport for virtual_mailbox_domains, relay_transport for
+// relay_domains, default_transport or relayhost for the rest), and
+// transport_maps overrides that per address or domain, except for the
+// virtual alias class.
 package route
 
 import (
@@ -24,15 +27,34 @@ func (r Route) String() string { return r.Transport + ":" + r.Nexthop }
 // Router resolves recipients.
 type Router struct {
 	Local     Route        // local_transport, nexthop defaulting to myhostname
+	Virtual   Route        // virtual_transport
 	Relay     Route        // relay_transport
 	Default   Route        // default_transport
 	Relayhost string       // relayhost: next hop for relay and default classes
 	Transport []maps.Table // transport_maps
 	Delimiter string       // recipient_delimiter
-	// IsLocal and IsRelay classify a domain (mydestination and own address
-	// literals; relay_domains).
-	IsLocal func(domain string) (bool, error)
-	IsRelay func(domain string) (bool, error)
+	// HideTableName: show_user_unknown_table_name = no, so the virtual
+	// alias class bounces "User unknown" without naming the table.
+	HideTableName bool
+	// IsLocal, IsVirtualAlias, IsVirtual and IsRelay classify a domain
+	// (see Classes): mydestination and own address literals,
+	// virtual_alias_domains, virtual_mailbox_domains, relay_domains.
+	IsLocal, IsVirtualAlias, IsVirtual, IsRelay func(domain string) (bool, error)
+}
+
+// Classes are the router's domain lists.
+func (r *Router) Classes() Classes {
+	return Classes{IsLocal: r.IsLocal, IsVirtualAlias: r.IsVirtualAlias, IsVirtual: r.IsVirtual, IsRelay: r.IsRelay}
+}
+
+// UnknownAlias is the error transport's next hop for the virtual alias
+// class: a recipient there that virtual_alias_maps did not rewrite
+// bounces with it.
+func (r *Router) UnknownAlias() Route {
+	if r.HideTableName {
+		return Route{Transport: "error", Nexthop: "5.1.1 User unknown"}
+	}
+	return Route{Transport: "error", Nexthop: "5.1.1 User unknown in virtual alias table"}
 }
 
 // Parse splits "transport:nexthop" (local_transport, transport_maps
@@ -47,16 +69,20 @@ func Parse(s string) Route {
 func (r *Router) Resolve(addr string) (Route, error) {
 	_, domain := split(addr)
 	var def Route
-	local, err := r.isLocal(domain)
+	class, err := r.Classes().Of(domain)
 	if err != nil {
 		return Route{}, err
 	}
-	switch relay, err := r.isRelay(domain); {
-	case err != nil:
-		return Route{}, err
-	case local:
+	switch class {
+	case Local:
 		def = r.Local
-	case relay:
+	case VirtualAlias:
+		// Postfix's resolver never lets transport_maps override this
+		// class: only virtual_alias_maps gets such mail anywhere.
+		return r.UnknownAlias(), nil
+	case Virtual:
+		def = r.Virtual
+	case Relay:
 		def = r.Relay
 		def.Nexthop = first(def.Nexthop, r.Relayhost, domain)
 	default:
@@ -115,20 +141,6 @@ func (r *Router) lookupTransport(addr string) (Route, bool, error) {
 		}
 	}
 	return Route{}, false, nil
-}
-
-func (r *Router) isLocal(domain string) (bool, error) {
-	if r.IsLocal == nil {
-		return false, nil
-	}
-	return r.IsLocal(domain)
-}
-
-func (r *Router) isRelay(domain string) (bool, error) {
-	if r.IsRelay == nil {
-		return false, nil
-	}
-	return r.IsRelay(domain)
 }
 
 func split(addr string) (local, domain string) {

@@ -191,6 +191,9 @@ func (ss *session) cmdMail(ctx context.Context, arg string) {
 			stage policy.Stage
 		}{{"smtpd_client_restrictions", policy.Client}, {"smtpd_helo_restrictions", policy.Helo}, {"smtpd_sender_restrictions", policy.Sender}} {
 			v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
+			if v.Kind != policy.Reject && l.stage == policy.Sender {
+				v = ss.unlistedSender(ctx, v)
+			}
 			if v.Kind == policy.Reject {
 				ss.reject("MAIL", v) // the log line names the refused sender
 				ss.req.Sender = ""
@@ -350,6 +353,9 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 	var pending policy.Verdict
 	for _, l := range lists {
 		v := ss.srv.Policy.Check(ctx, l.name, l.stage, &ss.req)
+		if v.Kind != policy.Reject && l.stage == policy.Sender {
+			v = ss.unlistedSender(ctx, v)
+		}
 		if v.Kind == policy.Reject && v.DeferIfPermit {
 			if pending.Kind != policy.Reject {
 				pending = v
@@ -373,6 +379,20 @@ func (ss *session) checkRecipient(ctx context.Context) policy.Verdict {
 	v.Prepend = prepend
 	if v.Hold == "" {
 		v.Hold = hold
+	}
+	return v
+}
+
+// unlistedSender applies smtpd_reject_unlisted_sender once the sender
+// list has permitted (v): at MAIL, or at each RCPT with
+// smtpd_delay_reject, as Postfix's smtpd_check_mail does. A discarded
+// transaction is not checked.
+func (ss *session) unlistedSender(ctx context.Context, v policy.Verdict) policy.Verdict {
+	if v.Discard {
+		return v
+	}
+	if u := ss.srv.Policy.UnlistedSender(ctx, &ss.req); u.Kind == policy.Reject {
+		return u
 	}
 	return v
 }

@@ -13,10 +13,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/postern-mta/postern/internal/aliases"
+	"github.com/postern-mta/postern/internal/deliver/mailstore"
 )
 
 // commandCopy: From_ line, no quoting, no blank line (local's command.c).
-var commandCopy = copyOptions{fromLine: true}
+var commandCopy = mailstore.CopyOptions{FromLine: true}
 
 // maxCommandOutput is how much command output goes into the reason.
 const maxCommandOutput = 1000
@@ -58,14 +59,14 @@ func (d *delivery) command(t aliases.Target) outcome {
 	}
 	if err != nil {
 		d.a.cfg.Logger.Warn(fmt.Sprintf("command %q: %v", t.Value, err))
-		return failed("4.3.0", fmt.Sprintf("Command failed: %s: \"%s\"", strerror(err), t.Value))
+		return failed("4.3.0", fmt.Sprintf("Command failed: %s: \"%s\"", mailstore.Strerror(err), t.Value))
 	}
 	opts := commandCopy
-	opts.deliveredTo = d.a.prepend("command")
+	opts.DeliveredTo = d.a.prepend("command")
 	werr := d.writeCopy(stdin, opts)
 	stdin.Close()
 	err = cmd.Wait()
-	var re *readError
+	var re *mailstore.ReadError
 	switch {
 	case errors.As(werr, &re):
 		return failed("4.3.0", re.Error())
@@ -79,11 +80,11 @@ func (d *delivery) command(t aliases.Target) outcome {
 		return exitOutcome(exit, t.Value, out)
 	}
 	if err != nil {
-		return failed("4.3.0", fmt.Sprintf("Command failed: %s: \"%s\"", strerror(err), t.Value))
+		return failed("4.3.0", fmt.Sprintf("Command failed: %s: \"%s\"", mailstore.Strerror(err), t.Value))
 	}
 	// A command that exits 0 without reading its input is fine (EPIPE).
 	if werr != nil && !errors.Is(werr, syscall.EPIPE) {
-		return failed("5.3.0", fmt.Sprintf("Command failed: %s: \"%s\"", strerror(werr), t.Value))
+		return failed("5.3.0", fmt.Sprintf("Command failed: %s: \"%s\"", mailstore.Strerror(werr), t.Value))
 	}
 	return sent("delivered to command: " + t.Value)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/deliver/mailstore"
 )
 
 // A direct delivery (Request.DirectOnly) stores a copy only in the
@@ -59,9 +60,9 @@ func TestDirectOnly(t *testing.T) {
 // durable. Later deliveries create nothing and fsync no parent.
 func TestNewMailboxEntriesAreSynced(t *testing.T) {
 	var synced []string
-	old := syncParentDir
-	t.Cleanup(func() { syncParentDir = old })
-	syncParentDir = func(f *os.File) error {
+	old := mailstore.SyncParentDir
+	t.Cleanup(func() { mailstore.SyncParentDir = old })
+	mailstore.SyncParentDir = func(f *os.File) error {
 		synced = append(synced, f.Name())
 		return f.Sync()
 	}
@@ -106,13 +107,13 @@ func TestDirectCopyFoundByTheQueue(t *testing.T) {
 	e.cfg.MailSpoolDirectory = e.spool + "/"
 	req := queuedRequest(testBody, "alice@example.test")
 	req.DirectOnly = true
-	old := syncDirFile
-	t.Cleanup(func() { syncDirFile = old })
-	syncDirFile = func(*os.File) error { return errors.New("injected") }
+	old := mailstore.SyncDir
+	t.Cleanup(func() { mailstore.SyncDir = old })
+	mailstore.SyncDir = func(*os.File) error { return errors.New("injected") }
 	if r := e.agent().Deliver(context.Background(), req)[0]; r.Kind != deliver.Deferred {
 		t.Fatalf("direct attempt with a failing fsync: %v %q", r.Kind, r.Reason)
 	}
-	syncDirFile = old
+	mailstore.SyncDir = old
 	req.DirectOnly = false
 	expect(t, e.agent().Deliver(context.Background(), req)[0], deliver.Sent, "2.0.0", "delivered to maildir")
 	if files, _ := os.ReadDir(filepath.Join(e.spool, "alice", "new")); len(files) != 1 {

@@ -8,11 +8,12 @@ import (
 	"strings"
 
 	"github.com/postern-mta/postern/internal/aliases"
+	"github.com/postern-mta/postern/internal/deliver/mailstore"
 )
 
 // file delivers to a /file destination of an alias or :include: file:
 // appended in mbox format, or into a Maildir when the name ends in "/",
-// with the rights of the alias owner (see withFSCreds).
+// with the rights of the alias owner (see mailstore.WithFSCreds).
 func (d *delivery) file(t aliases.Target) outcome {
 	if !allowed(d.a.cfg.AllowMailToFiles, t.Source) {
 		return failed("5.7.1", "mail to file is restricted")
@@ -34,7 +35,7 @@ func (d *delivery) file(t aliases.Target) outcome {
 	// is read from it, so it is opened before taking the owner's rights.
 	rc, err := d.m.content()
 	if err != nil {
-		return failed("4.3.0", (&readError{err}).Error())
+		return failed("4.3.0", (&mailstore.ReadError{Err: err}).Error())
 	}
 	d.opened = rc
 	defer func() {
@@ -44,20 +45,20 @@ func (d *delivery) file(t aliases.Target) outcome {
 		}
 	}()
 	var res outcome
-	err = withFSCreds(u.UID, u.GID, func() error {
+	err = mailstore.WithFSCreds(u.UID, u.GID, func() error {
 		r, err := os.OpenRoot(dir)
 		if err != nil {
-			res = failed(errnoDSN(err, "5.2.0"), fmt.Sprintf("cannot append message to file %s: cannot open directory: %s", p, strerror(err)))
+			res = failed(mailstore.ErrnoDSN(err, "5.2.0"), fmt.Sprintf("cannot append message to file %s: cannot open directory: %s", p, mailstore.Strerror(err)))
 			return nil
 		}
 		defer r.Close()
 		if maildir {
-			res = d.maildir(r, base, noChown)
+			res = d.maildir(r, base, mailstore.NoChown)
 			return nil
 		}
 		opts := mboxCopy
-		opts.deliveredTo = d.a.prepend("file")
-		if err := d.appendLocked(r, base, noChown, opts, true, d.checkFile(p)); err != nil {
+		opts.DeliveredTo = d.a.prepend("file")
+		if err := d.a.store.Append(r, base, mailstore.NoChown, d.copyTo(opts), true, d.checkFile(p)); err != nil {
 			res = stepFailed(err, fmt.Sprintf("cannot append message to file %s: ", p))
 		} else {
 			res = sent("delivered to file: " + p)
@@ -77,7 +78,7 @@ func (d *delivery) checkFile(p string) func(os.FileInfo) error {
 		if st.Mode().IsRegular() || st.Mode()&os.ModeCharDevice != 0 {
 			return nil
 		}
-		return &stepError{"5.2.0", fmt.Sprintf("destination %s is not a regular file", p)}
+		return mailstore.Fail("5.2.0", fmt.Sprintf("destination %s is not a regular file", p))
 	}
 }
 
@@ -92,12 +93,12 @@ func (a *Agent) readInclude(p string, uid int) (data []byte, fileOwner int, err 
 	read := func() error {
 		f, err := os.Open(p)
 		if err != nil {
-			return fmt.Errorf("cannot open include file %s: %s", p, strerror(err))
+			return fmt.Errorf("cannot open include file %s: %s", p, mailstore.Strerror(err))
 		}
 		defer f.Close()
 		st, err := f.Stat()
 		if err != nil {
-			return fmt.Errorf("unable to lookup :include: file %s: %s", p, strerror(err))
+			return fmt.Errorf("unable to lookup :include: file %s: %s", p, mailstore.Strerror(err))
 		}
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf(":include: file %s is not a regular file", p)
@@ -119,7 +120,7 @@ func (a *Agent) readInclude(p string, uid int) (data []byte, fileOwner int, err 
 	if err != nil {
 		return nil, 0, &aliases.Failure{DSN: "4.3.5", Err: fmt.Errorf("%s: cannot find username for uid %d: %w", p, uid, err)}
 	}
-	if err := withFSCreds(u.UID, u.GID, read); err != nil {
+	if err := mailstore.WithFSCreds(u.UID, u.GID, read); err != nil {
 		return nil, 0, err
 	}
 	return data, fileOwner, nil

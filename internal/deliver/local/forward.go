@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/aliases"
+	"github.com/postern-mta/postern/internal/deliver/mailstore"
 	"github.com/postern-mta/postern/internal/queue"
 )
 
@@ -72,17 +73,17 @@ func (d *delivery) enqueue(sender string, addrs []string, list bool) outcome {
 	}
 	rc, err := d.m.content()
 	if err != nil {
-		return failed("4.3.0", "error reading message: "+strerror(err))
+		return failed("4.3.0", "error reading message: "+mailstore.Strerror(err))
 	}
 	defer rc.Close()
 	var body io.Reader = rc
 	if d.a.prepend("forward") {
-		body = io.MultiReader(strings.NewReader("Delivered-To: "+quoteAddr(d.rcpt.Addr)+"\r\n"), rc)
+		body = io.MultiReader(strings.NewReader("Delivered-To: "+mailstore.QuoteAddr(d.rcpt.Addr)+"\r\n"), rc)
 	}
 	id, err := d.a.cfg.Queue.Enqueue(d.ctx, env, body)
 	if err != nil {
 		d.a.cfg.Logger.Warn(fmt.Sprintf("%s: cannot forward to %s: %v", d.m.req.ID, strings.Join(addrs, ", "), err))
-		return failed("4.3.0", "mail forwarding failed: "+strerror(err))
+		return failed("4.3.0", "mail forwarding failed: "+mailstore.Strerror(err))
 	}
 	return sent("forwarded as " + id)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/aliases"
 	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/deliver/mailstore"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/queue"
 )
@@ -158,7 +159,7 @@ func newEnv(t *testing.T) *env {
 	}
 	if !isRoot() {
 		users["nobody"].UID, users["nobody"].GID = os.Geteuid(), os.Getegid()
-	} else if err := withFSCreds(nobodyUID, nobodyGID, func() error { _, err := os.Stat(e.spool); return err }); err != nil {
+	} else if err := mailstore.WithFSCreds(nobodyUID, nobodyGID, func() error { _, err := os.Stat(e.spool); return err }); err != nil {
 		t.Skipf("%s cannot be reached by other users (%v): set TMPDIR", dir, err)
 	}
 	cfg := Defaults()
@@ -217,7 +218,7 @@ func request(body string, rcpts ...string) *deliver.Request {
 }
 
 // queuedRequest is request with a fresh queue ID, which names Maildir
-// copies after it (maildirName).
+// copies after it (mailstore.MaildirName).
 func queuedRequest(body string, rcpts ...string) *deliver.Request {
 	req := request(body, rcpts...)
 	req.ID = queue.NewID()

@@ -27,6 +27,9 @@
 // delivery slot is free again while it runs, and deliveries into one
 // new/ meanwhile share it (package fsyncgroup); the results wait for it.
 //
+// The mailbox writing (formats, locks, Maildir naming, the checks below)
+// is package mailstore's, which the virtual agent shares.
+//
 // Privilege model. Postfix's local(8) runs as root and switches its
 // effective uid to the recipient for each delivery. A Go program cannot
 // do that per goroutine, so postern keeps root and confines what root
@@ -58,8 +61,14 @@
 // privileges, the agent does everything as its own user and chowns
 // nothing.
 //
-// Not implemented: .forward files, mailbox_command, mailbox_transport,
-// fallback_transport, luser_relay, biff.
+// mailbox_transport: with Config.MailboxTransport, the mailbox
+// deliveries left after alias expansion are listed in Result.Pass
+// instead (mailbox.go, pass), and deliver.Pass, in the daemon, hands
+// them to the transport: the agent, root in its own process, never
+// talks to a mail store over the network.
+//
+// Not implemented: .forward files, mailbox_command,
+// mailbox_transport_maps, fallback_transport, luser_relay, biff.
 package local
 
 import (
@@ -67,16 +76,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/postern-mta/postern/internal/fsyncgroup"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/postern-mta/postern/internal/aliases"
 	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/deliver/mailstore"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/queue"
 )
@@ -102,11 +110,15 @@ type Config struct {
 	// Delivered-To: header (mailboxes always do). The header on forwarded
 	// copies is what breaks forwarding loops.
 	PrependDeliveredHeader []string
-	MailboxSizeLimit       int64         // mailbox_size_limit in bytes; 0: none
-	CommandTimeLimit       time.Duration // command_time_limit
-	MyHostname             string        // myhostname, for Maildir file names
-	MyOrigin               string        // myorigin, qualifies bare addresses; "" means MyHostname
-	DefaultPrivs           string        // default_privs
+	// MailboxTransport is mailbox_transport being set: mailbox
+	// deliveries are not made here but listed in Result.Pass, for
+	// deliver.Pass to hand to that transport.
+	MailboxTransport bool
+	MailboxSizeLimit int64         // mailbox_size_limit in bytes; 0: none
+	CommandTimeLimit time.Duration // command_time_limit
+	MyHostname       string        // myhostname, for Maildir file names
+	MyOrigin         string        // myorigin, qualifies bare addresses; "" means MyHostname
+	DefaultPrivs     string        // default_privs
 	// IsLocalDomain says whether a domain is delivered by this agent
 	// (mydestination); addresses in aliases with other domains are
 	// forwarded through Queue.
@@ -144,8 +156,7 @@ func Defaults() Config {
 type Agent struct {
 	cfg      Config
 	expander aliases.Expander
-	dirSyncs fsyncgroup.Set[dirKey] // Maildir new/ fsyncs, shared (syncLater)
-	syncSeq  atomic.Uint64
+	store    *mailstore.Store
 }
 
 var _ deliver.Agent = (*Agent)(nil)
@@ -193,7 +204,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg}
+	locks := mailstore.DefaultLocks()
+	locks.Attempts, locks.Delay, locks.StaleTime = cfg.LockAttempts, cfg.LockDelay, cfg.StaleLockTime
+	a := &Agent{cfg: cfg, store: &mailstore.Store{Hostname: cfg.MyHostname, Locks: locks, Logger: cfg.Logger, Now: cfg.Now}}
 	a.expander = aliases.Expander{
 		Tables:      cfg.AliasMaps,
 		Delimiter:   cfg.RecipientDelimiter,
@@ -239,39 +252,26 @@ func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 		r.Rcpt, r.Relay, r.Transfer = i, "local", time.Since(start)
 		results = append(results, r)
 	}
-	if len(m.syncs) > 0 {
+	if m.batch.Pending() {
 		if req.Release != nil {
 			req.Release()
 		}
-		m.finishSyncs(results)
+		finishSyncs(&m.batch, results)
 	}
 	return results
 }
 
-// finishSyncs runs the directory fsyncs the deliveries left (syncLater)
-// and defers a recipient whose copy is not durable: the next attempt
-// finds the copy if it survives (see maildirName) and makes no second.
-func (m *message) finishSyncs(results []deliver.Result) {
-	m.runSyncs()
-	for _, p := range m.syncs {
-		err := p.err
-		if err == nil {
-			continue
-		}
+// finishSyncs runs the directory fsyncs the deliveries left (see
+// mailstore.Batch) and defers a recipient whose copy is not durable: the
+// next attempt finds the copy if it survives and makes no second.
+func finishSyncs(b *mailstore.Batch, results []deliver.Result) {
+	for _, f := range b.Finish() {
 		for k := range results {
-			if results[k].Rcpt == p.rcpt && results[k].Kind != deliver.Bounced {
+			if results[k].Rcpt == f.Rcpt && results[k].Kind != deliver.Bounced {
 				results[k].Kind, results[k].DSN = deliver.Deferred, "4.3.0"
-				results[k].Reason = "maildir delivery failed: " + err.Error()
+				results[k].Reason = "maildir delivery failed: " + f.Err.Error()
 			}
 		}
-	}
-}
-
-// runSyncs runs the pending directory fsyncs that have not run yet,
-// keeping their errors for finishSyncs.
-func (m *message) runSyncs() {
-	for ; m.synced < len(m.syncs); m.synced++ {
-		m.syncs[m.synced].err = m.syncs[m.synced].sync()
 	}
 }
 
@@ -291,8 +291,7 @@ type message struct {
 	loadErr  error
 	large    bool // more content than Request.Size said: not kept
 
-	syncs  []pendingSync // directory fsyncs to run before the results
-	synced int           // how many of them ran (runSyncs)
+	batch mailstore.Batch // directory fsyncs to run before the results
 }
 
 // FDsPerDelivery is the most file descriptors one delivery holds at

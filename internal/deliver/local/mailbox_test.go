@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/deliver/mailstore"
 )
 
 const wantMbox = "From sender@remote.test  Sat Mar  7 09:05:03 2026\n" +
@@ -147,7 +148,7 @@ func TestSpoolMaildir(t *testing.T) {
 func TestMaildirHostNameEscaped(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.MyHostname = "odd/host:name"
-	if got := e.agent().uniqueName(); !strings.HasSuffix(got, `.odd\057host\072name`) {
+	if got := e.agent().store.UniqueName(); !strings.HasSuffix(got, `.odd\057host\072name`) {
 		t.Errorf("name %q", got)
 	}
 }
@@ -422,9 +423,9 @@ func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
 func TestMaildirReleaseAndDirectorySync(t *testing.T) {
 	for _, pending := range []int{64, 1} { // 1: every fsync runs at once
 		t.Run(fmt.Sprint(pending), func(t *testing.T) {
-			old := maxPendingSyncs
-			t.Cleanup(func() { maxPendingSyncs = old })
-			maxPendingSyncs = pending
+			old := mailstore.MaxPending
+			t.Cleanup(func() { mailstore.MaxPending = old })
+			mailstore.MaxPending = pending
 			releaseAndDirectorySync(t)
 		})
 	}
@@ -445,9 +446,9 @@ func releaseAndDirectorySync(t *testing.T) {
 			}
 		}
 	}
-	old := syncDirFile
-	t.Cleanup(func() { syncDirFile = old })
-	syncDirFile = func(f *os.File) error {
+	old := mailstore.SyncDir
+	t.Cleanup(func() { mailstore.SyncDir = old })
+	mailstore.SyncDir = func(f *os.File) error {
 		syncs++
 		if strings.HasPrefix(f.Name(), newDir("bob")) {
 			return errors.New("injected")
@@ -460,12 +461,12 @@ func releaseAndDirectorySync(t *testing.T) {
 	}
 	// The directory fsyncs wait for Release, unless too many are pending
 	// (then they run as they come, and hold no directory open).
-	if want := map[bool]int{true: 2, false: 0}[maxPendingSyncs == 1]; syncsAtRelease != want || syncs != 2 {
+	if want := map[bool]int{true: 2, false: 0}[mailstore.MaxPending == 1]; syncsAtRelease != want || syncs != 2 {
 		t.Errorf("%d of %d directory fsyncs before Release, want %d", syncsAtRelease, syncs, want)
 	}
 	expect(t, res[0], deliver.Sent, "2.0.0", "delivered to maildir")
 	expect(t, res[1], deliver.Deferred, "4.3.0", "maildir delivery failed: fsync directory "+newDir("bob")+": injected")
-	syncDirFile = old
+	mailstore.SyncDir = old
 	req.Rcpts, req.Release = []int{1}, nil
 	expect(t, e.agent().Deliver(context.Background(), req)[0], deliver.Sent, "2.0.0", "delivered to maildir")
 	if files, _ := os.ReadDir(newDir("bob")); len(files) != 1 {

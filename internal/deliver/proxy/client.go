@@ -152,11 +152,29 @@ func (c *Client) live(ctx context.Context, failed *peer, wait <-chan time.Time) 
 	}
 }
 
-// Deliver sends one attempt to the agent process. When none answers
-// within Wait (or ctx ends first), every recipient is deferred.
+// Deliver sends one attempt to the agent process's default agent. When
+// none answers within Wait (or ctx ends first), every recipient is
+// deferred.
 func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
+	return c.deliver(ctx, "", req)
+}
+
+// Transport is the agent of the named transport in the agent process
+// (ServeAgents).
+func (c *Client) Transport(name string) deliver.Agent { return transportAgent{c, name} }
+
+type transportAgent struct {
+	c    *Client
+	name string
+}
+
+func (t transportAgent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Result {
+	return t.c.deliver(ctx, t.name, req)
+}
+
+func (c *Client) deliver(ctx context.Context, transport string, req *deliver.Request) []deliver.Result {
 	f := frame{Kind: "deliver", Req: &wireRequest{ID: req.ID, Env: req.Env, Rcpts: req.Rcpts,
-		Nexthop: req.Nexthop, Size: req.Size, Release: req.Release != nil, Direct: req.DirectOnly}, Body: req.Body}
+		Nexthop: req.Nexthop, Size: req.Size, Release: req.Release != nil, Direct: req.DirectOnly, Transport: transport}, Body: req.Body}
 	// A direct attempt keeps an SMTP client waiting: it never waits for
 	// an agent process, and the queue's attempt follows one that fails.
 	tries, waitFor := 2, c.Wait
@@ -183,7 +201,11 @@ func (c *Client) Deliver(ctx context.Context, req *deliver.Request) []deliver.Re
 	if err == nil && a.Err == "" && len(a.Results) == len(req.Rcpts) {
 		return a.Results
 	}
-	reason := "local delivery agent unavailable"
+	name := transport
+	if name == "" {
+		name = "local"
+	}
+	reason := name + " delivery agent unavailable"
 	if err != nil {
 		reason += ": " + err.Error()
 		// Retried at the next start: not a message that killed two

@@ -1,8 +1,10 @@
-// Package proxy runs a delivery agent in another process. The daemon
-// drops root for mail_owner once its sockets are bound, but local delivery
-// must create files as the recipients; so a daemon started as root first
-// starts a child that keeps root and runs only the local agent, and talks
-// to it over a socket pair: Client in the daemon, Serve in the child.
+// Package proxy runs delivery agents in another process. The daemon
+// drops root for mail_owner once its sockets are bound, but local and
+// virtual delivery must create files as the recipients; so a daemon
+// started as root first starts a child that keeps root and runs only
+// those agents, and talks to it over a socket pair: Client in the
+// daemon, Serve (or ServeAgents) in the child. A request names its
+// transport ("" for the default agent: local; Client.Transport).
 //
 // The protocol is frames of one JSON line each, multiplexed by ID; a
 // frame with "body_len":N is followed by N bytes of message content
@@ -61,6 +63,8 @@ type wireRequest struct {
 	Size    int64           `json:"size"`
 	Release bool            `json:"release,omitempty"` // the daemon wants a "released" frame
 	Direct  bool            `json:"direct,omitempty"`  // deliver.Request.DirectOnly
+	// Transport picks the agent in the child: "" is the default one.
+	Transport string `json:"transport,omitempty"`
 }
 
 // maxFrame bounds one frame: a forwarded copy carries a whole message.

@@ -317,3 +317,36 @@ func TestKillerIsNotRetriedAtRestart(t *testing.T) {
 		t.Errorf("retried at the restart: %q", retried)
 	}
 }
+
+// named answers with its name as the reason.
+type named string
+
+func (n named) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
+	return []deliver.Result{{Rcpt: req.Rcpts[0], Kind: deliver.Sent, Reason: string(n)}}
+}
+
+// A request goes to the agent of the transport it names in the agent
+// process; one the process lacks is deferred with the reason.
+func TestTransports(t *testing.T) {
+	daemonEnd, agentEnd := net.Pipe()
+	go ServeAgents(agentEnd, func(queue.Queue) (map[string]deliver.Agent, error) {
+		return map[string]deliver.Agent{"": named("local"), "virtual": named("virtual")}, nil
+	}, nil)
+	defer agentEnd.Close()
+	c := NewClient(daemonEnd, &queue.Memory{}, nil)
+	env := &queue.Envelope{Recipients: []queue.Recipient{{Addr: "a@x"}}}
+	req := &deliver.Request{ID: "Q1", Env: env, Rcpts: []int{0}}
+	for _, tc := range []struct {
+		agent      deliver.Agent
+		kind       deliver.Kind
+		wantReason string
+	}{
+		{c, deliver.Sent, "local"},
+		{c.Transport("virtual"), deliver.Sent, "virtual"},
+		{c.Transport("other"), deliver.Deferred, "other delivery agent unavailable: the agent process has no other transport"},
+	} {
+		if r := tc.agent.Deliver(context.Background(), req)[0]; r.Kind != tc.kind || r.Reason != tc.wantReason {
+			t.Errorf("got %v %q, want %v %q", r.Kind, r.Reason, tc.kind, tc.wantReason)
+		}
+	}
+}

@@ -14,14 +14,28 @@ import (
 // queues forwarded copies through q.
 type Builder func(q queue.Queue) (deliver.Agent, error)
 
+// AgentsBuilder makes the agents of several transports from the current
+// configuration, by transport name ("" is the default agent).
+type AgentsBuilder func(q queue.Queue) (map[string]deliver.Agent, error)
+
 // Serve runs the agent process's side until conn closes: it builds the
 // agent, answers deliver and reload frames, and opens message content
 // with content(queueID).
 func Serve(conn io.ReadWriter, build Builder, content func(id string) (io.ReadCloser, error)) error {
+	return ServeAgents(conn, func(q queue.Queue) (map[string]deliver.Agent, error) {
+		a, err := build(q)
+		return map[string]deliver.Agent{"": a}, err
+	}, content)
+}
+
+// ServeAgents is Serve for the agents of several transports: a request
+// goes to the agent of the transport it names; one naming no agent gets
+// an error.
+func ServeAgents(conn io.ReadWriter, build AgentsBuilder, content func(id string) (io.ReadCloser, error)) error {
 	p := newPeer(conn)
 	q := queueProxy{p}
 	var mu sync.RWMutex
-	agent, err := build(q)
+	agents, err := build(q)
 	if err != nil {
 		return err
 	}
@@ -36,12 +50,14 @@ func Serve(conn io.ReadWriter, build Builder, content func(id string) (io.ReadCl
 			go func() {
 				defer wg.Done()
 				a := frame{ID: f.ID, Kind: "results"}
+				mu.RLock()
+				ag := agents[f.Req.transport()]
+				mu.RUnlock()
 				if f.Req == nil || f.Req.Env == nil {
 					a.Err = "no request"
+				} else if ag == nil {
+					a.Err = "the agent process has no " + f.Req.transport() + " transport"
 				} else {
-					mu.RLock()
-					ag := agent
-					mu.RUnlock()
 					id := f.Req.ID
 					req := &deliver.Request{ID: id, Env: f.Req.Env,
 						Rcpts: f.Req.Rcpts, Nexthop: f.Req.Nexthop, Size: f.Req.Size, Body: f.Body,
@@ -62,7 +78,7 @@ func Serve(conn io.ReadWriter, build Builder, content func(id string) (io.ReadCl
 				a.Err = err.Error() // the old agent keeps working
 			} else {
 				mu.Lock()
-				agent = next
+				agents = next
 				mu.Unlock()
 			}
 			p.send(a)
@@ -93,3 +109,11 @@ func (q queueProxy) Enqueue(ctx context.Context, env *queue.Envelope, body io.Re
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// transport is the request's transport; "" for no request.
+func (r *wireRequest) transport() string {
+	if r == nil {
+		return ""
+	}
+	return r.Transport
+}

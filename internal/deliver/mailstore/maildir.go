@@ -1,0 +1,198 @@
+package mailstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+// Maildir delivers c into the Maildir dir ("Maildir/", "example.com/u/")
+// below r, creating what is missing of it for o: the copy is written as
+// tmp/NAME, fsynced, and linked as new/NAME; the fsync of new/ that
+// makes the link durable is left to c.Batch. The error is a StepError
+// but for the reason's prefix ("maildir delivery failed: ").
+//
+// Not O_TMPFILE (an unnamed file in new/, linked once written), which
+// saves creating and removing the tmp/ name: the file is fsynced while
+// it has no name, so on a file system without a journal (ext2, ext4
+// without one) its inode reaches the disk with a link count of 0, the
+// link raises it only in memory, and after a crash fsck clears the new
+// name: a delivered copy lost. A second fsync after the link costs more
+// than tmp/ does.
+func (s *Store) Maildir(r *os.Root, dir string, o Owner, c *Copy) error {
+	o = ChownTo(o)
+	dir = strings.TrimSuffix(path.Clean(dir), "/")
+	md, err := openMaildir(r, dir, o, c.DSN)
+	if err != nil {
+		return err
+	}
+	defer md.Close()
+	newDir, err := openDir(md, "new")
+	if err != nil {
+		return failErr(err, c.DSN, fmt.Sprintf("open %s: %s", path.Join(md.Name(), "new"), Strerror(err)))
+	}
+	tmpDir, err := openDir(md, "tmp")
+	if err != nil {
+		newDir.Close()
+		return failErr(err, c.DSN, fmt.Sprintf("open %s: %s", path.Join(md.Name(), "tmp"), Strerror(err)))
+	}
+	err = s.storeViaTmp(tmpDir, newDir, s.maildirName(c), o, c)
+	tmpDir.Close()
+	if err != nil {
+		newDir.Close()
+		return err
+	}
+	return s.syncLater(c, newDir)
+}
+
+// storeViaTmp writes the copy as tmp/name, fsyncs it and links it as
+// new/name: Maildir's classic way.
+func (s *Store) storeViaTmp(tmpDir, newDir *os.File, name string, o Owner, c *Copy) error {
+	tmpName := name
+	f, err := createIn(tmpDir, tmpName, 0o600)
+	if errors.Is(err, fs.ErrExist) { // left by an attempt that crashed: the name is ours
+		removeIn(tmpDir, tmpName)
+		f, err = createIn(tmpDir, tmpName, 0o600)
+	}
+	if err != nil {
+		return failErr(err, c.DSN, fmt.Sprintf("create maildir file %s: %s", path.Join(tmpDir.Name(), tmpName), Strerror(err)))
+	}
+	err = fillCopy(f, o, c)
+	var size int64
+	if st, serr := f.Stat(); serr == nil {
+		size = st.Size()
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = CopyError(cerr)
+	}
+	if err == nil {
+		err = linkIn(tmpDir, tmpName, newDir, name)
+		if errors.Is(err, fs.ErrExist) && !sameSize(newDir, name, size) {
+			// Not this copy, though named after its queue ID (a clock
+			// set back, an ID reused): it gets a name of its own.
+			name = s.UniqueName()
+			err = linkIn(tmpDir, tmpName, newDir, name)
+		}
+		err = s.linked(newDir, err, name, c)
+	}
+	if rerr := removeIn(tmpDir, tmpName); rerr != nil {
+		s.warn(fmt.Sprintf("remove %s: %s", path.Join(tmpDir.Name(), tmpName), Strerror(rerr)))
+	}
+	return err
+}
+
+// fillCopy writes the copy into f, for o, and fsyncs it.
+func fillCopy(f *os.File, o Owner, c *Copy) error {
+	if o.UID >= 0 {
+		if err := f.Chown(o.UID, o.GID); err != nil {
+			return err
+		}
+	}
+	if err := c.Write(&limitWriter{w: f, n: c.sizeLimit(0)}); err != nil {
+		return CopyError(err)
+	}
+	if err := f.Sync(); err != nil {
+		return CopyError(err)
+	}
+	return nil
+}
+
+// sameSize reports whether name in dir is a regular file of size bytes:
+// the copy an earlier attempt made is exactly as long as this one.
+func sameSize(dir *os.File, name string, size int64) bool {
+	st, err := statIn(dir, name)
+	return err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == size
+}
+
+// linked words the outcome of linking the copy as new/name. A name that
+// exists already (with this copy's size) is this very copy: an earlier
+// attempt delivered it but died before the queue recorded it, and
+// delivering again would duplicate it.
+func (s *Store) linked(newDir *os.File, err error, name string, c *Copy) error {
+	dst := path.Join(newDir.Name(), name)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		s.info(fmt.Sprintf("%s: %s already holds this message (an earlier attempt was interrupted)", c.QueueID, dst))
+		return nil
+	case err != nil:
+		return failErr(err, c.DSN, fmt.Sprintf("link to %s: %s", dst, Strerror(err)))
+	}
+	return nil
+}
+
+// openMaildir makes sure that every directory on the way to the Maildir
+// dir below r, and its tmp, new and cur, is a real directory (a symbolic
+// link could point the delivery at another user's files), creating what
+// is missing for o, and opens the Maildir as a root of its own: the
+// steps of the delivery then start from there instead of walking the
+// path again each (an open and a close per directory per step).
+func openMaildir(r *os.Root, dir string, o Owner, dsn string) (*os.Root, error) {
+	fail := func(r *os.Root, name string, err error) error {
+		return failErr(err, dsn, fmt.Sprintf("create maildir directory %s: %s", path.Join(r.Name(), name), Strerror(err)))
+	}
+	var dirs []string
+	for i, c := range dir {
+		if c == '/' {
+			dirs = append(dirs, dir[:i])
+		}
+	}
+	for _, name := range append(dirs, dir) {
+		if err := ensureDir(r, name, o); err != nil {
+			return nil, fail(r, name, err)
+		}
+	}
+	md, err := r.OpenRoot(dir)
+	if err != nil {
+		return nil, failErr(err, dsn, fmt.Sprintf("open maildir %s: %s", path.Join(r.Name(), dir), Strerror(err)))
+	}
+	for _, name := range []string{"tmp", "new", "cur"} {
+		if err := ensureDir(md, name, o); err != nil {
+			md.Close()
+			return nil, fail(md, name, err)
+		}
+	}
+	return md, nil
+}
+
+// maildirName names a queued message's copy for one recipient after its
+// queue ID and recipient index, "arrival.QidRn.host": unique like the
+// spec's delivery identifiers, and the same on every attempt, so that a
+// retry after a crash finds the copy it already made (in new/; a copy a
+// mail reader has moved to cur/ meanwhile is not looked for).
+func (s *Store) maildirName(c *Copy) string {
+	if name := MaildirName(c.QueueID, c.Rcpt, s.Hostname); name != "" {
+		return name
+	}
+	return s.UniqueName()
+}
+
+// MaildirName is the name of the copy of a queued message for recipient
+// index rcpt in new/, on hostname ("" when the queue ID carries no time:
+// such a copy gets a unique name).
+func MaildirName(queueID string, rcpt int, hostname string) string {
+	t, ok := queue.IDTime(queueID)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%d.Q%sR%d.%s", t.Unix(), queueID, rcpt, maildirHost(hostname))
+}
+
+func maildirHost(h string) string { return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(h) }
+
+var maildirCount atomic.Uint64
+
+// UniqueName is a Maildir file name: "seconds.MmicrosecondsPpidQn.host",
+// the delivery identifier of the Maildir spec (cr.yp.to/proto/maildir.html):
+// unique on this host as long as the clock does not go back by more than
+// the time this process has been running.
+func (s *Store) UniqueName() string {
+	now := s.now()
+	return fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), maildirCount.Add(1), maildirHost(s.Hostname))
+}
