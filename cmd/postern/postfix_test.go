@@ -238,3 +238,30 @@ func TestPostfixCheckBadStyleAndProtocols(t *testing.T) {
 		}
 	}
 }
+
+// Postfix's option syntax: getopt's "c:Dv", glued or apart, "--", and
+// its refusals, checked in-process on a directory with no main.cf (every
+// command then stops at reading it, after the options parsed).
+func TestPostfixOptions(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"-c"}, 1, "postfix: option requires an argument -- 'c'\npostfix: fatal: " + postfixUsage + "\n"},
+		{[]string{"-x", "status"}, 1, "postfix: invalid option -- 'x'\npostfix: fatal: " + postfixUsage + "\n"},
+		{[]string{"-Dvx", "status"}, 1, "postfix: invalid option -- 'x'\npostfix: fatal: " + postfixUsage + "\n"},
+		{[]string{"-c" + dir, "status"}, 1, "postfix: fatal: open " + dir + "/main.cf: no such file or directory\n"},
+		{[]string{"-vc", dir, "--", "status"}, 1, "postfix: fatal: open " + dir + "/main.cf: no such file or directory\n"},
+		{[]string{"-D", "-c", dir, "start"}, 1, "postfix: fatal: -D: postern has no debugger_command; run \"postern start-fg\" under a debugger instead\n"},
+		{[]string{"-c", dir, "status", "now"}, 1, "postfix: warning: status: ignoring extra arguments: now\npostfix: fatal: open " + dir + "/main.cf: no such file or directory\n"},
+		{[]string{"-c", dir, "logrotate"}, 1, "postfix/postfix-script: fatal: unknown command: 'logrotate'. Usage: postfix start (or stop, reload, abort, flush, check, status, set-permissions, upgrade-configuration, start-fg)\n"},
+	} {
+		var out, errOut strings.Builder
+		code := runPostfix(tc.args, &out, &errOut)
+		if code != tc.code || out.String() != "" || errOut.String() != tc.err {
+			t.Errorf("postfix %q: exit %d, stdout %q, stderr\n%s\nwant exit %d, stderr\n%s", tc.args, code, out.String(), errOut.String(), tc.code, tc.err)
+		}
+	}
+}

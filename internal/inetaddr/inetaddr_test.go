@@ -134,3 +134,20 @@ func TestParseProtocols(t *testing.T) {
 		t.Errorf("IPv4: %v", err)
 	}
 }
+
+// ParseMynetworksStyle never panics and yields one known style or an
+// error.
+func FuzzParseMynetworksStyle(f *testing.F) {
+	for _, s := range []string{"host", "host host", "Host", "host, subnet", "", " class\t", "subnet,subnet,x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		s, err := inetaddr.ParseMynetworksStyle(v)
+		if err == nil && s != "host" && s != "subnet" && s != "class" {
+			t.Errorf("%q: style %q without error", v, s)
+		}
+		if err != nil && s != "" {
+			t.Errorf("%q: style %q with error %v", v, s, err)
+		}
+	})
+}
