@@ -225,6 +225,7 @@ func init() {
 		virtualParams,
 		vclassParams,
 		lmtpParams,
+		postfix37Params,
 	} {
 		all = append(all, group...)
 	}
