@@ -153,3 +153,44 @@ func TestPostfixParamDecisionsLive(t *testing.T) {
 		}
 	}
 }
+
+// The parameters issue 18 names are known with Postfix's default, and
+// those postern does not apply keep an honest state.
+func TestIssue18ParamsKnown(t *testing.T) {
+	for _, tc := range []struct {
+		name, def, value string
+		state            State
+		harmless         bool
+	}{
+		{"append_at_myorigin", "yes", "no", StateImplemented, true},
+		{"virtual_alias_domains", "$virtual_alias_maps", "", StateImplemented, true},
+		{"relay_recipient_maps", "", "", StateImplemented, true},
+		{"smtpd_reject_unlisted_sender", "no", "", StateImplemented, true},
+		{"unknown_virtual_alias_reject_code", "550", "", StateImplemented, true},
+		{"unverified_recipient_reject_code", "450", "550", StateUnimplemented, true},
+		{"unverified_sender_reject_code", "450", "550", StateUnimplemented, true},
+		{"plaintext_reject_code", "450", "550", StateUnimplemented, true},
+		{"multi_recipient_bounce_reject_code", "550", "554", StateUnimplemented, true},
+		{"hash_queue_names", "deferred, defer", "incoming", StateNoEffect, true},
+		{"hash_queue_depth", "1", "2", StateNoEffect, true},
+		{"default_database_type", "hash", "lmdb", StateNoEffect, true},
+		{"smtpd_tls_wrappermode", "no", "yes", StateImplemented, true},
+		{"smtpd_sasl_auth_enable", "no", "yes", StateImplemented, true},
+		{"smtpd_authorized_xclient_hosts", "", "127.0.0.1", StateRefused, false},
+		{"mailbox_command_maps", "", "hash:/etc/postfix/cmds", StateRefused, false},
+		{"header_checks", "", "regexp:/etc/postfix/header_checks", StateRefused, false},
+	} {
+		p, ok := Lookup(tc.name)
+		if !ok {
+			t.Errorf("%s: unknown to postern conf -d", tc.name)
+			continue
+		}
+		if p.Default != tc.def {
+			t.Errorf("%s: default %q, want %q", tc.name, p.Default, tc.def)
+		}
+		st := StateOf(tc.name)
+		if st.State != tc.state || st.Harmless(tc.name, tc.value) != tc.harmless {
+			t.Errorf("%s = %s: state %s harmless %v, want %s %v", tc.name, tc.value, st.State, st.Harmless(tc.name, tc.value), tc.state, tc.harmless)
+		}
+	}
+}
