@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/postern-mta/postern/internal/master"
+	_ "github.com/postern-mta/postern/internal/sqlmap" // pgsql:, mysql:, sqlite: tables for every command
 )
 
 // command is one subcommand of postern.
