@@ -194,3 +194,11 @@ func TestIssue18ParamsKnown(t *testing.T) {
 		}
 	}
 }
+
+// Every registry name has one entry: a parameter another part implements
+// must leave postfix37Params (where it would stay "not applied").
+func TestRegistryNoDuplicates(t *testing.T) {
+	if len(duplicateParams) > 0 {
+		t.Errorf("registry entries defined twice: %v", duplicateParams)
+	}
+}
