@@ -50,7 +50,6 @@ func TestPostscreenLimitsLikePostfix(t *testing.T) {
 		name   string
 		c, d   int
 		log    func() string
-		closed []net.Conn
 	}
 	servers := []*server{{name: "Postfix", c: pfC, d: pfD, log: pf.maillog}, {name: "postern", c: ptC, d: ptD, log: func() string { return pt.maillog(t) }}}
 	type result struct{ replies, log string }
