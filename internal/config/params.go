@@ -224,6 +224,7 @@ func init() {
 		postscreenDeepParams,
 		virtualParams,
 		vclassParams,
+		rewriteParams,
 	} {
 		all = append(all, group...)
 	}

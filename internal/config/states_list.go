@@ -21,10 +21,6 @@ var notEnforced = map[string]bool{
 	"owner_request_special":          true,
 	"default_delivery_status_filter": true,
 	"qmgr_message_active_limit":      true,
-	// Read only to decide whether a recipient in a virtual alias
-	// domain is known (internal/policy): not expanded yet.
-	"virtual_alias_maps": true,
-	"virtual_maps":       true,
 }
 
 // security lists, as glob patterns, the parameters that are
@@ -201,13 +197,6 @@ var features = []*feature{
 			{"local_login_sender_maps", []string{"static:*"}},
 			{"master_service_disable", none},
 		},
-	},
-	{
-		// The recipient check reads the table (internal/policy), but
-		// nothing rewrites the recipients yet.
-		what:  "virtual alias expansion (virtual_alias_maps)",
-		risk:  "recipients would not be rewritten: mail accepted for an alias would bounce, and aliases of other domains would be ignored",
-		gates: []gate{{"virtual_alias_maps", none}, {"virtual_maps", none}},
 	},
 	{
 		what: "these settings for commands that local delivery runs",

@@ -426,6 +426,10 @@ func (p *Policy) Canonical(a address.Address) address.Address {
 	return address.Canonical(a, p.rewrite)
 }
 
+// OpenTable opens a "type:name" table through the policy's cache, for
+// cleanup's address rewriting (internal/rewrite).
+func (p *Policy) OpenTable(spec string) (Table, error) { return p.open(spec) }
+
 // IsLocal reports whether a domain is in the local class: mydestination,
 // or an address literal of this host.
 func (p *Policy) IsLocal(domain string) (bool, error) { return p.isLocal(domain) }

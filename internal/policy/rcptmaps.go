@@ -107,18 +107,7 @@ func (p *Policy) find(specs, keys []string) (bool, error) {
 // local domain those of localKeys; elsewhere the address, the address
 // without its extension (recipient_delimiter), and the catch-all
 // "@domain".
-func addrKeys(addr, delim string, local bool) []string {
-	if local {
-		return localKeys(addr, delim)
-	}
-	addr = strings.ToLower(addr)
-	lp, domain := splitAddr(addr)
-	keys := []string{addr}
-	if i := strings.IndexAny(lp, delim); delim != "" && i > 0 && !unsplittable(lp) {
-		keys = append(keys, lp[:i]+"@"+domain)
-	}
-	return append(keys, "@"+domain)
-}
+func addrKeys(addr, delim string, local bool) []string { return lookupKeys(addr, delim, local) }
 
 // checkRcptMaps is Postfix's check_rcpt_maps for an address (st: Recipient
 // or Sender) as the client wrote it (raw; a, when not zero, parsed):
