@@ -2,8 +2,8 @@ package master
 
 import (
 	"fmt"
-	"strings"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
