@@ -64,8 +64,11 @@ func TestVirtualAliasExpansionEndToEnd(t *testing.T) {
 	}
 }
 
-// sendmail's envelope sender goes through sender_canonical_maps (and
-// masquerading), as every message's does in cleanup.
+// sendmail's envelope sender and From: header go through
+// sender_canonical_maps and masquerading, as every message's do in
+// cleanup; over SMTP, the headers of a client on one of our own
+// addresses (local_header_rewrite_clients = permit_inet_interfaces) are
+// rewritten too, and nobody else's.
 func TestSenderCanonicalSendmail(t *testing.T) {
 	u, _ := user.Current()
 	tables := t.TempDir()
@@ -74,14 +77,48 @@ func TestSenderCanonicalSendmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, maildir := mailInstance(t, fmt.Sprintf("sender_canonical_maps = texthash:%s\nmasquerade_domains = example.test\n", canon))
-	if _, e, code := sendmailRun(in, "Subject: canonical\n\nhello\n", "-f", "who@mx.example.test", u.Username+"@mx.example.test"); code != 0 {
+	if _, e, code := sendmailRun(in, "From: Who <who@mx.example.test>\nTo: someone@elsewhere.example\nSubject: canonical\n\nhello\n",
+		"-f", "who@mx.example.test", u.Username+"@mx.example.test"); code != 0 {
 		t.Fatalf("sendmail: exit %d %s", code, e)
 	}
 	msg := waitFiles(t, filepath.Join(maildir, "new"), 1)[0]
 	// who → First.Last@host.mx… → (looked up again: @host.mx…) First.Last@mx…
 	// → masqueraded to example.test
-	if !strings.Contains(msg, "Return-Path: <First.Last@example.test>") {
-		t.Errorf("the envelope sender was not rewritten:\n%s", firstLines(msg, 12))
+	if !strings.Contains(msg, "Return-Path: <First.Last@example.test>") || !strings.Contains(msg, "From: Who <First.Last@example.test>\n") ||
+		!strings.Contains(msg, "To: someone@elsewhere.example\n") {
+		t.Errorf("the sender was not rewritten:\n%s", firstLines(msg, 14))
 	}
 	waitLog(t, in, "from=<First.Last@example.test>")
+
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	if out := sendSMTP(addr, "who@mx.example.test", u.Username+"@mx.example.test",
+		[]byte("From: <who@mx.example.test>\r\nSubject: smtp\r\n\r\nhello\r\n")); !out.Queued {
+		t.Fatalf("%+v", out)
+	}
+	msgs := waitFiles(t, filepath.Join(maildir, "new"), 2)
+	if !strings.Contains(msgs[0]+msgs[1], "From: <First.Last@example.test>") {
+		t.Errorf("the header of a client on our own address was not rewritten:\n%s\n%s", msgs[0], msgs[1])
+	}
+
+	// Clients that local_header_rewrite_clients does not name keep their
+	// headers; the envelope is rewritten all the same.
+	f, err := os.OpenFile(filepath.Join(in.dir, "main.cf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "local_header_rewrite_clients = permit_sasl_authenticated")
+	f.Close()
+	if out, e, code := in.run(t, "reload"); code != 0 { // returns once the new configuration serves
+		t.Fatalf("reload: exit %d %s%s", code, out, e)
+	}
+	if out := sendSMTP(addr, "who@mx.example.test", u.Username+"@mx.example.test",
+		[]byte("From: <who@mx.example.test>\r\nSubject: remote\r\n\r\nhello\r\n")); !out.Queued {
+		t.Fatalf("%+v", out)
+	}
+	for _, m := range waitFiles(t, filepath.Join(maildir, "new"), 3) {
+		if strings.Contains(m, "Subject: remote") && (!strings.Contains(m, "From: <who@mx.example.test>") ||
+			!strings.Contains(m, "Return-Path: <First.Last@example.test>")) {
+			t.Errorf("a remote client's message:\n%s", firstLines(m, 14))
+		}
+	}
 }

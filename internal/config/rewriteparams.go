@@ -20,6 +20,11 @@ var rewriteParams = []Param{
 	{Name: "masquerade_domains", Default: "", Kind: List},
 	{Name: "masquerade_exceptions", Default: "", Kind: List},
 	{Name: "masquerade_classes", Default: "envelope_sender, header_sender, header_recipient", Kind: List, Check: checkAddressClasses},
+	// Whose headers are rewritten (besides local submissions):
+	// local_header_rewrite_clients, or every client's with
+	// remote_header_rewrite_domain.
+	{Name: "local_header_rewrite_clients", Default: "permit_inet_interfaces", Kind: List, Check: checkHeaderClients},
+	{Name: "remote_header_rewrite_domain", Default: "", Kind: String},
 	{Name: "propagate_unmatched_extensions", Default: "canonical, virtual", Kind: List, Check: checkPropagate},
 }
 
@@ -54,4 +59,17 @@ func checkPropagate(_ *Config, v string) error {
 // splitWords splits a list value at commas and white space, lower case.
 func splitWords(v string) []string {
 	return strings.FieldsFunc(strings.ToLower(v), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
+
+// checkHeaderClients accepts the local_header_rewrite_clients elements
+// postern implements.
+func checkHeaderClients(_ *Config, v string) error {
+	for _, w := range splitWords(v) {
+		switch w {
+		case "permit_inet_interfaces", "permit_mynetworks", "permit_sasl_authenticated", "static:all":
+		default:
+			return fmt.Errorf("%q is not implemented (postern implements permit_inet_interfaces, permit_mynetworks, permit_sasl_authenticated, static:all)", w)
+		}
+	}
+	return nil
 }

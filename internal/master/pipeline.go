@@ -3,10 +3,8 @@ package master
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/deliver"
 	"github.com/postern-mta/postern/internal/deliver/local"
@@ -16,7 +14,6 @@ import (
 	"github.com/postern-mta/postern/internal/policy"
 	"github.com/postern-mta/postern/internal/qmgr"
 	"github.com/postern-mta/postern/internal/queue"
-	"github.com/postern-mta/postern/internal/rewrite"
 	"github.com/postern-mta/postern/internal/route"
 )
 
@@ -118,39 +115,14 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *
 	if p.err != nil {
 		return nil, p.err
 	}
-	if mc.Rewrite, err = newRewriter(cfg, pol, log); err != nil {
+	rw, err := newRewriter(cfg, pol, log)
+	if err != nil {
 		return nil, err
+	}
+	if rw.Active() {
+		mc.Rewrite = rw
 	}
 	return mc, nil
-}
-
-// newRewriter is cleanup's address rewriting from main.cf (nil when
-// nothing is rewritten): tables through the policy's cache, the user
-// and user+ext keys for $myorigin and the local domains, unqualified
-// results completed with @$myorigin.
-func newRewriter(cfg *config.Config, pol *policy.Policy, log *slog.Logger) (qmgr.Rewriter, error) {
-	rc, err := rewrite.FromConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	myorigin, err := cfg.Get("myorigin")
-	if err != nil {
-		return nil, err
-	}
-	rc.Open = pol.OpenTable
-	rc.IsLocal = func(d string) (bool, error) {
-		if strings.EqualFold(d, strings.TrimSuffix(myorigin, ".")) {
-			return true, nil
-		}
-		return pol.IsLocal(d)
-	}
-	rc.Qualify = func(a string) string { return pol.Canonical(address.Address{Local: a}).String() }
-	rc.Log = log.With("program", "postern/cleanup")
-	rw := rewrite.New(rc)
-	if !rw.Active() {
-		return nil, nil
-	}
-	return rw, nil
 }
 
 // NewRouter is the queue manager's routing from main.cf: address classes

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -429,6 +430,12 @@ func (p *Policy) Canonical(a address.Address) address.Address {
 // OpenTable opens a "type:name" table through the policy's cache, for
 // cleanup's address rewriting (internal/rewrite).
 func (p *Policy) OpenTable(spec string) (Table, error) { return p.open(spec) }
+
+// IsOwnAddress reports whether addr is one of this host's addresses
+// (inet_interfaces, proxy_interfaces): permit_inet_interfaces.
+func (p *Policy) IsOwnAddress(addr netip.Addr) bool {
+	return slices.Contains(p.own, addr.Unmap())
+}
 
 // IsLocal reports whether a domain is in the local class: mydestination,
 // or an address literal of this host.
