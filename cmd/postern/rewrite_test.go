@@ -122,3 +122,38 @@ func TestSenderCanonicalSendmail(t *testing.T) {
 		}
 	}
 }
+
+// A rewriting table that cannot answer defers the message, never
+// accepts or bounces it: over SMTP at RCPT (the table's keys are known
+// recipients) with 451 4.3.0; from sendmail the message waits in the
+// maildrop, the table named in the log, and goes once the table is
+// there.
+func TestRewriteTableFailureDefers(t *testing.T) {
+	u, _ := user.Current()
+	tables := t.TempDir()
+	canon := filepath.Join(tables, "rcanon")
+	in, maildir := mailInstance(t, fmt.Sprintf("recipient_canonical_maps = texthash:%s\n", canon))
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	body := []byte("Subject: deferred\r\n\r\nhello\r\n")
+	if out := sendSMTP(addr, u.Username+"@mx.example.test", "info@mx.example.test", body); out.Queued || out.Stage != "RCPT" ||
+		out.Reply != "451 4.3.0 <info@mx.example.test>: Temporary lookup failure" {
+		t.Errorf("a missing table: %+v", out)
+	}
+	if _, e, code := sendmailRun(in, "Subject: first\n\nhello\n", "info@mx.example.test"); code != 0 {
+		t.Fatalf("sendmail: exit %d %s", code, e)
+	}
+	waitLog(t, in, "recipient_canonical_maps map lookup problem for info@mx.example.test -- message not accepted, try again later")
+	if err := os.WriteFile(canon, []byte("info@mx.example.test "+u.Username+"@mx.example.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// the next submission wakes the pickup, which takes both
+	if _, e, code := sendmailRun(in, "Subject: second\n\nhello\n", "info@mx.example.test"); code != 0 {
+		t.Fatalf("sendmail: exit %d %s", code, e)
+	}
+	if files := waitFiles(t, filepath.Join(maildir, "new"), 2); !strings.Contains(files[0]+files[1], "Subject: first") {
+		t.Errorf("delivered:\n%s\n%s", files[0], files[1])
+	}
+	if strings.Contains(in.maillog(t), "status=bounced") {
+		t.Errorf("bounced:\n%s", in.maillog(t))
+	}
+}
