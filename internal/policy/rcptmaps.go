@@ -27,8 +27,8 @@ type classTables struct {
 	// canonical_maps, whose keys are known recipients too (Postfix's
 	// check_rcpt_maps: cleanup rewrites them).
 	rcptCanonMaps, canonMaps []string
-	showTable                         bool // show_user_unknown_table_name
-	unlistedSender                    bool // smtpd_reject_unlisted_sender
+	showTable                bool // show_user_unknown_table_name
+	unlistedSender           bool // smtpd_reject_unlisted_sender
 }
 
 func (ct *classTables) read(cfg *config.Config) error {
