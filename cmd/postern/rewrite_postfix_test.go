@@ -131,3 +131,76 @@ func envelopes(t *testing.T, maillog func() string, n int) [][]string {
 	})
 	return out
 }
+
+// Header rewriting against Postfix 3.7: the same message from a client
+// on one of our own addresses, relayed to a sink by both; the address
+// fields arrive alike.
+func TestHeaderRewritingLikePostfix(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("starting a private Postfix needs root")
+	}
+	if _, err := exec.LookPath("postfix"); err != nil {
+		t.Skip("postfix is not installed: run scripts/install-test-deps")
+	}
+	if _, err := user.Lookup("postfix"); err != nil {
+		t.Skip("no postfix user")
+	}
+	tables := t.TempDir()
+	testperm.OpenDirs(tables)
+	for name, text := range map[string]string{
+		"scanon": "who@mx.example.test First.Last@host.example.test\n",
+		"rcanon": "info@mx.example.test contact@partner.example\n@old.example @new.example\n",
+	} {
+		if err := os.WriteFile(filepath.Join(tables, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fields := []string{"From", "To", "Cc", "Reply-To", "Sender", "Resent-From", "Resent-To", "Subject"}
+	msg := "From: Who Ever <who@mx.example.test>\r\nTo: info@mx.example.test,\r\n\tAnn <ann@old.example>\r\n" +
+		"Cc: joe (a comment), \"Doe, J\" <j@host.example.test>, team: who@mx.example.test;\r\n" +
+		"Reply-To: who@mx.example.test\r\nSender: <who@mx.example.test>\r\nResent-From: who@mx.example.test\r\n" +
+		"Resent-To: INFO@mx.example.test\r\nSubject: who@mx.example.test\r\n\r\nhello who@mx.example.test\r\n"
+	heads := map[string][]string{}
+	for _, name := range []string{"postfix", "postern"} {
+		sink := startSink(t)
+		mainCf := fmt.Sprintf("myhostname = mx.example.test\nmydomain = example.test\nmyorigin = mx.example.test\n"+
+			"mydestination = mx.example.test\ninet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.1/32\nalias_maps =\n"+
+			"local_recipient_maps =\nsender_canonical_maps = texthash:%[1]s/scanon\nrecipient_canonical_maps = texthash:%[1]s/rcanon\n"+
+			"masquerade_domains = example.test\nrelayhost = [127.0.0.1]:%[2]d\nsmtp_tls_security_level = none\n", tables, sink.port)
+		var port int
+		if name == "postfix" {
+			port = startPostfix(t, mainCf).port
+		} else {
+			in, _ := mailInstance(t, mainCf)
+			port = in.port
+		}
+		if err := smtp.SendMail(fmt.Sprintf("127.0.0.1:%d", port), nil, "who@mx.example.test", []string{"x@remote.example"}, []byte(msg)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		select {
+		case m := <-sink.got:
+			heads[name] = addressFields(string(m.data), fields)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s relayed nothing", name)
+		}
+	}
+	if !slices.Equal(heads["postern"], heads["postfix"]) {
+		t.Errorf("postern:\n%s\nPostfix:\n%s", strings.Join(heads["postern"], "\n"), strings.Join(heads["postfix"], "\n"))
+	}
+}
+
+// addressFields returns the named fields of a message's header, folded
+// lines joined, in the order of names.
+func addressFields(data string, names []string) []string {
+	header, _, _ := strings.Cut(data, "\r\n\r\n")
+	header = strings.NewReplacer("\r\n\t", " ", "\r\n ", " ").Replace(header)
+	var out []string
+	for _, n := range names {
+		for _, l := range strings.Split(header, "\r\n") {
+			if strings.HasPrefix(strings.ToLower(l), strings.ToLower(n)+":") {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
