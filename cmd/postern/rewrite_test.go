@@ -157,3 +157,35 @@ func TestRewriteTableFailureDefers(t *testing.T) {
 		t.Errorf("bounced:\n%s", in.maillog(t))
 	}
 }
+
+// Mail that postern makes itself is rewritten too: a copy an alias
+// forwards (re-injected by local delivery) and a bounce notice, whose
+// recipients here are virtual aliases of the local user.
+func TestRewriteForwardedAndBounced(t *testing.T) {
+	u, _ := user.Current()
+	tables := t.TempDir()
+	virtual, aliases := filepath.Join(tables, "virtual"), filepath.Join(tables, "aliases")
+	os.WriteFile(virtual, []byte("team@valias.example "+u.Username+"@mx.example.test\nowner@valias.example "+u.Username+"@mx.example.test\n"), 0o644)
+	os.WriteFile(aliases, []byte("fwd team@valias.example\n"), 0o644) // texthash: postmap format
+	in, maildir := mailInstance(t, fmt.Sprintf("virtual_alias_domains = valias.example\nvirtual_alias_maps = texthash:%s\n"+
+		"alias_maps = texthash:%s\n", virtual, aliases))
+	t.Cleanup(func() { if t.Failed() { t.Log(in.maillog(t)) } })
+	if _, e, code := sendmailRun(in, "Subject: forwarded\n\nhello\n", "-f", "someone@mx.example.test", "fwd@mx.example.test"); code != 0 {
+		t.Fatalf("sendmail: exit %d %s", code, e)
+	}
+	if files := waitFiles(t, filepath.Join(maildir, "new"), 1); !strings.Contains(files[0], "Subject: forwarded") {
+		t.Errorf("forwarded:\n%s", files[0])
+	}
+	// orig_to= is what the first message was sent to, as Postfix keeps it
+	waitLog(t, in, fmt.Sprintf("to=<%s@mx.example.test>, orig_to=<fwd@mx.example.test>, relay=local", u.Username))
+
+	// an unknown local user bounces to the sender, a virtual alias
+	if _, e, code := sendmailRun(in, "Subject: to nobody\n\nhello\n", "-f", "owner@valias.example", "nosuchuser@mx.example.test"); code != 0 {
+		t.Fatalf("sendmail: exit %d %s", code, e)
+	}
+	files := waitFiles(t, filepath.Join(maildir, "new"), 2)
+	if !strings.Contains(files[0]+files[1], "Undelivered Mail Returned to Sender") {
+		t.Errorf("no bounce delivered:\n%s\n%s", files[0], files[1])
+	}
+	waitLog(t, in, fmt.Sprintf("to=<%s@mx.example.test>, orig_to=<owner@valias.example>, relay=local", u.Username))
+}
