@@ -169,7 +169,11 @@ func TestRewriteForwardedAndBounced(t *testing.T) {
 	os.WriteFile(aliases, []byte("fwd team@valias.example\n"), 0o644) // texthash: postmap format
 	in, maildir := mailInstance(t, fmt.Sprintf("virtual_alias_domains = valias.example\nvirtual_alias_maps = texthash:%s\n"+
 		"alias_maps = texthash:%s\n", virtual, aliases))
-	t.Cleanup(func() { if t.Failed() { t.Log(in.maillog(t)) } })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(in.maillog(t))
+		}
+	})
 	if _, e, code := sendmailRun(in, "Subject: forwarded\n\nhello\n", "-f", "someone@mx.example.test", "fwd@mx.example.test"); code != 0 {
 		t.Fatalf("sendmail: exit %d %s", code, e)
 	}
