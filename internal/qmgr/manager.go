@@ -176,6 +176,10 @@ func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.
 // notice and removes it, as for any bounced message. A crash before the
 // move leaves it in hold: nothing is lost.
 func (k kickingQueue) EnqueueBounced(ctx context.Context, env *queue.Envelope, body io.Reader, st queue.RcptStatus) (string, error) {
+	env, err := k.m.rewrite(ctx, env) // the notice names the recipients as rewritten
+	if err != nil {
+		return "", err
+	}
 	e := *env
 	e.Hold = true
 	id, err := k.m.store.Enqueue(ctx, &e, body)
