@@ -74,3 +74,44 @@ func TestHeaderStage(t *testing.T) {
 		t.Errorf("failing table: %+v", v)
 	}
 }
+
+// HeaderRules: local submissions and local_header_rewrite_clients get
+// @$myorigin; other clients only with remote_header_rewrite_domain.
+func TestHeaderRules(t *testing.T) {
+	tables := map[string]*table{"canon": {m: map[string]string{}}}
+	r := newTest(Config{Canonical: []string{"canon"}, CanonicalClasses: HeaderSender}, tables)
+	local := func(o cleanup.Origin) bool { return o.MyNetworks }
+	h := &HeaderRules{R: r, LocalClient: local, Qualify: func(a string) string { return a + "@origin.example" }}
+	from := func(st cleanup.Stage) string {
+		if st == nil {
+			return "<no stage>"
+		}
+		sp := cleanup.NewSpool(t.TempDir())
+		sp.Write([]byte("From: joe\r\n\r\n"))
+		m, err := cleanup.NewMessage(&queue.Envelope{}, cleanup.Origin{}, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		st.Apply(context.Background(), m)
+		v, _ := m.Header.Get("From")
+		return v
+	}
+	if got := from(h.For(cleanup.Origin{Local: true})); got != "joe@origin.example" {
+		t.Errorf("local submission: %q", got)
+	}
+	if got := from(h.For(cleanup.Origin{MyNetworks: true})); got != "joe@origin.example" {
+		t.Errorf("local client: %q", got)
+	}
+	if got := from(h.For(cleanup.Origin{})); got != "<no stage>" {
+		t.Errorf("remote client: %q", got)
+	}
+	h.RemoteDomain = "remote.example"
+	if got := from(h.For(cleanup.Origin{})); got != "joe@remote.example" {
+		t.Errorf("remote client with remote_header_rewrite_domain: %q", got)
+	}
+	var none *HeaderRules
+	if none.For(cleanup.Origin{Local: true}) != nil {
+		t.Error("nil rules gave a stage")
+	}
+}
