@@ -39,7 +39,9 @@ func TestRewriteOnEnqueue(t *testing.T) {
 	if _, err := r.mgr.Queue().Enqueue(context.Background(), env, strings.NewReader(directContent)); err != nil {
 		t.Fatal(err)
 	}
-	r.settle("delivered", func() bool { return r.agent.count("ok-a@mx.example.test") == 1 && r.agent.count("ok-b@mx.example.test") == 1 })
+	r.settle("delivered", func() bool {
+		return r.agent.count("ok-a@mx.example.test") == 1 && r.agent.count("ok-b@mx.example.test") == 1
+	})
 	if len(env.Recipients) != 1 || env.Recipients[0].Addr != "team@mx.example.test" {
 		t.Errorf("the caller's envelope changed: %+v", env.Recipients)
 	}
