@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,7 +44,7 @@ func TestPostscreenE2E(t *testing.T) {
 	bot.cmd("MAIL FROM:<spam@bot.example>", "250 ")
 	bot.cmd("RCPT TO:<postmaster@mx.example.test>", "550 5.5.1 Protocol error")
 	waitLog(t, in, `postscreen[`)
-	waitLog(t, in, `PREGREET 10 after 0.`)
+	waitLog(t, in, `PREGREET 10 after 0`)
 	waitLog(t, in, `from [127.0.0.3]:`)
 	waitLog(t, in, "NOQUEUE: reject: RCPT from [127.0.0.3]:")
 
@@ -274,4 +276,42 @@ func TestPostscreenDeepE2E(t *testing.T) {
 	tc.cmd("RCPT TO:<postmaster@mx.example.test>", "450 4.3.2 Service currently unavailable")
 	tc.cmd("QUIT", "221 2.0.0 Bye")
 	waitLog(t, in, "PASS NEW [127.0.0.7]:")
+}
+
+// Postfix's smtp-source through postscreen at full speed: 20 sessions at
+// a time, 200 messages (one per session), every client meeting the tests
+// (no access list): all delivered, no session refused; the first
+// sessions wait out the greet wait and pass (PASS NEW), the rest pass on
+// the temporary allowlist (PASS OLD).
+func TestPostscreenSmtpSource(t *testing.T) {
+	source := needTool(t, "smtp-source")
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("no current user:", err)
+	}
+	const sessions, messages = 20, 200
+	mail := t.TempDir()
+	in := newInstance(t, fmt.Sprintf("inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8\nalias_maps =\nhome_mailbox =\n"+
+		"mail_spool_directory = %s/\npostscreen_access_list =\npostscreen_greet_wait = 1s\n", mail))
+	master := fmt.Sprintf("%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.start(t)
+	out, err := exec.Command(source, "-s", fmt.Sprint(sessions), "-m", fmt.Sprint(messages), "-l", "4096",
+		"-f", "app@client.example", "-t", u.Username+"@mx.example.test", fmt.Sprintf("127.0.0.1:%d", in.port)).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("smtp-source: %v\n%s", err, out)
+	}
+	waitFiles(t, filepath.Join(mail, u.Username, "new"), messages)
+	log := in.maillog(t)
+	passed := strings.Count(log, ": PASS NEW [127.0.0.1]:") + strings.Count(log, ": PASS OLD [127.0.0.1]:")
+	if passed != messages {
+		t.Errorf("%d sessions passed postscreen, want %d:\n%s", passed, messages, log)
+	}
+	for _, bad := range []string{"PREGREET", "HANGUP", "DISCONNECT", "reject:", "warning: service"} {
+		if strings.Contains(log, bad) {
+			t.Errorf("maillog shows %q:\n%s", bad, log)
+		}
+	}
 }

@@ -151,7 +151,16 @@ func (p *postfixInstance) maillog() string {
 // it when the test ends, and returns once it accepts connections.
 func startPostfix(t *testing.T, mainCf string) *postfixInstance {
 	t.Helper()
-	p := &postfixInstance{dir: t.TempDir(), port: freePort(t)}
+	port := freePort(t)
+	return startPostfixFront(t, mainCf, port, fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd\n", port))
+}
+
+// startPostfixFront is startPostfix with front as the master.cf lines of
+// the services that listen (port is the one it waits for), before the
+// internal services.
+func startPostfixFront(t *testing.T, mainCf string, port int, front string) *postfixInstance {
+	t.Helper()
+	p := &postfixInstance{dir: t.TempDir(), port: port}
 	etc, data := filepath.Join(p.dir, "etc"), filepath.Join(p.dir, "data")
 	for _, d := range []string{etc, data, filepath.Join(p.dir, "queue")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -168,7 +177,7 @@ func startPostfix(t *testing.T, mainCf string) *postfixInstance {
 	main := fmt.Sprintf("compatibility_level = 3.6\nqueue_directory = %s/queue\ndata_directory = %s\n"+
 		"maillog_file = %s/maillog\nmaillog_file_prefixes = %s\ninet_protocols = ipv4\n"+
 		"smtpd_peername_lookup = no\nmail_spool_directory = %s/mail\n%s", p.dir, data, p.dir, p.dir, p.dir, mainCf)
-	master := fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd\n", p.port) +
+	master := front +
 		"pickup unix n - n 60 1 pickup\ncleanup unix n - n - 0 cleanup\nqmgr unix n - n 300 1 qmgr\n" +
 		"rewrite unix - - n - - trivial-rewrite\nbounce unix - - n - 0 bounce\ndefer unix - - n - 0 bounce\n" +
 		"trace unix - - n - 0 bounce\nverify unix - - n - 1 verify\nflush unix n - n 1000? 0 flush\n" +

@@ -25,6 +25,8 @@ var postscreenParams = []Param{
 	{Name: "postscreen_dnsbl_action", Default: "ignore", Kind: String, Check: checkPostscreenAction},
 	{Name: "postscreen_dnsbl_max_ttl", Default: "${postscreen_dnsbl_ttl?{$postscreen_dnsbl_ttl}:{1}}h", Kind: Time, Unit: 'h', Min: 1, HasMin: true},
 	{Name: "postscreen_dnsbl_timeout", Default: "10s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
+	{Name: "postscreen_client_connection_count_limit", Default: "$smtpd_client_connection_count_limit", Kind: Int, Min: 0, HasMin: true},
+	{Name: "postscreen_pre_queue_limit", Default: "$default_process_limit", Kind: Int, Min: 10, HasMin: true},
 	{Name: "postscreen_cache_retention_time", Default: "7d", Kind: Time, Unit: 'd', Min: 0, HasMin: true},
 }
 

@@ -50,6 +50,8 @@ var security = []string{
 	// and which of their recipients exist.
 	"virtual_alias_domains", "virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps",
 	"virtual_maps", "relay_recipient_maps", "smtpd_reject_unlisted_sender",
+	// Issue 17: the lmtp client's encryption and authentication.
+	"lmtp_tls_*", "lmtp_sasl_*", "lmtp_use_tls", "lmtp_enforce_tls",
 }
 
 // notSecurity are exceptions to the patterns above: they match a
@@ -59,7 +61,7 @@ var notSecurity = []string{
 	"*_tls_note_starttls_offer", "tls_random_*", "tls_daemon_random_bytes", "tls_fast_shutdown_enable",
 	"tlsproxy_service_name", "tlsproxy_watchdog_timeout", "tlsproxy_client_loglevel*",
 	"postscreen_watchdog_timeout", "smtpd_client_port_logging", "smtp_sasl_auth_cache_*",
-	"smtp_tls_connection_reuse", "smtp_sasl_path",
+	"smtp_tls_connection_reuse", "smtp_sasl_path", "lmtp_sasl_auth_cache_*", "lmtp_tls_connection_reuse", "lmtp_sasl_path", "lmtp_sasl_type",
 	"smtpd_tls_dh1024_param_file", "smtpd_tls_dh512_param_file", "smtpd_tls_always_issue_session_ids", "tls_preempt_cipherlist", "smtp_sasl_type", "milter_macro_*", "milter_*_macros", "milter_protocol",
 }
 
@@ -128,6 +130,29 @@ var features = []*feature{
 		},
 	},
 	{
+		// lmtp_tls_security_level, _CAfile, _servername and the
+		// lmtp_sasl_* of params_lmtp.go are implemented (the smtp
+		// client's code); these are not.
+		what: "these TLS settings for LMTP",
+		risk: "the lmtp client would use its own TLS defaults instead (TLS 1.0 or later, the system's trusted CAs, lmtp_tls_security_level for the policy)",
+		gates: []gate{
+			{"lmtp_use_tls", no}, {"lmtp_enforce_tls", no}, {"lmtp_tls_wrappermode", no},
+			{"lmtp_tls_CApath", none},
+			{"lmtp_tls_protocols", protocolsOff}, {"lmtp_tls_mandatory_protocols", protocolsOff},
+			{"lmtp_tls_ciphers", ciphersOff}, {"lmtp_tls_mandatory_ciphers", ciphersOff},
+			{"lmtp_tls_verify_cert_match", []string{"hostname"}},
+			{"lmtp_tls_secure_cert_match", []string{"nexthop"}},
+			{"lmtp_tls_scert_verifydepth", []string{"9"}},
+			{"lmtp_tls_enforce_peername", []string{"yes"}},
+			{"lmtp_tls_block_early_mail_reply", no}, {"lmtp_tls_connection_reuse", no},
+			{"lmtp_tls_fingerprint_*", []string{"*"}}, {"lmtp_tls_force_insecure_host_tlsa_lookup", []string{"*"}},
+			{"lmtp_tls_trust_anchor_file", none},
+			{"lmtp_tls_*", none},
+			{"lmtp_sender_dependent_authentication", no},
+		},
+		dependents: []string{"lmtp_sasl_*"},
+	},
+	{
 		// smtpd_milters, non_smtpd_milters and the milter_* settings
 		// are implemented (internal/milter); these are not.
 		what:       "these milter settings",
@@ -160,6 +185,16 @@ var features = []*feature{
 		dependents: []string{"postscreen_expansion_filter"},
 	},
 	{
+		// postern hands a client that passed to smtpd at once (the
+		// smtpd slot is taken at accept): no client waits in Postfix's
+		// post queue, so this limit has nothing to apply to; accepted
+		// at Postfix's default only (compared expanded, as postern
+		// check reads it).
+		what:  "postscreen's post-queue limit (clients that passed, waiting for smtpd)",
+		risk:  "it would not be applied",
+		gates: []gate{{"postscreen_post_queue_limit", []string{"100"}}},
+	},
+	{
 		// postern's postscreen (internal/postscreen) has the access
 		// list, the pregreet and DNSBL tests, the deep protocol tests
 		// (postscreenDeepParams) and the temporary allowlist
@@ -172,13 +207,6 @@ var features = []*feature{
 			{"postscreen_dnsbl_reply_map", none},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
-			// Limits postscreen does not apply yet (smtpd's own
-			// connection limits still apply after the hand-over):
-			// accepted at Postfix's default values only (compared
-			// expanded, as postern check reads them).
-			{"postscreen_client_connection_count_limit", []string{"50"}},
-			{"postscreen_pre_queue_limit", []string{"100"}},
-			{"postscreen_post_queue_limit", []string{"100"}},
 		},
 		dependents: []string{"postscreen_*"},
 	},
@@ -251,7 +279,13 @@ var features = []*feature{
 		plain: true,
 		what:  "mailbox_command (delivery through procmail or another command)",
 		risk:  "mail would be written to the mailbox without it",
-		gates: []gate{{"mailbox_command", none}},
+		gates: []gate{{"mailbox_command", none}, {"mailbox_command_maps", none}},
+	},
+	{
+		plain: true,
+		what:  "mailbox_transport_maps (per-user mailbox transports; mailbox_transport is implemented)",
+		risk:  "local(8) would use mailbox_transport, or write the mailbox itself",
+		gates: []gate{{"mailbox_transport_maps", none}},
 	},
 	{
 		plain: true,
@@ -335,6 +369,12 @@ var noEffect = map[string]string{
 	"smtp_sasl_path":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_sasl_type":                         "postern's smtp client implements PLAIN and LOGIN itself",
 	"smtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_tls_session_cache_database":        "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_session_cache_timeout":         "postern's lmtp client keeps TLS sessions in memory only",
+	"lmtp_tls_loglevel":                      "postern logs TLS connections at one level",
+	"lmtp_tls_note_starttls_offer":           "postern logs TLS connections at one level",
+	"lmtp_sasl_path":                         "postern's lmtp client implements PLAIN and LOGIN itself",
+	"lmtp_sasl_type":                         "postern's lmtp client implements PLAIN and LOGIN itself",
 	"ipc_idle":                               "postern's services are not separate processes",
 	"ipc_timeout":                            "postern's services are not separate processes",
 	"ipc_ttl":                                "postern's services are not separate processes",

@@ -1,8 +1,9 @@
 // Package deliver is the contract between the queue manager and the
-// delivery agents (local, smtp, discard, error): the manager hands an
+// delivery agents (local, smtp, lmtp, discard, error): the manager hands an
 // agent one message and some of its recipients, and gets one Result per
 // recipient back. Agents never touch the queue file; the manager records
-// the results, logs them and sends the bounces.
+// the results, logs them and sends the bounces. Pass (pass.go) wraps the
+// local agent for mailbox_transport.
 package deliver
 
 import (
@@ -71,6 +72,11 @@ type Result struct {
 	ConnUse  int
 	Setup    time.Duration // delays= c: connection set-up
 	Transfer time.Duration // delays= d: transmission
+	// Pass lists addresses whose mailbox delivery the local agent leaves
+	// to mailbox_transport (see Pass), one per line (an address holds no
+	// line break; a string keeps Result comparable); Kind, DSN and
+	// Reason cover the recipient's other destinations.
+	Pass string `json:",omitempty"`
 }
 
 // Agent delivers messages. Deliver returns exactly one Result per entry of

@@ -20,7 +20,9 @@ import (
 )
 
 // Dovecot is a running private Dovecot: Socket is its auth client
-// socket (smtpd_sasl_path), Inet the same service on 127.0.0.1.
+// socket (smtpd_sasl_path), Inet the same service on 127.0.0.1. A mail
+// store (StartStore) has no auth listeners: Socket is its LMTP socket
+// and Inet its IMAP listener.
 type Dovecot struct {
 	Dir, Socket, Inet string
 	bin, conf         string
@@ -51,11 +53,9 @@ func Hash(t testing.TB, scheme, password string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// Start runs /usr/sbin/dovecot in the foreground with a private
-// configuration (see /work/shared/test-components.md) whose passdb is
-// the passwd-file users (lines "name:{SCHEME}hash"), waits until both
-// listeners accept, and stops it when the test ends.
-func Start(t testing.TB, users string) *Dovecot {
+// binary returns dovecot's path, skipping the test when Dovecot is not
+// installed or the test does not run as root.
+func binary(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
@@ -65,12 +65,17 @@ func Start(t testing.TB, users string) *Dovecot {
 		bin = "/usr/sbin/dovecot"
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: Dovecot starts as root and runs its auth service as its own user")
+		t.Skip("needs root: Dovecot starts as root and runs its services as its own users")
 	}
 	Doveadm(t)
-	// Dovecot's auth process runs as its own user: it must reach the
-	// passwd-file, so the directory is world-searchable (not t.TempDir,
-	// whose parent is 0700).
+	return bin
+}
+
+// tempDir is a world-searchable temporary directory, removed at the
+// end: Dovecot's processes run as their own users and must reach it (not
+// t.TempDir, whose parent is 0700). Its name is short, for socket paths.
+func tempDir(t testing.TB) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "postern-dovecot-")
 	if err != nil {
 		t.Fatal(err)
@@ -79,15 +84,33 @@ func Start(t testing.TB, users string) *Dovecot {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "users"), []byte(users), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port for the inet_listener
+	return dir
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Start runs /usr/sbin/dovecot in the foreground with a private
+// configuration (see /work/shared/test-components.md) whose passdb is
+// the passwd-file users (lines "name:{SCHEME}hash"), waits until both
+// listeners accept, and stops it when the test ends.
+func Start(t testing.TB, users string) *Dovecot {
+	t.Helper()
+	bin := binary(t)
+	// Dovecot's auth process runs as its own user: it must reach the
+	// passwd-file.
+	dir := tempDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "users"), []byte(users), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t) // for the inet_listener
 	d := &Dovecot{Dir: dir, Socket: filepath.Join(dir, "sock", "auth"), Inet: fmt.Sprintf("127.0.0.1:%d", port)}
 	conf := fmt.Sprintf(`protocols = none
 listen = 127.0.0.1

@@ -23,12 +23,12 @@ import (
 //	         + D × (1 + max(smtp.FDsPerDelivery,   per delivery: the queue file, and the
 //	                        local.FDsPerDelivery,     agent's connection, DNS sockets or mailbox
 //	                        virtual.FDsPerDelivery))
-//	         + cacheMaxIdle(D)                     the smtp client's idle cached connections
+//	         + 2 × cacheMaxIdle(D)                 the smtp and lmtp clients' idle cached connections
 //	sessions = (RLIMIT_NOFILE − open at start − reserve) / fdsPerSession
 //
-// The smtp client's cache is capped at cacheMaxIdle(D) (smtpAgent), so
-// that its idle connections, held outside any delivery slot, stay
-// within the reserve: min(smtp.DefaultCacheMaxIdle, D), as more idle
+// The smtp and lmtp clients' caches are each capped at cacheMaxIdle(D)
+// (smtpAgent, lmtpAgent), so that their idle connections, held outside
+// any delivery slot, stay within the reserve: min(smtp.DefaultCacheMaxIdle, D), as more idle
 // connections than deliveries at once would rarely be reused.
 const (
 	// fdsPerSession: the connection, and the queue file being written
@@ -70,7 +70,7 @@ func fdLimits() (limit uint64, open int, err error) {
 
 // fdReserve is the reserve of the formula above.
 func fdReserve(deliveries int) int {
-	return fdReserveFixed + fdsBackground + fdsPerDelivery*deliveries + cacheMaxIdle(deliveries)
+	return fdReserveFixed + fdsBackground + fdsPerDelivery*deliveries + 2*cacheMaxIdle(deliveries)
 }
 
 // fdBudget is how many sessions may run at once with limit descriptors,

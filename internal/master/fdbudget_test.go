@@ -44,7 +44,7 @@ func TestFDBudget(t *testing.T) {
 			open = fdReserveFixed
 		}
 		perDelivery := 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery)
-		cached := min(smtp.DefaultCacheMaxIdle, tc.dels)
+		cached := 2 * min(smtp.DefaultCacheMaxIdle, tc.dels) // smtp and lmtp
 		use := open + fdReserveFixed + fdsBackground + got*fdsPerSession + tc.dels*perDelivery + cached
 		if use > int(tc.limit) {
 			t.Errorf("fdBudget(%d, %d, %d) = %d sessions: at worst %d descriptors in use", tc.limit, tc.open, tc.dels, got, use)

@@ -57,13 +57,15 @@ func spaceLimits(cfg *config.Config) (minfree, limit int64, err error) {
 }
 
 // closeAgents ends what a configuration's agents keep open (the smtp
-// transport's cached sessions): after a reload, and at stop.
+// and lmtp transports' cached sessions): after a reload, and at stop.
 func closeAgents(mc *qmgr.Config) {
 	if mc == nil {
 		return
 	}
-	if a, ok := mc.Agents["smtp"].(*smtp.Agent); ok {
-		a.Close()
+	for _, name := range []string{"smtp", "lmtp"} {
+		if a, ok := mc.Agents[name].(*smtp.Agent); ok {
+			a.Close()
+		}
 	}
 }
 
@@ -96,11 +98,15 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *
 	if err != nil {
 		return nil, err
 	}
+	lmtpA, err := lmtpAgent(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	mc := &qmgr.Config{
 		Router: rt,
 		Agents: map[string]deliver.Agent{
 			"local": localAgent, "discard": deliver.Discard{}, "error": deliver.Error{}, "retry": deliver.Error{Defer: true},
-			"smtp": remote, "relay": remote, "virtual": virtualAgent,
+			"smtp": remote, "relay": remote, "lmtp": lmtpA, "virtual": virtualAgent,
 		},
 		MinBackoff:      p.dur("minimal_backoff_time"),
 		MaxBackoff:      p.dur("maximal_backoff_time"),
@@ -117,6 +123,15 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *
 		MailName:        p.get("mail_name"),
 		BounceSizeLimit: p.num("bounce_size_limit"),
 		Log:             log,
+	}
+	if mt := p.get("mailbox_transport"); mt != "" {
+		// Local mailboxes through another transport (lmtp:…): the
+		// local agent lists them, deliver.Pass hands them over here.
+		r := route.Parse(mt)
+		if r.Transport == "local" {
+			return nil, fmt.Errorf("mailbox_transport = %s: the local transport cannot deliver its own mailboxes that way", mt)
+		}
+		mc.Agents["local"] = deliver.Pass{Local: localAgent, Transport: mc.Agents[r.Transport], Name: r.Transport, Nexthop: r.Nexthop}
 	}
 	if p.err != nil {
 		return nil, p.err
@@ -169,6 +184,7 @@ func localConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, log *slo
 	lc.AllowMailToCommands = p.list("allow_mail_to_commands")
 	lc.AllowMailToFiles = p.list("allow_mail_to_files")
 	lc.MailboxSizeLimit = p.num("mailbox_size_limit")
+	lc.MailboxTransport = p.get("mailbox_transport") != ""
 	lc.CommandTimeLimit = p.dur("command_time_limit")
 	lc.MyHostname = p.get("myhostname")
 	lc.MyOrigin = p.get("myorigin")

@@ -28,7 +28,7 @@ func smtpConfig(cfg *config.Config, log *slog.Logger) (smtp.Config, error) {
 	sc := smtp.DefaultConfig()
 	sc.MyHostname = p.get("myhostname")
 	sc.HeloName = p.get("smtp_helo_name")
-	sc.Port = servicePort(p.get("smtp_tcp_port"))
+	sc.Port = servicePort(p.get("smtp_tcp_port"), 25)
 	sc.Relayhost = p.get("relayhost")
 	sc.FallbackRelay = p.list("smtp_fallback_relay")
 	protos, err := cfg.Protocols()
@@ -79,13 +79,14 @@ func smtpConfig(cfg *config.Config, log *slog.Logger) (smtp.Config, error) {
 	return sc, p.err
 }
 
-// servicePort is smtp_tcp_port: a number or a service name.
-func servicePort(s string) int {
+// servicePort is smtp_tcp_port or lmtp_tcp_port: a number or a service
+// name; def when neither.
+func servicePort(s string, def int) int {
 	if n, err := strconv.Atoi(s); err == nil {
 		return n
 	}
 	if n, err := net.LookupPort("tcp", s); err == nil {
 		return n
 	}
-	return 25
+	return def
 }

@@ -58,6 +58,8 @@ type Config struct {
 	// that runs them (engine.go).
 	Pipelining, NonSMTP, BareNewline DeepTest
 	Engine                           Engine
+	ConnLimit                        int // postscreen_client_connection_count_limit; 0: none
+	PreQueueLimit                    int // postscreen_pre_queue_limit; 0: none
 }
 
 // OtherParams are the parameters besides postscreen_* that a postscreen
@@ -100,7 +102,8 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 	for _, p := range []struct {
 		name string
 		dst  *int
-	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist}} {
+	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist},
+		{"postscreen_client_connection_count_limit", &c.ConnLimit}, {"postscreen_pre_queue_limit", &c.PreQueueLimit}} {
 		n, err := cfg.Int(p.name)
 		if err != nil {
 			return nil, err

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 )
 
@@ -120,7 +121,7 @@ func (e *engine) drop(reply string) {
 
 // hangup ends a session the client broke off: no failure.
 func (e *engine) hangup() {
-	e.s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests after SMTP handshake", e.s.now().Sub(e.start).Seconds(), bracket(e.client)))
+	e.s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests after SMTP handshake", maillog.Delay(e.s.now().Sub(e.start)), bracket(e.client)))
 	e.s.conclude(e.client, e.t)
 	e.s.Log.Info("DISCONNECT " + bracket(e.client))
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 )
 
@@ -35,11 +36,13 @@ type Screen struct {
 	TLSRequired bool
 	tables      map[string]maps.Table
 	filters     map[string]maps.Table // postscreen_command_filter
+	conns       *conns                // the connections in hand (limits.go); set by Open
 }
 
 // Open opens the access list's tables; a table that cannot be opened
 // is an error, so the service never runs with part of its list.
 func (s *Screen) Open() error {
+	s.conns = newConns()
 	s.tables = map[string]maps.Table{}
 	for _, e := range s.Config.AccessList {
 		if strings.EqualFold(e, "permit_mynetworks") {
@@ -147,6 +150,19 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	}
 	client := addrPort(c.RemoteAddr())
 	s.Log.Info(fmt.Sprintf("CONNECT from %s to %s", bracket(client), bracket(addrPort(c.LocalAddr()))))
+	var screening int // connections in hand, this one included
+	if scr.conns != nil {
+		var n int
+		n, screening = scr.conns.enter(client.Addr())
+		defer scr.conns.leave(client.Addr())
+		// Postfix checks this before the access list: it holds for
+		// allowlisted clients too.
+		if s.Config.ConnLimit > 0 && n > s.Config.ConnLimit {
+			s.Log.Info(fmt.Sprintf("NOQUEUE: reject: CONNECT from %s: too many connections", bracket(client)))
+			s.drop(c, client, "421 4.7.0 Error: too many connections")
+			return nil
+		}
+	}
 	enforce := "" // the 550 reply of an enforced failure
 	switch s.access(client.Addr()) {
 	case 1:
@@ -173,6 +189,13 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 		t.rec = r
 	} else {
 		t.todo, t.fresh = s.todo(Record{}, now)
+	}
+	// Clients on neither allowlist wait for the tests: no more than
+	// postscreen_pre_queue_limit at a time (Postfix counts this one).
+	if s.Config.PreQueueLimit > 0 && screening >= s.Config.PreQueueLimit {
+		s.Log.Info(fmt.Sprintf("reject: connect from %s: all screening ports busy", bracket(client)))
+		s.drop(c, client, "421 4.3.2 All screening ports are busy")
+		return nil
 	}
 	type rank struct {
 		score int
@@ -270,7 +293,7 @@ func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool
 	if s.Config.GreetBanner != "" {
 		c.SetWriteDeadline(deadline)
 		if _, err := c.Write([]byte("220-" + s.Config.GreetBanner + "\r\n")); err != nil {
-			s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+			s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
 			c.Close()
 			return nil, false
 		}
@@ -284,11 +307,11 @@ func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return &replayConn{Conn: c}, false
 		}
-		s.Log.Info(fmt.Sprintf("HANGUP after %.1f from %s in tests before SMTP handshake", s.now().Sub(start).Seconds(), bracket(client)))
+		s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
 		c.Close()
 		return nil, false
 	}
-	s.Log.Info(fmt.Sprintf("PREGREET %d after %.1f from %s: %s", n, s.now().Sub(start).Seconds(), bracket(client), escape(buf[:n], 100)))
+	s.Log.Info(fmt.Sprintf("PREGREET %d after %s from %s: %s", n, maillog.Delay(s.now().Sub(start)), bracket(client), escape(buf[:n], 100)))
 	return &replayConn{Conn: c, pending: buf[:n]}, true
 }
 

@@ -119,7 +119,7 @@ func TestPregreet(t *testing.T) {
 				got.Close()
 			}
 			log := lb.String()
-			if !strings.Contains(log, `PREGREET 10 after 0.`) || !strings.Contains(log, `: EHLO foo\\r\\n`) {
+			if !strings.Contains(log, `PREGREET 10 after 0`) || !strings.Contains(log, `: EHLO foo\\r\\n`) {
 				t.Errorf("log lacks PREGREET: %s", log)
 			}
 			if !strings.Contains(log, "CONNECT from [127.0.0.1]:") {

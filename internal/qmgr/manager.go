@@ -12,6 +12,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/bounce"
 	"github.com/postern-mta/postern/internal/deliver"
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/queue"
 	"github.com/postern-mta/postern/internal/route"
 )
@@ -203,7 +204,7 @@ func (k kickingQueue) EnqueueBounced(ctx context.Context, env *queue.Envelope, b
 	}
 	delay := "0"
 	if !e.Arrival.IsZero() {
-		delay = formatDelay(st.At.Sub(e.Arrival))
+		delay = maillog.Delay(st.At.Sub(e.Arrival))
 	}
 	for _, r := range env.Recipients {
 		k.m.log("qmgr").Info(fmt.Sprintf("%s: %s, relay=none, delay=%s, delays=%s/0/0/0, dsn=%s, status=bounced (%s)",

@@ -11,14 +11,15 @@ type outcome struct {
 	kind   deliver.Kind
 	dsn    string
 	reason string
+	pass   string // an address left to mailbox_transport (kind Sent, no reason)
 }
 
-func sent(reason string) outcome { return outcome{deliver.Sent, "2.0.0", reason} }
+func sent(reason string) outcome { return outcome{kind: deliver.Sent, dsn: "2.0.0", reason: reason} }
 
 // failed is a bounce or, for a 4.x.x status, a deferral.
 func failed(dsn, reason string) outcome {
 	if strings.HasPrefix(dsn, "4") {
-		return outcome{deliver.Deferred, dsn, reason}
+		return outcome{kind: deliver.Deferred, dsn: dsn, reason: reason}
 	}
-	return outcome{deliver.Bounced, dsn, reason}
+	return outcome{kind: deliver.Bounced, dsn: dsn, reason: reason}
 }

@@ -61,8 +61,14 @@
 // privileges, the agent does everything as its own user and chowns
 // nothing.
 //
-// Not implemented: .forward files, mailbox_command, mailbox_transport,
-// fallback_transport, luser_relay, biff.
+// mailbox_transport: with Config.MailboxTransport, the mailbox
+// deliveries left after alias expansion are listed in Result.Pass
+// instead (mailbox.go, pass), and deliver.Pass, in the daemon, hands
+// them to the transport: the agent, root in its own process, never
+// talks to a mail store over the network.
+//
+// Not implemented: .forward files, mailbox_command,
+// mailbox_transport_maps, fallback_transport, luser_relay, biff.
 package local
 
 import (
@@ -104,11 +110,15 @@ type Config struct {
 	// Delivered-To: header (mailboxes always do). The header on forwarded
 	// copies is what breaks forwarding loops.
 	PrependDeliveredHeader []string
-	MailboxSizeLimit       int64         // mailbox_size_limit in bytes; 0: none
-	CommandTimeLimit       time.Duration // command_time_limit
-	MyHostname             string        // myhostname, for Maildir file names
-	MyOrigin               string        // myorigin, qualifies bare addresses; "" means MyHostname
-	DefaultPrivs           string        // default_privs
+	// MailboxTransport is mailbox_transport being set: mailbox
+	// deliveries are not made here but listed in Result.Pass, for
+	// deliver.Pass to hand to that transport.
+	MailboxTransport bool
+	MailboxSizeLimit int64         // mailbox_size_limit in bytes; 0: none
+	CommandTimeLimit time.Duration // command_time_limit
+	MyHostname       string        // myhostname, for Maildir file names
+	MyOrigin         string        // myorigin, qualifies bare addresses; "" means MyHostname
+	DefaultPrivs     string        // default_privs
 	// IsLocalDomain says whether a domain is delivered by this agent
 	// (mydestination); addresses in aliases with other domains are
 	// forwarded through Queue.

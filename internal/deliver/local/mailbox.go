@@ -23,6 +23,9 @@ func (d *delivery) maildir(r *os.Root, dir string, o mailstore.Owner) outcome {
 
 // mailbox delivers to the mailbox of the local user t.Value.
 func (d *delivery) mailbox(t aliases.Target) outcome {
+	if d.a.cfg.MailboxTransport {
+		return d.pass(t)
+	}
 	u, err := d.a.cfg.Users.Lookup(t.Value)
 	if err == nil && !validUserName(u.Name) {
 		err = ErrUnknownUser
@@ -130,4 +133,23 @@ func stepFailed(err error, prefix string) outcome {
 		return failed(se.DSN, prefix+se.Text)
 	}
 	return failed(mailstore.ErrnoDSN(err, "5.2.0"), prefix+mailstore.Strerror(err))
+}
+
+// pass leaves a mailbox delivery to mailbox_transport, as Postfix's
+// deliver_mailbox does before it looks the user up: the recipient
+// itself, or the local address an alias expanded to (qualified with
+// myorigin), after the loop check an alias member gets. A direct delivery
+// declines it: it is not a store of this agent's.
+func (d *delivery) pass(t aliases.Target) outcome {
+	addr := d.rcpt.Addr
+	if t.Source != aliases.FromRecipient {
+		addr = d.a.qualify(t.Addr)
+		if o, loop := d.loopCheck(addr); loop {
+			return o
+		}
+	}
+	if d.m.req.DirectOnly {
+		return outcome{kind: deliver.Declined}
+	}
+	return outcome{kind: deliver.Sent, dsn: "2.0.0", pass: addr}
 }

@@ -101,20 +101,34 @@ func combine(outcomes []outcome, action string) deliver.Result {
 	if len(outcomes) == 0 { // cannot happen: Expand lists a destination or fails
 		return result(failed("4.3.0", "mail system error: nothing to deliver to"), "")
 	}
+	// Mailbox deliveries left to mailbox_transport go with any result:
+	// the other destinations' failure does not cancel them.
+	var pass []string
+	for _, o := range outcomes {
+		if o.pass != "" {
+			pass = append(pass, o.pass)
+		}
+	}
 	for _, kind := range []deliver.Kind{deliver.Declined, deliver.Deferred, deliver.Bounced} {
 		for _, o := range outcomes {
 			if o.kind == kind {
-				return result(o, "")
+				r := result(o, "")
+				if kind != deliver.Declined {
+					r.Pass = strings.Join(pass, "\n")
+				}
+				return r
 			}
 		}
 	}
 	var reasons []string
 	for _, o := range outcomes {
-		if !slices.Contains(reasons, o.reason) {
+		if o.pass == "" && !slices.Contains(reasons, o.reason) {
 			reasons = append(reasons, o.reason)
 		}
 	}
-	return result(sent(strings.Join(reasons, "; ")), action)
+	r := result(sent(strings.Join(reasons, "; ")), action)
+	r.Pass = strings.Join(pass, "\n")
+	return r
 }
 
 func result(o outcome, action string) deliver.Result {

@@ -50,13 +50,17 @@ func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 	if len(req.Rcpts) == 0 {
 		return nil
 	}
-	if !a.cfg.Protocols.IPv4 && !a.cfg.Protocols.IPv6 {
+	if !a.cfg.Protocols.IPv4 && !a.cfg.Protocols.IPv6 && !a.cfg.LMTP {
 		at.why = fail("4.4.4", "all network protocols are disabled")
 		at.failRest()
 		return at.results
 	}
 	list := sites(req.Nexthop, a.cfg.FallbackRelay)
 	primary := len(sites(req.Nexthop, nil))
+	if a.cfg.LMTP {
+		list = lmtpSites(req.Nexthop)
+		primary = len(list)
+	}
 	var tried destination
 	for i, site := range list {
 		if at.left == 0 || ctx.Err() != nil {
@@ -64,6 +68,9 @@ func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 		}
 		finalNexthop := i == len(list)-1
 		d, err := parseDestination(site, a.cfg.Port)
+		if a.cfg.LMTP {
+			d, err = parseLMTPDestination(site, a.cfg.MyHostname, a.cfg.Port)
+		}
 		d.fallback = i >= primary
 		tried = d
 		if err != nil {

@@ -86,7 +86,17 @@ type Timeouts struct {
 // Config is the agent's share of main.cf. Start from DefaultConfig:
 // zero numbers take Postfix's defaults, but zero booleans mean "no".
 type Config struct {
-	MyHostname string // myhostname: an EHLO reply naming it is a mail loop
+	// LMTP makes the agent Postfix's lmtp(8) (smtp_mode off; see
+	// internal/deliver/lmtp, which sets it): LHLO instead of EHLO, one
+	// reply per accepted recipient after the end of data, next hops
+	// "unix:path" (relative to SocketDir) or "[inet:]host[:port]" (Port
+	// by default, no MX lookup, no mail-loop detection, no relayhost or
+	// fallback relay), and a zero Timeouts.Connect means no timeout (the
+	// kernel's), as lmtp_connect_timeout = 0s does.
+	LMTP      bool
+	SocketDir string // queue_directory: base of relative unix: paths
+
+	MyHostname string // myhostname: an EHLO reply naming it is a mail loop; relay= host of unix: next hops
 	HeloName   string // smtp_helo_name (default MyHostname, else "localhost")
 	Port       int    // smtp_tcp_port (25); loops are detected only on 25
 	// Relayhost and FallbackRelay (smtp_fallback_relay, tried after the
@@ -221,10 +231,13 @@ func (c Config) withDefaults() Config {
 	for _, p := range []struct {
 		v *time.Duration
 		d time.Duration
-	}{{&t.Connect, d.Connect}, {&t.Helo, d.Helo}, {&t.StartTLS, d.StartTLS}, {&t.Mail, d.Mail},
+	}{{&t.Helo, d.Helo}, {&t.StartTLS, d.StartTLS}, {&t.Mail, d.Mail},
 		{&t.Rcpt, d.Rcpt}, {&t.DataInit, d.DataInit}, {&t.DataXfer, d.DataXfer},
 		{&t.DataDone, d.DataDone}, {&t.Rset, d.Rset}, {&t.Quit, d.Quit}} {
 		setDur(p.v, p.d)
+	}
+	if !c.LMTP {
+		setDur(&t.Connect, d.Connect)
 	}
 	setDur(&c.MinBackoff, def.MinBackoff)
 	setDur(&c.CacheTimeLimit, def.CacheTimeLimit)

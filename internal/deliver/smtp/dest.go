@@ -20,6 +20,7 @@ type destination struct {
 	mx       bool       // look up MX records
 	literal  netip.Addr // set when host is an IP address
 	fallback bool       // from smtp_fallback_relay
+	unix     string     // LMTP "unix:" next hop: the socket path as written
 }
 
 // sites splits a next hop (possibly a list) and appends the fallback
@@ -30,6 +31,34 @@ func sites(nexthop string, fallback []string) []string {
 		list = append(list, inetaddr.Fields(f)...)
 	}
 	return list
+}
+
+// lmtpSites splits an LMTP next hop as Postfix's smtp_connect does with
+// smtp_mode off: "unix:path" is one site; otherwise an "inet:" prefix is
+// dropped and the rest is a list of host[:port] sites.
+func lmtpSites(nexthop string) []string {
+	if strings.HasPrefix(nexthop, "unix:") {
+		return []string{nexthop}
+	}
+	return inetaddr.Fields(strings.TrimPrefix(nexthop, "inet:"))
+}
+
+// parseLMTPDestination parses one LMTP site: "unix:path", whose server is
+// this host (myhostname) at that path, or host[:port] as parseDestination
+// reads it, without MX lookup.
+func parseLMTPDestination(site, myhostname string, defPort int) (destination, error) {
+	if path, ok := strings.CutPrefix(site, "unix:"); ok {
+		if path == "" {
+			return destination{site: site}, fmt.Errorf("empty pathname in server description: %s", site)
+		}
+		if myhostname == "" {
+			myhostname = "localhost"
+		}
+		return destination{site: path, host: myhostname, unix: path}, nil
+	}
+	d, err := parseDestination(site, defPort)
+	d.mx = false
+	return d, err
 }
 
 // parseDestination parses one site; defPort is smtp_tcp_port.
@@ -93,11 +122,24 @@ type server struct {
 	host string // MX host name, or the next hop's host
 	addr netip.Addr
 	port int
-	pref int // MX preference; 0 without MX
+	pref int    // MX preference; 0 without MX
+	path string // LMTP: a unix-domain socket, as written; addr and port unset
 }
 
-// namaddr is "host[addr]", Postfix's session->namaddr.
-func (s server) namaddr() string { return s.host + "[" + s.addr.String() + "]" }
+// namaddr is "host[addr]", Postfix's session->namaddr; "host[path]" for a
+// unix-domain socket.
+func (s server) namaddr() string {
+	if s.path != "" {
+		return s.host + "[" + s.path + "]"
+	}
+	return s.host + "[" + s.addr.String() + "]"
+}
 
-// namaddrport is "host[addr]:port", the maillog relay= value.
-func (s server) namaddrport() string { return s.namaddr() + ":" + strconv.Itoa(s.port) }
+// namaddrport is "host[addr]:port", the maillog relay= value; a socket
+// has no port.
+func (s server) namaddrport() string {
+	if s.path != "" {
+		return s.namaddr()
+	}
+	return s.namaddr() + ":" + strconv.Itoa(s.port)
+}

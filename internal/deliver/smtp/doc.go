@@ -27,6 +27,11 @@
 //   - Idle sessions are cached per next hop for a few seconds and reused
 //     (after an RSET probe) by the next message to the same destination.
 //
+// With Config.LMTP set it is the lmtp agent, as Postfix's lmtp(8) is
+// smtp(8) with smtp_mode off (see internal/deliver/lmtp): "unix:" and
+// "inet:" next hops without MX lookup, LHLO, one reply per recipient
+// after the end of data.
+//
 // The client is written here on net/textproto-level primitives rather than
 // on github.com/emersion/go-smtp: that client sends every command
 // synchronously (no PIPELINING), adds BODY=8BITMIME whenever the server

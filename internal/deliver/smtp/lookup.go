@@ -23,7 +23,10 @@ type route struct {
 // on port 25, the list truncated before this host ("mail for X loops back
 // to myself" when nothing better remains).
 func (a *Agent) lookup(ctx context.Context, d destination) (route, *failure) {
-	loopDetect := d.port == 25
+	loopDetect := d.port == 25 && !a.cfg.LMTP
+	if d.unix != "" {
+		return route{servers: []server{{host: d.host, path: d.unix}}}, nil
+	}
 	if d.literal.IsValid() {
 		if !a.cfg.Protocols.Allows(d.literal) {
 			return route{}, fail("5.4.4", "%s: host not found", d.host)
@@ -122,7 +125,13 @@ func (a *Agent) hostAddrs(ctx context.Context, host string) ([]netip.Addr, *fail
 	case p.IPv6 && !p.IPv4:
 		network = "ip6"
 	}
-	addrs, err := a.cfg.Resolver.LookupNetIP(ctx, network, fqdn(host))
+	name := fqdn(host)
+	if a.cfg.LMTP {
+		// LMTP servers are mostly this host's ("inet:localhost:24"):
+		// resolve as the system does, /etc/hosts first.
+		name = host
+	}
+	addrs, err := a.cfg.Resolver.LookupNetIP(ctx, network, name)
 	var out []netip.Addr
 	for _, ad := range addrs {
 		if ad = ad.Unmap(); a.cfg.Protocols.Allows(ad) && !slices.Contains(out, ad) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +48,10 @@ type features struct {
 // choose (smtp_connect_addr).
 func (a *Agent) dial(ctx context.Context, srv server) (*session, *failure) {
 	d := *a.cfg.Dialer
-	d.Timeout = a.cfg.Timeouts.Connect
+	d.Timeout = max(0, a.cfg.Timeouts.Connect)
+	if srv.path != "" {
+		return a.dialUnix(ctx, &d, srv)
+	}
 	target := netip.AddrPortFrom(srv.addr, uint16(srv.port)).String()
 	local := a.sourceAddr(srv.addr)
 	if local.IsValid() {
@@ -68,11 +72,32 @@ func (a *Agent) dial(ctx context.Context, srv server) (*session, *failure) {
 		}
 		return nil, fail("4.4.1", "connect to %s: %s", srv.namaddrport(), errnoText(err))
 	}
+	return a.newSession(c, srv), nil
+}
+
+// dialUnix connects to an LMTP server's unix-domain socket, a relative
+// path taken from SocketDir (Postfix runs in queue_directory).
+func (a *Agent) dialUnix(ctx context.Context, d *net.Dialer, srv server) (*session, *failure) {
+	p := srv.path
+	if !filepath.IsAbs(p) && a.cfg.SocketDir != "" {
+		p = filepath.Join(a.cfg.SocketDir, p)
+	}
+	c, err := d.DialContext(ctx, "unix", p)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fail("4.3.0", "delivery interrupted: %v", context.Cause(ctx))
+		}
+		return nil, fail("4.4.1", "connect to %s: %s", srv.namaddr(), errnoText(err))
+	}
+	return a.newSession(c, srv), nil
+}
+
+func (a *Agent) newSession(c net.Conn, srv server) *session {
 	w := &wire{Conn: c, timeout: a.cfg.Timeouts.Helo}
 	s := &session{srv: srv, w: w, born: time.Now()}
 	s.br = bufio.NewReaderSize(w, 4096)
 	s.bw = bufio.NewWriterSize(w, 4096)
-	return s, nil
+	return s
 }
 
 func isBindError(err error) bool {
@@ -223,6 +248,10 @@ func (a *Agent) handshake(ctx context.Context, at *attempt, s *session, d destin
 	if plain {
 		level = TLSNone
 	}
+	if s.srv.path != "" && level == TLSMay {
+		a.logf("warning: smtp_connect_local: opportunistic TLS encryption is not appropriate for unix-domain destinations.")
+		level = TLSNone
+	}
 	if level >= TLSMay && s.ext.startTLS {
 		if f := a.startTLS(ctx, at, s, d, level); f != nil {
 			return f
@@ -242,6 +271,17 @@ func (a *Agent) handshake(ctx context.Context, at *attempt, s *session, d destin
 func (a *Agent) hello(ctx context.Context, s *session, d destination, afterTLS bool) *failure {
 	t := a.cfg.Timeouts
 	s.ext = features{}
+	if a.cfg.LMTP {
+		r, err := s.command("LHLO "+a.cfg.HeloName, t.Helo)
+		if err != nil {
+			return streamFailure(ctx, s, err, "performing the LHLO handshake")
+		}
+		if r.code/100 != 2 {
+			return remoteFailure(s, r, "host %s refused to talk to me: %s", s.srv.namaddr(), r.text)
+		}
+		_, s.ext = parseEHLO(r)
+		return nil
+	}
 	if !a.cfg.NeverSendEHLO || afterTLS {
 		r, err := s.command("EHLO "+a.cfg.HeloName, t.Helo)
 		if err != nil {

@@ -225,6 +225,9 @@ func (tx *transaction) content() bool {
 		tx.failUnmarked(streamFailure(tx.ctx, s, err, "sending message body"))
 		return false
 	}
+	if a.cfg.LMTP {
+		return tx.lmtpReplies()
+	}
 	r, err := s.read(a.cfg.Timeouts.DataDone)
 	if err != nil {
 		tx.failUnmarked(streamFailure(tx.ctx, s, err, stageSending[stageDot]))
@@ -237,6 +240,35 @@ func (tx *transaction) content() bool {
 	for _, i := range tx.accepted {
 		at.finish(i, deliver.Result{Kind: deliver.Sent, DSN: r.dsn, Reason: r.text, Relay: s.srv.namaddrport(),
 			Action: "relayed", Diagnostic: "smtp; " + r.text, RemoteMTA: "dns; " + s.srv.host, ConnUse: s.connUse()})
+	}
+	return true
+}
+
+// lmtpReplies reads one reply per accepted recipient, in RCPT order,
+// after the end of data (RFC 2033 4.2), and settles each recipient by its
+// own: 2xx delivered, 4xx deferred, 5xx bounced.
+func (tx *transaction) lmtpReplies() bool {
+	a, s, at := tx.a, tx.s, tx.at
+	for n, i := range tx.accepted {
+		r, err := s.read(a.cfg.Timeouts.DataDone)
+		if err != nil {
+			f := streamFailure(tx.ctx, s, err, stageSending[stageDot])
+			if f.soft() && !tx.final {
+				a.logf("%s: %s", at.req.ID, f.reason)
+			}
+			at.fail(tx.accepted[n:], f, tx.final)
+			return false
+		}
+		if r.code/100 != 2 {
+			f := said(s, r, stageCommand[stageDot])
+			if f.soft() && !tx.final {
+				a.logf("%s: %s", at.req.ID, f.reason)
+			}
+			at.fail([]int{i}, f, tx.final)
+			continue
+		}
+		at.finish(i, deliver.Result{Kind: deliver.Sent, DSN: r.dsn, Reason: r.text, Relay: s.srv.namaddrport(),
+			Action: "delivered", Diagnostic: "smtp; " + r.text, RemoteMTA: "dns; " + s.srv.host, ConnUse: s.connUse()})
 	}
 	return true
 }

@@ -1,0 +1,79 @@
+package deliver
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/postern-mta/postern/internal/queue"
+)
+
+type agentFunc func(ctx context.Context, req *Request) []Result
+
+func (f agentFunc) Deliver(ctx context.Context, req *Request) []Result { return f(ctx, req) }
+
+// Pass hands the local agent's mailbox deliveries to the transport in
+// one request, each for its recipient (DSN settings kept, the recipient
+// as original), and gives each recipient the worse of its own result and
+// its addresses'.
+func TestPass(t *testing.T) {
+	env := &queue.Envelope{Sender: "s@remote.test", Recipients: []queue.Recipient{
+		{Addr: "alice@example.test", Notify: "SUCCESS"}, {Addr: "team@example.test"}, {Addr: "archive@example.test"},
+		{Addr: "gone@example.test"}, {Addr: "plain@remote.test"}}}
+	req := &Request{ID: "Q1", Env: env, Rcpts: []int{0, 1, 2, 3, 4}}
+	local := agentFunc(func(_ context.Context, req *Request) []Result {
+		return []Result{
+			{Rcpt: 0, Kind: Sent, DSN: "2.0.0", Relay: "local", Pass: "alice@example.test"},
+			{Rcpt: 1, Kind: Sent, DSN: "2.0.0", Relay: "local", Action: "expanded", Pass: "alice@example.test\nbob@example.test"},
+			{Rcpt: 2, Kind: Sent, DSN: "2.0.0", Relay: "local", Action: "expanded", Reason: "delivered to file: /x", Pass: "alice@example.test"},
+			{Rcpt: 3, Kind: Bounced, DSN: "5.1.1", Relay: "local", Reason: "unknown", Pass: "alice@example.test"},
+			{Rcpt: 4, Kind: Sent, DSN: "2.0.0", Relay: "local", Reason: "delivered to maildir"},
+		}
+	})
+	var got *Request
+	lmtp := agentFunc(func(_ context.Context, r *Request) []Result {
+		got = r
+		var out []Result
+		for _, i := range r.Rcpts {
+			addr := r.Env.Recipients[i].Addr
+			res := Result{Rcpt: i, Kind: Sent, DSN: "2.0.0", Reason: "250 2.0.0 <" + addr + "> Saved", Relay: "mx[private/lmtp]"}
+			if addr == "bob@example.test" {
+				res = Result{Rcpt: i, Kind: Deferred, DSN: "4.2.2", Reason: "452 4.2.2 <bob@example.test> Quota exceeded", Relay: "mx[private/lmtp]"}
+			}
+			out = append(out, res)
+		}
+		return out
+	})
+	res := Pass{Local: local, Transport: lmtp, Name: "lmtp", Nexthop: "unix:private/lmtp"}.Deliver(context.Background(), req)
+	if got == nil || got.Nexthop != "unix:private/lmtp" || len(got.Rcpts) != 5 {
+		t.Fatalf("transport request %+v", got)
+	}
+	if r := got.Env.Recipients[0]; r.Addr != "alice@example.test" || r.Notify != "SUCCESS" || r.Orig != "alice@example.test" {
+		t.Errorf("passed recipient %+v", r)
+	}
+	if r := got.Env.Recipients[2]; r.Addr != "bob@example.test" || r.Orig != "team@example.test" {
+		t.Errorf("passed recipient %+v", r)
+	}
+	for i, w := range []struct {
+		kind   Kind
+		reason string
+		relay  string
+		action string
+	}{
+		{Sent, "250 2.0.0 <alice@example.test> Saved", "mx[private/lmtp]", ""},
+		{Deferred, "452 4.2.2 <bob@example.test> Quota exceeded", "mx[private/lmtp]", ""},
+		{Sent, "delivered to file: /x; 250 2.0.0 <alice@example.test> Saved", "local", "expanded"},
+		{Bounced, "unknown", "local", ""},
+		{Sent, "delivered to maildir", "local", ""},
+	} {
+		r := res[i]
+		if r.Rcpt != i || r.Kind != w.kind || r.Reason != w.reason || r.Relay != w.relay || r.Action != w.action || r.Pass != "" {
+			t.Errorf("result %d = %+v, want %+v", i, r, w)
+		}
+	}
+	// No such transport: the passed deliveries wait.
+	res = Pass{Local: local, Name: "lmtp"}.Deliver(context.Background(), req)
+	if res[0].Kind != Deferred || !strings.Contains(res[0].Reason, `no "lmtp" service`) || res[4].Kind != Sent {
+		t.Errorf("without the transport: %+v", res)
+	}
+}
