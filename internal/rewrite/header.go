@@ -20,9 +20,12 @@ var (
 // HeaderActive reports whether anything is rewritten in headers: a
 // header class with a table (or masquerade_domains) for it.
 func (r *Rewriter) HeaderActive() bool {
+	if r == nil {
+		return false
+	}
 	c := &r.c
 	const both = HeaderSender | HeaderRecipient
-	return r != nil && (len(c.Canonical) > 0 && c.CanonicalClasses&both != 0 ||
+	return (len(c.Canonical) > 0 && c.CanonicalClasses&both != 0 ||
 		len(c.SenderCanonical) > 0 && c.SenderClasses&HeaderSender != 0 ||
 		len(c.RecipientCanonical) > 0 && c.RecipientClasses&HeaderRecipient != 0 ||
 		len(c.Masquerade) > 0 && c.MasqueradeClasses&both != 0)

@@ -92,8 +92,11 @@ func limitError(format string, args ...any) *Error {
 
 // Active reports whether anything is rewritten in envelopes.
 func (r *Rewriter) Active() bool {
+	if r == nil {
+		return false
+	}
 	c := &r.c
-	return r != nil && (len(c.VirtualAlias) > 0 || len(c.Canonical) > 0 && c.CanonicalClasses&(EnvelopeSender|EnvelopeRecipient) != 0 ||
+	return (len(c.VirtualAlias) > 0 || len(c.Canonical) > 0 && c.CanonicalClasses&(EnvelopeSender|EnvelopeRecipient) != 0 ||
 		len(c.SenderCanonical) > 0 && c.SenderClasses&EnvelopeSender != 0 ||
 		len(c.RecipientCanonical) > 0 && c.RecipientClasses&EnvelopeRecipient != 0 ||
 		len(c.Masquerade) > 0 && c.MasqueradeClasses&(EnvelopeSender|EnvelopeRecipient) != 0)

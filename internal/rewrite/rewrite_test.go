@@ -233,3 +233,13 @@ func TestSplitList(t *testing.T) {
 		}
 	}
 }
+
+func TestNilRewriter(t *testing.T) {
+	var r *Rewriter
+	if r.Active() || r.HeaderActive() || r.HeaderStage(nil) != nil {
+		t.Error("a nil Rewriter rewrites")
+	}
+	if err := r.Envelope(context.Background(), &queue.Envelope{}); err != nil {
+		t.Error(err)
+	}
+}
