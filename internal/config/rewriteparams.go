@@ -11,6 +11,8 @@ import (
 var rewriteParams = []Param{
 	{Name: "virtual_alias_expansion_limit", Default: "1000", Kind: Int, Min: 1, HasMin: true},
 	{Name: "virtual_alias_recursion_limit", Default: "1000", Kind: Int, Min: 1, HasMin: true},
+	// 0: no limit.
+	{Name: "virtual_alias_address_length_limit", Default: "1000", Kind: Int, Min: 0, HasMin: true},
 	{Name: "canonical_maps", Default: "", Kind: MapList},
 	{Name: "sender_canonical_maps", Default: "", Kind: MapList},
 	{Name: "recipient_canonical_maps", Default: "", Kind: MapList},

@@ -48,7 +48,8 @@ func FromConfig(cfg *config.Config) (Config, error) {
 	if c.Delimiter, err = cfg.Get("recipient_delimiter"); err != nil {
 		return c, err
 	}
-	limits := map[string]*int{"virtual_alias_expansion_limit": &c.ExpansionLimit, "virtual_alias_recursion_limit": &c.RecursionLimit}
+	limits := map[string]*int{"virtual_alias_expansion_limit": &c.ExpansionLimit, "virtual_alias_recursion_limit": &c.RecursionLimit,
+		"virtual_alias_address_length_limit": &c.LengthLimit}
 	for name, dst := range limits {
 		n, err := cfg.Int(name)
 		if err != nil {

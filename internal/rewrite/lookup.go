@@ -112,8 +112,9 @@ func splitList(v string) []string {
 // expand is Postfix's cleanup_map1n_internal: addr through
 // virtual_alias_maps, each result looked up again (an address that
 // expands to itself, among others, is kept and not looked up again), at
-// most RecursionLimit levels deep and ExpansionLimit addresses in all; a
-// loop ends at one of the limits, and the message is not accepted.
+// most RecursionLimit levels deep and ExpansionLimit addresses in all,
+// none longer than LengthLimit; a loop ends at one of the limits, and
+// the message is not accepted.
 func (r *Rewriter) expand(addr string) ([]string, error) {
 	const title = "virtual_alias_maps"
 	list := []string{addr}
@@ -138,6 +139,9 @@ func (r *Rewriter) expand(addr string) ([]string, error) {
 			}
 			lhs := list[i]
 			for j, a := range res {
+				if r.c.LengthLimit > 0 && len(a) > r.c.LengthLimit {
+					return nil, limitError("unreasonable %s result %.300s... -- message not accepted, try again later", title, a)
+				}
 				if j == 0 {
 					list[i] = a
 				} else {

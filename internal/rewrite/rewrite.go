@@ -44,6 +44,9 @@ type Config struct {
 	// names canonical, virtual.
 	PropagateCanonical, PropagateVirtual bool
 	ExpansionLimit, RecursionLimit       int // virtual_alias_{expansion,recursion}_limit
+	// LengthLimit: virtual_alias_address_length_limit, the longest
+	// address an expansion may give (0: any).
+	LengthLimit int
 	// Open opens a table (cached by the caller).
 	Open func(spec string) (maps.Table, error)
 	// IsLocal: the domain is $myorigin, in $mydestination or an address

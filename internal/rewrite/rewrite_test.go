@@ -117,6 +117,12 @@ func TestExpandLimits(t *testing.T) {
 	if got, err := r.expand("big@v.example"); err != nil || len(got) != 4 {
 		t.Errorf("at the expansion limit: %q, %v", got, err)
 	}
+	// virtual_alias_address_length_limit: no result longer
+	r = newTest(Config{VirtualAlias: []string{"virtual"}, LengthLimit: 20}, map[string]*table{"virtual": {m: map[string]string{
+		"a@v.example": "aa@v.example", "aa@v.example": "aaaaaaaaaaaaaaaaaaaaaaaaaaaa@v.example"}}})
+	if _, err := r.expand("a@v.example"); err == nil || !strings.Contains(err.Error(), "unreasonable virtual_alias_maps result aaaa") {
+		t.Errorf("length limit: %v", err)
+	}
 	r = newTest(Config{VirtualAlias: []string{"virtual"}, RecursionLimit: 2}, tables)
 	if _, err := r.expand("deep@v.example"); err == nil || !strings.Contains(err.Error(), "map nesting") {
 		t.Errorf("recursion limit: %v", err)
