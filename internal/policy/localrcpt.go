@@ -72,7 +72,7 @@ func localKeys(addr, delim string) []string {
 	local, domain := splitAddr(addr)
 	keys := []string{addr}
 	bare := local
-	if i := strings.IndexAny(local, delim); delim != "" && i > 0 && !unsplittable(local) {
+	if i := strings.IndexAny(local, delim); delim != "" && i > 0 && !unsplittable(local, delim) {
 		bare = local[:i]
 		keys = append(keys, bare+"@"+domain)
 	}
@@ -83,12 +83,16 @@ func localKeys(addr, delim string) []string {
 	return append(keys, "@"+domain)
 }
 
-// unsplittable local parts keep their delimiter characters (Postfix's
-// split_addr with owner_request_special = yes).
-func unsplittable(local string) bool {
+// unsplittable local parts (lower case) keep their delimiter characters,
+// as in Postfix's split_addr: postmaster, mailer-daemon and
+// double-bounce always; owner-* and *-request (owner_request_special =
+// yes) only when "-" is one of the delimiters (as virtual's
+// stripExtension).
+func unsplittable(local, delim string) bool {
 	switch local {
 	case "postmaster", "mailer-daemon", "double-bounce":
 		return true
 	}
-	return strings.HasPrefix(local, "owner-") || strings.HasSuffix(local, "-request")
+	return strings.Contains(delim, "-") &&
+		(strings.HasPrefix(local, "owner-") || len(local) > 8 && strings.HasSuffix(local, "-request"))
 }

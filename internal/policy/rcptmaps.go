@@ -114,7 +114,7 @@ func addrKeys(addr, delim string, local bool) []string {
 	addr = strings.ToLower(addr)
 	lp, domain := splitAddr(addr)
 	keys := []string{addr}
-	if i := strings.IndexAny(lp, delim); delim != "" && i > 0 && !unsplittable(lp) {
+	if i := strings.IndexAny(lp, delim); delim != "" && i > 0 && !unsplittable(lp, delim) {
 		keys = append(keys, lp[:i]+"@"+domain)
 	}
 	return append(keys, "@"+domain)
