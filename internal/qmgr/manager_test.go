@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -398,6 +399,24 @@ func TestUnknownTransportDefers(t *testing.T) {
 	id := r.send("s@example.net", "x@remote.example")
 	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
 	if !strings.Contains(r.log.String(), `postern/smtp: `+id+`: to=<x@remote.example>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.0, status=deferred (mail transport unavailable: no "smtp" service in master.cf)`) {
+		t.Errorf("log:\n%s", r.log)
+	}
+}
+
+// A recipient the router cannot classify (a table down) is deferred with
+// the message's real delay, not one counted from the zero time.
+func TestResolverFailureDefers(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.Router.IsLocal = func(d string) (bool, error) {
+			if d == "broken.example" {
+				return false, errors.New("table pgsql:/x: connection refused")
+			}
+			return d == "mx.example.test", nil
+		}
+	})
+	id := r.send("s@example.net", "x@broken.example")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	if !strings.Contains(r.log.String(), `postern/qmgr: `+id+`: to=<x@broken.example>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.0, status=deferred (address resolver failure: table pgsql:/x: connection refused)`) {
 		t.Errorf("log:\n%s", r.log)
 	}
 }
