@@ -138,9 +138,10 @@ func (a *Agent) mbox(addr string, mb mailbox, c *mailstore.Copy) deliver.Result 
 				a.cfg.Logger.Warn(fmt.Sprintf("recipient %s: destination %s is not a regular file", addr, file))
 				return mailstore.Fail("5.3.5", "mail system configuration error")
 			}
-			// strict_mailbox_ownership: not a file the owner did not make.
+			// strict_mailbox_ownership (postern refuses "no"): not a file
+			// the owner did not make.
 			if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && int(sys.Uid) != mb.uid {
-				a.cfg.Logger.Warn("specify \"strict_mailbox_ownership = no\" to ignore mailbox ownership mismatch")
+				a.cfg.Logger.Warn(fmt.Sprintf("recipient %s: mailbox %s is owned by uid %d, not by the recipient's uid %d", addr, file, sys.Uid, mb.uid))
 				return mailstore.Fail("4.2.0", fmt.Sprintf("destination %s is not owned by recipient", file))
 			}
 			return nil

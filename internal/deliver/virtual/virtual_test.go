@@ -348,6 +348,10 @@ func TestNotAsRoot(t *testing.T) {
 	os.Chmod(mbox, 0o666)
 	expect(t, e.deliver1("carol@v.test"), deliver.Deferred, "4.2.0",
 		"delivery failed to mailbox "+mbox+": destination "+mbox+" is not owned by recipient")
+	// postern refuses strict_mailbox_ownership = no: no hint to set it.
+	if log := e.log.String(); strings.Contains(log, "strict_mailbox_ownership") || !strings.Contains(log, "is owned by uid") {
+		t.Errorf("log:\n%s", log)
+	}
 }
 
 // Symbolic links planted below the base lead nowhere: not out of the
