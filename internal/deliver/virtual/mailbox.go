@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -75,6 +76,13 @@ func (a *Agent) resolve(user string) (mb mailbox, res deliver.Result, ok bool) {
 	mb.rel = path.Clean(strings.TrimLeft(v, "/"))
 	if mb.rel == "." || mb.rel == ".." || strings.HasPrefix(mb.rel, "../") {
 		return mb, a.configError(fmt.Sprintf("recipient %s: mailbox %s in %s is not below virtual_mailbox_base", user, v, mailboxMaps)), false
+	}
+	// A ".." that stays below the base still leads out of the path the
+	// table meant: a pattern result built from the local part
+	// ("a.example/$1/" with "../b.example/victim") would reach another
+	// domain's mailbox (postern's hardening; Postfix does not check).
+	if slices.Contains(strings.Split(v, "/"), "..") {
+		return mb, a.configError(fmt.Sprintf("recipient %s: mailbox %s in %s names a parent directory (..)", user, v, mailboxMaps)), false
 	}
 	uid, found, err := find(a.cfg.UIDMaps, user, delim)
 	if err != nil || !found {
