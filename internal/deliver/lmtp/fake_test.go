@@ -19,6 +19,7 @@ type fakeServer struct {
 	rcptReply  map[string]string // by address; default 250 2.1.5 Ok
 	dataReply  map[string]string // by address; default 250 2.0.0 <addr> Saved
 	stallData  bool              // never answer the end of data
+	dataAlways bool              // 354 to DATA even with no recipient
 	tls        *tls.Config       // offer STARTTLS
 	authPlain  string            // offer AUTH PLAIN, accepting "user\x00pass"
 
@@ -147,7 +148,7 @@ func (f *fakeServer) session(c net.Conn) {
 			}
 			reply(r)
 		case verb == "DATA":
-			if len(rcpts) == 0 {
+			if len(rcpts) == 0 && !f.dataAlways {
 				reply("503 5.5.1 No valid recipients")
 				continue
 			}
