@@ -20,6 +20,8 @@ type fakeServer struct {
 	dataReply  map[string]string // by address; default 250 2.0.0 <addr> Saved
 	stallData  bool              // never answer the end of data
 	dataAlways bool              // 354 to DATA even with no recipient
+	extraReply string            // one reply too many after the data
+	dataCmd    string            // the reply to DATA instead of 354
 	tls        *tls.Config       // offer STARTTLS
 	authPlain  string            // offer AUTH PLAIN, accepting "user\x00pass"
 
@@ -152,6 +154,10 @@ func (f *fakeServer) session(c net.Conn) {
 				reply("503 5.5.1 No valid recipients")
 				continue
 			}
+			if f.dataCmd != "" {
+				reply(f.dataCmd)
+				continue
+			}
 			reply("354 OK")
 			var msg strings.Builder
 			for {
@@ -178,6 +184,9 @@ func (f *fakeServer) session(c net.Conn) {
 					r = "250 2.0.0 <" + a + "> abc123 Saved"
 				}
 				out = append(out, r)
+			}
+			if f.extraReply != "" {
+				out = append(out, f.extraReply)
 			}
 			reply(out...)
 		case verb == "RSET":

@@ -132,6 +132,36 @@ func TestRcptRefusedNoPipelining(t *testing.T) {
 	}
 }
 
+// A server that sends one reply too many after the data leaves it
+// unread: that session is not cached, so the next message goes over a
+// new one instead of every reply being taken for the previous command's.
+func TestExtraReplyNotCached(t *testing.T) {
+	dir := sockDir(t)
+	sock := filepath.Join(dir, "lmtp")
+	f := newFake(t, "unix", sock)
+	f.extraReply = "250 2.0.0 extra"
+	a := newAgent(t, func(c *smtp.Config) { c.ConnectionCache = true; c.CacheTimeLimit = time.Minute })
+	relay := "mail.example.test[" + sock + "]"
+	for range 2 {
+		res := a.Deliver(context.Background(), request("unix:"+sock, "u@d.test", "v@d.test"))
+		check(t, res, []want{{deliver.Sent, "2.0.0", "<u@d.test> abc123 Saved", relay}, {deliver.Sent, "2.0.0", "<v@d.test> abc123 Saved", relay}})
+	}
+	if conns, cmds, _, _ := f.snapshot(); conns != 2 {
+		t.Errorf("%d connections, want 2: %q", conns, cmds)
+	}
+}
+
+// A success reply where 354 was due is an unexpected reply: deferred
+// with 4.5.0, never a failure with a 2.x.x status.
+func TestUnexpectedSuccessReply(t *testing.T) {
+	f := newFake(t, "tcp", "127.0.0.1:0")
+	f.dataCmd = "250 2.0.0 Ok"
+	a := newAgent(t, nil)
+	res := a.Deliver(context.Background(), request("inet:"+f.ln.Addr().String(), "u@d.test"))
+	relay := "127.0.0.1[127.0.0.1]:" + strings.Split(f.ln.Addr().String(), ":")[1]
+	check(t, res, []want{{deliver.Deferred, "4.5.0", "said: 250 2.0.0 Ok (in reply to DATA command)", relay}})
+}
+
 // A pipelining server that answers DATA with 354 though it refused every
 // RCPT owes no reply after the data (RFC 2033 4.2): the client sends
 // "." and QUIT instead of waiting lmtp_data_done_timeout for a reply.
