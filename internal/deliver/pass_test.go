@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -75,5 +76,40 @@ func TestPass(t *testing.T) {
 	res = Pass{Local: local, Name: "lmtp"}.Deliver(context.Background(), req)
 	if res[0].Kind != Deferred || !strings.Contains(res[0].Reason, `no "lmtp" service`) || res[4].Kind != Sent {
 		t.Errorf("without the transport: %+v", res)
+	}
+}
+
+// Limit caps the addresses per request to the transport (the lmtp
+// transport's destination recipient limit): five mailbox addresses of
+// one alias go in requests of two, two and one, and each still settles
+// its recipient.
+func TestPassLimit(t *testing.T) {
+	env := &queue.Envelope{Sender: "s@remote.test", Recipients: []queue.Recipient{{Addr: "all@example.test"}, {Addr: "u5@example.test"}}}
+	req := &Request{ID: "Q1", Env: env, Rcpts: []int{0, 1}}
+	local := agentFunc(func(_ context.Context, req *Request) []Result {
+		return []Result{
+			{Rcpt: 0, Kind: Sent, DSN: "2.0.0", Relay: "local", Action: "expanded", Pass: "u1@example.test\nu2@example.test\nu3@example.test\nu4@example.test"},
+			{Rcpt: 1, Kind: Sent, DSN: "2.0.0", Relay: "local", Pass: "u5@example.test"},
+		}
+	})
+	var sizes []int
+	lmtp := agentFunc(func(_ context.Context, r *Request) []Result {
+		sizes = append(sizes, len(r.Rcpts))
+		var out []Result
+		for _, i := range r.Rcpts {
+			k := Sent
+			if r.Env.Recipients[i].Addr == "u3@example.test" {
+				k = Deferred
+			}
+			out = append(out, Result{Rcpt: i, Kind: k, DSN: "2.0.0", Reason: "ok " + r.Env.Recipients[i].Addr})
+		}
+		return out
+	})
+	res := Pass{Local: local, Transport: lmtp, Name: "lmtp", Limit: 2}.Deliver(context.Background(), req)
+	if fmt.Sprint(sizes) != "[2 2 1]" {
+		t.Errorf("request sizes %v, want [2 2 1]", sizes)
+	}
+	if res[0].Kind != Deferred || res[0].Reason != "ok u3@example.test" || res[1].Kind != Sent || res[1].Reason != "ok u5@example.test" {
+		t.Errorf("results %+v", res)
 	}
 }
