@@ -16,7 +16,8 @@ import (
 // lmtp agent, Nexthop "unix:private/dovecot-lmtp") in requests of at
 // most Limit addresses (local(8)'s deliver_pass hands over one at a
 // time), and gives each recipient the worse of its own result and its
-// addresses' (deferred, then bounced, then sent).
+// addresses' (deferred, then bounced, then sent); Result.Passed keeps
+// each delivery for the maillog.
 type Pass struct {
 	Local     Agent
 	Transport Agent  // nil: no such transport
@@ -73,9 +74,19 @@ func (p Pass) Deliver(ctx context.Context, req *Request) []Result {
 		}
 	}
 	for i, subs := range passed {
-		if len(subs) > 0 {
-			results[i] = merge(results[i], subs)
+		if len(subs) == 0 {
+			continue
 		}
+		own := results[i]
+		var lines []Passed
+		if own.Reason != "" || own.Kind != Sent { // the local agent's own delivery
+			lines = append(lines, Passed{To: req.Env.Recipients[own.Rcpt], Result: own})
+		}
+		for _, sr := range subs {
+			lines = append(lines, Passed{Transport: p.Name, To: env.Recipients[sr.Rcpt], Result: sr})
+		}
+		results[i] = merge(own, subs)
+		results[i].Passed = &lines
 	}
 	return results
 }

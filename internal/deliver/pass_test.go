@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -70,6 +71,37 @@ func TestPass(t *testing.T) {
 		r := res[i]
 		if r.Rcpt != i || r.Kind != w.kind || r.Reason != w.reason || r.Relay != w.relay || r.Action != w.action || r.Pass != "" {
 			t.Errorf("result %d = %+v, want %+v", i, r, w)
+		}
+	}
+	// Each delivery keeps its own line: the passed addresses (to=
+	// member, orig_to= recipient) under the transport's name, the local
+	// agent's own when it had one.
+	type line struct {
+		transport, to, orig string
+		kind                Kind
+		reason              string
+	}
+	lines := func(r Result) (out []line) {
+		if r.Passed == nil {
+			return nil
+		}
+		for _, p := range *r.Passed {
+			out = append(out, line{p.Transport, p.To.Addr, p.To.Orig, p.Kind, p.Reason})
+		}
+		return out
+	}
+	for i, w := range [][]line{
+		{{"lmtp", "alice@example.test", "alice@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"}},
+		{{"lmtp", "alice@example.test", "team@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"},
+			{"lmtp", "bob@example.test", "team@example.test", Deferred, "452 4.2.2 <bob@example.test> Quota exceeded"}},
+		{{"", "archive@example.test", "", Sent, "delivered to file: /x"},
+			{"lmtp", "alice@example.test", "archive@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"}},
+		{{"", "gone@example.test", "", Bounced, "unknown"},
+			{"lmtp", "alice@example.test", "gone@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"}},
+		nil,
+	} {
+		if got := lines(res[i]); !reflect.DeepEqual(got, w) {
+			t.Errorf("result %d lines %+v, want %+v", i, got, w)
 		}
 	}
 	// No such transport: the passed deliveries wait.
