@@ -18,7 +18,8 @@ func (c *checker) sqlTables() {
 	seen := map[string]bool{}
 	for _, name := range config.Names() {
 		p, _ := config.Lookup(name)
-		if p.Kind != config.MapList && p.Kind != config.Restrictions {
+		// A parameter postern knows only for its default opens nothing.
+		if p.Kind != config.MapList && p.Kind != config.Restrictions || config.OnlyKnown(name) {
 			continue
 		}
 		list, err := c.cfg.List(name)

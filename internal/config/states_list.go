@@ -290,7 +290,7 @@ var features = []*feature{
 		plain: true,
 		what:  "mailbox_command (delivery through procmail or another command)",
 		risk:  "mail would be written to the mailbox without it",
-		gates: []gate{{"mailbox_command", none}},
+		gates: []gate{{"mailbox_command", none}, {"mailbox_command_maps", none}},
 	},
 	{
 		plain: true,
