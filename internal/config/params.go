@@ -224,6 +224,7 @@ func init() {
 		postscreenDeepParams,
 		virtualParams,
 		vclassParams,
+		rewriteParams,
 		lmtpParams,
 		postfix37Params,
 	} {

@@ -95,10 +95,6 @@ func TestPostfixParamDecisions(t *testing.T) {
 			if listed || !perTransport(n) {
 				t.Errorf("%s: decided per-transport, but registry %v, pattern %v", n, listed, perTransport(n))
 			}
-		case "delegated":
-			if st == StateUnknown {
-				t.Errorf("%s: delegated, but it has no state", n)
-			}
 		default:
 			t.Errorf("%s: unknown decision %q", n, d.what)
 		}

@@ -21,10 +21,6 @@ var notEnforced = map[string]bool{
 	"owner_request_special":          true,
 	"default_delivery_status_filter": true,
 	"qmgr_message_active_limit":      true,
-	// Read only to decide whether a recipient in a virtual alias
-	// domain is known (internal/policy): not expanded yet.
-	"virtual_alias_maps": true,
-	"virtual_maps":       true,
 }
 
 // security lists, as glob patterns, the parameters that are
@@ -231,13 +227,6 @@ var features = []*feature{
 		},
 	},
 	{
-		// The recipient check reads the table (internal/policy), but
-		// nothing rewrites the recipients yet.
-		what:  "virtual alias expansion (virtual_alias_maps)",
-		risk:  "recipients would not be rewritten: mail accepted for an alias would bounce, and aliases of other domains would be ignored",
-		gates: []gate{{"virtual_alias_maps", none}, {"virtual_maps", none}},
-	},
-	{
 		what: "these settings for commands that local delivery runs",
 		risk: "commands run through /bin/sh -c in the recipient's home directory, with Postfix's default command_expansion_filter",
 		gates: []gate{
@@ -305,6 +294,31 @@ var features = []*feature{
 		gates: []gate{{"2bounce_notice_recipient", []string{"postmaster"}},
 			{"bounce_notice_recipient", []string{"postmaster"}},
 			{"double_bounce_sender", []string{"double-bounce"}}},
+	},
+	{
+		// Issue 17: what admins set to tame an LMTP server; the lmtp
+		// client does none of it, so only Postfix's defaults are accepted.
+		plain: true,
+		what:  "this lmtp client setting",
+		risk:  "the lmtp client behaves as with Postfix's default (all LHLO keywords used, addresses and replies unrewritten, the kernel's source address, no XFORWARD, no per-request deadline)",
+		gates: []gate{
+			{"lmtp_discard_lhlo_keywords", none}, {"lmtp_discard_lhlo_keyword_address_maps", none},
+			{"lmtp_generic_maps", none}, {"lmtp_assume_final", no},
+			{"lmtp_delivery_status_filter", []string{"", "$default_delivery_status_filter"}},
+			{"lmtp_reply_filter", none}, {"lmtp_bind_address", none}, {"lmtp_bind_address6", none},
+			{"lmtp_send_xforward_command", no},
+			// lmtp_per_record_deadline: Postfix 2.9-3.6's name.
+			{"lmtp_per_request_deadline", no}, {"lmtp_per_record_deadline", no},
+		},
+		dependents: []string{"lmtp_bind_address_enforce", "lmtp_xforward_timeout", "lmtp_min_data_rate"},
+	},
+	{
+		// virtual(8) and local(8) defer delivery to a mailbox file
+		// another user owns; Postfix's "no" would write into it.
+		plain: true,
+		what:  "strict_mailbox_ownership = no",
+		risk:  "delivery to a mailbox file not owned by its recipient is deferred",
+		gates: []gate{{"strict_mailbox_ownership", []string{"yes"}}},
 	},
 	{
 		plain: true,
