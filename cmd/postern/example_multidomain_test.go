@@ -13,10 +13,11 @@ import (
 )
 
 // examples/multi-domain with a private PostgreSQL (postfixadmin's
-// domain and mailbox tables, the role and password of the example's
-// pgsql-*.cf files) and a private Dovecot mail store: postern check
-// passes, one message for mailboxes of two hosted domains goes over
-// LMTP to Dovecot and is read back over IMAP, and a mailbox the table
+// domain, mailbox and alias tables, the role and password of the
+// example's pgsql-*.cf files) and a private Dovecot mail store: postern
+// check passes, one message for mailboxes of two hosted domains goes
+// over LMTP to Dovecot and is read back over IMAP, as is one for an
+// alias whose goto names both mailboxes, and a mailbox the table
 // does not hold (or an inactive one) is refused at RCPT with Postfix's
 // 550, a domain it does not hold with 454 Relay access denied.
 // Test-only changes: loopback, mynetworks only 127.0.0.1 (the message
@@ -37,7 +38,11 @@ func TestExampleMultiDomain(t *testing.T) {
 		"INSERT INTO mailbox (username, maildir, local_part, domain) VALUES "+
 			"('alice@example.com', 'example.com/alice/', 'alice', 'example.com'), ('bob@example.net', 'example.net/bob/', 'bob', 'example.net')",
 		"INSERT INTO mailbox (username, maildir, local_part, domain, active) VALUES ('old@example.com', 'example.com/old/', 'old', 'example.com', false)",
-		"GRANT SELECT ON domain, mailbox TO postfix")
+		"CREATE TABLE alias (address VARCHAR(255) PRIMARY KEY, goto TEXT NOT NULL, domain VARCHAR(255) NOT NULL REFERENCES domain, active BOOLEAN NOT NULL DEFAULT true)",
+		// postfixadmin gives each mailbox an alias to itself
+		"INSERT INTO alias (address, goto, domain) VALUES ('alice@example.com', 'alice@example.com', 'example.com'), "+
+			"('bob@example.net', 'bob@example.net', 'example.net'), ('team@example.com', 'alice@example.com,bob@example.net', 'example.com')",
+		"GRANT SELECT ON domain, mailbox, alias TO postfix")
 	dv := dovecottest.StartStore(t,
 		dovecottest.User{Name: "alice@example.com", Password: "pw-a"},
 		dovecottest.User{Name: "bob@example.net", Password: "pw-b"})
@@ -45,7 +50,7 @@ func TestExampleMultiDomain(t *testing.T) {
 	in := exampleInstance(t, "multi-domain", map[string]string{"inet_interfaces": "127.0.0.1", "mynetworks": "127.0.0.1/32"})
 	exampleCert(t, in, "mx.example.org")
 	files, _ := filepath.Glob(filepath.Join(in.dir, "pgsql-*.cf"))
-	if len(files) != 3 {
+	if len(files) != 4 {
 		t.Fatalf("pgsql-*.cf: %v", files)
 	}
 	for _, f := range append(files, filepath.Join(in.dir, "master.cf")) {
@@ -87,21 +92,28 @@ func TestExampleMultiDomain(t *testing.T) {
 	c.cmd("RCPT TO:<someone@gone.example>", "454 4.7.1 <someone@gone.example>: Relay access denied")
 	c.cmd("DATA", "354 ")
 	c.cmd("Subject: hosted\r\nMessage-ID: <multi-domain@example.org>\r\n\r\nfor two domains\r\n.", "250 ")
+	c.cmd("MAIL FROM:<sender@example.org>", "250 ")
+	c.cmd("RCPT TO:<team@example.com>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.cmd("Subject: to the team\r\nMessage-ID: <team@example.org>\r\n\r\nfor an alias\r\n.", "250 ")
 	c.cmd("QUIT", "221 ")
 
-	waitLog(t, in, "to=<alice@example.com>")
-	waitLog(t, in, "to=<bob@example.net>")
+	waitLogCount(t, in, "to=<alice@example.com>", 2)
+	waitLogCount(t, in, "to=<bob@example.net>", 2)
 	log := in.maillog(t)
 	for _, r := range []string{"alice@example.com", "bob@example.net"} {
-		re := `postern/lmtp\[\d+\]: \w+: to=<` + regexp.QuoteMeta(r) + `>, relay=mx\.example\.org\[private/dovecot-lmtp\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <` + regexp.QuoteMeta(r) + `> \S+ Saved\)`
-		if !regexp.MustCompile(re).MatchString(log) {
-			t.Errorf("maillog lacks %s:\n%s", re, log)
+		for _, orig := range []string{"", `orig_to=<team@example\.com>, `} {
+			re := `postern/lmtp\[\d+\]: \w+: to=<` + regexp.QuoteMeta(r) + `>, ` + orig + `relay=mx\.example\.org\[private/dovecot-lmtp\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <` + regexp.QuoteMeta(r) + `> \S+ Saved\)`
+			if !regexp.MustCompile(re).MatchString(log) {
+				t.Errorf("maillog lacks %s:\n%s", re, log)
+			}
 		}
 	}
 	for _, u := range []struct{ name, pw string }{{"alice@example.com", "pw-a"}, {"bob@example.net", "pw-b"}} {
 		msgs := dv.IMAPMessages(t, u.name, u.pw)
-		if len(msgs) != 1 || !strings.Contains(msgs[0], "Subject: hosted") || !strings.Contains(msgs[0], "Message-ID: <multi-domain@example.org>") {
-			t.Errorf("%s's INBOX over IMAP: %d messages: %q", u.name, len(msgs), msgs)
+		if len(msgs) != 2 || !strings.Contains(strings.Join(msgs, ""), "Message-ID: <multi-domain@example.org>") ||
+			!strings.Contains(strings.Join(msgs, ""), "Message-ID: <team@example.org>") {
+			t.Errorf("%s's INBOX over IMAP: %d messages, want the two: %q", u.name, len(msgs), msgs)
 		}
 	}
 	if strings.Contains(log, "change-me") {
