@@ -13,6 +13,10 @@ var rewriteParams = []Param{
 	{Name: "virtual_alias_recursion_limit", Default: "1000", Kind: Int, Min: 1, HasMin: true},
 	// 0: no limit.
 	{Name: "virtual_alias_address_length_limit", Default: "1000", Kind: Int, Min: 0, HasMin: true},
+	// postern only: the most recipients one message may have after
+	// virtual alias expansion, all its original recipients together
+	// (Postfix's limits are per original recipient); 0: no limit.
+	{Name: "virtual_alias_message_limit", Default: "10000", Kind: Int, Min: 0, HasMin: true},
 	{Name: "canonical_maps", Default: "", Kind: MapList},
 	{Name: "sender_canonical_maps", Default: "", Kind: MapList},
 	{Name: "recipient_canonical_maps", Default: "", Kind: MapList},

@@ -49,7 +49,7 @@ func FromConfig(cfg *config.Config) (Config, error) {
 		return c, err
 	}
 	limits := map[string]*int{"virtual_alias_expansion_limit": &c.ExpansionLimit, "virtual_alias_recursion_limit": &c.RecursionLimit,
-		"virtual_alias_address_length_limit": &c.LengthLimit}
+		"virtual_alias_address_length_limit": &c.LengthLimit, "virtual_alias_message_limit": &c.MessageLimit}
 	for name, dst := range limits {
 		n, err := cfg.Int(name)
 		if err != nil {

@@ -44,6 +44,10 @@ type Config struct {
 	// names canonical, virtual.
 	PropagateCanonical, PropagateVirtual bool
 	ExpansionLimit, RecursionLimit       int // virtual_alias_{expansion,recursion}_limit
+	// MessageLimit: virtual_alias_message_limit (postern only), the most
+	// recipients a message may have after rewriting, all original
+	// recipients together (0: no limit).
+	MessageLimit int
 	// LengthLimit: virtual_alias_address_length_limit, the longest
 	// address an expansion may give (0: any).
 	LengthLimit int
@@ -125,7 +129,8 @@ func (r *Rewriter) Envelope(_ context.Context, env *queue.Envelope) error {
 		}
 	}
 	out := make([]queue.Recipient, 0, len(env.Recipients))
-	seen := map[string]bool{}
+	type dupKey struct{ orcpt, notify, orig, addr string }
+	seen := map[dupKey]bool{}
 	for _, rc := range env.Recipients {
 		addr, err := r.recipient(rc.Addr, EnvelopeRecipient, env.ID)
 		if err != nil {
@@ -143,9 +148,12 @@ func (r *Rewriter) Envelope(_ context.Context, env *queue.Envelope) error {
 				n.Orig = rc.Original()
 				n.Addr = a
 			}
-			key := n.ORcpt + "\n" + n.Notify + "\n" + n.Original() + "\n" + n.Addr
+			key := dupKey{n.ORcpt, n.Notify, n.Original(), n.Addr}
 			if seen[key] {
 				continue
+			}
+			if r.c.MessageLimit > 0 && len(out) >= r.c.MessageLimit {
+				return r.fail(env.ID, limitError("unreasonable virtual_alias_maps expansion size for message: more than %d recipients (virtual_alias_message_limit) -- message not accepted, try again later", r.c.MessageLimit))
 			}
 			seen[key] = true
 			out = append(out, n)

@@ -249,3 +249,57 @@ func TestNilRewriter(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// countTable counts its lookups.
+type countTable struct {
+	table
+	n int
+}
+
+func (t *countTable) Lookup(k string) (string, bool, error) { t.n++; return t.table.Lookup(k) }
+
+func TestMessageLimit(t *testing.T) {
+	// virtual_alias_message_limit bounds the recipients of a message, all
+	// original recipients together, and the expansion stops there (the
+	// list is never built whole first).
+	members := make([]string, 100)
+	for i := range members {
+		members[i] = fmt.Sprintf("m%d@remote.example", i)
+	}
+	virt := &countTable{table: table{m: map[string]string{"list@v.example": strings.Join(members, ", ")}}}
+	open := func(spec string) (maps.Table, error) { return virt, nil }
+	envelope := func(n int) *queue.Envelope {
+		env := &queue.Envelope{ID: "Q1", Sender: "a@b"}
+		for i := range n {
+			env.Recipients = append(env.Recipients, queue.Recipient{Addr: fmt.Sprintf("list+%d@v.example", i)})
+		}
+		return env
+	}
+	for _, tc := range []struct {
+		limit, rcpts int
+		ok           bool
+	}{
+		{0, 3, true}, {300, 3, true}, {299, 3, false}, {150, 1000, false}, {100, 1, true}, {99, 1, false},
+	} {
+		virt.n = 0
+		r := New(Config{VirtualAlias: []string{"virtual"}, Delimiter: "+", PropagateVirtual: true, ExpansionLimit: 1000,
+			RecursionLimit: 1000, MessageLimit: tc.limit, Open: open, IsLocal: func(string) (bool, error) { return false, nil }})
+		env := envelope(tc.rcpts)
+		err := r.Envelope(context.Background(), env)
+		var re *Error
+		if tc.ok {
+			if err != nil || len(env.Recipients) != 100*tc.rcpts {
+				t.Errorf("limit %d, %d rcpts: %d recipients, %v", tc.limit, tc.rcpts, len(env.Recipients), err)
+			}
+			continue
+		}
+		if !errors.As(err, &re) || !errors.Is(err, ErrLimit) || !strings.HasPrefix(re.SMTPReply(), "451 4.6.0") || len(env.Recipients) != tc.rcpts {
+			t.Errorf("limit %d, %d rcpts: %v, %d recipients", tc.limit, tc.rcpts, err, len(env.Recipients))
+		}
+		// Lookups stop at the limit: at most one more original
+		// recipient's expansion (its 100 members, 3 keys each).
+		if max := (tc.limit/100 + 2) * 101 * 3; virt.n > max {
+			t.Errorf("limit %d, %d rcpts: %d lookups, want at most %d", tc.limit, tc.rcpts, virt.n, max)
+		}
+	}
+}
