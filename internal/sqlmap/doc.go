@@ -18,9 +18,13 @@
 // Each table has a connection pool per server; "proxy:pgsql:/x.cf"
 // shares one pool among all the daemon's users of that file, as
 // proxymap(8) does. The servers of "hosts" are tried in random order
-// (MySQL: unix sockets first); one that fails is skipped for
-// retry_interval (default 60 s). Every attempt has a deadline
-// (queryTimeout, 10 s: connecting and the query). A database that cannot
+// (MySQL: unix sockets first); one that fails to connect or log in is
+// skipped for retry_interval (default 60 s); when all are skipped, one
+// lookup at a time tries the one that failed first (a single server is
+// retried, not given up). Every attempt has a deadline (queryTimeout,
+// 10 s: waiting for one of the poolSize connections, connecting and the
+// query); a lookup that waited for a busy pool, or whose query ran past
+// the deadline, fails without marking the server down. A database that cannot
 // answer makes the lookup fail (an error, which Postfix's callers turn
 // into a temporary failure: 451 4.3.0, mail deferred), and the error
 // names the table and the server; the password never appears in an

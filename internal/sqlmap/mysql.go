@@ -45,7 +45,7 @@ func openMySQL(ep endpoint, s *settings) (backend, error) {
 		return nil, err
 	}
 	db := sql.OpenDB(modeConnector{conn})
-	db.SetMaxOpenConns(8)
+	db.SetMaxOpenConns(poolSize)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(max(s.idle, 1))
 	return &myBackend{db: db}, nil
@@ -54,7 +54,7 @@ func openMySQL(ep endpoint, s *settings) (backend, error) {
 func (b *myBackend) query(ctx context.Context, build func(quoter) (string, error)) ([]*string, bool, error) {
 	c, err := b.db.Conn(ctx)
 	if err != nil {
-		return nil, false, err
+		return nil, false, connError{err}
 	}
 	defer c.Close()
 	var noBackslash bool
@@ -74,12 +74,12 @@ func (b *myBackend) query(ctx context.Context, build func(quoter) (string, error
 	}
 	rows, err := c.QueryContext(ctx, q)
 	if err != nil {
-		return nil, false, myClassify(err)
+		return nil, false, myClassify(ctx, err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, false, myClassify(err)
+		return nil, false, myClassify(ctx, err)
 	}
 	if len(cols) == 0 {
 		return nil, true, nil
@@ -92,7 +92,7 @@ func (b *myBackend) query(ctx context.Context, build func(quoter) (string, error
 	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, false, myClassify(err)
+			return nil, false, myClassify(ctx, err)
 		}
 		for _, v := range row {
 			if !v.Valid {
@@ -104,17 +104,21 @@ func (b *myBackend) query(ctx context.Context, build func(quoter) (string, error
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, myClassify(err)
+		return nil, false, myClassify(ctx, err)
 	}
 	return values, false, nil
 }
 
 // myClassify tells errors the server answered with from failures of
-// the (pooled) connection.
-func myClassify(err error) error {
+// the (pooled) connection and from our deadline expiring (a slow
+// query on a working server).
+func myClassify(ctx context.Context, err error) error {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		return serverError{err}
+	}
+	if ctx.Err() != nil {
+		return timeoutError{err}
 	}
 	return staleError{err}
 }

@@ -52,7 +52,7 @@ func openPostgres(ep endpoint, s *settings) (backend, error) {
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	cfg.ConnConfig.RuntimeParams["client_encoding"] = "UTF8"
 	cfg.MinConns = 0
-	cfg.MaxConns = 8
+	cfg.MaxConns = poolSize
 	cfg.MaxConnIdleTime = s.idle
 	if s.idle <= 0 {
 		cfg.MaxConnIdleTime = 1 // closed at the next health check
@@ -67,7 +67,7 @@ func openPostgres(ep endpoint, s *settings) (backend, error) {
 func (b *pgBackend) query(ctx context.Context, build func(quoter) (string, error)) ([]*string, bool, error) {
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
-		return nil, false, err
+		return nil, false, connError{err}
 	}
 	defer conn.Release()
 	pc := conn.Conn().PgConn()
@@ -80,7 +80,7 @@ func (b *pgBackend) query(ctx context.Context, build func(quoter) (string, error
 	}
 	rows, err := conn.Conn().Query(ctx, sql)
 	if err != nil {
-		return nil, false, pgClassify(err)
+		return nil, false, pgClassify(ctx, err)
 	}
 	defer rows.Close()
 	var values []*string
@@ -95,17 +95,21 @@ func (b *pgBackend) query(ctx context.Context, build func(quoter) (string, error
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, pgClassify(err)
+		return nil, false, pgClassify(ctx, err)
 	}
 	return values, false, nil
 }
 
 // pgClassify tells errors the server answered with from failures of
-// the (pooled) connection.
-func pgClassify(err error) error {
+// the (pooled) connection and from our deadline expiring (a slow
+// query on a working server).
+func pgClassify(ctx context.Context, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return serverError{err}
+	}
+	if ctx.Err() != nil {
+		return timeoutError{err}
 	}
 	return staleError{err}
 }

@@ -39,12 +39,64 @@ type staleError struct{ error }
 
 func (e staleError) Unwrap() error { return e.error }
 
+// connError is a failure to connect or log in (a new connection of the
+// pool): the server counts as down for retry_interval.
+type connError struct{ error }
+
+func (e connError) Unwrap() error { return e.error }
+
+// timeoutError is our deadline expiring during a query on a connection
+// the server accepted: the server works, but slowly; it is not marked
+// down (the next lookup tries it again).
+type timeoutError struct{ error }
+
+func (e timeoutError) Unwrap() error { return e.error }
+
+// poolSize is the most connections a table keeps to one server.
+const poolSize = 8
+
 // server is a backend with Postfix's failover state.
 type server struct {
 	label string
 	b     backend
-	mu    sync.Mutex
-	down  time.Time // failed at; skipped until down + retry_interval
+	// slots holds one token per query in progress (poolSize): a lookup
+	// that cannot get one within queryTimeout fails without marking the
+	// server down (a busy pool is not a dead server), and the driver's
+	// pool never makes a lookup wait, so a failure to get a connection
+	// from it is a failure to connect.
+	slots   chan struct{}
+	mu      sync.Mutex
+	down    time.Time // failed at; skipped until down + retry_interval
+	probing bool      // a lookup is trying it although it is down
+}
+
+func newServer(label string, b backend) *server {
+	return &server{label: label, b: b, slots: make(chan struct{}, poolSize)}
+}
+
+// errBusy: every connection to the server was in use for queryTimeout.
+var errBusy = errors.New("all connections to the server are busy")
+
+// attempt runs one query on sv within ctx; down reports a failure that
+// marks the server down.
+func (sv *server) attempt(ctx context.Context, build func(quoter) (string, error)) (values []*string, noSet, down bool, err error) {
+	select {
+	case sv.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, false, false, fmt.Errorf("%w (%d) for %v", errBusy, cap(sv.slots), queryTimeout)
+	}
+	defer func() { <-sv.slots }()
+	values, noSet, err = sv.b.query(ctx, build)
+	if _, stale := err.(staleError); stale {
+		values, noSet, err = sv.b.query(ctx, build)
+	}
+	var se serverError
+	var te timeoutError
+	switch {
+	case err == nil, errors.As(err, &se), errors.Is(err, errUnquotable), errors.As(err, &te):
+		return values, noSet, false, err
+	}
+	return nil, false, true, err
 }
 
 // core is an open table file: its settings and connection pools. A
@@ -133,7 +185,7 @@ func newCore(typ, path string) (*core, error) {
 			c.close()
 			return nil, err
 		}
-		c.servers = []*server{{label: s.dbpath, b: b}}
+		c.servers = []*server{newServer(s.dbpath, b)}
 		return c, nil
 	}
 	for _, h := range s.hosts {
@@ -159,7 +211,7 @@ func newCore(typ, path string) (*core, error) {
 			c.close()
 			return nil, fmt.Errorf("%s: %s", ep.label(), c.scrub(err))
 		}
-		c.servers = append(c.servers, &server{label: ep.label(), b: b})
+		c.servers = append(c.servers, newServer(ep.label(), b))
 	}
 	return c, nil
 }
@@ -264,16 +316,35 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 }
 
 // run tries the servers that have not failed within retry_interval, in
-// random order (MySQL: unix sockets first), until one answers.
+// random order (MySQL: unix sockets first), until one answers. When all
+// have failed recently, one lookup at a time tries the one that failed
+// first again (with a single server: it is retried, not given up for
+// retry_interval), the others fail at once.
 func (c *core) run(build func(quoter) (string, error)) ([]*string, bool, error) {
 	now := time.Now()
 	var live []*server
+	var oldest *server
 	for _, sv := range c.servers {
 		sv.mu.Lock()
 		if sv.down.IsZero() || now.Sub(sv.down) >= c.s.retry {
 			live = append(live, sv)
+		} else if !sv.probing && (oldest == nil || sv.down.Before(oldest.down)) {
+			oldest = sv
 		}
 		sv.mu.Unlock()
+	}
+	if len(live) == 0 && oldest != nil {
+		oldest.mu.Lock()
+		if !oldest.probing {
+			oldest.probing = true
+			live = []*server{oldest}
+			defer func() {
+				oldest.mu.Lock()
+				oldest.probing = false
+				oldest.mu.Unlock()
+			}()
+		}
+		oldest.mu.Unlock()
 	}
 	if len(live) == 0 {
 		return nil, false, fmt.Errorf("no database server available: each failed within the last %v (retry_interval)", c.s.retry)
@@ -285,10 +356,7 @@ func (c *core) run(build func(quoter) (string, error)) ([]*string, bool, error) 
 	var errs []string
 	for _, sv := range live {
 		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
-		values, noSet, err := sv.b.query(ctx, build)
-		if _, stale := err.(staleError); stale {
-			values, noSet, err = sv.b.query(ctx, build)
-		}
+		values, noSet, down, err := sv.attempt(ctx, build)
 		cancel()
 		if err == nil {
 			sv.mu.Lock()
@@ -300,7 +368,7 @@ func (c *core) run(build func(quoter) (string, error)) ([]*string, bool, error) 
 		if errors.As(err, &se) || errors.Is(err, errUnquotable) {
 			return nil, false, fmt.Errorf("%s: %s", sv.label, c.scrub(err))
 		}
-		if c.s.typ != "sqlite" {
+		if down && c.s.typ != "sqlite" {
 			sv.mu.Lock()
 			sv.down = time.Now()
 			sv.mu.Unlock()
