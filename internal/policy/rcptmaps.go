@@ -27,6 +27,9 @@ type classTables struct {
 	// canonical_maps, whose keys are known recipients too (Postfix's
 	// check_rcpt_maps: cleanup rewrites them).
 	rcptCanonMaps, canonMaps []string
+	// sendCanonMaps: sender_canonical_maps, whose keys are known senders
+	// (not recipients), as Postfix's check_rcpt_maps matches them.
+	sendCanonMaps []string
 	showTable                bool // show_user_unknown_table_name
 	unlistedSender           bool // smtpd_reject_unlisted_sender
 }
@@ -41,7 +44,8 @@ func (ct *classTables) read(cfg *config.Config) error {
 	}
 	for name, dst := range map[string]*[]string{"virtual_alias_maps": &ct.aliasMaps,
 		"virtual_mailbox_maps": &ct.mailboxMaps, "relay_recipient_maps": &ct.relayMaps,
-		"recipient_canonical_maps": &ct.rcptCanonMaps, "canonical_maps": &ct.canonMaps} {
+		"recipient_canonical_maps": &ct.rcptCanonMaps, "canonical_maps": &ct.canonMaps,
+		"sender_canonical_maps": &ct.sendCanonMaps} {
 		if *dst, err = cfg.List(name); err != nil {
 			return err
 		}
@@ -118,7 +122,8 @@ func addrKeys(addr, delim string, local bool) []string { return lookupKeys(addr,
 // or Sender) as the client wrote it (raw; a, when not zero, parsed):
 // resolved as trivial-rewrite does, it must be known in its class — a key
 // of recipient_canonical_maps, canonical_maps or virtual_alias_maps in
-// any class (measured with Postfix 3.7); in the local class
+// any class (measured with Postfix 3.7), of sender_canonical_maps for a
+// sender (smtpd_check.c); in the local class
 // local_recipient_maps (postmaster and the bounce senders are absorbed);
 // the virtual alias class has no other table; virtual_mailbox_maps and
 // relay_recipient_maps for theirs, when set. A table that cannot answer
@@ -135,7 +140,11 @@ func (p *Policy) checkRcptMaps(raw string, a address.Address, st Stage) Verdict 
 		return lookupFailure(raw)
 	}
 	addr := r.String()
-	for _, specs := range [][]string{p.classes.rcptCanonMaps, p.classes.canonMaps, p.classes.aliasMaps} {
+	keyed := [][]string{p.classes.rcptCanonMaps, p.classes.canonMaps, p.classes.aliasMaps}
+	if st == Sender {
+		keyed = append(keyed, p.classes.sendCanonMaps)
+	}
+	for _, specs := range keyed {
 		if len(specs) == 0 {
 			continue
 		}

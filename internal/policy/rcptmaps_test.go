@@ -105,6 +105,7 @@ func TestUnlistedSender(t *testing.T) {
 	tables := map[string]mapTable{
 		"hash:/v/local":     {"known": "x"},
 		"hash:/v/mailboxes": {"vmail.example": "x", "alice@vmail.example": "x"},
+		"hash:/v/scanon":    {"bob@vmail.example": "alice@vmail.example"},
 	}
 	const base = "local_recipient_maps = hash:/v/local\nvirtual_mailbox_domains = hash:/v/mailboxes\nvirtual_mailbox_maps = hash:/v/mailboxes\n" +
 		"virtual_alias_domains = valias.example\nsmtpd_reject_unlisted_sender = yes\n"
@@ -119,6 +120,10 @@ func TestUnlistedSender(t *testing.T) {
 		{base, "", ""},
 		{base, "someone@remote.example", ""},
 		{strings.Replace(base, "= yes", "= no", 1), "bob@vmail.example", ""},
+		// A key of sender_canonical_maps is a known sender (Postfix's
+		// check_rcpt_maps, sender class only).
+		{base + "sender_canonical_maps = hash:/v/scanon\n", "bob@vmail.example", ""},
+		{base + "sender_canonical_maps = hash:/v/scanon\n", "carl@vmail.example", "550 5.1.0 <carl@vmail.example>: Sender address rejected: User unknown in virtual mailbox table"},
 	} {
 		p := newPolicy(t, c.mainCf, tables)
 		req := &Request{ClientName: "unknown", Sender: c.sender}
