@@ -29,9 +29,9 @@ type classTables struct {
 	rcptCanonMaps, canonMaps []string
 	// sendCanonMaps: sender_canonical_maps, whose keys are known senders
 	// (not recipients), as Postfix's check_rcpt_maps matches them.
-	sendCanonMaps []string
-	showTable                bool // show_user_unknown_table_name
-	unlistedSender           bool // smtpd_reject_unlisted_sender
+	sendCanonMaps  []string
+	showTable      bool // show_user_unknown_table_name
+	unlistedSender bool // smtpd_reject_unlisted_sender
 }
 
 func (ct *classTables) read(cfg *config.Config) error {
