@@ -153,7 +153,12 @@ func addrSpans(v string) [][2]int {
 				if j := strings.LastIndexByte(v[s:i], ':'); j >= 0 && strings.HasPrefix(v[s:i], "@") {
 					s += j + 1 // a source route: @a,@b:user@domain
 				}
-				angleSpan = [2]int{s, i}
+				// Only the addr-spec, without comments or white space
+				// around it; several words are left alone.
+				angleSpan = [2]int{}
+				if a, ok := bareAddr(v, s, i); ok {
+					angleSpan = a
+				}
 			}
 		case c == '<':
 			angle, angleStart = true, i+1

@@ -23,6 +23,12 @@ func TestAddrSpans(t *testing.T) {
 		" a@x,\r\n\tb@y":                 {"a@x", "b@y"},
 		` "a b"@x`:                       {`"a b"@x`},
 		" <unterminated@x":               nil,
+		// CFWS inside <> is not part of the address (review 17b #7).
+		" <a@sub.example.com (c)>":    {"a@sub.example.com"},
+		" <joe@sub.example.com\r\n >": {"joe@sub.example.com"},
+		" X <(c) \"a b\"@x >":         {`"a b"@x`},
+		" <a @ x>":                    nil,
+		" <>":                         nil,
 	} {
 		var got []string
 		for _, s := range addrSpans(in) {
