@@ -276,6 +276,14 @@ var features = []*feature{
 	// Not security-relevant, but read and not applied: refused so that
 	// they never look accepted.
 	{
+		// Issue 17 review: address rewriting runs on every message
+		// queued, a content filter's re-injection included.
+		plain: true,
+		what:  "receive_override_options (no_address_mappings and the others, for a content filter's re-injection)",
+		risk:  "a re-injected message would be rewritten, checked and filtered again (canonical and virtual alias mapping applied twice)",
+		gates: []gate{{"receive_override_options", none}},
+	},
+	{
 		plain: true,
 		what:  "mailbox_command (delivery through procmail or another command)",
 		risk:  "mail would be written to the mailbox without it",

@@ -159,6 +159,9 @@ func TestStateOf(t *testing.T) {
 		{"smtpd_reject_unlisted_recipient", "no", StateImplemented, true},
 		{"mailbox_command", "/usr/bin/procmail", StateRefused, false},
 		{"mailbox_command", "", StateRefused, true},
+		// Not implemented: a re-injected message would be rewritten again.
+		{"receive_override_options", "no_address_mappings", StateRefused, false},
+		{"receive_override_options", "", StateRefused, true},
 		{"lmtp_header_checks", "regexp:/x", StateRefused, false},
 		{"fast_flush_domains", "example.com", StateUnimplemented, true},
 		// Expanded by cleanup's rewriting (internal/rewrite).
