@@ -13,6 +13,20 @@ import (
 // negate, compared without case; the first match decides.
 type domainList struct {
 	items []domainItem
+	// files are the /file names read, with what they held: a shared
+	// core whose files changed is not reused (fresh).
+	files map[string]string
+}
+
+// fresh reports whether the files of the list still hold what was read.
+func (l *domainList) fresh() bool {
+	for name, data := range l.files {
+		now, err := os.ReadFile(name)
+		if err != nil || string(now) != data {
+			return false
+		}
+	}
+	return true
 }
 
 type domainItem struct {
@@ -44,6 +58,10 @@ func (l *domainList) add(spec string, depth int) error {
 			if err != nil {
 				return fmt.Errorf("domain: %v", err)
 			}
+			if l.files == nil {
+				l.files = map[string]string{}
+			}
+			l.files[w] = string(data)
 			var text strings.Builder
 			for line := range strings.Lines(string(data)) {
 				line, _, _ = strings.Cut(line, "#")

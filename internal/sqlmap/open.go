@@ -28,12 +28,13 @@ type Table struct {
 // when it is garbage collected, so its pool does not linger.
 type handle struct {
 	c    *core
-	key  string // the shared core's key; "" when not shared
+	key  string      // the shared core's key; "" when not shared
+	e    *sharedCore // the shared core
 	once sync.Once
 }
 
-func newTable(spec string, c *core, key string) *Table {
-	t := &Table{spec: spec, handle: &handle{c: c, key: key}}
+func newTable(spec string, c *core, key string, e *sharedCore) *Table {
+	t := &Table{spec: spec, handle: &handle{c: c, key: key, e: e}}
 	runtime.AddCleanup(t, (*handle).release, t.handle)
 	return t
 }
@@ -66,9 +67,11 @@ func (h *handle) release() {
 		}
 		shared.mu.Lock()
 		defer shared.mu.Unlock()
-		e := shared.cores[h.key]
+		e := h.e
 		if e.refs--; e.refs == 0 {
-			delete(shared.cores, h.key)
+			if shared.cores[h.key] == e {
+				delete(shared.cores, h.key)
+			}
 			e.c.close()
 		}
 	})
@@ -77,7 +80,9 @@ func (h *handle) release() {
 // shared holds the cores of proxy: tables, by type, file and content:
 // as Postfix's proxymap serves one connection set to all daemons,
 // "proxy:pgsql:/x.cf" opened by smtpd, cleanup and the delivery agents
-// shares one pool. An edited file (reload) gets a new core.
+// shares one pool. An edited file (reload) gets a new core, and so does
+// one whose "domain" names a /file that changed (a type:table there is
+// the table's own: it is as fresh as that table type is).
 var shared = struct {
 	mu    sync.Mutex
 	cores map[string]*sharedCore
@@ -103,7 +108,7 @@ func open(spec string, proxied bool) (maps.Table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", spec, err)
 		}
-		return newTable(spec, c, ""), nil
+		return newTable(spec, c, "", nil), nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -113,16 +118,19 @@ func open(spec string, proxied bool) (maps.Table, error) {
 	key := typ + "\x00" + path + "\x00" + string(sum[:])
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	if e, ok := shared.cores[key]; ok {
+	// A core whose domain files changed since (a reload after editing
+	// them) is left to its users; this one gets a new core.
+	if e, ok := shared.cores[key]; ok && (e.c.domains == nil || e.c.domains.fresh()) {
 		e.refs++
-		return newTable(spec, e.c, key), nil
+		return newTable(spec, e.c, key, e), nil
 	}
 	c, err := newCore(typ, path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)
 	}
-	shared.cores[key] = &sharedCore{c: c, refs: 1}
-	return newTable(spec, c, key), nil
+	e := &sharedCore{c: c, refs: 1}
+	shared.cores[key] = e
+	return newTable(spec, c, key, e), nil
 }
 
 // CheckFile reports every problem of the table file of a pgsql:, mysql:

@@ -264,3 +264,48 @@ func BenchmarkSQLiteLookup(b *testing.B) {
 		}
 	})
 }
+
+// TestProxyDomainFileReload: a proxy: table whose "domain" names a file
+// gets a new core when that file changed (a reload after editing it),
+// while the old core serves its users until they close it; unchanged,
+// the core is shared.
+func TestProxyDomainFileReload(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db.sqlite")
+	makeSQLite(t, db)
+	domains := filepath.Join(dir, "domains")
+	if err := os.WriteFile(domains, []byte("other.example\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths := tableFiles(t, dir, "dbpath = "+db+"\ndomain = "+domains, concatPipes)
+	spec := "proxy:sqlite:" + paths["mailboxes"]
+	get := func() *Table {
+		t.Helper()
+		tb, err := open(spec, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb.(*Table)
+	}
+	old := get()
+	defer old.Close()
+	if _, ok, err := old.Lookup("bob@example.com"); ok || err != nil {
+		t.Fatalf("outside the domain list: %v %v", ok, err)
+	}
+	if again := get(); again.c != old.c {
+		t.Error("an unchanged domain file does not share the core")
+	} else {
+		again.Close()
+	}
+	if err := os.WriteFile(domains, []byte("other.example\nexample.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := get()
+	if v, ok, err := reloaded.Lookup("bob@example.com"); v != "example.com/bob/" || !ok || err != nil {
+		t.Errorf("after editing the domain file: %q %v %v", v, ok, err)
+	}
+	reloaded.Close()
+	if _, ok, err := old.Lookup("bob@example.com"); ok || err != nil {
+		t.Errorf("the old core after the new one closed: %v %v", ok, err)
+	}
+}
