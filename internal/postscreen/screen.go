@@ -37,6 +37,9 @@ type Screen struct {
 	tables      map[string]maps.Table
 	filters     map[string]maps.Table // postscreen_command_filter
 	conns       *conns                // the connections in hand (limits.go); set by Open
+	// PostQueue reports how many clients that passed wait for a slot
+	// of the pass service's smtpd (Postfix's post queue); nil: none.
+	PostQueue func() int
 }
 
 // Open opens the access list's tables; a table that cannot be opened
@@ -150,6 +153,11 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	}
 	client := addrPort(c.RemoteAddr())
 	s.Log.Info(fmt.Sprintf("CONNECT from %s to %s", bracket(client), bracket(addrPort(c.LocalAddr()))))
+	// Postfix checks this first: clients that passed wait for smtpd.
+	if s.Config.PostQueueLimit > 0 && scr.PostQueue != nil && scr.PostQueue() >= s.Config.PostQueueLimit {
+		scr.RejectBusy(c, s.Log)
+		return nil
+	}
 	var screening int // connections in hand, this one included
 	if scr.conns != nil {
 		var n int
@@ -276,6 +284,15 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	// Postfix sends no 220 greeting to a client whose pregreeting
 	// counts against it: its commands are in already.
 	return s.afterEarly(pre, client, t, enforce, pregreeted && s.Config.GreetAction == Enforce)
+}
+
+// RejectBusy answers a client that smtpd cannot take, its post queue
+// (postscreen_post_queue_limit) being full, as Postfix does, and
+// closes c.
+func (scr *Screen) RejectBusy(c net.Conn, log *slog.Logger) {
+	client := addrPort(c.RemoteAddr())
+	log.Info(fmt.Sprintf("NOQUEUE: reject: CONNECT from %s: all server ports busy", bracket(client)))
+	(&session{Screen: scr, Log: log}).drop(c, client, "421 4.3.2 All server ports are busy")
 }
 
 // afterEarly ends the tests before the SMTP handshake: a client that
