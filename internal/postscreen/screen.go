@@ -393,6 +393,14 @@ type replayConn struct {
 	pending []byte
 }
 
+// DiscardReplay drops the bytes not replayed yet and returns the
+// connection beneath: smtpd's STARTTLS runs its handshake on that, so
+// plaintext sent before the greeting never reaches TLS (smtpd.Replayer).
+func (r *replayConn) DiscardReplay() net.Conn {
+	r.pending = nil
+	return r.Conn
+}
+
 func (r *replayConn) Read(p []byte) (int, error) {
 	if len(r.pending) > 0 {
 		n := copy(p, r.pending)
