@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -154,41 +155,61 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 	if *fg {
 		return runStartFG(args, stdout, stderr)
 	}
-	dir := configDir(*dirFlag)
+	pid, logPath, err := startDaemon(configDir(*dirFlag))
+	if err != nil {
+		return fatalf(stderr, "%v", err)
+	}
+	fmt.Fprintf(stdout, "postern: started (pid %d), logging to %s\n", pid, logPath)
+	return 0
+}
+
+// errAlreadyRunning: start found a daemon running on the data directory.
+type errAlreadyRunning struct{ pid int }
+
+func (e errAlreadyRunning) Error() string {
+	return fmt.Sprintf("postern is already running (pid %d)", e.pid)
+}
+
+// startDaemon starts `start-fg` for the configuration in dir in the
+// background and returns once it listens (or why it could not start):
+// its pid and the file it logs to.
+func startDaemon(dir string) (pid int, logPath string, err error) {
 	data, err := dataDir(dir)
 	if err != nil {
-		return fatalf(stderr, "%v", err)
+		return 0, "", err
 	}
 	if pid, ok := master.Running(data); ok {
-		return fatalf(stderr, "postern is already running (pid %d)", pid)
+		return 0, "", errAlreadyRunning{pid}
 	}
 	if err := os.MkdirAll(data, 0o755); err != nil {
-		return fatalf(stderr, "%v", diraccess.Explain("data_directory", data, fmt.Errorf("create: %w", err)))
+		return 0, "", diraccess.Explain("data_directory", data, fmt.Errorf("create: %w", err))
 	}
-	logPath, err := logFile(dir, data)
+	logPath, err = logFile(dir, data)
 	if err != nil {
-		return fatalf(stderr, "%v", err)
+		return 0, "", err
 	}
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
-		return fatalf(stderr, "open log: %v", diraccess.Explain("log file", logPath, err))
+		return 0, "", fmt.Errorf("open log: %w", diraccess.Explain("log file", logPath, err))
 	}
 	defer logf.Close()
 	self, err := os.Executable()
 	if err != nil {
-		return fatalf(stderr, "%v", err)
+		return 0, "", err
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return fatalf(stderr, "%v", err)
+		return 0, "", err
 	}
+	defer r.Close()
 	cmd := exec.Command(self, "start-fg", "-c", dir)
 	cmd.Env = append(os.Environ(), readyFdEnv+"=3")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // leave the terminal's session
 	if err := cmd.Start(); err != nil {
-		return fatalf(stderr, "start daemon: %v", err)
+		w.Close()
+		return 0, "", fmt.Errorf("start daemon: %w", err)
 	}
 	w.Close()
 	r.SetReadDeadline(time.Now().Add(60 * time.Second))
@@ -200,11 +221,11 @@ func runStart(args []string, stdout, stderr io.Writer) int {
 		if reason == "" {
 			reason = "the daemon exited without saying why; see " + logPath
 		}
-		return fatalf(stderr, "mail system startup failed: %s", reason)
+		return 0, "", fmt.Errorf("mail system startup failed: %s", reason)
 	}
-	fmt.Fprintf(stdout, "postern: started (pid %d), logging to %s\n", cmd.Process.Pid, logPath)
+	pid = cmd.Process.Pid
 	cmd.Process.Release()
-	return 0
+	return pid, logPath, nil
 }
 
 // logFile is where a background daemon logs: maillog_file, else
@@ -230,18 +251,27 @@ func runStop(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fatalf(stderr, "%v", err)
 	}
-	if _, err := master.Call(data, master.Request{Cmd: "stop", Timeout: *timeout}, 10*time.Second); err != nil {
+	if err := stopDaemon(data, *timeout); err != nil {
 		return fatalf(stderr, "%v", err)
 	}
-	deadline := time.Now().Add(time.Duration(*timeout+10) * time.Second)
+	fmt.Fprintln(stdout, "postern: stopped")
+	return 0
+}
+
+// stopDaemon asks the daemon on data to stop, giving open sessions
+// timeout seconds, and waits until it has.
+func stopDaemon(data string, timeout int) error {
+	if _, err := master.Call(data, master.Request{Cmd: "stop", Timeout: timeout}, 10*time.Second); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Duration(timeout+10) * time.Second)
 	for time.Now().Before(deadline) {
 		if _, running := master.Running(data); !running {
-			fmt.Fprintln(stdout, "postern: stopped")
-			return 0
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fatalf(stderr, "postern did not stop within %ds", *timeout+10)
+	return fmt.Errorf("postern did not stop within %ds", timeout+10)
 }
 
 func runAbort(args []string, stdout, stderr io.Writer) int {
@@ -269,16 +299,36 @@ func runReload(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fatalf(stderr, "%v", err)
 	}
-	resp, err := master.Call(data, master.Request{Cmd: "reload"}, 2*time.Minute)
-	if err != nil {
+	if err := reloadDaemon(data); err != nil {
+		var rf errReloadFailed
+		if errors.As(err, &rf) {
+			fmt.Fprintf(stderr, "postern: reload failed; still running the previous configuration:\n%s\n", rf.reason)
+			return 1
+		}
 		return fatalf(stderr, "%v", err)
-	}
-	if !resp.OK {
-		fmt.Fprintf(stderr, "postern: reload failed; still running the previous configuration:\n%s\n", resp.Error)
-		return 1
 	}
 	fmt.Fprintln(stdout, "postern: configuration reloaded")
 	return 0
+}
+
+// errReloadFailed: the daemon refused the new configuration and keeps
+// serving the previous one.
+type errReloadFailed struct{ reason string }
+
+func (e errReloadFailed) Error() string {
+	return "reload failed; still running the previous configuration: " + e.reason
+}
+
+// reloadDaemon asks the daemon on data to re-read its configuration.
+func reloadDaemon(data string) error {
+	resp, err := master.Call(data, master.Request{Cmd: "reload"}, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	if !resp.OK {
+		return errReloadFailed{resp.Error}
+	}
+	return nil
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {

@@ -214,7 +214,8 @@ func TestExampleHardenedPublic(t *testing.T) {
 
 // examples/send-only: after `postern dkim keygen`, postern check passes,
 // the daemon starts, a sender domain's 20 messages an hour are signed
-// and queued and its 21st is deferred with 450 4.7.1. Test-only
+// and queued and its 21st is deferred with 450 4.7.1; the null sender
+// and other domains share the catch-all's 10. Test-only
 // changes: a dnstest server, so nothing is looked up outside.
 func TestExampleSendOnly(t *testing.T) {
 	dns := dnstest.Start(t, dnstest.Zone{})
@@ -238,5 +239,21 @@ func TestExampleSendOnly(t *testing.T) {
 		t.Fatalf("message 21: %+v, want %q at MAIL", out, want)
 	}
 	waitLog(t, in, "message rate limit exceeded for shop.example.com: 20/1h from localhost[127.0.0.1]")
+	// Choosing another sender does not escape: the null sender and
+	// domains the table does not name share the catch-all's 10 an hour.
+	bounce := []byte("Subject: bounce\r\n\r\nreport\r\n")
+	for i := 1; i <= 10; i++ {
+		from := ""
+		if i%2 == 0 {
+			from = fmt.Sprintf("x@other%d.example", i)
+		}
+		if out := sendSMTP(addr, from, "someone@example.net", bounce); !out.Queued {
+			t.Fatalf("catch-all message %d from <%s>: %+v", i, from, out)
+		}
+	}
+	if out := sendSMTP(addr, "", "someone@example.net", bounce); out.Stage != "MAIL" || !strings.HasPrefix(out.Reply, "450 4.7.1 <>: ") {
+		t.Fatalf("11th message to the catch-all: %+v, want 450 at MAIL", out)
+	}
+	waitLog(t, in, "message rate limit exceeded for *: 10/1h from localhost[127.0.0.1]")
 	waitLogCount(t, in, "DKIM-Signature field added (s=s2026, d=example.com)", 20)
 }

@@ -10,17 +10,17 @@ import (
 // installNames are the commands other programs expect, and where Debian
 // puts them: the postern binary answers as each by argv[0].
 var installNames = []struct{ dir, name string }{
-	{"sbin", "sendmail"}, {"bin", "mailq"}, {"bin", "newaliases"},
+	{"sbin", "sendmail"}, {"bin", "mailq"}, {"bin", "newaliases"}, {"sbin", "postfix"},
 }
 
 // runInstall copies this binary to PREFIX/sbin/postern and links
-// sendmail, mailq and newaliases to it. A name that belongs to another
+// sendmail, mailq, newaliases and postfix to it. A name that belongs to another
 // program (another MTA's sendmail) is left alone unless -force, which
 // keeps it as NAME.pre-postern.
 func runInstall(args []string, stdout, stderr io.Writer) int {
 	fs, _ := daemonFlags("install", stderr)
 	prefix := fs.String("prefix", "/usr", "install under `DIR`/sbin and DIR/bin")
-	force := fs.Bool("force", false, "replace another program's sendmail, mailq, newaliases (kept as NAME.pre-postern)")
+	force := fs.Bool("force", false, "replace another program's sendmail, mailq, newaliases, postfix (kept as NAME.pre-postern)")
 	if fs.Parse(args) != nil {
 		return 64
 	}

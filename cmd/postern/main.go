@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/postern-mta/postern/internal/master"
+	_ "github.com/postern-mta/postern/internal/sqlmap" // pgsql:, mysql:, sqlite: tables for every command
 )
 
 // command is one subcommand of postern.
@@ -35,7 +36,7 @@ func init() {
 		{"sendmail", "submit a message from standard input, as Postfix's sendmail (-t -i, -f, -bs, …)", func(args []string, stdout, stderr io.Writer) int {
 			return runSendmail(args, os.Stdin, stdout, stderr)
 		}},
-		{"install", "install the binary as PREFIX/sbin/postern with sendmail, mailq, newaliases links (-prefix, -force)", runInstall},
+		{"install", "install the binary as PREFIX/sbin/postern with sendmail, mailq, newaliases, postfix links (-prefix, -force)", runInstall},
 		{"passwd", "add or change (-s SCHEME) or delete (-d) a user of the SMTP AUTH passwd-file", func(args []string, stdout, stderr io.Writer) int {
 			return runPasswd(args, os.Stdin, stdout, stderr)
 		}},
@@ -68,9 +69,17 @@ func dispatch(argv []string, stdout, stderr io.Writer) int {
 		return runNewaliases(argv[1:], stdout, stderr)
 	case "sendmail":
 		return runSendmail(argv[1:], os.Stdin, stdout, stderr)
+	case "postfix":
+		return runPostfix(argv[1:], stdout, stderr)
 	}
 	if sub, ok := personalities[base]; ok {
 		return find(sub).run(argv[1:], stdout, stderr)
+	}
+	// postern -c DIR COMMAND: the configuration directory for any
+	// command, as `postfix -c DIR check`. A -c after the command wins.
+	if len(argv) >= 3 && argv[1] == "-c" {
+		os.Setenv("POSTERN_CONFIG_DIR", argv[2])
+		argv = append(argv[:1:1], argv[3:]...)
 	}
 	if len(argv) < 2 {
 		runHelp(nil, stderr, stderr)
@@ -102,6 +111,7 @@ func runHelp(_ []string, stdout, _ io.Writer) int {
 	for _, c := range commands {
 		fmt.Fprintf(stdout, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(stdout, "\nThe configuration directory is -c DIR, else $POSTERN_CONFIG_DIR, else /etc/postern.")
+	fmt.Fprintln(stdout, "\nThe configuration directory is -c DIR (before or after COMMAND), else $POSTERN_CONFIG_DIR, else /etc/postern.")
+	fmt.Fprintln(stdout, "Called as postfix: postfix [-c config_dir] [-Dv] check|start|start-fg|stop|abort|reload|flush|status|set-permissions|upgrade-configuration.")
 	return 0
 }

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build postern:", err)
 		os.Exit(1)
 	}
-	for _, name := range []string{"postconf", "postmap", "sendmail", "mailq", "newaliases"} {
+	for _, name := range []string{"postconf", "postmap", "sendmail", "mailq", "newaliases", "postfix"} {
 		os.Symlink("postern", filepath.Join(dir, name))
 	}
 	code := m.Run()
@@ -132,18 +132,23 @@ func TestMapBuildQueryList(t *testing.T) {
 	}
 }
 
-// postern install puts the binary and the sendmail, mailq and newaliases
-// links in place, and leaves another MTA's sendmail alone unless -force.
+// postern install puts the binary and the sendmail, mailq, newaliases and
+// postfix links in place, and leaves another MTA's sendmail and postfix
+// alone unless -force.
 func TestInstall(t *testing.T) {
 	prefix := t.TempDir()
 	os.MkdirAll(filepath.Join(prefix, "sbin"), 0o755)
 	os.WriteFile(filepath.Join(prefix, "sbin", "sendmail"), []byte("#!/bin/sh\n# another MTA\n"), 0o755)
+	os.WriteFile(filepath.Join(prefix, "sbin", "postfix"), []byte("#!/bin/sh\n# Postfix\n"), 0o755)
 	_, e, code := runBin(t, "postern", "install", "-prefix", prefix)
-	if code != 1 || !strings.Contains(e, "sendmail belongs to another program: left alone") {
-		t.Fatalf("install over another sendmail: exit %d %q", code, e)
+	if code != 1 || !strings.Contains(e, "sendmail belongs to another program: left alone") ||
+		!strings.Contains(e, "sbin/postfix belongs to another program: left alone") {
+		t.Fatalf("install over another sendmail and postfix: exit %d %q", code, e)
 	}
-	if b, _ := os.ReadFile(filepath.Join(prefix, "sbin", "sendmail")); !strings.Contains(string(b), "another MTA") {
-		t.Error("the other MTA's sendmail was replaced without -force")
+	for _, name := range []string{"sendmail", "postfix"} {
+		if b, _ := os.ReadFile(filepath.Join(prefix, "sbin", name)); !strings.Contains(string(b), "# ") {
+			t.Errorf("the other MTA's %s was replaced without -force", name)
+		}
 	}
 	if _, e, code := runBin(t, "postern", "install", "-prefix", prefix, "-force"); code != 0 {
 		t.Fatalf("install -force: exit %d %q", code, e)
@@ -151,7 +156,7 @@ func TestInstall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(prefix, "sbin", "sendmail.pre-postern")); err != nil {
 		t.Errorf("the replaced sendmail was not kept: %v", err)
 	}
-	for _, name := range []string{"sbin/sendmail", "bin/mailq", "bin/newaliases"} {
+	for _, name := range []string{"sbin/sendmail", "bin/mailq", "bin/newaliases", "sbin/postfix"} {
 		if target, err := os.Readlink(filepath.Join(prefix, name)); err != nil || target != filepath.Join(prefix, "sbin", "postern") {
 			t.Errorf("%s -> %q, %v", name, target, err)
 		}

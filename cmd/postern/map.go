@@ -59,6 +59,12 @@ flags:
 		if err != nil {
 			return fatalf(stderr, "%v", err)
 		}
+		// As postmap: the rules a regexp:, pcre: or cidr: table skips
+		// (bad $n, unclosed delimiter, bad mask or network) are warned
+		// about when it is opened.
+		for _, w := range maps.Warnings(t) {
+			fmt.Fprintf(stderr, "postern: warning: %s\n", w)
+		}
 		tables = append(tables, t)
 	}
 	if dump {

@@ -47,10 +47,9 @@ func TestPostscreenLimitsLikePostfix(t *testing.T) {
 	pt.start(t)
 
 	type server struct {
-		name   string
-		c, d   int
-		log    func() string
-		closed []net.Conn
+		name string
+		c, d int
+		log  func() string
 	}
 	servers := []*server{{name: "Postfix", c: pfC, d: pfD, log: pf.maillog}, {name: "postern", c: ptC, d: ptD, log: func() string { return pt.maillog(t) }}}
 	type result struct{ replies, log string }

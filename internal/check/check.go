@@ -84,6 +84,7 @@ func Run(dir string, opt Options) *Report {
 	c.serviceOverrides()
 	c.interfaces()
 	c.files()
+	c.sqlTables()
 	c.restrictions()
 	c.exposure()
 	c.smtpSASL()

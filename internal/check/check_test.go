@@ -31,6 +31,11 @@ func TestCases(t *testing.T) {
 			for _, k := range keys {
 				os.Chmod(k, 0o640)
 			}
+			// and table files as a fresh checkout has them
+			cfs, _ := filepath.Glob(filepath.Join(dir, "*.cf"))
+			for _, f := range cfs {
+				os.Chmod(f, 0o644)
+			}
 			queue := t.TempDir()
 			testperm.OpenDirs(queue) // mail_owner must reach it
 			over := map[string]string{"queue_directory": queue, "data_directory": queue}

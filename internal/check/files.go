@@ -32,7 +32,8 @@ func (c *checker) files() {
 		p, _ := config.Lookup(name)
 		// alias_database only says what newaliases builds; a table in it
 		// is looked up, and judged, only where alias_maps names it.
-		if (p.Kind != config.MapList && p.Kind != config.Restrictions) || name == "alias_database" {
+		// A parameter postern knows only for its default opens nothing.
+		if (p.Kind != config.MapList && p.Kind != config.Restrictions) || name == "alias_database" || config.OnlyKnown(name) {
 			continue
 		}
 		_, set := c.cfg.SetInMain(name)

@@ -12,24 +12,36 @@ import (
 // sendLimits checks every value of sender_rate_limit_maps, in main.cf
 // and in smtpd services' -o overrides, that can be known in advance
 // (sendlimit.Check): a bad one is an error, so start and reload refuse
-// it instead of deferring the mail of the sender who meets it.
+// it instead of deferring the mail of the sender who meets it; tables
+// without a catch-all (*) entry get a warning.
 func (c *checker) sendLimits() {
 	const param = "sender_rate_limit_maps"
 	seen := map[string]bool{}
 	check := func(specs []string, report func(sev config.Severity, msg string)) {
-		var tables []maps.Table
+		if len(specs) == 0 {
+			return
+		}
+		var tables, all []maps.Table
+		broken := false
 		for _, spec := range specs {
-			if seen[spec] {
-				continue
-			}
-			seen[spec] = true
 			t, err := maps.Open(spec)
 			if err != nil {
-				report(config.Error, err.Error())
+				broken = true
+				if !seen[spec] {
+					report(config.Error, err.Error())
+				}
+				seen[spec] = true
 				continue
 			}
 			defer maps.Close(t)
-			tables = append(tables, t)
+			all = append(all, t)
+			if !seen[spec] {
+				tables = append(tables, t)
+			}
+			seen[spec] = true
+		}
+		if !broken && !sendlimit.HasCatchAll(all) {
+			report(config.Warning, "no entry for * (the catch-all: one budget for every sender no other key finds): mail of a login, uid or sender domain the tables do not name, or from <>, is not limited")
 		}
 		problems, unlisted, errs := sendlimit.Check(tables)
 		for _, p := range problems {

@@ -161,16 +161,19 @@ func unwrapParam(err error) error {
 	return err
 }
 
-func checkMynetworksStyle(_ *Config, v string) error {
-	f := Fields(v)
-	if len(f) != 1 {
-		return fmt.Errorf("bad mynetworks_style value %q: specify exactly one of host, subnet, class", v)
-	}
-	switch f[0] {
-	case "host", "subnet", "class":
+// checkMynetworksStyle: a bad mynetworks_style is Postfix's fatal error
+// when the default mynetworks needs it, and only a warning while
+// mynetworks is set (Postfix never reads it then).
+func checkMynetworksStyle(c *Config, v string) error {
+	_, err := inetaddr.ParseMynetworksStyle(v)
+	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("unknown mynetworks mask style value %q (use host, subnet or class)", v)
+	_, inMain := c.SetInMain("mynetworks")
+	if _, override := c.Overrides["mynetworks"]; inMain || override {
+		return asWarning("%v (no effect while mynetworks is set)", err)
+	}
+	return err
 }
 
 // checkMynetworks validates each element the way smtpd will parse it, so a

@@ -224,7 +224,9 @@ func init() {
 		postscreenDeepParams,
 		virtualParams,
 		vclassParams,
+		rewriteParams,
 		lmtpParams,
+		postfix37Params,
 	} {
 		all = append(all, group...)
 	}
@@ -269,9 +271,16 @@ func IsRaw(name string) bool {
 // Version is postern's version, the default of mail_version.
 const Version = "0.1.0"
 
+// duplicateParams are names that two registry entries share (a test
+// keeps it empty: the later entry would silently win).
+var duplicateParams []string
+
 func index(list []Param) map[string]*Param {
 	m := make(map[string]*Param, len(list))
 	for i := range list {
+		if _, dup := m[list[i].Name]; dup {
+			duplicateParams = append(duplicateParams, list[i].Name)
+		}
 		m[list[i].Name] = &list[i]
 	}
 	return m

@@ -49,7 +49,7 @@ func StateOf(name string) Status {
 	if r, ok := noEffect[name]; ok {
 		return Status{State: StateNoEffect, Reason: r}
 	}
-	if _, listed := params[name]; (listed && !notEnforced[name]) || implementedPattern(name) {
+	if _, listed := params[name]; (listed && !notEnforced[name] && !knownOnly[name]) || implementedPattern(name) {
 		return Status{State: StateImplemented}
 	}
 	if r := noEffectPattern(name); r != "" {

@@ -21,10 +21,6 @@ var notEnforced = map[string]bool{
 	"owner_request_special":          true,
 	"default_delivery_status_filter": true,
 	"qmgr_message_active_limit":      true,
-	// Read only to decide whether a recipient in a virtual alias
-	// domain is known (internal/policy): not expanded yet.
-	"virtual_alias_maps": true,
-	"virtual_maps":       true,
 }
 
 // security lists, as glob patterns, the parameters that are
@@ -227,13 +223,6 @@ var features = []*feature{
 		},
 	},
 	{
-		// The recipient check reads the table (internal/policy), but
-		// nothing rewrites the recipients yet.
-		what:  "virtual alias expansion (virtual_alias_maps)",
-		risk:  "recipients would not be rewritten: mail accepted for an alias would bounce, and aliases of other domains would be ignored",
-		gates: []gate{{"virtual_alias_maps", none}, {"virtual_maps", none}},
-	},
-	{
 		what: "these settings for commands that local delivery runs",
 		risk: "commands run through /bin/sh -c in the recipient's home directory, with Postfix's default command_expansion_filter",
 		gates: []gate{
@@ -286,7 +275,7 @@ var features = []*feature{
 		plain: true,
 		what:  "mailbox_command (delivery through procmail or another command)",
 		risk:  "mail would be written to the mailbox without it",
-		gates: []gate{{"mailbox_command", none}},
+		gates: []gate{{"mailbox_command", none}, {"mailbox_command_maps", none}},
 	},
 	{
 		plain: true,

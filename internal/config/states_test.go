@@ -161,9 +161,9 @@ func TestStateOf(t *testing.T) {
 		{"mailbox_command", "", StateRefused, true},
 		{"lmtp_header_checks", "regexp:/x", StateRefused, false},
 		{"fast_flush_domains", "example.com", StateUnimplemented, true},
-		// Read for the recipient check, not expanded yet.
-		{"virtual_alias_maps", "hash:/etc/postfix/virtual", StateRefused, false},
-		{"virtual_alias_maps", "", StateRefused, true},
+		// Expanded by cleanup's rewriting (internal/rewrite).
+		{"virtual_alias_maps", "hash:/etc/postfix/virtual", StateImplemented, true},
+		{"canonical_maps", "hash:/etc/postfix/canonical", StateImplemented, true},
 		{"virtual_mailbox_domains", "example.com", StateImplemented, true},
 		{"relay_recipient_maps", "hash:/etc/postfix/relay_recipients", StateImplemented, true},
 		{"smtpd_reject_unlisted_sender", "yes", StateImplemented, true},

@@ -100,6 +100,27 @@ func TestMynetworks(t *testing.T) {
 	}
 }
 
+// Postfix 3.7's postconf on the same values (its fatal messages).
+func TestParseMynetworksStyle(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{"host", "host", ""},
+		{"host host", "host", ""},
+		{"subnet", "subnet", ""},
+		{"class", "class", ""},
+		{"Host", "", `unknown mynetworks mask style value "Host" in "Host"`},
+		{"hosts", "", `unknown mynetworks mask style value "hosts" in "hosts"`},
+		{"host, Subnet", "", `unknown mynetworks mask style value "Subnet" in "host, Subnet"`},
+		{"host, subnet", "", "bad mynetworks_style value: host, subnet; specify exactly one value"},
+		{"class,host", "", "bad mynetworks_style value: class,host; specify exactly one value"},
+		{"", "", "bad mynetworks_style value: ; specify exactly one value"},
+	} {
+		got, err := inetaddr.ParseMynetworksStyle(tc.in)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && err.Error() != tc.err {
+			t.Errorf("%q: %q, %v; want %q, %s", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
 func TestParseProtocols(t *testing.T) {
 	for in, want := range map[string]inetaddr.Protocols{
 		"all": {IPv4: true, IPv6: true}, "ipv4": {IPv4: true}, "ipv6": {IPv6: true},
@@ -112,4 +133,21 @@ func TestParseProtocols(t *testing.T) {
 	if _, err := inetaddr.ParseProtocols("IPv4"); err == nil || err.Error() != `unknown inet_protocols value "IPv4" in "IPv4"` {
 		t.Errorf("IPv4: %v", err)
 	}
+}
+
+// ParseMynetworksStyle never panics and yields one known style or an
+// error.
+func FuzzParseMynetworksStyle(f *testing.F) {
+	for _, s := range []string{"host", "host host", "Host", "host, subnet", "", " class\t", "subnet,subnet,x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		s, err := inetaddr.ParseMynetworksStyle(v)
+		if err == nil && s != "host" && s != "subnet" && s != "class" {
+			t.Errorf("%q: style %q without error", v, s)
+		}
+		if err != nil && s != "" {
+			t.Errorf("%q: style %q with error %v", v, s, err)
+		}
+	})
 }

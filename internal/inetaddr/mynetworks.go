@@ -6,9 +6,36 @@ import (
 	"strings"
 )
 
+// ParseMynetworksStyle parses a mynetworks_style value as Postfix does:
+// each word must be host, subnet or class (case-sensitive), and the words
+// must name exactly one style ("host host" is host). The errors are
+// Postfix's fatal messages.
+func ParseMynetworksStyle(v string) (string, error) {
+	styles := map[string]bool{}
+	for _, f := range Fields(v) {
+		switch f {
+		case "host", "subnet", "class":
+			styles[f] = true
+		default:
+			return "", fmt.Errorf("unknown mynetworks mask style value %q in %q", f, v)
+		}
+	}
+	if len(styles) != 1 {
+		return "", fmt.Errorf("bad mynetworks_style value: %s; specify exactly one value", v)
+	}
+	for s := range styles {
+		return s, nil
+	}
+	return "", nil
+}
+
 // Mynetworks computes Postfix's default mynetworks from the inet_interfaces
-// addresses for a mynetworks_style: host, subnet or class.
-func Mynetworks(addrs []IfAddr, style string) (string, error) {
+// addresses for a mynetworks_style value: host, subnet or class.
+func Mynetworks(addrs []IfAddr, styleValue string) (string, error) {
+	style, err := ParseMynetworksStyle(styleValue)
+	if err != nil {
+		return "", err
+	}
 	var nets []string
 	seen := map[string]bool{}
 	for _, a := range addrs {
@@ -29,8 +56,6 @@ func Mynetworks(addrs []IfAddr, style string) (string, error) {
 				return "", err
 			}
 			pfx = netip.PrefixFrom(ip, bits).Masked()
-		default:
-			return "", fmt.Errorf("unknown mynetworks mask style value %q in %q", style, style)
 		}
 		s := formatPrefix(pfx)
 		if !seen[s] {

@@ -12,6 +12,7 @@
 //	pcre:/path        the same rule file format, PCRE-like syntax (see pcre.go)
 //	cdb:/path         constant database /path.cdb built from the text file /path
 //	hash:, btree:, lmdb:  aliases of cdb
+//	pgsql:, mysql:, sqlite:  SQL tables, registered by internal/sqlmap
 //
 // Berkeley DB and LMDB files cannot be read without cgo, so hash:, btree:
 // and lmdb: tables are served from the same "name.cdb" file that cdb: uses;
@@ -124,14 +125,32 @@ func open(spec string) (Table, error) {
 	case "cdb", "hash", "btree", "lmdb":
 		return openCDB(spec, name)
 	case "proxy":
+		if inner, _, _ := strings.Cut(name, ":"); openers[inner] != nil {
+			return openers[inner](spec, true)
+		}
 		return open(name)
 	case "unix":
 		return openUnix(spec, name)
 	case "nis":
 		return openNIS(spec), nil
 	}
+	if o := openers[typ]; o != nil {
+		return o(spec, false)
+	}
 	return nil, fmt.Errorf("unsupported dictionary type: %s", typ)
 }
+
+// Opener opens a table of a type that another package registers (the
+// SQL tables of internal/sqlmap, which imports this package). spec is
+// the whole reference: "pgsql:/x.cf", or "proxy:pgsql:/x.cf" with
+// proxied set, when the opener shares connections across the process
+// as Postfix's proxymap does.
+type Opener func(spec string, proxied bool) (Table, error)
+
+var openers = map[string]Opener{}
+
+// Register makes Open serve the table type typ; call it from init.
+func Register(typ string, o Opener) { openers[typ] = o }
 
 // utf8Table applies the checks of Postfix's dict_utf8 layer, active with
 // smtputf8_enable = yes (measured): a key that is not valid UTF-8 is not

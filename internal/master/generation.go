@@ -62,6 +62,13 @@ func newSMTP(ctx context.Context, cfg *config.Config) (*smtpd.Server, error) {
 	if srv.SASL, err = newAuthenticator(cfg); err != nil {
 		return nil, err
 	}
+	hr, err := headerRules(cfg, pol)
+	if err != nil {
+		return nil, err
+	}
+	if hr != nil {
+		srv.HeaderRewrite = hr
+	}
 	if srv.Checks, err = newChecks(ctx, cfg); err != nil {
 		return nil, err
 	}

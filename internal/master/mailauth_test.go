@@ -56,7 +56,7 @@ func TestPickupForgeryFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stages, err := pickupStages(cfg)
+		stages, err := pickupStages(cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

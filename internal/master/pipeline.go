@@ -33,11 +33,17 @@ func openQueue(cfg *config.Config, pol *policy.Policy, root *proxy.Client, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	mc, err := managerConfig(cfg, pol, store, root, log)
+	// Forwarded copies go through the manager's queue, as all mail does
+	// (cleanup's rewriting, an immediate start), not straight to the
+	// store; the manager exists only once it is configured.
+	var lq lateQueue
+	mc, err := managerConfig(cfg, pol, &lq, root, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	return store, qmgr.New(store, *mc), nil
+	m := qmgr.New(store, *mc)
+	lq.set(m.Queue())
+	return store, m, nil
 }
 
 // spaceLimits returns queue_minfree and message_size_limit, the queue's
@@ -127,7 +133,17 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *
 		}
 		mc.Agents["local"] = deliver.Pass{Local: localAgent, Transport: mc.Agents[r.Transport], Name: r.Transport, Nexthop: r.Nexthop}
 	}
-	return mc, p.err
+	if p.err != nil {
+		return nil, p.err
+	}
+	rw, err := newRewriter(cfg, pol, log)
+	if err != nil {
+		return nil, err
+	}
+	if rw.Active() {
+		mc.Rewrite = rw
+	}
+	return mc, nil
 }
 
 // NewRouter is the queue manager's routing from main.cf: address classes

@@ -23,7 +23,7 @@ func (g *generation) buildServers(ctx context.Context, services []*mastercf.Serv
 	if g.smtp, err = newSMTP(ctx, g.cfg); err != nil {
 		return err
 	}
-	if g.pickupStages, err = pickupStages(g.cfg); err != nil {
+	if g.pickupStages, err = pickupStages(g.cfg, g.smtp.Policy); err != nil {
 		return err
 	}
 	mainProgram := programName(g.cfg, g.cfg)

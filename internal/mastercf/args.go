@@ -1,6 +1,7 @@
 package mastercf
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -59,17 +60,22 @@ func unbrace(tok string) (inner, problem string) {
 	case end == 0:
 		inner, problem = tok[1:], missingBrace
 	case end < len(tok):
-		inner, problem = tok[1:end-1], "text after the closing '}'"
+		inner, problem = tok[1:end-1], textAfterBrace
 	default:
 		inner = tok[1 : end-1]
 	}
 	return strings.Trim(inner, " \t\r\n\v\f"), problem
 }
 
-const missingBrace = "missing '}'"
+const (
+	missingBrace   = "missing '}'"
+	textAfterBrace = "text after the closing '}'"
+)
 
-// argFix records a { } group that unbrace() had to repair.
-type argFix struct{ tok, problem string }
+// argFix records a { } group that unbrace() had to repair (problem says
+// how), or a -o { } value that is not name=value (problem ""). postfix is
+// postconf's warning for it.
+type argFix struct{ tok, problem, postfix string }
 
 // normalize brings daemon arguments into postconf's canonical form so that
 // printing matches `postconf -M` byte for byte:
@@ -89,8 +95,11 @@ func normalize(in []string) (args []string, fixes []argFix, misread string) {
 	args = slices.Clone(in)
 	unbraceAt := func(i int) string {
 		inner, problem := unbrace(args[i])
-		if problem != "" {
-			fixes = append(fixes, argFix{args[i], problem})
+		switch problem {
+		case missingBrace:
+			fixes = append(fixes, argFix{args[i], problem, "master.cf: missing '}' in \"" + args[i] + "\""})
+		case textAfterBrace:
+			fixes = append(fixes, argFix{args[i], problem, "master.cf: syntax error after '}' in \"" + args[i] + "\""})
 		}
 		return inner
 	}
@@ -128,6 +137,8 @@ func normalize(in []string) (args []string, fixes []argFix, misread string) {
 		if args[i-1] == "-o" {
 			if name, value, err := config.SplitNameValue(v); err == nil {
 				v = name + "=" + value
+			} else {
+				fixes = append(fixes, argFix{args[i], "", fmt.Sprintf("master.cf: %v: \"%s\"", err, v)})
 			}
 		}
 		args[i] = v

@@ -16,6 +16,12 @@
 // services listening on the same address). Every problem is a config.Diag
 // naming the file, the line and the service.
 //
+// Edit changes the file as `postconf -Me/-MX/-M#/-Fe/-Pe/-PX` do: only
+// the entries a request names are rewritten, in the -Mf layout, and every
+// other byte stays. PostfixEntry and PostfixCheck read entries with
+// postconf's strictness and messages (the first bad entry is fatal), for
+// `postern conf`, which must fail where postconf fails.
+//
 // Service.Settings gives the parameters an smtpd service runs with:
 // main.cf overridden by its -o options, expanded as Postfix's daemons
 // expand them.

@@ -101,7 +101,7 @@ func (p *parser) service(l config.Line) *Service {
 		s.Args = args
 	}
 	for _, fx := range fixes {
-		if !open || fx.problem != missingBrace {
+		if fx.problem != "" && (!open || fx.problem != missingBrace) {
 			p.add(config.Error, s.Line, s.Key(), "argument %q: %s", fx.tok, fx.problem)
 		}
 	}

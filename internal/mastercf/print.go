@@ -24,6 +24,9 @@ var fieldNames = [8]string{"service", "type", "private", "unprivileged", "chroot
 type Options struct {
 	Fold     bool // -f: fold long lines
 	HideName bool // -h: values only (-F and -P)
+	// Expand, when set (-x), gives the value to show for a -o
+	// name=value argument or a -P value of service s.
+	Expand func(s *Service, v string) string
 }
 
 func (s *Service) columns() []string {
@@ -34,7 +37,11 @@ func (s *Service) columns() []string {
 // a newline: aligned columns, then the arguments; with fold every -o
 // option starts a new indented line.
 func (s *Service) Entry(fold bool) string {
-	var w lineWriter
+	return s.entry(Options{Fold: fold})
+}
+
+func (s *Service) entry(o Options) string {
+	w := lineWriter{s: s, expand: o.Expand}
 	for i, c := range s.columns() {
 		if i > 0 {
 			w.add(" ")
@@ -44,7 +51,7 @@ func (s *Service) Entry(fold bool) string {
 		}
 		w.add(c)
 	}
-	w.args(s.Args, fold, 3)
+	w.args(s.Args, o.Fold, 3)
 	w.WriteString("\n")
 	return w.String()
 }
@@ -55,7 +62,7 @@ func (s *Service) Field(i int, o Options) string {
 	if i < 0 || i >= len(fieldNames) {
 		return ""
 	}
-	var w lineWriter
+	w := lineWriter{s: s, expand: o.Expand}
 	v := s.columns()[i]
 	if !o.HideName {
 		w.add(s.Key() + "/" + fieldNames[i] + " = ")
@@ -87,7 +94,9 @@ func (s *Service) readsBack() (string, bool) {
 // lineWriter tracks the output column like postconf's line_len.
 type lineWriter struct {
 	strings.Builder
-	n int
+	n      int
+	s      *Service
+	expand func(*Service, string) string
 }
 
 func (w *lineWriter) add(s string) { w.WriteString(s); w.n += len(s) }
@@ -112,6 +121,9 @@ func (w *lineWriter) args(args []string, fold bool, valWidth int) {
 		} else if (len(a) == 1 || a[1] == 'o') && i+1 < len(args) {
 			w.n = lineLimit
 			val, hasVal = args[i+1], true
+			if a == "-o" && w.expand != nil {
+				val = w.expand(w.s, val)
+			}
 			width += len(val) + valWidth
 			if braces = hasBlank(val); braces {
 				width += 2

@@ -82,7 +82,7 @@ func (f *File) WriteEntries(w io.Writer, o Options, patterns ...string) (warning
 		if r != nil {
 			r.hits++
 		}
-		b.WriteString(s.Entry(o.Fold))
+		b.WriteString(s.entry(o))
 	})
 	return unmatched(reqs), writeString(w, b.String())
 }
@@ -136,10 +136,14 @@ func (f *File) WriteParams(w io.Writer, o Options, patterns ...string) (warnings
 			if r != nil {
 				r.hits++
 			}
+			v := t[name]
+			if o.Expand != nil {
+				v = o.Expand(s, v)
+			}
 			if o.HideName {
-				printLine(&b, o.Fold, t[name])
+				printLine(&b, o.Fold, v)
 			} else {
-				printLine(&b, o.Fold, s.Key()+"/"+name+" = "+t[name])
+				printLine(&b, o.Fold, s.Key()+"/"+name+" = "+v)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/config"
 )
 
@@ -67,28 +68,17 @@ func (p *Policy) absorbed(local string) bool {
 // without its extension, the bare local part (unix:passwd.byname finds
 // only this), without its extension, and the catch-all "@domain". Keys
 // are folded to lower case.
-func localKeys(addr, delim string) []string {
-	addr = strings.ToLower(addr)
-	local, domain := splitAddr(addr)
-	keys := []string{addr}
-	bare := local
-	if i := strings.IndexAny(local, delim); delim != "" && i > 0 && !unsplittable(local) {
-		bare = local[:i]
-		keys = append(keys, bare+"@"+domain)
+func localKeys(addr, delim string) []string { return lookupKeys(addr, delim, true) }
+
+// lookupKeys are address.LookupKeys as strings.
+func lookupKeys(addr, delim string, local bool) []string {
+	var keys []string
+	for _, k := range address.LookupKeys(addr, delim, local) {
+		keys = append(keys, k.Key)
 	}
-	keys = append(keys, local)
-	if bare != local {
-		keys = append(keys, bare)
-	}
-	return append(keys, "@"+domain)
+	return keys
 }
 
 // unsplittable local parts keep their delimiter characters (Postfix's
 // split_addr with owner_request_special = yes).
-func unsplittable(local string) bool {
-	switch local {
-	case "postmaster", "mailer-daemon", "double-bounce":
-		return true
-	}
-	return strings.HasPrefix(local, "owner-") || strings.HasSuffix(local, "-request")
-}
+func unsplittable(local string) bool { return address.Unsplittable(local) }

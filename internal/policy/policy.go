@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -424,6 +425,16 @@ func (p *Policy) Resolve(a address.Address) address.Address {
 // so; recipients it queues resolved (Resolve), as Postfix delivers them.
 func (p *Policy) Canonical(a address.Address) address.Address {
 	return address.Canonical(a, p.rewrite)
+}
+
+// OpenTable opens a "type:name" table through the policy's cache, for
+// cleanup's address rewriting (internal/rewrite).
+func (p *Policy) OpenTable(spec string) (Table, error) { return p.open(spec) }
+
+// IsOwnAddress reports whether addr is one of this host's addresses
+// (inet_interfaces, proxy_interfaces): permit_inet_interfaces.
+func (p *Policy) IsOwnAddress(addr netip.Addr) bool {
+	return slices.Contains(p.own, addr.Unmap())
 }
 
 // IsLocal reports whether a domain is in the local class: mydestination,

@@ -198,8 +198,13 @@ func compareWithPostconf(t *testing.T, postconf, dir string, args []string) {
 			t.Errorf("postconf %s: postconf printed %q, postern did not (postern: %q)", label, l, ours)
 		}
 	}
-	if a, b := readOr(filepath.Join(theirDir, "main.cf")), readOr(filepath.Join(ourDir, "main.cf")); a != b {
-		t.Errorf("postconf %s: main.cf after the command differs\n--- postconf\n%s--- postern\n%s", label, a, b)
+	for _, name := range []string{"main.cf", "master.cf"} {
+		if a, b := readOr(filepath.Join(theirDir, name)), readOr(filepath.Join(ourDir, name)); a != b {
+			t.Errorf("postconf %s: %s after the command differs\n--- postconf\n%s--- postern\n%s", label, name, a, b)
+		}
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(ourDir, ".*")); len(tmp) > 0 {
+		t.Errorf("postconf %s: postern left %q behind", label, tmp)
 	}
 }
 

@@ -79,10 +79,80 @@ func parseOptions(argv []string) (*options, error) {
 		}
 	}
 	o.args = argv[i:]
-	if o.defaults && o.nonDefault {
-		return nil, fmt.Errorf("specify one of -d -n")
+	return o, o.check()
+}
+
+// flags maps the options that postconf checks for conflicts to their
+// names, in the order postconf names them in its messages.
+func (o *options) flags() []flag {
+	return []flag{{"-d", o.defaults}, {"-e", o.edit}, {"-f", o.fold}, {"-F", o.fields},
+		{"-h", o.valueOnly}, {"-M", o.master}, {"-n", o.nonDefault}, {"-o", len(o.overrides) > 0},
+		{"-P", o.params}, {"-x", o.expand}, {"-X", o.remove}, {"-#", o.comment}}
+}
+
+type flag struct {
+	name string
+	set  bool
+}
+
+// check refuses the option combinations postconf refuses, with its
+// messages: options that exclude each other ("specify one of -e -f"),
+// then options a mode does not take ("with option -F, do not specify
+// -X"). An argument with '=' implies -e, as in postconf.
+func (o *options) check() error {
+	if (o.master || o.fields || o.params) && len(o.args) > 0 && strings.Contains(o.args[0], "=") {
+		o.edit = true
 	}
-	return o, nil
+	named := func(set map[string]bool) []string {
+		var out []string
+		for _, f := range o.flags() {
+			if f.set && set[f.name] {
+				out = append(out, f.name)
+			}
+		}
+		return out
+	}
+	for _, group := range []string{"-F -M -P", "-d -e -n -X -#", "-e -f -X -#", "-e -x -X -#",
+		"-d -e -o -X -#", "-e -h -X -#"} {
+		set := map[string]bool{}
+		for _, n := range strings.Fields(group) {
+			set[n] = true
+		}
+		if on := named(set); len(on) > 1 {
+			return fmt.Errorf("specify one of %s", strings.Join(on, " "))
+		}
+	}
+	for _, mode := range []struct{ name, allowed string }{
+		{"-M", "-e -X -# -f -o -x"},
+		{"-F", "-e -f -h -o -x"},
+		{"-P", "-e -X -f -h -o -x"},
+	} {
+		if !o.isSet(mode.name) {
+			continue
+		}
+		excess := map[string]bool{}
+		for _, f := range o.flags() {
+			if f.name != mode.name && !strings.Contains(" "+mode.allowed+" ", " "+f.name+" ") {
+				excess[f.name] = true
+			}
+		}
+		if on := named(excess); len(on) > 0 {
+			return fmt.Errorf("with option %s, do not specify %s", mode.name, strings.Join(on, " "))
+		}
+	}
+	if o.edit && len(o.args) == 0 {
+		return fmt.Errorf("-e requires name=value argument")
+	}
+	return nil
+}
+
+func (o *options) isSet(name string) bool {
+	for _, f := range o.flags() {
+		if f.name == name {
+			return f.set
+		}
+	}
+	return false
 }
 
 // editRequested reports whether the arguments ask for a main.cf edit.

@@ -1,6 +1,7 @@
 // Package postconf implements `postern conf`, a postconf(1)-compatible
-// view and editor of main.cf: the same options, the same output byte for
-// byte for the parameters postern implements, the same warnings.
+// view and editor of main.cf and master.cf: the same options (and option
+// conflicts), the same output byte for byte for the parameters postern
+// implements, the same warnings, the same edits (master.go).
 package postconf
 
 import (
@@ -14,7 +15,6 @@ import (
 	"github.com/postern-mta/postern/internal/atomicfile"
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/inetaddr"
-	"github.com/postern-mta/postern/internal/mastercf"
 )
 
 // Env is what the command reads and writes besides its arguments.
@@ -28,7 +28,8 @@ type Env struct {
 
 type run struct {
 	Env
-	o *options
+	o   *options
+	cfg *config.Config // main.cf, for the master.cf shows
 }
 
 func (r *run) warnf(format string, args ...any) {
@@ -64,8 +65,10 @@ func Run(argv []string, env Env) int {
 		dir = config.DefaultDir
 	}
 	switch {
+	case (o.master || o.fields || o.params) && (o.edit || o.remove || o.comment):
+		return r.editMaster(dir)
 	case o.master || o.fields || o.params:
-		return r.master(dir)
+		return r.showMaster(dir)
 	case o.editRequested():
 		return r.editMain(dir)
 	}
@@ -124,48 +127,6 @@ func (r *run) editMain(dir string) int {
 	}
 	if err := atomicfile.WriteFile(path, []byte(text), 0o644); err != nil {
 		return r.fatal("%s: %v", path, err)
-	}
-	return 0
-}
-
-// master shows master.cf entries (-M), fields (-F) or -o parameters (-P).
-// A missing master.cf means the bundled default, as everywhere in postern.
-func (r *run) master(dir string) int {
-	o := r.o
-	if o.master && (o.fields || o.params) || o.fields && o.params {
-		return r.fatal("specify one of -M -F -P")
-	}
-	if o.edit || o.remove || o.comment {
-		return r.fatal("editing master.cf is not implemented yet")
-	}
-	path := filepath.Join(dir, "master.cf")
-	f, diags, err := mastercf.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		f, diags = mastercf.Parse(path, mastercf.Default())
-	} else if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return r.fatal("%s %s: %s", pe.Op, pe.Path, strerror(pe.Err))
-		}
-		return r.fatal("%v", err)
-	}
-	for _, d := range diags {
-		r.warnf("%s", d.String())
-	}
-	mo := mastercf.Options{Fold: o.fold, HideName: o.valueOnly}
-	write := f.WriteEntries
-	switch {
-	case o.fields:
-		write = f.WriteFields
-	case o.params:
-		write = f.WriteParams
-	}
-	warns, err := write(r.Stdout, mo, o.args...)
-	if err != nil {
-		return r.fatal("%v", err)
-	}
-	for _, w := range warns {
-		r.warnf("%s", w)
 	}
 	return 0
 }

@@ -64,6 +64,13 @@ func (r *run) show(dir string, explicitDir bool) int {
 			return code
 		}
 	}
+	defer func() {
+		if !o.defaults {
+			if f, _, err := mastercf.Read(filepath.Join(cfg.Dir, "master.cf")); err == nil {
+				r.warnUnusedMaster(cfg, f, cfg.Dir+"/master.cf", known)
+			}
+		}
+	}()
 	names, code := r.selectNames(cfg, known)
 	for _, n := range names {
 		raw, _ := cfg.Raw(n)

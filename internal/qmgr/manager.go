@@ -44,8 +44,33 @@ type Config struct {
 	MailName        string // mail_name
 	BounceSizeLimit int64  // bounce_size_limit
 
+	// Rewrite is cleanup's address rewriting (internal/rewrite), applied
+	// to every message the manager queues, whatever its origin; nil: none.
+	Rewrite Rewriter
+
 	Log *slog.Logger     // maillog; "program" is set per line
 	Now func() time.Time // nil: time.Now
+}
+
+// Rewriter rewrites an envelope before it is queued (rewrite.Rewriter);
+// an error means the message must not be queued now.
+type Rewriter interface {
+	Envelope(ctx context.Context, env *queue.Envelope) error
+}
+
+// rewrite returns env as Config.Rewrite rewrites it, a copy: the
+// caller's envelope is left as it was.
+func (m *Manager) rewrite(ctx context.Context, env *queue.Envelope) (*queue.Envelope, error) {
+	rw := m.config().Rewrite
+	if rw == nil {
+		return env, nil
+	}
+	e := *env
+	e.Recipients = append([]queue.Recipient(nil), env.Recipients...)
+	if err := rw.Envelope(ctx, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
 }
 
 // Manager schedules deliveries. Create it with New, run it with Run.
@@ -126,6 +151,10 @@ func (m *Manager) Queue() queue.Queue { return kickingQueue{m} }
 type kickingQueue struct{ m *Manager }
 
 func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.Reader) (string, error) {
+	env, err := k.m.rewrite(ctx, env)
+	if err != nil {
+		return "", err
+	}
 	if env.Hold { // on hold: not for the manager until released
 		return k.m.store.Enqueue(ctx, env, body)
 	}
@@ -148,6 +177,10 @@ func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.
 // notice and removes it, as for any bounced message. A crash before the
 // move leaves it in hold: nothing is lost.
 func (k kickingQueue) EnqueueBounced(ctx context.Context, env *queue.Envelope, body io.Reader, st queue.RcptStatus) (string, error) {
+	env, err := k.m.rewrite(ctx, env) // the notice names the recipients as rewritten
+	if err != nil {
+		return "", err
+	}
 	e := *env
 	e.Hold = true
 	id, err := k.m.store.Enqueue(ctx, &e, body)

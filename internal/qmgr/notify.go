@@ -94,6 +94,10 @@ func (j *job) enqueueNotice(kind bounce.Kind, rcpts []int, what string) (string,
 		return "", err
 	}
 	env.ID = newID
+	if env, err = j.m.rewrite(context.Background(), env); err != nil {
+		log.Warn(fmt.Sprintf("%s: %s: %v", j.msg.ID, what, err))
+		return "", err
+	}
 	id, err := j.m.store.Enqueue(context.Background(), env, io.NopCloser(bytes.NewReader(body)))
 	if err != nil {
 		j.m.warnStore("bounce", "%s: %s: cannot queue it: %v", j.msg.ID, what, err)

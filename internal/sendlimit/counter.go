@@ -38,11 +38,12 @@ func (c *Counter) now() time.Time {
 	return time.Now()
 }
 
-// Take counts n messages (rcpt false) or n recipients (rcpt true) of
-// key against those of rules that count that kind. If any would go
-// over its Max, nothing is counted and Take returns that rule and
-// false; otherwise every rule counts the n and Take returns true.
-func (c *Counter) Take(key string, rcpt bool, n int, rules []Rule) (Rule, bool) {
+// Take counts msgs messages and rcpts recipients of key against
+// rules, all or nothing: if any rule would go over its Max, nothing is
+// counted and Take returns that rule and false; otherwise every rule
+// counts its kind (rules of a kind counted 0 times are left alone) and
+// Take returns true. More than a rule's Max at once is always over it.
+func (c *Counter) Take(key string, msgs, rcpts int, rules []Rule) (Rule, bool) {
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -50,19 +51,21 @@ func (c *Counter) Take(key string, rcpt bool, n int, rules []Rule) (Rule, bool) 
 		c.win = map[winKey]*window{}
 	}
 	for _, r := range rules {
-		if r.Rcpt != rcpt {
+		n := r.of(msgs, rcpts)
+		if n == 0 {
 			continue
+		}
+		if n > r.Max {
+			return r, false
 		}
 		w := c.win[winKey{key, r}]
 		if w != nil && now.Before(w.start.Add(r.Per)) && w.n+n > r.Max {
 			return r, false
 		}
-		if w == nil && n > r.Max {
-			return r, false
-		}
 	}
 	for _, r := range rules {
-		if r.Rcpt != rcpt {
+		n := r.of(msgs, rcpts)
+		if n == 0 {
 			continue
 		}
 		k := winKey{key, r}
@@ -78,6 +81,14 @@ func (c *Counter) Take(key string, rcpt bool, n int, rules []Rule) (Rule, bool) 
 		}
 	}
 	return Rule{}, true
+}
+
+// of is the count of r's kind: rcpts for a recipient rule, else msgs.
+func (r Rule) of(msgs, rcpts int) int {
+	if r.Rcpt {
+		return rcpts
+	}
+	return msgs
 }
 
 // sweep drops expired windows now and then, so the map holds only the

@@ -2,6 +2,7 @@ package sendlimit
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,25 +27,61 @@ type Limiter struct {
 	parsed sync.Map // table value → []Rule
 }
 
-// Keys of the table: a SASL login name as it is, a sender domain
-// (lower case), or UIDKey of a local submitter.
+// Keys of the table (see the package doc for their order).
+const (
+	// NullSender is the key of the null sender (MAIL FROM:<>), as
+	// Postfix's smtpd_null_access_lookup_key.
+	NullSender = "<>"
+	// CatchAll is the entry of every sender that no other key finds:
+	// one budget that all of them share.
+	CatchAll = "*"
+)
+
+// UIDKey is the key of a local submitter (sendmail): "uid:N".
 func UIDKey(uid int) string { return "uid:" + strconv.Itoa(uid) }
 
-// SenderDomain is the table key of a sender address: its domain, in
-// lower case; "" for the null sender or an address without one.
-func SenderDomain(sender string) string {
+// ClientKey is the key of an SMTP client that did not authenticate:
+// "client:" and its address; an IPv6 address counts by its /64
+// network as anvil does ("client:2001:db8:1:2::/64"), an IPv4-mapped
+// one as IPv4.
+func ClientKey(addr netip.Addr) string {
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return "client:" + p.String()
+	}
+	return "client:" + addr.String()
+}
+
+// SenderKey is the key of a sender address: its domain in lower case,
+// NullSender for the null sender; "" (not looked up: the sender counts
+// as unlisted) for an address without a domain or with one that could
+// pass for another kind of key ("*", "uid:0", "client:…").
+func SenderKey(sender string) string {
+	if sender == "" {
+		return NullSender
+	}
 	i := strings.LastIndexByte(sender, '@')
 	if i < 0 {
 		return ""
 	}
-	return strings.ToLower(sender[i+1:])
+	d := strings.ToLower(sender[i+1:])
+	if strings.ContainsAny(d, "*<>") || (strings.Contains(d, ":") && !strings.HasPrefix(d, "[")) {
+		return ""
+	}
+	return d
 }
 
-// Match looks the keys up in order, skipping empty ones, and returns
-// the first key found with its rules; key is "" when none is. A table
-// error or a bad value is an error: the caller defers the mail.
+// Match looks the keys up in order, skipping empty ones, then
+// CatchAll, and returns the first key found with its rules; key is ""
+// when none is. A table error or a bad value is an error: the caller
+// defers the mail.
 func (l *Limiter) Match(keys ...string) (key string, rules []Rule, err error) {
-	for _, k := range keys {
+	for i := 0; i <= len(keys); i++ {
+		k := CatchAll
+		if i < len(keys) {
+			k = keys[i]
+		}
 		if k == "" {
 			continue
 		}
@@ -76,17 +113,21 @@ type Verdict struct {
 }
 
 // Message counts one message of the first matching key.
-func (l *Limiter) Message(keys ...string) (Verdict, error) { return l.take(false, 1, keys) }
+func (l *Limiter) Message(keys ...string) (Verdict, error) { return l.take(1, 0, keys) }
 
 // Recipients counts n recipients of the first matching key.
-func (l *Limiter) Recipients(n int, keys ...string) (Verdict, error) { return l.take(true, n, keys) }
+func (l *Limiter) Recipients(n int, keys ...string) (Verdict, error) { return l.take(0, n, keys) }
 
-func (l *Limiter) take(rcpt bool, n int, keys []string) (Verdict, error) {
+// Submission counts one message and its n recipients of the first
+// matching key at once, all or nothing (pickup: a whole message).
+func (l *Limiter) Submission(n int, keys ...string) (Verdict, error) { return l.take(1, n, keys) }
+
+func (l *Limiter) take(msgs, rcpts int, keys []string) (Verdict, error) {
 	key, rules, err := l.Match(keys...)
 	if err != nil || key == "" {
 		return Verdict{}, err
 	}
-	r, ok := l.Counter.Take(key, rcpt, n, rules)
+	r, ok := l.Counter.Take(key, msgs, rcpts, rules)
 	return Verdict{Key: key, Over: !ok, Rule: r}, nil
 }
 

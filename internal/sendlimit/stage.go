@@ -10,7 +10,8 @@ import (
 
 // Stage is the content stage of local submissions (pickup): the
 // message is counted by its submitter's uid (UIDKey), else its sender
-// domain; over a message or recipient limit it is queued on hold
+// (SenderKey), else CatchAll; the message and its recipients are counted at once, all or
+// nothing. Over a message or recipient limit it is queued on hold
 // (postsuper -H releases it) with a warning. A table error refuses it
 // for now (4xx: pickup keeps the maildrop file for the next scan).
 // Mail from other origins passes uncounted: smtpd counts it.
@@ -27,12 +28,11 @@ func (s *Stage) Apply(_ context.Context, m *cleanup.Message) cleanup.Verdict {
 	if !m.Origin.Local {
 		return cleanup.Verdict{}
 	}
-	keys := []string{UIDKey(m.Origin.UID), SenderDomain(m.Env.Sender)}
-	v, err := s.L.Recipients(len(m.Env.Recipients), keys...)
-	kind := "recipient"
-	if err == nil && !v.Over {
-		v, err = s.L.Message(keys...)
-		kind = "message"
+	keys := []string{UIDKey(m.Origin.UID), SenderKey(m.Env.Sender)}
+	v, err := s.L.Submission(len(m.Env.Recipients), keys...)
+	kind := "message"
+	if v.Rule.Rcpt {
+		kind = "recipient"
 	}
 	switch {
 	case err != nil:

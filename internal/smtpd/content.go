@@ -16,7 +16,11 @@ import (
 // the queue and nothing is held.
 func (ss *session) stages() []cleanup.Stage {
 	var st []cleanup.Stage
-	for _, s := range []cleanup.Stage{ss.srv.Checks, ss.milterStage(), ss.srv.Sign} {
+	var hr cleanup.Stage
+	if ss.srv.HeaderRewrite != nil {
+		hr = ss.srv.HeaderRewrite.For(ss.origin())
+	}
+	for _, s := range []cleanup.Stage{hr, ss.srv.Checks, ss.milterStage(), ss.srv.Sign} {
 		if s != nil {
 			st = append(st, s)
 		}

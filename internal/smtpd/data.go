@@ -154,6 +154,7 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	}
 	var id string
 	var err error
+	var refused interface{ SMTPReply() string }
 	if m.held != nil {
 		var v cleanup.Verdict
 		id, v, err = m.finishHeld(ctx, ss.origin())
@@ -169,6 +170,11 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 			ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)
 		}
 		ss.reject("END-OF-MESSAGE", policy.Verdict{Reply: "452 4.3.1 Insufficient system storage"})
+		return
+	case errors.As(err, &refused):
+		// cleanup's address rewriting could not finish (a table that
+		// cannot answer, an alias loop): logged there, deferred here.
+		ss.fail(refused.SMTPReply())
 		return
 	case err != nil:
 		ss.logWarn("%s: queue file write error: %v", ss.queueID(), err)

@@ -8,20 +8,21 @@ import (
 )
 
 // sendLimitKeys are the sender_rate_limit_maps keys the session's mail
-// is counted by, most specific first: an authenticated client's login
-// name, then the sender's domain; a $mynetworks client's sender domain.
-// Other clients send mail to us, not through us: they are not counted
-// (nil), nor is sendmail -bs, which pickup counts.
+// is counted by, most specific first (the limiter adds the catch-all
+// last): an authenticated client's login name, else a $mynetworks
+// client's address (sendlimit.ClientKey); then the sender's domain or
+// <>. Other clients send mail to us, not through us: they are not
+// counted (nil), nor is sendmail -bs, which pickup counts.
 func (ss *session) sendLimitKeys() []string {
 	if ss.srv.SendLimit == nil || ss.srv.StandAlone {
 		return nil
 	}
-	domain := sendlimit.SenderDomain(ss.req.Sender)
+	sender := sendlimit.SenderKey(ss.req.Sender)
 	if ss.req.SASLUser != "" && !strings.EqualFold(ss.req.SASLMethod, "anonymous") {
-		return []string{ss.req.SASLUser, domain}
+		return []string{ss.req.SASLUser, sender}
 	}
 	if ss.req.ClientAddr.IsValid() && ss.srv.Policy.MyNetworks(ss.req.ClientAddr, ss.req.ClientName) {
-		return []string{domain}
+		return []string{sendlimit.ClientKey(ss.req.ClientAddr), sender}
 	}
 	return nil
 }

@@ -147,3 +147,47 @@ func TestSendLimitBadValue(t *testing.T) {
 	cl.cmd("MAIL FROM:<alice@example.com>", "451 4.3.0 <alice@example.com>: Temporary lookup failure\r")
 	waitLog(t, s, `sender_rate_limit_maps: inline:{ alice=lots }: key "alice": sendlimit: rule "lots"`)
 }
+
+// A $mynetworks client cannot escape its limits by choosing the sender
+// (review 16, 2): the null sender is counted under <>, a domain the
+// table does not name under the catch-all *, one budget shared by all
+// such senders; a client:ADDR entry counts that client whatever the
+// sender.
+func TestSendLimitChosenSender(t *testing.T) {
+	cf := authCf + "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n" +
+		"mynetworks = 127.0.0.2/32, 127.0.0.4/32\n" +
+		"sender_rate_limit_maps = inline:{ { example.org = 2/h 3rcpt/h }, { <> = 2/h }, { * = 3/h 4rcpt/h }, { client:127.0.0.4 = 1/h } }\n"
+	s := smtptest.NewServerWith(t, cf, smtptest.Options{SASL: smtpd.NewFakeSASL()})
+	cl, _ := dialFrom(t, s, "127.0.0.2")
+	cl.cmd("EHLO relay.example", "250 ")
+	cl.cmd("MAIL FROM:<a@example.org>", "250 ")
+	cl.cmd("RSET", "250 ")
+	cl.cmd("MAIL FROM:<a@example.org>", "250 ")
+	cl.cmd("RSET", "250 ")
+	cl.cmd("MAIL FROM:<a@example.org>", "450 4.7.1 <a@example.org>: Sender address rejected: message rate limit exceeded\r")
+	for i := 0; i < 2; i++ {
+		cl.cmd("MAIL FROM:<>", "250 ")
+		cl.cmd("RSET", "250 ")
+	}
+	cl.cmd("MAIL FROM:<>", "450 4.7.1 <>: Sender address rejected: message rate limit exceeded\r")
+	waitLog(t, s, "message rate limit exceeded for <>: 2/1h from unknown[127.0.0.2]")
+	cl.cmd("MAIL FROM:<x@one.example>", "250 ")
+	for _, r := range []string{"a", "b", "c", "d"} {
+		cl.cmd("RCPT TO:<"+r+"@far.example>", "250 ")
+	}
+	cl.cmd("RCPT TO:<e@far.example>", "450 4.7.1 <e@far.example>: Recipient address rejected: recipient rate limit exceeded\r")
+	cl.cmd("RSET", "250 ")
+	cl.cmd("MAIL FROM:<x@two.example>", "250 ")
+	cl.cmd("RSET", "250 ")
+	cl.cmd("MAIL FROM:<x@three.example>", "250 ")
+	cl.cmd("RSET", "250 ")
+	cl.cmd("MAIL FROM:<x@four.example>", "450 4.7.1 <x@four.example>: Sender address rejected: message rate limit exceeded\r")
+	waitLog(t, s, "message rate limit exceeded for *: 3/1h from unknown[127.0.0.2]")
+
+	other, _ := dialFrom(t, s, "127.0.0.4")
+	other.cmd("EHLO web.example", "250 ")
+	other.cmd("MAIL FROM:<>", "250 ")
+	other.cmd("RSET", "250 ")
+	other.cmd("MAIL FROM:<b@elsewhere.example>", "450 4.7.1 <b@elsewhere.example>: Sender address rejected: message rate limit exceeded\r")
+	waitLog(t, s, "message rate limit exceeded for client:127.0.0.4: 1/1h from unknown[127.0.0.4]")
+}

@@ -62,6 +62,12 @@ type Server struct {
 	// Sign adds DKIM-Signature (internal/dkim). Nil: none. With no
 	// stage at all, content streams to the queue and nothing is held.
 	Checks, Sign cleanup.Stage
+	// HeaderRewrite is cleanup's rewriting of header addresses
+	// (internal/rewrite), first of the stages, for the clients it
+	// names; nil: none.
+	HeaderRewrite interface {
+		For(o cleanup.Origin) cleanup.Stage
+	}
 	// Milters are the service's smtpd_milters (milter.go); nil: none.
 	Milters *Milters
 	// SpoolDir is where a message held for the stages overflows to an
