@@ -78,33 +78,52 @@ func TestLMTPToDovecot(t *testing.T) {
 // deliveries of mydestination's users to Dovecot over LMTP instead of
 // writing them itself — through the root agent process, which lists
 // them for the daemon to pass on. One mailbox over quota is deferred
-// alone; nothing lands in mail_spool_directory.
+// alone; nothing lands in mail_spool_directory. As in Postfix, lmtp
+// logs each mailbox, an alias's members with orig_to=<alias>.
 func TestMailboxTransportToDovecot(t *testing.T) {
 	dv := dovecottest.StartStore(t,
 		dovecottest.User{Name: "alice@mx.example.test", Password: "pw-a"},
 		dovecottest.User{Name: "bob@mx.example.test", Password: "pw-b"},
 		dovecottest.User{Name: "full@mx.example.test", Password: "pw-f", QuotaKB: 1})
-	in, spool := rootAgentInstance(t, "local_recipient_maps =\nmailbox_transport = lmtp:unix:"+dv.Socket+"\n")
+	aliasFile := filepath.Join(t.TempDir(), "aliases")
+	os.WriteFile(aliasFile, []byte("team: alice, bob\n"), 0o644)
+	cfg := t.TempDir()
+	os.WriteFile(filepath.Join(cfg, "main.cf"), []byte("alias_database = hash:"+aliasFile+"\n"), 0o644)
+	if _, e, code := runBin(t, "newaliases", "-c", cfg); code != 0 {
+		t.Fatalf("newaliases: exit %d %s", code, e)
+	}
+	in, spool := rootAgentInstance(t, "local_recipient_maps =\nmailbox_transport = lmtp:unix:"+dv.Socket+"\nalias_maps = hash:"+aliasFile+"\n")
 	body := "Subject: local users\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 120)
 	rcpts := []string{"alice@mx.example.test", "bob@mx.example.test", "full@mx.example.test"}
-	if err := smtp.SendMail(fmt.Sprintf("127.0.0.1:%d", in.port), nil, "sender@example.net", rcpts, []byte(body)); err != nil {
+	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+	if err := smtp.SendMail(addr, nil, "sender@example.net", rcpts, []byte(body)); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rcpts {
 		waitLog(t, in, "to=<"+r+">")
 	}
+	if err := smtp.SendMail(addr, nil, "sender@example.net", []string{"team@mx.example.test"}, []byte("Subject: team\r\n\r\nhi\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, in, "orig_to=<team@mx.example.test>, relay=")
+	waitLogCount(t, in, "orig_to=<team@mx.example.test>, relay=", 2)
 	log := in.maillog(t)
 	sock := regexp.QuoteMeta(dv.Socket)
 	for _, re := range []string{
-		`postern/local\[\d+\]: \w+: to=<alice@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], delay=[\d.]+, delays=[\d./]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 <alice@mx\.example\.test> \S+ Saved\)`,
-		`postern/local\[\d+\]: \w+: to=<full@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[` + sock + `\] said: 452 4\.2\.2 <full@mx\.example\.test> Quota exceeded`,
+		`postern/lmtp\[\d+\]: \w+: to=<alice@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], delay=[\d.]+, delays=[\d./]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 <alice@mx\.example\.test> \S+ Saved\)`,
+		`postern/lmtp\[\d+\]: \w+: to=<full@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[` + sock + `\] said: 452 4\.2\.2 <full@mx\.example\.test> Quota exceeded`,
+		`postern/lmtp\[\d+\]: \w+: to=<alice@mx.example.test>, orig_to=<team@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*status=sent`,
+		`postern/lmtp\[\d+\]: \w+: to=<bob@mx.example.test>, orig_to=<team@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*status=sent`,
 	} {
 		if !regexp.MustCompile(re).MatchString(log) {
 			t.Errorf("maillog lacks %s:\n%s", re, log)
 		}
 	}
+	if strings.Contains(log, "postern/local[") && regexp.MustCompile(`postern/local\[\d+\]: \w+: to=`).MatchString(log) {
+		t.Errorf("local logged a mailbox delivery it passed on:\n%s", log)
+	}
 	for _, u := range []struct{ name, pw string }{{"alice@mx.example.test", "pw-a"}, {"bob@mx.example.test", "pw-b"}} {
-		if msgs := dv.IMAPMessages(t, u.name, u.pw); len(msgs) != 1 || !strings.Contains(msgs[0], "Subject: local users") {
+		if msgs := dv.IMAPMessages(t, u.name, u.pw); len(msgs) != 2 || !strings.Contains(msgs[0]+msgs[1], "Subject: local users") || !strings.Contains(msgs[0]+msgs[1], "Subject: team") {
 			t.Errorf("%s's INBOX over IMAP: %q", u.name, msgs)
 		}
 	}

@@ -42,6 +42,7 @@ func TestAddressClassesLikePostfix(t *testing.T) {
 		"local_recipient_maps = texthash:%[1]s/local\nrelay_domains = relayed.example\n"+
 		"virtual_alias_domains = valias.example\nvirtual_mailbox_domains = vmail.example, vcatch.example\n"+
 		"virtual_mailbox_maps = texthash:%[1]s/vmailbox\nrelay_recipient_maps = texthash:%[1]s/relayrcpt\n"+
+		"virtual_mailbox_base = %[1]s\nvirtual_uid_maps = static:5000\nvirtual_gid_maps = static:5000\n"+
 		"smtpd_reject_unlisted_sender = yes\nunknown_relay_recipient_reject_code = 554\n"+
 		"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n", tables)
 	rcpts := []string{"MAIL FROM:<alice@vmail.example>",

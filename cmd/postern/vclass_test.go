@@ -61,8 +61,10 @@ func TestVerifyVirtualClasses(t *testing.T) {
 	tables := t.TempDir()
 	vmailbox := filepath.Join(tables, "vmailbox")
 	os.WriteFile(vmailbox, []byte("alice@vmail.example vmail.example/alice/\n"), 0o644)
+	// virtual_mailbox_base and the uid/gid tables: without them
+	// postern check refuses the virtual mailbox class.
 	in, maildir := mailInstance(t, fmt.Sprintf("virtual_mailbox_domains = vmail.example\nvirtual_mailbox_maps = texthash:%s\n"+
-		"virtual_alias_domains = valias.example\n", vmailbox))
+		"virtual_alias_domains = valias.example\nvirtual_mailbox_base = %s\nvirtual_uid_maps = static:5000\nvirtual_gid_maps = static:5000\n", vmailbox, tables))
 	if out, e, code := sendmailRun(in, "", "-bv", "alice@vmail.example", "bob@vmail.example", "info@valias.example"); code != 0 || out != "" || e != "" {
 		t.Fatalf("sendmail -bv: exit %d %q %q", code, out, e)
 	}

@@ -54,7 +54,7 @@ func LookupKeys(addr, delim string, local bool) []LookupKey {
 // mailer-daemon, double-bounce, owner-*, *-request: owner_request_special),
 // has no extension.
 func SplitExtension(local, delim string) (bare, ext string) {
-	if delim == "" || Unsplittable(strings.ToLower(local)) {
+	if delim == "" || Unsplittable(strings.ToLower(local), delim) {
 		return local, ""
 	}
 	if i := strings.IndexAny(local, delim); i > 0 {
@@ -64,11 +64,15 @@ func SplitExtension(local, delim string) (bare, ext string) {
 }
 
 // Unsplittable reports a lower-case local part that keeps its delimiter
-// characters (Postfix's split_addr with owner_request_special = yes).
-func Unsplittable(local string) bool {
+// characters, as Postfix's split_addr: postmaster, mailer-daemon and
+// double-bounce always; owner-* and *-request (owner_request_special =
+// yes) only when "-" is one of the delimiters, and *-request only when
+// longer than 8 characters.
+func Unsplittable(local, delim string) bool {
 	switch local {
 	case "postmaster", "mailer-daemon", "double-bounce":
 		return true
 	}
-	return strings.HasPrefix(local, "owner-") || strings.HasSuffix(local, "-request")
+	return strings.Contains(delim, "-") &&
+		(strings.HasPrefix(local, "owner-") || len(local) > 8 && strings.HasSuffix(local, "-request"))
 }

@@ -98,6 +98,7 @@ func Run(dir string, opt Options) *Report {
 	c.smtpdSASL()
 	c.queueDirectory()
 	c.addressClasses()
+	c.transports()
 	slices.SortStableFunc(rep.Diags, func(a, b config.Diag) int {
 		if a.File != b.File {
 			return cmpStr(a.File, b.File)

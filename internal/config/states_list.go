@@ -292,6 +292,31 @@ var features = []*feature{
 			{"double_bounce_sender", []string{"double-bounce"}}},
 	},
 	{
+		// Issue 17: what admins set to tame an LMTP server; the lmtp
+		// client does none of it, so only Postfix's defaults are accepted.
+		plain: true,
+		what:  "this lmtp client setting",
+		risk:  "the lmtp client behaves as with Postfix's default (all LHLO keywords used, addresses and replies unrewritten, the kernel's source address, no XFORWARD, no per-request deadline)",
+		gates: []gate{
+			{"lmtp_discard_lhlo_keywords", none}, {"lmtp_discard_lhlo_keyword_address_maps", none},
+			{"lmtp_generic_maps", none}, {"lmtp_assume_final", no},
+			{"lmtp_delivery_status_filter", []string{"", "$default_delivery_status_filter"}},
+			{"lmtp_reply_filter", none}, {"lmtp_bind_address", none}, {"lmtp_bind_address6", none},
+			{"lmtp_send_xforward_command", no},
+			// lmtp_per_record_deadline: Postfix 2.9-3.6's name.
+			{"lmtp_per_request_deadline", no}, {"lmtp_per_record_deadline", no},
+		},
+		dependents: []string{"lmtp_bind_address_enforce", "lmtp_xforward_timeout", "lmtp_min_data_rate"},
+	},
+	{
+		// virtual(8) and local(8) defer delivery to a mailbox file
+		// another user owns; Postfix's "no" would write into it.
+		plain: true,
+		what:  "strict_mailbox_ownership = no",
+		risk:  "delivery to a mailbox file not owned by its recipient is deferred",
+		gates: []gate{{"strict_mailbox_ownership", []string{"yes"}}},
+	},
+	{
 		plain: true,
 		what:  "this setting",
 		risk:  "postern behaves as with the value given",

@@ -215,6 +215,20 @@ func TestStateOf(t *testing.T) {
 		{"queue_file_attribute_count_limit", "100", StateRefused, false},
 		{"in_flow_delay", "1s", StateRefused, false},
 		{"in_flow_delay", "0s", StateRefused, true},
+		{"lmtp_discard_lhlo_keywords", "pipelining", StateRefused, false},
+		{"lmtp_discard_lhlo_keywords", "", StateRefused, true},
+		{"lmtp_generic_maps", "hash:/etc/postfix/generic", StateRefused, false},
+		{"lmtp_assume_final", "yes", StateRefused, false},
+		{"lmtp_delivery_status_filter", "pcre:/x", StateRefused, false},
+		{"lmtp_delivery_status_filter", "$default_delivery_status_filter", StateRefused, true},
+		{"lmtp_reply_filter", "pcre:/x", StateRefused, false},
+		{"lmtp_bind_address", "127.0.0.2", StateRefused, false},
+		{"lmtp_send_xforward_command", "yes", StateRefused, false},
+		{"lmtp_per_record_deadline", "yes", StateRefused, false},
+		{"lmtp_per_request_deadline", "no", StateRefused, true},
+		{"lmtp_xforward_timeout", "300s", StateRefused, true},
+		{"strict_mailbox_ownership", "no", StateRefused, false},
+		{"strict_mailbox_ownership", "yes", StateRefused, true},
 	} {
 		st := StateOf(tc.name)
 		if st.State != tc.state {

@@ -77,6 +77,21 @@ type Result struct {
 	// line break; a string keeps Result comparable); Kind, DSN and
 	// Reason cover the recipient's other destinations.
 	Pass string `json:",omitempty"`
+	// Passed, set by Pass, are the deliveries this recipient's result
+	// combines, each logged on its own line as Postfix logs them: the
+	// local agent's own (when it had one) and one per address handed to
+	// mailbox_transport, logged by that transport with to=<address>,
+	// orig_to=<recipient>. Not sent over the root agent's proxy; a
+	// pointer keeps Result comparable.
+	Passed *[]Passed `json:"-"`
+}
+
+// Passed is one delivery of a recipient's combined result (see
+// Result.Passed).
+type Passed struct {
+	Transport string          // maillog program; "": the recipient's transport
+	To        queue.Recipient // to= and orig_to=
+	Result                    // its own outcome (Rcpt unused)
 }
 
 // Agent delivers messages. Deliver returns exactly one Result per entry of

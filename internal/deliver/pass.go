@@ -13,14 +13,19 @@ import (
 // aliases and delivers to files, commands and forwarding addresses, and
 // lists the mailbox deliveries in Result.Pass; Pass hands those
 // addresses to Transport (lmtp:unix:private/dovecot-lmtp: Transport the
-// lmtp agent, Nexthop "unix:private/dovecot-lmtp") in one request, as
-// local(8)'s deliver_pass does, and gives each recipient the worse of its
-// own result and its addresses' (deferred, then bounced, then sent).
+// lmtp agent, Nexthop "unix:private/dovecot-lmtp") in requests of at
+// most Limit addresses (local(8)'s deliver_pass hands over one at a
+// time), and gives each recipient the worse of its own result and its
+// addresses' (deferred, then bounced, then sent); Result.Passed keeps
+// each delivery for the maillog.
 type Pass struct {
 	Local     Agent
 	Transport Agent  // nil: no such transport
 	Name      string // the transport's name, for the error when it is nil
 	Nexthop   string
+	// Limit is the most addresses per request to Transport (the
+	// transport's destination recipient limit); 0: no limit.
+	Limit int
 }
 
 // Deliver runs the local delivery, then the passed mailbox deliveries.
@@ -54,15 +59,34 @@ func (p Pass) Deliver(ctx context.Context, req *Request) []Result {
 		transport = Unavailable{Reason: fmt.Sprintf("mail transport unavailable: no %q service in master.cf", p.Name)}
 	}
 	passed := make([][]Result, len(results))
-	for _, sr := range transport.Deliver(ctx, sub) {
-		if sr.Rcpt >= 0 && sr.Rcpt < len(owner) {
-			passed[owner[sr.Rcpt]] = append(passed[owner[sr.Rcpt]], sr)
+	all := sub.Rcpts
+	for len(all) > 0 {
+		n := len(all)
+		if p.Limit > 0 {
+			n = min(n, p.Limit)
+		}
+		part := *sub
+		part.Rcpts, all = all[:n:n], all[n:]
+		for _, sr := range transport.Deliver(ctx, &part) {
+			if sr.Rcpt >= 0 && sr.Rcpt < len(owner) {
+				passed[owner[sr.Rcpt]] = append(passed[owner[sr.Rcpt]], sr)
+			}
 		}
 	}
 	for i, subs := range passed {
-		if len(subs) > 0 {
-			results[i] = merge(results[i], subs)
+		if len(subs) == 0 {
+			continue
 		}
+		own := results[i]
+		var lines []Passed
+		if own.Reason != "" || own.Kind != Sent { // the local agent's own delivery
+			lines = append(lines, Passed{To: req.Env.Recipients[own.Rcpt], Result: own})
+		}
+		for _, sr := range subs {
+			lines = append(lines, Passed{Transport: p.Name, To: env.Recipients[sr.Rcpt], Result: sr})
+		}
+		results[i] = merge(own, subs)
+		results[i].Passed = &lines
 	}
 	return results
 }

@@ -2,6 +2,8 @@ package deliver
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -71,9 +73,75 @@ func TestPass(t *testing.T) {
 			t.Errorf("result %d = %+v, want %+v", i, r, w)
 		}
 	}
+	// Each delivery keeps its own line: the passed addresses (to=
+	// member, orig_to= recipient) under the transport's name, the local
+	// agent's own when it had one.
+	type line struct {
+		transport, to, orig string
+		kind                Kind
+		reason              string
+	}
+	lines := func(r Result) (out []line) {
+		if r.Passed == nil {
+			return nil
+		}
+		for _, p := range *r.Passed {
+			out = append(out, line{p.Transport, p.To.Addr, p.To.Orig, p.Kind, p.Reason})
+		}
+		return out
+	}
+	for i, w := range [][]line{
+		{{"lmtp", "alice@example.test", "alice@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"}},
+		{{"lmtp", "alice@example.test", "team@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"},
+			{"lmtp", "bob@example.test", "team@example.test", Deferred, "452 4.2.2 <bob@example.test> Quota exceeded"}},
+		{{"", "archive@example.test", "", Sent, "delivered to file: /x"},
+			{"lmtp", "alice@example.test", "archive@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"}},
+		{{"", "gone@example.test", "", Bounced, "unknown"},
+			{"lmtp", "alice@example.test", "gone@example.test", Sent, "250 2.0.0 <alice@example.test> Saved"}},
+		nil,
+	} {
+		if got := lines(res[i]); !reflect.DeepEqual(got, w) {
+			t.Errorf("result %d lines %+v, want %+v", i, got, w)
+		}
+	}
 	// No such transport: the passed deliveries wait.
 	res = Pass{Local: local, Name: "lmtp"}.Deliver(context.Background(), req)
 	if res[0].Kind != Deferred || !strings.Contains(res[0].Reason, `no "lmtp" service`) || res[4].Kind != Sent {
 		t.Errorf("without the transport: %+v", res)
+	}
+}
+
+// Limit caps the addresses per request to the transport (the lmtp
+// transport's destination recipient limit): five mailbox addresses of
+// one alias go in requests of two, two and one, and each still settles
+// its recipient.
+func TestPassLimit(t *testing.T) {
+	env := &queue.Envelope{Sender: "s@remote.test", Recipients: []queue.Recipient{{Addr: "all@example.test"}, {Addr: "u5@example.test"}}}
+	req := &Request{ID: "Q1", Env: env, Rcpts: []int{0, 1}}
+	local := agentFunc(func(_ context.Context, req *Request) []Result {
+		return []Result{
+			{Rcpt: 0, Kind: Sent, DSN: "2.0.0", Relay: "local", Action: "expanded", Pass: "u1@example.test\nu2@example.test\nu3@example.test\nu4@example.test"},
+			{Rcpt: 1, Kind: Sent, DSN: "2.0.0", Relay: "local", Pass: "u5@example.test"},
+		}
+	})
+	var sizes []int
+	lmtp := agentFunc(func(_ context.Context, r *Request) []Result {
+		sizes = append(sizes, len(r.Rcpts))
+		var out []Result
+		for _, i := range r.Rcpts {
+			k := Sent
+			if r.Env.Recipients[i].Addr == "u3@example.test" {
+				k = Deferred
+			}
+			out = append(out, Result{Rcpt: i, Kind: k, DSN: "2.0.0", Reason: "ok " + r.Env.Recipients[i].Addr})
+		}
+		return out
+	})
+	res := Pass{Local: local, Transport: lmtp, Name: "lmtp", Limit: 2}.Deliver(context.Background(), req)
+	if fmt.Sprint(sizes) != "[2 2 1]" {
+		t.Errorf("request sizes %v, want [2 2 1]", sizes)
+	}
+	if res[0].Kind != Deferred || res[0].Reason != "ok u3@example.test" || res[1].Kind != Sent || res[1].Reason != "ok u5@example.test" {
+		t.Errorf("results %+v", res)
 	}
 }

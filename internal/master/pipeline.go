@@ -131,7 +131,8 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *
 		if r.Transport == "local" {
 			return nil, fmt.Errorf("mailbox_transport = %s: the local transport cannot deliver its own mailboxes that way", mt)
 		}
-		mc.Agents["local"] = deliver.Pass{Local: localAgent, Transport: mc.Agents[r.Transport], Name: r.Transport, Nexthop: r.Nexthop}
+		_, limit := mc.Limits(r.Transport)
+		mc.Agents["local"] = deliver.Pass{Local: localAgent, Transport: mc.Agents[r.Transport], Name: r.Transport, Nexthop: r.Nexthop, Limit: limit}
 	}
 	if p.err != nil {
 		return nil, p.err

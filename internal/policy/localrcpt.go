@@ -81,4 +81,4 @@ func lookupKeys(addr, delim string, local bool) []string {
 
 // unsplittable local parts keep their delimiter characters (Postfix's
 // split_addr with owner_request_special = yes).
-func unsplittable(local string) bool { return address.Unsplittable(local) }
+func unsplittable(local, delim string) bool { return address.Unsplittable(local, delim) }

@@ -172,6 +172,9 @@ func TestAddrKeys(t *testing.T) {
 		{"user-ext@d", "+-", false, []string{"user-ext@d", "user@d", "@d"}},
 		{"user+ext@d", "", false, []string{"user+ext@d", "@d"}},
 		{"owner-list@d", "-", false, []string{"owner-list@d", "@d"}},
+		{"owner-list+tag@d", "+", false, []string{"owner-list+tag@d", "owner-list@d", "@d"}},
+		{"list-request+tag@d", "+", false, []string{"list-request+tag@d", "list-request@d", "@d"}},
+		{"list-request@d", "+-", false, []string{"list-request@d", "@d"}},
 		{"user+ext@mx", "+", true, []string{"user+ext@mx", "user@mx", "user+ext", "user", "@mx"}},
 	} {
 		if got := addrKeys(c.addr, c.delim, c.local); !reflect.DeepEqual(got, c.want) {

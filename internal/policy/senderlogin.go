@@ -116,7 +116,7 @@ func (p *Policy) senderOwners(sender string) (string, bool, error) {
 	local, domain := splitAddr(addr)
 	keys := []string{addr}
 	bare := local
-	if i := strings.IndexAny(local, p.delimiter); p.delimiter != "" && i > 0 && !unsplittable(strings.ToLower(local)) {
+	if i := strings.IndexAny(local, p.delimiter); p.delimiter != "" && i > 0 && !unsplittable(strings.ToLower(local), p.delimiter) {
 		bare = local[:i]
 		keys = append(keys, bare+"@"+domain)
 	}

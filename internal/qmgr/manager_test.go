@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -398,6 +399,65 @@ func TestUnknownTransportDefers(t *testing.T) {
 	id := r.send("s@example.net", "x@remote.example")
 	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
 	if !strings.Contains(r.log.String(), `postern/smtp: `+id+`: to=<x@remote.example>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.0, status=deferred (mail transport unavailable: no "smtp" service in master.cf)`) {
+		t.Errorf("log:\n%s", r.log)
+	}
+}
+
+// passAgent answers as deliver.Pass does for an alias whose members'
+// mailboxes went to mailbox_transport.
+type passAgent struct{}
+
+func (passAgent) Deliver(_ context.Context, req *deliver.Request) []deliver.Result {
+	var out []deliver.Result
+	for _, i := range req.Rcpts {
+		passed := []deliver.Passed{
+			{To: req.Env.Recipients[i], Result: deliver.Result{Kind: deliver.Sent, DSN: "2.0.0", Relay: "local", Reason: "delivered to file: /x"}},
+			{Transport: "lmtp", To: queue.Recipient{Addr: "a@mx.example.test", Orig: "team@mx.example.test"},
+				Result: deliver.Result{Kind: deliver.Sent, DSN: "2.0.0", Relay: "mx[private/lmtp]", Reason: "250 2.0.0 Saved"}},
+			{Transport: "lmtp", To: queue.Recipient{Addr: "b@mx.example.test", Orig: "team@mx.example.test"},
+				Result: deliver.Result{Kind: deliver.Sent, DSN: "2.0.0", Relay: "mx[private/lmtp]", Reason: "250 2.0.0 Saved"}},
+		}
+		out = append(out, deliver.Result{Rcpt: i, Kind: deliver.Sent, DSN: "2.0.0", Relay: "local", Reason: "combined", Passed: &passed})
+	}
+	return out
+}
+
+// mailbox_transport: each passed address is logged on its own line, by
+// the transport, with to=<member>, orig_to=<alias>, as Postfix's lmtp
+// logs it; the local agent's own delivery on its line.
+func TestPassedDeliveriesLogged(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Agents["local"] = passAgent{} })
+	id := r.send("s@example.net", "team@mx.example.test")
+	r.settle("delivery", func() bool { _, q := r.store.snapshot(id); return q == "" })
+	log := r.log.String()
+	for _, want := range []string{
+		"postern/local: " + id + ": to=<team@mx.example.test>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to file: /x)",
+		"postern/lmtp: " + id + ": to=<a@mx.example.test>, orig_to=<team@mx.example.test>, relay=mx[private/lmtp], delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 Saved)",
+		"postern/lmtp: " + id + ": to=<b@mx.example.test>, orig_to=<team@mx.example.test>, relay=mx[private/lmtp], delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 Saved)",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %s:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "combined") {
+		t.Errorf("the combined result was logged:\n%s", log)
+	}
+}
+
+// A recipient the router cannot classify (a table down) is deferred with
+// the message's real delay, not one counted from the zero time.
+func TestResolverFailureDefers(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.Router.IsLocal = func(d string) (bool, error) {
+			if d == "broken.example" {
+				return false, errors.New("table pgsql:/x: connection refused")
+			}
+			return d == "mx.example.test", nil
+		}
+	})
+	id := r.send("s@example.net", "x@broken.example")
+	r.settle("deferral", func() bool { _, q := r.store.snapshot(id); return q == queue.Deferred })
+	if !strings.Contains(r.log.String(), `postern/qmgr: `+id+`: to=<x@broken.example>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.0, status=deferred (address resolver failure: table pgsql:/x: connection refused)`) {
 		t.Errorf("log:\n%s", r.log)
 	}
 }

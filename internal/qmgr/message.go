@@ -136,7 +136,8 @@ func (j *job) deliverAll(ctx context.Context) {
 		}
 		rt, err := j.cfg.Router.Resolve(r.Addr)
 		if err != nil {
-			j.record(route.Route{Transport: "qmgr"}, timing{}, []deliver.Result{{Rcpt: i, Kind: deliver.Deferred,
+			t := timing{arrival: j.msg.Envelope.Arrival, activated: j.activated, handed: j.cfg.Now()}
+			j.record(route.Route{Transport: "qmgr"}, t, []deliver.Result{{Rcpt: i, Kind: deliver.Deferred,
 				DSN: "4.3.0", Reason: "address resolver failure: " + err.Error(), Relay: "none"}})
 			continue
 		}

@@ -3,6 +3,7 @@ package qmgr
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/postern-mta/postern/internal/bounce"
 	"github.com/postern-mta/postern/internal/deliver"
@@ -17,25 +18,28 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 	now := j.cfg.Now()
 	t.setup, t.transfer = 0, 0
 	updates := make(map[int]queue.RcptStatus, len(results))
-	lines := make([]string, 0, len(results))
+	lines := make([][]logLine, 0, len(results)) // by result
 	for _, r := range results {
-		if j.cfg.SoftBounce && r.Kind == deliver.Bounced {
-			r.Kind, r.DSN = deliver.Deferred, "4"+strings.TrimPrefix(r.DSN, "5")
-		}
+		r = j.softBounce(r)
 		st := j.status(r)
 		st.At = now
 		updates[r.Rcpt] = st
-		tr := t
-		tr.setup, tr.transfer = r.Setup, r.Transfer
-		status := map[deliver.Kind]string{deliver.Sent: "sent", deliver.Deferred: "deferred", deliver.Bounced: "bounced"}[r.Kind]
-		relay := orNone(r.Relay)
-		if r.ConnUse > 1 { // Postfix marks deliveries over a reused connection
-			relay += fmt.Sprintf(", conn_use=%d", r.ConnUse)
+		if r.Passed == nil {
+			lines = append(lines, []logLine{j.line(rt.Transport, j.msg.Envelope.Recipients[r.Rcpt], r, t, now)})
+			continue
 		}
-		lines = append(lines, fmt.Sprintf("%s: %s, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
-			toField(j.msg.Envelope.Recipients[r.Rcpt]), relay, tr.String(now), r.DSN, status, r.Reason))
+		// mailbox_transport: each delivery on its own line, as Postfix's
+		// local and lmtp log them.
+		var ls []logLine
+		for _, p := range *r.Passed {
+			program := p.Transport
+			if program == "" {
+				program = rt.Transport
+			}
+			ls = append(ls, j.line(program, p.To, j.softBounce(p.Result), t, now))
+		}
+		lines = append(lines, ls)
 	}
-	log := j.m.log(rt.Transport)
 	if !j.update(updates) {
 		// Not recorded: every recipient stays pending and is tried
 		// again. A deferral is then what happened, and is logged as
@@ -43,7 +47,7 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 		if !j.direct {
 			for i, r := range results {
 				if updates[r.Rcpt].State == queue.Pending {
-					log.Info(lines[i])
+					j.logLines(lines[i])
 				}
 			}
 		}
@@ -52,9 +56,38 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 	if j.direct { // its from= line waited for a delivery to report
 		j.logFrom()
 	}
-	for _, l := range lines {
-		log.Info(l)
+	for _, ls := range lines {
+		j.logLines(ls)
 	}
+}
+
+// logLine is one delivery line and the program that logs it.
+type logLine struct{ program, text string }
+
+func (j *job) logLines(ls []logLine) {
+	for _, l := range ls {
+		j.m.log(l.program).Info(l.text)
+	}
+}
+
+// softBounce turns a bounce into a deferral under soft_bounce = yes.
+func (j *job) softBounce(r deliver.Result) deliver.Result {
+	if j.cfg.SoftBounce && r.Kind == deliver.Bounced {
+		r.Kind, r.DSN = deliver.Deferred, "4"+strings.TrimPrefix(r.DSN, "5")
+	}
+	return r
+}
+
+// line is the delivery line of r for rcpt, logged by program.
+func (j *job) line(program string, rcpt queue.Recipient, r deliver.Result, t timing, now time.Time) logLine {
+	t.setup, t.transfer = r.Setup, r.Transfer
+	status := map[deliver.Kind]string{deliver.Sent: "sent", deliver.Deferred: "deferred", deliver.Bounced: "bounced"}[r.Kind]
+	relay := orNone(r.Relay)
+	if r.ConnUse > 1 { // Postfix marks deliveries over a reused connection
+		relay += fmt.Sprintf(", conn_use=%d", r.ConnUse)
+	}
+	return logLine{program, fmt.Sprintf("%s: %s, relay=%s, %s, dsn=%s, status=%s (%s)", j.msg.ID,
+		toField(rcpt), relay, t.String(now), r.DSN, status, r.Reason)}
 }
 
 // status turns an agent's result into the persisted recipient state.

@@ -19,6 +19,9 @@ type fakeServer struct {
 	rcptReply  map[string]string // by address; default 250 2.1.5 Ok
 	dataReply  map[string]string // by address; default 250 2.0.0 <addr> Saved
 	stallData  bool              // never answer the end of data
+	dataAlways bool              // 354 to DATA even with no recipient
+	extraReply string            // one reply too many after the data
+	dataCmd    string            // the reply to DATA instead of 354
 	tls        *tls.Config       // offer STARTTLS
 	authPlain  string            // offer AUTH PLAIN, accepting "user\x00pass"
 
@@ -147,8 +150,12 @@ func (f *fakeServer) session(c net.Conn) {
 			}
 			reply(r)
 		case verb == "DATA":
-			if len(rcpts) == 0 {
+			if len(rcpts) == 0 && !f.dataAlways {
 				reply("503 5.5.1 No valid recipients")
+				continue
+			}
+			if f.dataCmd != "" {
+				reply(f.dataCmd)
 				continue
 			}
 			reply("354 OK")
@@ -177,6 +184,9 @@ func (f *fakeServer) session(c net.Conn) {
 					r = "250 2.0.0 <" + a + "> abc123 Saved"
 				}
 				out = append(out, r)
+			}
+			if f.extraReply != "" {
+				out = append(out, f.extraReply)
 			}
 			reply(out...)
 		case verb == "RSET":

@@ -132,6 +132,69 @@ func TestRcptRefusedNoPipelining(t *testing.T) {
 	}
 }
 
+// A server that sends one reply too many after the data leaves it
+// unread: that session is not cached, so the next message goes over a
+// new one instead of every reply being taken for the previous command's.
+func TestExtraReplyNotCached(t *testing.T) {
+	dir := sockDir(t)
+	sock := filepath.Join(dir, "lmtp")
+	f := newFake(t, "unix", sock)
+	f.extraReply = "250 2.0.0 extra"
+	a := newAgent(t, func(c *smtp.Config) { c.ConnectionCache = true; c.CacheTimeLimit = time.Minute })
+	relay := "mail.example.test[" + sock + "]"
+	for range 2 {
+		res := a.Deliver(context.Background(), request("unix:"+sock, "u@d.test", "v@d.test"))
+		check(t, res, []want{{deliver.Sent, "2.0.0", "<u@d.test> abc123 Saved", relay}, {deliver.Sent, "2.0.0", "<v@d.test> abc123 Saved", relay}})
+	}
+	if conns, cmds, _, _ := f.snapshot(); conns != 2 {
+		t.Errorf("%d connections, want 2: %q", conns, cmds)
+	}
+}
+
+// A success reply where 354 was due is an unexpected reply: deferred
+// with 4.5.0, never a failure with a 2.x.x status.
+func TestUnexpectedSuccessReply(t *testing.T) {
+	f := newFake(t, "tcp", "127.0.0.1:0")
+	f.dataCmd = "250 2.0.0 Ok"
+	a := newAgent(t, nil)
+	res := a.Deliver(context.Background(), request("inet:"+f.ln.Addr().String(), "u@d.test"))
+	relay := "127.0.0.1[127.0.0.1]:" + strings.Split(f.ln.Addr().String(), ":")[1]
+	check(t, res, []want{{deliver.Deferred, "4.5.0", "said: 250 2.0.0 Ok (in reply to DATA command)", relay}})
+}
+
+// A pipelining server that answers DATA with 354 though it refused every
+// RCPT owes no reply after the data (RFC 2033 4.2): the client sends
+// "." and QUIT instead of waiting lmtp_data_done_timeout for a reply.
+func TestDataWithoutRecipients(t *testing.T) {
+	f := newFake(t, "tcp", "127.0.0.1:0")
+	f.dataAlways = true
+	f.rcptReply["a@d.test"] = "550 5.1.1 <a@d.test> User doesn't exist"
+	f.rcptReply["b@d.test"] = "452 4.2.2 <b@d.test> Quota exceeded"
+	a := newAgent(t, func(c *smtp.Config) { c.Timeouts.DataDone = time.Hour })
+	// Without the fix the client waits for a reply until ctx ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res := a.Deliver(ctx, request("inet:"+f.ln.Addr().String(), "a@d.test", "b@d.test"))
+	relay := "127.0.0.1[127.0.0.1]:" + strings.Split(f.ln.Addr().String(), ":")[1]
+	check(t, res, []want{
+		{deliver.Bounced, "5.1.1", "(in reply to RCPT TO command)", relay},
+		{deliver.Deferred, "4.2.2", "(in reply to RCPT TO command)", relay},
+	})
+	if ctx.Err() != nil {
+		t.Errorf("the client waited for a reply after the data: %v", ctx.Err())
+	}
+	// The server reads QUIT after the client has gone on.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		_, cmds, _, _ := f.snapshot()
+		if len(cmds) > 0 && cmds[len(cmds)-1] == "QUIT" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("commands %q: want QUIT after the data", cmds)
+		}
+	}
+}
+
 // Next-hop forms Postfix's lmtp accepts for TCP: inet:host:port,
 // inet:[addr]:port, host:port, [addr]:port; "localhost" is found in
 // /etc/hosts.

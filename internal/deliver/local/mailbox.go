@@ -111,10 +111,10 @@ func (d *delivery) mbox(r *os.Root, name string, u *User, o mailstore.Owner) out
 		if !st.Mode().IsRegular() {
 			return mailstore.Fail("5.2.0", fmt.Sprintf("destination %s is not a regular file", mailbox))
 		}
-		// strict_mailbox_ownership: root does not write into a file the
-		// recipient could not have written.
+		// strict_mailbox_ownership (postern refuses "no"): root does not
+		// write into a file the recipient could not have written.
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && int(sys.Uid) != u.UID {
-			d.a.cfg.Logger.Warn("specify \"strict_mailbox_ownership = no\" to ignore mailbox ownership mismatch")
+			d.a.cfg.Logger.Warn(fmt.Sprintf("mailbox %s is owned by uid %d, not by user %s (uid %d)", mailbox, sys.Uid, u.Name, u.UID))
 			return mailstore.Fail("4.2.0", fmt.Sprintf("destination %s is not owned by recipient", mailbox))
 		}
 		return nil

@@ -224,6 +224,10 @@ func TestMailboxNotOwnedByRecipient(t *testing.T) {
 	os.Chown(mbox, bobUID, aliceGID)
 	expect(t, e.deliver1("alice@example.test"), deliver.Deferred, "4.2.0",
 		"cannot update mailbox "+mbox+" for user alice. destination "+mbox+" is not owned by recipient")
+	// postern refuses strict_mailbox_ownership = no: no hint to set it.
+	if log := e.logbuf.String(); strings.Contains(log, "strict_mailbox_ownership") || !strings.Contains(log, "is owned by uid") {
+		t.Errorf("log:\n%s", log)
+	}
 }
 
 func TestSizeLimitTruncates(t *testing.T) {

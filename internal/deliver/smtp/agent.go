@@ -194,6 +194,10 @@ func (a *Agent) reuse(ctx context.Context, d destination) *session {
 		if s == nil {
 			return nil
 		}
+		if s.br.Buffered() > 0 { // a reply nobody asked for
+			a.discard(s)
+			continue
+		}
 		stop := context.AfterFunc(ctx, s.w.abort)
 		r, err := s.command("RSET", a.cfg.Timeouts.Rset)
 		if stop() && err == nil && r.code/100 == 2 {
@@ -205,10 +209,13 @@ func (a *Agent) reuse(ctx context.Context, d destination) *session {
 }
 
 // release caches a session that can take another message, or ends it.
+// A session with unread input (a server that sent one reply too many)
+// is not cached: every later reply would be taken for the command
+// before it.
 func (a *Agent) release(s *session, d destination, reusable bool) {
 	expired := time.Since(s.born) >= a.cfg.ReuseTimeLimit ||
 		a.cfg.ReuseCountLimit > 0 && s.reuses >= a.cfg.ReuseCountLimit
-	if reusable && !s.broken && a.cfg.ConnectionCache && !expired {
+	if reusable && !s.broken && a.cfg.ConnectionCache && !expired && s.br.Buffered() == 0 {
 		a.cache.put(d.site, s)
 		return
 	}

@@ -32,10 +32,16 @@ func fail(dsn, format string, args ...any) *failure {
 }
 
 // remoteFailure is a failure caused by a server reply, reported as
-// "host X said: …" and the like.
+// "host X said: …" and the like. A 2xx or 3xx reply where another was
+// expected is an unexpected reply (4.5.0), never a failure with a
+// success code.
 func remoteFailure(s *session, r reply, format string, args ...any) *failure {
+	dsn := r.dsn
+	if c := r.code / 100; c != 4 && c != 5 {
+		dsn = "4.5.0"
+	}
 	return &failure{
-		dsn:       r.dsn,
+		dsn:       dsn,
 		reason:    fmt.Sprintf(format, args...),
 		diag:      "smtp; " + r.text,
 		remoteMTA: "dns; " + s.srv.host,

@@ -86,6 +86,13 @@ func (a *Agent) transfer(ctx context.Context, at *attempt, s *session, final boo
 	if tx.dataOK {
 		// DATA accepted though no recipient was: send "." (RFC 2920).
 		s.send(".")
+		if a.cfg.LMTP {
+			// An LMTP server owes one reply per accepted recipient
+			// (RFC 2033 4.2): none, so there is nothing to wait for.
+			// End the session: a reply it sends anyway must not be
+			// taken for the next command's.
+			return false
+		}
 		if _, err := s.read(a.cfg.Timeouts.DataDone); err != nil {
 			return false
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -76,6 +77,13 @@ func (a *Agent) resolve(user string) (mb mailbox, res deliver.Result, ok bool) {
 	if mb.rel == "." || mb.rel == ".." || strings.HasPrefix(mb.rel, "../") {
 		return mb, a.configError(fmt.Sprintf("recipient %s: mailbox %s in %s is not below virtual_mailbox_base", user, v, mailboxMaps)), false
 	}
+	// A ".." that stays below the base still leads out of the path the
+	// table meant: a pattern result built from the local part
+	// ("a.example/$1/" with "../b.example/victim") would reach another
+	// domain's mailbox (postern's hardening; Postfix does not check).
+	if slices.Contains(strings.Split(v, "/"), "..") {
+		return mb, a.configError(fmt.Sprintf("recipient %s: mailbox %s in %s names a parent directory (..)", user, v, mailboxMaps)), false
+	}
 	uid, found, err := find(a.cfg.UIDMaps, user, delim)
 	if err != nil || !found {
 		return mb, a.configError(fmt.Sprintf("recipient %s: not found in %s%s", user, uidMaps, lookupError(err))), false
@@ -138,9 +146,10 @@ func (a *Agent) mbox(addr string, mb mailbox, c *mailstore.Copy) deliver.Result 
 				a.cfg.Logger.Warn(fmt.Sprintf("recipient %s: destination %s is not a regular file", addr, file))
 				return mailstore.Fail("5.3.5", "mail system configuration error")
 			}
-			// strict_mailbox_ownership: not a file the owner did not make.
+			// strict_mailbox_ownership (postern refuses "no"): not a file
+			// the owner did not make.
 			if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && int(sys.Uid) != mb.uid {
-				a.cfg.Logger.Warn("specify \"strict_mailbox_ownership = no\" to ignore mailbox ownership mismatch")
+				a.cfg.Logger.Warn(fmt.Sprintf("recipient %s: mailbox %s is owned by uid %d, not by the recipient's uid %d", addr, file, sys.Uid, mb.uid))
 				return mailstore.Fail("4.2.0", fmt.Sprintf("destination %s is not owned by recipient", file))
 			}
 			return nil

@@ -181,6 +181,11 @@ func TestLookupFailures(t *testing.T) {
 		{"mailbox outside the base", "alice@v.test", func(e *env) {
 			e.cfg.MailboxMaps = []maps.Table{e.table("inline:{ alice@v.test=../../etc/ }")}
 		}, deliver.Deferred, "4.3.5", cfgErr, "recipient alice@v.test: mailbox ../../etc/ in virtual_mailbox_maps is not below virtual_mailbox_base"},
+		{"mailbox of another domain through ..", `../w.test/victim@v.test`, func(e *env) {
+			re := filepath.Join(e.dir, "mailbox.regexp")
+			os.WriteFile(re, []byte(`/^(.*)@v\.test$/ v.test/${1}/`+"\n"), 0o644)
+			e.cfg.MailboxMaps = []maps.Table{e.table("regexp:" + re)}
+		}, deliver.Deferred, "4.3.5", cfgErr, `recipient ../w.test/victim@v.test: mailbox v.test/../w.test/victim/ in virtual_mailbox_maps names a parent directory (..)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,6 +353,10 @@ func TestNotAsRoot(t *testing.T) {
 	os.Chmod(mbox, 0o666)
 	expect(t, e.deliver1("carol@v.test"), deliver.Deferred, "4.2.0",
 		"delivery failed to mailbox "+mbox+": destination "+mbox+" is not owned by recipient")
+	// postern refuses strict_mailbox_ownership = no: no hint to set it.
+	if log := e.log.String(); strings.Contains(log, "strict_mailbox_ownership") || !strings.Contains(log, "is owned by uid") {
+		t.Errorf("log:\n%s", log)
+	}
 }
 
 // Symbolic links planted below the base lead nowhere: not out of the
