@@ -3,6 +3,9 @@ package postconf
 import (
 	"bufio"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -98,7 +101,8 @@ func TestConfJSONOptionConflicts(t *testing.T) {
 		{[]string{"-jf"}, "specify one of -f -j"},
 		{[]string{"-je", "a=b"}, "specify one of -e -j"},
 		{[]string{"-jX", "a"}, "specify one of -j -X"},
-		{[]string{"-Mj"}, "with option -M, do not specify -j"},
+		{[]string{"-Mjh"}, "specify one of -h -j"},
+		{[]string{"-Mjf"}, "specify one of -f -j"},
 		{[]string{"-Fj"}, "with option -F, do not specify -j"},
 		{[]string{"-Pj"}, "with option -P, do not specify -j"},
 	} {
@@ -108,5 +112,58 @@ func TestConfJSONOptionConflicts(t *testing.T) {
 	}
 	if o, err := parseOptions([]string{"-dj", "-x"}); err != nil || !o.json || !o.defaults || !o.expand {
 		t.Errorf("-dj -x: %+v %v", o, err)
+	}
+}
+
+// -Mj gives one object per entry -M shows, columns as written, arguments
+// in postconf's canonical form; -x expands the -o values.
+func TestConfMasterJSON(t *testing.T) {
+	dir := writeMain(t, "myhostname = mx.example\n")
+	os.WriteFile(filepath.Join(dir, "master.cf"), []byte("smtp inet n - y - - smtpd\n"+
+		"submission inet n - y - - smtpd -o syslog_name=$myhostname/sub\n"+
+		"  -o { smtpd_client_restrictions = permit_sasl_authenticated, reject } -v\n"), 0o644)
+	type entry struct {
+		Service, Type, Private, Unprivileged, Chroot, Wakeup string
+		ProcessLimit                                         string `json:"process_limit"`
+		Command                                              string
+		Args                                                 []string
+	}
+	decode := func(out string) []entry {
+		var list []entry
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			var e entry
+			dec := json.NewDecoder(strings.NewReader(l))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&e); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			list = append(list, e)
+		}
+		return list
+	}
+	sub := entry{"submission", "inet", "n", "-", "y", "-", "-", "smtpd",
+		[]string{"-o", "syslog_name=$myhostname/sub", "-o", "smtpd_client_restrictions=permit_sasl_authenticated, reject", "-v"}}
+	out, e, code := conf(t, dir, "-Mj")
+	want := []entry{{"smtp", "inet", "n", "-", "y", "-", "-", "smtpd", []string{}}, sub}
+	if got := decode(out); code != 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("-Mj: exit %d %q\ngot  %+v\nwant %+v", code, e, got, want)
+	}
+	out, e, code = conf(t, dir, "-Mjx", "submission", "nosuch/unix")
+	sub.Args[1] = "syslog_name=mx.example/sub"
+	if got := decode(out); code != 0 || !reflect.DeepEqual(got, []entry{sub}) || !strings.Contains(e, `unmatched request: "nosuch/unix"`) {
+		t.Errorf("-Mjx: exit %d %q %+v", code, e, got)
+	}
+	// The bundled default master.cf: as many objects as -M entries.
+	os.Remove(filepath.Join(dir, "master.cf"))
+	text, _, _ := conf(t, dir, "-M")
+	js, _, _ := conf(t, dir, "-Mj")
+	n := 0
+	for _, l := range strings.Split(text, "\n") {
+		if l != "" && l[0] != ' ' {
+			n++
+		}
+	}
+	if got := len(decode(js)); n < 10 || got != n {
+		t.Errorf("default master.cf: %d objects, %d entries", got, n)
 	}
 }

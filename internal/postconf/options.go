@@ -126,7 +126,7 @@ func (o *options) check() error {
 		}
 	}
 	for _, mode := range []struct{ name, allowed string }{
-		{"-M", "-e -X -# -f -o -x"},
+		{"-M", "-e -X -# -f -j -o -x"},
 		{"-F", "-e -f -h -o -x"},
 		{"-P", "-e -X -f -h -o -x"},
 	} {
