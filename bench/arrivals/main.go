@@ -1,21 +1,22 @@
 //go:build linux
 
-// Command arrivals waits until n files have arrived in a directory
-// (created, linked or moved there, as a Maildir delivery puts a message
-// into new/), watching with inotify instead of listing the directory
+// Command arrivals waits until n files have arrived in a directory, or
+// in several taken together (created, linked or moved there, as a
+// Maildir delivery puts a message into new/), watching with inotify instead of listing the directory
 // over and over: the harness must not take CPU from the server under
 // test, and a listing of a Maildir grows with every run. It prints
 // "ready" once it watches, then, at the n-th arrival, the time of that
 // arrival (Unix seconds with nanoseconds) and exits; after stall without
 // any arrival it fails. Linux only.
 //
-//	arrivals -n N [-stall 60s] DIR
+//	arrivals -n N [-stall 60s] DIR...
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -25,26 +26,27 @@ func main() {
 	n := flag.Int("n", 1, "arrivals to wait for")
 	stall := flag.Duration("stall", time.Minute, "give up after this long without an arrival")
 	flag.Parse()
-	if flag.NArg() != 1 {
+	if flag.NArg() < 1 {
 		flag.Usage()
 		os.Exit(64)
 	}
-	dir := flag.Arg(0)
-	if err := wait(dir, *n, *stall); err != nil {
+	if err := wait(flag.Args(), *n, *stall); err != nil {
 		fmt.Fprintln(os.Stderr, "arrivals:", err)
 		os.Exit(1)
 	}
 }
 
-func wait(dir string, n int, stall time.Duration) error {
+func wait(dirs []string, n int, stall time.Duration) error {
 	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
 	if err != nil {
 		return err
 	}
-	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CREATE|syscall.IN_MOVED_TO); err != nil {
-		return fmt.Errorf("watch %s: %w", dir, err)
+	for _, dir := range dirs {
+		if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CREATE|syscall.IN_MOVED_TO); err != nil {
+			return fmt.Errorf("watch %s: %w", dir, err)
+		}
 	}
-	base, err := entries(dir) // for a queue overflow: count the directory then
+	base, err := entries(dirs) // for a queue overflow: count the directories then
 	if err != nil {
 		return err
 	}
@@ -80,13 +82,13 @@ func wait(dir string, n int, stall time.Duration) error {
 				count += got
 				continue
 			}
-			now, err := entries(dir)
+			now, err := entries(dirs)
 			if err != nil {
 				return err
 			}
 			count = now - base
 		case <-time.After(stall):
-			return fmt.Errorf("%d of %d files arrived in %s, then none for %v", count, n, dir, stall)
+			return fmt.Errorf("%d of %d files arrived in %s, then none for %v", count, n, strings.Join(dirs, " "), stall)
 		}
 	}
 	t := time.Now()
@@ -94,12 +96,20 @@ func wait(dir string, n int, stall time.Duration) error {
 	return nil
 }
 
-func entries(dir string) (int, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return 0, err
+// entries counts the entries of the directories together.
+func entries(dirs []string) (int, error) {
+	total := 0
+	for _, dir := range dirs {
+		f, err := os.Open(dir)
+		if err != nil {
+			return 0, err
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			return 0, err
+		}
+		total += len(names)
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	return len(names), err
+	return total, nil
 }

@@ -7,7 +7,7 @@
 // second. Any reply other than the expected one is an error: the
 // benchmark must not count refused mail.
 //
-//	tlsload [-s 20] [-m 2000] [-l 4096] [-d] [-plain] [-classic] [-f FROM] [-t TO] HOST:PORT
+//	tlsload [-s 20] [-m 2000] [-l 4096] [-d] [-plain] [-classic] [-f FROM] [-t TO] [-cycle N] HOST:PORT
 //	tlsload -idle N HOST:PORT
 //
 // -idle N opens N sessions, each left idle after STARTTLS and the
@@ -15,6 +15,9 @@
 // closes: the harness measures the server's memory meanwhile.
 //
 // -hs only shakes hands: EHLO, STARTTLS, handshake, QUIT, -m times.
+//
+// -cycle N sends message k (from 0) to -t with "%d" replaced by k mod
+// N: "-cycle 50 -t u%d@v.test" spreads the load over 50 mailboxes.
 //
 // -classic offers the X25519 key share alone, as OpenSSL 3.0 clients
 // (and Postfix 3.7's smtp) do; by default Go also offers the hybrid
@@ -48,6 +51,7 @@ type options struct {
 	from, to   string
 	timeout    time.Duration
 	classic    bool
+	cycle      int
 }
 
 func main() {
@@ -61,6 +65,7 @@ func main() {
 	flag.StringVar(&o.from, "f", "bench@client.test", "MAIL FROM")
 	flag.StringVar(&o.to, "t", "bench@bench.test", "RCPT TO")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "per-connection deadline")
+	flag.IntVar(&o.cycle, "cycle", 0, `with N > 0, message k goes to -t with "%d" replaced by k mod N`)
 	flag.BoolVar(&o.classic, "classic", false, "offer X25519 alone, not Go's hybrid X25519MLKEM768 (as OpenSSL 3.0 clients)")
 	idle := flag.Int("idle", 0, "hold this many idle TLS sessions until stdin closes")
 	flag.Parse()
@@ -135,14 +140,15 @@ func session(o options, body []byte, next *atomic.Int64) (sent, handshakes int, 
 		handshakes = 1
 	}
 	for {
-		if next.Add(1) > int64(o.messages) {
+		k := next.Add(1)
+		if k > int64(o.messages) {
 			break
 		}
 		if o.handshakes {
 			sent++
 			break
 		}
-		if err := c.send(o, body); err != nil {
+		if err := c.send(o, recipient(o, k-1), body); err != nil {
 			return sent, handshakes, err
 		}
 		sent++
@@ -205,10 +211,19 @@ func dial(ctx context.Context, o options) (*client, error) {
 
 func (c *client) close() { c.conn.Close() }
 
+// recipient is message k's recipient: -t, or with -cycle its "%d"
+// replaced by k mod N.
+func recipient(o options, k int64) string {
+	if o.cycle <= 0 {
+		return o.to
+	}
+	return strings.Replace(o.to, "%d", fmt.Sprint(k%int64(o.cycle)), 1)
+}
+
 // send sends one message: MAIL, RCPT and DATA pipelined as smtp-source
 // does, then the content.
-func (c *client) send(o options, body []byte) error {
-	fmt.Fprintf(c.w, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", o.from, o.to)
+func (c *client) send(o options, to string, body []byte) error {
+	fmt.Fprintf(c.w, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", o.from, to)
 	if err := c.w.Flush(); err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 
 // readmeExamples are the example directories the README shows file by
 // file.
-var readmeExamples = []string{"hardened-public", "send-only"}
+var readmeExamples = []string{"hardened-public", "send-only", "multi-domain"}
 
 // readmeFiles returns the files the README shows: an indented block
 // line "# examples/DIR/FILE" starts one, which runs to the end of its
@@ -154,6 +154,26 @@ func exampleInstance(t *testing.T, name string, set map[string]string) *instance
 	return in
 }
 
+// exampleCert writes a certificate for host where the examples'
+// main.cf files look for certbot's: ROOT/etc/letsencrypt/live/HOST.
+func exampleCert(t *testing.T, in *instance, host string) {
+	t.Helper()
+	tlsDir := filepath.Join(filepath.Dir(filepath.Dir(in.dir)), "etc", "letsencrypt", "live", host)
+	if err := os.MkdirAll(tlsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := smtptest.WriteCert(t, t.TempDir(), smtptest.NewCert(t, host))
+	for src, dst := range map[string]string{cert: "fullchain.pem", key: "privkey.pem"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tlsDir, dst), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // checkClean runs postern check and wants no error.
 func checkClean(t *testing.T, in *instance) {
 	t.Helper()
@@ -173,20 +193,7 @@ func TestExampleHardenedPublic(t *testing.T) {
 	t.Setenv("POSTERN_DNS_SERVER", dns.Addr())
 	in := exampleInstance(t, "hardened-public", map[string]string{"inet_interfaces": "127.0.0.1",
 		"mynetworks": "127.0.0.1/32", "postscreen_greet_wait": "1s"})
-	tlsDir := filepath.Join(filepath.Dir(filepath.Dir(in.dir)), "etc", "letsencrypt", "live", "mx.example.org")
-	if err := os.MkdirAll(tlsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cert, key := smtptest.WriteCert(t, t.TempDir(), smtptest.NewCert(t, "mx.example.org"))
-	for src, dst := range map[string]string{cert: "fullchain.pem", key: "privkey.pem"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(tlsDir, dst), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	exampleCert(t, in, "mx.example.org")
 	checkClean(t, in)
 	in.start(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
