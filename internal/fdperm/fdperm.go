@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,11 +26,13 @@ const (
 	fileFlags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC
 )
 
-// OpenDir opens the directory path; its last component must not be a
-// symbolic link (the components before it are trusted: they belong to
-// root).
+// OpenDir opens the directory path, the top of a walk. The path is the
+// administrator's (queue_directory, data_directory: directories above
+// them belong to root), so a symbolic link in it is followed, as a
+// spool directory moved to another disk and linked back is common;
+// everything below is opened with OpenDirAt and OpenFileAt.
 func OpenDir(path string) (*os.File, error) {
-	fd, err := openat(unix.AT_FDCWD, path, dirFlags)
+	fd, err := openat(unix.AT_FDCWD, path, dirFlags&^unix.O_NOFOLLOW)
 	if err != nil {
 		return nil, &os.PathError{Op: "open directory", Path: path, Err: err}
 	}
@@ -134,4 +137,31 @@ func openat(dir int, name string, flags int) (int, error) {
 			return fd, err
 		}
 	}
+}
+
+// ChmodSocket sets the mode of the Unix socket this process has just
+// bound at path, in a directory another user can write. The name is
+// resolved once, without following a symbolic link (an O_PATH
+// descriptor), and the mode changes only if that is a socket with a
+// single link owned by this process's user: never a file swapped in
+// after the bind.
+func ChmodSocket(path string, mode uint32) error {
+	fd, err := openat(unix.AT_FDCWD, path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s: not the socket just bound (mode %o, %d links, uid %d): replaced by another user?", path, st.Mode, st.Nlink, st.Uid)
+	}
+	// fchmod on an O_PATH descriptor fails; its /proc link reaches the
+	// very inode checked above, as glibc's fchmodat(AT_SYMLINK_NOFOLLOW).
+	if err := unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode); err != nil {
+		return &os.PathError{Op: "chmod", Path: path, Err: err}
+	}
+	return nil
 }
