@@ -12,10 +12,11 @@ import (
 // runMap is `postern map`, compatible with postmap(1): build the indexed
 // file of a table from its text source (hash:, cdb:, btree:, lmdb: all
 // become a .cdb), -q KEY to query, -q - for keys on standard input, -s to
-// list. Exit status: 0 found/built, 1 not found or error.
+// list. -j writes the -q and -s results as JSON Lines (mapjson.go).
+// Exit status: 0 found/built, 1 not found or error.
 func runMap(args []string, stdout, stderr io.Writer) int {
 	var query string
-	var dump, haveQuery bool
+	var dump, haveQuery, asJSON bool
 	i := 0
 flags:
 	for ; i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "-"; i++ {
@@ -28,18 +29,31 @@ flags:
 			query, haveQuery = args[i], true
 		case "-s":
 			dump = true
+		case "-j":
+			asJSON = true
+		case "-jq", "-qj":
+			if i+1 >= len(args) {
+				return fatalf(stderr, "-q requires a key")
+			}
+			i++
+			query, haveQuery, asJSON = args[i], true, true
+		case "-js", "-sj":
+			dump, asJSON = true, true
 		case "-c":
 			i++ // the configuration directory is not needed for tables
 		case "--":
 			i++
 			break flags
 		default:
-			return fatalf(stderr, "usage: postern map [-q key | -q - | -s] type:file ...")
+			return fatalf(stderr, "usage: postern map [-j] [-q key | -q - | -s] type:file ...")
 		}
 	}
 	specs := args[i:]
 	if len(specs) == 0 {
-		return fatalf(stderr, "usage: postern map [-q key | -q - | -s] type:file ...")
+		return fatalf(stderr, "usage: postern map [-j] [-q key | -q - | -s] type:file ...")
+	}
+	if asJSON && !haveQuery && !dump {
+		return fatalf(stderr, "-j requires -q or -s")
 	}
 	if !haveQuery && !dump {
 		for _, spec := range specs {
@@ -66,6 +80,9 @@ flags:
 			fmt.Fprintf(stderr, "postern: warning: %s\n", w)
 		}
 		tables = append(tables, t)
+	}
+	if asJSON {
+		return mapJSON(stdout, stderr, os.Stdin, query, dump, tables)
 	}
 	if dump {
 		for _, t := range tables {

@@ -243,14 +243,17 @@ func (p *postfixCmd) setPermissions() int {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	changed, err := spoolperm.Fix(dirs[0], dirs[1], spoolperm.Owner{UID: uid, GID: gid})
-	for _, c := range changed {
+	res, err := spoolperm.Fix(dirs[0], dirs[1], spoolperm.Owner{UID: uid, GID: gid})
+	for _, c := range res.Changed {
 		p.info("set-permissions: %s", c)
+	}
+	for _, s := range res.Skipped {
+		p.info("warning: set-permissions: %s", s)
 	}
 	if err != nil {
 		return p.fatal(postfixScript, "set-permissions: %v", err)
 	}
-	p.info("set-permissions: %s and %s are owned by mail_owner %s (%d entries changed)", dirs[0], dirs[1], dirs[2], len(changed))
+	p.info("set-permissions: %s and %s are owned by mail_owner %s (%d entries changed)", dirs[0], dirs[1], dirs[2], len(res.Changed))
 	return 0
 }
 

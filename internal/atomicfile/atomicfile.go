@@ -42,6 +42,20 @@ func WriteFileOwned(path string, data []byte, perm os.FileMode, uid, gid int) er
 	})
 }
 
+// WriteFileMode replaces path with data, mode perm, whatever the file it
+// replaces was: for files a root daemon writes in a directory another
+// user can write (the pid file in data_directory), where the old file,
+// or a symbolic link put in its place, must lend nothing (the new file
+// is created O_EXCL and renamed over the name, never written through it).
+func WriteFileMode(path string, data []byte, perm os.FileMode) error {
+	return write(path, data, perm, -1, -1, func(tmp string) error {
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("rename into %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
 // CreateOwned writes a new file as WriteFileOwned does, but never over
 // an existing one: the temporary file is linked into place, and an
 // existing path fails with an error that wraps fs.ErrExist.

@@ -83,3 +83,26 @@ func TestCreateOwnedNeverReplaces(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// WriteFileMode replaces a symbolic link planted at the name instead of
+// writing through it, and gives its own mode whatever was there.
+func TestWriteFileModeReplacesLink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("keep\n"), 0o666)
+	os.Chmod(victim, 0o666)
+	path := filepath.Join(dir, "postern.pid")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileMode(path, []byte("42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("written through the link: victim now %q", b)
+	}
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o644 {
+		t.Errorf("%s: %v %v, want a regular file 0644", path, st, err)
+	}
+}

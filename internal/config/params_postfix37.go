@@ -192,7 +192,6 @@ var postfix37Params = []Param{
 	{Name: "postscreen_dnsbl_min_ttl", Default: "60s", Kind: Time, Unit: 's'},
 	{Name: "postscreen_dnsbl_reply_map", Default: "", Kind: String},
 	{Name: "postscreen_expansion_filter", Default: "$smtpd_expansion_filter", Kind: String, Raw: true},
-	{Name: "postscreen_post_queue_limit", Default: "$default_process_limit", Kind: Int},
 	{Name: "postscreen_reject_footer", Default: "$smtpd_reject_footer", Kind: String, Raw: true},
 	{Name: "postscreen_reject_footer_maps", Default: "$smtpd_reject_footer_maps", Kind: MapList},
 	{Name: "postscreen_upstream_proxy_protocol", Default: "", Kind: String},

@@ -27,6 +27,7 @@ var postscreenParams = []Param{
 	{Name: "postscreen_dnsbl_timeout", Default: "10s", Kind: Time, Unit: 's', Min: 1, HasMin: true},
 	{Name: "postscreen_client_connection_count_limit", Default: "$smtpd_client_connection_count_limit", Kind: Int, Min: 0, HasMin: true},
 	{Name: "postscreen_pre_queue_limit", Default: "$default_process_limit", Kind: Int, Min: 10, HasMin: true},
+	{Name: "postscreen_post_queue_limit", Default: "$default_process_limit", Kind: Int, Min: 5, HasMin: true},
 	{Name: "postscreen_cache_retention_time", Default: "7d", Kind: Time, Unit: 'd', Min: 0, HasMin: true},
 }
 

@@ -8,4 +8,8 @@ var pscacheParams = []Param{
 	// postern's own file at the path plus ".postern"; empty: no cache.
 	{Name: "postscreen_cache_map", Default: "btree:$data_directory/postscreen_cache", Kind: String},
 	{Name: "postscreen_cache_cleanup_interval", Default: "12h", Kind: Time, Unit: 'h', Min: 0, HasMin: true},
+	// postscreen_cache_size_limit (postern-only): the records the cache
+	// holds at most (0: no bound); beyond, those that expire first are
+	// dropped, with a warning.
+	{Name: "postscreen_cache_size_limit", Default: "1000000", Kind: Int, Min: 0, HasMin: true},
 }

@@ -185,30 +185,26 @@ var features = []*feature{
 		dependents: []string{"postscreen_expansion_filter"},
 	},
 	{
-		// postern hands a client that passed to smtpd at once (the
-		// smtpd slot is taken at accept): no client waits in Postfix's
-		// post queue, so this limit has nothing to apply to; accepted
-		// at Postfix's default only (compared expanded, as postern
-		// check reads it).
-		what:  "postscreen's post-queue limit (clients that passed, waiting for smtpd)",
-		risk:  "it would not be applied",
-		gates: []gate{{"postscreen_post_queue_limit", []string{"100"}}},
-	},
-	{
 		// postern's postscreen (internal/postscreen) has the access
 		// list, the pregreet and DNSBL tests, the deep protocol tests
 		// (postscreenDeepParams) and the temporary allowlist
 		// (postscreen_cache_map, _cleanup_interval and _retention_time:
-		// pscacheParams); these tests and interfaces it does not have
-		// yet.
+		// pscacheParams); these tests, interfaces and settings it does
+		// not have. Every postscreen_* parameter it applies is in
+		// paramList; the ones listed here are the others, named one by
+		// one so that none passes as a harmless dependent.
 		what: "this postscreen test",
 		risk: "it would not run, and clients would pass without it",
 		gates: []gate{
 			{"postscreen_dnsbl_reply_map", none},
 			{"postscreen_allowlist_interfaces", []string{"static:all"}},
+			{"postscreen_whitelist_interfaces", []string{"static:all"}},
 			{"postscreen_upstream_proxy_protocol", none},
+			// A DNSBL pass is cached for postscreen_dnsbl_max_ttl: Go's
+			// resolver gives no answer TTL to clamp to [min, max].
+			{"postscreen_dnsbl_min_ttl", []string{"60s", "60"}},
 		},
-		dependents: []string{"postscreen_*"},
+		dependents: []string{"postscreen_upstream_proxy_timeout"},
 	},
 	{
 		what: "this access control",

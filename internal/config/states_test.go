@@ -185,8 +185,11 @@ func TestStateOf(t *testing.T) {
 		{"qmgr_message_active_limit", "1000", StateRefused, false},
 		{"postscreen_client_connection_count_limit", "5", StateImplemented, true},
 		{"postscreen_pre_queue_limit", "20", StateImplemented, true},
-		{"postscreen_post_queue_limit", "100", StateRefused, true},
-		{"postscreen_post_queue_limit", "20", StateRefused, false},
+		{"postscreen_post_queue_limit", "20", StateImplemented, true},
+		// Not implemented: refused unless at the default (review16 finding 6).
+		{"postscreen_dnsbl_min_ttl", "60s", StateRefused, true},
+		{"postscreen_dnsbl_min_ttl", "1h", StateRefused, false},
+		{"postscreen_upstream_proxy_timeout", "9s", StateRefused, true},
 		{"enable_long_queue_ids", "no", StateNoEffect, true},
 		{"no_such_parameter", "x", StateUnknown, true},
 		{"hopcount_limit", "20", StateImplemented, true},

@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/postern-mta/postern/internal/atomicfile"
+	"github.com/postern-mta/postern/internal/fdperm"
 )
 
 // The control socket and pid file live in data_directory.
@@ -41,12 +44,14 @@ func (d *Daemon) listenControl(data string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	// As root in a directory mail_owner can write: neither the chmod nor
+	// the pid file may go through a name swapped for a link meanwhile.
+	if err := fdperm.ChmodSocket(path, 0o600); err != nil {
 		ln.Close()
 		return nil, err
 	}
 	pid := filepath.Join(data, pidFile)
-	if err := os.WriteFile(pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFileMode(pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("pid file: %w", err)
 	}

@@ -291,9 +291,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 	svc := g.service[key]
 	lim := g.limits[svc]
 	if warn && lim.stress {
-		d.Log.Warn(fmt.Sprintf("service %q (%s) has reached its process limit \"%d\": new clients may experience noticeable delays", svc, lim.label, lim.maxproc))
-		d.Log.Warn("to avoid this condition, increase the process count in master.cf or reduce the service time per client")
-		d.Log.Warn("see http://www.postfix.org/STRESS_README.html for examples of stress-adapting configuration settings")
+		d.logLimit(svc, lim)
 	}
 	if fdWarn {
 		d.Log.Warn(fmt.Sprintf("the file descriptor budget of %d sessions is used up (%s): new clients wait until a session ends", d.fdGate.limit, d.fdInfo))
@@ -306,15 +304,58 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		defer g.leave()
 		defer d.track(c, false)
 		defer d.fdGate.leave()
-		defer sg.leave()
-		sc := net.Conn(c)
-		if scr := g.screens[svc]; scr != nil {
-			if sc = scr.Check(c, g.screenCaches[svc], d.Log.With("program", "postern/postscreen"), info.Stress); sc == nil {
-				return
-			}
+		if svc == "" {
+			// A reload removed the service between accept and here:
+			// never serve its connection unscreened (or otherwise).
+			sg.leave()
+			c.Close()
+			return
 		}
+		sc := net.Conn(c)
+		scr := g.screens[svc]
+		if scr == nil {
+			defer sg.leave()
+			g.server(svc).Serve(context.Background(), sc, info)
+			return
+		}
+		plog := d.Log.With("program", "postern/postscreen")
+		if sc = scr.Check(c, g.screenCaches[svc], plog, info.Stress); sc == nil {
+			sg.leave()
+			return
+		}
+		// Handed over: a slot of the pass service's smtpd, waiting for
+		// one in the post queue; the postscreen slot frees once it is
+		// taken.
+		pg := d.gate(passService)
+		if pg.isFull() && scr.Config.PostQueueLimit > 0 && g.postQueue.Load() >= int64(scr.Config.PostQueueLimit) {
+			sg.leave()
+			scr.RejectBusy(sc, plog)
+			return
+		}
+		g.postQueue.Add(1)
+		pstress, pwarn, ok := pg.enter(time.Now, closed)
+		g.postQueue.Add(-1)
+		sg.leave()
+		if !ok {
+			sc.Close()
+			return
+		}
+		defer pg.leave()
+		plim := g.limits[passService]
+		if pwarn && plim.stress {
+			d.logLimit(passService, plim)
+		}
+		info.Stress = plim.stress && (pstress || fdStress)
 		g.server(svc).Serve(context.Background(), sc, info)
 	})
+}
+
+// logLimit logs that a service reached its process limit, as Postfix's
+// master does.
+func (d *Daemon) logLimit(svc string, lim serviceLimit) {
+	d.Log.Warn(fmt.Sprintf("service %q (%s) has reached its process limit \"%d\": new clients may experience noticeable delays", svc, lim.label, lim.maxproc))
+	d.Log.Warn("to avoid this condition, increase the process count in master.cf or reduce the service time per client")
+	d.Log.Warn("see http://www.postfix.org/STRESS_README.html for examples of stress-adapting configuration settings")
 }
 
 // gate returns the session gate of a service; a new one has the

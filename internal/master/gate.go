@@ -84,6 +84,13 @@ func (g *gate) enter(now func() time.Time, stop func() bool) (stress, warn, ok b
 	return t.Before(g.stressUntil), warn, true
 }
 
+// isFull reports whether every slot is taken.
+func (g *gate) isFull() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.full()
+}
+
 // leave gives a slot back.
 func (g *gate) leave() {
 	g.mu.Lock()

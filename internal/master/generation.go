@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/postern-mta/postern/internal/check"
@@ -130,6 +131,9 @@ type generation struct {
 	// screens are the postscreen services' tests, by service name
 	// (postscreen.go).
 	screens map[string]*postscreen.Screen
+	// postQueue counts the clients that passed postscreen and wait for
+	// a slot of the pass service (postscreen_post_queue_limit).
+	postQueue *atomic.Int64
 	// screenOrder is their names in master.cf order; screenCaches their
 	// temporary allowlists (nil: none), set by the daemon (pscache.go).
 	screenOrder  []string

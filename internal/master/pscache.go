@@ -59,6 +59,7 @@ func (b *cacheBinding) commit() {
 		if c := b.g.screenCaches[svc]; c != nil && !configured[c] {
 			pc := b.g.screens[svc].Config
 			c.Configure(pc.CacheRetention, pc.CacheCleanup)
+			c.SetLimit(pc.CacheLimit, b.d.Log.With("program", "postern/postscreen"))
 			configured[c] = true
 		}
 	}

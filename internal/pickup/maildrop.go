@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/postern-mta/postern/internal/fdperm"
 	"github.com/postern-mta/postern/internal/queue"
 )
 
@@ -42,47 +45,64 @@ const (
 // root; an installer may call it as root, and then uid and gid (the
 // mail_owner's) become the owners. The queue directory must be
 // searchable by everyone for sendmail to reach the maildrop.
+//
+// As root it works in a directory mail_owner can write, so it changes
+// nothing by name: each directory is opened with O_NOFOLLOW|O_DIRECTORY
+// (a symbolic link planted there is refused, not followed) and checked,
+// owned and chmodded through that descriptor (internal/fdperm).
 func Prepare(queueDir string, uid, gid int) error {
 	if err := os.MkdirAll(queueDir, 0o755); err != nil {
 		return fmt.Errorf("maildrop: %w", err)
 	}
-	st, err := os.Stat(queueDir)
+	q, err := fdperm.OpenDir(queueDir)
 	if err != nil {
 		return fmt.Errorf("maildrop: %w", err)
 	}
-	if st.Mode().Perm()&0o001 == 0 {
+	defer q.Close()
+	qs, err := fdperm.Stat(q)
+	if err != nil {
+		return fmt.Errorf("maildrop: %w", err)
+	}
+	if qs.Mode&0o001 == 0 {
 		// The queues inside stay 0700: only the way through opens.
-		if err := os.Chmod(queueDir, st.Mode().Perm()|0o011); err != nil {
+		if err := unix.Fchmod(int(q.Fd()), fdperm.Perm(&qs)|0o011); err != nil {
 			return fmt.Errorf("maildrop: make %s searchable: %w", queueDir, err)
 		}
 	}
+	if os.Geteuid() != 0 {
+		uid, gid = -1, -1
+	}
 	for _, d := range []struct {
 		name string
-		mode fs.FileMode
-	}{{queue.Maildrop, MaildropMode}, {publicDir, fs.ModeDir | 0o755}} {
+		mode uint32
+	}{{queue.Maildrop, unixMaildropMode}, {publicDir, 0o755}} {
 		path := filepath.Join(queueDir, d.name)
-		if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := unix.Mkdirat(int(q.Fd()), d.name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("maildrop: mkdir %s: %w", path, err)
+		}
+		dir, err := fdperm.OpenDirAt(q, d.name)
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return fmt.Errorf("maildrop: %s is not a directory (a symbolic link is not followed)", path)
+		} else if err != nil {
 			return fmt.Errorf("maildrop: %w", err)
 		}
-		st, err := os.Lstat(path)
+		st, err := fdperm.Stat(dir)
+		if err == nil && st.Dev != qs.Dev {
+			err = fmt.Errorf("%s is on another file system than %s", path, queueDir)
+		}
+		if err == nil {
+			_, err = fdperm.Set(dir, &st, uid, gid, d.mode)
+		}
+		dir.Close()
 		if err != nil {
-			return fmt.Errorf("maildrop: %w", err)
-		}
-		if !st.IsDir() {
-			return fmt.Errorf("maildrop: %s is not a directory", path)
-		}
-		if os.Geteuid() == 0 {
-			if err := os.Lchown(path, uid, gid); err != nil {
-				return fmt.Errorf("maildrop: %w", err)
-			}
-		}
-		// os.Chmod maps ModeSetgid and ModeSticky to S_ISGID and S_ISVTX.
-		if err := os.Chmod(path, d.mode); err != nil {
 			return fmt.Errorf("maildrop: %w", err)
 		}
 	}
 	return nil
 }
+
+// unixMaildropMode is MaildropMode as chmod(2) bits.
+const unixMaildropMode = unix.S_ISGID | unix.S_ISVTX | 0o733
 
 // ErrNotReady: the maildrop does not exist or is not set up (Prepare has
 // not run: the daemon never started, or postern is not installed).

@@ -52,6 +52,9 @@ func (r *run) showMaster(dir string) int {
 	if code := r.masterExpansion(dir, f, &mo); code != 0 {
 		return code
 	}
+	if o.json {
+		return r.showMasterJSON(dir, f, mo)
+	}
 	write := f.WriteEntries
 	switch {
 	case o.fields:

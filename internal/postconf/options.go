@@ -14,6 +14,7 @@ type options struct {
 	expand, fold, verbose  bool // -x, -f, -v
 	edit, remove, comment  bool // -e, -X, -#
 	master, fields, params bool // -M, -F, -P
+	json                   bool // -j: JSON Lines, postern's own format
 	overrides              []string
 	args                   []string
 }
@@ -73,6 +74,8 @@ func parseOptions(argv []string) (*options, error) {
 				o.fields = true
 			case 'P':
 				o.params = true
+			case 'j':
+				o.json = true
 			default:
 				return nil, fmt.Errorf("invalid option -- '%c'", c)
 			}
@@ -86,7 +89,7 @@ func parseOptions(argv []string) (*options, error) {
 // names, in the order postconf names them in its messages.
 func (o *options) flags() []flag {
 	return []flag{{"-d", o.defaults}, {"-e", o.edit}, {"-f", o.fold}, {"-F", o.fields},
-		{"-h", o.valueOnly}, {"-M", o.master}, {"-n", o.nonDefault}, {"-o", len(o.overrides) > 0},
+		{"-h", o.valueOnly}, {"-j", o.json}, {"-M", o.master}, {"-n", o.nonDefault}, {"-o", len(o.overrides) > 0},
 		{"-P", o.params}, {"-x", o.expand}, {"-X", o.remove}, {"-#", o.comment}}
 }
 
@@ -113,7 +116,7 @@ func (o *options) check() error {
 		return out
 	}
 	for _, group := range []string{"-F -M -P", "-d -e -n -X -#", "-e -f -X -#", "-e -x -X -#",
-		"-d -e -o -X -#", "-e -h -X -#"} {
+		"-d -e -o -X -#", "-e -h -X -#", "-e -j -X -#", "-f -j", "-h -j"} {
 		set := map[string]bool{}
 		for _, n := range strings.Fields(group) {
 			set[n] = true
@@ -123,7 +126,7 @@ func (o *options) check() error {
 		}
 	}
 	for _, mode := range []struct{ name, allowed string }{
-		{"-M", "-e -X -# -f -o -x"},
+		{"-M", "-e -X -# -f -j -o -x"},
 		{"-F", "-e -f -h -o -x"},
 		{"-P", "-e -X -f -h -o -x"},
 	} {
@@ -139,6 +142,9 @@ func (o *options) check() error {
 		if on := named(excess); len(on) > 0 {
 			return fmt.Errorf("with option %s, do not specify %s", mode.name, strings.Join(on, " "))
 		}
+	}
+	if o.json && o.nameOnly {
+		return fmt.Errorf("specify one of -H -j")
 	}
 	if o.edit && len(o.args) == 0 {
 		return fmt.Errorf("-e requires name=value argument")

@@ -12,7 +12,8 @@ import (
 )
 
 // show prints parameters: all of them, those set (-n), defaults (-d), or
-// those named, raw or expanded (-x), as name = value, value (-h) or name (-H).
+// those named, raw or expanded (-x), as name = value, value (-h), name (-H)
+// or JSON Lines (-j, json.go).
 func (r *run) show(dir string, explicitDir bool) int {
 	o := r.o
 	cfg, err := config.Load(dir)
@@ -72,6 +73,9 @@ func (r *run) show(dir string, explicitDir bool) int {
 		}
 	}()
 	names, code := r.selectNames(cfg, known)
+	if o.json {
+		return r.showJSON(cfg, names, code)
+	}
 	for _, n := range names {
 		raw, _ := cfg.Raw(n)
 		v := raw

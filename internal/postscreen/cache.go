@@ -1,6 +1,7 @@
 package postscreen
 
 import (
+	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -46,6 +47,9 @@ type Cache struct {
 	records map[netip.Addr]Record
 	pruned  time.Time // when Put last pruned (a cache without a file)
 	disk    *diskState
+	// limit bounds len(records) (cachelimit.go); 0: none.
+	limit    int
+	limitLog *slog.Logger
 }
 
 // NewCache returns an empty cache kept in memory only.
@@ -72,6 +76,9 @@ func (c *Cache) Put(addr netip.Addr, r Record, now time.Time, retention time.Dur
 		return
 	}
 	c.mu.Lock()
+	if _, ok := c.records[addr]; !ok {
+		c.makeRoom()
+	}
 	c.records[addr] = r
 	if c.disk != nil {
 		c.disk.queue(addr, r)

@@ -46,6 +46,7 @@ type Config struct {
 	CacheRetention  time.Duration
 	CacheMap        CacheMap      // postscreen_cache_map
 	CacheCleanup    time.Duration // postscreen_cache_cleanup_interval; 0: never
+	CacheLimit      int           // postscreen_cache_size_limit; 0: none
 	SMTPBanner      string        // smtpd_banner, the dummy engine's 220 line
 	DNSBLSites      []Site
 	DNSBLThreshold  int
@@ -60,6 +61,7 @@ type Config struct {
 	Engine                           Engine
 	ConnLimit                        int // postscreen_client_connection_count_limit; 0: none
 	PreQueueLimit                    int // postscreen_pre_queue_limit; 0: none
+	PostQueueLimit                   int // postscreen_post_queue_limit; 0: none
 }
 
 // OtherParams are the parameters besides postscreen_* that a postscreen
@@ -103,7 +105,9 @@ func ConfigFrom(cfg *config.Config) (*Config, error) {
 		name string
 		dst  *int
 	}{{"postscreen_dnsbl_threshold", &c.DNSBLThreshold}, {"postscreen_dnsbl_allowlist_threshold", &c.DNSBLAllowlist},
-		{"postscreen_client_connection_count_limit", &c.ConnLimit}, {"postscreen_pre_queue_limit", &c.PreQueueLimit}} {
+		{"postscreen_client_connection_count_limit", &c.ConnLimit}, {"postscreen_pre_queue_limit", &c.PreQueueLimit},
+		{"postscreen_post_queue_limit", &c.PostQueueLimit},
+		{"postscreen_cache_size_limit", &c.CacheLimit}} {
 		n, err := cfg.Int(p.name)
 		if err != nil {
 			return nil, err

@@ -2,7 +2,9 @@ package postscreen
 
 import (
 	"bufio"
+	"context"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -118,5 +120,84 @@ func TestDNSBLAllowlist(t *testing.T) {
 	_, out := screenOne(t, &Screen{Config: cfg, Resolver: dns.Resolver()}, NewCache(), slog.New(slog.NewTextHandler(&lb, nil)))
 	if got := <-out; got == nil || !strings.Contains(lb.String(), "PASS NEW") {
 		t.Fatalf("allowlisted by DNSBL score: passed %v, log %s", got != nil, lb.String())
+	}
+}
+
+// An allowlisted DNSBL score passes every enabled test, the deep ones
+// too, until the DNSBL pass expires (Postfix's psc_whitelist_non_dnsbl):
+// the client is handed over, never sent into the dummy engine.
+func TestDNSBLAllowlistPassesDeepTests(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{"1.0.0.127.wl.example.test": {dnstest.A("127.0.10.1")}})
+	sites, _ := ParseSites([]string{"wl.example.test=127.0.[0..255].1*-2"})
+	cfg := testConfig()
+	cfg.GreetWait = time.Hour // never reached
+	cfg.DNSBLSites, cfg.DNSBLThreshold, cfg.DNSBLAllowlist = sites, 1, -1
+	cfg.DNSBLTimeout, cfg.DNSBLTTL = 10*time.Second, time.Hour
+	cfg.Pipelining = DeepTest{Enable: true, Action: Enforce, TTL: 30 * 24 * time.Hour}
+	cfg.BareNewline = DeepTest{Enable: true, Action: Ignore, TTL: 30 * 24 * time.Hour}
+	cfg.Engine.CommandCountLimit, cfg.Engine.CommandTimeLimit, cfg.Engine.LineLimit = 20, time.Minute, 2048
+	var lb logBuf
+	cache := NewCache()
+	c, out := screenOne(t, &Screen{Config: cfg, Resolver: dns.Resolver()}, cache, slog.New(slog.NewTextHandler(&lb, nil)))
+	go func() { // the engine's 220 greeting would show the failure
+		r := bufio.NewReader(c)
+		for {
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+		}
+	}()
+	var got any
+	select {
+	case got = <-out:
+	case <-time.After(15 * time.Second): // a failure guard only
+		t.Fatalf("the allowlisted client was not handed over (in the dummy engine); log %s", lb.String())
+	}
+	if got == nil || !strings.Contains(lb.String(), "PASS NEW") {
+		t.Fatalf("allowlisted by DNSBL score: passed %v, log %s", got != nil, lb.String())
+	}
+	rec, _ := cache.Get(netip.MustParseAddr("127.0.0.1"))
+	for name, at := range map[string]time.Time{"pipelining": rec.Pipelining, "bare newline": rec.BareNewline, "pregreet": rec.Pregreet, "dnsbl": rec.DNSBL} {
+		if d := time.Until(at); d < 50*time.Minute || d > time.Hour {
+			t.Errorf("%s pass cached until %v from now, want the DNSBL TTL (1h)", name, d)
+		}
+	}
+}
+
+// The DNSBL lookups run while the pregreet test waits: the 220- banner
+// goes out before any DNSBL answer (Postfix runs both at once).
+func TestDNSBLDuringGreetWait(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{"1.0.0.127.wl.example.test": {dnstest.A("127.0.10.1")}})
+	release := make(chan struct{})
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		select { // no answer until the client saw the banner
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, dns.Addr())
+	}}
+	sites, _ := ParseSites([]string{"wl.example.test=127.0.[0..255].1*-2"})
+	cfg := testConfig()
+	cfg.GreetWait = time.Hour // never reached
+	cfg.DNSBLSites, cfg.DNSBLThreshold, cfg.DNSBLAllowlist = sites, 1, -1
+	cfg.DNSBLTimeout, cfg.DNSBLTTL = 20*time.Second, time.Hour
+	var lb logBuf
+	c, out := screenOne(t, &Screen{Config: cfg, Resolver: res}, NewCache(), slog.New(slog.NewTextHandler(&lb, nil)))
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a failure guard only
+	if l := readLine(t, bufio.NewReader(c)); l != "220-mx.example ESMTP" {
+		t.Fatalf("banner %q", l)
+	}
+	close(release)
+	if got := <-out; got == nil || !strings.Contains(lb.String(), "PASS NEW") {
+		t.Fatalf("allowlisted by DNSBL score during the greet wait: passed %v, log %s", got != nil, lb.String())
 	}
 }

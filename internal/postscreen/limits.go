@@ -8,9 +8,10 @@ import (
 // conns counts the connections a postscreen service has in hand (from
 // CONNECT until handed to smtpd or closed), as Postfix's postscreen
 // process does for postscreen_client_connection_count_limit (per client
-// address) and postscreen_pre_queue_limit (all of them: postern hands a
-// client that passed to smtpd at once, so none waits in Postfix's post
-// queue). A reload starts a new count, as a new postscreen process does.
+// address) and postscreen_pre_queue_limit (all of them, until Check
+// returns; the clients that then wait for a slot of smtpd, Postfix's
+// post queue, are the daemon's count: Screen.PostQueue). A reload
+// starts a new count, as a new postscreen process does.
 type conns struct {
 	mu     sync.Mutex
 	client map[netip.Addr]int

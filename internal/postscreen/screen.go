@@ -37,6 +37,9 @@ type Screen struct {
 	tables      map[string]maps.Table
 	filters     map[string]maps.Table // postscreen_command_filter
 	conns       *conns                // the connections in hand (limits.go); set by Open
+	// PostQueue reports how many clients that passed wait for a slot
+	// of the pass service's smtpd (Postfix's post queue); nil: none.
+	PostQueue func() int
 }
 
 // Open opens the access list's tables; a table that cannot be opened
@@ -150,6 +153,11 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	}
 	client := addrPort(c.RemoteAddr())
 	s.Log.Info(fmt.Sprintf("CONNECT from %s to %s", bracket(client), bracket(addrPort(c.LocalAddr()))))
+	// Postfix checks this first: clients that passed wait for smtpd.
+	if s.Config.PostQueueLimit > 0 && scr.PostQueue != nil && scr.PostQueue() >= s.Config.PostQueueLimit {
+		scr.RejectBusy(c, s.Log)
+		return nil
+	}
 	var screening int // connections in hand, this one included
 	if scr.conns != nil {
 		var n int
@@ -197,10 +205,6 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 		s.drop(c, client, "421 4.3.2 All screening ports are busy")
 		return nil
 	}
-	type rank struct {
-		score int
-		site  string
-	}
 	var dnsbl chan rank
 	if t.todo&tDNSBL != 0 {
 		dnsbl = make(chan rank, 1)
@@ -211,20 +215,18 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 			dnsbl <- rank{n, site}
 		}()
 	}
-	var r rank
+	// A trusted DNSBL score (postscreen_dnsbl_allowlist_threshold) ends
+	// the pregreet wait when it arrives during it: both run at once.
+	var early <-chan rank
 	if dnsbl != nil && s.Config.DNSBLAllowlist < 0 && enforce == "" {
-		// A trusted score lets the client skip the pregreet wait.
-		if r = <-dnsbl; r.score <= s.Config.DNSBLAllowlist {
-			t.passTest(tDNSBL, s.now().Add(s.Config.DNSBLTTL))
-			t.passTest(tPregreet, s.now().Add(s.Config.GreetTTL))
-			return s.afterEarly(c, client, t, "", false)
-		}
-		dnsbl <- r
+		early = dnsbl
 	}
+	var r rank
+	haveRank := false
 	var pre *replayConn
 	pregreeted := false
 	if t.todo&tPregreet != 0 {
-		if pre, pregreeted = s.pregreet(c, client); pre == nil {
+		if pre, pregreeted, r, haveRank = s.pregreet(c, client, early); pre == nil {
 			return nil
 		}
 		if !pregreeted {
@@ -233,8 +235,22 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	} else {
 		pre = &replayConn{Conn: c}
 	}
+	if dnsbl != nil && !haveRank {
+		r = <-dnsbl
+	}
+	if early != nil && !pregreeted && r.score <= s.Config.DNSBLAllowlist {
+		// Postfix's psc_whitelist_non_dnsbl: every other test counts
+		// as passed until the DNSBL pass expires.
+		until := s.now().Add(s.Config.DNSBLTTL)
+		for test := tPregreet; test <= tBareNewline; test <<= 1 {
+			if t.todo&test != 0 {
+				t.passTest(test, maxTime(*stamp(&t.rec, test), until))
+			}
+		}
+		return s.afterEarly(pre, client, t, "", false)
+	}
 	if dnsbl != nil {
-		if r = <-dnsbl; r.score >= s.Config.DNSBLThreshold {
+		if r.score >= s.Config.DNSBLThreshold {
 			s.Log.Info(fmt.Sprintf("DNSBL rank %d for %s", r.score, bracket(client)))
 			reply := fmt.Sprintf("5.7.1 Service unavailable; client [%s] blocked using %s", client.Addr(), r.site)
 			switch s.Config.DNSBLAction {
@@ -270,13 +286,22 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 	return s.afterEarly(pre, client, t, enforce, pregreeted && s.Config.GreetAction == Enforce)
 }
 
+// RejectBusy answers a client that smtpd cannot take, its post queue
+// (postscreen_post_queue_limit) being full, as Postfix does, and
+// closes c.
+func (scr *Screen) RejectBusy(c net.Conn, log *slog.Logger) {
+	client := addrPort(c.RemoteAddr())
+	log.Info(fmt.Sprintf("NOQUEUE: reject: CONNECT from %s: all server ports busy", bracket(client)))
+	(&session{Screen: scr, Log: log}).drop(c, client, "421 4.3.2 All server ports are busy")
+}
+
 // afterEarly ends the tests before the SMTP handshake: a client that
 // failed an enforced test, or that must run the deep protocol tests,
 // talks to the dummy SMTP engine (and is never handed to smtpd in this
 // session); the others are handed to smtpd (returned), and cached if
 // they passed.
 func (s *session) afterEarly(c net.Conn, client netip.AddrPort, t *tally, enforce string, noBanner bool) net.Conn {
-	if enforce != "" || t.todo&tDeep != 0 {
+	if enforce != "" || t.todo&tDeep&^t.pass != 0 {
 		s.runEngine(c, client, t, enforce, !noBanner)
 		return nil
 	}
@@ -286,33 +311,66 @@ func (s *session) afterEarly(c net.Conn, client netip.AddrPort, t *tally, enforc
 
 // pregreet sends the 220- banner and listens for greet wait. It returns
 // the connection with whatever the client said replayed (nil if c
-// failed and was closed), and whether the client spoke too early.
-func (s *session) pregreet(c net.Conn, client netip.AddrPort) (*replayConn, bool) {
+// failed and was closed), and whether the client spoke too early. A
+// DNSBL rank that arrives on early during the wait is returned (got);
+// an allowlisted one (postscreen_dnsbl_allowlist_threshold) ends it.
+func (s *session) pregreet(c net.Conn, client netip.AddrPort, early <-chan rank) (pre *replayConn, pregreeted bool, r rank, got bool) {
 	start := s.now()
 	deadline := time.Now().Add(s.Config.GreetWait)
+	hangup := func() {
+		s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
+		c.Close()
+	}
 	if s.Config.GreetBanner != "" {
 		c.SetWriteDeadline(deadline)
 		if _, err := c.Write([]byte("220-" + s.Config.GreetBanner + "\r\n")); err != nil {
-			s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
-			c.Close()
-			return nil, false
+			hangup()
+			return nil, false, r, got
 		}
 		c.SetWriteDeadline(time.Time{})
 	}
 	c.SetReadDeadline(deadline)
-	buf := make([]byte, 1024)
-	n, err := c.Read(buf)
-	c.SetReadDeadline(time.Time{})
-	if n == 0 {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return &replayConn{Conn: c}, false
-		}
-		s.Log.Info(fmt.Sprintf("HANGUP after %s from %s in tests before SMTP handshake", maillog.Delay(s.now().Sub(start)), bracket(client)))
-		c.Close()
-		return nil, false
+	type read struct {
+		n   int
+		err error
 	}
-	s.Log.Info(fmt.Sprintf("PREGREET %d after %s from %s: %s", n, maillog.Delay(s.now().Sub(start)), bracket(client), escape(buf[:n], 100)))
-	return &replayConn{Conn: c, pending: buf[:n]}, true
+	buf := make([]byte, 1024)
+	done := make(chan read, 1)
+	go func() {
+		n, err := c.Read(buf)
+		done <- read{n, err}
+	}()
+	var rd read
+	for waiting := true; waiting; {
+		select {
+		case rd = <-done:
+			waiting = false
+		case r = <-early:
+			got, early = true, nil
+			if r.score <= s.Config.DNSBLAllowlist {
+				c.SetReadDeadline(time.Now()) // ends the read at once
+				rd = <-done
+				waiting = false
+			}
+		}
+	}
+	c.SetReadDeadline(time.Time{})
+	if rd.n == 0 {
+		if errors.Is(rd.err, os.ErrDeadlineExceeded) {
+			return &replayConn{Conn: c}, false, r, got
+		}
+		hangup()
+		return nil, false, r, got
+	}
+	s.Log.Info(fmt.Sprintf("PREGREET %d after %s from %s: %s", rd.n, maillog.Delay(s.now().Sub(start)), bracket(client), escape(buf[:rd.n], 100)))
+	return &replayConn{Conn: c, pending: buf[:rd.n]}, true, r, got
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // drop answers reply and closes c.
@@ -323,10 +381,24 @@ func (s *session) drop(c net.Conn, client netip.AddrPort, reply string) {
 	c.Close()
 }
 
+// rank is a client's DNSBL score and the site that listed it.
+type rank struct {
+	score int
+	site  string
+}
+
 // replayConn gives smtpd the bytes read before it took over.
 type replayConn struct {
 	net.Conn
 	pending []byte
+}
+
+// DiscardReplay drops the bytes not replayed yet and returns the
+// connection beneath: smtpd's STARTTLS runs its handshake on that, so
+// plaintext sent before the greeting never reaches TLS (smtpd.Replayer).
+func (r *replayConn) DiscardReplay() net.Conn {
+	r.pending = nil
+	return r.Conn
 }
 
 func (r *replayConn) Read(p []byte) (int, error) {

@@ -8,10 +8,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"io"
+	"log/slog"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern-mta/postern/internal/smtpd"
 )
 
 func selfSigned(t *testing.T) *tls.Config {
@@ -73,5 +77,40 @@ func TestEngineStartTLS(t *testing.T) {
 	<-out
 	if !log.has("PASS NEW [127.0.0.1]:") {
 		t.Fatalf("log: %s", log.String())
+	}
+}
+
+// The bytes of a pregreeting client that postscreen replays to smtpd
+// (greet_action ignore) can be dropped at STARTTLS: smtpd's handshake
+// then runs on the network connection, never on replayed plaintext
+// (CVE-2011-0411; smtpd.Replayer).
+func TestPregreetReplayDroppedAtSTARTTLS(t *testing.T) {
+	cfg := testConfig()
+	cfg.GreetAction = Ignore
+	var lb logBuf
+	c, out := screenOne(t, &Screen{Config: cfg}, NewCache(), slog.New(slog.NewTextHandler(&lb, nil)))
+	if _, err := c.Write([]byte("EHLO x\r\nSTARTTLS\r\nMAIL FROM:<a@x>\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := <-out
+	if got == nil {
+		t.Fatalf("not handed over; log %s", lb.String())
+	}
+	r, ok := got.(smtpd.Replayer)
+	if !ok {
+		t.Fatalf("%T cannot drop its replay at STARTTLS", got)
+	}
+	first := make([]byte, 4)
+	if _, err := io.ReadFull(got, first); err != nil || string(first) != "EHLO" {
+		t.Fatalf("replay: %q %v", first, err)
+	}
+	inner := r.DiscardReplay()
+	if _, err := c.Write([]byte("\x16\x03\x01")); err != nil { // a TLS record's start
+		t.Fatal(err)
+	}
+	b := make([]byte, 3)
+	inner.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(inner, b); err != nil || string(b) != "\x16\x03\x01" {
+		t.Fatalf("after the replay was dropped: %q %v, want the client's next bytes", b, err)
 	}
 }

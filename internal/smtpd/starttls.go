@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -86,6 +87,14 @@ func (ss *session) needTLS(verb string) bool {
 	return true
 }
 
+// Replayer is a connection that gives smtpd bytes read before smtpd
+// took it over (postscreen's pregreeting, under greet_action ignore).
+// DiscardReplay drops those not yet read and returns the network
+// connection beneath, which STARTTLS's handshake then runs on.
+type Replayer interface {
+	DiscardReplay() net.Conn
+}
+
 // startTLS runs the server side of the handshake on the connection,
 // within smtpd_starttls_timeout, and moves the session onto it: reader,
 // writer and time limits. A failure is logged as Postfix logs it
@@ -93,7 +102,14 @@ func (ss *session) needTLS(verb string) bool {
 // the result is false.
 func (ss *session) startTLS(ctx context.Context) bool {
 	var chosen *tls.Certificate
-	tc := tls.Server(ss.raw, ss.handshakeConfig(&chosen))
+	raw := ss.raw
+	if r, ok := raw.(Replayer); ok {
+		// Bytes read before smtpd took the connection are plaintext:
+		// never the handshake's (CVE-2011-0411), whatever the sizes
+		// of the reads so far.
+		raw = r.DiscardReplay()
+	}
+	tc := tls.Server(raw, ss.handshakeConfig(&chosen))
 	ss.raw.SetDeadline(time.Now().Add(ss.cfg.StartTLSTimeout))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		ss.log("SSL_accept error from %s: %v", ss.req.Client(), err)

@@ -35,11 +35,11 @@ func TestFix(t *testing.T) {
 	os.WriteFile(filepath.Join(q, "maildrop", "m.1"), []byte("x"), 0o640)
 	os.Chown(filepath.Join(q, "maildrop", "m.1"), 4242, 4242)
 	o := Owner{UID: 54321, GID: 54322}
-	changed, err := Fix(q, data, o)
+	res, err := Fix(q, data, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changed) == 0 {
+	if len(res.Changed) == 0 {
 		t.Fatal("nothing reported changed")
 	}
 	for path, want := range map[string]fs.FileMode{
@@ -64,7 +64,7 @@ func TestFix(t *testing.T) {
 		t.Errorf("queue directory %v: sendmail cannot reach the maildrop", mode)
 	}
 	again, err := Fix(q, data, o)
-	if err != nil || len(again) != 0 {
-		t.Errorf("second run changed %v, %v", again, err)
+	if err != nil || len(again.Changed) != 0 {
+		t.Errorf("second run changed %v, %v", again.Changed, err)
 	}
 }

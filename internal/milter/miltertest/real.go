@@ -67,10 +67,12 @@ func freePort(t testing.TB) int {
 }
 
 // waitListening waits until something accepts connections on port, or
-// the process exits.
+// the process exits. The deadline is only a safety net for a daemon that
+// hangs: rspamd alone needs over a minute to load on a busy 2-core CI
+// machine, so it is generous.
 func waitListening(t testing.TB, port int, what string, exited <-chan struct{}, logf func() string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(port), time.Second)
 		if err == nil {
