@@ -24,10 +24,12 @@ func TestVirtualAliasExpansionEndToEnd(t *testing.T) {
 	tables := t.TempDir()
 	virtual := filepath.Join(tables, "virtual")
 	if err := os.WriteFile(virtual, []byte(fmt.Sprintf("team@valias.example %s@mx.example.test, daemon, far@remote.example\n"+
-		"loop@valias.example loop2@valias.example\nloop2@valias.example loop@valias.example\n", u.Username)), 0o644); err != nil {
+		"loop@valias.example loop2@valias.example\nloop2@valias.example loop@valias.example\n"+
+		"big@valias.example a@remote.example, b@remote.example, c@remote.example, d@remote.example\n", u.Username)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	in, maildir := mailInstance(t, fmt.Sprintf("virtual_alias_domains = valias.example\nvirtual_alias_maps = texthash:%s\n"+
+		"virtual_alias_message_limit = 3\n"+
 		"relayhost = [127.0.0.1]:%d\n", virtual, sink.port))
 	spool := filepath.Dir(maildir)
 	if err := os.Chmod(spool, 0o1777); err != nil { // daemon creates its own maildir
@@ -57,6 +59,14 @@ func TestVirtualAliasExpansionEndToEnd(t *testing.T) {
 		t.Errorf("loop: %+v", out)
 	}
 	waitLog(t, in, "unreasonable virtual_alias_maps map nesting for loop@valias.example -- message not accepted, try again later")
+
+	// More recipients than virtual_alias_message_limit (postern only):
+	// not accepted either.
+	if out := sendSMTP(addr, u.Username+"@mx.example.test", "big@valias.example", []byte("Subject: big\r\n\r\nhello\r\n")); out.Queued ||
+		out.Reply != "451 4.6.0 Alias expansion error" {
+		t.Errorf("over virtual_alias_message_limit: %+v", out)
+	}
+	waitLog(t, in, "more than 3 recipients (virtual_alias_message_limit) -- message not accepted, try again later")
 
 	if out := sendSMTP(addr, u.Username+"@mx.example.test", "info@valias.example", []byte("Subject: x\r\n\r\nhello\r\n")); out.Stage != "RCPT" ||
 		!strings.Contains(out.Reply, "User unknown in virtual alias table") {
@@ -168,6 +178,7 @@ func TestRewriteForwardedAndBounced(t *testing.T) {
 	os.WriteFile(virtual, []byte("team@valias.example "+u.Username+"@mx.example.test\nowner@valias.example "+u.Username+"@mx.example.test\n"), 0o644)
 	os.WriteFile(aliases, []byte("fwd team@valias.example\n"), 0o644) // texthash: postmap format
 	in, maildir := mailInstance(t, fmt.Sprintf("virtual_alias_domains = valias.example\nvirtual_alias_maps = texthash:%s\n"+
+		"virtual_alias_message_limit = 3\n"+
 		"alias_maps = texthash:%s\n", virtual, aliases))
 	t.Cleanup(func() {
 		if t.Failed() {
