@@ -12,6 +12,12 @@ import (
 // Keys are stored folded (see Build) and folded again at lookup. Like
 // Postfix's dict_cdb, a key that is not found is retried with a trailing
 // NUL byte, for databases written by tools that store C strings.
+//
+// A table dropped without Close (the old generation's tables after a
+// reload) has its file closed when the *os.File is garbage collected, by
+// the finalizer package os gives it (TestDroppedCDBTablesClose). No
+// cleanup is attached to the cdbTable itself: a Lookup may still read f
+// through db after t has become unreachable.
 type cdbTable struct {
 	base
 	f  *os.File
