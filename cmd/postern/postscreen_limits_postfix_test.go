@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,15 +18,7 @@ import (
 // client, which the full pre-queue does not stop. Same replies, same
 // log lines of each client.
 func TestPostscreenLimitsLikePostfix(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("starting a private Postfix needs root")
-	}
-	if _, err := exec.LookPath("postfix"); err != nil {
-		t.Skip("postfix is not installed: run scripts/install-test-deps")
-	}
-	if _, err := user.Lookup("postfix"); err != nil {
-		t.Skip("no postfix user")
-	}
+	needPostfix(t)
 	common := "myhostname = mx.example.test\nmydomain = example.test\nmydestination = mx.example.test\n" +
 		"inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.1/32\nsmtpd_banner = $myhostname ESMTP\n" +
 		"postscreen_greet_wait = 10s\n"

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -27,15 +25,7 @@ import (
 // Postfix's dnsblog asks the system resolver, which cannot be pointed at
 // a private DNS server on a port of its own.)
 func TestPostscreenLikePostfix(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("starting a private Postfix needs root")
-	}
-	if _, err := exec.LookPath("postfix"); err != nil {
-		t.Skip("postfix is not installed: run scripts/install-test-deps")
-	}
-	if _, err := user.Lookup("postfix"); err != nil {
-		t.Skip("no postfix user")
-	}
+	needPostfix(t)
 	shared := t.TempDir()
 	cidr := filepath.Join(shared, "ps_access.cidr")
 	if err := os.WriteFile(cidr, []byte("127.0.0.13/32 reject\n127.0.0.14/32 reject\n127.0.0.15/32 reject\n"), 0o644); err != nil {

@@ -24,15 +24,7 @@ import (
 // address they echo: Postfix echoes its unquoted internal form, postern the
 // SMTP form (README, "differs").
 func TestResolveLikePostfix(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("starting a private Postfix needs root")
-	}
-	if _, err := exec.LookPath("postfix"); err != nil {
-		t.Skip("postfix is not installed: run scripts/install-test-deps")
-	}
-	if _, err := user.Lookup("postfix"); err != nil {
-		t.Skip("no postfix user")
-	}
+	needPostfix(t)
 	relay := freePort(t) // nothing listens: relayed mail is deferred
 	common := fmt.Sprintf("myhostname = mx.example.test\nmydomain = example.test\nmydestination = mx.example.test, localhost\n"+
 		"inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.1/32\nrelayhost = [127.0.0.1]:%d\n"+
@@ -205,5 +197,20 @@ func startPostfixFront(t *testing.T, mainCf string, port int, front string) *pos
 			t.Fatalf("Postfix does not listen on %d: %v\n%s", p.port, err, p.maillog())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// needPostfix skips t unless a private Postfix can be started here:
+// root, Debian's postfix installed and its postfix user.
+func needPostfix(t *testing.T) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("starting a private Postfix needs root")
+	}
+	if _, err := exec.LookPath("postfix"); err != nil {
+		t.Skip("postfix is not installed: run scripts/install-test-deps")
+	}
+	if _, err := user.Lookup("postfix"); err != nil {
+		t.Skip("no postfix user")
 	}
 }

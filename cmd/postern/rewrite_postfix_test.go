@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/smtp"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,15 +20,7 @@ import (
 // from the logs: the sender (from=), and each recipient with the
 // address it was received as (to=, orig_to=), duplicates dropped alike.
 func TestRewritingLikePostfix(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("starting a private Postfix needs root")
-	}
-	if _, err := exec.LookPath("postfix"); err != nil {
-		t.Skip("postfix is not installed: run scripts/install-test-deps")
-	}
-	if _, err := user.Lookup("postfix"); err != nil {
-		t.Skip("no postfix user")
-	}
+	needPostfix(t)
 	tables := t.TempDir()
 	testperm.OpenDirs(tables)
 	for name, text := range map[string]string{
@@ -136,15 +126,7 @@ func envelopes(t *testing.T, maillog func() string, n int) [][]string {
 // on one of our own addresses, relayed to a sink by both; the address
 // fields arrive alike.
 func TestHeaderRewritingLikePostfix(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("starting a private Postfix needs root")
-	}
-	if _, err := exec.LookPath("postfix"); err != nil {
-		t.Skip("postfix is not installed: run scripts/install-test-deps")
-	}
-	if _, err := user.Lookup("postfix"); err != nil {
-		t.Skip("no postfix user")
-	}
+	needPostfix(t)
 	tables := t.TempDir()
 	testperm.OpenDirs(tables)
 	for name, text := range map[string]string{

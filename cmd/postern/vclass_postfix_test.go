@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,15 +15,7 @@ import (
 // local domain, known or not, and every unlisted sender, gets the same
 // reply word for word.
 func TestAddressClassesLikePostfix(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("starting a private Postfix needs root")
-	}
-	if _, err := exec.LookPath("postfix"); err != nil {
-		t.Skip("postfix is not installed: run scripts/install-test-deps")
-	}
-	if _, err := user.Lookup("postfix"); err != nil {
-		t.Skip("no postfix user")
-	}
+	needPostfix(t)
 	tables := t.TempDir()
 	testperm.OpenDirs(tables)
 	for name, text := range map[string]string{

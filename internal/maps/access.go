@@ -3,6 +3,8 @@ package maps
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/postern-mta/postern/internal/address"
 )
 
 // Partial-key lookups for access(5) tables, as smtpd_check.c's
@@ -155,20 +157,9 @@ func LookupAddressParent(t Table, addr, delim string, parentMatch bool) (string,
 // stripExtension is Postfix's strip_addr(): addr without the extension
 // of its local part, or "" when there is no extension to strip.
 func stripExtension(addr string, at int, delim string) string {
-	if delim == "" {
+	bare, ext := address.SplitExtension(addr[:at], delim)
+	if ext == "" {
 		return ""
 	}
-	local := addr[:at]
-	switch lower := strings.ToLower(local); {
-	case lower == "postmaster", lower == "mailer-daemon", lower == "double-bounce":
-		return ""
-	case strings.Contains(delim, "-") &&
-		(strings.HasPrefix(lower, "owner-") || len(lower) > 8 && strings.HasSuffix(lower, "-request")):
-		return ""
-	}
-	i := strings.IndexAny(local, delim)
-	if i <= 0 {
-		return ""
-	}
-	return local[:i] + addr[at:]
+	return bare + addr[at:]
 }

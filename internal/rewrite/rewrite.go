@@ -165,29 +165,22 @@ func (r *Rewriter) Envelope(_ context.Context, env *queue.Envelope) error {
 
 // sender is an address of the sender class (envelope or header).
 func (r *Rewriter) sender(addr string, class Class, id string) (string, error) {
-	var err error
-	if len(r.c.SenderCanonical) > 0 && r.c.SenderClasses&class != 0 {
-		if addr, err = r.map11(addr, r.c.SenderCanonical, "sender_canonical_maps", id); err != nil {
-			return "", err
-		}
-	}
-	if len(r.c.Canonical) > 0 && r.c.CanonicalClasses&class != 0 {
-		if addr, err = r.map11(addr, r.c.Canonical, "canonical_maps", id); err != nil {
-			return "", err
-		}
-	}
-	if len(r.c.Masquerade) > 0 && r.c.MasqueradeClasses&class != 0 {
-		return r.masquerade(addr)
-	}
-	return addr, nil
+	return r.canonical(addr, class, r.c.SenderCanonical, r.c.SenderClasses, "sender_canonical_maps", id)
 }
 
 // recipient is an address of the recipient class (envelope or header),
 // before virtual alias expansion.
 func (r *Rewriter) recipient(addr string, class Class, id string) (string, error) {
+	return r.canonical(addr, class, r.c.RecipientCanonical, r.c.RecipientClasses, "recipient_canonical_maps", id)
+}
+
+// canonical is cleanup's order for an address of class: the class's own
+// canonical table (own, applied in ownClasses, named ownName in
+// warnings), then canonical_maps, then masquerading.
+func (r *Rewriter) canonical(addr string, class Class, own []string, ownClasses Class, ownName, id string) (string, error) {
 	var err error
-	if len(r.c.RecipientCanonical) > 0 && r.c.RecipientClasses&class != 0 {
-		if addr, err = r.map11(addr, r.c.RecipientCanonical, "recipient_canonical_maps", id); err != nil {
+	if len(own) > 0 && ownClasses&class != 0 {
+		if addr, err = r.map11(addr, own, ownName, id); err != nil {
 			return "", err
 		}
 	}

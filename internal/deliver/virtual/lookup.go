@@ -3,6 +3,7 @@ package virtual
 import (
 	"strings"
 
+	"github.com/postern-mta/postern/internal/address"
 	"github.com/postern-mta/postern/internal/maps"
 )
 
@@ -30,22 +31,11 @@ func lookupKeys(addr, delim string) []string {
 // Postfix's split_addr() never splits postmaster, mailer-daemon and
 // double-bounce, nor owner-* and *-request when "-" is a delimiter.
 func stripExtension(addr string, at int, delim string) string {
-	if delim == "" {
+	bare, ext := address.SplitExtension(addr[:at], delim)
+	if ext == "" {
 		return ""
 	}
-	local := addr[:at]
-	switch lower := strings.ToLower(local); {
-	case lower == "postmaster", lower == "mailer-daemon", lower == "double-bounce":
-		return ""
-	case strings.Contains(delim, "-") &&
-		(strings.HasPrefix(lower, "owner-") || len(lower) > 8 && strings.HasSuffix(lower, "-request")):
-		return ""
-	}
-	i := strings.IndexAny(local, delim)
-	if i <= 0 {
-		return ""
-	}
-	return local[:i] + addr[at:]
+	return bare + addr[at:]
 }
 
 // find looks addr up in tables with lookupKeys: each key in every table
