@@ -75,8 +75,11 @@
 // stage's quarantine) is linked as hold/ID instead, and hold/ fsynced:
 // it is never in incoming, where the queue manager would take it. Concurrent Enqueue calls share the directory fsync
 // (group commit, package fsyncgroup): one fsync of a directory covers
-// every link or rename finished before it started, and under load the
-// first caller waits a millisecond for company before it syncs. If any step fails, the
+// every link or rename finished before it started. An Enqueue announces
+// itself to the directory's group once its content is written, and the
+// first caller waits (up to a millisecond) for company only while other
+// announced Enqueues are on their way, so that one session sending
+// message after message never waits. If any step fails, the
 // message is removed again and Enqueue returns an error; ENOSPC (and
 // EDQUOT) are reported as ErrNoSpace (a SpaceError, whose First marks
 // the first refusal of a shortage: the store logs nothing about space,
