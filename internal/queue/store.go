@@ -57,6 +57,7 @@ type Store struct {
 	pidTag     string
 	seenMicros int64
 	spares     spareFiles // finished queue files kept for reuse
+	retiring   retiring   // Complete's removals and spares, not yet synced
 
 	statMu   sync.Mutex // the last statfs answer, see statfs
 	statFree int64
