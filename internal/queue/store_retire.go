@@ -42,7 +42,7 @@ func (r *retiring) add(s *Store, dir string, sp spare) {
 	if r.timer == nil {
 		r.timer = time.AfterFunc(removeDelay, func() {
 			if err := s.Flush(); err != nil {
-				s.log.Warn(fmt.Sprintf("queue: removals not synced, their files not reused: %v", err))
+				s.log.Warn(fmt.Sprintf("removals not synced, their files not reused: %v", err))
 			}
 		})
 	}
