@@ -56,9 +56,28 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 	if j.direct { // its from= line waited for a delivery to report
 		j.logFrom()
 	}
-	for _, ls := range lines {
+	for i, ls := range lines {
+		if j.direct && !updates[results[i].Rcpt].Done() {
+			continue // queued: the queue's attempt logs it
+		}
 		j.logLines(ls)
 	}
+}
+
+// updateDirect records a direct attempt's outcomes (direct.go) in
+// memory: there is no queue file. Only final outcomes count, each
+// recipient's own (what is left is queued, without the recipients done);
+// false when none is final.
+func (j *job) updateDirect(updates map[int]queue.RcptStatus) bool {
+	some := false
+	for i, st := range updates {
+		if st.Done() {
+			j.msg.Status[i] = st
+			some = true
+		}
+	}
+	j.completed = j.done()
+	return some
 }
 
 // logLine is one delivery line and the program that logs it.
@@ -121,13 +140,8 @@ func (j *job) update(updates map[int]queue.RcptStatus) bool {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.direct { // no file: only a complete delivery counts, else it is queued
-		if !j.doneWith(updates) {
-			return false
-		}
-		j.apply(updates)
-		j.completed = true
-		return true
+	if j.direct {
+		return j.updateDirect(updates)
 	}
 	if j.doneWith(updates) {
 		err := j.m.store.Complete(queue.Active, j.msg.ID)
