@@ -84,35 +84,9 @@ func (m *Manager) deliverDirect(ctx context.Context, env *queue.Envelope, body i
 	for i := range rcpts {
 		rcpts[i] = i
 	}
-	g := group{route: rt, rcpts: rcpts}
 	j := &job{m: m, cfg: cfg, activated: cfg.Now(), content: out.content, direct: true}
-	if conc, limit := j.limits(g); limit < len(rcpts) {
-		return out // more than one transaction
-	} else if runCtx, ok := m.enterDirect(env.ID); !ok {
+	if !m.attemptDirect(ctx, j, env, rt, rcpts) {
 		return out
-	} else {
-		defer m.leaveDirect(env.ID)
-		// The session's context, ended by the manager's too: Run waits
-		// for this delivery when it stops, as for its own.
-		var cancel context.CancelFunc
-		if rt.Transport == "lmtp" {
-			ctx, cancel = context.WithTimeout(ctx, directLMTPTime)
-		} else {
-			ctx, cancel = context.WithCancel(ctx)
-		}
-		defer cancel()
-		defer context.AfterFunc(runCtx, cancel)()
-
-		e := *env
-		if e.Arrival.IsZero() {
-			e.Arrival = cfg.Now()
-		}
-		j.msg = &queue.Message{ID: e.ID, Queue: queue.Active, Envelope: e,
-			Status: make([]queue.RcptStatus, len(rcpts)), Size: int64(len(out.content))}
-		wait, stopWaiting := context.WithTimeout(ctx, m.directWait)
-		defer stopWaiting()
-		j.slotWait = wait
-		j.deliverChunk(ctx, rt, rcpts, conc)
 	}
 	if j.completed {
 		m.log("qmgr").Info(fmt.Sprintf("%s: removed", env.ID))
@@ -122,27 +96,69 @@ func (m *Manager) deliverDirect(ctx context.Context, env *queue.Envelope, body i
 	return out
 }
 
+// attemptDirect runs j's delivery as a direct one, if the manager runs
+// and has room for it (false if not).
+func (m *Manager) attemptDirect(ctx context.Context, j *job, env *queue.Envelope, rt route.Route, rcpts []int) bool {
+	runCtx, ok := m.enterDirect(env.ID)
+	if !ok {
+		return false
+	}
+	defer m.leaveDirect(env.ID)
+	// The session's context, ended by the manager's too: Run waits for
+	// this delivery when it stops, as for its own.
+	var cancel context.CancelFunc
+	if rt.Transport == "lmtp" {
+		ctx, cancel = context.WithTimeout(ctx, directLMTPTime)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	defer context.AfterFunc(runCtx, cancel)()
+
+	e := *env
+	if e.Arrival.IsZero() {
+		e.Arrival = j.cfg.Now()
+	}
+	j.msg = &queue.Message{ID: e.ID, Queue: queue.Active, Envelope: e,
+		Status: make([]queue.RcptStatus, len(rcpts)), Size: int64(len(j.content))}
+	wait, stopWaiting := context.WithTimeout(ctx, m.directWait)
+	defer stopWaiting()
+	j.slotWait = wait
+	conc, _ := j.limits(group{route: rt, rcpts: rcpts})
+	j.deliverChunk(ctx, rt, rcpts, conc)
+	return true
+}
+
 // directRoute is the route of a message that may go direct: one local
 // recipient (direct_local_delivery), or recipients that all go to one
-// lmtp next hop (direct_lmtp_delivery).
+// lmtp next hop in one transaction (direct_lmtp_delivery). It resolves
+// no more recipients than that transaction could take.
 func directRoute(cfg *Config, env *queue.Envelope) (route.Route, bool) {
-	var rt route.Route
-	for i, r := range env.Recipients {
-		x, err := cfg.Router.Resolve(r.Addr)
-		if err != nil || i > 0 && x != rt {
-			return route.Route{}, false
-		}
-		rt = x
+	rt, err := cfg.Router.Resolve(env.Recipients[0].Addr)
+	if err != nil {
+		return route.Route{}, false
 	}
 	switch rt.Transport {
 	case "local":
 		_, ok := cfg.Agents["local"]
 		return rt, cfg.Direct && ok && len(env.Recipients) == 1
 	case "lmtp":
-		_, ok := cfg.Agents["lmtp"]
-		return rt, cfg.DirectLMTP && ok
+		if _, ok := cfg.Agents["lmtp"]; !ok || !cfg.DirectLMTP {
+			return route.Route{}, false
+		}
+	default:
+		return route.Route{}, false
 	}
-	return route.Route{}, false
+	j := &job{cfg: cfg}
+	if _, limit := j.limits(group{route: rt, rcpts: make([]int, len(env.Recipients))}); limit < len(env.Recipients) {
+		return route.Route{}, false // more than one transaction
+	}
+	for _, r := range env.Recipients[1:] {
+		if x, err := cfg.Router.Resolve(r.Addr); err != nil || x != rt {
+			return route.Route{}, false
+		}
+	}
+	return rt, true
 }
 
 // undelivered is env without the recipients the direct attempt

@@ -173,8 +173,7 @@ func TestDirectAttemptWaitsBriefly(t *testing.T) {
 // scripted agent, which answers as an LMTP server would per recipient),
 // at most limit recipients per delivery.
 func lmtpRig(t *testing.T, on bool, limit int) *rig {
-	var r *rig
-	r = newRig(t, func(c *Config) {
+	r := newRig(t, func(c *Config) {
 		c.DirectLMTP = on
 		c.Router.Virtual = route.Route{Transport: "lmtp", Nexthop: "unix:/run/dovecot/lmtp"}
 		c.Router.IsVirtual = func(d string) (bool, error) { return d == "v.test", nil }
