@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/address"
+	"github.com/postern-mta/postern/internal/idlewait"
 	"github.com/postern-mta/postern/internal/milter"
 	"github.com/postern-mta/postern/internal/pipelining"
 	"github.com/postern-mta/postern/internal/policy"
@@ -31,7 +31,7 @@ type session struct {
 	cr     *connReader // the time limits under rd
 	rd     *smtpio.Reader
 	info   Conn
-	w      *bufio.Writer
+	w      *replyWriter
 	req    policy.Request
 	esmtp  bool
 	helo   bool
@@ -104,7 +104,7 @@ const (
 )
 
 func newSession(s *Server, c net.Conn, info Conn) *session {
-	ss := &session{srv: s, cfg: s.Config, conn: c, raw: c, w: bufio.NewWriter(c), info: info, where: afterConnect}
+	ss := &session{srv: s, cfg: s.Config, conn: c, raw: c, w: newReplyWriter(c), info: info, where: afterConnect}
 	if info.Stress && s.Stress != nil {
 		ss.cfg = s.Stress
 	}
@@ -123,6 +123,9 @@ func newSession(s *Server, c net.Conn, info Conn) *session {
 		mode = smtpio.Allow // excluded clients keep the legacy behaviour, as in Postfix
 	}
 	ss.rd = smtpio.NewReader(ss.cr, mode)
+	if ss.cr.idle = idlewait.New(c); ss.cr.idle != nil {
+		ss.rd.SetIdler(ss.cr) // no buffers held between commands
+	}
 	return ss
 }
 
