@@ -94,6 +94,7 @@ type Daemon struct {
 	gatesMu sync.Mutex
 	gates   map[string]*gate // per service: maxproc
 	fdGate  *gate            // the whole daemon: the file descriptor budget
+	busy    busyGate         // the budget's busy sessions (smtpd.Busy)
 	fdInfo  string           // what the budget was computed from, for the log
 	// deliveries is default_process_limit at start: the queue manager's
 	// deliveries at once, the budget and the smtp cache keep it.
@@ -296,7 +297,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 	if fdWarn {
 		d.Log.Warn(fmt.Sprintf("the file descriptor budget of %d sessions is used up (%s): new clients wait until a session ends", d.fdGate.limit, d.fdInfo))
 	}
-	info := smtpd.Conn{Service: svc, Stress: lim.stress && (stress || fdStress)}
+	info := smtpd.Conn{Service: svc, Stress: lim.stress && (stress || fdStress), Busy: d.busy}
 	d.sessions.Add(1)
 	d.track(c, true)
 	d.workers.run(func() {
@@ -319,7 +320,10 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 			return
 		}
 		plog := d.Log.With("program", "postern/postscreen")
-		if sc = scr.Check(c, g.screenCaches[svc], plog, info.Stress); sc == nil {
+		d.busy.Begin() // its DNSBL lookups open sockets
+		sc = scr.Check(c, g.screenCaches[svc], plog, info.Stress)
+		d.busy.End()
+		if sc == nil {
 			sg.leave()
 			return
 		}
@@ -400,9 +404,10 @@ func (d *Daemon) pokeGates() {
 func (d *Daemon) setBudget(limit uint64, open int, g *generation) {
 	deliveries, _ := g.cfg.Int("default_process_limit")
 	d.deliveries = int(deliveries)
-	n, reserve, ok := fdBudget(limit, open, d.deliveries)
+	n, busy, reserve, ok := fdBudget(limit, open, d.deliveries)
 	d.fdGate = newGate(n)
-	d.fdInfo = fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve", limit, open, reserve)
+	d.busy = busyGate{newGate(busy)}
+	d.fdInfo = fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve: %d sessions, %d of them busy at once", limit, open, reserve, n, busy)
 	if !ok {
 		d.Log.Warn(fmt.Sprintf("the file descriptor limit is too small: %s; one SMTP session at a time (raise the hard RLIMIT_NOFILE, e.g. LimitNOFILE= in the systemd unit)", d.fdInfo))
 	}

@@ -69,6 +69,8 @@ type session struct {
 	milterHold bool
 	// milterGreeted: a milter's reject at CONNECT was the greeting.
 	milterGreeted bool
+	// busy: counted in Conn.Busy (busy.go).
+	busy bool
 }
 
 type transaction struct {
@@ -208,6 +210,8 @@ func (ss *session) deadline() {
 }
 
 func (ss *session) run(ctx context.Context) {
+	ss.setBusy(true)
+	defer ss.setBusy(false)
 	if ss.srv.LookupClient != nil {
 		n := ss.srv.LookupClient(ctx, ss.req.ClientAddr)
 		ss.req.ClientName, ss.req.ReverseName = n.Verified, n.Reverse
@@ -254,7 +258,9 @@ func (ss *session) run(ctx context.Context) {
 	}
 	for !ss.quit {
 		ss.deadline()
+		ss.setBusy(false)
 		line, err := ss.rd.ReadCommand(ss.cfg.LineLimit)
+		ss.setBusy(true)
 		switch {
 		case errors.Is(err, smtpio.ErrLineTooLong):
 			ss.fail("500 5.5.2 Error: line too long")
