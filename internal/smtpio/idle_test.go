@@ -63,11 +63,15 @@ func TestIdlerLendsBuffer(t *testing.T) {
 			src.r = r
 			r.SetIdler(src)
 			for _, want := range tc.want {
+				if err := r.Wait(); err != nil {
+					t.Fatal(err)
+				}
 				got, err := r.ReadCommand(4 * bufSize)
 				if err != nil || got != want {
 					t.Fatalf("ReadCommand = %.40q, %v; want %.40q", got, err, want)
 				}
 			}
+			r.Wait()
 			if got, err := r.ReadCommand(100); err != io.EOF {
 				t.Fatalf("at the end: ReadCommand = %q, %v; want EOF", got, err)
 			}
@@ -78,17 +82,20 @@ func TestIdlerLendsBuffer(t *testing.T) {
 	}
 }
 
-// An error of the wait (a deadline) is ReadCommand's, and the Reader
-// reads on afterwards.
+// An error of the wait (a deadline) is Wait's, and the Reader reads on
+// afterwards.
 func TestIdlerError(t *testing.T) {
 	src := &script{reads: []string{"NOOP\r\n"}, waitErr: os.ErrDeadlineExceeded}
 	r := NewReader(src, Normalize)
 	src.r = r
 	r.SetIdler(src)
-	if _, err := r.ReadCommand(100); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("ReadCommand = %v, want the wait's error", err)
+	if err := r.Wait(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Wait = %v, want the wait's error", err)
 	}
 	src.waitErr = nil
+	if err := r.Wait(); err != nil {
+		t.Fatal(err)
+	}
 	if got, err := r.ReadCommand(100); got != "NOOP" || err != nil {
 		t.Fatalf("ReadCommand = %q, %v; want NOOP", got, err)
 	}
@@ -103,6 +110,7 @@ func TestLentBufferCarriesNothing(t *testing.T) {
 		ra := NewReader(a, Normalize)
 		a.r = ra
 		ra.SetIdler(a)
+		ra.Wait()
 		if _, err := ra.ReadCommand(2 * bufSize); err != nil {
 			t.Fatal(err)
 		}
@@ -115,8 +123,11 @@ func TestLentBufferCarriesNothing(t *testing.T) {
 		rb := NewReader(b, Normalize)
 		b.r = rb
 		rb.SetIdler(b)
-		ra.ReadCommand(10) // ra lends its buffer and reads EOF
+		if ra.Wait(); ra.br != nil {
+			t.Fatal("an idle Reader kept its buffer")
+		}
 		for _, want := range []string{"B", ""} {
+			rb.Wait()
 			got, err := rb.ReadCommand(2 * bufSize)
 			if got != want || (want == "") != (err == io.EOF) {
 				t.Fatalf("round %d: the second Reader read %.20q, %v; want %q", i, got, err, want)
@@ -135,8 +146,10 @@ func TestResetForgetsIdler(t *testing.T) {
 	r := NewReader(src, Normalize)
 	src.r = r
 	r.SetIdler(src)
+	r.Wait()
 	r.ReadCommand(100)
 	r.Reset(strings.NewReader("EHLO a\r\n"))
+	r.Wait()
 	if got, err := r.ReadCommand(100); got != "EHLO a" || err != nil {
 		t.Fatalf("ReadCommand = %q, %v", got, err)
 	}
