@@ -112,3 +112,16 @@ func fdBudget(limit uint64, open, deliveries int) (sessions, busy, reserve int, 
 	busy = max(1, free/busyShare/fdsPerBusy)
 	return (free - busy*fdsPerBusy) / fdsPerSession, busy, reserve, true
 }
+
+// SessionBudget is how many SMTP sessions a daemon started now, by this
+// process's limits, could run at once with deliveries at once, and the
+// hard RLIMIT_NOFILE (check.Options.SessionBudget, for postern check).
+// What is open in a daemon at start is assumed (fdReserveFixed).
+func SessionBudget(deliveries int) (sessions int, limit uint64) {
+	limit, _, err := fdLimits()
+	if err != nil {
+		return maxSessionsByFD, 0
+	}
+	sessions, _, _, _ = fdBudget(limit, -1, deliveries)
+	return sessions, limit
+}
