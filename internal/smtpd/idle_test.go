@@ -151,3 +151,28 @@ func TestIdleSessionsNotBusy(t *testing.T) {
 		t.Errorf("busy sessions at the end %d, at most %d; want 0, 1", busy.now, busy.most)
 	}
 }
+
+// smtpd_timeout ends a session that waits idle for a command (without
+// its buffers), with either deadline rule.
+func TestIdleSessionTimeout(t *testing.T) {
+	for _, perReq := range []string{"yes", "no"} {
+		t.Run("smtpd_per_request_deadline="+perReq, func(t *testing.T) {
+			t.Parallel()
+			s := smtptest.NewServer(t, "smtpd_timeout = 1s\nsmtpd_per_request_deadline = "+perReq+"\n", nil)
+			c := idleSessions(t, s.Addr, 1)[0]
+			began := time.Now()
+			if r := rawReply(t, c); r != "421 4.4.2 mx.example.test Error: timeout exceeded" {
+				t.Fatalf("got %q", r)
+			}
+			if d := time.Since(began); d < 900*time.Millisecond {
+				t.Errorf("cut after %v", d)
+			}
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.Logged(), "timeout after EHLO from unknown[127.0.0.1]"); {
+				if time.Now().After(deadline) {
+					t.Fatalf("no timeout log line:\n%s", s.Logged())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
