@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/postern-mta/postern/internal/testperm"
 )
 
 // A message for many local recipients, one delivery request each
@@ -53,6 +55,32 @@ func TestManyRecipientsEachCopyOnce(t *testing.T) {
 		if n := strings.Count(log, "status=sent (delivered to maildir)"); n != rcpts {
 			t.Errorf("%d recipients logged as delivered, want %d:\n%s", n, rcpts, firstLines(log, 20))
 		}
+	})
+
+	// Through the root agent (mail_owner not root): each request
+	// carries its own recipient only (internal/deliver/proxy).
+	t.Run("root agent", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root: the local delivery agent process exists only when the daemon starts as root (CI runs as root)")
+		}
+		if _, err := user.Lookup("nobody"); err != nil {
+			t.Skip("no user nobody")
+		}
+		var rootTo []string
+		for i := range rcpts {
+			rootTo = append(rootTo, fmt.Sprintf("root+%d@mx.example.test", i))
+		}
+		spool := t.TempDir()
+		in := newInstance(t, fmt.Sprintf("inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.0/8\nalias_maps =\n"+
+			"home_mailbox =\nmail_spool_directory = %s/\nmail_owner = nobody\n%s", spool, extra))
+		testperm.OpenDirs(in.dir)
+		in.start(t)
+		addr := fmt.Sprintf("127.0.0.1:%d", in.port)
+		if o := sendSMTPTo(addr, rootTo[0], rootTo, numberedMessage(1, 2048)); !o.Queued {
+			t.Fatalf("not queued: %+v", o)
+		}
+		in.waitQueueEmpty(t, 60*time.Second)
+		checkCopies(t, filepath.Join(spool, "root"), []int{1}, rootTo)
 	})
 
 	t.Run("killed", func(t *testing.T) {
