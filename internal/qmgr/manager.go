@@ -98,6 +98,7 @@ type Manager struct {
 	wg      sync.WaitGroup
 
 	directWait time.Duration // directSlotWait; tests that are not about it wait longer
+	maxHold    time.Duration // how long a job holds outcomes (heldresults.go)
 	retryNow   chan struct{} // starts a deferred scan for due (retry.go)
 }
 
@@ -122,8 +123,8 @@ func New(store Store, cfg Config) *Manager {
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
 		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]retryTime{},
-		directWait: directSlotWait,
-		due:        map[string]bool{}, retryNow: make(chan struct{}, 1)}
+		directWait: directSlotWait, maxHold: maxHold,
+		due: map[string]bool{}, retryNow: make(chan struct{}, 1)}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under
