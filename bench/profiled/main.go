@@ -2,7 +2,9 @@
 // start-fg` does, and writes a CPU profile of it (runtime/pprof) when it
 // stops: bench/run -p uses it to show where postern's time goes. It
 // serves no local delivery agent process, so run it as root with
-// mail_owner = root, or as an ordinary user.
+// mail_owner = root, or as an ordinary user. SIGUSR1 writes a heap
+// profile to FILE.heap and the runtime's memory figures to stderr
+// (bench/run -p -I: with the idle sessions held).
 //
 //	profiled -c DIR -cpuprofile FILE [-trace FILE]   (SIGTERM or SIGINT stops it)
 //
@@ -60,6 +62,13 @@ func run(dir, profile, traceFile string) error {
 		<-sig
 		d.Stop(30 * time.Second)
 	}()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			heapProfile(profile + ".heap")
+		}
+	}()
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return fmt.Errorf("start profile: %w", err)
 	}
@@ -80,4 +89,26 @@ func run(dir, profile, traceFile string) error {
 		return fmt.Errorf("daemon: %w", err)
 	}
 	return f.Close()
+}
+
+// heapProfile writes the live heap's profile after a GC, and the
+// runtime's figures (heap, stacks, goroutines) to stderr.
+func heapProfile(path string) {
+	var m runtime.MemStats
+	for range 3 { // each GC halves stacks at most once
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(os.Stderr, "profiled: after a GC: stacks %d KiB\n", m.StackInuse>>10)
+	}
+	fmt.Fprintf(os.Stderr, "profiled: heap alloc %d KiB, heap in use %d KiB, stacks %d KiB, sys %d KiB, %d goroutines\n",
+		m.HeapAlloc>>10, m.HeapInuse>>10, m.StackInuse>>10, m.Sys>>10, runtime.NumGoroutine())
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profiled:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "profiled:", err)
+	}
 }

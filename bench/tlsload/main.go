@@ -8,11 +8,12 @@
 // benchmark must not count refused mail.
 //
 //	tlsload [-s 20] [-m 2000] [-l 4096] [-d] [-plain] [-classic] [-f FROM] [-t TO] [-cycle N] HOST:PORT
-//	tlsload -idle N HOST:PORT
+//	tlsload -idle N [-plain] [-s 20] HOST:PORT
 //
-// -idle N opens N sessions, each left idle after STARTTLS and the
-// second EHLO, prints "ready" and holds them until its standard input
-// closes: the harness measures the server's memory meanwhile.
+// -idle N opens N sessions, -s at a time, each left idle after STARTTLS
+// and the second EHLO (with -plain: after the greeting and EHLO), prints
+// "ready" and holds them until its standard input closes: the harness
+// measures the server's memory and rate meanwhile.
 //
 // -hs only shakes hands: EHLO, STARTTLS, handshake, QUIT, -m times.
 //
@@ -67,7 +68,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "per-connection deadline")
 	flag.IntVar(&o.cycle, "cycle", 0, `with N > 0, message k goes to -t with "%d" replaced by k mod N`)
 	flag.BoolVar(&o.classic, "classic", false, "offer X25519 alone, not Go's hybrid X25519MLKEM768 (as OpenSSL 3.0 clients)")
-	idle := flag.Int("idle", 0, "hold this many idle TLS sessions until stdin closes")
+	idle := flag.Int("idle", 0, "hold this many idle sessions (TLS unless -plain) until stdin closes")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		flag.Usage()
@@ -278,24 +279,46 @@ func message(size int) []byte {
 	return []byte(b.String())
 }
 
-// holdIdle opens n TLS sessions, prints "ready" and keeps them open
-// until stdin closes.
+// holdIdle opens n sessions (TLS, or with -plain only greeted and
+// EHLO answered), -s at a time, prints "ready" and keeps them open until
+// stdin closes.
 func holdIdle(o options, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	conns := make([]*client, 0, n)
+	conns := make([]*client, n)
 	defer func() {
 		for _, c := range conns {
-			c.close()
+			if c != nil {
+				c.close()
+			}
 		}
 	}()
-	for range n {
-		c, err := dial(ctx, o)
-		if err != nil {
-			return fmt.Errorf("session %d: %w", len(conns)+1, err)
-		}
-		c.conn.SetDeadline(time.Time{})
-		conns = append(conns, c)
+	var next atomic.Int64
+	errs := make(chan error, o.sessions)
+	var wg sync.WaitGroup
+	for range max(1, o.sessions) {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				c, err := dial(ctx, o)
+				if err != nil {
+					errs <- fmt.Errorf("session %d: %w", i+1, err)
+					cancel()
+					return
+				}
+				c.conn.SetDeadline(time.Time{})
+				conns[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
 	}
 	fmt.Println("ready")
 	if _, err := io.Copy(io.Discard, os.Stdin); err != nil && !errors.Is(err, os.ErrClosed) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/check"
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/master"
 )
 
 // runCheck validates the configuration: exit 1 if it has errors.
@@ -17,7 +18,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	rep := check.Run(config.Dir(*dir), check.Options{})
+	rep := check.Run(config.Dir(*dir), check.Options{SessionBudget: master.SessionBudget})
 	rep.Write(stdout, *verbose)
 	if rep.Errors() > 0 {
 		return 1

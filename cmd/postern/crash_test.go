@@ -59,6 +59,12 @@ func TestVirtualCrashLosesNoAcceptedMessage(t *testing.T) {
 // messages from and to rcpt, whose Maildir is maildir, and checks that
 // every message answered 250 is there exactly once.
 func crashRun(t *testing.T, in *instance, rcpt, maildir string, kills int) {
+	crashRunDups(t, in, rcpt, maildir, kills, false)
+}
+
+// crashRunDups is crashRun; with dupsOK, a message delivered twice is
+// only counted (a mail store over LMTP cannot recognise a retry).
+func crashRunDups(t *testing.T, in *instance, rcpt, maildir string, kills int, dupsOK bool) {
 	clients := 10
 	addr := fmt.Sprintf("127.0.0.1:%d", in.port)
 
@@ -162,7 +168,7 @@ func crashRun(t *testing.T, in *instance, rcpt, maildir string, kills int) {
 		sort.Ints(lost)
 		t.Errorf("%d messages answered 250 are not in the Maildir: %v", len(lost), lost)
 	}
-	if len(dups) > 0 {
+	if len(dups) > 0 && !dupsOK {
 		// Local delivery names a Maildir copy after the queue ID and
 		// recipient, so a retry after a kill finds its earlier copy.
 		sort.Ints(dups)

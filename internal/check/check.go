@@ -45,6 +45,11 @@ type Options struct {
 	Hostname string
 	// Overrides win over main.cf, like postconf -o.
 	Overrides map[string]string
+	// SessionBudget, if set, is the daemon's file descriptor budget in
+	// sessions with deliveries at once, and the hard RLIMIT_NOFILE it is
+	// computed from (master.SessionBudget): maxproc beyond it is warned
+	// about.
+	SessionBudget func(deliveries int) (sessions int, limit uint64)
 }
 
 type checker struct {
@@ -80,6 +85,7 @@ func Run(dir string, opt Options) *Report {
 	}
 	c := &checker{cfg: cfg, rep: rep, failed: map[string]bool{}}
 	c.readMaster(filepath.Join(dir, "master.cf"))
+	c.sessionBudget(opt.SessionBudget)
 	c.parameters()
 	c.serviceOverrides()
 	c.interfaces()

@@ -226,6 +226,7 @@ func init() {
 		vclassParams,
 		rewriteParams,
 		lmtpParams,
+		directLMTPParams,
 		postfix37Params,
 	} {
 		all = append(all, group...)

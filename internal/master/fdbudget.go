@@ -12,10 +12,17 @@ import (
 
 // File descriptors are a budget. At start the soft RLIMIT_NOFILE is
 // raised to the hard limit; what is open then and a reserve for every
-// other consumer are set aside, and the rest, at fdsPerSession each, is
-// how many SMTP sessions may run at once. Past it the accept loops stop
-// accepting, so a connection flood waits in the listen backlog and can
-// never take the descriptor a queue file write needs. With D =
+// other consumer are set aside, and the rest goes to SMTP sessions: each
+// holds its connection (fdsPerSession), and a busy one, one that is not
+// waiting for its client's next command, may open fdsPerBusy more (the
+// queue file being written, or the sockets of a parallel A and AAAA
+// lookup). An idle session opens nothing, so the budget caps sessions
+// and busy sessions apart: busyShare of the free descriptors back busy
+// sessions' extra ones, the rest sessions' connections. Past the session
+// cap the accept loops stop accepting, so a connection flood waits in
+// the listen backlog and can never take the descriptor a queue file
+// write needs; past the busy cap a session whose client sent a command
+// waits for another to finish one (smtpd.Busy). With D =
 // default_process_limit (the queue manager's deliveries at once):
 //
 //	reserve  = fdReserveFixed                      logs, DNS of the daemon, lookup tables
@@ -24,16 +31,29 @@ import (
 //	                        local.FDsPerDelivery,     agent's connection, DNS sockets or mailbox
 //	                        virtual.FDsPerDelivery))
 //	         + 2 × cacheMaxIdle(D)                 the smtp and lmtp clients' idle cached connections
-//	sessions = (RLIMIT_NOFILE − open at start − reserve) / fdsPerSession
+//	free     = RLIMIT_NOFILE − open at start − reserve
+//	busy     = free / busyShare / fdsPerBusy
+//	sessions = (free − busy × fdsPerBusy) / fdsPerSession
+//
+// With a hard limit of 20,000 and D = 100 that is 12,765 sessions, 3,191
+// of them busy at once (before 2026-12: 3 descriptors for every session,
+// 6,382 sessions); with systemd's usual hard limit of 524,288, about
+// 349,000 and 87,000.
 //
 // The smtp and lmtp clients' caches are each capped at cacheMaxIdle(D)
 // (smtpAgent, lmtpAgent), so that their idle connections, held outside
 // any delivery slot, stay within the reserve: min(smtp.DefaultCacheMaxIdle, D), as more idle
 // connections than deliveries at once would rarely be reused.
 const (
-	// fdsPerSession: the connection, and the queue file being written
-	// or, before DATA, the sockets of a parallel A and AAAA lookup.
-	fdsPerSession   = 3
+	// fdsPerSession: the connection.
+	fdsPerSession = 1
+	// fdsPerBusy: what a busy session may open besides: the queue file
+	// being written or, before DATA, the sockets of a parallel A and
+	// AAAA lookup.
+	fdsPerBusy = 2
+	// busyShare: busy sessions' extra descriptors get 1/busyShare of
+	// the free ones.
+	busyShare       = 3
 	fdsPerDelivery  = 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery, virtual.FDsPerDelivery)
 	fdsBackground   = 8
 	fdReserveFixed  = 32
@@ -74,19 +94,34 @@ func fdReserve(deliveries int) int {
 }
 
 // fdBudget is how many sessions may run at once with limit descriptors,
-// open of them in use and deliveries concurrent deliveries; ok is false
-// when the limit is too small for the reserve (one session is allowed).
-func fdBudget(limit uint64, open, deliveries int) (sessions, reserve int, ok bool) {
+// open of them in use and deliveries concurrent deliveries, and how many
+// of them may be busy at once; ok is false when the limit is too small
+// for the reserve (one session is allowed).
+func fdBudget(limit uint64, open, deliveries int) (sessions, busy, reserve int, ok bool) {
 	if open < 0 {
 		open = fdReserveFixed // unknown: assume as much again
 	}
 	reserve = fdReserve(deliveries)
-	if limit > uint64(maxSessionsByFD*fdsPerSession) {
-		return maxSessionsByFD, reserve, true
+	if limit > uint64(maxSessionsByFD*(fdsPerSession+fdsPerBusy)) {
+		return maxSessionsByFD, maxSessionsByFD, reserve, true
 	}
 	free := int(limit) - open - reserve
-	if free < fdsPerSession {
-		return 1, reserve, false
+	if free < fdsPerSession+fdsPerBusy {
+		return 1, 1, reserve, false
 	}
-	return free / fdsPerSession, reserve, true
+	busy = max(1, free/busyShare/fdsPerBusy)
+	return (free - busy*fdsPerBusy) / fdsPerSession, busy, reserve, true
+}
+
+// SessionBudget is how many SMTP sessions a daemon started now, by this
+// process's limits, could run at once with deliveries at once, and the
+// hard RLIMIT_NOFILE (check.Options.SessionBudget, for postern check).
+// What is open in a daemon at start is assumed (fdReserveFixed).
+func SessionBudget(deliveries int) (sessions int, limit uint64) {
+	limit, _, err := fdLimits()
+	if err != nil {
+		return maxSessionsByFD, 0
+	}
+	sessions, _, _, _ = fdBudget(limit, -1, deliveries)
+	return sessions, limit
 }

@@ -11,18 +11,21 @@ import (
 )
 
 // TestFDBudget checks the budget against every consumer of descriptors
-// at their worst at once: the sessions it allows, each delivery with its
-// queue file and its agent's most (smtp: connection and A/AAAA sockets;
-// local: directory, lock, mailbox…), the smtp client's idle cache as
-// smtpConfig sizes it, the background and fixed needs, and what was open
-// at start. With hard limit 1024 and 100 deliveries the former reserve
-// (32 + 3 per delivery, no cache) allowed 336 sessions: 12 + 336×2 +
-// 100×3 + 100 cached = 1084 > 1024.
+// at their worst at once: the sessions it allows, each holding its
+// connection, the busy ones among them with a queue file or A/AAAA
+// sockets besides, each delivery with its queue file and its agent's
+// most (smtp: connection and A/AAAA sockets; local: directory, lock,
+// mailbox…), the smtp client's idle cache as smtpConfig sizes it, the
+// background and fixed needs, and what was open at start. With hard
+// limit 1024 and 100 deliveries the former reserve (32 + 3 per
+// delivery, no cache) allowed 336 sessions: 12 + 336×2 + 100×3 + 100
+// cached = 1084 > 1024.
 func TestFDBudget(t *testing.T) {
 	for _, tc := range []struct {
 		limit      uint64
 		open, dels int
 		ok         bool
+		atLeast    int // sessions
 	}{
 		{limit: 1024, open: 12, dels: 100, ok: true},
 		{limit: 4096, open: 12, dels: 100, ok: true},
@@ -31,13 +34,22 @@ func TestFDBudget(t *testing.T) {
 		{limit: 128, open: -1, dels: 2, ok: true},
 		{limit: 64, open: 12, dels: 100, ok: false},
 		{limit: 1 << 40, open: 12, dels: 100, ok: true},
+		// issue 19: 10,000 idle sessions and the load beside them in a
+		// hard limit of 20,000 (this project's test machine)
+		{limit: 20000, open: 20, dels: 100, ok: true, atLeast: 10200},
 	} {
-		got, reserve, ok := fdBudget(tc.limit, tc.open, tc.dels)
+		got, busy, reserve, ok := fdBudget(tc.limit, tc.open, tc.dels)
 		if ok != tc.ok {
 			t.Errorf("fdBudget(%d, %d, %d) ok = %v, want %v", tc.limit, tc.open, tc.dels, ok, tc.ok)
 		}
+		if got < tc.atLeast {
+			t.Errorf("fdBudget(%d, %d, %d) = %d sessions, want at least %d", tc.limit, tc.open, tc.dels, got, tc.atLeast)
+		}
 		if !ok || tc.limit > 1<<30 {
 			continue
+		}
+		if busy < 1 || busy > got {
+			t.Errorf("fdBudget(%d, %d, %d) = %d busy of %d sessions", tc.limit, tc.open, tc.dels, busy, got)
 		}
 		open := tc.open
 		if open < 0 {
@@ -45,15 +57,16 @@ func TestFDBudget(t *testing.T) {
 		}
 		perDelivery := 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery)
 		cached := 2 * min(smtp.DefaultCacheMaxIdle, tc.dels) // smtp and lmtp
-		use := open + fdReserveFixed + fdsBackground + got*fdsPerSession + tc.dels*perDelivery + cached
+		sessions := got*fdsPerSession + busy*fdsPerBusy
+		use := open + fdReserveFixed + fdsBackground + sessions + tc.dels*perDelivery + cached
 		if use > int(tc.limit) {
-			t.Errorf("fdBudget(%d, %d, %d) = %d sessions: at worst %d descriptors in use", tc.limit, tc.open, tc.dels, got, use)
+			t.Errorf("fdBudget(%d, %d, %d) = %d sessions, %d busy: at worst %d descriptors in use", tc.limit, tc.open, tc.dels, got, busy, use)
 		}
-		if use+fdsPerSession <= int(tc.limit) {
-			t.Errorf("fdBudget(%d, %d, %d) = %d sessions: room for one more", tc.limit, tc.open, tc.dels, got)
+		if use+fdsPerSession+fdsPerBusy <= int(tc.limit) {
+			t.Errorf("fdBudget(%d, %d, %d) = %d sessions, %d busy: room for one more", tc.limit, tc.open, tc.dels, got, busy)
 		}
-		if reserve != use-open-got*fdsPerSession {
-			t.Errorf("fdBudget(%d, %d, %d) reserve %d, want %d", tc.limit, tc.open, tc.dels, reserve, use-open-got*fdsPerSession)
+		if reserve != use-open-sessions {
+			t.Errorf("fdBudget(%d, %d, %d) reserve %d, want %d", tc.limit, tc.open, tc.dels, reserve, use-open-sessions)
 		}
 	}
 }

@@ -116,6 +116,7 @@ func managerConfig(cfg *config.Config, pol *policy.Policy, q queue.Queue, root *
 		DelayWarning:    p.dur("delay_warning_time"),
 		SoftBounce:      p.bool("soft_bounce"),
 		Direct:          p.bool("direct_local_delivery"),
+		DirectLMTP:      p.bool("direct_lmtp_delivery"),
 		Limits:          limits(cfg),
 		ProcessLimit:    int(p.num("default_process_limit")),
 		ActiveLimit:     1000,

@@ -3,6 +3,7 @@ package qmgr
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/queue"
+	"github.com/postern-mta/postern/internal/route"
 )
 
 const directContent = "Subject: test\r\n\r\nhello\r\n"
@@ -164,5 +166,121 @@ func TestDirectAttemptWaitsBriefly(t *testing.T) {
 	r.settle("all delivered", func() bool { return r.agent.count("ok@mx.example.test") == 3 })
 	if n := r.agent.direct.Load(); n != 0 {
 		t.Errorf("%d direct deliveries, want none", n)
+	}
+}
+
+// lmtpRig is a rig whose v.test mailboxes go to an lmtp transport (the
+// scripted agent, which answers as an LMTP server would per recipient),
+// at most limit recipients per delivery.
+func lmtpRig(t *testing.T, on bool, limit int) *rig {
+	r := newRig(t, func(c *Config) {
+		c.DirectLMTP = on
+		c.Router.Virtual = route.Route{Transport: "lmtp", Nexthop: "unix:/run/dovecot/lmtp"}
+		c.Router.IsVirtual = func(d string) (bool, error) { return d == "v.test", nil }
+		c.Agents["lmtp"] = c.Agents["local"]
+		c.Agents["smtp"] = c.Agents["local"]
+		c.Limits = func(tr string) (int, int) {
+			if tr == "lmtp" {
+				return 20, limit
+			}
+			return 2, 1
+		}
+	})
+	r.settle("start", func() bool { return r.store.lists(queue.Incoming) > 0 })
+	return r
+}
+
+// direct_lmtp_delivery: a message whose recipients all go to one lmtp
+// next hop is delivered before Enqueue returns, logged as a queued one.
+func TestDirectLMTPDelivery(t *testing.T) {
+	r := lmtpRig(t, true, 50)
+	id := r.sendDirect(envTo("ok1@v.test", "ok2@v.test"), nil)
+	if a, b := r.agent.count("ok1@v.test"), r.agent.count("ok2@v.test"); a != 1 || b != 1 || r.store.enqueued() != 0 {
+		t.Fatalf("when Enqueue returned: %d and %d deliveries, %d queued; want 1, 1, 0", a, b, r.store.enqueued())
+	}
+	want := []string{
+		"postern/qmgr: " + id + ": from=<s@example.net>, size=24, nrcpt=2 (queue active)",
+		"postern/lmtp: " + id + ": to=<ok1@v.test>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+		"postern/lmtp: " + id + ": to=<ok2@v.test>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+		"postern/qmgr: " + id + ": removed",
+	}
+	if got := r.log.String(); got != strings.Join(want, "\n") {
+		t.Errorf("log:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// What the LMTP server did not accept is queued under the same ID
+// without the recipients it accepted: those are logged once, by the
+// direct attempt, and never delivered again; a 4xx recipient is
+// deferred and a 5xx one bounced by the queue's attempt.
+func TestDirectLMTPPartial(t *testing.T) {
+	r := lmtpRig(t, true, 50)
+	id := r.sendDirect(envTo("ok1@v.test", "soft1@v.test", "hard1@v.test", "ok2@v.test"), nil)
+	r.settle("the queue's attempt", func() bool {
+		return strings.Contains(r.log.String(), "to=<hard1@v.test>") && strings.Contains(r.log.String(), "to=<soft1@v.test>")
+	})
+	r.store.mu.Lock()
+	var left []string
+	if r.store.msgs[id] == nil {
+		r.store.mu.Unlock()
+		t.Fatalf("%s was not queued", id)
+	}
+	for _, rc := range r.store.msgs[id].Envelope.Recipients {
+		left = append(left, rc.Addr)
+	}
+	r.store.mu.Unlock()
+	if got := strings.Join(left, " "); got != "soft1@v.test hard1@v.test" {
+		t.Errorf("queued recipients %q, want the two not accepted", got)
+	}
+	if a, b := r.agent.count("ok1@v.test"), r.agent.count("ok2@v.test"); a != 1 || b != 1 {
+		t.Errorf("accepted recipients delivered %d and %d times, want once", a, b)
+	}
+	log := r.log.String()
+	for _, want := range []string{
+		id + ": from=<s@example.net>, size=24, nrcpt=4 (queue active)",
+		id + ": to=<ok1@v.test>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent",
+		id + ": to=<ok2@v.test>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent",
+		id + ": from=<s@example.net>, size=24, nrcpt=2 (queue active)",
+	} {
+		i := strings.Index(log, want)
+		if i < 0 {
+			t.Fatalf("log lacks %q after the lines before it:\n%s", want, r.log)
+		}
+		log = log[i+len(want):]
+	}
+	for _, want := range []string{"to=<soft1@v.test>, relay=local, delay=0, delays=0/0/0/0, dsn=4.2.2, status=deferred",
+		"to=<hard1@v.test>, relay=local, delay=0, delays=0/0/0/0, dsn=5.1.1, status=bounced"} {
+		if n := strings.Count(r.log.String(), want); n != 1 {
+			t.Errorf("log has %q %d times, want once:\n%s", want, n, r.log)
+		}
+	}
+}
+
+// Messages direct_lmtp_delivery leaves to the queue, whole.
+func TestDirectLMTPQueued(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		on    bool
+		limit int
+		env   *queue.Envelope
+	}{
+		{"direct_lmtp_delivery = no", false, 50, envTo("ok1@v.test")},
+		{"two transports", true, 50, envTo("ok1@v.test", "ok@mx.example.test")},
+		{"more than one transaction", true, 1, envTo("ok1@v.test", "ok2@v.test")},
+		{"remote", true, 50, envTo("ok@example.org")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := lmtpRig(t, tc.on, tc.limit)
+			id := r.sendDirect(tc.env, nil)
+			r.settle("the queue's attempt", func() bool {
+				return strings.Contains(r.log.String(), "qmgr: "+id+": from=")
+			})
+			if n := r.store.enqueued(); n != 1 {
+				t.Errorf("%d queued, want 1", n)
+			}
+			if n := strings.Count(r.log.String(), "nrcpt="+fmt.Sprint(len(tc.env.Recipients))); n != 1 {
+				t.Errorf("want one from= line with every recipient:\n%s", r.log)
+			}
+		})
 	}
 }

@@ -22,6 +22,12 @@
 // nothing to do are persisted by removing the message durably instead
 // (Store.Complete), which is cheaper than an Update followed by removal.
 //
+// Direct delivery (direct.go): a small message for one local Maildir
+// (direct_local_delivery) or for one lmtp next hop (direct_lmtp_delivery)
+// is delivered before Queue's Enqueue returns, so that the SMTP client's
+// 250 follows the delivery and the message never gets a queue file; what
+// such an attempt does not deliver is queued under the same queue ID.
+//
 // A message queued through Queue starts at once, without a scan of the
 // incoming queue; scans pick up the rest (start-up, deferred mail, more
 // than ActiveLimit messages at work).

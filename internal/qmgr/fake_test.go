@@ -16,15 +16,16 @@ import (
 
 // memStore is an in-memory Store for the manager's tests.
 type memStore struct {
-	mu     sync.Mutex
-	n      int
-	where  map[string]string // id → queue
-	msgs   map[string]*queue.Message
-	body   map[string][]byte
-	listed map[string]int // List calls per queue
-	reads  map[string]int // Read calls per queue
-	writes map[string]int // changes per message, its Version
-	opened atomic.Int32   // Content calls
+	mu      sync.Mutex
+	n       int
+	where   map[string]string // id → queue
+	msgs    map[string]*queue.Message
+	body    map[string][]byte
+	listed  map[string]int // List calls per queue
+	reads   map[string]int // Read calls per queue
+	writes  map[string]int // changes per message, its Version
+	updated map[string]int // Update calls per message
+	opened  atomic.Int32   // Content calls
 	// full, when set, makes Update and Defer fail as a full disk does:
 	// a queue.SpaceError, First on the first failure only.
 	full     bool
@@ -39,7 +40,7 @@ func (s *memStore) fullErr() error {
 }
 
 func newMemStore() *memStore {
-	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}, reads: map[string]int{}, writes: map[string]int{}}
+	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}, reads: map[string]int{}, writes: map[string]int{}, updated: map[string]int{}}
 }
 
 func (s *memStore) Enqueue(_ context.Context, env *queue.Envelope, body io.Reader) (string, error) {
@@ -157,7 +158,15 @@ func (s *memStore) Update(q, id string, st map[int]queue.RcptStatus) error {
 		m.Status[i] = v
 	}
 	s.touch(id)
+	s.updated[id]++
 	return nil
+}
+
+// updates is how many Update calls a message had.
+func (s *memStore) updates(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updated[id]
 }
 
 func (s *memStore) SetDelayWarned(q, id string) error {

@@ -33,6 +33,10 @@ type Config struct {
 	// Direct is direct_local_delivery: a small message for one local
 	// recipient is delivered before the SMTP reply (direct.go).
 	Direct bool
+	// DirectLMTP is direct_lmtp_delivery: a small message whose
+	// recipients all go to one lmtp next hop is delivered there before
+	// the SMTP reply (direct.go).
+	DirectLMTP bool
 
 	// Limits returns a transport's destination concurrency and recipient
 	// limits (<transport>_destination_concurrency_limit, …).
@@ -94,6 +98,7 @@ type Manager struct {
 	wg      sync.WaitGroup
 
 	directWait time.Duration // directSlotWait; tests that are not about it wait longer
+	maxHold    time.Duration // how long a job holds outcomes (heldresults.go)
 	retryNow   chan struct{} // starts a deferred scan for due (retry.go)
 }
 
@@ -118,8 +123,8 @@ func New(store Store, cfg Config) *Manager {
 		kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		procs: make(chan struct{}, cfg.ProcessLimit), msgs: make(chan struct{}, cfg.ActiveLimit),
 		active: map[string]bool{}, dests: map[string]*window{}, dead: map[string]deadDest{}, retry: map[string]retryTime{},
-		directWait: directSlotWait,
-		due:        map[string]bool{}, retryNow: make(chan struct{}, 1)}
+		directWait: directSlotWait, maxHold: maxHold,
+		due: map[string]bool{}, retryNow: make(chan struct{}, 1)}
 }
 
 // Reconfigure makes later rounds use cfg (after a reload); rounds under
@@ -158,12 +163,13 @@ func (k kickingQueue) Enqueue(ctx context.Context, env *queue.Envelope, body io.
 	if env.Hold { // on hold: not for the manager until released
 		return k.m.store.Enqueue(ctx, env, body)
 	}
-	if delivered, content := k.m.deliverDirect(ctx, env, body); delivered {
+	d := k.m.deliverDirect(ctx, env, body)
+	if d.delivered {
 		return env.ID, nil
-	} else if content != nil {
-		body = bytes.NewReader(content)
+	} else if d.content != nil {
+		body = bytes.NewReader(d.content)
 	}
-	id, err := k.m.store.Enqueue(ctx, env, body)
+	id, err := k.m.store.Enqueue(ctx, d.queue, body)
 	if err == nil {
 		k.m.startNew(id)
 	}

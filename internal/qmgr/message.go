@@ -24,6 +24,11 @@ type job struct {
 	activated time.Time
 	content   []byte     // a small message's content, read with its envelope
 	mu        sync.Mutex // guards msg.Status while deliveries run
+	// Outcomes held while other requests of the message run
+	// (heldresults.go).
+	holdMu    sync.Mutex
+	hs        holdState
+	flushMu   sync.Mutex // one flush at a time
 	completed bool       // removed by update (Store.Complete)
 	direct    bool       // a direct delivery (direct.go): no queue file
 	// slotWait, when set, bounds the waits for slots (direct.go) apart
@@ -152,6 +157,9 @@ func (j *job) deliverAll(ctx context.Context) {
 		j.deliverGroup(ctx, list[0], nil)
 		return
 	}
+	// Several requests at once: their outcomes are persisted together.
+	j.holdResults()
+	defer j.stopHolding()
 	var wg sync.WaitGroup
 	for _, g := range list {
 		j.deliverGroup(ctx, g, &wg)

@@ -13,8 +13,27 @@ import (
 
 // record persists an agent's results, then logs them: a recipient is
 // logged as sent only once the queue file says so, or the message is
-// durably gone.
+// durably gone. A message delivered in several requests at once (one
+// per local recipient) holds its results in memory and persists them
+// together (heldresults.go).
 func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
+	o := j.outcome(rt, t, results)
+	if j.hold(o) {
+		return
+	}
+	j.persist([]outcome{o})
+}
+
+// outcome is the results of one request, ready to persist: the new
+// recipient states and the maillog lines of each result.
+type outcome struct {
+	updates map[int]queue.RcptStatus
+	results []deliver.Result
+	lines   [][]logLine // by result
+}
+
+// outcome turns an agent's results into states and lines.
+func (j *job) outcome(rt route.Route, t timing, results []deliver.Result) outcome {
 	now := j.cfg.Now()
 	t.setup, t.transfer = 0, 0
 	updates := make(map[int]queue.RcptStatus, len(results))
@@ -40,14 +59,30 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 		}
 		lines = append(lines, ls)
 	}
+	return outcome{updates: updates, results: results, lines: lines}
+}
+
+// persist writes the states of outcomes in one update, then logs them.
+func (j *job) persist(outs []outcome) {
+	updates := outs[0].updates
+	if len(outs) > 1 {
+		updates = make(map[int]queue.RcptStatus)
+		for _, o := range outs {
+			for i, st := range o.updates {
+				updates[i] = st
+			}
+		}
+	}
 	if !j.update(updates) {
 		// Not recorded: every recipient stays pending and is tried
 		// again. A deferral is then what happened, and is logged as
 		// such; a delivery is logged when a later attempt records it.
 		if !j.direct {
-			for i, r := range results {
-				if updates[r.Rcpt].State == queue.Pending {
-					j.logLines(lines[i])
+			for _, o := range outs {
+				for i, r := range o.results {
+					if updates[r.Rcpt].State == queue.Pending {
+						j.logLines(o.lines[i])
+					}
 				}
 			}
 		}
@@ -56,9 +91,30 @@ func (j *job) record(rt route.Route, t timing, results []deliver.Result) {
 	if j.direct { // its from= line waited for a delivery to report
 		j.logFrom()
 	}
-	for _, ls := range lines {
-		j.logLines(ls)
+	for _, o := range outs {
+		for i, ls := range o.lines {
+			if j.direct && !updates[o.results[i].Rcpt].Done() {
+				continue // queued: the queue's attempt logs it
+			}
+			j.logLines(ls)
+		}
 	}
+}
+
+// updateDirect records a direct attempt's outcomes (direct.go) in
+// memory: there is no queue file. Only final outcomes count, each
+// recipient's own (what is left is queued, without the recipients done);
+// false when none is final.
+func (j *job) updateDirect(updates map[int]queue.RcptStatus) bool {
+	some := false
+	for i, st := range updates {
+		if st.Done() {
+			j.msg.Status[i] = st
+			some = true
+		}
+	}
+	j.completed = j.done()
+	return some
 }
 
 // logLine is one delivery line and the program that logs it.
@@ -122,13 +178,8 @@ func (j *job) update(updates map[int]queue.RcptStatus) bool {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.direct { // no file: only a complete delivery counts, else it is queued
-		if !j.doneWith(updates) {
-			return false
-		}
-		j.apply(updates)
-		j.completed = true
-		return true
+	if j.direct {
+		return j.updateDirect(updates)
 	}
 	if j.doneWith(updates) {
 		err := j.m.store.Complete(queue.Active, j.msg.ID)

@@ -7,30 +7,29 @@ import (
 
 // counterOrder is Postfix's smtpd_cmd_table order, in which the
 // disconnect line lists the commands a client used.
-var counterOrder = []string{"helo", "ehlo", "xclient", "xforward", "starttls", "auth", "mail", "rcpt",
+var counterOrder = [...]string{"helo", "ehlo", "xclient", "xforward", "starttls", "auth", "mail", "rcpt",
 	"data", "bdat", "rset", "noop", "vrfy", "etrn", "quit", "unknown"}
 
 // counters tallies commands for the disconnect log line: a command
-// succeeded when its last reply was not an error (4xx or 5xx).
+// succeeded when its last reply was not an error (4xx or 5xx). The
+// counts are indexed as counterOrder, in the session itself: no
+// allocation per session.
 type counters struct {
-	ok, total map[string]int
+	ok, total [len(counterOrder)]int32
 }
 
 func (c *counters) add(verb string, success bool) {
-	if c.total == nil {
-		c.ok, c.total = map[string]int{}, map[string]int{}
-	}
+	i := len(counterOrder) - 1 // "unknown"
 	name := strings.ToLower(verb)
-	known := false
-	for _, n := range counterOrder {
-		known = known || n == name
+	for j, n := range counterOrder {
+		if n == name {
+			i = j
+			break
+		}
 	}
-	if !known {
-		name = "unknown"
-	}
-	c.total[name]++
+	c.total[i]++
 	if success {
-		c.ok[name]++
+		c.ok[i]++
 	}
 }
 
@@ -39,13 +38,13 @@ func (c *counters) add(verb string, success bool) {
 func (c *counters) String() string {
 	var b strings.Builder
 	ok, total := 0, 0
-	for _, n := range counterOrder {
-		if c.total[n] == 0 {
+	for i, n := range counterOrder {
+		if c.total[i] == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, " %s=%s", n, ratio(c.ok[n], c.total[n]))
-		ok += c.ok[n]
-		total += c.total[n]
+		fmt.Fprintf(&b, " %s=%s", n, ratio(int(c.ok[i]), int(c.total[i])))
+		ok += int(c.ok[i])
+		total += int(c.total[i])
 	}
 	fmt.Fprintf(&b, " commands=%s", ratio(ok, total))
 	return b.String()

@@ -3,6 +3,8 @@ package smtpd
 import (
 	"net"
 	"time"
+
+	"github.com/postern-mta/postern/internal/idlewait"
 )
 
 // connReader is what a session reads from: the connection, with
@@ -30,6 +32,9 @@ type connReader struct {
 	// probing: the caller set the read deadline itself (peekTLS); Read
 	// leaves it alone.
 	probing bool
+	// idle waits for the next command without a buffer (WaitIdle);
+	// nil on a connection that cannot be waited on so (TLS).
+	idle *idlewait.Waiter
 }
 
 func newConnReader(c net.Conn, cfg *Config) *connReader {
@@ -48,6 +53,15 @@ func (r *connReader) startContent(buffered int) {
 // endContent returns to command reading; the session sets the next
 // command's deadline itself.
 func (r *connReader) endContent() { r.content = false }
+
+// WaitIdle waits for input without a buffer, under the time limit a
+// read would have (smtpio.Idler).
+func (r *connReader) WaitIdle() error {
+	if !r.perReq && !r.probing {
+		r.setReadDL(r.now().Add(r.timeout))
+	}
+	return r.idle.Wait()
+}
 
 func (r *connReader) Read(p []byte) (int, error) {
 	if !r.perReq && !r.probing {

@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bufio"
 	"strings"
 	"testing"
 
@@ -17,7 +16,7 @@ func TestReplyMalformedLines(t *testing.T) {
 		{"550 5.7.1 a\n250 2.0.0 injected"}, {"550 5.7.1 a\r\n250 b"}, {"abc def"}, {},
 	} {
 		var out strings.Builder
-		ss := &session{cfg: &Config{SoftErrorLimit: 10}, w: bufio.NewWriter(&out),
+		ss := &session{cfg: &Config{SoftErrorLimit: 10}, w: newReplyWriter(&out),
 			rd: smtpio.NewReader(strings.NewReader(""), smtpio.Normalize)}
 		ss.reply(lines...)
 		got := out.String()

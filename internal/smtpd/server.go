@@ -95,6 +95,9 @@ type Conn struct {
 	// Stress: the service is at its process limit; the session uses
 	// Server.Stress.
 	Stress bool
+	// Busy, if set, counts the session while it is not waiting for a
+	// command (busy.go).
+	Busy Busy
 }
 
 // ServeConn runs one SMTP session of service "smtp" on c and closes it.

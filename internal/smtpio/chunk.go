@@ -25,18 +25,19 @@ import (
 func (r *Reader) ReadChunk(w io.Writer, size, maxSize int64, last bool) (int64, error) {
 	s := &sink{w: w, max: maxSize}
 	var bare error
+	br := r.buf()
 	for size > 0 {
-		if r.br.Buffered() == 0 {
-			if _, err := r.br.Peek(1); err != nil {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
 				}
 				return s.n, err
 			}
 		}
-		b, _ := r.br.Peek(int(min(size, int64(r.br.Buffered()))))
+		b, _ := br.Peek(int(min(size, int64(br.Buffered()))))
 		bare = r.chunkBytes(s, b, bare)
-		r.br.Discard(len(b))
+		br.Discard(len(b))
 		size -= int64(len(b))
 	}
 	if last {

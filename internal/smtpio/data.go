@@ -136,8 +136,9 @@ func (r *Reader) ReadData(w io.Writer, maxSize int64) (int64, error) {
 	prevLF := r.prevLF // the DATA command's own line end counts
 	r.chunkCR = false
 	bol := true
+	br := r.buf()
 	for {
-		p, err := r.br.ReadSlice('\n')
+		p, err := br.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF

@@ -41,7 +41,7 @@ func (p *pieces) Read(b []byte) (int, error) {
 
 // rest is what the Reader has not consumed, buffered or not.
 func rest(r *Reader) string {
-	b, _ := io.ReadAll(r.br)
+	b, _ := io.ReadAll(r.buf())
 	return string(b)
 }
 

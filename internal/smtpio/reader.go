@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // BareNewline says what to do with a line that ends in <LF> alone
@@ -85,7 +86,11 @@ const bufSize = 4096
 // Reader reads SMTP commands, DATA content and BDAT chunks from one
 // connection. It is not safe for concurrent use.
 type Reader struct {
+	// br is the buffer, nil while it is lent back to the pool (only
+	// ever when nothing was buffered: see Idler).
 	br      *bufio.Reader
+	src     io.Reader
+	idler   Idler
 	mode    BareNewline
 	stats   Stats
 	prevLF  bool   // the last line read ended in a bare <LF>
@@ -93,14 +98,70 @@ type Reader struct {
 	scratch []byte // reused for command lines that span buffer fills
 }
 
-// NewReader reads from r through a buffer of its own.
-func NewReader(r io.Reader, mode BareNewline) *Reader {
+// An Idler is a source that can wait for input without a buffer
+// (internal/idlewait). A Reader with one (SetIdler) returns its buffer
+// to a pool shared by all Readers while it waits for a command with
+// nothing buffered (Wait), and takes one again to read: a session
+// held open by a silent client then costs no read buffer. A buffer is
+// lent back only empty and is reset before it is used again, so no
+// byte of one connection can reach another.
+type Idler interface {
+	// WaitIdle blocks until the source has input, has ended or has an
+	// error to report, consuming nothing. An error (a deadline that
+	// passed, a closed connection) is returned by Wait as it is.
+	WaitIdle() error
+}
+
+// bufPool holds the buffers of Readers that wait idle.
+var bufPool = sync.Pool{New: func() any {
 	// NewReaderSize(nil) then Reset: NewReaderSize would hand back r
 	// itself if r were already a large enough *bufio.Reader, and Reset or
 	// Discard must never touch a buffer we do not own.
-	br := bufio.NewReaderSize(nil, bufSize)
-	br.Reset(r)
-	return &Reader{br: br, mode: mode}
+	return bufio.NewReaderSize(nil, bufSize)
+}}
+
+// NewReader reads from r through a buffer of its own.
+func NewReader(r io.Reader, mode BareNewline) *Reader {
+	rd := &Reader{src: r, mode: mode}
+	rd.buf()
+	return rd
+}
+
+// SetIdler lets the Reader wait for commands through i without its
+// buffer (see Idler); nil keeps the buffer. Reset forgets the Idler.
+func (r *Reader) SetIdler(i Idler) { r.idler = i }
+
+// Wait waits for the next command without a buffer: with an Idler and
+// nothing buffered, it lends the buffer back and returns when the
+// source has input (or the Idler's error); otherwise it returns nil at
+// once. ReadCommand then reads the command. It is not part of
+// ReadCommand so that a goroutine parked here has little of its stack
+// in use (the runtime then keeps 4 KiB for it, not 8).
+func (r *Reader) Wait() error {
+	if r.idler == nil || r.Buffered() > 0 {
+		return nil
+	}
+	r.release()
+	return r.idler.WaitIdle()
+}
+
+// buf returns the buffer, taking one from the pool if it was lent.
+func (r *Reader) buf() *bufio.Reader {
+	if r.br == nil {
+		r.br = bufPool.Get().(*bufio.Reader)
+		r.br.Reset(r.src)
+	}
+	return r.br
+}
+
+// release lends the buffer back to the pool when nothing is in it.
+func (r *Reader) release() {
+	if r.br == nil || r.br.Buffered() > 0 {
+		return
+	}
+	r.br.Reset(nil) // forget the source; the bytes beyond are unreachable
+	bufPool.Put(r.br)
+	r.br, r.scratch = nil, nil
 }
 
 // SetMode changes the bare-newline policy, e.g. once the client is known
@@ -115,12 +176,20 @@ func (r *Reader) Stats() Stats { return r.stats }
 
 // Buffered is how many bytes were read from the connection but not yet
 // consumed: non-zero before a reply means the client pipelined.
-func (r *Reader) Buffered() int { return r.br.Buffered() }
+func (r *Reader) Buffered() int {
+	if r.br == nil {
+		return 0
+	}
+	return r.br.Buffered()
+}
 
 // Peek returns up to max of the buffered bytes without consuming them
 // and without reading from the connection. The slice is valid until the
 // next read.
 func (r *Reader) Peek(max int) []byte {
+	if r.br == nil {
+		return nil
+	}
 	b, _ := r.br.Peek(min(max, r.br.Buffered()))
 	return b
 }
@@ -130,21 +199,28 @@ func (r *Reader) Peek(max int) []byte {
 // may wait (a TLS connection with a read deadline already past returns
 // at once). A read error is returned and not kept.
 func (r *Reader) Fill() error {
-	if r.br.Buffered() > 0 {
+	if r.Buffered() > 0 {
 		return nil
 	}
-	_, err := r.br.Peek(1)
+	_, err := r.buf().Peek(1)
 	return err
 }
 
 // Discard drops buffered input, e.g. plaintext that followed STARTTLS
 // and must not be taken as if it came over TLS.
-func (r *Reader) Discard() { r.br.Discard(r.br.Buffered()) }
+func (r *Reader) Discard() {
+	if r.br != nil {
+		r.br.Discard(r.br.Buffered())
+	}
+}
 
 // Reset switches to a new source (the TLS connection after STARTTLS),
-// dropping anything buffered from the old one.
+// dropping anything buffered from the old one, and forgets the Idler.
 func (r *Reader) Reset(src io.Reader) {
-	r.br.Reset(src)
+	r.src, r.idler = src, nil
+	if r.br != nil {
+		r.br.Reset(src)
+	}
 	r.prevLF, r.chunkCR = false, false
 }
 
@@ -158,6 +234,7 @@ func (r *Reader) Reset(src io.Reader) {
 // most 1 GiB.
 func (r *Reader) ReadCommand(max int) (string, error) {
 	max = min(max, 1<<30) // so that max+1 below cannot overflow
+	br := r.buf()
 	var (
 		acc   []byte // the line so far, when it spans buffer fills
 		seen  int    // bytes of the line seen so far, without <LF>
@@ -166,7 +243,7 @@ func (r *Reader) ReadCommand(max int) (string, error) {
 		parts bool
 	)
 	for {
-		p, err := r.br.ReadSlice('\n')
+		p, err := br.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
 			if err == io.EOF {
 				if seen+len(p) == 0 {

@@ -124,7 +124,7 @@ type Config struct {
 	// forwarded through Queue.
 	IsLocalDomain func(domain string) bool
 	Queue         queue.Queue // where forwarded copies are enqueued
-	Users         Users       // nil: the system's user database
+	Users         Users       // nil: the system's user database, users found kept for 1 s (usercache.go)
 	Shell         string      // runs |commands with -c
 	// Mailbox locking: deliver_lock_attempts, deliver_lock_delay,
 	// stale_lock_time.
@@ -178,7 +178,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.MyOrigin = cfg.MyHostname
 	}
 	if cfg.Users == nil {
-		cfg.Users = SystemUsers{}
+		cfg.Users = newUserCache(SystemUsers{})
 	}
 	if cfg.Shell == "" {
 		cfg.Shell = d.Shell

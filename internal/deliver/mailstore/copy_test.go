@@ -87,3 +87,17 @@ type wrapped struct{ err error }
 
 func (w *wrapped) Error() string { return "context: " + w.err.Error() }
 func (w *wrapped) Unwrap() error { return w.err }
+
+func TestMaildirHost(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"mx.example.test", "mx.example.test"},
+		{"a/b", `a\057b`},
+		{"host:25", `host\07225`},
+		{"a/b:c", `a\057b\072c`},
+		{"", ""},
+	} {
+		if got := maildirHost(tc.in); got != tc.want {
+			t.Errorf("maildirHost(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -184,7 +184,16 @@ func MaildirName(queueID string, rcpt int, hostname string) string {
 	return fmt.Sprintf("%d.Q%sR%d.%s", t.Unix(), queueID, rcpt, maildirHost(hostname))
 }
 
-func maildirHost(h string) string { return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(h) }
+// maildirHost is the host name as a Maildir file name holds it: "/"
+// and ":" (the separator of the info part) escaped.
+func maildirHost(h string) string {
+	if !strings.ContainsAny(h, "/:") {
+		return h // the usual case: no Replacer to build per copy
+	}
+	return hostEscaper.Replace(h)
+}
+
+var hostEscaper = strings.NewReplacer("/", `\057`, ":", `\072`)
 
 var maildirCount atomic.Uint64
 

@@ -173,7 +173,8 @@ func (t transportAgent) Deliver(ctx context.Context, req *deliver.Request) []del
 }
 
 func (c *Client) deliver(ctx context.Context, transport string, req *deliver.Request) []deliver.Result {
-	f := frame{Kind: "deliver", Req: &wireRequest{ID: req.ID, Env: req.Env, Rcpts: req.Rcpts,
+	env, n, list := trimmed(req.Env, req.Rcpts)
+	f := frame{Kind: "deliver", Req: &wireRequest{ID: req.ID, Env: env, NRcpt: n, RcptList: list, Rcpts: req.Rcpts,
 		Nexthop: req.Nexthop, Size: req.Size, Release: req.Release != nil, Direct: req.DirectOnly, Transport: transport}, Body: req.Body}
 	// A direct attempt keeps an SMTP client waiting: it never waits for
 	// an agent process, and the queue's attempt follows one that fails.

@@ -18,7 +18,9 @@
 //	daemon → child  {"id":7,"kind":"queued","queue_id":"…"}
 //	daemon → child  {"id":2,"kind":"reload"} → {"id":2,"kind":"reloaded"}
 //
-// A small message's content comes with its deliver frame; the child
+// A request for fewer than half of the message's recipients carries only
+// those ("nrcpt" and "rcpt_list" instead of the envelope's list: a
+// message for 50 local users is 50 requests). A small message's content comes with its deliver frame; the child
 // reads a larger one from the queue file itself (root may). Forwarded
 // copies go back to the daemon, so every queue file stays owned by
 // mail_owner. The child exits when the socket closes. A child that
@@ -65,6 +67,59 @@ type wireRequest struct {
 	Direct  bool            `json:"direct,omitempty"`  // deliver.Request.DirectOnly
 	// Transport picks the agent in the child: "" is the default one.
 	Transport string `json:"transport,omitempty"`
+	// NRcpt and RcptList, when set, stand for Env.Recipients, which is
+	// then left out: the envelope has NRcpt recipients, and RcptList
+	// holds those of Rcpts, in order. A message for many local users is
+	// one request per recipient (local_destination_recipient_limit = 1):
+	// each would otherwise carry, encode and decode all the recipients.
+	NRcpt    int               `json:"nrcpt,omitempty"`
+	RcptList []queue.Recipient `json:"rcpt_list,omitempty"`
+}
+
+// maxRcpts bounds NRcpt: what a request may make the child allocate.
+const maxRcpts = 1 << 20
+
+// trimmed returns env for a request of rcpts: itself when the request
+// is for most of its recipients, else a copy without recipients, and
+// the recipients of rcpts for RcptList.
+func trimmed(env *queue.Envelope, rcpts []int) (*queue.Envelope, int, []queue.Recipient) {
+	if env == nil || 2*len(rcpts) >= len(env.Recipients) {
+		return env, 0, nil
+	}
+	list := make([]queue.Recipient, 0, len(rcpts))
+	for _, i := range rcpts {
+		if i < 0 || i >= len(env.Recipients) {
+			return env, 0, nil // the child answers for a bad index
+		}
+		list = append(list, env.Recipients[i])
+	}
+	e := *env
+	e.Recipients = nil
+	return &e, len(env.Recipients), list
+}
+
+// envelope is the request's envelope with its recipients back in place
+// (NRcpt, RcptList), the others empty; an error for a malformed one.
+func (w *wireRequest) envelope() (*queue.Envelope, error) {
+	if w.Env == nil {
+		return nil, errors.New("no request")
+	}
+	if w.NRcpt == 0 && w.RcptList == nil {
+		return w.Env, nil
+	}
+	if w.NRcpt < 0 || w.NRcpt > maxRcpts || len(w.Env.Recipients) != 0 || len(w.RcptList) != len(w.Rcpts) {
+		return nil, errors.New("malformed recipient list")
+	}
+	rs := make([]queue.Recipient, w.NRcpt)
+	for k, i := range w.Rcpts {
+		if i < 0 || i >= w.NRcpt {
+			return nil, errors.New("malformed recipient list")
+		}
+		rs[i] = w.RcptList[k]
+	}
+	e := *w.Env
+	e.Recipients = rs
+	return &e, nil
 }
 
 // maxFrame bounds one frame: a forwarded copy carries a whole message.

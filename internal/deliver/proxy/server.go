@@ -53,13 +53,17 @@ func ServeAgents(conn io.ReadWriter, build AgentsBuilder, content func(id string
 				mu.RLock()
 				ag := agents[f.Req.transport()]
 				mu.RUnlock()
+				var env *queue.Envelope
+				var err error
 				if f.Req == nil || f.Req.Env == nil {
 					a.Err = "no request"
 				} else if ag == nil {
 					a.Err = "the agent process has no " + f.Req.transport() + " transport"
+				} else if env, err = f.Req.envelope(); err != nil {
+					a.Err = err.Error()
 				} else {
 					id := f.Req.ID
-					req := &deliver.Request{ID: id, Env: f.Req.Env,
+					req := &deliver.Request{ID: id, Env: env,
 						Rcpts: f.Req.Rcpts, Nexthop: f.Req.Nexthop, Size: f.Req.Size, Body: f.Body,
 						DirectOnly: f.Req.Direct, Content: func() (io.ReadCloser, error) { return content(id) }}
 					if body := f.Body; body != nil {

@@ -67,9 +67,14 @@ func (a *Agent) Deliver(ctx context.Context, req *deliver.Request) []deliver.Res
 			break
 		}
 		finalNexthop := i == len(list)-1
-		d, err := parseDestination(site, a.cfg.Port)
+		// Not parseDestination first: it takes "unix:/path" for host
+		// "unix", service "/path", and looks that up in /etc/services.
+		var d destination
+		var err error
 		if a.cfg.LMTP {
 			d, err = parseLMTPDestination(site, a.cfg.MyHostname, a.cfg.Port)
+		} else {
+			d, err = parseDestination(site, a.cfg.Port)
 		}
 		d.fallback = i >= primary
 		tried = d

@@ -92,11 +92,15 @@ func (a *Agent) dialUnix(ctx context.Context, d *net.Dialer, srv server) (*sessi
 	return a.newSession(c, srv), nil
 }
 
+// writeBuffer is a session's output buffer: a message of up to about
+// 16 KiB (most of them) leaves in one write, not one per 4 KiB.
+const writeBuffer = 16 << 10
+
 func (a *Agent) newSession(c net.Conn, srv server) *session {
 	w := &wire{Conn: c, timeout: a.cfg.Timeouts.Helo}
 	s := &session{srv: srv, w: w, born: time.Now()}
 	s.br = bufio.NewReaderSize(w, 4096)
-	s.bw = bufio.NewWriterSize(w, 4096)
+	s.bw = bufio.NewWriterSize(w, writeBuffer)
 	return s
 }
 

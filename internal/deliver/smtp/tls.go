@@ -67,7 +67,7 @@ func (a *Agent) startTLS(ctx context.Context, at *attempt, s *session, d destina
 	st := tc.ConnectionState()
 	s.tls = &st
 	s.br = bufio.NewReaderSize(tc, 4096)
-	s.bw = bufio.NewWriterSize(tc, 4096)
+	s.bw = bufio.NewWriterSize(tc, writeBuffer)
 	trusted, matched := a.checkCert(st, s, d, level)
 	s.tlsOK = trusted && matched && level >= TLSVerify
 	a.logf("%s TLS connection established to %s: %s", trustWord(st, trusted, s.tlsOK), s.srv.namaddrport(), describeTLS(st))

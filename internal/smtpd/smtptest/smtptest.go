@@ -70,6 +70,9 @@ type Options struct {
 	Checks, Sign cleanup.Stage
 	// SpoolDir is smtpd.Server.SpoolDir.
 	SpoolDir string
+	// Busy counts busy sessions (smtpd.Conn.Busy), as the daemon's file
+	// descriptor budget does.
+	Busy smtpd.Busy
 }
 
 // NewServerWith is NewServer with more settings.
@@ -141,7 +144,7 @@ func NewServerWith(t testing.TB, mainCf string, opt Options) *Server {
 				return
 			}
 			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.SMTP.Serve(ctx, c, smtpd.Conn{Stress: opt.Stress}) }()
+			go func() { defer s.wg.Done(); s.SMTP.Serve(ctx, c, smtpd.Conn{Stress: opt.Stress, Busy: opt.Busy}) }()
 		}
 	}()
 	t.Cleanup(s.Close)
