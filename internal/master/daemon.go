@@ -361,7 +361,7 @@ func (j *sessionJob) done() {
 //go:noinline
 func (d *Daemon) screened(g *generation, svc string, scr *postscreen.Screen, c net.Conn, sg *gate, info smtpd.Conn, fdStress bool, closed func() bool) {
 	plog := d.Log.With("program", "postern/postscreen")
-	d.busy.Begin() // its DNSBL lookups open sockets
+	d.busy.Begin(time.Now().Add(time.Hour)) // its DNSBL lookups open sockets
 	sc := scr.Check(c, g.screenCaches[svc], plog, info.Stress)
 	d.busy.End()
 	if sc == nil {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,12 +103,19 @@ type slots struct {
 	now, most int
 }
 
-func (s *slots) Begin() {
-	s.ch <- struct{}{}
+func (s *slots) Begin(deadline time.Time) bool {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case s.ch <- struct{}{}:
+	case <-t.C:
+		return false
+	}
 	s.mu.Lock()
 	s.now++
 	s.most = max(s.most, s.now)
 	s.mu.Unlock()
+	return true
 }
 
 func (s *slots) End() {
@@ -174,5 +182,60 @@ func TestIdleSessionTimeout(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// A command that finds no busy slot free within smtpd_timeout gets 421
+// and its session ends: with one slot, held by a session in DATA,
+// another session's NOOP waits and is refused.
+func TestBusyWaitTimesOut(t *testing.T) {
+	busy := &slots{ch: make(chan struct{}, 1)}
+	s := smtptest.NewServerWith(t, "smtpd_timeout = 1s\n", smtptest.Options{Busy: busy})
+	conns := idleSessions(t, s.Addr, 3)
+	for _, cmd := range []string{"MAIL FROM:<a@client.example>", "RCPT TO:<b@example.test>", "DATA"} {
+		fmt.Fprintf(conns[0], "%s\r\n", cmd)
+		if r := rawReply(t, conns[0]); !strings.HasPrefix(r, "250 ") && !strings.HasPrefix(r, "354 ") {
+			t.Fatalf("%s: %q", cmd, r)
+		}
+	}
+	fmt.Fprint(conns[0], "Subject: x\r\n") // mid-DATA: busy
+	began := time.Now()
+	fmt.Fprintf(conns[1], "NOOP\r\n")
+	if r := rawReply(t, conns[1]); r != "421 4.3.2 All server ports are busy" {
+		t.Fatalf("NOOP while the slot is held: %q", r)
+	}
+	if d := time.Since(began); d < 900*time.Millisecond {
+		t.Errorf("refused after %v, before smtpd_timeout", d)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.Logged(), "no busy session slot free within smtpd_timeout (the file descriptor budget): disconnect after NOOP from unknown[127.0.0.1]"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line:\n%s", s.Logged())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lateSlots is an smtpd.Busy whose slots, but the session's first, come
+// only at the deadline.
+type lateSlots struct{ first atomic.Bool }
+
+func (s *lateSlots) Begin(deadline time.Time) bool {
+	if s.first.CompareAndSwap(false, true) {
+		return true
+	}
+	time.Sleep(time.Until(deadline))
+	return true
+}
+
+func (s *lateSlots) End() {}
+
+// A command that waited for a busy slot until the deadline set before
+// it was read still gets its reply: the deadline is renewed.
+func TestBusyLateSlotReplies(t *testing.T) {
+	s := smtptest.NewServerWith(t, "smtpd_timeout = 1s\n", smtptest.Options{Busy: &lateSlots{}})
+	c := idleSessions(t, s.Addr, 1)[0]
+	fmt.Fprintf(c, "NOOP\r\n")
+	if r := rawReply(t, c); r != "250 2.0.0 Ok" {
+		t.Fatalf("NOOP: %q", r)
 	}
 }

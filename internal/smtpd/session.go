@@ -214,7 +214,10 @@ func (ss *session) deadline() {
 // keep their frames small: with more than 2 KiB of the stack in use
 // there, the runtime keeps 8 KiB for each idle session instead of 4.
 func (ss *session) run(ctx context.Context) {
-	ss.setBusy(true)
+	if !ss.setBusy(true) {
+		ss.tooBusy("CONNECT")
+		return
+	}
 	defer ss.setBusy(false)
 	ss.connect(ctx)
 	defer ss.end(ctx)
@@ -233,7 +236,10 @@ func (ss *session) run(ctx context.Context) {
 		if err == nil {
 			line, err = ss.rd.ReadCommand(ss.cfg.LineLimit)
 		}
-		ss.setBusy(true)
+		if !ss.setBusy(true) {
+			ss.tooBusy(line)
+			return
+		}
 		switch {
 		case errors.Is(err, smtpio.ErrLineTooLong):
 			ss.fail("500 5.5.2 Error: line too long")
