@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +127,47 @@ func TestPostscreenPostQueueLimit(t *testing.T) {
 		if r.line != "421 4.3.2 All server ports are busy\r\n" {
 			t.Fatalf("client %d after the slot freed: %q", r.i, r.line)
 		}
+	}
+}
+
+// Clients sitting in postscreen's greet wait are not busy sessions
+// (review 19 M3): with few descriptors (ulimit -n 96, a busy cap of a
+// few), more bots in the greet wait than the cap do not stall an
+// admitted client's commands.
+func TestPostscreenGreetWaitNotBusy(t *testing.T) {
+	in := newInstance(t, "myhostname = mx.example.test\nmydomain = example.test\nmydestination = mx.example.test\n"+
+		"inet_interfaces = 127.0.0.1\nmynetworks = 127.0.0.2/32\nsmtpd_banner = $myhostname ESMTP\n"+
+		"postscreen_greet_wait = 60s\ndefault_process_limit = 2\npostscreen_pre_queue_limit = 50\npostscreen_post_queue_limit = 50\n")
+	master := fmt.Sprintf("127.0.0.1:%d inet n - n - 1 postscreen\nsmtpd pass - - n - 50 smtpd\n", in.port)
+	if err := os.WriteFile(filepath.Join(in.dir, "master.cf"), []byte(master), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", `ulimit -n 96 && exec "$0" start -c "$1"`, filepath.Join(binDir, "postern"), in.dir)
+	cmd.Env = append(os.Environ(), "POSTERN_CONFIG_DIR=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("start: %v\n%s", err, out)
+	}
+	waitLog(t, in, "daemon started")
+	m := regexp.MustCompile(`(\d+) sessions, (\d+) of them busy at once`).FindStringSubmatch(in.maillog(t))
+	if m == nil {
+		t.Fatalf("no budget line:\n%s", in.maillog(t))
+	}
+	sessions, _ := strconv.Atoi(m[1])
+	busy, _ := strconv.Atoi(m[2])
+	if busy+2 > sessions || busy > 10 {
+		t.Fatalf("budget %s: want a small busy cap below the session cap", m[0])
+	}
+	for i := 0; i <= busy; i++ {
+		holdSession(t, "127.0.0.3", in.port)
+	}
+	got := make(chan string, 1)
+	c := dialFirstLine(t, "127.0.0.2", in.port, got)
+	if line := <-got; line != "220 mx.example.test ESMTP\r\n" {
+		t.Fatalf("allowlisted client behind %d bots in the greet wait (busy cap %d): %q", busy+1, busy, line)
+	}
+	fmt.Fprintf(c, "NOOP\r\n")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "250 2.0.0 Ok\r\n" {
+		t.Fatalf("NOOP: %q (%v)", line, err)
 	}
 }

@@ -361,9 +361,7 @@ func (j *sessionJob) done() {
 //go:noinline
 func (d *Daemon) screened(g *generation, svc string, scr *postscreen.Screen, c net.Conn, sg *gate, info smtpd.Conn, fdStress bool, closed func() bool) {
 	plog := d.Log.With("program", "postern/postscreen")
-	d.busy.Begin(time.Now().Add(time.Hour)) // its DNSBL lookups open sockets
-	sc := scr.Check(c, g.screenCaches[svc], plog, info.Stress)
-	d.busy.End()
+	sc := scr.CheckBusy(c, g.screenCaches[svc], plog, info.Stress, d.busy) // its DNSBL lookups open sockets
 	if sc == nil {
 		sg.leave()
 		return

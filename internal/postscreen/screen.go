@@ -103,6 +103,18 @@ type session struct {
 	*Screen
 	Cache *Cache
 	Log   *slog.Logger
+	busy  Busy // nil: not counted
+}
+
+// Busy counts the part of a check that opens descriptors, its DNSBL
+// and DNSWL lookups (the daemon's smtpd.Busy, its file descriptor
+// budget): not the greet wait nor the dummy engine, which the client
+// drives and which open nothing. Begin waits for room until deadline
+// and reports whether it got it; every Begin that did is followed by
+// one End.
+type Busy interface {
+	Begin(deadline time.Time) bool
+	End()
 }
 
 // access is the access list's verdict: 1 permit, -1 reject, 0 neither.
@@ -145,7 +157,12 @@ func (s *session) access(addr netip.Addr) int {
 // smtpd, or nil when the client was refused (and c closed). stress
 // selects StressConfig.
 func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool) net.Conn {
-	s := &session{Screen: scr, Cache: cache, Log: log}
+	return scr.CheckBusy(c, cache, log, stress, nil)
+}
+
+// CheckBusy is Check with its DNSBL lookups counted in busy.
+func (scr *Screen) CheckBusy(c net.Conn, cache *Cache, log *slog.Logger, stress bool, busy Busy) net.Conn {
+	s := &session{Screen: scr, Cache: cache, Log: log, busy: busy}
 	if stress && scr.StressConfig != nil {
 		own := *scr
 		own.Config = scr.StressConfig
@@ -211,6 +228,14 @@ func (scr *Screen) Check(c net.Conn, cache *Cache, log *slog.Logger, stress bool
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), s.Config.DNSBLTimeout)
 			defer cancel()
+			if s.busy != nil {
+				if dl, _ := ctx.Deadline(); !s.busy.Begin(dl) {
+					s.Log.Warn(fmt.Sprintf("dnsblog_query: %s not looked up: no busy session slot free within postscreen_dnsbl_timeout (the file descriptor budget)", bracket(client)))
+					dnsbl <- rank{}
+					return
+				}
+				defer s.busy.End()
+			}
 			n, site := s.score(ctx, client.Addr())
 			dnsbl <- rank{n, site}
 		}()
