@@ -46,10 +46,10 @@ type Options struct {
 	// Overrides win over main.cf, like postconf -o.
 	Overrides map[string]string
 	// SessionBudget, if set, is the daemon's file descriptor budget in
-	// sessions with deliveries at once, and the hard RLIMIT_NOFILE it is
-	// computed from (master.SessionBudget): maxproc beyond it is warned
-	// about.
-	SessionBudget func(deliveries int) (sessions int, limit uint64)
+	// sessions with deliveries at once and milters connections per
+	// session, and the hard RLIMIT_NOFILE it is computed from
+	// (master.SessionBudget): maxproc beyond it is warned about.
+	SessionBudget func(deliveries, milters int) (sessions int, limit uint64)
 }
 
 type checker struct {

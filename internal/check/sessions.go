@@ -10,8 +10,9 @@ import (
 // sessions than the daemon's file descriptor budget allows with this
 // process's hard RLIMIT_NOFILE (Options.SessionBudget, the daemon's own
 // formula): clients beyond the budget would wait in the listen backlog
-// although maxproc admits them.
-func (c *checker) sessionBudget(budget func(deliveries int) (sessions int, limit uint64)) {
+// although maxproc admits them. Each session holds a connection to each
+// of its service's smtpd_milters besides its own.
+func (c *checker) sessionBudget(budget func(deliveries, milters int) (sessions int, limit uint64)) {
 	if budget == nil || c.master == nil {
 		return
 	}
@@ -19,10 +20,15 @@ func (c *checker) sessionBudget(budget func(deliveries int) (sessions int, limit
 	if err != nil {
 		return // reported with the parameters
 	}
-	total := 0
+	total, milters := 0, 0
 	for _, s := range c.master.Services {
 		if s.Command != "smtpd" && s.Command != "postscreen" {
 			continue
+		}
+		if s.Command == "smtpd" {
+			if m, err := s.Settings(c.cfg).Milters("smtpd_milters"); err == nil {
+				milters = max(milters, len(m))
+			}
 		}
 		n, err := s.ProcessLimit(int(def))
 		if err != nil || n == 0 {
@@ -30,10 +36,10 @@ func (c *checker) sessionBudget(budget func(deliveries int) (sessions int, limit
 		}
 		total += n
 	}
-	sessions, limit := budget(int(def))
+	sessions, limit := budget(int(def), milters)
 	if total > sessions {
 		c.rep.Diags = append(c.rep.Diags, config.Diag{Severity: config.Warning, File: c.master.Path,
-			Msg: fmt.Sprintf("the smtpd services' maxproc add up to %d sessions, more than the %d that the file descriptor limit allows (hard RLIMIT_NOFILE %d here, each session 1 descriptor and 2 more while busy): clients beyond %d wait unanswered; raise the hard limit (systemd: LimitNOFILE=) to about %d",
-				total, sessions, limit, sessions, uint64(total)*3/2+2048)})
+			Msg: fmt.Sprintf("the smtpd services' maxproc add up to %d sessions, more than the %d that the file descriptor limit allows (hard RLIMIT_NOFILE %d here, each session %d descriptor(s): its connection and one per smtpd_milters milter, and 2 more while busy): clients beyond %d wait unanswered; raise the hard limit (systemd: LimitNOFILE=) to about %d",
+				total, sessions, limit, 1+milters, sessions, uint64(total)*uint64(3+2*milters)/2+2048)})
 	}
 }

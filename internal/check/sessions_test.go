@@ -13,7 +13,7 @@ import (
 // beyond the budget would wait in the backlog although maxproc admits
 // them (issue 19: 10,000 sessions need the hard limit to match).
 func TestSessionBudget(t *testing.T) {
-	budget := func(int) (int, uint64) { return 6100, 10000 }
+	budget := func(_, milters int) (int, uint64) { return 6100 / (1 + milters), 10000 }
 	for _, tc := range []struct {
 		name, master, main string
 		warn               bool
@@ -27,6 +27,11 @@ func TestSessionBudget(t *testing.T) {
 		{name: "postscreen", master: "smtp inet n - n - 1 postscreen\nsmtpd pass - - n - 9000 smtpd\n", warn: true},
 		{name: "not smtpd", master: "smtp inet n - n - 10000 smtpd\nsmtp unix - - n - 20000 smtp\n", warn: true},
 		{name: "not smtpd within", master: "smtp inet n - n - 100 smtpd\nsmtp unix - - n - 20000 smtp\n"},
+		// review 19 M2: each session holds a connection per milter
+		{name: "milters", master: "smtp inet n - n - 5000 smtpd\n", main: "smtpd_milters = inet:127.0.0.1:8891\n", warn: true},
+		{name: "milters overridden", master: "smtp inet n - n - 5000 smtpd -o smtpd_milters=\n", main: "smtpd_milters = inet:127.0.0.1:8891\n"},
+		{name: "milters of a service", master: "smtp inet n - n - 5000 smtpd -o smtpd_milters=inet:127.0.0.1:8891\n", warn: true},
+		{name: "milters within", master: "smtp inet n - n - 3000 smtpd\n", main: "smtpd_milters = inet:127.0.0.1:8891\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -438,11 +438,23 @@ func (d *Daemon) pokeGates() {
 	}
 }
 
+// milters is the most smtpd_milters of a service: each session holds
+// a connection to each for its life.
+func (g *generation) milters() int {
+	n := 0
+	for _, srv := range g.servers {
+		if srv.Milters != nil {
+			n = max(n, len(srv.Milters.Specs))
+		}
+	}
+	return n
+}
+
 // setBudget sizes the file descriptor gate (see fdbudget.go).
 func (d *Daemon) setBudget(limit uint64, open int, g *generation) {
 	deliveries, _ := g.cfg.Int("default_process_limit")
 	d.deliveries = int(deliveries)
-	n, busy, reserve, ok := fdBudget(limit, open, d.deliveries)
+	n, busy, reserve, ok := fdBudget(limit, open, d.deliveries, g.milters())
 	d.fdGate = newGate(n)
 	d.busy = busyGate{newGate(busy)}
 	d.fdInfo = fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve: %d sessions, %d of them busy at once", limit, open, reserve, n, busy)

@@ -13,7 +13,8 @@ import (
 // File descriptors are a budget. At start the soft RLIMIT_NOFILE is
 // raised to the hard limit; what is open then and a reserve for every
 // other consumer are set aside, and the rest goes to SMTP sessions: each
-// holds its connection (fdsPerSession), and a busy one, one that is not
+// holds its connection (fdsPerSession) and, with smtpd_milters, one
+// connection per milter for its whole life, and a busy one, one that is not
 // waiting for its client's next command, may open fdsPerBusy more (the
 // queue file being written, or the sockets of a parallel A and AAAA
 // lookup). An idle session opens nothing, so the budget caps sessions
@@ -33,7 +34,10 @@ import (
 //	         + 2 × cacheMaxIdle(D)                 the smtp and lmtp clients' idle cached connections
 //	free     = RLIMIT_NOFILE − open at start − reserve
 //	busy     = free / busyShare / fdsPerBusy
-//	sessions = (free − busy × fdsPerBusy) / fdsPerSession
+//	sessions = (free − busy × fdsPerBusy) / (fdsPerSession + M)
+//
+// where M is the most smtpd_milters of an smtpd service (its -o
+// override, else main.cf's).
 //
 // With a hard limit of 20,000 and D = 100 that is 12,765 sessions, 3,191
 // of them busy at once (before 2026-12: 3 descriptors for every session,
@@ -45,7 +49,8 @@ import (
 // any delivery slot, stay within the reserve: min(smtp.DefaultCacheMaxIdle, D), as more idle
 // connections than deliveries at once would rarely be reused.
 const (
-	// fdsPerSession: the connection.
+	// fdsPerSession: the connection (and one per milter, fdBudget's
+	// milters).
 	fdsPerSession = 1
 	// fdsPerBusy: what a busy session may open besides: the queue file
 	// being written or, before DATA, the sockets of a parallel A and
@@ -94,34 +99,37 @@ func fdReserve(deliveries int) int {
 }
 
 // fdBudget is how many sessions may run at once with limit descriptors,
-// open of them in use and deliveries concurrent deliveries, and how many
-// of them may be busy at once; ok is false when the limit is too small
-// for the reserve (one session is allowed).
-func fdBudget(limit uint64, open, deliveries int) (sessions, busy, reserve int, ok bool) {
+// open of them in use, deliveries concurrent deliveries and milters
+// connections to milters per session, and how many of them may be busy
+// at once; ok is false when the limit is too small for the reserve (one
+// session is allowed).
+func fdBudget(limit uint64, open, deliveries, milters int) (sessions, busy, reserve int, ok bool) {
+	perSession := fdsPerSession + milters
 	if open < 0 {
 		open = fdReserveFixed // unknown: assume as much again
 	}
 	reserve = fdReserve(deliveries)
-	if limit > uint64(maxSessionsByFD*(fdsPerSession+fdsPerBusy)) {
+	if limit > uint64(maxSessionsByFD*(perSession+fdsPerBusy)) {
 		return maxSessionsByFD, maxSessionsByFD, reserve, true
 	}
 	free := int(limit) - open - reserve
-	if free < fdsPerSession+fdsPerBusy {
+	if free < perSession+fdsPerBusy {
 		return 1, 1, reserve, false
 	}
 	busy = max(1, free/busyShare/fdsPerBusy)
-	return (free - busy*fdsPerBusy) / fdsPerSession, busy, reserve, true
+	return (free - busy*fdsPerBusy) / perSession, busy, reserve, true
 }
 
 // SessionBudget is how many SMTP sessions a daemon started now, by this
-// process's limits, could run at once with deliveries at once, and the
-// hard RLIMIT_NOFILE (check.Options.SessionBudget, for postern check).
-// What is open in a daemon at start is assumed (fdReserveFixed).
-func SessionBudget(deliveries int) (sessions int, limit uint64) {
+// process's limits, could run at once with deliveries at once and
+// milters per session, and the hard RLIMIT_NOFILE
+// (check.Options.SessionBudget, for postern check). What is open in a
+// daemon at start is assumed (fdReserveFixed).
+func SessionBudget(deliveries, milters int) (sessions int, limit uint64) {
 	limit, _, err := fdLimits()
 	if err != nil {
 		return maxSessionsByFD, 0
 	}
-	sessions, _, _, _ = fdBudget(limit, -1, deliveries)
+	sessions, _, _, _ = fdBudget(limit, -1, deliveries, milters)
 	return sessions, limit
 }

@@ -24,6 +24,7 @@ func TestFDBudget(t *testing.T) {
 	for _, tc := range []struct {
 		limit      uint64
 		open, dels int
+		milters    int
 		ok         bool
 		atLeast    int // sessions
 	}{
@@ -37,8 +38,15 @@ func TestFDBudget(t *testing.T) {
 		// issue 19: 10,000 idle sessions and the load beside them in a
 		// hard limit of 20,000 (this project's test machine)
 		{limit: 20000, open: 20, dels: 100, ok: true, atLeast: 10200},
+		// review 19 M2: with milters each session holds a connection
+		// to each
+		{limit: 20000, open: 20, dels: 100, milters: 1, ok: true, atLeast: 6000},
+		{limit: 20000, open: 20, dels: 100, milters: 3, ok: true, atLeast: 3000},
+		{limit: 1024, open: 12, dels: 100, milters: 2, ok: true},
+		{limit: 128, open: 12, dels: 2, milters: 1, ok: true},
+		{limit: 80, open: 12, dels: 2, milters: 30, ok: false},
 	} {
-		got, busy, reserve, ok := fdBudget(tc.limit, tc.open, tc.dels)
+		got, busy, reserve, ok := fdBudget(tc.limit, tc.open, tc.dels, tc.milters)
 		if ok != tc.ok {
 			t.Errorf("fdBudget(%d, %d, %d) ok = %v, want %v", tc.limit, tc.open, tc.dels, ok, tc.ok)
 		}
@@ -57,12 +65,12 @@ func TestFDBudget(t *testing.T) {
 		}
 		perDelivery := 1 + max(smtp.FDsPerDelivery, local.FDsPerDelivery)
 		cached := 2 * min(smtp.DefaultCacheMaxIdle, tc.dels) // smtp and lmtp
-		sessions := got*fdsPerSession + busy*fdsPerBusy
+		sessions := got*(fdsPerSession+tc.milters) + busy*fdsPerBusy
 		use := open + fdReserveFixed + fdsBackground + sessions + tc.dels*perDelivery + cached
 		if use > int(tc.limit) {
 			t.Errorf("fdBudget(%d, %d, %d) = %d sessions, %d busy: at worst %d descriptors in use", tc.limit, tc.open, tc.dels, got, busy, use)
 		}
-		if use+fdsPerSession+fdsPerBusy <= int(tc.limit) {
+		if use+fdsPerSession+tc.milters+fdsPerBusy <= int(tc.limit) {
 			t.Errorf("fdBudget(%d, %d, %d) = %d sessions, %d busy: room for one more", tc.limit, tc.open, tc.dels, got, busy)
 		}
 		if reserve != use-open-sessions {
