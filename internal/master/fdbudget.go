@@ -53,8 +53,9 @@ const (
 	// milters).
 	fdsPerSession = 1
 	// fdsPerBusy: what a busy session may open besides: the queue file
-	// being written or, before DATA, the sockets of a parallel A and
-	// AAAA lookup.
+	// being written (a BDAT transaction that holds one stays busy
+	// between its chunks) or, before DATA, the sockets of a parallel A
+	// and AAAA lookup.
 	fdsPerBusy = 2
 	// busyShare: busy sessions' extra descriptors get 1/busyShare of
 	// the free ones.

@@ -37,6 +37,13 @@ func (ss *session) setBusy(busy bool) (ok bool) {
 	return true
 }
 
+// idle marks the session idle as it waits for its client's next
+// command, unless a BDAT transaction holds a file open (holdsFile): that
+// session stays busy until the transaction ends.
+func (ss *session) idle() {
+	ss.setBusy(ss.tx != nil && ss.tx.bdat != nil && ss.tx.bdat.holdsFile())
+}
+
 // tooBusy ends a session that waited smtpd_timeout for a busy slot
 // (setBusy), with the reply of Postfix's postscreen when no smtpd
 // process is free.

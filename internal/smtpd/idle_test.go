@@ -101,6 +101,7 @@ type slots struct {
 	ch        chan struct{}
 	mu        sync.Mutex
 	now, most int
+	begins    int
 }
 
 func (s *slots) Begin(deadline time.Time) bool {
@@ -113,6 +114,7 @@ func (s *slots) Begin(deadline time.Time) bool {
 	}
 	s.mu.Lock()
 	s.now++
+	s.begins++
 	s.most = max(s.most, s.now)
 	s.mu.Unlock()
 	return true
@@ -237,5 +239,53 @@ func TestBusyLateSlotReplies(t *testing.T) {
 	fmt.Fprintf(c, "NOOP\r\n")
 	if r := rawReply(t, c); r != "250 2.0.0 Ok" {
 		t.Fatalf("NOOP: %q", r)
+	}
+}
+
+func (s *slots) began() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.begins
+}
+
+// A BDAT transaction whose content streams into an open queue file
+// (past 64 KiB) keeps its session busy until it ends (review 19 M2): a
+// command between chunks takes no new busy slot; after the last chunk
+// the session is idle again.
+func TestBusyBDATStream(t *testing.T) {
+	busy := &slots{ch: make(chan struct{}, 1)}
+	s := smtptest.NewServerWith(t, "", smtptest.Options{Busy: busy})
+	c := idleSessions(t, s.Addr, 1)[0]
+	for _, cmd := range []string{"MAIL FROM:<a@client.example>", "RCPT TO:<b@example.test>"} {
+		fmt.Fprintf(c, "%s\r\n", cmd)
+		if r := rawReply(t, c); !strings.HasPrefix(r, "250 ") {
+			t.Fatalf("%s: %q", cmd, r)
+		}
+	}
+	chunk := "Subject: x\r\n\r\n" + strings.Repeat("x", 68) + "\r\n"
+	chunk += strings.Repeat(strings.Repeat("y", 78)+"\r\n", 70000/80)
+	fmt.Fprintf(c, "BDAT %d\r\n%s", len(chunk), chunk)
+	if r := rawReply(t, c); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("BDAT: %q", r)
+	}
+	b0 := busy.began()
+	fmt.Fprintf(c, "NOOP\r\n")
+	if r := rawReply(t, c); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("NOOP: %q", r)
+	}
+	if b := busy.began(); b != b0 {
+		t.Errorf("the session went idle between BDAT chunks with its queue file open (%d busy begins, want %d)", b, b0)
+	}
+	fmt.Fprintf(c, "BDAT 0 LAST\r\n")
+	if r := rawReply(t, c); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("BDAT LAST: %q", r)
+	}
+	b0 = busy.began()
+	fmt.Fprintf(c, "NOOP\r\n")
+	if r := rawReply(t, c); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("NOOP: %q", r)
+	}
+	if b := busy.began(); b != b0+1 {
+		t.Errorf("after the transaction: %d busy begins, want %d (idle before NOOP)", b, b0+1)
 	}
 }

@@ -111,6 +111,10 @@ func (m *message) stream() {
 	}()
 }
 
+// holdsFile reports whether m may hold a file open: the queue file it
+// streams into, or the spool of a held message.
+func (m *message) holdsFile() bool { return m.pw != nil || m.held != nil }
+
 // release returns the buffer once nothing reads it any more.
 func (m *message) release() {
 	if m.buf != nil && cap(*m.buf) == memLimit {

@@ -230,7 +230,7 @@ func (ss *session) run(ctx context.Context) {
 	}
 	for !ss.quit {
 		ss.deadline()
-		ss.setBusy(false)
+		ss.idle()
 		var line string
 		err := ss.rd.Wait() // without buffers while the client is silent
 		if err == nil {
