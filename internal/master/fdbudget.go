@@ -102,8 +102,8 @@ func fdReserve(deliveries int) int {
 // fdBudget is how many sessions may run at once with limit descriptors,
 // open of them in use, deliveries concurrent deliveries and milters
 // connections to milters per session, and how many of them may be busy
-// at once; ok is false when the limit is too small for the reserve (one
-// session is allowed).
+// at once, at least max(1, sessions/4); ok is false when the limit is
+// too small for the reserve (one session is allowed, and busy).
 func fdBudget(limit uint64, open, deliveries, milters int) (sessions, busy, reserve int, ok bool) {
 	perSession := fdsPerSession + milters
 	if open < 0 {
@@ -118,7 +118,15 @@ func fdBudget(limit uint64, open, deliveries, milters int) (sessions, busy, rese
 		return 1, 1, reserve, false
 	}
 	busy = max(1, free/busyShare/fdsPerBusy)
-	return (free - busy*fdsPerBusy) / perSession, busy, reserve, true
+	sessions = (free - busy*fdsPerBusy) / perSession
+	// At least a quarter of the sessions may be busy (busyShare's share
+	// rounded down may leave fewer with little room), so that a few
+	// clients holding busy slots stall the others' commands the less.
+	for busy < sessions/4 {
+		busy++
+		sessions = (free - busy*fdsPerBusy) / perSession
+	}
+	return sessions, busy, reserve, true
 }
 
 // SessionBudget is how many SMTP sessions a daemon started now, by this

@@ -94,3 +94,32 @@ func TestSMTPCacheWithinBudget(t *testing.T) {
 		}
 	}
 }
+
+// The busy cap is at least max(1, sessions/4) at every limit (review 19
+// L4: rounding left one busy slot for nine sessions), the budget
+// still holds, and a limit too small is one session, busy.
+func TestFDBudgetBusyShare(t *testing.T) {
+	for _, tc := range []struct {
+		limit         uint64
+		open, milters int
+	}{
+		{limit: 64, open: 12}, {limit: 66, open: 12}, {limit: 69, open: 12}, {limit: 70, open: 12},
+		{limit: 75, open: 12}, {limit: 79, open: 12}, {limit: 80, open: 12}, {limit: 96, open: 12},
+		{limit: 128, open: 12}, {limit: 1024, open: 12}, {limit: 20000, open: 20},
+		{limit: 80, open: 12, milters: 1}, {limit: 100, open: 12, milters: 2},
+	} {
+		sessions, busy, reserve, ok := fdBudget(tc.limit, tc.open, 2, tc.milters)
+		if busy < max(1, sessions/4) {
+			t.Errorf("fdBudget(%d, %d, 2, %d) = %d sessions, %d busy: want at least %d busy", tc.limit, tc.open, tc.milters, sessions, busy, max(1, sessions/4))
+		}
+		if !ok {
+			if sessions != 1 || busy != 1 {
+				t.Errorf("fdBudget(%d, %d, 2, %d) not ok: %d sessions, %d busy; want 1, 1", tc.limit, tc.open, tc.milters, sessions, busy)
+			}
+			continue
+		}
+		if use := tc.open + reserve + sessions*(fdsPerSession+tc.milters) + busy*fdsPerBusy; use > int(tc.limit) {
+			t.Errorf("fdBudget(%d, %d, 2, %d) = %d sessions, %d busy: %d descriptors at worst", tc.limit, tc.open, tc.milters, sessions, busy, use)
+		}
+	}
+}
