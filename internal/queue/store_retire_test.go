@@ -3,6 +3,7 @@ package queue
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -94,4 +95,26 @@ func copyQueueUndoing(from, to string, ino uint64, undo string) error {
 		}
 		return os.WriteFile(dst, b, 0o600)
 	})
+}
+
+// Recovery syncs the queue directories before it adopts spares: a
+// removal renamed to tmp/spare.* just before a crash is then durable
+// before the spare can hold another message (review 19, L1).
+func TestRecoverSyncsQueueDirectories(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	var synced []string
+	s.fault = func(op, path string) error {
+		if op == "syncdir" {
+			synced = append(synced, filepath.Base(path))
+		}
+		return nil
+	}
+	if err := s.recover(); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{Active, Incoming, Deferred, Hold} {
+		if !slices.Contains(synced, q) {
+			t.Errorf("recovery did not sync %s/ (synced %v)", q, synced)
+		}
+	}
 }
