@@ -6,7 +6,10 @@
 // profile to FILE.heap and the runtime's memory figures to stderr
 // (bench/run -p -I: with the idle sessions held).
 //
-//	profiled -c DIR -cpuprofile FILE   (SIGTERM or SIGINT stops it)
+//	profiled -c DIR -cpuprofile FILE [-trace FILE]   (SIGTERM or SIGINT stops it)
+//
+// -trace also writes an execution trace (runtime/trace; go tool trace
+// -pprof=sched FILE shows where goroutines waited for a CPU).
 package main
 
 import (
@@ -18,6 +21,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -28,18 +32,19 @@ import (
 func main() {
 	dir := flag.String("c", "", "postern configuration `directory`")
 	profile := flag.String("cpuprofile", "", "write the CPU profile to `file`")
+	traceFile := flag.String("trace", "", "also write an execution trace to `file`")
 	flag.Parse()
 	if *dir == "" || *profile == "" || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*dir, *profile); err != nil {
+	if err := run(*dir, *profile, *traceFile); err != nil {
 		fmt.Fprintln(os.Stderr, "profiled:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, profile string) error {
+func run(dir, profile, traceFile string) error {
 	if os.Getenv("GOMAXPROCS") == "" { // as postern start-fg does (cmd/postern morePs)
 		runtime.GOMAXPROCS(2 * runtime.GOMAXPROCS(0))
 	}
@@ -66,6 +71,17 @@ func run(dir, profile string) error {
 	}()
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return fmt.Errorf("start profile: %w", err)
+	}
+	if traceFile != "" {
+		tf, err := os.Create(traceFile)
+		if err != nil {
+			return err
+		}
+		defer tf.Close()
+		if err := trace.Start(tf); err != nil {
+			return fmt.Errorf("start trace: %w", err)
+		}
+		defer trace.Stop()
 	}
 	err = d.Run(context.Background())
 	pprof.StopCPUProfile()

@@ -4,6 +4,14 @@
 // their renames while an fsync is running join the next batch, and that
 // batch's one fsync answers them all. The queue uses it for its
 // directories and local delivery for the Maildirs' new/ directories.
+//
+// A batch's leader may wait a little (Gather) for company before it
+// syncs. When it waits depends on what the group knows about its
+// callers: a group whose callers announce themselves (Expect) waits only
+// while an announced caller is still on its way, so that a lone caller
+// (one SMTP session sending message after message) never waits for
+// company that cannot come; a group whose callers do not announce
+// themselves waits whenever it is busy (it synced lately).
 package fsyncgroup
 
 import (
@@ -19,13 +27,22 @@ type Group struct {
 	// Gathers): under load a few callers more per fsync saves more than
 	// the wait costs (measured: a quarter more messages per second end
 	// to end, a fifth less CPU each), while an idle group syncs at once.
-	// Zero means DefaultGather, negative none.
+	// Zero means DefaultGather, negative none. In a group that has had
+	// an Expect, a leader gathers only while announced callers are on
+	// their way, and stops as soon as they have all come.
 	Gather time.Duration
 
-	mu   sync.Mutex
-	open *batch    // callers waiting for an fsync that has not started
-	busy bool      // a leader is gathering or syncing
-	last time.Time // when the last sync ended
+	mu      sync.Mutex
+	open    *batch        // callers waiting for an fsync that has not started
+	busy    bool          // a leader is gathering or syncing
+	last    time.Time     // when the last sync ended
+	tracked bool          // callers announce themselves (Expect)
+	coming  int           // announced callers that have not called Do or Cancel
+	arrived chan struct{} // closed when coming drops to 0 while a leader gathers
+
+	// wait is how a leader gathers: until d has passed or arrived is
+	// closed. Tests replace it to count gathers without timing them.
+	wait func(d time.Duration, arrived <-chan struct{})
 }
 
 // DefaultGather is Group.Gather's default.
@@ -43,6 +60,11 @@ type batch struct {
 // a batch's callers' sync runs for the whole batch, while they all wait.
 func (g *Group) Do(sync func() error) error {
 	g.mu.Lock()
+	return g.do(sync)
+}
+
+// do is Do with g.mu held; it unlocks it.
+func (g *Group) do(sync func() error) error {
 	if g.open == nil {
 		g.open = &batch{sync: sync, done: make(chan struct{})}
 	}
@@ -66,12 +88,28 @@ func (g *Group) run(b *batch) {
 		gather = DefaultGather
 	}
 	g.mu.Lock()
-	busy := !g.last.IsZero() && time.Since(g.last) < 10*gather
+	var arrived chan struct{}
+	switch {
+	case gather < 0:
+	case g.tracked:
+		// Company is on its way only if someone announced it.
+		if g.coming > 0 {
+			arrived = make(chan struct{})
+			g.arrived = arrived
+		}
+	case !g.last.IsZero() && time.Since(g.last) < 10*gather: // busy
+		arrived = make(chan struct{}) // never closed: wait the whole Gather
+	}
 	g.mu.Unlock()
-	if gather > 0 && busy {
-		time.Sleep(gather)
+	if arrived != nil {
+		wait := g.wait
+		if wait == nil {
+			wait = sleep
+		}
+		wait(gather, arrived)
 	}
 	g.mu.Lock()
+	g.arrived = nil
 	g.open = nil // from here on, callers form the next batch
 	g.mu.Unlock()
 	b.err = b.sync()
@@ -83,6 +121,57 @@ func (g *Group) run(b *batch) {
 	g.mu.Unlock()
 	if next != nil {
 		go g.run(next)
+	}
+}
+
+func sleep(d time.Duration, arrived <-chan struct{}) {
+	t := time.NewTimer(d)
+	select {
+	case <-t.C:
+	case <-arrived:
+		t.Stop()
+	}
+}
+
+// Expect announces a caller that is on its way to Do: it has started
+// the work that ends with a Do (writing the file whose name the sync is
+// to make durable, say) and will call Expected.Do, or Expected.Cancel
+// if that work fails. From a group's first Expect on, a batch's leader
+// gathers only while announced callers are on their way (and no longer
+// than Gather), so that a caller with no company syncs at once.
+func (g *Group) Expect() Expected {
+	g.mu.Lock()
+	g.tracked = true
+	g.coming++
+	g.mu.Unlock()
+	return Expected{g}
+}
+
+// Expected is an announced caller of a Group (Expect). Call exactly one
+// of its methods, once.
+type Expected struct{ g *Group }
+
+// Do is Group.Do for the announced caller.
+func (e Expected) Do(sync func() error) error {
+	e.g.mu.Lock()
+	e.g.arrive()
+	return e.g.do(sync)
+}
+
+// Cancel withdraws the announcement: the caller will not call Do.
+func (e Expected) Cancel() {
+	e.g.mu.Lock()
+	e.g.arrive()
+	e.g.mu.Unlock()
+}
+
+// arrive counts an announced caller in (g.mu held) and ends a leader's
+// gathering when it was the last one on its way.
+func (g *Group) arrive() {
+	g.coming--
+	if g.coming == 0 && g.arrived != nil {
+		close(g.arrived)
+		g.arrived = nil
 	}
 }
 

@@ -109,3 +109,80 @@ func TestGather(t *testing.T) {
 		t.Errorf("%d syncs, want 2: the second caller did not join the gathering batch", n)
 	}
 }
+
+// countGathers makes g's leaders record their gathers instead of waiting
+// (so that the tests count, not time, them) and returns the count.
+func countGathers(g *Group) *atomic.Int64 {
+	n := new(atomic.Int64)
+	g.wait = func(time.Duration, <-chan struct{}) { n.Add(1) }
+	return n
+}
+
+// A group whose callers announce themselves gathers only while one is on
+// its way: a lone caller, message after message, never waits, however
+// busy the group (issue 19: one SMTP session waited a millisecond per
+// message for company that could not come).
+func TestExpectAlone(t *testing.T) {
+	g := &Group{}
+	gathers := countGathers(g)
+	var syncs atomic.Int64
+	sync1 := func() error { syncs.Add(1); return nil }
+	for range 5 {
+		if err := g.Expect().Do(sync1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := gathers.Load(); n != 0 {
+		t.Errorf("a lone announced caller gathered %d times in 5 syncs", n)
+	}
+	// A caller that does not announce itself, in a group whose callers
+	// do, finds nobody on the way either.
+	g.Do(sync1)
+	e := g.Expect()
+	e.Cancel() // withdrawn: nobody on the way
+	g.Do(sync1)
+	if n := gathers.Load(); n != 0 || syncs.Load() != 7 {
+		t.Errorf("%d gathers, %d syncs; want 0, 7", n, syncs.Load())
+	}
+}
+
+// A leader gathers while an announced caller is on its way, and syncs as
+// soon as it has come, without waiting out Gather.
+func TestExpectCompany(t *testing.T) {
+	g := &Group{Gather: time.Hour} // the test would time out if it waited
+	var syncs atomic.Int64
+	sync1 := func() error { syncs.Add(1); return nil }
+	other := g.Expect() // on its way: writing its file, say
+	var wg sync.WaitGroup
+	wg.Go(func() { // the leader
+		if err := g.Expect().Do(sync1); err != nil {
+			t.Error(err)
+		}
+	})
+	for gathering := false; !gathering; { // the leader waits for other
+		g.mu.Lock()
+		gathering = g.arrived != nil
+		g.mu.Unlock()
+		runtime.Gosched()
+	}
+	if err := other.Do(sync1); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if n := syncs.Load(); n != 1 {
+		t.Errorf("%d syncs for two callers, want 1: the leader did not wait for the one on its way", n)
+	}
+}
+
+// Without announcements a busy group still gathers (the Maildirs' new/
+// directories, whose callers do not announce themselves).
+func TestGatherUnannounced(t *testing.T) {
+	g := &Group{}
+	gathers := countGathers(g)
+	sync1 := func() error { return nil }
+	g.Do(sync1) // idle: at once
+	g.Do(sync1) // busy: gathers
+	if n := gathers.Load(); n != 1 {
+		t.Errorf("%d gathers, want 1", n)
+	}
+}

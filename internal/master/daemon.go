@@ -578,6 +578,11 @@ func (d *Daemon) Stop(timeout time.Duration) {
 		d.closeCaches() // the sessions are over: nothing more to write
 		d.qmgrStop()    // deliveries under way are deferred, never lost
 		<-d.qmgrDone
+		if d.store != nil { // the last removals synced, their files scrubbed
+			if err := d.store.Flush(); err != nil {
+				d.Log.Warn(err.Error())
+			}
+		}
 		closeAgents(d.qmgr.Reconfigure(qmgr.Config{}))
 		d.anvilReport()
 		d.Log.Info("terminating")

@@ -168,9 +168,10 @@ func (j *job) status(r deliver.Result) queue.RcptStatus {
 
 // update writes new recipient states to the queue file and to memory.
 // When they leave nothing to do for the message, the message is removed
-// instead (Store.Complete): its removal is the record, made durable by a
-// directory fsync that concurrent messages share, where an Update would
-// fsync the file and a removal would follow anyway.
+// instead (Store.Complete): its removal is the record, made durable in
+// the background by a directory fsync that the removals of 10 ms share
+// (a power loss before it delivers the message again, never loses it),
+// where an Update would fsync the file and a removal would follow anyway.
 func (j *job) update(updates map[int]queue.RcptStatus) bool {
 	if len(updates) == 0 {
 		return true

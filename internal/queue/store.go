@@ -57,6 +57,7 @@ type Store struct {
 	pidTag     string
 	seenMicros int64
 	spares     spareFiles // finished queue files kept for reuse
+	retiring   retiring   // Complete's removals and spares, not yet synced
 
 	statMu   sync.Mutex // the last statfs answer, see statfs
 	statFree int64
@@ -201,15 +202,15 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	if e.Arrival.IsZero() {
 		e.Arrival = s.now()
 	}
-	tmp, err := s.writeNew(ctx, &e, body)
-	if err != nil {
-		return "", s.noSpace(fmt.Errorf("queue: %w", err))
-	}
 	dir := Incoming
 	if e.Hold {
 		dir = Hold
 	}
-	if err := s.publish(tmp, dir, e.ID); err != nil {
+	tmp, sync, err := s.writeNew(ctx, &e, body, s.syncs[dir])
+	if err != nil {
+		return "", s.noSpace(fmt.Errorf("queue: %w", err))
+	}
+	if err := s.publish(tmp, dir, e.ID, sync); err != nil {
 		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
 	return e.ID, nil
@@ -217,14 +218,19 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 
 // writeNew writes, fsyncs and closes a complete queue file in tmp/,
 // streaming the content from body, and returns its path: a spare (see
-// store_spare.go) or tmp/ID. On failure the file is removed.
-func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader) (_ string, err error) {
+// store_spare.go) or tmp/ID. On failure the file is removed. Once the
+// content is written it announces the caller to dir, the directory the
+// file is to be linked into, and returns that announcement: the caller
+// must use it (publish does).
+func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader, dir *groupSync) (_ string, _ expected, err error) {
 	f, path, spareSize, err := s.createNew(env.ID)
 	if err != nil {
-		return "", err
+		return "", expected{}, err
 	}
+	var sync expected
 	defer func() {
 		if err != nil {
+			sync.cancel()
 			f.Close()
 			os.Remove(path)
 		}
@@ -233,26 +239,29 @@ func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader) (_ 
 	defer s.bufs.Put(bp)
 	size, err := encodeQueueFile(ctx, faultWriter{s, f}, env, body, *bp)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+		return "", expected{}, fmt.Errorf("%s: %w", path, err)
 	}
+	// From here on the caller is a fsync and a link away from the
+	// directory's fsync: a leader syncing it meanwhile may wait for it.
+	sync = dir.expect()
 	if spareSize > size { // cut off what is left of the previous message
 		if err := s.check("truncate", path); err != nil {
-			return "", fmt.Errorf("truncate %s: %w", path, err)
+			return "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
 		}
 		if err := f.Truncate(size); err != nil {
-			return "", fmt.Errorf("truncate %s: %w", path, err)
+			return "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
 		}
 	}
 	if err := s.fsyncFile(f); err != nil {
-		return "", err
+		return "", expected{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return "", err // the client is gone: it will never see the ID
+		return "", expected{}, err // the client is gone: it will never see the ID
 	}
 	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("close %s: %w", path, err)
+		return "", expected{}, fmt.Errorf("close %s: %w", path, err)
 	}
-	return path, nil
+	return path, sync, nil
 }
 
 // createNew opens the file for a new message: a spare when there is
@@ -287,9 +296,10 @@ func (s *Store) createNew(id string) (f *os.File, path string, spareSize int64, 
 }
 
 // publish links a finished temporary file into queue dir (incoming or
-// hold) and makes the new name durable. A link, unlike a rename, never
+// hold) and makes the new name durable with sync, the caller's
+// announcement to dir's fsync group. A link, unlike a rename, never
 // replaces a message.
-func (s *Store) publish(tmp, dir, id string) error {
+func (s *Store) publish(tmp, dir, id string, sync expected) error {
 	final := s.path(dir, id)
 	unlock := s.lock(id)
 	var err error
@@ -301,9 +311,10 @@ func (s *Store) publish(tmp, dir, id string) error {
 	unlock()
 	os.Remove(tmp) // a leftover is removed by recovery
 	if err != nil {
+		sync.cancel()
 		return err
 	}
-	if err := s.syncs[dir].Wait(); err != nil {
+	if err := sync.wait(); err != nil {
 		// Not acknowledged, so not queued: take it back.
 		unlock := s.lock(id)
 		os.Remove(final)

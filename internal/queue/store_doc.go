@@ -75,8 +75,11 @@
 // stage's quarantine) is linked as hold/ID instead, and hold/ fsynced:
 // it is never in incoming, where the queue manager would take it. Concurrent Enqueue calls share the directory fsync
 // (group commit, package fsyncgroup): one fsync of a directory covers
-// every link or rename finished before it started, and under load the
-// first caller waits a millisecond for company before it syncs. If any step fails, the
+// every link or rename finished before it started. An Enqueue announces
+// itself to the directory's group once its content is written, and the
+// first caller waits (up to a millisecond) for company only while other
+// announced Enqueues are on their way, so that one session sending
+// message after message never waits. If any step fails, the
 // message is removed again and Enqueue returns an error; ENOSPC (and
 // EDQUOT) are reported as ErrNoSpace (a SpaceError, whose First marks
 // the first refusal of a shortage: the store logs nothing about space,
@@ -89,10 +92,14 @@
 // if that fsync then fails, the message may be delivered although the
 // client was refused and will send it again: a duplicate, never a loss.
 //
-// Complete removes a finished message durably (the directory fsync is
-// shared like Enqueue's): the removal itself records that nothing is
-// left to do, so the queue manager need not append and fsync the last
-// outcomes first.
+// Complete removes a finished message: the removal itself records that
+// nothing is left to do, so the queue manager need not append and fsync
+// the last outcomes first. Nobody waits for the removal to reach the
+// disk: the store fsyncs the directory in the background, once for every
+// removal of the last removeDelay (10 ms). A power loss before that may
+// bring the message back with its last outcomes unrecorded, so it is
+// delivered again: a duplicate, never a loss (Postfix never fsyncs a
+// removal). Its file is neither scrubbed nor reused before that fsync.
 //
 // An ID that Enqueue gets from NewID in the process that opened the
 // store, newer than every ID found at Open, is not looked up in the
@@ -105,10 +112,10 @@
 // Creating a file costs the file system much more than overwriting one
 // (an inode allocation; on ext4 without a journal, a scan past every
 // recently freed inode of the group). So Complete renames a finished
-// file to tmp/spare.* instead of unlinking it, once the removal is
-// durable (after the directory fsync, so that no crash can bring the old
-// name back to a file holding another message), and Enqueue writes the
-// next message into a spare. The pool is bounded (maxSpares files,
+// file to tmp/spare.* instead of unlinking it; the spare joins the pool
+// once the removal is durable (after the directory fsync, so that no
+// crash can bring the old name back to a file holding another message),
+// and Enqueue writes the next message into a spare. The pool is bounded (maxSpares files,
 // maxSpareBytes bytes; larger files are removed); CheckSpace gives the
 // spares' space back when the disk runs short. A spare keeps nothing of
 // its message: Complete overwrites the content with zeros (unsynced:

@@ -188,34 +188,36 @@ func (p *spareFiles) drain() int {
 	return len(free)
 }
 
-// Complete removes a message whose recipients are all done, durably:
-// once it returns, no crash brings the message back, so the outcome of
-// its last deliveries need not be recorded in the file first (the queue
-// manager calls Complete instead of Update then Finish, saving the file
-// fsync). The directory fsync is shared with concurrent callers (group
-// commit). The file is kept as a spare for a later Enqueue when there
-// is room, so every reader of the message's content must be closed
-// before Complete: the file may hold another message afterwards.
+// Complete removes a message whose recipients are all done. The removal
+// is made durable in the background within removeDelay, by one fsync of
+// the directory for every removal of that time (see retiring): nobody
+// waits for it, since a crash that undoes it only brings the message
+// back with its last deliveries not recorded, to be made again (a
+// duplicate, never a loss), and the queue manager therefore calls
+// Complete instead of Update then Finish. The file is kept as a spare
+// for a later Enqueue when there is room, once its removal is durable,
+// so every reader of the message's content must be closed before
+// Complete: the file may hold another message afterwards.
 func (s *Store) Complete(queue, id string) error {
 	if err := checkName(queue, id); err != nil {
 		return err
 	}
 	src := s.path(queue, id)
 	unlock := s.lock(id)
-	spare, size := "", int64(0)
+	to, size := "", int64(0)
 	if st, err := os.Lstat(src); err == nil && st.Mode().IsRegular() {
 		size = st.Size()
-		spare = s.spares.reserve(size)
+		to = s.spares.reserve(size)
 	}
 	var err error
-	if spare != "" {
-		err = s.rename(src, spare)
+	if to != "" {
+		err = s.rename(src, to)
 	} else {
 		err = s.remove(src)
 	}
 	unlock()
 	if err != nil {
-		if spare != "" {
+		if to != "" {
 			s.spares.drop(size)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
@@ -223,22 +225,6 @@ func (s *Store) Complete(queue, id string) error {
 		}
 		return fmt.Errorf("queue: %w", err)
 	}
-	if err := s.syncs[queue].Wait(); err != nil {
-		if spare != "" {
-			os.Remove(spare)
-			s.spares.drop(size)
-		}
-		return fmt.Errorf("queue: %w", err)
-	}
-	if spare != "" {
-		// Only now: scrubbed before the directory fsync, the file could
-		// come back under its old name, empty, after a crash.
-		if err := s.scrub(spare, size); err != nil {
-			os.Remove(spare)
-			s.spares.drop(size)
-			return nil // the message is gone all the same
-		}
-		s.spares.put(spare, size)
-	}
+	s.retiring.add(s, queue, spare{to, size})
 	return nil
 }

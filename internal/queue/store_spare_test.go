@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func TestCompleteKeepsASpare(t *testing.T) {
 	if err := s.Complete(Incoming, old); err != nil {
 		t.Fatal(err)
 	}
+	flush(t, s)
 	if _, err := s.Read(Incoming, old); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Read after Complete: %v", err)
 	}
@@ -81,6 +83,7 @@ func TestCompleteKeepsASpare(t *testing.T) {
 	if err := s.Complete(Incoming, id); err != nil {
 		t.Fatal(err)
 	}
+	flush(t, s)
 	s.fault = failOn("truncate", tmpDir, errors.New("injected"))
 	defer func() { s.fault = nil }()
 	next := enqueue(t, s, fullEnvelope(), "Subject: new\r\n\r\nnew\r\n")
@@ -89,34 +92,77 @@ func TestCompleteKeepsASpare(t *testing.T) {
 	}
 }
 
-// A spare joins the pool only after the directory fsync that makes the
-// removal durable; when that fsync fails, Complete fails and keeps no
-// spare.
+// Complete does not wait for its removal to reach the disk; a spare
+// joins the pool only after the directory fsync that makes the removal
+// durable (Flush, which the store runs itself removeDelay after the
+// first removal); when that fsync fails, Flush fails and keeps no spare.
 func TestCompleteSparesOnlyAfterTheDirectorySync(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	id := enqueue(t, s, fullEnvelope(), "x")
-	pooled := -1
+	pooled, completing := -1, false
+	var mu sync.Mutex // the fault runs on the store's timer
 	s.fault = func(op, path string) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if op == "syncdir" && filepath.Base(path) == Incoming {
+			if completing {
+				t.Error("Complete waited for a directory fsync")
+			}
 			s.spares.mu.Lock()
 			pooled = len(s.spares.free)
 			s.spares.mu.Unlock()
 		}
 		return nil
 	}
+	mu.Lock()
+	completing = true
+	mu.Unlock()
 	if err := s.Complete(Incoming, id); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	completing = false
+	mu.Unlock()
+	// The store's own flush, within removeDelay: wait for its spare.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		s.spares.mu.Lock()
+		n := len(s.spares.free)
+		s.spares.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the removal's spare never joined the pool")
+		}
+	}
+	mu.Lock()
 	if pooled != 0 {
 		t.Errorf("%d spares pooled before the directory fsync", pooled)
 	}
+	mu.Unlock()
+	flush(t, s) // nothing left: the timer has run
 	id = enqueue(t, s, fullEnvelope(), "y")
 	s.fault = failOn("syncdir", Incoming, syscall.EIO)
-	if err := s.Complete(Incoming, id); !errors.Is(err, syscall.EIO) {
-		t.Errorf("Complete: %v, want EIO", err)
+	if err := s.Complete(Incoming, id); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if err := s.Flush(); !errors.Is(err, syscall.EIO) {
+		t.Errorf("Flush: %v, want EIO", err)
 	}
 	if n := spareNames(t, s); len(n) != 0 || len(s.spares.free) != 0 {
 		t.Errorf("spares %v after a failed directory fsync", n)
+	}
+	if _, err := s.Read(Incoming, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Read after Complete: %v", err)
+	}
+}
+
+// flush runs the store's pending removal syncs (Flush) and fails the
+// test if they fail.
+func flush(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -132,6 +178,7 @@ func TestRecoveryAdoptsSpares(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	flush(t, s)
 	spares := spareNames(t, s)
 	if len(spares) != 3 {
 		t.Fatalf("spares %v", spares)
@@ -258,6 +305,7 @@ func TestSparesKeepNoContent(t *testing.T) {
 	if err := s.Complete(Incoming, id); err != nil {
 		t.Fatal(err)
 	}
+	flush(t, s)
 	if found := holds(); len(found) != 0 {
 		t.Errorf("delivered content still readable in %v", found)
 	}
@@ -273,6 +321,7 @@ func TestSparesKeepNoContent(t *testing.T) {
 	if err := s.Complete(Incoming, id); err != nil {
 		t.Fatal(err)
 	}
+	flush(t, s)
 	if len(holds()) != 1 {
 		t.Fatal("the unscrubbed spare does not hold the content: the test cannot see it")
 	}

@@ -25,6 +25,35 @@ func (g *groupSync) Wait() error {
 	return g.group.Do(g.sync)
 }
 
+// expect announces a caller that will Wait soon (fsyncgroup's Expect):
+// a leader syncing the directory meanwhile waits for it, and only for
+// such callers, so that a lone caller is never kept waiting for company.
+func (g *groupSync) expect() expected {
+	if g.solo {
+		return expected{g: g}
+	}
+	return expected{g: g, e: g.group.Expect()}
+}
+
+// expected is an announced Wait: call wait or cancel, once.
+type expected struct {
+	g *groupSync
+	e fsyncgroup.Expected
+}
+
+func (x expected) wait() error {
+	if x.g.solo {
+		return x.g.sync()
+	}
+	return x.e.Do(x.g.sync)
+}
+
+func (x expected) cancel() {
+	if x.g != nil && !x.g.solo {
+		x.e.Cancel()
+	}
+}
+
 // fault is the failure seam (like chasquid's safeio): when set, it runs
 // before every file system step that matters for durability, with the
 // step's name ("create", "write", "sync", "link", "rename", "remove",
