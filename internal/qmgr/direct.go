@@ -30,7 +30,11 @@ import (
 // the copy the direct one may have left (see mailstore.MaildirName)
 // instead of making a second; an lmtp attempt's leftovers are queued
 // without the recipients the server accepted (they are logged as sent),
-// so that no accepted recipient is delivered twice. An outcome the
+// so that no accepted recipient is delivered twice, unless the queue
+// then refuses them (a disk that filled during the attempt): the client
+// is answered 4xx and its retry reaches the accepted ones again. An
+// attempt for several recipients is made only when the queue has room
+// (CheckSpace). An outcome the
 // attempt cannot know (the connection lost after the end of data) is
 // queued and may be delivered twice, as with Postfix's lmtp.
 //
@@ -78,6 +82,13 @@ func (m *Manager) deliverDirect(ctx context.Context, env *queue.Envelope, body i
 	}
 	rt, ok := directRoute(cfg, env)
 	if !ok {
+		return out
+	}
+	// An attempt that may leave recipients to queue goes only where the
+	// queue has room for them: were their queueing refused after the
+	// server took the others, the client's retry would deliver those
+	// twice. (Space can still run out during the attempt.)
+	if sc, ok := m.store.(queue.SpaceChecker); ok && len(env.Recipients) > 1 && sc.CheckSpace(int64(len(out.content))) != nil {
 		return out
 	}
 	rcpts := make([]int, len(env.Recipients))

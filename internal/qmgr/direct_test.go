@@ -284,3 +284,22 @@ func TestDirectLMTPQueued(t *testing.T) {
 		})
 	}
 }
+
+// A direct lmtp attempt for several recipients is not made while the
+// queue has no room: were the server to accept some and the queue then
+// refuse the rest, the client's retry would deliver the accepted ones
+// twice (review 19, M4). One recipient leaves nothing to queue.
+func TestDirectLMTPNeedsQueueRoom(t *testing.T) {
+	r := lmtpRig(t, true, 50)
+	r.store.mu.Lock()
+	r.store.full = true
+	r.store.mu.Unlock()
+	r.sendDirect(envTo("ok1@v.test", "ok2@v.test"), nil)
+	if a, b := r.agent.count("ok1@v.test"), r.agent.count("ok2@v.test"); a != 0 || b != 0 || r.store.enqueued() != 1 {
+		t.Fatalf("with the queue full: %d and %d direct deliveries, %d queued; want 0, 0, 1", a, b, r.store.enqueued())
+	}
+	r.sendDirect(envTo("ok3@v.test"), nil)
+	if n := r.agent.count("ok3@v.test"); n != 1 {
+		t.Fatalf("one recipient with the queue full: %d direct deliveries, want 1", n)
+	}
+}

@@ -39,6 +39,16 @@ func (s *memStore) fullErr() error {
 	return &queue.SpaceError{Err: fmt.Errorf("queue: write: %w", syscall.ENOSPC), First: first}
 }
 
+// CheckSpace is queue.SpaceChecker: no room while full.
+func (s *memStore) CheckSpace(int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.full {
+		return s.fullErr()
+	}
+	return nil
+}
+
 func newMemStore() *memStore {
 	return &memStore{where: map[string]string{}, msgs: map[string]*queue.Message{}, body: map[string][]byte{}, listed: map[string]int{}, reads: map[string]int{}, writes: map[string]int{}, updated: map[string]int{}}
 }

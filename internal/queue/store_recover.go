@@ -13,6 +13,15 @@ import (
 // recover repairs the queue after a crash: see "Recovery" in
 // store_doc.go. Only an unusable directory makes it fail.
 func (s *Store) recover() error {
+	// Removals are made durable in the background (store_retire.go): a
+	// crash may leave some renamed to tmp/spare.* but not yet synced. Sync
+	// the directories they left first, so that a power loss after a spare
+	// is reused can never bring the old name back on another message.
+	for _, q := range []string{Active, Incoming, Deferred, Hold} {
+		if err := s.fsyncDir(filepath.Join(s.dir, q)); err != nil {
+			s.log.Warn(fmt.Sprintf("recovery: %v", err))
+		}
+	}
 	tmp := filepath.Join(s.dir, tmpDir)
 	entries, err := os.ReadDir(tmp)
 	if err != nil {

@@ -3,6 +3,7 @@ package queue
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -94,4 +95,67 @@ func copyQueueUndoing(from, to string, ino uint64, undo string) error {
 		}
 		return os.WriteFile(dst, b, 0o600)
 	})
+}
+
+// Recovery syncs the queue directories before it adopts spares: a
+// removal renamed to tmp/spare.* just before a crash is then durable
+// before the spare can hold another message (review 19, L1).
+func TestRecoverSyncsQueueDirectories(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	var synced []string
+	s.fault = func(op, path string) error {
+		if op == "syncdir" {
+			synced = append(synced, filepath.Base(path))
+		}
+		return nil
+	}
+	if err := s.recover(); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{Active, Incoming, Deferred, Hold} {
+		if !slices.Contains(synced, q) {
+			t.Errorf("recovery did not sync %s/ (synced %v)", q, synced)
+		}
+	}
+}
+
+// A failed background sync leaves its directory marked: the next flush
+// syncs it again instead of forgetting the removals (review 19, L2).
+func TestFlushRetriesFailedSync(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	id := enqueue(t, s, fullEnvelope(), "Subject: x\r\n\r\nx\r\n")
+	if err := s.Activate(id, Incoming); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	failing, synced := true, 0
+	s.fault = func(op, path string) error {
+		if op != "syncdir" || filepath.Base(path) != Active {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			return syscall.EIO
+		}
+		synced++
+		return nil
+	}
+	if err := s.Complete(Active, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err == nil {
+		t.Fatal("Flush with active/'s fsync failing: no error")
+	}
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if synced == 0 {
+		t.Error("the flush after a failed one did not sync active/ again")
+	}
 }

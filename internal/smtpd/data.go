@@ -158,11 +158,13 @@ func (ss *session) finish(ctx context.Context, m *message, readErr error) {
 	if m.held != nil {
 		var v cleanup.Verdict
 		id, v, err = m.finishHeld(ctx, ss.origin())
+		ss.deadline() // the stages and the queue (a direct delivery) may have taken longer than smtpd_timeout
 		if err == nil && ss.contentVerdict(m, v, ss.bdatReplySize(m)) {
 			return
 		}
 	} else {
 		id, err = m.Close()
+		ss.deadline() // the queue (a direct delivery) may have taken longer than smtpd_timeout
 	}
 	switch {
 	case errors.Is(err, queue.ErrNoSpace), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
