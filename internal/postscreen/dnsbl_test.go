@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,6 +121,47 @@ func TestDNSBLAllowlist(t *testing.T) {
 	_, out := screenOne(t, &Screen{Config: cfg, Resolver: dns.Resolver()}, NewCache(), slog.New(slog.NewTextHandler(&lb, nil)))
 	if got := <-out; got == nil || !strings.Contains(lb.String(), "PASS NEW") {
 		t.Fatalf("allowlisted by DNSBL score: passed %v, log %s", got != nil, lb.String())
+	}
+}
+
+// countBusy is a Busy that counts, and has room or none.
+type countBusy struct {
+	room         bool
+	begins, ends atomic.Int32
+}
+
+func (b *countBusy) Begin(time.Time) bool {
+	if b.room {
+		b.begins.Add(1)
+	}
+	return b.room
+}
+func (b *countBusy) End() { b.ends.Add(1) }
+
+// The DNSBL lookups, and only they, count as busy (review 19 M3): one
+// slot around them; without a slot within postscreen_dnsbl_timeout
+// the client is not looked up (a warning), and so not allowlisted.
+func TestDNSBLBusy(t *testing.T) {
+	dns := dnstest.Start(t, dnstest.Zone{"1.0.0.127.wl.example.test": {dnstest.A("127.0.10.1")}})
+	sites, _ := ParseSites([]string{"wl.example.test=127.0.[0..255].1*-2"})
+	for _, room := range []bool{true, false} {
+		cfg := testConfig()
+		cfg.GreetWait = 200 * time.Millisecond
+		cfg.DNSBLSites, cfg.DNSBLThreshold, cfg.DNSBLAllowlist = sites, 1, -1
+		cfg.DNSBLTimeout, cfg.DNSBLTTL = 10*time.Second, time.Hour
+		var lb logBuf
+		busy := &countBusy{room: room}
+		_, out := screenOneBusy(t, &Screen{Config: cfg, Resolver: dns.Resolver()}, NewCache(), slog.New(slog.NewTextHandler(&lb, nil)), busy)
+		got := <-out
+		if b, e := busy.begins.Load(), busy.ends.Load(); room && (b != 1 || e != 1) || !room && (b != 0 || e != 0) {
+			t.Errorf("room %v: %d begins, %d ends", room, b, e)
+		}
+		if allow := got != nil && strings.Contains(lb.String(), "PASS NEW") && !strings.Contains(lb.String(), "PREGREET"); room && !allow {
+			t.Errorf("room %v: not allowlisted by its score: log %s", room, lb.String())
+		}
+		if warned := strings.Contains(lb.String(), "not looked up: no busy session slot free"); warned == room {
+			t.Errorf("room %v: warned %v: log %s", room, warned, lb.String())
+		}
 	}
 }
 

@@ -32,6 +32,12 @@ func testConfig() *Config {
 // end and a channel with Check's result.
 func screenOne(t *testing.T, scr *Screen, cache *Cache, log *slog.Logger) (net.Conn, chan net.Conn) {
 	t.Helper()
+	return screenOneBusy(t, scr, cache, log, nil)
+}
+
+// screenOneBusy is screenOne with CheckBusy.
+func screenOneBusy(t *testing.T, scr *Screen, cache *Cache, log *slog.Logger, busy Busy) (net.Conn, chan net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +50,7 @@ func screenOne(t *testing.T, scr *Screen, cache *Cache, log *slog.Logger) (net.C
 			out <- nil
 			return
 		}
-		out <- scr.Check(c, cache, log, false)
+		out <- scr.CheckBusy(c, cache, log, false, busy)
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
