@@ -30,6 +30,18 @@ type smtpOutcome struct {
 // that every reply is tied to the command it answers. body uses CRLF
 // line ends and must not contain a line with a lone ".".
 func sendSMTP(addr, from, to string, body []byte) smtpOutcome {
+	return sendSMTPWithin(addr, from, []string{to}, body, 20*time.Second)
+}
+
+// sendSMTPTo is sendSMTP for several recipients, with more time for
+// their deliveries.
+func sendSMTPTo(addr, from string, to []string, body []byte) smtpOutcome {
+	return sendSMTPWithin(addr, from, to, body, 60*time.Second)
+}
+
+// sendSMTPWithin is one session sending body to every address in to,
+// the whole of it within d.
+func sendSMTPWithin(addr, from string, to []string, body []byte, d time.Duration) smtpOutcome {
 	out := smtpOutcome{Stage: "connect"}
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -37,7 +49,7 @@ func sendSMTP(addr, from, to string, body []byte) smtpOutcome {
 		return out
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c.SetDeadline(time.Now().Add(d))
 	br := bufio.NewReader(c)
 	expect := func(stage string, want int) bool {
 		out.Stage = stage
@@ -56,12 +68,16 @@ func sendSMTP(addr, from, to string, body []byte) smtpOutcome {
 		}
 		return true
 	}
-	if !expect("banner", 220) ||
-		!send("EHLO client.example\r\n") || !expect("EHLO", 250) ||
-		!send("MAIL FROM:<"+from+">\r\n") || !expect("MAIL", 250) ||
-		!send("RCPT TO:<"+to+">\r\n") || !expect("RCPT", 250) ||
-		!send("DATA\r\n") || !expect("DATA", 354) ||
-		!send(string(body)+".\r\n") {
+	if !expect("banner", 220) || !send("EHLO client.example\r\n") || !expect("EHLO", 250) ||
+		!send("MAIL FROM:<"+from+">\r\n") || !expect("MAIL", 250) {
+		return out
+	}
+	for _, a := range to {
+		if !send("RCPT TO:<"+a+">\r\n") || !expect("RCPT", 250) {
+			return out
+		}
+	}
+	if !send("DATA\r\n") || !expect("DATA", 354) || !send(string(body)+".\r\n") {
 		return out
 	}
 	out.Queued = expect("end of DATA", 250)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -168,49 +166,4 @@ func checkCopies(t *testing.T, maildir string, msgs []int, to []string) {
 			t.Errorf("%s (not answered 250): %d copies", k, c)
 		}
 	}
-}
-
-// sendSMTPTo is sendSMTP for several recipients.
-func sendSMTPTo(addr, from string, to []string, body []byte) smtpOutcome {
-	out := smtpOutcome{Stage: "connect"}
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		out.Err = err
-		return out
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	br := bufio.NewReader(c)
-	expect := func(stage string, want int) bool {
-		out.Stage = stage
-		code, line, err := readReply(br)
-		out.Reply = line
-		if err != nil {
-			out.Err = err
-			return false
-		}
-		return code == want
-	}
-	send := func(s string) bool {
-		if _, err := c.Write([]byte(s)); err != nil {
-			out.Err = err
-			return false
-		}
-		return true
-	}
-	if !expect("banner", 220) || !send("EHLO client.example\r\n") || !expect("EHLO", 250) ||
-		!send("MAIL FROM:<"+from+">\r\n") || !expect("MAIL", 250) {
-		return out
-	}
-	for _, a := range to {
-		if !send("RCPT TO:<"+a+">\r\n") || !expect("RCPT", 250) {
-			return out
-		}
-	}
-	if !send("DATA\r\n") || !expect("DATA", 354) || !send(string(body)+".\r\n") {
-		return out
-	}
-	out.Queued = expect("end of DATA", 250)
-	send("QUIT\r\n")
-	return out
 }
