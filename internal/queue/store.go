@@ -206,26 +206,26 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	if e.Hold {
 		dir = Hold
 	}
-	tmp, sync, err := s.writeNew(ctx, &e, body, s.syncs[dir])
+	f, tmp, sync, err := s.writeNew(ctx, &e, body, s.syncs[dir])
 	if err != nil {
 		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
-	if err := s.publish(tmp, dir, e.ID, sync); err != nil {
+	if err := s.publish(ctx, f, tmp, dir, e.ID, sync); err != nil {
 		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
 	return e.ID, nil
 }
 
-// writeNew writes, fsyncs and closes a complete queue file in tmp/,
-// streaming the content from body, and returns its path: a spare (see
-// store_spare.go) or tmp/ID. On failure the file is removed. Once the
-// content is written it announces the caller to dir, the directory the
-// file is to be linked into, and returns that announcement: the caller
-// must use it (publish does).
-func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader, dir *groupSync) (_ string, _ expected, err error) {
+// writeNew writes a complete queue file in tmp/, streaming the content
+// from body, and returns it, still open and not yet synced, and its
+// path: a spare (see store_spare.go) or tmp/ID. On failure the file is
+// removed. Once the content is written it announces the caller to dir,
+// the directory the file is to be linked into, and returns that
+// announcement: the caller must use it (publish does).
+func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader, dir *groupSync) (_ *os.File, _ string, _ expected, err error) {
 	f, path, spareSize, err := s.createNew(env.ID)
 	if err != nil {
-		return "", expected{}, err
+		return nil, "", expected{}, err
 	}
 	var sync expected
 	defer func() {
@@ -239,29 +239,23 @@ func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader, dir
 	defer s.bufs.Put(bp)
 	size, err := encodeQueueFile(ctx, faultWriter{s, f}, env, body, *bp)
 	if err != nil {
-		return "", expected{}, fmt.Errorf("%s: %w", path, err)
+		return nil, "", expected{}, fmt.Errorf("%s: %w", path, err)
 	}
-	// From here on the caller is a fsync and a link away from the
-	// directory's fsync: a leader syncing it meanwhile may wait for it.
+	// From here on the caller is a link away from the directory's
+	// fsync: a leader syncing it meanwhile may wait for it.
 	sync = dir.expect()
 	if spareSize > size { // cut off what is left of the previous message
 		if err := s.check("truncate", path); err != nil {
-			return "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
+			return nil, "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
 		}
 		if err := f.Truncate(size); err != nil {
-			return "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
+			return nil, "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
 		}
 	}
-	if err := s.fsyncFile(f); err != nil {
-		return "", expected{}, err
-	}
 	if err := ctx.Err(); err != nil {
-		return "", expected{}, err // the client is gone: it will never see the ID
+		return nil, "", expected{}, err // the client is gone: it will never see the ID
 	}
-	if err := f.Close(); err != nil {
-		return "", expected{}, fmt.Errorf("close %s: %w", path, err)
-	}
-	return path, sync, nil
+	return f, path, sync, nil
 }
 
 // createNew opens the file for a new message: a spare when there is
@@ -295,11 +289,23 @@ func (s *Store) createNew(id string) (f *os.File, path string, spareSize int64, 
 	return f, path, 0, err
 }
 
-// publish links a finished temporary file into queue dir (incoming or
-// hold) and makes the new name durable with sync, the caller's
-// announcement to dir's fsync group. A link, unlike a rename, never
-// replaces a message.
-func (s *Store) publish(tmp, dir, id string, sync expected) error {
+// publish links a finished temporary file f (path tmp, still open)
+// into queue dir (incoming or hold) and makes it durable: its data with
+// an fdatasync and its new name with sync, the caller's announcement to
+// dir's fsync group. Into incoming both flushes run at once, after the
+// link (recovery checks incoming's files whole); into hold the data
+// first, as every other way into a queue but incoming does. A link,
+// unlike a rename, never replaces a message. It closes f. A ctx
+// cancelled meanwhile takes the message back, as a failed flush does.
+func (s *Store) publish(ctx context.Context, f *os.File, tmp, dir, id string, sync expected) error {
+	if dir != Incoming {
+		if err := s.fsyncFile(f); err != nil {
+			sync.cancel()
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
+	}
 	final := s.path(dir, id)
 	unlock := s.lock(id)
 	var err error
@@ -312,9 +318,31 @@ func (s *Store) publish(tmp, dir, id string, sync expected) error {
 	os.Remove(tmp) // a leftover is removed by recovery
 	if err != nil {
 		sync.cancel()
+		f.Close()
 		return err
 	}
-	if err := sync.wait(); err != nil {
+	var synced chan error
+	if dir == Incoming {
+		// The file is complete (written, cut to length) before its link,
+		// so a reader that finds the name reads the whole message; only
+		// a power loss before both flushes end can leave the name on
+		// other data, and the client never got a 250 for it.
+		synced = make(chan error, 1)
+		go func() { synced <- s.fsyncFile(f) }()
+	}
+	err = sync.wait()
+	if synced != nil {
+		if ferr := <-synced; err == nil {
+			err = ferr
+		}
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", tmp, cerr)
+	}
+	if err == nil {
+		err = ctx.Err() // the client is gone: it will never see the ID
+	}
+	if err != nil {
 		// Not acknowledged, so not queued: take it back.
 		unlock := s.lock(id)
 		os.Remove(final)

@@ -29,7 +29,10 @@
 //	F  flags: uvarint bit set, 1 = BODY=8BITMIME, 2 = SMTPUTF8
 //	D  DSN: RET, ENVID
 //	M  content: up to 64 KiB of the message, exactly as enqueued (zero or more)
-//	E  end marker: the total content size (uvarint)
+//	E  end marker: the total content size (uvarint), then the CRC-32C
+//	   (4 bytes, big-endian) of the file from the I record to the E
+//	   record, envelope and content (absent in files written before
+//	   2026-12-07, which were synced before they were named)
 //	U  recipient states: count, then per entry the recipient index, state,
 //	   notified (1 byte each after the index), action, DSN code, reason,
 //	   diagnostic, remote MTA and the time (zero or more, appended later;
@@ -43,7 +46,9 @@
 // of E, or tearing V, the envelope or E, makes Read report ErrCorrupt.
 // The E offset is written into V after the content has been streamed,
 // before the file's fsync, so content is never held in memory. M
-// records are checked when the content is read (Content), not by Read.
+// records are checked when the content is read (Content), not by Read;
+// the E record's checksum of the envelope and content by recovery, for
+// the files in incoming (see Recovery).
 //
 // # Per-recipient state
 //
@@ -67,13 +72,25 @@
 // # Durability
 //
 // Enqueue writes tmp/ID (O_EXCL), or overwrites a spare file (below) and
-// cuts it to length, fsyncs it (fdatasync: the file is read back by its
-// content, never by its timestamps, so overwriting a spare of the same
-// size writes no inode), links it as incoming/ID (a link never replaces
-// an existing file, unlike rename), unlinks the temporary name and
-// fsyncs incoming/. A message enqueued with Envelope.Hold (a content
-// stage's quarantine) is linked as hold/ID instead, and hold/ fsynced:
-// it is never in incoming, where the queue manager would take it. Concurrent Enqueue calls share the directory fsync
+// cuts it to length, links it as incoming/ID (a link never replaces an
+// existing file, unlike rename), unlinks the temporary name, and then
+// flushes the file (fdatasync: the file is read back by its content,
+// never by its timestamps, so overwriting a spare of the same size
+// writes no inode) and incoming/ at the same time, one flush's wait
+// instead of two in a row; it returns (and the client gets its 250)
+// when both are done. The file is complete before its link, so every
+// reader that finds the name finds the whole message; but a power loss
+// during the flushes may leave the name on disk over data that is not
+// (the spare's previous message, zeros, or some of each): such a
+// message was never acknowledged, and recovery, which checks the files
+// of incoming whole against their end marker's checksum, moves it to
+// corrupt. Every way out of incoming but to active (Move: postsuper -h,
+// a deferral goes through active and fsyncs the file) flushes the
+// file's data first, so that only incoming (and active, which recovery
+// moves back there) can hold such a file. A message enqueued with
+// Envelope.Hold (a content stage's quarantine) is flushed first and
+// then linked as hold/ID, and hold/ fsynced: it is never in incoming,
+// where the queue manager would take it. Concurrent Enqueue calls share the directory fsync
 // (group commit, package fsyncgroup): one fsync of a directory covers
 // every link or rename finished before it started. An Enqueue announces
 // itself to the directory's group once its content is written, and the
@@ -88,9 +105,10 @@
 // destination directory, then the source directory. Update, SetDelayWarned
 // and Defer fsync the file after appending. (Postfix, qmail and chasquid
 // skip the directory fsyncs; we do not.) A queue manager that scans
-// incoming may see a message between its link and the directory fsync;
-// if that fsync then fails, the message may be delivered although the
-// client was refused and will send it again: a duplicate, never a loss.
+// incoming may see a message between its link and the end of the
+// flushes; if one of them then fails (or the client goes away), the
+// message may be delivered although the client was refused and will
+// send it again: a duplicate, never a loss.
 //
 // Complete removes a finished message: the removal itself records that
 // nothing is left to do, so the queue manager need not append and fsync
@@ -136,7 +154,9 @@
 // files from active back to incoming (the queue manager schedules them
 // again) and moves files in incoming, deferred and hold whose header,
 // envelope or end marker is damaged to corrupt, logging "corrupt queue
-// file". Open therefore assumes it is the only process writing the
+// file"; in incoming it also reads every file whole and checks its
+// envelope and content against the end marker's checksum (a file named
+// before its data reached the disk, see Durability). Open therefore assumes it is the only process writing the
 // queue; tools that only read a live queue set Options.NoRecover.
 // Maildrop is left alone: other programs write it.
 package queue

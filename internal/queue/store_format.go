@@ -183,7 +183,8 @@ func encodeQueueFile(ctx context.Context, fw fileWriter, env *Envelope, body io.
 			head = appendRecord(head, recContent, buf[:n])
 		}
 		copy(head[len(fileMagic):], headerRecord(int64(len(head))))
-		head = appendRecord(head, recEnd, binary.AppendUvarint(nil, uint64(n)))
+		sum := crc32.Checksum(head[headerEnd:], castagnoli)
+		head = appendRecord(head, recEnd, endPayload(int64(n), sum))
 		if _, err := fw.Write(head); err != nil {
 			return 0, fmt.Errorf("write: %w", err)
 		}
@@ -198,10 +199,11 @@ func encodeQueueFile(ctx context.Context, fw fileWriter, env *Envelope, body io.
 // streamQueueFile writes head, then buf (full) and the rest of body as
 // content records, then the end marker, and sets the E offset in V.
 func streamQueueFile(ctx context.Context, fw fileWriter, head []byte, body io.Reader, buf []byte) (int64, error) {
-	w := bufio.NewWriterSize(fw, 32<<10)
-	if _, err := w.Write(head); err != nil {
+	w := &summingWriter{w: bufio.NewWriterSize(fw, 32<<10)}
+	if _, err := w.w.Write(head); err != nil {
 		return 0, fmt.Errorf("write: %w", err)
 	}
+	w.sum = crc32.Checksum(head[headerEnd:], castagnoli)
 	off := int64(len(head))
 	var size int64
 	n, err := len(buf), error(nil) // the caller read the first chunk
@@ -227,11 +229,11 @@ func streamQueueFile(ctx context.Context, fw fileWriter, head []byte, body io.Re
 			return 0, fmt.Errorf("read message content: %w", err)
 		}
 	}
-	end := appendRecord(nil, recEnd, binary.AppendUvarint(nil, uint64(size)))
-	if _, err := w.Write(end); err != nil {
+	end := appendRecord(nil, recEnd, endPayload(size, w.sum))
+	if _, err := w.w.Write(end); err != nil {
 		return 0, fmt.Errorf("write: %w", err)
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.w.Flush(); err != nil {
 		return 0, fmt.Errorf("write: %w", err)
 	}
 	if _, err := fw.WriteAt(headerRecord(off), int64(len(fileMagic))); err != nil {
@@ -240,15 +242,36 @@ func streamQueueFile(ctx context.Context, fw fileWriter, head []byte, body io.Re
 	return off + int64(len(end)), nil
 }
 
+// endPayload is the E record's payload: the content size and the
+// checksum of the file from the envelope's first record to the E record
+// (see store_doc.go, "Durability": it tells a complete file from one
+// whose name reached the disk before all of its data did).
+func endPayload(size int64, sum uint32) []byte {
+	return binary.BigEndian.AppendUint32(binary.AppendUvarint(nil, uint64(size)), sum)
+}
+
+// summingWriter is a buffered writer that keeps the CRC-32C of what
+// goes through it, for the E record.
+type summingWriter struct {
+	w   *bufio.Writer
+	sum uint32
+}
+
+func (s *summingWriter) write(p []byte) error {
+	s.sum = crc32.Update(s.sum, castagnoli, p)
+	_, err := s.w.Write(p)
+	return err
+}
+
 // writeRecord writes a record without copying the payload.
-func writeRecord(w *bufio.Writer, typ byte, payload []byte) (int64, error) {
+func writeRecord(w *summingWriter, typ byte, payload []byte) (int64, error) {
 	var hdr [1 + binary.MaxVarintLen64]byte
 	hdr[0] = typ
 	n := 1 + binary.PutUvarint(hdr[1:], uint64(len(payload)))
 	crc := crc32.Update(crc32.Checksum(hdr[:n], castagnoli), castagnoli, payload)
-	w.Write(hdr[:n])
-	w.Write(payload)
-	_, err := w.Write(binary.BigEndian.AppendUint32(nil, crc))
+	w.write(hdr[:n])
+	w.write(payload)
+	err := w.write(binary.BigEndian.AppendUint32(nil, crc))
 	return int64(n + len(payload) + 4), err
 }
 

@@ -292,6 +292,14 @@ func (s *Store) move(id, from, to string, durable bool) error {
 		return nil
 	}
 	src, dst := s.path(from, id), s.path(to, id)
+	if durable && from == Incoming {
+		// A file in incoming may have its name on disk before its data
+		// (Enqueue flushes both at once; only incoming is checked whole
+		// at recovery): its data first.
+		if err := s.syncData(from, id); err != nil {
+			return err
+		}
+	}
 	unlock := s.lock(id)
 	if _, err := os.Lstat(dst); err == nil {
 		unlock()
@@ -343,6 +351,21 @@ func (s *Store) removeFile(queue, id string, durable bool) error {
 		return nil
 	}
 	if err := s.syncs[queue].Wait(); err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	return nil
+}
+
+// syncData fsyncs the data of a queue file.
+func (s *Store) syncData(queue, id string) error {
+	f, err := openNoPoll(s.path(queue, id), os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("queue: %w: %s/%s", ErrNotFound, queue, id)
+	} else if err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	defer f.Close()
+	if err := s.fsyncFile(f); err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"time"
 )
@@ -21,6 +22,26 @@ type queueFile struct {
 	tailOff    int64 // first byte after E, where appended records start
 	validEnd   int64 // end of the last valid appended record
 	fileSize   int64
+	sum        uint32 // the E record's checksum of [headerEnd, endOff)
+	summed     bool   // E has one (files written before it have not)
+}
+
+// verify checks the E record's checksum against the file's envelope
+// and content (Read checks only the header, envelope and end marker):
+// it finds a file whose name reached the disk before all of its data
+// (see store_doc.go, "Recovery"). A file without a checksum passes.
+func (qf *queueFile) verify(r io.ReaderAt) error {
+	if !qf.summed {
+		return nil
+	}
+	h := crc32.New(castagnoli)
+	if _, err := io.Copy(h, io.NewSectionReader(r, int64(headerEnd), qf.endOff-int64(headerEnd))); err != nil {
+		return err
+	}
+	if h.Sum32() != qf.sum {
+		return corrupt("envelope and content do not match the end marker's checksum")
+	}
+	return nil
 }
 
 func corrupt(format string, a ...any) error {
@@ -71,6 +92,10 @@ func parseQueueFile(r io.ReaderAt, size int64, id string) (*queueFile, error) {
 	}
 	end := newPayload(p)
 	qf.size = int64(end.uvarint())
+	if end.ok && len(end.b) == 4 { // the checksum (files of 2026-12-07 on)
+		qf.sum, qf.summed = binary.BigEndian.Uint32(end.b), true
+		end.b = nil
+	}
 	if !end.done() || qf.size < 0 || qf.size > qf.endOff-qf.contentOff {
 		return nil, corrupt("bad end marker")
 	}

@@ -46,15 +46,22 @@ func (s *Store) recover() error {
 		}
 	}
 	for _, q := range []string{Incoming, Deferred, Hold} {
-		if err := s.checkQueue(q); err != nil {
+		// Only in incoming (and active, now moved there) may a file's
+		// name have reached the disk before its data: Enqueue flushes
+		// both at once, and every way out of incoming but into active
+		// flushes the file first.
+		if err := s.checkQueue(q, q == Incoming); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkQueue moves the damaged files of one queue to corrupt.
-func (s *Store) checkQueue(queue string) error {
+// checkQueue moves the damaged files of one queue to corrupt; with
+// whole, it checks every file's envelope and content against the
+// checksum of its end marker, not just the header, envelope and end
+// marker.
+func (s *Store) checkQueue(queue string, whole bool) error {
 	entries, err := os.ReadDir(filepath.Join(s.dir, queue))
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
@@ -65,9 +72,14 @@ func (s *Store) checkQueue(queue string) error {
 			s.log.Warn(fmt.Sprintf("unexpected file %s/%s in the queue: ignored", queue, name))
 			continue
 		}
-		f, _, err := s.openFile(queue, name, os.O_RDONLY)
-		if err == nil {
+		f, qf, err := s.openFile(queue, name, os.O_RDONLY)
+		if err == nil && whole {
+			err = qf.verify(f)
+		}
+		if f != nil {
 			f.Close()
+		}
+		if err == nil {
 			continue
 		}
 		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, syscall.EIO) {

@@ -1,0 +1,233 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Enqueue links a message into incoming and then flushes its data and
+// the new name at once, so a power loss before the 250 may leave the
+// name on disk over data that never got there: the spare's previous
+// message (its scrub is not synced), zeros, or some blocks of each. The
+// message was never acknowledged; recovery must move such a file to
+// corrupt with a warning and never deliver it, above all not as a new
+// envelope over an old message's content (both pass Read: only the end
+// marker's checksum tells them apart). The disk after the power loss is
+// simulated: a copy of the queue taken at the fsync of incoming/ that
+// makes the new name durable, with the file's data as it might be.
+func TestEnqueuePowerLossBeforeFlushes(t *testing.T) {
+	for _, size := range []int{3000, chunkSize + 5000} { // one write; streamed
+		// The two messages' files line up exactly: same envelope sizes
+		// (fixed arrival time, IDs of one length), same content size.
+		old := strings.Repeat("the old letter, private\r\n", size/25+1)[:size]
+		cur := strings.Repeat("the new letter, its own!\r\n", size/26+1)[:size]
+		for _, tc := range []struct {
+			name string
+			disk func(prev, next []byte, contentOff int) []byte
+			kept bool // the message comes back whole
+		}{
+			{"all written", func(_, next []byte, _ int) []byte { return next }, true},
+			{"nothing written", func(prev, _ []byte, _ int) []byte { return prev }, false},
+			{"zeros", func(_, next []byte, _ int) []byte { return make([]byte, len(next)) }, false},
+			{"envelope only", func(prev, next []byte, off int) []byte {
+				return append(bytes.Clone(next[:off]), prev[off:]...)
+			}, false},
+			{"all but the end marker", func(prev, next []byte, _ int) []byte {
+				return append(bytes.Clone(next[:len(next)-20]), prev[len(prev)-20:]...)
+			}, false},
+			{"the end marker only", func(prev, next []byte, _ int) []byte {
+				return append(bytes.Clone(prev[:len(prev)-20]), next[len(next)-20:]...)
+			}, false},
+			{"content only", func(prev, next []byte, off int) []byte {
+				return append(append(bytes.Clone(prev[:off]), next[off:len(next)-20]...), prev[len(prev)-20:]...)
+			}, false},
+		} {
+			t.Run(tc.name+"/"+map[bool]string{false: "small", true: "streamed"}[size > chunkSize], func(t *testing.T) {
+				powerLossBeforeFlushes(t, old, cur, tc.disk, tc.kept)
+			})
+		}
+	}
+}
+
+func powerLossBeforeFlushes(t *testing.T, old, cur string, disk func(prev, next []byte, contentOff int) []byte, kept bool) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	prevID := enqueue(t, s, fullEnvelope(), old)
+	prev, err := os.ReadFile(s.path(Incoming, prevID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := inode(t, s.path(Incoming, prevID))
+	if err := s.Activate(prevID, Incoming); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(Active, prevID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil { // the spare joins the pool
+		t.Fatal(err)
+	}
+
+	env := fullEnvelope()
+	env.ID = NewID()
+	crashed := t.TempDir()
+	var once sync.Once
+	s.fault = func(op, path string) error {
+		if op == "syncdir" && filepath.Base(path) == Incoming {
+			once.Do(func() {
+				if _, err := os.Lstat(s.path(Incoming, env.ID)); err != nil {
+					t.Errorf("incoming/ synced before the link: %v", err)
+				}
+				if err := copyTree(dir, crashed); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		return nil
+	}
+	if _, err := s.Enqueue(context.Background(), env, strings.NewReader(cur)); err != nil {
+		t.Fatal(err)
+	}
+	s.fault = nil
+	if inode(t, s.path(Incoming, env.ID)) != ino {
+		t.Fatal("the message did not get the spare file")
+	}
+	next, err := os.ReadFile(s.path(Incoming, env.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qf, err := parseQueueFile(bytes.NewReader(next), int64(len(next)), env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldQF, err := parseQueueFile(bytes.NewReader(prev), int64(len(prev)), prevID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prev) != len(next) || oldQF.contentOff != qf.contentOff || oldQF.endOff != qf.endOff {
+		t.Fatalf("the files do not line up: %d/%d bytes, content at %d/%d, end at %d/%d",
+			len(prev), len(next), oldQF.contentOff, qf.contentOff, oldQF.endOff, qf.endOff)
+	}
+	onDisk := disk(prev, next, int(qf.contentOff))
+	if err := os.WriteFile(filepath.Join(crashed, Incoming, env.ID), onDisk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	log, logged := captureLog()
+	s2, err := Open(crashed, Options{Log: log}) // recovery after the power loss
+	if err != nil {
+		t.Fatal(err)
+	}
+	incoming, _ := s2.List(Incoming)
+	corrupt, _ := s2.List(Corrupt)
+	if kept {
+		if strings.Join(incoming, " ") != env.ID || len(corrupt) != 0 {
+			t.Fatalf("incoming %v, corrupt %v; want the message back in incoming", incoming, corrupt)
+		}
+		if got := string(readContent(t, s2, Incoming, env.ID)); got != cur {
+			t.Errorf("content back: %.40q…, want the new letter", got)
+		}
+		return
+	}
+	if len(incoming) != 0 || strings.Join(corrupt, " ") != env.ID {
+		t.Fatalf("incoming %v, corrupt %v; want the unacknowledged message in corrupt only", incoming, corrupt)
+	}
+	if out := logged(); !strings.Contains(out, "corrupt queue file incoming/"+env.ID) {
+		t.Errorf("no warning; log:\n%s", out)
+	}
+}
+
+// copyTree copies the queue under from to to, as the disk holds it.
+func copyTree(from, to string) error {
+	return filepath.WalkDir(from, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		dst := filepath.Join(to, rel)
+		if e.IsDir() {
+			return os.MkdirAll(dst, 0o700)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o600)
+	})
+}
+
+// Files written before the end marker had a checksum (E holds the
+// content size only) still read and survive recovery in incoming: they
+// were synced before their link.
+func TestRecoverKeepsFilesWithoutChecksum(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	body := "Subject: before\r\n\r\nwritten by an older postern\r\n"
+	id := enqueue(t, s, fullEnvelope(), body)
+	data, err := os.ReadFile(s.path(Incoming, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qf, err := parseQueueFile(bytes.NewReader(data), int64(len(data)), id)
+	if err != nil || !qf.summed {
+		t.Fatalf("new file: %v, checksum %v", err, qf != nil && qf.summed)
+	}
+	oldEnd := appendRecord(nil, recEnd, binary.AppendUvarint(nil, uint64(len(body))))
+	data = append(data[:qf.endOff], oldEnd...)
+	if err := os.WriteFile(s.path(Incoming, id), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := s2.List(Incoming); strings.Join(ids, " ") != id {
+		t.Fatalf("incoming %v, want %s", ids, id)
+	}
+	if got := string(readContent(t, s2, Incoming, id)); got != body {
+		t.Errorf("content %q", got)
+	}
+}
+
+// Every way out of incoming but Activate flushes the file's data before
+// the rename (only incoming is checked whole at recovery): postsuper -h
+// moves a message to hold.
+func TestMoveFromIncomingSyncsDataFirst(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	for _, tc := range []struct {
+		to   string
+		sync bool
+	}{{Hold, true}, {Deferred, true}, {Active, false}} {
+		id := enqueue(t, s, fullEnvelope(), "Subject: x\r\n\r\nx\r\n")
+		var ops []string
+		s.fault = func(op, path string) error {
+			if op == "sync" || op == "rename" {
+				ops = append(ops, op)
+			}
+			return nil
+		}
+		var err error
+		if tc.to == Active {
+			err = s.Activate(id, Incoming)
+		} else {
+			err = s.Move(id, Incoming, tc.to)
+		}
+		s.fault = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "rename"
+		if tc.sync {
+			want = "sync rename"
+		}
+		if got := strings.Join(ops, " "); got != want {
+			t.Errorf("to %s: %s, want %s", tc.to, got, want)
+		}
+	}
+}
