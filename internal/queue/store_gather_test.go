@@ -88,15 +88,15 @@ func TestEnqueueWaitsForCompany(t *testing.T) {
 	a.ID = NewID()
 	b.ID = NewID()
 	var dirSyncs atomic.Int64
-	aSyncing, release := make(chan struct{}), make(chan struct{})
+	aLinking, release := make(chan struct{}), make(chan struct{})
 	linked := make(chan struct{})
 	s.fault = func(op, path string) error {
 		switch {
-		case op == "sync" && filepath.Base(path) == a.ID:
-			close(aSyncing) // a: written (announced), its file fsync
-			<-release       // takes a while
+		case op == "link" && filepath.Base(path) == a.ID:
+			close(aLinking) // a: written (announced), about to link
+			<-release       // and slow to get there
 		case op == "link" && filepath.Base(path) == b.ID:
-			<-aSyncing
+			<-aLinking
 			close(linked) // b: about to link and sync incoming/
 		case op == "syncdir" && filepath.Base(path) == Incoming:
 			dirSyncs.Add(1)
