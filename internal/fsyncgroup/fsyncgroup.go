@@ -158,6 +158,15 @@ func (e Expected) Do(sync func() error) error {
 	return e.g.do(sync)
 }
 
+// Alone reports whether the announced caller has the group to itself:
+// no other caller is announced, and no batch is gathering or syncing.
+// Such a caller's sync would run at once and be its own.
+func (e Expected) Alone() bool {
+	e.g.mu.Lock()
+	defer e.g.mu.Unlock()
+	return e.g.coming <= 1 && !e.g.busy
+}
+
 // Cancel withdraws the announcement: the caller will not call Do.
 func (e Expected) Cancel() {
 	e.g.mu.Lock()

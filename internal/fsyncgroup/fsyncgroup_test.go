@@ -186,3 +186,47 @@ func TestGatherUnannounced(t *testing.T) {
 		t.Errorf("%d gathers, want 1", n)
 	}
 }
+
+// Alone: only an announced caller with nobody else announced and no batch
+// gathering or syncing has the group to itself.
+func TestExpectedAlone(t *testing.T) {
+	g := &Group{Gather: time.Hour} // the test would time out if it waited
+	a := g.Expect()
+	if !a.Alone() {
+		t.Error("the only announced caller is not alone")
+	}
+	b := g.Expect()
+	if a.Alone() || b.Alone() {
+		t.Error("two announced callers: one of them alone")
+	}
+	b.Cancel()
+	if !a.Alone() {
+		t.Error("alone again after the other withdrew: not so")
+	}
+	var syncs atomic.Int64
+	sync1 := func() error { syncs.Add(1); return nil }
+	var wg sync.WaitGroup
+	wg.Go(func() { // a leader, gathering while a is on its way
+		if err := g.Expect().Do(sync1); err != nil {
+			t.Error(err)
+		}
+	})
+	for gathering := false; !gathering; {
+		g.mu.Lock()
+		gathering = g.arrived != nil
+		g.mu.Unlock()
+		runtime.Gosched()
+	}
+	if a.Alone() {
+		t.Error("alone while a batch gathers")
+	}
+	if err := a.Do(sync1); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	c := g.Expect()
+	if !c.Alone() || syncs.Load() != 1 {
+		t.Errorf("after the batch: alone %v, %d syncs; want true, 1", c.Alone(), syncs.Load())
+	}
+	c.Cancel()
+}

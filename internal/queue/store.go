@@ -292,13 +292,17 @@ func (s *Store) createNew(id string) (f *os.File, path string, spareSize int64, 
 // publish links a finished temporary file f (path tmp, still open)
 // into queue dir (incoming or hold) and makes it durable: its data with
 // an fdatasync and its new name with sync, the caller's announcement to
-// dir's fsync group. Into incoming both flushes run at once, after the
-// link (recovery checks incoming's files whole); into hold the data
-// first, as every other way into a queue but incoming does. A link,
-// unlike a rename, never replaces a message. It closes f. A ctx
-// cancelled meanwhile takes the message back, as a failed flush does.
+// dir's fsync group. A caller alone in incoming's group (one session
+// sending message after message) runs both flushes at once, after the
+// link (recovery checks incoming's files whole); with company, and into
+// hold, the data goes first, so that the others' directory fsync can be
+// shared meanwhile (the leader gathers while announced callers are on
+// their way), as before. A link, unlike a rename, never replaces a
+// message. It closes f. A ctx cancelled meanwhile takes the message
+// back, as a failed flush does.
 func (s *Store) publish(ctx context.Context, f *os.File, tmp, dir, id string, sync expected) error {
-	if dir != Incoming {
+	together := dir == Incoming && sync.alone()
+	if !together {
 		if err := s.fsyncFile(f); err != nil {
 			sync.cancel()
 			f.Close()
@@ -322,7 +326,7 @@ func (s *Store) publish(ctx context.Context, f *os.File, tmp, dir, id string, sy
 		return err
 	}
 	var synced chan error
-	if dir == Incoming {
+	if together {
 		// The file is complete (written, cut to length) before its link,
 		// so a reader that finds the name reads the whole message; only
 		// a power loss before both flushes end can leave the name on

@@ -72,14 +72,17 @@
 // # Durability
 //
 // Enqueue writes tmp/ID (O_EXCL), or overwrites a spare file (below) and
-// cuts it to length, links it as incoming/ID (a link never replaces an
-// existing file, unlike rename), unlinks the temporary name, and then
-// flushes the file (fdatasync: the file is read back by its content,
-// never by its timestamps, so overwriting a spare of the same size
-// writes no inode) and incoming/ at the same time, one flush's wait
-// instead of two in a row; it returns (and the client gets its 250)
-// when both are done. The file is complete before its link, so every
-// reader that finds the name finds the whole message; but a power loss
+// cuts it to length, fsyncs it (fdatasync: the file is read back by its
+// content, never by its timestamps, so overwriting a spare of the same
+// size writes no inode), links it as incoming/ID (a link never replaces
+// an existing file, unlike rename), unlinks the temporary name and
+// fsyncs incoming/. An Enqueue alone in incoming's fsync group (one
+// session sending message after message: nobody to share the directory
+// fsync with) links the file first and then runs both flushes at the
+// same time, one flush's wait instead of two in a row; it returns (and
+// the client gets its 250) when both are done. The file is complete
+// before its link, so every reader that finds the name finds the whole
+// message; but a power loss
 // during the flushes may leave the name on disk over data that is not
 // (the spare's previous message, zeros, or some of each): such a
 // message was never acknowledged, and recovery, which checks the files
@@ -88,9 +91,10 @@
 // a deferral goes through active and fsyncs the file) flushes the
 // file's data first, so that only incoming (and active, which recovery
 // moves back there) can hold such a file. A message enqueued with
-// Envelope.Hold (a content stage's quarantine) is flushed first and
-// then linked as hold/ID, and hold/ fsynced: it is never in incoming,
-// where the queue manager would take it. Concurrent Enqueue calls share the directory fsync
+// Envelope.Hold (a content stage's quarantine) is always flushed first
+// and then linked as hold/ID, and hold/ fsynced: it is never in
+// incoming, where the queue manager would take it. Concurrent Enqueue
+// calls share the directory fsync
 // (group commit, package fsyncgroup): one fsync of a directory covers
 // every link or rename finished before it started. An Enqueue announces
 // itself to the directory's group once its content is written, and the

@@ -231,3 +231,46 @@ func TestMoveFromIncomingSyncsDataFirst(t *testing.T) {
 		}
 	}
 }
+
+// An Enqueue alone in incoming's fsync group links its file before the
+// flushes (which then run at once); with another Enqueue on its way, or
+// into hold, it flushes the file first, as before, so that the
+// directory fsync is shared while it does.
+func TestEnqueueFlushOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hold    bool
+		company bool
+		want    string
+	}{
+		{"alone", false, false, "link sync"},
+		{"with company", false, true, "sync link"},
+		{"into hold", true, false, "sync link"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t, t.TempDir())
+			var mu sync.Mutex
+			var ops []string
+			s.fault = func(op, path string) error {
+				if op == "sync" || op == "link" {
+					mu.Lock()
+					ops = append(ops, op)
+					mu.Unlock()
+				}
+				return nil
+			}
+			env := fullEnvelope()
+			env.Hold = tc.hold
+			if tc.company {
+				other := s.syncs[Incoming].expect() // writing its file, say
+				defer other.cancel()
+			}
+			enqueue(t, s, env, "Subject: x\r\n\r\nx\r\n")
+			mu.Lock()
+			defer mu.Unlock()
+			if got := strings.Join(ops, " "); got != tc.want {
+				t.Errorf("%s, want %s", got, tc.want)
+			}
+		})
+	}
+}

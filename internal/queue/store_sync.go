@@ -48,6 +48,12 @@ func (x expected) wait() error {
 	return x.e.Do(x.g.sync)
 }
 
+// alone reports whether the caller has the directory's group to itself
+// (fsyncgroup's Alone); never in solo mode.
+func (x expected) alone() bool {
+	return !x.g.solo && x.e.Alone()
+}
+
 func (x expected) cancel() {
 	if x.g != nil && !x.g.solo {
 		x.e.Cancel()
