@@ -19,9 +19,10 @@ import (
 // unnamed files (an old kernel, a file system without O_TMPFILE, no
 // /proc): the caller goes through tmp/.
 //
-// The name is given with linkat of /proc/self/fd/N, not AT_EMPTY_PATH,
-// which needs CAP_DAC_READ_SEARCH, lacking in a thread that runs with a
-// user's fsuid (WithFSCreds). The second fsync is what makes the name
+// The name is given with linkat(AT_EMPTY_PATH), or where that is refused
+// (before Linux 6.10 it needs CAP_DAC_READ_SEARCH, lacking in a thread
+// that runs with a user's fsuid, WithFSCreds) through /proc/self/fd/N,
+// a path lookup more. The second fsync is what makes the name
 // safe: the first wrote the inode with a link count of 0, the link
 // raises it in memory only, and without a journal (ext2, ext4 without
 // one) nothing else writes it before the queue records the copy: after
@@ -55,14 +56,13 @@ func (s *Store) storeUnnamed(newDir *os.File, name string, o Owner, c *Copy) (do
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	proc := "/proc/self/fd/" + strconv.Itoa(fd)
-	err = linkProc(proc, newDir, name)
+	err = linkUnnamed(fd, newDir, name)
 	if errors.Is(err, fs.ErrExist) {
 		if !sameSize(newDir, name, size) {
 			// Not this copy, though named after its queue ID: it
 			// gets a name of its own.
 			name = s.UniqueName()
-			err = linkProc(proc, newDir, name)
+			err = linkUnnamed(fd, newDir, name)
 		} else if serr := syncIn(newDir, name); serr != nil {
 			// An earlier attempt's copy, maybe killed before its
 			// second fsync: durable before it counts as delivered.
@@ -79,10 +79,22 @@ func (s *Store) storeUnnamed(newDir *os.File, name string, o Owner, c *Copy) (do
 	return true, s.linked(newDir, err, name, c)
 }
 
-// linkProc links the open file proc (/proc/self/fd/N) as name in dir.
-func linkProc(proc string, dir *os.File, name string) error {
+// linkUnnamed links the open file fd as name in dir.
+func linkUnnamed(fd int, dir *os.File, name string) error {
+	proc := "/proc/self/fd/" + strconv.Itoa(fd)
 	err := withFD(dir, func(dfd int) error {
-		_, err := retryEINTR(func() (int, error) {
+		err := error(unix.ENOENT)
+		if linkEmptyPath {
+			_, err = retryEINTR(func() (int, error) {
+				return 0, unix.Linkat(fd, "", dfd, name, unix.AT_EMPTY_PATH)
+			})
+		}
+		if err != unix.ENOENT {
+			return err
+		}
+		// No CAP_DAC_READ_SEARCH (a user's fsuid), or fd's file
+		// is gone, which the path finds out again.
+		_, err = retryEINTR(func() (int, error) {
 			return 0, unix.Linkat(unix.AT_FDCWD, proc, dfd, name, unix.AT_SYMLINK_FOLLOW)
 		})
 		return err
@@ -92,6 +104,12 @@ func linkProc(proc string, dir *os.File, name string) error {
 	}
 	return nil
 }
+
+// linkEmptyPath: false makes linkUnnamed go through /proc at once, as
+// where the kernel refuses AT_EMPTY_PATH (before Linux 6.10, a thread
+// with a user's fsuid is refused; since, the opener of the file is not).
+// Only tests change it.
+var linkEmptyPath = true
 
 // syncIn fsyncs the file name in dir (not following a link).
 func syncIn(dir *os.File, name string) error {

@@ -2,6 +2,7 @@ package mailstore
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -171,5 +172,50 @@ func TestMaildirUnnamedOverLimit(t *testing.T) {
 	}
 	if n := e.names(t, "tmp"); len(n) != 0 {
 		t.Errorf("tmp/ holds %v", n)
+	}
+}
+
+// With a user's file system rights (virtual delivery, the root agent's
+// WithFSCreds), an unnamed copy gets its name, with linkat(AT_EMPTY_PATH)
+// or, as where a kernel refuses that to such a thread (before 6.10),
+// through /proc/self/fd; it belongs to the user.
+func TestMaildirUnnamedWithUserRights(t *testing.T) {
+	if !isRoot() {
+		t.Skip("needs root to take another user's rights")
+	}
+	for _, emptyPath := range []bool{true, false} {
+		t.Run(fmt.Sprint("AT_EMPTY_PATH=", emptyPath), func(t *testing.T) {
+			old, oldEmpty := UnnamedCopies, linkEmptyPath
+			t.Cleanup(func() { UnnamedCopies, linkEmptyPath = old, oldEmpty })
+			UnnamedCopies, linkEmptyPath = true, emptyPath
+			unnamedWithUserRights(t)
+		})
+	}
+}
+
+func unnamedWithUserRights(t *testing.T) {
+	e := newMaildirEnv(t)
+	base := filepath.Dir(e.md)
+	if err := os.Chown(base, aliceUID, aliceGID); err != nil {
+		t.Fatal(err)
+	}
+	id := queue.NewID()
+	err := WithFSCreds(aliceUID, aliceGID, func() error {
+		var b Batch
+		c := &Copy{QueueID: id, Write: func(w io.Writer) error { _, err := io.WriteString(w, "hi\n"); return err }, DSN: "4.2.0", Batch: &b}
+		if err := e.s.Maildir(e.root, "alice/", NoChown, c); err != nil {
+			return err
+		}
+		if failed := b.Finish(); len(failed) > 0 {
+			return failed[0].Err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(e.md, "new", MaildirName(id, 0, "host.test"))
+	if uid, gid, mode := ownerOf(t, name); uid != aliceUID || gid != aliceGID || mode != 0o600 {
+		t.Errorf("%s: owner %d:%d mode %v", name, uid, gid, mode)
 	}
 }
