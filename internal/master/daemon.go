@@ -92,10 +92,14 @@ type Daemon struct {
 	// reloads (pscache.go).
 	caches  map[string]*postscreen.Cache
 	gatesMu sync.Mutex
-	gates   map[string]*gate // per service: maxproc
-	fdGate  *gate            // the whole daemon: the file descriptor budget
-	busy    busyGate         // the budget's busy sessions (smtpd.Busy)
-	fdInfo  string           // what the budget was computed from, for the log
+	gates   map[string]*gate       // per service: maxproc
+	fdGate  *gate                  // the whole daemon: the file descriptor budget
+	busy    busyGate               // the budget's busy sessions (smtpd.Busy)
+	fdInfo  atomic.Pointer[string] // what the budget was computed from, for the log
+	// fdLimit and fdOpen are the descriptor limit and those open at
+	// start: a reload re-sizes the budget from them (setBudget).
+	fdLimit uint64
+	fdOpen  int
 	// deliveries is default_process_limit at start: the queue manager's
 	// deliveries at once, the budget and the smtp cache keep it.
 	deliveries int
@@ -206,7 +210,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		close(pickupDone)
 	}()
 	go func() { d.qmgr.Run(qctx); <-pickupDone; close(d.qmgrDone) }()
-	d.setBudget(fdLimit, fdOpen, g)
+	d.fdLimit, d.fdOpen = fdLimit, fdOpen
+	d.setBudget(g)
 	d.gen.Store(g)
 	d.setGates(g)
 	for _, s := range g.plan {
@@ -215,7 +220,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.serveControl(ctl)
 	go d.anvilStatus()
 	d.Log.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", config.Version, d.Dir))
-	d.Log.Info(d.fdInfo)
+	d.Log.Info(*d.fdInfo.Load())
 	g.logServices(d.Log)
 	for _, s := range g.plan {
 		d.Log.Info(fmt.Sprintf("service %s: listening on %s", s.Service, s.Addr))
@@ -295,7 +300,7 @@ func (d *Daemon) session(c net.Conn, key string, sg *gate, closed func() bool) {
 		d.logLimit(svc, lim)
 	}
 	if fdWarn {
-		d.Log.Warn(fmt.Sprintf("the file descriptor budget of %d sessions is used up (%s): new clients wait until a session ends", d.fdGate.limit, d.fdInfo))
+		d.Log.Warn(fmt.Sprintf("the file descriptor budget is used up (%s): new clients wait until a session ends", *d.fdInfo.Load()))
 	}
 	info := smtpd.Conn{Service: svc, Stress: lim.stress && (stress || fdStress), Busy: d.busy}
 	d.sessions.Add(1)
@@ -450,16 +455,30 @@ func (g *generation) milters() int {
 	return n
 }
 
-// setBudget sizes the file descriptor gate (see fdbudget.go).
-func (d *Daemon) setBudget(limit uint64, open int, g *generation) {
-	deliveries, _ := g.cfg.Int("default_process_limit")
-	d.deliveries = int(deliveries)
-	n, busy, reserve, ok := fdBudget(limit, open, d.deliveries, g.milters())
-	d.fdGate = newGate(n)
-	d.busy = busyGate{newGate(busy)}
-	d.fdInfo = fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve: %d sessions, %d of them busy at once", limit, open, reserve, n, busy)
+// setBudget sizes the file descriptor gate (see fdbudget.go) for g's
+// services: at start, and again at each reload, since a session holds a
+// descriptor per milter of its service. A smaller budget leaves running
+// sessions alone: new ones wait until enough have ended.
+func (d *Daemon) setBudget(g *generation) {
+	if d.fdGate == nil {
+		deliveries, _ := g.cfg.Int("default_process_limit")
+		d.deliveries = int(deliveries)
+	}
+	n, busy, reserve, ok := fdBudget(d.fdLimit, d.fdOpen, d.deliveries, g.milters())
+	info := fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve, %d milters per session: %d sessions, %d of them busy at once", d.fdLimit, d.fdOpen, reserve, g.milters(), n, busy)
+	if old := d.fdInfo.Load(); old != nil && *old != info {
+		d.Log.Info("file descriptor budget re-sized: " + info)
+	}
+	d.fdInfo.Store(&info)
+	if d.fdGate == nil {
+		d.fdGate = newGate(n)
+		d.busy = busyGate{newGate(busy)}
+	} else {
+		d.fdGate.setLimit(n)
+		d.busy.g.setLimit(busy)
+	}
 	if !ok {
-		d.Log.Warn(fmt.Sprintf("the file descriptor limit is too small: %s; one SMTP session at a time (raise the hard RLIMIT_NOFILE, e.g. LimitNOFILE= in the systemd unit)", d.fdInfo))
+		d.Log.Warn(fmt.Sprintf("the file descriptor limit is too small: %s; one SMTP session at a time (raise the hard RLIMIT_NOFILE, e.g. LimitNOFILE= in the systemd unit)", info))
 	}
 }
 
@@ -532,8 +551,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	g.setQueue(d.qmgr.Queue())
 	old := d.gen.Swap(g)
-	old.retire()  // its pools close with its last session
-	d.setGates(g) // before a new socket accepts
+	old.retire()   // its pools close with its last session
+	d.setBudget(g) // its milters count in every new session
+	d.setGates(g)  // before a new socket accepts
 	for key := range opened {
 		d.serveSocket(key)
 	}

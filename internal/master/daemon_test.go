@@ -143,3 +143,51 @@ func TestReloadWarnsProcessLimitKept(t *testing.T) {
 		t.Errorf("no %q in the log:\n%s", want, logs.String())
 	}
 }
+
+// A reload that adds a milter re-sizes the file descriptor budget: each
+// session then holds a connection to it, which the budget sized at
+// start did not count.
+func TestReloadResizesFDBudget(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := net.Listen("tcp4", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	u, _ := user.Current()
+	main := fmt.Sprintf("queue_directory = %s/q\ndata_directory = %s/d\nmail_owner = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n", dir, dir, u.Username)
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
+	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(fmt.Sprintf("%d inet n - n - - smtpd\n", port)), 0o644)
+	var logs syncBuffer
+	ready := make(chan struct{})
+	var once sync.Once
+	d := &Daemon{Dir: dir, Log: slog.New(slog.NewTextHandler(&logs, nil)), Ready: func() { once.Do(func() { close(ready) }) }}
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(context.Background()) }()
+	select {
+	case <-ready:
+	case err := <-errc:
+		t.Fatalf("run: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("not ready after 60 s")
+	}
+	defer func() {
+		d.Stop(5 * time.Second)
+		<-errc
+	}()
+	limit := func() int {
+		d.fdGate.mu.Lock()
+		defer d.fdGate.mu.Unlock()
+		return d.fdGate.limit
+	}
+	before := limit()
+	want, _, _, _ := fdBudget(d.fdLimit, d.fdOpen, d.deliveries, 2)
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main+"smtpd_milters = inet:127.0.0.1:9 inet:127.0.0.1:10\n"), 0o644)
+	if err := d.Reload(context.Background()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if got := limit(); got != want {
+		t.Errorf("sessions after adding 2 milters: %d, want %d (before: %d)", got, want, before)
+	}
+	if !strings.Contains(logs.String(), "file descriptor budget re-sized") || !strings.Contains(logs.String(), "2 milters per session") {
+		t.Errorf("no re-sizing in the log:\n%s", logs.String())
+	}
+}

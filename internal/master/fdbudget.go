@@ -37,7 +37,9 @@ import (
 //	sessions = (free − busy × fdsPerBusy) / (fdsPerSession + M)
 //
 // where M is the most smtpd_milters of an smtpd service (its -o
-// override, else main.cf's).
+// override, else main.cf's). A reload computes sessions and busy again
+// for its services' M (Daemon.setBudget); the limit and what was open
+// at start stay those of the start.
 //
 // With a hard limit of 20,000 and D = 100 that is 12,765 sessions, 3,191
 // of them busy at once (before 2026-12: 3 descriptors for every session,
