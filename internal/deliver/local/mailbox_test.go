@@ -386,31 +386,14 @@ func TestRecipientsAndContext(t *testing.T) {
 // A queued message's Maildir copy is named after its queue ID and
 // recipient index, so an attempt repeated after a crash (the copy was
 // made, the queue had not recorded it) finds the copy instead of making a
-// second one, whether written unnamed in new/ or through tmp/; a stale
-// temporary file of a crashed attempt through tmp/ is replaced.
+// second one; a stale temporary file of the crashed attempt is replaced.
 func TestMaildirRetryAfterCrashMakesNoDuplicate(t *testing.T) {
-	for _, unnamed := range []bool{true, false} {
-		t.Run(fmt.Sprint("unnamed=", unnamed), func(t *testing.T) {
-			withUnnamedCopies(t, unnamed)
-			retryAfterCrash(t, unnamed)
-		})
-	}
-}
-
-// withUnnamedCopies sets mailstore.UnnamedCopies for the test.
-func withUnnamedCopies(t *testing.T, on bool) {
-	old := mailstore.UnnamedCopies
-	t.Cleanup(func() { mailstore.UnnamedCopies = old })
-	mailstore.UnnamedCopies = on
-}
-
-func retryAfterCrash(t *testing.T, unnamed bool) {
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
 	req := queuedRequest(testBody, "alice@example.test", "ALICE@example.test")
 	md := filepath.Join(e.home["alice"], "Maildir")
 	for attempt := range 2 {
-		if attempt == 1 && !unnamed { // what a crash between open and link leaves
+		if attempt == 1 { // what a crash between open and link leaves
 			os.WriteFile(filepath.Join(md, "tmp", copyName(req, 0)), []byte("half"), 0o600)
 		}
 		for _, r := range e.agent().Deliver(context.Background(), req) {
@@ -521,10 +504,8 @@ func TestMaildirNameTakenByAnotherMessage(t *testing.T) {
 }
 
 // A copy's name in tmp/ that cannot be had (a directory sits there) fails
-// the delivery through tmp/ with the path in the reason, and leaves new/
-// alone.
+// the delivery with the path in the reason, and leaves new/ alone.
 func TestMaildirTmpNameUnusable(t *testing.T) {
-	withUnnamedCopies(t, false)
 	e := newEnv(t)
 	e.cfg.HomeMailbox = "Maildir/"
 	req := queuedRequest(testBody, "alice@example.test")

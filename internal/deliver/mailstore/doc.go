@@ -14,11 +14,8 @@
 // checked (Postfix's safe_open). What is created for an Owner is chowned
 // on its open descriptor.
 //
-// Durability. A Maildir copy is written as an unnamed file in new/
-// (O_TMPFILE; where refused, as tmp/NAME), fsynced, linked as new/NAME
-// and, unnamed, fsynced again (the inode's link count, which a file
-// system without a journal writes with nothing else); the fsync of new/
-// that makes the link durable is queued
+// Durability. A Maildir copy is written as tmp/NAME, fsynced, and linked
+// as new/NAME; the fsync of new/ that makes the link durable is queued
 // in a Batch, which the agent runs once every copy of its request is in
 // place (after releasing the destination's delivery slot), shared with
 // the other deliveries into the same new/ meanwhile. A queued message's

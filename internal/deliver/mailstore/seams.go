@@ -14,8 +14,3 @@ var (
 	// the fsyncs run at once, in the destination's slot.
 	MaxPending = 64
 )
-
-// UnnamedCopies lets Maildir copies be written as unnamed files in new/
-// (Linux's O_TMPFILE); false sends them through tmp/, as where the
-// system refuses unnamed files.
-var UnnamedCopies = true
