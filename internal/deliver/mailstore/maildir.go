@@ -32,6 +32,15 @@ import (
 func (s *Store) Maildir(r *os.Root, dir string, o Owner, c *Copy) error {
 	o = ChownTo(o)
 	dir = strings.TrimSuffix(path.Clean(dir), "/")
+	if tmpDir, newDir, ok := openMaildirFast(r, dir); ok {
+		err := s.storeViaTmp(tmpDir, newDir, s.maildirName(c), o, c)
+		tmpDir.Close()
+		if err != nil {
+			newDir.Close()
+			return err
+		}
+		return s.syncLater(c, newDir)
+	}
 	md, err := openMaildir(r, dir, o, c.DSN)
 	if err != nil {
 		return err
