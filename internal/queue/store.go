@@ -206,11 +206,11 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 	if e.Hold {
 		dir = Hold
 	}
-	f, tmp, sync, err := s.writeNew(ctx, &e, body, s.syncs[dir])
+	f, tmp, sync, cut, err := s.writeNew(ctx, &e, body, s.syncs[dir])
 	if err != nil {
 		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
-	if err := s.publish(ctx, f, tmp, dir, e.ID, sync); err != nil {
+	if err := s.publish(ctx, f, tmp, dir, e.ID, sync, cut); err != nil {
 		return "", s.noSpace(fmt.Errorf("queue: %w", err))
 	}
 	return e.ID, nil
@@ -222,10 +222,10 @@ func (s *Store) Enqueue(ctx context.Context, env *Envelope, body io.Reader) (str
 // removed. Once the content is written it announces the caller to dir,
 // the directory the file is to be linked into, and returns that
 // announcement: the caller must use it (publish does).
-func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader, dir *groupSync) (_ *os.File, _ string, _ expected, err error) {
+func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader, dir *groupSync) (_ *os.File, _ string, _ expected, cut bool, err error) {
 	f, path, spareSize, err := s.createNew(env.ID)
 	if err != nil {
-		return nil, "", expected{}, err
+		return nil, "", expected{}, false, err
 	}
 	var sync expected
 	defer func() {
@@ -239,23 +239,24 @@ func (s *Store) writeNew(ctx context.Context, env *Envelope, body io.Reader, dir
 	defer s.bufs.Put(bp)
 	size, err := encodeQueueFile(ctx, faultWriter{s, f}, env, body, *bp)
 	if err != nil {
-		return nil, "", expected{}, fmt.Errorf("%s: %w", path, err)
+		return nil, "", expected{}, false, fmt.Errorf("%s: %w", path, err)
 	}
 	// From here on the caller is a link away from the directory's
 	// fsync: a leader syncing it meanwhile may wait for it.
 	sync = dir.expect()
 	if spareSize > size { // cut off what is left of the previous message
 		if err := s.check("truncate", path); err != nil {
-			return nil, "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
+			return nil, "", expected{}, false, fmt.Errorf("truncate %s: %w", path, err)
 		}
 		if err := f.Truncate(size); err != nil {
-			return nil, "", expected{}, fmt.Errorf("truncate %s: %w", path, err)
+			return nil, "", expected{}, false, fmt.Errorf("truncate %s: %w", path, err)
 		}
+		cut = true
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, "", expected{}, err // the client is gone: it will never see the ID
+		return nil, "", expected{}, false, err // the client is gone: it will never see the ID
 	}
-	return f, path, sync, nil
+	return f, path, sync, cut, nil
 }
 
 // createNew opens the file for a new message: a spare when there is
@@ -297,11 +298,14 @@ func (s *Store) createNew(id string) (f *os.File, path string, spareSize int64, 
 // link (recovery checks incoming's files whole); with company, and into
 // hold, the data goes first, so that the others' directory fsync can be
 // shared meanwhile (the leader gathers while announced callers are on
-// their way), as before. A link, unlike a rename, never replaces a
-// message. It closes f. A ctx cancelled meanwhile takes the message
+// their way), as before; and so does a spare cut to the new message's
+// length (cut): before the flush a power loss could keep the old length,
+// and the old message's state records past the new end marker, which
+// the checksum does not cover, would read as the new message's. A link,
+// unlike a rename, never replaces a message. It closes f. A ctx cancelled meanwhile takes the message
 // back, as a failed flush does.
-func (s *Store) publish(ctx context.Context, f *os.File, tmp, dir, id string, sync expected) error {
-	together := dir == Incoming && sync.alone()
+func (s *Store) publish(ctx context.Context, f *os.File, tmp, dir, id string, sync expected, cut bool) error {
+	together := dir == Incoming && !cut && sync.alone()
 	if !together {
 		if err := s.fsyncFile(f); err != nil {
 			sync.cancel()

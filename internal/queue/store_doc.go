@@ -5,7 +5,7 @@
 // returns its ID) only after its file and the directory entry that names
 // it are on disk.
 //
-// # Queue file format (version 1)
+// # Queue file format (version 2)
 //
 // A queue file is the 8 bytes "POSTERNQ" followed by records. Every
 // record is
@@ -19,7 +19,12 @@
 // its own Unix seconds and reads back as the zero time). No record is
 // longer than 1 MiB. The records, in order:
 //
-//	V  header: format version (uvarint, 1) and the offset of the E record (8 bytes, big-endian)
+//	V  header: format version (uvarint, 2; 1 in files written before
+//	   2026-12-07, still read) and the offset of the E record (8 bytes,
+//	   big-endian). A build older than version 2 finds the newer files
+//	   of an "unknown format version" and moves them to corrupt: drain
+//	   the queue (postqueue -f, then wait for it to be empty) before
+//	   going back to such a build.
 //	I  queue ID (must match the file name)
 //	T  arrival time
 //	S  sender ("" = the null sender)
@@ -31,8 +36,8 @@
 //	M  content: up to 64 KiB of the message, exactly as enqueued (zero or more)
 //	E  end marker: the total content size (uvarint), then the CRC-32C
 //	   (4 bytes, big-endian) of the file from the I record to the E
-//	   record, envelope and content (absent in files written before
-//	   2026-12-07, which were synced before they were named)
+//	   record, envelope and content (absent in version 1, whose files
+//	   were synced before they were named)
 //	U  recipient states: count, then per entry the recipient index, state,
 //	   notified (1 byte each after the index), action, DSN code, reason,
 //	   diagnostic, remote MTA and the time (zero or more, appended later;

@@ -14,7 +14,7 @@ import (
 // The queue file format; store_doc.go describes it.
 const (
 	fileMagic     = "POSTERNQ"
-	formatVersion = 1
+	formatVersion = 2        // 2 (2026-12-07): E carries a CRC-32C; files of version 1 are still read
 	chunkSize     = 64 << 10 // content bytes per M record
 	maxRecord     = 1 << 20  // no record is longer: bounds what a bad length can allocate
 	headerLen     = 1 + 1 + 9 + 4

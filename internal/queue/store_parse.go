@@ -63,7 +63,7 @@ func parseQueueFile(r io.ReaderAt, size int64, id string) (*queueFile, error) {
 	}
 	hdr := newPayload(p)
 	version := hdr.uvarint()
-	if !hdr.ok || version != formatVersion {
+	if !hdr.ok || (version != formatVersion && version != 1) {
 		return nil, corrupt("unknown format version")
 	}
 	if len(hdr.b) != 8 {

@@ -162,7 +162,7 @@ func copyTree(from, to string) error {
 	})
 }
 
-// Files written before the end marker had a checksum (E holds the
+// Files of version 1, written before the end marker had a checksum (E holds the
 // content size only) still read and survive recovery in incoming: they
 // were synced before their link.
 func TestRecoverKeepsFilesWithoutChecksum(t *testing.T) {
@@ -180,6 +180,10 @@ func TestRecoverKeepsFilesWithoutChecksum(t *testing.T) {
 	}
 	oldEnd := appendRecord(nil, recEnd, binary.AppendUvarint(nil, uint64(len(body))))
 	data = append(data[:qf.endOff], oldEnd...)
+	// and a version 1 header
+	v1 := binary.AppendUvarint(nil, 1)
+	v1 = binary.BigEndian.AppendUint64(v1, uint64(qf.endOff))
+	copy(data[len(fileMagic):headerEnd], appendRecord(nil, recHeader, v1))
 	if err := os.WriteFile(s.path(Incoming, id), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -241,14 +245,29 @@ func TestEnqueueFlushOrder(t *testing.T) {
 		name    string
 		hold    bool
 		company bool
+		spare   string // the content of a removed message whose file is reused
 		want    string
 	}{
-		{"alone", false, false, "link sync"},
-		{"with company", false, true, "sync link"},
-		{"into hold", true, false, "sync link"},
+		{"alone", false, false, "", "link sync"},
+		{"with company", false, true, "", "sync link"},
+		{"into hold", true, false, "", "sync link"},
+		// Cut to length, the file's old length could survive a power
+		// loss with the new data: the old message's state records past
+		// the new end (review 19b L1).
+		{"onto a longer spare", false, false, strings.Repeat("long ", 200), "sync link"},
+		{"onto a shorter spare", false, false, "y", "link sync"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openStore(t, t.TempDir())
+			if tc.spare != "" {
+				old := enqueue(t, s, fullEnvelope(), tc.spare)
+				if err := s.Complete(Incoming, old); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			var mu sync.Mutex
 			var ops []string
 			s.fault = func(op, path string) error {
@@ -272,5 +291,62 @@ func TestEnqueueFlushOrder(t *testing.T) {
 				t.Errorf("%s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// A rename into active that a power loss tore (a file system without a
+// journal can keep both names of the inode) leaves the message in active
+// and in the queue it came from. Recovery keeps the other name only:
+// the message is not delivered twice, and, in incoming, its data is
+// checked whole (review 19b M1: the active name was delivered unchecked,
+// another message's content under this envelope).
+func TestRecoverTornActivate(t *testing.T) {
+	for _, tc := range []struct {
+		from    string
+		damaged bool
+		want    string // the queue the message is in after recovery
+	}{
+		{Incoming, false, Incoming},
+		{Incoming, true, Corrupt},
+		{Deferred, false, Deferred},
+	} {
+		dir := t.TempDir()
+		s := openStore(t, dir)
+		body := "Subject: torn\r\n\r\nthe new letter\r\n"
+		id := enqueue(t, s, fullEnvelope(), body)
+		if tc.from != Incoming {
+			if err := s.Move(id, Incoming, tc.from); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.damaged {
+			data, err := os.ReadFile(s.path(tc.from, id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := bytes.Index(data, []byte("new letter"))
+			copy(data[i:], "old letter") // the spare's previous content
+			if err := os.WriteFile(s.path(tc.from, id), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Link(s.path(tc.from, id), s.path(Active, id)); err != nil {
+			t.Fatal(err)
+		}
+		s.Flush()
+		s2, err := Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in []string
+		for _, q := range []string{Active, Incoming, Deferred, Hold, Corrupt} {
+			if _, err := os.Lstat(s2.path(q, id)); err == nil {
+				in = append(in, q)
+			}
+		}
+		if strings.Join(in, " ") != tc.want {
+			t.Errorf("from %s, damaged %v: the message is in %v, want only %s", tc.from, tc.damaged, in, tc.want)
+		}
+		s2.Flush()
 	}
 }

@@ -41,20 +41,50 @@ func (s *Store) recover() error {
 		return err
 	}
 	for _, id := range active {
+		if q, ok := s.alsoIn(id); ok {
+			// A rename into active that a power loss tore (a file
+			// system without a journal keeps both names of the inode):
+			// the other name is the message's.
+			s.log.Warn(fmt.Sprintf("%s: %s/%s is also %s/%s: the name in %s removed", id, Active, id, q, id, Active))
+			if err := os.Remove(s.path(Active, id)); err != nil {
+				s.log.Warn(fmt.Sprintf("%s: remove %s/%s: %v", id, Active, id, err))
+			}
+			continue
+		}
 		if err := s.Move(id, Active, Incoming); err != nil {
 			s.log.Warn(fmt.Sprintf("%s: cannot requeue %s/%s: %v", id, Active, id, err))
 		}
 	}
-	for _, q := range []string{Incoming, Deferred, Hold} {
+	if err := s.fsyncDir(filepath.Join(s.dir, Active)); err != nil {
+		s.log.Warn(fmt.Sprintf("recovery: %v", err))
+	}
+	// What could not be moved back is checked like incoming, where it
+	// came from: the queue manager's scan delivers it.
+	for _, q := range []string{Active, Incoming, Deferred, Hold} {
 		// Only in incoming (and active, now moved there) may a file's
 		// name have reached the disk before its data: Enqueue flushes
 		// both at once, and every way out of incoming but into active
 		// flushes the file first.
-		if err := s.checkQueue(q, q == Incoming); err != nil {
+		if err := s.checkQueue(q, q == Incoming || q == Active); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// alsoIn reports the queue other than active that holds the file of
+// active/id under the same name, if any.
+func (s *Store) alsoIn(id string) (string, bool) {
+	a, err := os.Lstat(s.path(Active, id))
+	if err != nil {
+		return "", false
+	}
+	for _, q := range []string{Incoming, Deferred, Hold} {
+		if o, err := os.Lstat(s.path(q, id)); err == nil && os.SameFile(a, o) {
+			return q, true
+		}
+	}
+	return "", false
 }
 
 // checkQueue moves the damaged files of one queue to corrupt; with

@@ -90,7 +90,11 @@ func (s *Store) storeViaTmp(tmpDir, newDir *os.File, name string, o Owner, c *Co
 			// Not this copy, though named after its queue ID (a clock
 			// set back, an ID reused): it gets a name of its own.
 			name = s.UniqueName()
-			err = linkIn(tmpDir, tmpName, newDir, name)
+			if err = linkIn(tmpDir, tmpName, newDir, name); errors.Is(err, fs.ErrExist) {
+				// Taken too: no copy was made (review 19b L7), and
+				// another attempt gets another unique name.
+				err = Fail("4.3.0", fmt.Sprintf("link to %s: a file of that unique name exists", path.Join(newDir.Name(), name)))
+			}
 		}
 		err = s.linked(newDir, err, name, c)
 	}
@@ -130,6 +134,8 @@ func sameSize(dir *os.File, name string, size int64) bool {
 func (s *Store) linked(newDir *os.File, err error, name string, c *Copy) error {
 	dst := path.Join(newDir.Name(), name)
 	switch {
+	case errors.As(err, new(*StepError)):
+		return err
 	case errors.Is(err, fs.ErrExist):
 		s.info(fmt.Sprintf("%s: %s already holds this message (an earlier attempt was interrupted)", c.QueueID, dst))
 		return nil

@@ -1,9 +1,14 @@
 package mailstore
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The fast way into a Maildir takes only real directories, all there:
@@ -60,5 +65,43 @@ func TestOpenMaildirFast(t *testing.T) {
 				f.Close()
 			}
 		}
+	}
+}
+
+// A copy whose queue-ID name holds another file gets a unique name; if
+// that is taken too, no copy was made and the delivery is tried again
+// later, never counted done (review 19b L7).
+func TestMaildirUniqueNameTaken(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{"u/tmp", "u/new", "u/cur"} {
+		os.MkdirAll(filepath.Join(base, d), 0o700)
+	}
+	r, err := os.OpenRoot(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	now := time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)
+	s := &Store{Hostname: "host.test", Now: func() time.Time { return now }}
+	const qid = "4dHGj76b0BzVxm1"
+	byID := MaildirName(qid, 0, s.Hostname)
+	if byID == "" {
+		t.Fatal("no name for the queue ID")
+	}
+	os.WriteFile(filepath.Join(base, "u/new", byID), []byte("another message, of another size\n"), 0o600)
+	next := fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), 0, os.Getpid(), maildirCount.Load()+1, s.Hostname)
+	os.WriteFile(filepath.Join(base, "u/new", next), []byte("x"), 0o600)
+	var b Batch
+	c := &Copy{QueueID: qid, Write: func(w io.Writer) error { _, err := io.WriteString(w, "the copy\n"); return err }, DSN: "5.2.0", Batch: &b}
+	err = s.Maildir(r, "u/", Owner{-1, -1}, c)
+	b.Finish()
+	var se *StepError
+	if !errors.As(err, &se) || !strings.HasPrefix(se.DSN, "4.") {
+		t.Fatalf("both names taken: %v, want a temporary failure", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(base, "u/new"))
+	tmps, _ := os.ReadDir(filepath.Join(base, "u/tmp"))
+	if len(ents) != 2 || len(tmps) != 0 {
+		t.Errorf("new/ has %d files, tmp/ %d: want the 2 others, and nothing left", len(ents), len(tmps))
 	}
 }
