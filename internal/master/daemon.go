@@ -100,6 +100,10 @@ type Daemon struct {
 	// start: a reload re-sizes the budget from them (setBudget).
 	fdLimit uint64
 	fdOpen  int
+	// budgetMu guards live: the milters per session of every
+	// generation that may still have sessions (setBudget).
+	budgetMu sync.Mutex
+	live     map[*generation]int
 	// deliveries is default_process_limit at start: the queue manager's
 	// deliveries at once, the budget and the smtp cache keep it.
 	deliveries int
@@ -211,7 +215,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	go func() { d.qmgr.Run(qctx); <-pickupDone; close(d.qmgrDone) }()
 	d.fdLimit, d.fdOpen = fdLimit, fdOpen
-	d.setBudget(g)
+	d.setBudget(g, true)
 	d.gen.Store(g)
 	d.setGates(g)
 	for _, s := range g.plan {
@@ -455,17 +459,34 @@ func (g *generation) milters() int {
 	return n
 }
 
-// setBudget sizes the file descriptor gate (see fdbudget.go) for g's
-// services: at start, and again at each reload, since a session holds a
-// descriptor per milter of its service. A smaller budget leaves running
-// sessions alone: new ones wait until enough have ended.
-func (d *Daemon) setBudget(g *generation) {
+// setBudget sizes the file descriptor gate (see fdbudget.go) for the
+// generations that may have sessions, with g among them (live) or not
+// any more: at start, at each reload, and when a reload's old
+// generation has ended, since a session holds a descriptor per milter
+// of its service. Until the old sessions have ended the most milters of
+// old and new count. A smaller budget leaves running sessions alone:
+// new ones wait until enough have ended.
+func (d *Daemon) setBudget(g *generation, live bool) {
+	d.budgetMu.Lock()
+	defer d.budgetMu.Unlock()
+	if d.live == nil {
+		d.live = make(map[*generation]int)
+	}
+	if live {
+		d.live[g] = g.milters()
+	} else {
+		delete(d.live, g)
+	}
+	milters := 0
+	for _, m := range d.live {
+		milters = max(milters, m)
+	}
 	if d.fdGate == nil {
 		deliveries, _ := g.cfg.Int("default_process_limit")
 		d.deliveries = int(deliveries)
 	}
-	n, busy, reserve, ok := fdBudget(d.fdLimit, d.fdOpen, d.deliveries, g.milters())
-	info := fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve, %d milters per session: %d sessions, %d of them busy at once", d.fdLimit, d.fdOpen, reserve, g.milters(), n, busy)
+	n, busy, reserve, ok := fdBudget(d.fdLimit, d.fdOpen, d.deliveries, milters)
+	info := fmt.Sprintf("RLIMIT_NOFILE %d, %d open at start, %d kept in reserve, %d milters per session: %d sessions, %d of them busy at once", d.fdLimit, d.fdOpen, reserve, milters, n, busy)
 	if old := d.fdInfo.Load(); old != nil && *old != info {
 		d.Log.Info("file descriptor budget re-sized: " + info)
 	}
@@ -551,9 +572,10 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	g.setQueue(d.qmgr.Queue())
 	old := d.gen.Swap(g)
-	old.retire()   // its pools close with its last session
-	d.setBudget(g) // its milters count in every new session
-	d.setGates(g)  // before a new socket accepts
+	d.setBudget(g, true) // its milters count in every new session
+	old.ended = func() { d.setBudget(old, false) }
+	old.retire()  // its pools close with its last session
+	d.setGates(g) // before a new socket accepts
 	for key := range opened {
 		d.serveSocket(key)
 	}

@@ -180,7 +180,7 @@ func TestReloadResizesFDBudget(t *testing.T) {
 	}
 	before := limit()
 	want, _, _, _ := fdBudget(d.fdLimit, d.fdOpen, d.deliveries, 2)
-	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main+"smtpd_milters = inet:127.0.0.1:9 inet:127.0.0.1:10\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main+"smtpd_milters = inet:127.0.0.1:9 inet:127.0.0.1:10\nmilter_default_action = accept\n"), 0o644)
 	if err := d.Reload(context.Background()); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
@@ -189,5 +189,32 @@ func TestReloadResizesFDBudget(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "file descriptor budget re-sized") || !strings.Contains(logs.String(), "2 milters per session") {
 		t.Errorf("no re-sizing in the log:\n%s", logs.String())
+	}
+
+	// A session of that configuration holds its milter connections:
+	// a reload without milters raises the budget only once it has ended.
+	c, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil { // the greeting: the session runs
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
+	if err := d.Reload(context.Background()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if got := limit(); got != want {
+		t.Errorf("sessions while one with 2 milters runs: %d, want %d", got, want)
+	}
+	c.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for limit() != before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // until the old session's end is seen
+	}
+	if got := limit(); got != before {
+		t.Errorf("sessions after it ended: %d, want %d", got, before)
 	}
 }

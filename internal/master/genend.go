@@ -68,6 +68,9 @@ func (g *generation) end() {
 			srv.SASL.Close()
 		}
 	}
+	if g.ended != nil {
+		g.ended()
+	}
 }
 
 // enterGen returns the current generation, counted in for a session

@@ -138,7 +138,8 @@ type generation struct {
 	// temporary allowlists (nil: none), set by the daemon (pscache.go).
 	screenOrder  []string
 	screenCaches map[string]*postscreen.Cache
-	life         life // its sessions; ended after a reload (genend.go)
+	life         life   // its sessions; ended after a reload (genend.go)
+	ended        func() // if set, run when the generation has ended
 }
 
 // logServices says which master.cf services this configuration runs,
