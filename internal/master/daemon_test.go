@@ -104,31 +104,8 @@ func (s *syncBuffer) String() string {
 // A reload that changes default_process_limit says that deliveries keep
 // the old value until a restart, instead of accepting it silently.
 func TestReloadWarnsProcessLimitKept(t *testing.T) {
-	dir := t.TempDir()
-	l, _ := net.Listen("tcp4", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	u, _ := user.Current()
-	main := fmt.Sprintf("queue_directory = %s/q\ndata_directory = %s/d\nmail_owner = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n", dir, dir, u.Username)
-	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
-	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(fmt.Sprintf("%d inet n - n - - smtpd\n", port)), 0o644)
-	var logs syncBuffer
-	ready := make(chan struct{})
-	var once sync.Once
-	d := &Daemon{Dir: dir, Log: slog.New(slog.NewTextHandler(&logs, nil)), Ready: func() { once.Do(func() { close(ready) }) }}
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(context.Background()) }()
-	select {
-	case <-ready:
-	case err := <-errc:
-		t.Fatalf("run: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("not ready after 60 s")
-	}
-	defer func() {
-		d.Stop(5 * time.Second)
-		<-errc
-	}()
+	td := startDaemon(t, t.TempDir(), "")
+	d, dir, main, logs := td.Daemon, td.dir, td.main, td.logs
 	if err := d.Reload(context.Background()); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
@@ -148,31 +125,8 @@ func TestReloadWarnsProcessLimitKept(t *testing.T) {
 // session then holds a connection to it, which the budget sized at
 // start did not count.
 func TestReloadResizesFDBudget(t *testing.T) {
-	dir := t.TempDir()
-	l, _ := net.Listen("tcp4", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	u, _ := user.Current()
-	main := fmt.Sprintf("queue_directory = %s/q\ndata_directory = %s/d\nmail_owner = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n", dir, dir, u.Username)
-	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
-	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(fmt.Sprintf("%d inet n - n - - smtpd\n", port)), 0o644)
-	var logs syncBuffer
-	ready := make(chan struct{})
-	var once sync.Once
-	d := &Daemon{Dir: dir, Log: slog.New(slog.NewTextHandler(&logs, nil)), Ready: func() { once.Do(func() { close(ready) }) }}
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(context.Background()) }()
-	select {
-	case <-ready:
-	case err := <-errc:
-		t.Fatalf("run: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("not ready after 60 s")
-	}
-	defer func() {
-		d.Stop(5 * time.Second)
-		<-errc
-	}()
+	td := startDaemon(t, t.TempDir(), "")
+	d, dir, main, port, logs := td.Daemon, td.dir, td.main, td.port, td.logs
 	limit := func() int {
 		d.fdGate.mu.Lock()
 		defer d.fdGate.mu.Unlock()
@@ -217,4 +171,48 @@ func TestReloadResizesFDBudget(t *testing.T) {
 	if got := limit(); got != before {
 		t.Errorf("sessions after it ended: %d, want %d", got, before)
 	}
+}
+
+// testDaemon is a Daemon started on a free loopback port, with one smtpd
+// service, for a test's life.
+type testDaemon struct {
+	*Daemon
+	dir  string
+	main string // main.cf as written: the basics, then the test's lines
+	port int
+	logs *syncBuffer
+}
+
+// startDaemon starts a daemon with its configuration in dir: main.cf's
+// basics (queue and data below dir, loopback, IPv4) and extra.
+func startDaemon(t *testing.T, dir, extra string) *testDaemon {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	u, _ := user.Current()
+	main := fmt.Sprintf("queue_directory = %s/q\ndata_directory = %s/d\nmail_owner = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n", dir, dir, u.Username) + extra
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
+	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(fmt.Sprintf("%d inet n - n - - smtpd\n", port)), 0o644)
+	td := &testDaemon{dir: dir, main: main, port: port, logs: &syncBuffer{}}
+	ready := make(chan struct{})
+	var once sync.Once
+	td.Daemon = &Daemon{Dir: dir, Log: slog.New(slog.NewTextHandler(td.logs, nil)), Ready: func() { once.Do(func() { close(ready) }) }}
+	errc := make(chan error, 1)
+	go func() { errc <- td.Run(context.Background()) }()
+	select {
+	case <-ready:
+	case err := <-errc:
+		t.Fatalf("run: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("not ready after 60 s")
+	}
+	t.Cleanup(func() {
+		td.Stop(5 * time.Second)
+		<-errc
+	})
+	return td
 }

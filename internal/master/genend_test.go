@@ -5,11 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
-	"os/user"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,32 +137,8 @@ func (s *smtpClient) quit(t *testing.T) {
 // generation's connection is left.
 func TestReloadClosesOldPolicyPools(t *testing.T) {
 	pol := startCountingPolicyServer(t)
-	dir := t.TempDir()
-	l, _ := net.Listen("tcp4", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	u, _ := user.Current()
-	main := fmt.Sprintf("queue_directory = %s/q\ndata_directory = %s/d\nmail_owner = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"+
-		"mynetworks = 127.0.0.0/8\nsmtpd_recipient_restrictions = check_policy_service inet:%s, permit_mynetworks, reject\n",
-		dir, dir, u.Username, pol.addr)
-	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
-	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(fmt.Sprintf("%d inet n - n - - smtpd\n", port)), 0o644)
-	ready := make(chan struct{})
-	var once sync.Once
-	d := &Daemon{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { once.Do(func() { close(ready) }) }}
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(context.Background()) }()
-	select {
-	case <-ready:
-	case err := <-errc:
-		t.Fatalf("run: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("not ready after 60 s")
-	}
-	defer func() {
-		d.Stop(5 * time.Second)
-		<-errc
-	}()
+	td := startDaemon(t, t.TempDir(), fmt.Sprintf("mynetworks = 127.0.0.0/8\nsmtpd_recipient_restrictions = check_policy_service inet:%s, permit_mynetworks, reject\n", pol.addr))
+	d, port := td.Daemon, td.port
 	reload := func() {
 		t.Helper()
 		if err := d.Reload(context.Background()); err != nil {

@@ -3,14 +3,9 @@ package master
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,30 +24,8 @@ func TestReloadDropsOldTables(t *testing.T) {
 	if _, err := maps.Build(tbl, "hash:"+tbl); err != nil {
 		t.Fatal(err)
 	}
-	l, _ := net.Listen("tcp4", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	u, _ := user.Current()
-	main := fmt.Sprintf("queue_directory = %s/q\ndata_directory = %s/d\nmail_owner = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"+
-		"mynetworks = 127.0.0.0/8\nsmtpd_recipient_restrictions = permit_mynetworks, reject\nsmtpd_client_restrictions = check_client_access hash:%s\ntransport_maps = hash:%s\nalias_maps = hash:%s\n", dir, dir, u.Username, tbl, tbl, tbl)
-	os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644)
-	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(fmt.Sprintf("%d inet n - n - - smtpd\n", port)), 0o644)
-	ready := make(chan struct{})
-	var once sync.Once
-	d := &Daemon{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { once.Do(func() { close(ready) }) }}
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(context.Background()) }()
-	select {
-	case <-ready:
-	case err := <-errc:
-		t.Fatalf("run: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("not ready after 60 s")
-	}
-	defer func() {
-		d.Stop(5 * time.Second)
-		<-errc
-	}()
+	td := startDaemon(t, dir, fmt.Sprintf("mynetworks = 127.0.0.0/8\nsmtpd_recipient_restrictions = permit_mynetworks, reject\nsmtpd_client_restrictions = check_client_access hash:%s\ntransport_maps = hash:%s\nalias_maps = hash:%s\n", tbl, tbl, tbl))
+	d, port := td.Daemon, td.port
 	fds := func() int {
 		ents, err := os.ReadDir("/proc/self/fd")
 		if err != nil {

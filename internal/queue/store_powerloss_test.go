@@ -84,7 +84,7 @@ func powerLossBeforeFlushes(t *testing.T, old, cur string, disk func(prev, next 
 				if _, err := os.Lstat(s.path(Incoming, env.ID)); err != nil {
 					t.Errorf("incoming/ synced before the link: %v", err)
 				}
-				if err := copyTree(dir, crashed); err != nil {
+				if err := copyQueueUndoing(dir, crashed, 0, ""); err != nil { // as the disk holds it
 					t.Error(err)
 				}
 			})
@@ -143,28 +143,9 @@ func powerLossBeforeFlushes(t *testing.T, old, cur string, disk func(prev, next 
 	}
 }
 
-// copyTree copies the queue under from to to, as the disk holds it.
-func copyTree(from, to string) error {
-	return filepath.WalkDir(from, func(path string, e os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, path)
-		dst := filepath.Join(to, rel)
-		if e.IsDir() {
-			return os.MkdirAll(dst, 0o700)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o600)
-	})
-}
-
-// Files of version 1, written before the end marker had a checksum (E holds the
-// content size only) still read and survive recovery in incoming: they
-// were synced before their link.
+// Files of version 1, written before the end marker had a checksum (E
+// holds the content size only), still read and survive recovery in
+// incoming: they were synced before their link.
 func TestRecoverKeepsFilesWithoutChecksum(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)

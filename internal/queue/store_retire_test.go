@@ -68,7 +68,8 @@ func TestCompletePowerLossBeforeSync(t *testing.T) {
 }
 
 // copyQueueUndoing copies the queue under from to to, putting the file
-// with inode ino (renamed to a spare) back at the path undo.
+// with inode ino (renamed to a spare) back at the path undo; with ino 0,
+// every file where it is.
 func copyQueueUndoing(from, to string, ino uint64, undo string) error {
 	return filepath.WalkDir(from, func(path string, e os.DirEntry, err error) error {
 		if err != nil {
