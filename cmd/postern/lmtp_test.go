@@ -110,7 +110,7 @@ func TestMailboxTransportToDovecot(t *testing.T) {
 	log := in.maillog(t)
 	sock := regexp.QuoteMeta(dv.Socket)
 	for _, re := range []string{
-		`postern/lmtp\[\d+\]: \w+: to=<alice@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], delay=[\d.]+, delays=[\d./]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 <alice@mx\.example\.test> \S+ Saved\)`,
+		`postern/lmtp\[\d+\]: \w+: to=<alice@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], (conn_use=\d+, )?delay=[\d.]+, delays=[\d./]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 <alice@mx\.example\.test> \S+ Saved\)`,
 		`postern/lmtp\[\d+\]: \w+: to=<full@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[` + sock + `\] said: 452 4\.2\.2 <full@mx\.example\.test> Quota exceeded`,
 		`postern/lmtp\[\d+\]: \w+: to=<alice@mx.example.test>, orig_to=<team@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*status=sent`,
 		`postern/lmtp\[\d+\]: \w+: to=<bob@mx.example.test>, orig_to=<team@mx.example.test>, relay=mx\.example\.test\[` + sock + `\], .*status=sent`,
