@@ -109,7 +109,7 @@ func TestDirectCopyFoundByTheQueue(t *testing.T) {
 	req.DirectOnly = true
 	old := mailstore.SyncDir
 	t.Cleanup(func() { mailstore.SyncDir = old })
-	mailstore.SyncDir = func(*os.File) error { return errors.New("injected") }
+	mailstore.SyncDir = func(string, int) error { return errors.New("injected") }
 	if r := e.agent().Deliver(context.Background(), req)[0]; r.Kind != deliver.Deferred {
 		t.Fatalf("direct attempt with a failing fsync: %v %q", r.Kind, r.Reason)
 	}

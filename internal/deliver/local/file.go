@@ -53,7 +53,7 @@ func (d *delivery) file(t aliases.Target) outcome {
 		}
 		defer r.Close()
 		if maildir {
-			res = d.maildir(r, base, mailstore.NoChown)
+			res = maildirOutcome(d.a.store.Maildir(r, base, mailstore.NoChown, d.copyTo(maildirCopy)))
 			return nil
 		}
 		opts := mboxCopy

@@ -13,9 +13,23 @@ import (
 	"github.com/postern-mta/postern/internal/deliver/mailstore"
 )
 
-// maildir delivers into the Maildir dir below r for o.
-func (d *delivery) maildir(r *os.Root, dir string, o mailstore.Owner) outcome {
-	if err := d.a.store.Maildir(r, dir, o, d.copyTo(maildirCopy)); err != nil {
+// maildir delivers into the Maildir dir below the directory base for o.
+// open opens base as a root and runs what it is given there, or says
+// why it cannot: it is needed only when the Maildir is not there as
+// plain directories, to create it or to say what is wrong.
+func (d *delivery) maildir(base, dir string, o mailstore.Owner, open func(func(*os.Root) outcome) outcome) outcome {
+	c := d.copyTo(maildirCopy)
+	done, err := d.a.store.MaildirAt(base, dir, o, c)
+	if !done {
+		return open(func(r *os.Root) outcome {
+			return maildirOutcome(d.a.store.Maildir(r, dir, o, c))
+		})
+	}
+	return maildirOutcome(err)
+}
+
+func maildirOutcome(err error) outcome {
+	if err != nil {
 		return stepFailed(err, "maildir delivery failed: ")
 	}
 	return sent("delivered to maildir")
@@ -54,20 +68,32 @@ func (d *delivery) mailbox(t aliases.Target) outcome {
 		// long: the client does not wait for that; the queue does.
 		return outcome{kind: deliver.Declined}
 	}
+	inHome := func(deliver func(*os.Root) outcome) outcome { return d.inHome(u, deliver) }
 	switch {
 	case strings.HasSuffix(cfg.HomeMailbox, "/"):
-		return d.inHome(u, func(r *os.Root) outcome { return d.maildir(r, cfg.HomeMailbox, uo) })
+		return d.maildir(u.Home, cfg.HomeMailbox, uo, inHome)
 	case cfg.HomeMailbox != "":
-		return d.inHome(u, func(r *os.Root) outcome { return d.mbox(r, cfg.HomeMailbox, u, uo) })
+		return inHome(func(r *os.Root) outcome { return d.mbox(r, cfg.HomeMailbox, u, uo) })
 	}
-	r, err := os.OpenRoot(cfg.MailSpoolDirectory)
+	if strings.HasSuffix(cfg.MailSpoolDirectory, "/") {
+		return d.maildir(cfg.MailSpoolDirectory, u.Name+"/", uo, d.inSpool)
+	}
+	return d.inSpool(func(r *os.Root) outcome { return d.spoolMbox(r, u, uo) })
+}
+
+// inSpool runs deliver with mail_spool_directory as root.
+func (d *delivery) inSpool(deliver func(*os.Root) outcome) outcome {
+	spool := d.a.cfg.MailSpoolDirectory
+	r, err := os.OpenRoot(spool)
 	if err != nil {
-		return failed(mailstore.ErrnoDSN(err, "4.3.0"), fmt.Sprintf("cannot access mail spool directory %s: %s", cfg.MailSpoolDirectory, mailstore.Strerror(err)))
+		return failed(mailstore.ErrnoDSN(err, "4.3.0"), fmt.Sprintf("cannot access mail spool directory %s: %s", spool, mailstore.Strerror(err)))
 	}
 	defer r.Close()
-	if strings.HasSuffix(cfg.MailSpoolDirectory, "/") {
-		return d.maildir(r, u.Name+"/", uo)
-	}
+	return deliver(r)
+}
+
+// spoolMbox delivers to u's mbox file in mail_spool_directory r.
+func (d *delivery) spoolMbox(r *os.Root, u *User, uo mailstore.Owner) outcome {
 	// In a group-writable spool directory (Debian's /var/mail is
 	// root:mail 2775) Postfix creates mailboxes as user:spool group.
 	if st, err := r.Stat("."); err == nil && st.Mode().Perm()&0o020 != 0 {

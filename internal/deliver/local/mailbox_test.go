@@ -452,12 +452,12 @@ func releaseAndDirectorySync(t *testing.T) {
 	}
 	old := mailstore.SyncDir
 	t.Cleanup(func() { mailstore.SyncDir = old })
-	mailstore.SyncDir = func(f *os.File) error {
+	mailstore.SyncDir = func(name string, fd int) error {
 		syncs++
-		if strings.HasPrefix(f.Name(), newDir("bob")) {
+		if strings.HasPrefix(name, newDir("bob")) {
 			return errors.New("injected")
 		}
-		return f.Sync()
+		return old(name, fd)
 	}
 	res := e.agent().Deliver(context.Background(), req)
 	if released != 1 {

@@ -2,7 +2,6 @@ package mailstore
 
 import (
 	"fmt"
-	"os"
 	"syscall"
 )
 
@@ -60,21 +59,19 @@ type dirKey struct{ dev, ino uint64 }
 // syncLater keeps the open directory dir (new/) for the fsync that
 // makes the copy's link durable, in c.Batch, or runs it now without
 // one. It closes dir.
-func (s *Store) syncLater(c *Copy, dir *os.File) error {
+func (s *Store) syncLater(c *Copy, dir dirFD) error {
 	var key dirKey
-	if st, err := dir.Stat(); err == nil {
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			key = dirKey{uint64(sys.Dev), uint64(sys.Ino)}
-		}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(dir.fd, &st); err == nil {
+		key = dirKey{uint64(st.Dev), uint64(st.Ino)}
 	}
 	if key == (dirKey{}) { // no identity: a group of its own
 		key.ino = s.syncSeq.Add(1)
 	}
-	name := dir.Name()
 	sync := func() error {
-		defer dir.Close()
-		if err := s.dirSyncs.Do(key, func() error { return SyncDir(dir) }); err != nil {
-			return fmt.Errorf("fsync directory %s: %s", name, Strerror(err))
+		defer dir.close()
+		if err := s.dirSyncs.Do(key, func() error { return SyncDir(dir.name, dir.fd) }); err != nil {
+			return fmt.Errorf("fsync directory %s: %s", dir.name, Strerror(err))
 		}
 		return nil
 	}

@@ -125,16 +125,18 @@ func QuoteAddr(addr string) string {
 
 // limitWriter fails with EFBIG, as a write beyond the file size limit
 // does, once more than n bytes were written; Postfix enforces
-// mailbox_size_limit that way (RLIMIT_FSIZE).
+// mailbox_size_limit that way (RLIMIT_FSIZE). It counts what it wrote.
 type limitWriter struct {
-	w io.Writer
-	n int64 // bytes left; negative: no limit
+	w       io.Writer
+	n       int64 // bytes left; negative: no limit
+	written int64
 }
 
 func (l *limitWriter) Write(p []byte) (int, error) {
 	if l.n >= 0 && int64(len(p)) > l.n {
 		n, err := l.w.Write(p[:l.n])
 		l.n -= int64(n)
+		l.written += int64(n)
 		if err == nil {
 			err = syscall.EFBIG
 		}
@@ -144,5 +146,6 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	if l.n >= 0 {
 		l.n -= int64(n)
 	}
+	l.written += int64(n)
 	return n, err
 }

@@ -1,6 +1,7 @@
 package mailstore
 
 import (
+	"io"
 	"os"
 	"syscall"
 	"unsafe"
@@ -9,10 +10,11 @@ import (
 // A Maildir delivery works in two directories it holds open (tmp/ and
 // new/), by name relative to them: one system call per step, where
 // os.Root walks from its root again each time (an open and a close per
-// directory per step), and without os's set-up of a new descriptor for
-// the network poller, which refuses files and directories (four fcntl
-// calls and a failed epoll_ctl per open). Each name is a single
-// component opened with O_NOFOLLOW: no symbolic link is followed.
+// directory per step). It holds them, and the copy it writes, by bare
+// descriptor (dirFD, fileFD): an *os.File costs an fcntl to learn its
+// mode, a finalizer, and for an open through os a failed epoll_ctl,
+// each per copy. Each name is a single component opened with
+// O_NOFOLLOW: no symbolic link is followed.
 
 // openDir opens the directory name below r. O_NONBLOCK (meaningless for
 // a directory) spares os its switch to non-blocking mode and back.
@@ -33,52 +35,53 @@ func withFD(dir *os.File, op func(fd int) error) error {
 	return opErr
 }
 
-// createIn creates the file name in dir, exclusively, for writing.
-func createIn(dir *os.File, name string, perm uint32) (*os.File, error) {
-	var fd int
-	err := withFD(dir, func(dfd int) (err error) {
-		fd, err = retryEINTR(func() (int, error) {
-			return syscall.Openat(dfd, name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
-		})
-		return err
-	})
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: dir.Name() + "/" + name, Err: err}
-	}
-	return os.NewFile(uintptr(fd), dir.Name()+"/"+name), nil
+// dirFD is a directory held open by its descriptor alone (no *os.File:
+// no finalizer, no fcntl to learn its mode), with the name it goes by
+// in messages.
+type dirFD struct {
+	fd   int
+	name string
 }
 
-// removeIn removes the file name from dir.
-func removeIn(dir *os.File, name string) error {
-	err := withFD(dir, func(dfd int) error {
-		_, err := retryEINTR(func() (int, error) { return 0, syscall.Unlinkat(dfd, name) })
-		return err
+func (d dirFD) close()                  { syscall.Close(d.fd) }
+func (d dirFD) path(name string) string { return d.name + "/" + name }
+
+// create creates the file name in d, exclusively, for writing.
+func (d dirFD) create(name string, perm uint32) (fileFD, error) {
+	fd, err := retryEINTR(func() (int, error) {
+		return syscall.Openat(d.fd, name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
 	})
 	if err != nil {
-		return &os.PathError{Op: "unlink", Path: dir.Name() + "/" + name, Err: err}
+		return -1, &os.PathError{Op: "open", Path: d.path(name), Err: err}
+	}
+	return fileFD(fd), nil
+}
+
+// remove removes the file name from d.
+func (d dirFD) remove(name string) error {
+	_, err := retryEINTR(func() (int, error) { return 0, syscall.Unlinkat(d.fd, name) })
+	if err != nil {
+		return &os.PathError{Op: "unlink", Path: d.path(name), Err: err}
 	}
 	return nil
 }
 
-// statIn returns what name in dir is, without following a link (a
-// link is an error).
-func statIn(dir *os.File, name string) (st syscall.Stat_t, err error) {
-	err = withFD(dir, func(dfd int) error {
-		fd, err := retryEINTR(func() (int, error) {
-			return syscall.Openat(dfd, name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-		})
-		if err != nil {
-			return err
-		}
-		defer syscall.Close(fd)
-		return syscall.Fstat(fd, &st)
+// stat returns what name in d is, without following a link (a link is
+// an error).
+func (d dirFD) stat(name string) (st syscall.Stat_t, err error) {
+	fd, err := retryEINTR(func() (int, error) {
+		return syscall.Openat(d.fd, name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	})
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	defer syscall.Close(fd)
+	return st, syscall.Fstat(fd, &st)
 }
 
-// linkIn links oldname in olddir as newname in newdir (linkat(2), which
-// package syscall lacks).
-func linkIn(olddir *os.File, oldname string, newdir *os.File, newname string) error {
+// link links oldname in d as newname in to (linkat(2), which package
+// syscall lacks).
+func (d dirFD) link(oldname string, to dirFD, newname string) error {
 	oldp, err := syscall.BytePtrFromString(oldname)
 	if err != nil {
 		return err
@@ -87,24 +90,49 @@ func linkIn(olddir *os.File, oldname string, newdir *os.File, newname string) er
 	if err != nil {
 		return err
 	}
-	err = withFD(olddir, func(ofd int) error {
-		return withFD(newdir, func(nfd int) error {
-			_, err := retryEINTR(func() (int, error) {
-				_, _, errno := syscall.Syscall6(syscall.SYS_LINKAT, uintptr(ofd), uintptr(unsafe.Pointer(oldp)),
-					uintptr(nfd), uintptr(unsafe.Pointer(newp)), 0, 0)
-				if errno != 0 {
-					return 0, errno
-				}
-				return 0, nil
-			})
-			return err
-		})
+	_, err = retryEINTR(func() (int, error) {
+		_, _, errno := syscall.Syscall6(syscall.SYS_LINKAT, uintptr(d.fd), uintptr(unsafe.Pointer(oldp)),
+			uintptr(to.fd), uintptr(unsafe.Pointer(newp)), 0, 0)
+		if errno != 0 {
+			return 0, errno
+		}
+		return 0, nil
 	})
 	if err != nil {
-		return &os.LinkError{Op: "link", Old: olddir.Name() + "/" + oldname, New: newdir.Name() + "/" + newname, Err: err}
+		return &os.LinkError{Op: "link", Old: d.path(oldname), New: to.path(newname), Err: err}
 	}
 	return nil
 }
+
+// fileFD is a file being written, by its descriptor alone.
+type fileFD int
+
+// Write writes all of p (a regular file: a short write is retried for
+// the rest, and ends only with an error such as ENOSPC).
+func (f fileFD) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := syscall.Write(int(f), p[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			return n, io.ErrShortWrite
+		}
+		n += m
+	}
+	return n, nil
+}
+
+func (f fileFD) sync() error {
+	_, err := retryEINTR(func() (int, error) { return 0, syscall.Fsync(int(f)) })
+	return err
+}
+
+func (f fileFD) close() error { return syscall.Close(int(f)) }
 
 func retryEINTR(op func() (int, error)) (int, error) {
 	for {

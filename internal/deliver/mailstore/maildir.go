@@ -32,98 +32,126 @@ import (
 func (s *Store) Maildir(r *os.Root, dir string, o Owner, c *Copy) error {
 	o = ChownTo(o)
 	dir = strings.TrimSuffix(path.Clean(dir), "/")
-	if tmpDir, newDir, ok := openMaildirFast(r, dir); ok {
-		err := s.storeViaTmp(tmpDir, newDir, s.maildirName(c), o, c)
-		tmpDir.Close()
-		if err != nil {
-			newDir.Close()
-			return err
-		}
-		return s.syncLater(c, newDir)
+	top, err := openDir(r, ".")
+	if err != nil {
+		return failErr(err, c.DSN, fmt.Sprintf("open %s: %s", r.Name(), Strerror(err)))
+	}
+	defer top.Close()
+	var openErr error
+	in := func() {
+		withFD(top, func(base int) error {
+			openErr, err = s.maildirFrom(base, r.Name(), dir, o, c)
+			return nil
+		})
+	}
+	if in(); openErr == nil {
+		return err
 	}
 	md, err := openMaildir(r, dir, o, c.DSN)
 	if err != nil {
 		return err
 	}
-	defer md.Close()
-	newDir, err := openDir(md, "new")
-	if err != nil {
-		return failErr(err, c.DSN, fmt.Sprintf("open %s: %s", path.Join(md.Name(), "new"), Strerror(err)))
-	}
-	tmpDir, err := openDir(md, "tmp")
-	if err != nil {
-		newDir.Close()
-		return failErr(err, c.DSN, fmt.Sprintf("open %s: %s", path.Join(md.Name(), "tmp"), Strerror(err)))
-	}
-	err = s.storeViaTmp(tmpDir, newDir, s.maildirName(c), o, c)
-	tmpDir.Close()
-	if err != nil {
-		newDir.Close()
+	md.Close()
+	if in(); openErr == nil {
 		return err
 	}
-	return s.syncLater(c, newDir)
+	// Checked and made a moment ago, gone or changed since.
+	return failErr(openErr, c.DSN, fmt.Sprintf("open maildir %s: %s", path.Join(r.Name(), dir), Strerror(openErr)))
+}
+
+// MaildirAt is Maildir below the directory base, given by its path, for
+// a Maildir that is there as plain directories: without an os.Root, one
+// open for base and one per directory below it. done is false when the
+// way in is not plain (base inaccessible, a directory missing, a link):
+// nothing was done, and Maildir's way, which creates the Maildir or says
+// what is wrong, is the caller's.
+func (s *Store) MaildirAt(base, dir string, o Owner, c *Copy) (done bool, err error) {
+	fd, err := retryEINTR(func() (int, error) {
+		return syscall.Open(base, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return false, nil
+	}
+	defer syscall.Close(fd)
+	openErr, err := s.maildirFrom(fd, strings.TrimSuffix(base, "/"), strings.TrimSuffix(path.Clean(dir), "/"), ChownTo(o), c)
+	return openErr == nil, err
+}
+
+// maildirFrom delivers c into the Maildir dir below the open directory
+// base if its way in is plain (openMaildirAt); openErr says why not, and
+// then nothing was done.
+func (s *Store) maildirFrom(base int, baseName, dir string, o Owner, c *Copy) (openErr, err error) {
+	tmpDir, newDir, openErr := openMaildirAt(base, baseName, dir)
+	if openErr != nil {
+		return openErr, nil
+	}
+	err = s.storeViaTmp(tmpDir, newDir, s.maildirName(c), o, c)
+	tmpDir.close()
+	if err != nil {
+		newDir.close()
+		return nil, err
+	}
+	return nil, s.syncLater(c, newDir)
 }
 
 // storeViaTmp writes the copy as tmp/name, fsyncs it and links it as
 // new/name: Maildir's classic way.
-func (s *Store) storeViaTmp(tmpDir, newDir *os.File, name string, o Owner, c *Copy) error {
+func (s *Store) storeViaTmp(tmpDir, newDir dirFD, name string, o Owner, c *Copy) error {
 	tmpName := name
-	f, err := createIn(tmpDir, tmpName, 0o600)
+	f, err := tmpDir.create(tmpName, 0o600)
 	if errors.Is(err, fs.ErrExist) { // left by an attempt that crashed: the name is ours
-		removeIn(tmpDir, tmpName)
-		f, err = createIn(tmpDir, tmpName, 0o600)
+		tmpDir.remove(tmpName)
+		f, err = tmpDir.create(tmpName, 0o600)
 	}
 	if err != nil {
-		return failErr(err, c.DSN, fmt.Sprintf("create maildir file %s: %s", path.Join(tmpDir.Name(), tmpName), Strerror(err)))
+		return failErr(err, c.DSN, fmt.Sprintf("create maildir file %s: %s", tmpDir.path(tmpName), Strerror(err)))
 	}
-	err = fillCopy(f, o, c)
-	var size int64
-	if st, serr := f.Stat(); serr == nil {
-		size = st.Size()
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
+	size, err := fillCopy(f, o, c)
+	if cerr := f.close(); err == nil && cerr != nil {
 		err = CopyError(cerr)
 	}
 	if err == nil {
-		err = linkIn(tmpDir, tmpName, newDir, name)
+		err = tmpDir.link(tmpName, newDir, name)
 		if errors.Is(err, fs.ErrExist) && !sameSize(newDir, name, size) {
 			// Not this copy, though named after its queue ID (a clock
 			// set back, an ID reused): it gets a name of its own.
 			name = s.UniqueName()
-			if err = linkIn(tmpDir, tmpName, newDir, name); errors.Is(err, fs.ErrExist) {
+			if err = tmpDir.link(tmpName, newDir, name); errors.Is(err, fs.ErrExist) {
 				// Taken too: no copy was made (review 19b L7), and
 				// another attempt gets another unique name.
-				err = Fail("4.3.0", fmt.Sprintf("link to %s: a file of that unique name exists", path.Join(newDir.Name(), name)))
+				err = Fail("4.3.0", fmt.Sprintf("link to %s: a file of that unique name exists", newDir.path(name)))
 			}
 		}
 		err = s.linked(newDir, err, name, c)
 	}
-	if rerr := removeIn(tmpDir, tmpName); rerr != nil {
-		s.warn(fmt.Sprintf("remove %s: %s", path.Join(tmpDir.Name(), tmpName), Strerror(rerr)))
+	if rerr := tmpDir.remove(tmpName); rerr != nil {
+		s.warn(fmt.Sprintf("remove %s: %s", tmpDir.path(tmpName), Strerror(rerr)))
 	}
 	return err
 }
 
-// fillCopy writes the copy into f, for o, and fsyncs it.
-func fillCopy(f *os.File, o Owner, c *Copy) error {
+// fillCopy writes the copy into f, for o, and fsyncs it; size is what
+// was written.
+func fillCopy(f fileFD, o Owner, c *Copy) (size int64, err error) {
 	if o.UID >= 0 {
-		if err := f.Chown(o.UID, o.GID); err != nil {
-			return err
+		if err := syscall.Fchown(int(f), o.UID, o.GID); err != nil {
+			return 0, err // the agent words it as a failed step
 		}
 	}
-	if err := c.Write(&limitWriter{w: f, n: c.sizeLimit(0)}); err != nil {
-		return CopyError(err)
+	w := &limitWriter{w: f, n: c.sizeLimit(0)}
+	if err := c.Write(w); err != nil {
+		return w.written, CopyError(err)
 	}
-	if err := f.Sync(); err != nil {
-		return CopyError(err)
+	if err := f.sync(); err != nil {
+		return w.written, CopyError(err)
 	}
-	return nil
+	return w.written, nil
 }
 
 // sameSize reports whether name in dir is a regular file of size bytes:
 // the copy an earlier attempt made is exactly as long as this one.
-func sameSize(dir *os.File, name string, size int64) bool {
-	st, err := statIn(dir, name)
+func sameSize(dir dirFD, name string, size int64) bool {
+	st, err := dir.stat(name)
 	return err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == size
 }
 
@@ -131,8 +159,8 @@ func sameSize(dir *os.File, name string, size int64) bool {
 // exists already (with this copy's size) is this very copy: an earlier
 // attempt delivered it but died before the queue recorded it, and
 // delivering again would duplicate it.
-func (s *Store) linked(newDir *os.File, err error, name string, c *Copy) error {
-	dst := path.Join(newDir.Name(), name)
+func (s *Store) linked(newDir dirFD, err error, name string, c *Copy) error {
+	dst := newDir.path(name)
 	switch {
 	case errors.As(err, new(*StepError)):
 		return err

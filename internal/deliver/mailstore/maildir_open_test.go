@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -30,11 +31,12 @@ func TestOpenMaildirFast(t *testing.T) {
 	mk("s/Maildir/tmp")
 	os.Symlink(filepath.Join(base, "other/Maildir/new"), filepath.Join(base, "s/Maildir/new"))
 	os.WriteFile(filepath.Join(base, "f"), nil, 0o600)
-	r, err := os.OpenRoot(base)
+	bfd, err := syscall.Open(base, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer syscall.Close(bfd)
+	before := openFDs(t)
 	for _, tc := range []struct {
 		dir string
 		ok  bool
@@ -49,23 +51,36 @@ func TestOpenMaildirFast(t *testing.T) {
 		{"u//Maildir", false},
 		{"nobody/Maildir", false},
 	} {
-		tmp, nw, ok := openMaildirFast(r, tc.dir)
-		if ok != tc.ok {
-			t.Errorf("%s: ok %v, want %v", tc.dir, ok, tc.ok)
+		tmp, nw, err := openMaildirAt(bfd, base, tc.dir)
+		if ok := err == nil; ok != tc.ok {
+			t.Errorf("%s: ok %v, want %v (%v)", tc.dir, ok, tc.ok, err)
 		}
-		if ok {
-			if want := filepath.Join(base, tc.dir, "new"); nw.Name() != want {
-				t.Errorf("%s: new/ named %q, want %q", tc.dir, nw.Name(), want)
+		if err == nil {
+			if want := filepath.Join(base, tc.dir, "new"); nw.name != want {
+				t.Errorf("%s: new/ named %q, want %q", tc.dir, nw.name, want)
 			}
-			for _, f := range []*os.File{tmp, nw} {
-				st, err := f.Stat()
-				if err != nil || !st.IsDir() {
-					t.Errorf("%s: %s not an open directory: %v", tc.dir, f.Name(), err)
+			for _, d := range []dirFD{tmp, nw} {
+				var st syscall.Stat_t
+				if err := syscall.Fstat(d.fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+					t.Errorf("%s: %s not an open directory: %v", tc.dir, d.name, err)
 				}
-				f.Close()
+				d.close()
 			}
 		}
 	}
+	if n := openFDs(t); n != before {
+		t.Errorf("%d descriptors open after the cases, %d before", n, before)
+	}
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(fds)
 }
 
 // A copy whose queue-ID name holds another file gets a unique name; if

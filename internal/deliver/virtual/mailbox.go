@@ -118,12 +118,15 @@ func (a *Agent) base() (*os.Root, error) { return os.OpenRoot(a.cfg.MailboxBase)
 
 // maildir delivers c into the Maildir mb, with the owner's rights.
 func (a *Agent) maildir(mb mailbox, c *mailstore.Copy) deliver.Result {
-	r, err := a.base()
-	if err == nil {
-		defer r.Close()
-		err = a.store.Maildir(r, mb.rel, mailstore.NoChown, c)
-	} else {
-		err = &mailstore.StepError{DSN: mailstore.ErrnoDSN(err, c.DSN), Text: fmt.Sprintf("open %s: %s", a.cfg.MailboxBase, mailstore.Strerror(err)), Err: err}
+	done, err := a.store.MaildirAt(a.cfg.MailboxBase, mb.rel, mailstore.NoChown, c)
+	if !done { // to be made, or not plain: the checking way
+		var r *os.Root
+		if r, err = a.base(); err == nil {
+			defer r.Close()
+			err = a.store.Maildir(r, mb.rel, mailstore.NoChown, c)
+		} else {
+			err = &mailstore.StepError{DSN: mailstore.ErrnoDSN(err, c.DSN), Text: fmt.Sprintf("open %s: %s", a.cfg.MailboxBase, mailstore.Strerror(err)), Err: err}
+		}
 	}
 	if err == nil {
 		return sent("delivered to maildir")
