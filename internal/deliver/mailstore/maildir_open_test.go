@@ -120,3 +120,46 @@ func TestMaildirUniqueNameTaken(t *testing.T) {
 		t.Errorf("new/ has %d files, tmp/ %d: want the 2 others, and nothing left", len(ents), len(tmps))
 	}
 }
+
+// MaildirAt delivers into a Maildir that is there as plain directories,
+// from the base's path, and leaves anything else to Maildir's checking
+// way untouched: a missing Maildir is not made, a symbolic link not
+// followed, a missing base not reported.
+func TestMaildirAt(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{"u/Maildir/tmp", "u/Maildir/new", "u/Maildir/cur", "other/Maildir/tmp", "other/Maildir/new"} {
+		os.MkdirAll(filepath.Join(base, d), 0o700)
+	}
+	os.Symlink(filepath.Join(base, "other"), filepath.Join(base, "link"))
+	s := &Store{Hostname: "host.test"}
+	before := openFDs(t)
+	for _, tc := range []struct {
+		base, dir string
+		done      bool
+	}{
+		{base, "u/Maildir/", true},
+		{base + "/", "u/Maildir", true},
+		{base, "v/Maildir/", false},    // not there: not made here
+		{base, "link/Maildir/", false}, // a link on the way
+		{base + "/none", "u/Maildir/", false},
+	} {
+		var b Batch
+		c := &Copy{QueueID: "4dHGj76b0BzVxm1", Write: func(w io.Writer) error { _, err := io.WriteString(w, "the copy\n"); return err }, DSN: "5.2.0", Batch: &b}
+		done, err := s.MaildirAt(tc.base, tc.dir, Owner{-1, -1}, c)
+		if failed := b.Finish(); done != tc.done || err != nil || len(failed) != 0 {
+			t.Errorf("%s %s: done %v (%v, %v), want %v", tc.base, tc.dir, done, err, failed, tc.done)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(base, "u/Maildir/new")); len(ents) != 1 {
+		t.Errorf("u/Maildir/new holds %d copies, want 1 (the same name twice)", len(ents))
+	}
+	if _, err := os.Lstat(filepath.Join(base, "v")); err == nil {
+		t.Error("v/Maildir made")
+	}
+	if ents, _ := os.ReadDir(filepath.Join(base, "other/Maildir/new")); len(ents) != 0 {
+		t.Errorf("a copy went through the link: %v", ents)
+	}
+	if n := openFDs(t); n != before {
+		t.Errorf("%d descriptors open after the cases, %d before", n, before)
+	}
+}
