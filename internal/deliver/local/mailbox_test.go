@@ -129,10 +129,17 @@ func TestMaildir(t *testing.T) {
 	if uid, _, mode := ownerOf(t, path); mode.Perm() != 0o600 || isRoot() && uid != aliceUID {
 		t.Errorf("message file uid %d %v", uid, mode)
 	}
-	// A second delivery in the same microsecond gets another name.
+	// A second delivery in the same microsecond gets another name; it
+	// takes the way into a Maildir that exists, and chowns as well.
 	e.deliver1("alice@example.test")
-	if files, _ := os.ReadDir(filepath.Join(md, "new")); len(files) != 2 {
-		t.Errorf("new after two deliveries: %v", files)
+	files, _ = os.ReadDir(filepath.Join(md, "new"))
+	if len(files) != 2 {
+		t.Fatalf("new after two deliveries: %v", files)
+	}
+	for _, f := range files {
+		if uid, _, mode := ownerOf(t, filepath.Join(md, "new", f.Name())); mode.Perm() != 0o600 || isRoot() && uid != aliceUID {
+			t.Errorf("%s: uid %d %v", f.Name(), uid, mode)
+		}
 	}
 }
 

@@ -62,7 +62,7 @@ type dirKey struct{ dev, ino uint64 }
 func (s *Store) syncLater(c *Copy, dir dirFD) error {
 	var key dirKey
 	var st syscall.Stat_t
-	if err := syscall.Fstat(dir.fd, &st); err == nil {
+	if _, err := retryEINTR(func() (int, error) { return 0, syscall.Fstat(dir.fd, &st) }); err == nil {
 		key = dirKey{uint64(st.Dev), uint64(st.Ino)}
 	}
 	if key == (dirKey{}) { // no identity: a group of its own

@@ -5,6 +5,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // A Maildir delivery works in two directories it holds open (tmp/ and
@@ -43,7 +45,16 @@ type dirFD struct {
 	name string
 }
 
-func (d dirFD) close()                  { syscall.Close(d.fd) }
+// noDir is no directory: what an open that failed returns, so that a
+// stray close cannot close another file's descriptor number.
+var noDir = dirFD{fd: -1}
+
+func (d dirFD) close() {
+	if d.fd >= 0 {
+		syscall.Close(d.fd)
+	}
+}
+
 func (d dirFD) path(name string) string { return d.name + "/" + name }
 
 // create creates the file name in d, exclusively, for writing.
@@ -66,17 +77,13 @@ func (d dirFD) remove(name string) error {
 	return nil
 }
 
-// stat returns what name in d is, without following a link (a link is
-// an error).
-func (d dirFD) stat(name string) (st syscall.Stat_t, err error) {
-	fd, err := retryEINTR(func() (int, error) {
-		return syscall.Openat(d.fd, name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+// stat returns what name in d is, without following a link: nothing
+// is opened at a name a user may control.
+func (d dirFD) stat(name string) (st unix.Stat_t, err error) {
+	_, err = retryEINTR(func() (int, error) {
+		return 0, unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	})
-	if err != nil {
-		return st, err
-	}
-	defer syscall.Close(fd)
-	return st, syscall.Fstat(fd, &st)
+	return st, err
 }
 
 // link links oldname in d as newname in to (linkat(2), which package

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/postern-mta/postern/internal/queue"
 )
 
@@ -39,10 +41,12 @@ func (s *Store) Maildir(r *os.Root, dir string, o Owner, c *Copy) error {
 	defer top.Close()
 	var openErr error
 	in := func() {
-		withFD(top, func(base int) error {
+		if ferr := withFD(top, func(base int) error {
 			openErr, err = s.maildirFrom(base, r.Name(), dir, o, c)
 			return nil
-		})
+		}); ferr != nil {
+			openErr = ferr // nothing was done
+		}
 	}
 	if in(); openErr == nil {
 		return err
@@ -73,7 +77,7 @@ func (s *Store) MaildirAt(base, dir string, o Owner, c *Copy) (done bool, err er
 		return false, nil
 	}
 	defer syscall.Close(fd)
-	openErr, err := s.maildirFrom(fd, strings.TrimSuffix(base, "/"), strings.TrimSuffix(path.Clean(dir), "/"), ChownTo(o), c)
+	openErr, err := s.maildirFrom(fd, base, strings.TrimSuffix(path.Clean(dir), "/"), ChownTo(o), c)
 	return openErr == nil, err
 }
 
@@ -134,7 +138,7 @@ func (s *Store) storeViaTmp(tmpDir, newDir dirFD, name string, o Owner, c *Copy)
 // was written.
 func fillCopy(f fileFD, o Owner, c *Copy) (size int64, err error) {
 	if o.UID >= 0 {
-		if err := syscall.Fchown(int(f), o.UID, o.GID); err != nil {
+		if _, err := retryEINTR(func() (int, error) { return 0, syscall.Fchown(int(f), o.UID, o.GID) }); err != nil {
 			return 0, err // the agent words it as a failed step
 		}
 	}
@@ -152,7 +156,7 @@ func fillCopy(f fileFD, o Owner, c *Copy) (size int64, err error) {
 // the copy an earlier attempt made is exactly as long as this one.
 func sameSize(dir dirFD, name string, size int64) bool {
 	st, err := dir.stat(name)
-	return err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == size
+	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == size
 }
 
 // linked words the outcome of linking the copy as new/name. A name that

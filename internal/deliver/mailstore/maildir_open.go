@@ -28,7 +28,7 @@ func openMaildirAt(base int, baseName, dir string) (tmpDir, newDir dirFD, err er
 	names := strings.Split(dir, "/")
 	for _, n := range names {
 		if n == "" || n == ".." {
-			return dirFD{}, dirFD{}, errNotPlain
+			return noDir, noDir, errNotPlain
 		}
 	}
 	md := base // the directory reached so far; closed once left, but base
@@ -38,18 +38,18 @@ func openMaildirAt(base int, baseName, dir string) (tmpDir, newDir dirFD, err er
 		closeUnless(md, base)
 		md = base
 		if err != nil {
-			return dirFD{}, dirFD{}, err
+			return noDir, noDir, err
 		}
 		md = fd
 	}
 	tfd, err := openSubdir(md, "tmp")
 	if err != nil {
-		return dirFD{}, dirFD{}, err
+		return noDir, noDir, err
 	}
 	nfd, err := openSubdir(md, "new")
 	if err != nil {
 		syscall.Close(tfd)
-		return dirFD{}, dirFD{}, err
+		return noDir, noDir, err
 	}
 	name := path.Join(baseName, dir)
 	return dirFD{tfd, name + "/tmp"}, dirFD{nfd, name + "/new"}, nil

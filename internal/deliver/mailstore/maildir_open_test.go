@@ -132,6 +132,10 @@ func TestMaildirAt(t *testing.T) {
 	}
 	os.Symlink(filepath.Join(base, "other"), filepath.Join(base, "link"))
 	s := &Store{Hostname: "host.test"}
+	owner := Owner{-1, -1}
+	if isRoot() {
+		owner = Owner{aliceUID, aliceGID}
+	}
 	before := openFDs(t)
 	for _, tc := range []struct {
 		base, dir string
@@ -145,13 +149,17 @@ func TestMaildirAt(t *testing.T) {
 	} {
 		var b Batch
 		c := &Copy{QueueID: "4dHGj76b0BzVxm1", Write: func(w io.Writer) error { _, err := io.WriteString(w, "the copy\n"); return err }, DSN: "5.2.0", Batch: &b}
-		done, err := s.MaildirAt(tc.base, tc.dir, Owner{-1, -1}, c)
+		done, err := s.MaildirAt(tc.base, tc.dir, owner, c)
 		if failed := b.Finish(); done != tc.done || err != nil || len(failed) != 0 {
 			t.Errorf("%s %s: done %v (%v, %v), want %v", tc.base, tc.dir, done, err, failed, tc.done)
 		}
 	}
-	if ents, _ := os.ReadDir(filepath.Join(base, "u/Maildir/new")); len(ents) != 1 {
-		t.Errorf("u/Maildir/new holds %d copies, want 1 (the same name twice)", len(ents))
+	ents, _ := os.ReadDir(filepath.Join(base, "u/Maildir/new"))
+	if len(ents) != 1 {
+		t.Fatalf("u/Maildir/new holds %d copies, want 1 (the same name twice)", len(ents))
+	}
+	if uid, gid, mode := ownerOf(t, filepath.Join(base, "u/Maildir/new", ents[0].Name())); isRoot() && (uid != aliceUID || gid != aliceGID || mode.Perm() != 0o600) {
+		t.Errorf("the copy is %d:%d %v, want %d:%d -rw-------", uid, gid, mode, aliceUID, aliceGID)
 	}
 	if _, err := os.Lstat(filepath.Join(base, "v")); err == nil {
 		t.Error("v/Maildir made")
@@ -161,5 +169,60 @@ func TestMaildirAt(t *testing.T) {
 	}
 	if n := openFDs(t); n != before {
 		t.Errorf("%d descriptors open after the cases, %d before", n, before)
+	}
+}
+
+// Every way a copy can fail or end leaves no descriptor open: a bare
+// descriptor has no finalizer to close it later.
+func TestMaildirAtClosesAll(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{"u/tmp", "u/new", "u/cur"} {
+		os.MkdirAll(filepath.Join(base, d), 0o700)
+	}
+	s := &Store{Hostname: "host.test"}
+	const qid = "4dHGj76b0BzVxm1"
+	name := MaildirName(qid, 0, s.Hostname)
+	write := func(w io.Writer) error { _, err := io.WriteString(w, "the copy\n"); return err }
+	oldSync, oldMax := SyncDir, MaxPending
+	t.Cleanup(func() { SyncDir, MaxPending = oldSync, oldMax })
+	clean := func() {
+		for _, d := range []string{"u/tmp", "u/new"} {
+			os.RemoveAll(filepath.Join(base, d))
+			os.MkdirAll(filepath.Join(base, d), 0o700)
+		}
+		SyncDir, MaxPending = oldSync, oldMax
+	}
+	for _, tc := range []struct {
+		name    string
+		setup   func()
+		limit   int64
+		batch   bool
+		wantErr bool
+	}{
+		{name: "over the size limit", limit: 3, wantErr: true},
+		{name: "tmp name a directory", setup: func() { os.Mkdir(filepath.Join(base, "u/tmp", name), 0o700) }, wantErr: true},
+		{name: "another file under the name", setup: func() { os.WriteFile(filepath.Join(base, "u/new", name), []byte("other, longer\n"), 0o600) }},
+		{name: "new/ fsync fails, no batch", setup: func() { SyncDir = func(string, int) error { return syscall.EIO } }, wantErr: true},
+		{name: "new/ fsync fails, batch", setup: func() { SyncDir = func(string, int) error { return syscall.EIO } }, batch: true},
+		{name: "batch over MaxPending", setup: func() { MaxPending = 1 }, batch: true},
+	} {
+		clean()
+		if tc.setup != nil {
+			tc.setup()
+		}
+		before := openFDs(t)
+		c := &Copy{QueueID: qid, Write: write, Limit: tc.limit, DSN: "5.2.0"}
+		var b Batch
+		if tc.batch {
+			c.Batch = &b
+		}
+		done, err := s.MaildirAt(base, "u/", Owner{-1, -1}, c)
+		b.Finish()
+		if !done || (err != nil) != tc.wantErr {
+			t.Errorf("%s: done %v, error %v", tc.name, done, err)
+		}
+		if n := openFDs(t); n != before {
+			t.Errorf("%s: %d descriptors open after, %d before", tc.name, n, before)
+		}
 	}
 }
