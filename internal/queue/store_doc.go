@@ -165,7 +165,9 @@
 // envelope or end marker is damaged to corrupt, logging "corrupt queue
 // file"; in incoming it also reads every file whole and checks its
 // envelope and content against the end marker's checksum (a file named
-// before its data reached the disk, see Durability). Open therefore assumes it is the only process writing the
+// before its data reached the disk, see Durability), and puts one it
+// cannot read for another reason than EIO on hold rather than let it be
+// delivered unchecked. Open therefore assumes it is the only process writing the
 // queue; tools that only read a live queue set Options.NoRecover.
 // Maildrop is left alone: other programs write it.
 package queue

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"sync"
 	"testing"
 )
@@ -329,5 +330,40 @@ func TestRecoverTornActivate(t *testing.T) {
 			t.Errorf("from %s, damaged %v: the message is in %v, want only %s", tc.from, tc.damaged, in, tc.want)
 		}
 		s2.Flush()
+	}
+}
+
+// A file of incoming that recovery cannot read whole (an error other
+// than EIO, which marks it corrupt) is not left to be delivered
+// unchecked: its content may not be what its envelope was sent with. It
+// goes to hold, with a warning that says how to release it; a file
+// checked in full stays (review 19b L4).
+func TestRecoverUncheckableHeld(t *testing.T) {
+	dir := t.TempDir()
+	log, logged := captureLog()
+	s, err := Open(dir, Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := enqueue(t, s, fullEnvelope(), "Subject: unread\r\n\r\nbody\r\n")
+	deferred := enqueue(t, s, fullEnvelope(), "Subject: deferred\r\n\r\nbody\r\n")
+	if err := s.Move(deferred, Incoming, Deferred); err != nil {
+		t.Fatal(err)
+	}
+	s.fault = failOn("verify", Incoming, syscall.ENOMEM)
+	if err := s.recover(); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string][]string{Incoming: nil, Hold: {id}, Deferred: {deferred}, Corrupt: nil} {
+		got, err := s.List(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s holds %v, want %v", q, got, want)
+		}
+	}
+	if want := "cannot check incoming/" + id + ": cannot allocate memory; moved to hold (postsuper -H " + id + " releases it unchecked)"; !strings.Contains(logged(), want) {
+		t.Errorf("log lacks %q:\n%s", want, logged())
 	}
 }
